@@ -1,0 +1,124 @@
+"""The store's entities: frozen dataclasses shaped like MLflow's so scripts carry over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
+    "RUNNING",
+    "SCHEDULED",
+    "FINISHED",
+    "FAILED",
+    "KILLED",
+)
+RUN_STATUSES = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
+TERMINAL_STATUSES = (FINISHED, FAILED, KILLED)
+LOST = "LOST"  # shown, never stored: a RUNNING run whose heartbeat went stale
+
+ACTIVE, DELETED = "active", "deleted"
+VIEWS = ("active", "deleted", "all")
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    lifecycle_stage: str
+    creation_time: int
+    last_update_time: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    run_name: str
+    experiment_id: str
+    user_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None
+    lifecycle_stage: str
+    parent_run_id: str | None
+    artifact_uri: str
+    heartbeat_time: int | None
+    heartbeat_interval_ms: int
+    lost: bool = False
+
+    @property
+    def display_status(self) -> str:
+        """The status a reader should show: LOST for a RUNNING run whose writer is gone."""
+        return LOST if self.lost else self.status
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """Per (run, key): the latest point (highest step, then timestamp) and min/max/count.
+
+    min and max ignore NaN; they are NaN only when every point is NaN.
+    """
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+    min: float
+    max: float
+    count: int
+
+
+@dataclass(frozen=True)
+class RunData:
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    summaries: dict[str, MetricSummary] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Latest value of each metric, as MLflow's `run.data.metrics`."""
+        return {key: s.value for key, s in self.summaries.items()}
+
+
+@dataclass(frozen=True)
+class Run:
+    info: RunInfo
+    data: RunData
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One logged point. `cursor` orders points store-wide: read on after it."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+    run_id: str
+    cursor: int
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    is_dir: bool
+    size: int | None
+
+
+@dataclass(frozen=True)
+class ChangeCursor:
+    """Where a live reader is: the last change sequence and the last metric row it has seen."""
+
+    seq: int = 0
+    metric_id: int = 0
+
+
+@dataclass(frozen=True)
+class Changes:
+    experiment_ids: list[str]
+    run_ids: list[str]
+    metrics: list[Metric]
+    cursor: ChangeCursor
+    more: bool

@@ -1,0 +1,74 @@
+"""Typed errors raised by the store. Each carries a message a user can act on."""
+
+from __future__ import annotations
+
+
+class MltopError(Exception):
+    """Base class of every error mltop raises on purpose."""
+
+
+class StoreError(MltopError):
+    """The store could not be opened or used."""
+
+
+class NotAStoreError(StoreError):
+    """The path holds something that is not an mltop store; it was left untouched."""
+
+
+class SchemaTooNewError(StoreError):
+    """The store was written by a newer mltop; it was left untouched."""
+
+
+class StoreNotFoundError(StoreError):
+    """No store exists where one was looked for (and creating one was not asked for)."""
+
+
+class NotFoundError(MltopError):
+    """An experiment, run, metric or artifact does not exist."""
+
+
+class AlreadyExistsError(MltopError):
+    """A name that must be unique is taken."""
+
+
+class InvalidStateError(MltopError):
+    """The object exists but is in a state that forbids the operation (deleted, ended...)."""
+
+
+class ValidationError(MltopError, ValueError):
+    """A value given to the API is not acceptable."""
+
+
+class InvalidKeyError(ValidationError):
+    """A param, metric or tag key breaks the key rules; `key` names it."""
+
+    def __init__(self, key: object, reason: str) -> None:
+        self.key = key
+        super().__init__(f"invalid key {key!r}: {reason}")
+
+
+class InvalidValueError(ValidationError):
+    """A metric value, step, timestamp or status is of the wrong type or out of range."""
+
+
+class ParamConflictError(MltopError):
+    """A param was logged again with a different value; params are immutable."""
+
+    def __init__(self, run_id: str, key: str, old: str, new: str) -> None:
+        self.run_id, self.key, self.old, self.new = run_id, key, old, new
+        super().__init__(
+            f"param {key!r} of run {run_id} is already {old!r}; it cannot change to {new!r} "
+            "(params are immutable: use a tag for values that change)"
+        )
+
+
+class ArtifactPathError(ValidationError):
+    """An artifact path would leave the run's artifact folder."""
+
+
+class MetricWriteError(MltopError):
+    """The background metric writer failed to commit points; raised at the next call or flush."""
+
+
+class ActiveRunError(MltopError):
+    """The fluent API was used with no active run, or a run was started while one is active."""

@@ -1,0 +1,946 @@
+"""The run store: one SQLite database (WAL) plus an artifact folder, shared by processes.
+
+`Store` is the storage layer: it validates, writes in short `BEGIN IMMEDIATE` transactions
+and reads. The logging API (`client.py`, `fluent.py`) and the dashboard sit on top of it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
+from pathlib import Path
+
+from mltop.store import keys
+from mltop.store.artifacts import ArtifactRepository
+from mltop.store.entities import (
+    ACTIVE,
+    DEFAULT_EXPERIMENT_ID,
+    DELETED,
+    RUN_STATUSES,
+    RUNNING,
+    TERMINAL_STATUSES,
+    VIEWS,
+    ChangeCursor,
+    Changes,
+    Experiment,
+    Metric,
+    MetricSummary,
+    Run,
+    RunData,
+    RunInfo,
+)
+from mltop.store.errors import (
+    AlreadyExistsError,
+    InvalidStateError,
+    InvalidValueError,
+    NotAStoreError,
+    NotFoundError,
+    ParamConflictError,
+    SchemaTooNewError,
+    StoreError,
+    StoreNotFoundError,
+    ValidationError,
+)
+from mltop.store.names import generate_run_name
+from mltop.store.schema import APPLICATION_ID, LATEST_VERSION, migrate
+
+DB_NAME = "mltop.db"
+ARTIFACTS_DIR = "artifacts"
+STORE_DIR_NAME = ".mltop"
+BUSY_TIMEOUT_S = 60.0
+DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
+LOST_AFTER_INTERVALS = 3
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_CHUNK = 500  # ids per IN (...) list
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the store is: `explicit`, else `MLTOP_STORE`, else the nearest `.mltop/`
+    walking up from the working directory, else `.mltop/` in the working directory."""
+    chosen = explicit if explicit not in (None, "") else os.environ.get("MLTOP_STORE") or None
+    if chosen is not None:
+        path = Path(chosen).expanduser().absolute()
+        if path.name == DB_NAME and path.is_file():
+            return path.parent
+        return path
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / STORE_DIR_NAME
+        if candidate.is_dir():
+            return candidate
+    return cwd / STORE_DIR_NAME
+
+
+def _inspect_existing(db_path: Path) -> int:
+    """The schema version of an existing database file (0 for an empty one).
+
+    Reads without writing; refuses files that are not mltop stores or are too new.
+    """
+    with open(db_path, "rb") as handle:
+        head = handle.read(100)
+    if not head:
+        return 0  # created by a concurrent opener an instant ago
+    if not head.startswith(_SQLITE_MAGIC):
+        raise NotAStoreError(
+            f"{db_path} is not an mltop store (not an SQLite database); it was not modified"
+        )
+    try:
+        conn = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotAStoreError(f"{db_path} cannot be read as an mltop store ({exc})") from exc
+    return _check_identity(db_path, app_id, version, tables)
+
+
+def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> int:
+    if app_id == 0 and version == 0 and tables == 0:
+        return 0
+    if app_id != APPLICATION_ID:
+        raise NotAStoreError(
+            f"{db_path} is an SQLite database but not an mltop store; it was not modified"
+        )
+    if version > LATEST_VERSION:
+        raise SchemaTooNewError(
+            f"{db_path} was written by a newer mltop (schema version {version}; this mltop "
+            f"reads up to {LATEST_VERSION}); upgrade mltop to open it. It was not modified."
+        )
+    return version
+
+
+def _connect(db_path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        db_path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+    )
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _exp_int(experiment_id: str | int) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise NotFoundError(f"no experiment with id {experiment_id!r}") from None
+
+
+def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+_RUN_COLUMNS = (
+    "r.id, r.run_id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, "
+    "r.lifecycle_stage, r.parent_run_id, r.heartbeat_time, r.heartbeat_interval_ms"
+)
+
+# Merges a batch's summary of one (run, key) series into the stored one.
+_MERGE_SUMMARY = """
+INSERT INTO metric_summaries (run, key, value, step, timestamp, min, max, count)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run, key) DO UPDATE SET
+    value = CASE WHEN excluded.step > step
+                   OR (excluded.step = step AND excluded.timestamp >= timestamp)
+                 THEN excluded.value ELSE value END,
+    timestamp = CASE WHEN excluded.step > step
+                   OR (excluded.step = step AND excluded.timestamp >= timestamp)
+                 THEN excluded.timestamp ELSE timestamp END,
+    step = max(step, excluded.step),
+    min = CASE WHEN min IS NULL THEN excluded.min
+               WHEN excluded.min IS NULL THEN min ELSE min(min, excluded.min) END,
+    max = CASE WHEN max IS NULL THEN excluded.max
+               WHEN excluded.max IS NULL THEN max ELSE max(max, excluded.max) END,
+    count = count + excluded.count
+"""
+
+
+class Store:
+    """An mltop store directory: `mltop.db` (SQLite, WAL) and `artifacts/`.
+
+    Safe to share between threads (each thread gets its own connection) and between
+    processes (SQLite's locking; every write is a short `BEGIN IMMEDIATE` transaction).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True):
+        self.path = resolve_store_path(path)
+        self.db_path = self.path / DB_NAME
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._open(create)
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _open(self, create: bool) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise NotAStoreError(
+                f"{self.path} is a file, not an mltop store directory; it was not modified"
+            )
+        if self.db_path.is_dir():
+            raise NotAStoreError(f"{self.db_path} is a directory, not an mltop database")
+        if self.db_path.exists():
+            version = _inspect_existing(self.db_path)
+        else:
+            if not create:
+                raise StoreNotFoundError(
+                    f"no mltop store at {self.path}; log a run first, or pass --store "
+                    "(or set MLTOP_STORE) to point at one"
+                )
+            if self.path.is_dir() and any(
+                not entry.name.startswith(DB_NAME) and entry.name != ARTIFACTS_DIR
+                for entry in os.scandir(self.path)
+            ):
+                raise NotAStoreError(
+                    f"{self.path} is a non-empty directory without {DB_NAME}, not an mltop "
+                    "store; choose a new or empty directory. It was not modified."
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+            version = 0
+        conn = self._conn()
+        if version < LATEST_VERSION:
+            self._migrate(conn)
+        else:
+            conn.execute("PRAGMA journal_mode = WAL")
+        (self.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            _check_identity(self.db_path, app_id, version, tables)
+            if version < LATEST_VERSION:
+                migrate(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():  # never reuse one across fork
+            try:
+                conn = _connect(self.db_path)
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def thread_connection(self) -> sqlite3.Connection:
+        """This thread's connection to the store (opened on first use)."""
+        return self._conn()
+
+    def new_connection(self) -> sqlite3.Connection:
+        """A private connection (for a writer thread); the caller closes it."""
+        return _connect(self.db_path)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._local.writes = getattr(self._local, "writes", 0) + 1
+
+    @staticmethod
+    def _next_seq(conn: sqlite3.Connection) -> int:
+        return conn.execute(
+            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value"
+        ).fetchone()[0]
+
+    # -- experiments ---------------------------------------------------------------------
+
+    def _experiment_row(self, conn: sqlite3.Connection, experiment_id: str | int) -> tuple:
+        row = conn.execute(
+            "SELECT experiment_id, name, lifecycle_stage FROM experiments WHERE experiment_id = ?",
+            (_exp_int(experiment_id),),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no experiment with id {experiment_id!r} in {self.path}")
+        return row
+
+    def create_experiment(self, name: str, tags: Mapping[str, object] | None = None) -> str:
+        keys.validate_name(name, "experiment name", keys.MAX_EXPERIMENT_NAME_LENGTH)
+        clean_tags = self._clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        with self._write() as conn:
+            self._refuse_taken_name(conn, name)
+            now = now_ms()
+            cur = conn.execute(
+                "INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time,"
+                " seq) VALUES (?, 'active', ?, ?, ?)",
+                (name, now, now, self._next_seq(conn)),
+            )
+            exp = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)",
+                [(exp, k, v) for k, v in clean_tags.items()],
+            )
+        return str(exp)
+
+    @staticmethod
+    def _refuse_taken_name(conn: sqlite3.Connection, name: str) -> None:
+        row = conn.execute(
+            "SELECT experiment_id, lifecycle_stage FROM experiments WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            return
+        if row[1] == DELETED:
+            raise AlreadyExistsError(
+                f"experiment {name!r} exists in the deleted state (id {row[0]}); restore it "
+                "or choose another name"
+            )
+        raise AlreadyExistsError(f"experiment {name!r} already exists (id {row[0]})")
+
+    def _experiments(self, where: str, args: Sequence[object]) -> list[Experiment]:
+        conn = self._conn()
+        rows = conn.execute(
+            "SELECT experiment_id, name, lifecycle_stage, creation_time, last_update_time "
+            f"FROM experiments WHERE {where} ORDER BY experiment_id",
+            args,
+        ).fetchall()
+        tags: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
+        for chunk in _chunks(list(tags)):
+            for exp, key, value in conn.execute(
+                "SELECT experiment_id, key, value FROM experiment_tags "
+                f"WHERE experiment_id IN ({_marks(len(chunk))}) ORDER BY key",
+                chunk,
+            ):
+                tags[exp][key] = value
+        return [Experiment(str(r[0]), r[1], r[2], r[3], r[4], tags[r[0]]) for r in rows]
+
+    def get_experiment(self, experiment_id: str | int) -> Experiment:
+        found = self._experiments("experiment_id = ?", (_exp_int(experiment_id),))
+        if not found:
+            raise NotFoundError(f"no experiment with id {experiment_id!r} in {self.path}")
+        return found[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self._experiments("name = ?", (name,))
+        return found[0] if found else None
+
+    def list_experiments(self, view: str = "active") -> list[Experiment]:
+        _check_view(view)
+        if view == "all":
+            return self._experiments("1", ())
+        return self._experiments("lifecycle_stage = ?", (view,))
+
+    def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
+        keys.validate_name(new_name, "experiment name", keys.MAX_EXPERIMENT_NAME_LENGTH)
+        with self._write() as conn:
+            exp, name, _stage = self._experiment_row(conn, experiment_id)
+            if name == new_name:
+                return
+            self._refuse_taken_name(conn, new_name)
+            conn.execute(
+                "UPDATE experiments SET name = ?, last_update_time = ?, seq = ? "
+                "WHERE experiment_id = ?",
+                (new_name, now_ms(), self._next_seq(conn), exp),
+            )
+
+    def _set_experiment_stage(self, experiment_id: str | int, stage: str) -> None:
+        with self._write() as conn:
+            exp, name, current = self._experiment_row(conn, experiment_id)
+            if stage == DELETED and str(exp) == DEFAULT_EXPERIMENT_ID:
+                raise InvalidStateError("the Default experiment cannot be deleted")
+            if current == stage:
+                raise InvalidStateError(f"experiment {name!r} is already {stage}")
+            conn.execute(
+                "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, seq = ? "
+                "WHERE experiment_id = ?",
+                (stage, now_ms(), self._next_seq(conn), exp),
+            )
+
+    def delete_experiment(self, experiment_id: str | int) -> None:
+        """Soft delete: the name stays reserved and its runs are hidden until restored."""
+        self._set_experiment_stage(experiment_id, DELETED)
+
+    def restore_experiment(self, experiment_id: str | int) -> None:
+        self._set_experiment_stage(experiment_id, ACTIVE)
+
+    def set_experiment_tag(self, experiment_id: str | int, key: str, value: object) -> None:
+        clean = self._clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
+        with self._write() as conn:
+            exp = self._experiment_row(conn, experiment_id)[0]
+            conn.executemany(
+                "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value",
+                [(exp, k, v) for k, v in clean.items()],
+            )
+            self._touch_experiment(conn, exp)
+
+    def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
+        with self._write() as conn:
+            exp = self._experiment_row(conn, experiment_id)[0]
+            cur = conn.execute(
+                "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (exp, key)
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"experiment {experiment_id} has no tag {key!r}")
+            self._touch_experiment(conn, exp)
+
+    def _touch_experiment(self, conn: sqlite3.Connection, exp: int) -> None:
+        conn.execute(
+            "UPDATE experiments SET last_update_time = ?, seq = ? WHERE experiment_id = ?",
+            (now_ms(), self._next_seq(conn), exp),
+        )
+
+    def experiment_run_counts(self) -> dict[str, tuple[int, int]]:
+        """experiment id -> (active runs, RUNNING runs among them)."""
+        rows = self._conn().execute(
+            "SELECT experiment_id, count(*), sum(status = 'RUNNING') FROM runs "
+            "WHERE lifecycle_stage = 'active' GROUP BY experiment_id"
+        )
+        return {str(exp): (total, running or 0) for exp, total, running in rows}
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def _run_row(self, conn: sqlite3.Connection, run_id: str) -> tuple[int, int, str, str]:
+        """(row id, experiment id, lifecycle stage, status) of a run."""
+        row = conn.execute(
+            "SELECT id, experiment_id, lifecycle_stage, status FROM runs WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r} in {self.path}")
+        return row
+
+    def _writable_run(self, conn: sqlite3.Connection, run_id: str) -> int:
+        row, _exp, stage, _status = self._run_row(conn, run_id)
+        if stage != ACTIVE:
+            raise InvalidStateError(f"run {run_id} is deleted; restore it before logging to it")
+        return row
+
+    def run_row_id(self, run_id: str) -> int:
+        """The integer row id used in the metric tables, checking the run can be logged to."""
+        return self._writable_run(self._conn(), run_id)
+
+    def create_run(
+        self,
+        experiment_id: str | int | None = None,
+        run_name: str | None = None,
+        *,
+        start_time: int | None = None,
+        tags: Mapping[str, object] | None = None,
+        parent_run_id: str | None = None,
+        user_id: str | None = None,
+        status: str = RUNNING,
+        heartbeat_interval_ms: int = DEFAULT_HEARTBEAT_INTERVAL_MS,
+    ) -> Run:
+        status = _check_status(status)
+        if run_name is None or run_name == "":
+            run_name = generate_run_name()
+        keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
+        clean_tags = self._clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        start = keys.integer("start_time", start_time) if start_time is not None else now_ms()
+        exp_id = DEFAULT_EXPERIMENT_ID if experiment_id is None else experiment_id
+        run_id = uuid.uuid4().hex
+        with self._write() as conn:
+            _exp, exp_name, stage = self._experiment_row(conn, exp_id)
+            if stage != ACTIVE:
+                raise InvalidStateError(
+                    f"experiment {exp_name!r} is deleted; restore it before creating runs in it"
+                )
+            if parent_run_id is not None:
+                self._run_row(conn, parent_run_id)
+            row = conn.execute(
+                "INSERT INTO runs (run_id, experiment_id, name, status, start_time, end_time, "
+                "user_id, lifecycle_stage, parent_run_id, heartbeat_time, heartbeat_interval_ms,"
+                " seq) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+                (
+                    run_id,
+                    _exp,
+                    run_name,
+                    status,
+                    start,
+                    start if status in TERMINAL_STATUSES else None,
+                    user_id or "",
+                    parent_run_id,
+                    now_ms(),
+                    heartbeat_interval_ms,
+                    self._next_seq(conn),
+                ),
+            ).lastrowid
+            conn.executemany(
+                "INSERT INTO tags (run, key, value) VALUES (?, ?, ?)",
+                [(row, k, v) for k, v in clean_tags.items()],
+            )
+        return self.get_run(run_id)
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+        heartbeat_interval_ms: int | None = None,
+    ) -> None:
+        """Change a run's status (a terminal status stamps end_time), name or heartbeat."""
+        if run_name is not None:
+            keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
+        with self._write() as conn:
+            row = self._writable_run(conn, run_id)
+            sets: list[str] = []
+            args: list[object] = []
+            if status is not None:
+                status = _check_status(status)
+                now = now_ms()
+                sets += ["status = ?", "end_time = ?", "heartbeat_time = ?"]
+                ended = None
+                if status in TERMINAL_STATUSES:
+                    ended = keys.integer("end_time", end_time) if end_time is not None else now
+                args += [status, ended, now]
+            if run_name is not None:
+                sets.append("name = ?")
+                args.append(run_name)
+            if heartbeat_interval_ms is not None:
+                sets.append("heartbeat_interval_ms = ?")
+                args.append(heartbeat_interval_ms)
+            if not sets:
+                return
+            sets.append("seq = ?")
+            args += [self._next_seq(conn), row]
+            conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", args)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        with self._write() as conn:
+            row, _exp, current, _status = self._run_row(conn, run_id)
+            if current == stage:
+                raise InvalidStateError(f"run {run_id} is already {stage}")
+            conn.execute(
+                "UPDATE runs SET lifecycle_stage = ?, seq = ? WHERE id = ?",
+                (stage, self._next_seq(conn), row),
+            )
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft delete: hidden from the active view until restored."""
+        self._set_run_stage(run_id, DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, ACTIVE)
+
+    def heartbeat(self, run_rows: Iterable[int], conn: sqlite3.Connection | None = None) -> None:
+        """Mark RUNNING runs as alive now. Not a change readers need to re-read for."""
+        rows = list(run_rows)
+        if not rows:
+            return
+        conn = conn or self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for chunk in _chunks(rows):
+                conn.execute(
+                    f"UPDATE runs SET heartbeat_time = ? WHERE id IN ({_marks(len(chunk))}) "
+                    "AND status = 'RUNNING'",
+                    (now_ms(), *chunk),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- params and tags -----------------------------------------------------------------
+
+    @staticmethod
+    def _clean_tags(tags: Mapping[str, object], limit: int) -> dict[str, str]:
+        return {
+            keys.validate_key(k, "tag key"): keys.validate_string_value(v, limit, f"tag {k!r}")
+            for k, v in tags.items()
+        }
+
+    def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
+        """Log params; re-logging a value is a no-op, changing one raises ParamConflictError.
+
+        All or nothing: a conflict anywhere leaves every param of the call unlogged.
+        """
+        clean = {
+            keys.validate_key(k, "param key"): keys.validate_string_value(
+                v, keys.MAX_PARAM_VALUE_LENGTH, f"param {k!r} value"
+            )
+            for k, v in params.items()
+        }
+        if not clean:
+            return
+        with self._write() as conn:
+            row = self._writable_run(conn, run_id)
+            existing = dict(
+                conn.execute("SELECT key, value FROM params WHERE run = ?", (row,)).fetchall()
+            )
+            new = []
+            for key, value in clean.items():
+                if key in existing:
+                    if existing[key] != value:
+                        raise ParamConflictError(run_id, key, existing[key], value)
+                else:
+                    new.append((row, key, value))
+            if new:
+                conn.executemany("INSERT INTO params (run, key, value) VALUES (?, ?, ?)", new)
+                self._touch_run(conn, row)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
+        clean = self._clean_tags(tags, keys.MAX_TAG_VALUE_LENGTH)
+        if not clean:
+            return
+        with self._write() as conn:
+            row = self._writable_run(conn, run_id)
+            conn.executemany(
+                "INSERT INTO tags (run, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value",
+                [(row, k, v) for k, v in clean.items()],
+            )
+            self._touch_run(conn, row)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._write() as conn:
+            row = self._writable_run(conn, run_id)
+            cur = conn.execute("DELETE FROM tags WHERE run = ? AND key = ?", (row, key))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"run {run_id} has no tag {key!r}")
+            self._touch_run(conn, row)
+
+    def _touch_run(self, conn: sqlite3.Connection, row: int) -> None:
+        conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (self._next_seq(conn), row))
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def metric_key_id(self, key: str, conn: sqlite3.Connection | None = None) -> int:
+        """The small integer standing for a (valid) metric key in the metric tables."""
+        keys.validate_key(key, "metric key")
+        conn = conn or self._conn()
+        row = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return row[0]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("INSERT OR IGNORE INTO metric_keys (key) VALUES (?)", (key,))
+            row = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return row[0]
+
+    def write_points(
+        self,
+        rows: Sequence[tuple[int, int, int, int, float | None]],
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
+        """Append (run row, key id, step, timestamp ms, value or None for NaN) points and
+        update their summaries in one transaction."""
+        if not rows:
+            return
+        summaries = summarize_points(rows)
+        conn = conn or self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT INTO metrics (run, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.executemany(_MERGE_SUMMARY, summaries)
+            seq = self._next_seq(conn)
+            conn.executemany(
+                "UPDATE runs SET seq = ? WHERE id = ?",
+                [(seq, run) for run in {s[0] for s in summaries}],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def get_metric_history(
+        self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Metric]:
+        """Points of one metric in logging order, after the cursor `after`."""
+        conn = self._conn()
+        row = self._run_row(conn, run_id)[0]
+        found = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            return []
+        cur = conn.execute(
+            "SELECT id, step, timestamp, value FROM metrics WHERE run = ? AND key = ? AND id > ?"
+            " ORDER BY id LIMIT ?",
+            (row, found[0], after, -1 if limit is None else limit),
+        )
+        return [Metric(key, _nan(v), s, t, run_id, i) for i, s, t, v in cur]
+
+    # -- reading runs --------------------------------------------------------------------
+
+    def _run_infos(self, where: str, args: Sequence[object], tail: str = "") -> list[tuple]:
+        return (
+            self._conn()
+            .execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs AS r JOIN experiments AS e "
+                f"ON e.experiment_id = r.experiment_id WHERE {where} {tail}",
+                args,
+            )
+            .fetchall()
+        )
+
+    def _info(self, row: tuple, now: int) -> RunInfo:
+        (_id, run_id, exp, name, status, start, end, user, stage, parent, beat, interval) = row
+        lost = (
+            status == RUNNING
+            and beat is not None
+            and now - beat > LOST_AFTER_INTERVALS * (interval or DEFAULT_HEARTBEAT_INTERVAL_MS)
+        )
+        return RunInfo(
+            run_id=run_id,
+            run_name=name or "",
+            experiment_id=str(exp),
+            user_id=user or "",
+            status=status,
+            start_time=start,
+            end_time=end,
+            lifecycle_stage=stage,
+            parent_run_id=parent,
+            artifact_uri=str(self.path / ARTIFACTS_DIR / run_id),
+            heartbeat_time=beat,
+            heartbeat_interval_ms=interval or DEFAULT_HEARTBEAT_INTERVAL_MS,
+            lost=lost,
+        )
+
+    def _runs(self, rows: list[tuple]) -> list[Run]:
+        conn = self._conn()
+        data: dict[int, tuple[dict, dict, dict]] = {row[0]: ({}, {}, {}) for row in rows}
+        ids = list(data)
+        for chunk in _chunks(ids):
+            marks = _marks(len(chunk))
+            for run, key, value in conn.execute(
+                f"SELECT run, key, value FROM params WHERE run IN ({marks}) ORDER BY key", chunk
+            ):
+                data[run][0][key] = value
+            for run, key, value in conn.execute(
+                f"SELECT run, key, value FROM tags WHERE run IN ({marks}) ORDER BY key", chunk
+            ):
+                data[run][1][key] = value
+            for run, key, value, step, ts, lo, hi, count in conn.execute(
+                "SELECT s.run, k.key, s.value, s.step, s.timestamp, s.min, s.max, s.count "
+                "FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
+                f"WHERE s.run IN ({marks}) ORDER BY k.key",
+                chunk,
+            ):
+                data[run][2][key] = MetricSummary(
+                    key, _nan(value), step, ts, _nan(lo), _nan(hi), count
+                )
+        now = now_ms()
+        return [Run(self._info(row, now), RunData(*data[row[0]])) for row in rows]
+
+    def get_run(self, run_id: str) -> Run:
+        rows = self._run_infos("r.run_id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"no run with id {run_id!r} in {self.path}")
+        return self._runs(rows)[0]
+
+    def list_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        *,
+        view: str = "active",
+        max_results: int | None = None,
+    ) -> list[Run]:
+        """Runs, newest first. The active view hides deleted runs and the runs of deleted
+        experiments; the deleted view shows exactly those."""
+        _check_view(view)
+        clauses: list[str] = []
+        args: list[object] = []
+        if experiment_ids is not None:
+            exps = [_exp_int(e) for e in experiment_ids]
+            if not exps:
+                return []
+            clauses.append(f"r.experiment_id IN ({_marks(len(exps))})")
+            args += exps
+        if view == "active":
+            clauses.append("r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'")
+        elif view == "deleted":
+            clauses.append("(r.lifecycle_stage = 'deleted' OR e.lifecycle_stage = 'deleted')")
+        tail = "ORDER BY r.start_time DESC, r.run_id ASC"
+        if max_results is not None:
+            tail += " LIMIT ?"
+            args.append(int(max_results))
+        return self._runs(self._run_infos(" AND ".join(clauses) or "1", args, tail))
+
+    def child_run_ids(self, run_id: str) -> list[str]:
+        rows = self._conn().execute(
+            "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY start_time", (run_id,)
+        )
+        return [r[0] for r in rows]
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """A full run id from a unique prefix of at least 4 characters (as git does)."""
+        text = prefix.strip().lower()
+        if len(text) == 32:
+            self._run_row(self._conn(), text)
+            return text
+        if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
+            raise NotFoundError(
+                f"{prefix!r} is not a run id (32 hex characters, or a unique prefix of 4 or more)"
+            )
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? LIMIT 2",
+                (text, text + "g"),
+            )
+            .fetchall()
+        )
+        if not rows:
+            raise NotFoundError(f"no run id starts with {prefix!r} in {self.path}")
+        if len(rows) > 1:
+            raise NotFoundError(f"run id prefix {prefix!r} is ambiguous; give more characters")
+        return rows[0][0]
+
+    # -- artifacts -----------------------------------------------------------------------
+
+    def artifacts(self, run_id: str) -> ArtifactRepository:
+        self._run_row(self._conn(), run_id)
+        return ArtifactRepository(self.path / ARTIFACTS_DIR / run_id)
+
+    # -- live readers --------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits; cheap enough to poll often."""
+        return self._conn().execute("PRAGMA data_version").fetchone()[0]
+
+    def has_changed(self) -> bool:
+        """True when anything was committed since this thread last asked (by any process)."""
+        seen = (self.data_version(), getattr(self._local, "writes", 0))
+        changed = seen != getattr(self._local, "seen", None)
+        self._local.seen = seen
+        return changed
+
+    def cursor(self) -> ChangeCursor:
+        """The position of 'now': changes_since(cursor()) returns only later changes."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            seq = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+            top = conn.execute("SELECT coalesce(max(id), 0) FROM metrics").fetchone()[0]
+        finally:
+            conn.execute("COMMIT")
+        return ChangeCursor(seq, top)
+
+    def changes_since(self, cursor: ChangeCursor, *, metric_limit: int = 100_000) -> Changes:
+        """Experiments and runs changed after `cursor`, and metric points logged after it
+        (at most `metric_limit`; `more` says whether to call again)."""
+        conn = self._conn()
+        conn.execute("BEGIN")  # one snapshot for every read below
+        try:
+            seq = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
+            exps = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT experiment_id FROM experiments WHERE seq > ? ORDER BY seq",
+                    (cursor.seq,),
+                )
+            ]
+            runs = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT run_id FROM runs WHERE seq > ? ORDER BY seq", (cursor.seq,)
+                )
+            ]
+            rows = conn.execute(
+                "SELECT m.id, k.key, m.value, m.step, m.timestamp, r.run_id FROM metrics AS m "
+                "JOIN metric_keys AS k ON k.id = m.key JOIN runs AS r ON r.id = m.run "
+                "WHERE m.id > ? ORDER BY m.id LIMIT ?",
+                (cursor.metric_id, metric_limit + 1),
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        more = len(rows) > metric_limit
+        rows = rows[:metric_limit]
+        points = [Metric(k, _nan(v), s, t, run, i) for i, k, v, s, t, run in rows]
+        top = rows[-1][0] if rows else cursor.metric_id
+        return Changes(exps, runs, points, ChangeCursor(seq, top), more)
+
+
+_SERIES = itemgetter(0, 1)
+_ORDER = itemgetter(2, 3)
+_VALUE = itemgetter(4)
+
+
+def summarize_points(rows: Sequence[tuple]) -> list[tuple]:
+    """Per (run, key) series of a batch: (run, key, latest value, its step, its timestamp,
+    min, max, count). Latest is the highest step, then timestamp, then the last logged;
+    min and max skip NaN (None). Built from C-level helpers: this runs once per point."""
+    series = set(map(_SERIES, rows))
+    if len(series) == 1:
+        groups = {next(iter(series)): rows}
+    else:
+        groups = {}
+        for row in rows:
+            group = groups.get(row[:2])
+            if group is None:
+                groups[row[:2]] = [row]
+            else:
+                group.append(row)
+    out = []
+    for (run, key), group in groups.items():
+        latest = max(reversed(group), key=_ORDER)
+        values = [v for v in map(_VALUE, group) if v is not None]
+        low, high = (min(values), max(values)) if values else (None, None)
+        out.append((run, key, latest[4], latest[2], latest[3], low, high, len(group)))
+    return out
+
+
+def _check_view(view: str) -> None:
+    if view not in VIEWS:
+        raise ValidationError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
+
+
+def _check_status(status: object) -> str:
+    text = str(status).upper() if isinstance(status, str) else status
+    if text not in RUN_STATUSES:
+        raise InvalidValueError(
+            f"run status must be one of {', '.join(RUN_STATUSES)}, not {status!r}"
+        )
+    return text

@@ -1,0 +1,194 @@
+"""The buffered metric writer: `log_metric` appends in memory; batches are committed later.
+
+A training loop does not wait on SQLite: points go into a deque (append is atomic under
+the GIL) and a background thread commits what has gathered every `interval` seconds, one
+transaction per batch with its summaries. Only a loop that logs faster than that (more
+than `batch_size` points between two ticks) commits the full batch itself: doing it in
+the caller's thread is the fastest way through the GIL (a thread committing next to a
+busy Python loop waits for the GIL on every row), and it bounds memory.
+
+The same thread refreshes the heartbeat of the runs this process is running. A failed
+background commit is kept and raised at the next call or flush: nothing is dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sqlite3
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from typing import TYPE_CHECKING
+
+from mltop.store.errors import MetricWriteError
+
+if TYPE_CHECKING:
+    from mltop.store.tracking import Store
+
+Point = tuple[int, int, int, int, "float | None"]
+
+DEFAULT_INTERVAL_S = 0.1
+DEFAULT_BATCH_SIZE = 10_000
+
+_writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+
+
+class MetricWriter:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.batch_size = batch_size
+        self._reset()
+        _writers.add(self)
+
+    def _reset(self) -> None:
+        self.queue: deque[Point] = deque()
+        self.error: MetricWriteError | None = None
+        self._commit_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._heartbeats: dict[int, float] = {}  # run row -> interval in seconds
+        self._next_beat = 0.0
+
+    # -- producer side -------------------------------------------------------------------
+
+    def put(self, point: Point) -> None:
+        """Queue one point. Raises a pending commit failure first."""
+        if self.error is not None:
+            self.raise_error()
+        queue = self.queue
+        queue.append(point)
+        if len(queue) >= self.batch_size:
+            self.kick(len(queue))
+
+    def kick(self, pending: int) -> None:
+        """A full batch is waiting: commit it from the calling thread."""
+        if self._thread is None:
+            self._ensure_thread()
+        with self._commit_lock:
+            self._drain(self.store.thread_connection(), raise_errors=True)
+
+    def raise_error(self) -> None:
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+    def flush(self) -> None:
+        """Commit every point queued so far (waiting for a batch the thread is committing);
+        raise a commit failure."""
+        with self._commit_lock:
+            if self.queue:
+                self._drain(self.store.thread_connection(), raise_errors=True)
+        self.raise_error()
+
+    # -- heartbeats ----------------------------------------------------------------------
+
+    def watch(self, run_row: int, interval_ms: int) -> None:
+        """Keep the heartbeat of a RUNNING run of this process fresh."""
+        self._heartbeats[run_row] = interval_ms / 1000.0
+        self._next_beat = 0.0
+        self._ensure_thread()
+
+    def unwatch(self, run_row: int) -> None:
+        self._heartbeats.pop(run_row, None)
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _ensure_thread(self) -> None:
+        if self._alive():
+            return
+        with self._start_lock:
+            if self._alive():
+                return
+            self._stopping = False
+            self._thread = threading.Thread(
+                target=self._run, name=f"mltop-writer:{self.store.path}", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        conn = self.store.new_connection()
+        try:
+            while not self._stopping:
+                self._wake.wait(self.interval)
+                if self.queue:
+                    with self._commit_lock:
+                        self._drain(conn, raise_errors=False)
+                self._beat(conn)
+        finally:
+            conn.close()
+
+    def _drain(self, conn: sqlite3.Connection, *, raise_errors: bool) -> None:
+        queue = self.queue
+        while queue:
+            n = min(len(queue), self.batch_size)
+            rows = [queue.popleft() for _ in range(n)]
+            try:
+                self.store.write_points(rows, conn)
+            except (sqlite3.Error, OverflowError) as exc:
+                error = MetricWriteError(
+                    f"{len(rows)} metric points could not be committed to "
+                    f"{self.store.db_path}: {exc}"
+                )
+                if raise_errors:
+                    raise error from exc
+                self.error = error
+                return
+
+    def _beat(self, conn: sqlite3.Connection) -> None:
+        if not self._heartbeats or time.monotonic() < self._next_beat:
+            return
+        beats = dict(self._heartbeats)
+        # A missed heartbeat is retried on the next beat; readers allow three misses.
+        with contextlib.suppress(sqlite3.Error):
+            self.store.heartbeat(beats, conn)
+        self._next_beat = time.monotonic() + min(beats.values())
+
+    def close(self) -> None:
+        """Commit what is queued and stop the thread (it restarts when needed)."""
+        self.flush()
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        thread.join()
+        self._thread = None
+        self._wake.clear()
+
+
+def flush_all() -> None:
+    """Commit what every writer of this process holds (run at interpreter exit)."""
+    for writer in list(_writers):
+        try:
+            writer.flush()
+        except Exception as exc:  # the process is ending: say what was lost, never raise
+            print(f"mltop: {exc}", file=sys.stderr)
+
+
+def _after_fork() -> None:
+    # A forked child (a data loader worker, say) starts with empty queues and no thread:
+    # the parent's thread does not exist in the child and its queue is the parent's work.
+    for writer in list(_writers):
+        writer._reset()
+
+
+atexit.register(flush_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
