@@ -1,2 +1,348 @@
-def main():
-    pass
+"""The `mltop` command line: readable Rich tables, `--json` for scripts.
+
+Exit status: 0 on success, 1 when the operation failed (the message says why), 2 for a
+usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from mltop.store import MltopError, Run, Store
+from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
+from mltop.store.tracking import now_ms
+from mltop.tui.text import clean, duration, json_number, number, plain, timestamp
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATUS_STYLE = {
+    RUNNING: ("●", "green"),
+    "FINISHED": ("✔", "blue"),
+    "FAILED": ("✖", "red"),
+    "KILLED": ("■", "yellow"),
+    "SCHEDULED": ("◌", "cyan"),
+    LOST: ("?", "magenta"),
+}
+MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
+
+
+def store_option(command: F) -> F:
+    """`--store` on every command (it may also be given before the command name)."""
+    return click.option(
+        "--store",
+        "store_path",
+        metavar="PATH",
+        help="Store directory (default: $MLTOP_STORE, else the nearest .mltop/ upwards).",
+    )(command)
+
+
+def open_store(ctx: click.Context, store_path: str | None) -> Store:
+    chosen = store_path or ctx.find_root().params.get("store_path")
+    return Store(chosen, create=False)
+
+
+def out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def print_wide(console: Console, table: Table) -> None:
+    """Print a table at its natural width when it goes to a file or pipe (nothing squeezed
+    for grep or less); on a terminal, columns shrink but never below their header."""
+    for column in table.columns:
+        column.min_width = min(max(len(str(column.header)), 4), 14)
+    if not console.is_terminal:
+        console.width = 100_000
+    console.print(table)
+
+
+def emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def status_text(status: str) -> Any:
+    glyph, style = STATUS_STYLE.get(status, ("·", ""))
+    return plain(f"{glyph} {status}", style)
+
+
+class MltopGroup(click.Group):
+    """Turns MltopError into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MltopError as exc:
+            click.echo(f"mltop: error: {clean(exc)}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=MltopGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@store_option
+@click.version_option(package_name="mltop")
+def main(store_path: str | None) -> None:
+    """mltop: a terminal-native experiment tracker and model registry."""
+
+
+# -- experiments ---------------------------------------------------------------------------
+
+
+@main.group()
+def experiments() -> None:
+    """List experiments."""
+
+
+def experiment_json(exp: Experiment, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
+    total, running = counts.get(exp.experiment_id, (0, 0))
+    return {**asdict(exp), "runs": total, "running": running}
+
+
+@experiments.command("list")
+@click.option("--view", type=click.Choice(VIEWS), default="active", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@store_option
+@click.pass_context
+def experiments_list(ctx: click.Context, view: str, as_json: bool, store_path: str | None) -> None:
+    """List experiments with their run counts."""
+    store = open_store(ctx, store_path)
+    exps = store.list_experiments(view)
+    counts = store.experiment_run_counts()
+    if as_json:
+        emit_json([experiment_json(e, counts) for e in exps])
+        return
+    table = Table()
+    for name, justify in [
+        ("ID", "right"),
+        ("Name", "left"),
+        ("Runs", "right"),
+        ("Running", "right"),
+        ("Created", "left"),
+        ("Tags", "left"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for exp in exps:
+        total, running = counts.get(exp.experiment_id, (0, 0))
+        name = plain(exp.name, "strike dim" if exp.lifecycle_stage == "deleted" else "bold")
+        tags = ", ".join(f"{k}={v}" for k, v in exp.tags.items())
+        table.add_row(
+            exp.experiment_id,
+            name,
+            str(total),
+            str(running) if running else "",
+            timestamp(exp.creation_time),
+            plain(tags),
+        )
+    console = out()
+    console.print(plain(f"Experiments in {store.path}", "italic"))
+    print_wide(console, table)
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+@main.group()
+def runs() -> None:
+    """List and inspect runs."""
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    info = asdict(run.info)
+    info["status"] = run.info.display_status
+    return {
+        **info,
+        "params": run.data.params,
+        "tags": run.data.tags,
+        "metrics": {
+            key: {
+                "value": json_number(s.value),
+                "step": s.step,
+                "timestamp": s.timestamp,
+                "min": json_number(s.min),
+                "max": json_number(s.max),
+                "count": s.count,
+            }
+            for key, s in run.data.summaries.items()
+        },
+    }
+
+
+def _experiment_ids(store: Store, experiment: str | None) -> list[str] | None:
+    if experiment is None:
+        return None
+    found = store.get_experiment_by_name(experiment)
+    if found is None and experiment.isdigit():
+        found = store.get_experiment(experiment)
+    if found is None:
+        names = ", ".join(repr(e.name) for e in store.list_experiments())
+        raise click.BadParameter(
+            f"no experiment named {experiment!r} (experiments: {names})", param_hint="--experiment"
+        )
+    return [found.experiment_id]
+
+
+def _first(keys: list[str], limit: int) -> tuple[list[str], int]:
+    return keys[:limit], max(0, len(keys) - limit)
+
+
+@runs.command("list")
+@click.option(
+    "--experiment", "-e", metavar="NAME", help="Only runs of this experiment (name or id)."
+)
+@click.option("--view", type=click.Choice(VIEWS), default="active", show_default=True)
+@click.option("--max-results", type=click.IntRange(min=1), metavar="N", help="At most N runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@store_option
+@click.pass_context
+def runs_list(
+    ctx: click.Context,
+    experiment: str | None,
+    view: str,
+    max_results: int | None,
+    as_json: bool,
+    store_path: str | None,
+) -> None:
+    """List runs, newest first, with their params and latest metric values."""
+    store = open_store(ctx, store_path)
+    found = store.list_runs(_experiment_ids(store, experiment), view=view, max_results=max_results)
+    if as_json:
+        emit_json([run_json(r) for r in found])
+        return
+    names = {e.experiment_id: e.name for e in store.list_experiments("all")}
+    param_keys, more_params = _first(sorted({k for r in found for k in r.data.params}), MAX_COLUMNS)
+    metric_keys, more_metrics = _first(
+        sorted({k for r in found for k in r.data.summaries}), MAX_COLUMNS
+    )
+    table = Table()
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Run ID", no_wrap=True, style="dim")
+    table.add_column("Name", no_wrap=True, style="bold")
+    if experiment is None:
+        table.add_column("Experiment")
+    table.add_column("Started", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    for key in metric_keys:
+        table.add_column(plain(key, "magenta"), justify="right")
+    for key in param_keys:
+        table.add_column(plain(key, "cyan"))
+    now = now_ms()
+    for run in found:
+        info = run.info
+        cells: list[Any] = [status_text(info.display_status), info.run_id[:8], plain(info.run_name)]
+        if experiment is None:
+            cells.append(plain(names.get(info.experiment_id, info.experiment_id)))
+        cells += [timestamp(info.start_time)[:16], duration(info.start_time, info.end_time, now)]
+        cells += [
+            number(run.data.summaries[k].value) if k in run.data.summaries else ""
+            for k in metric_keys
+        ]
+        cells += [plain(run.data.params.get(k, "")) for k in param_keys]
+        table.add_row(*cells)
+    console = out()
+    console.print(plain(f"Runs in {store.path}", "italic"))
+    print_wide(console, table)
+    if not found:
+        console.print("No runs." if view == "active" else f"No {view} runs.")
+    hidden = [
+        f"{n} more {what}" for n, what in [(more_params, "params"), (more_metrics, "metrics")] if n
+    ]
+    if hidden:
+        console.print(f"({', '.join(hidden)} not shown: use --json or `mltop runs show`)")
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@store_option
+@click.pass_context
+def runs_show(ctx: click.Context, run_id: str, as_json: bool, store_path: str | None) -> None:
+    """Show one run: its facts, params, metrics, tags and artifacts.
+
+    RUN_ID may be a unique prefix of at least 4 characters.
+    """
+    store = open_store(ctx, store_path)
+    run = store.get_run(store.resolve_run_id(run_id))
+    artifacts = list(store.artifacts(run.info.run_id).walk())
+    children = store.child_run_ids(run.info.run_id)
+    if as_json:
+        emit_json(
+            {
+                **run_json(run),
+                "children": children,
+                "artifacts": [asdict(a) for a in artifacts],
+            }
+        )
+        return
+    info = run.info
+    console = out()
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    exp = store.get_experiment(info.experiment_id)
+    tags = run.data.tags
+    dirty = " (dirty)" if tags.get("mltop.git.dirty") == "true" else ""
+    rows: list[tuple[str, Any]] = [
+        ("Run", plain(f"{info.run_name}  {info.run_id}")),
+        ("Experiment", plain(f"{exp.name} ({exp.experiment_id})")),
+        ("Status", status_text(info.display_status)),
+        ("Started", timestamp(info.start_time)),
+        ("Ended", timestamp(info.end_time)),
+        ("Duration", duration(info.start_time, info.end_time, now_ms())),
+        ("User", plain(info.user_id)),
+        ("Host", plain(tags.get("mltop.host", ""))),
+        ("Command", plain(tags.get("mltop.source.command", ""))),
+        (
+            "Git",
+            plain(f"{tags.get('mltop.git.commit', '')}{dirty} {tags.get('mltop.git.branch', '')}"),
+        ),
+        ("Parent", plain(info.parent_run_id or "")),
+        ("Children", plain(", ".join(c[:8] for c in children))),
+        ("Artifacts", plain(info.artifact_uri)),
+    ]
+    if info.lifecycle_stage != "active":
+        rows.insert(2, ("Lifecycle", plain(info.lifecycle_stage, "red")))
+    for label, value in rows:
+        if str(value).strip():
+            facts.add_row(label, value)
+    console.print(facts)
+    _print_pairs(console, "Params", run.data.params)
+    if run.data.summaries:
+        table = Table(title="Metrics", title_justify="left")
+        for name in ("Key", "Latest", "Step", "Min", "Max", "Points"):
+            table.add_column(name, justify="left" if name == "Key" else "right")
+        for key, s in run.data.summaries.items():
+            table.add_row(
+                plain(key), number(s.value), str(s.step), number(s.min), number(s.max), str(s.count)
+            )
+        console.print(table)
+    _print_pairs(console, "Tags", {k: v for k, v in tags.items() if not k.startswith("mltop.")})
+    if artifacts:
+        table = Table(title="Artifacts", title_justify="left")
+        table.add_column("Path")
+        table.add_column("Size", justify="right")
+        for item in artifacts:
+            table.add_row(
+                plain(item.path + ("/" if item.is_dir else "")),
+                "" if item.size is None else f"{item.size:,}",
+            )
+        console.print(table)
+
+
+def _print_pairs(console: Console, title: str, pairs: dict[str, str]) -> None:
+    if not pairs:
+        return
+    table = Table(title=title, title_justify="left")
+    table.add_column("Key")
+    table.add_column("Value")
+    for key, value in pairs.items():
+        table.add_row(plain(key), plain(value))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

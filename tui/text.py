@@ -1,0 +1,62 @@
+"""Showing user-provided text safely: never as Rich markup, never as terminal escapes."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from rich.text import Text
+
+# C0 controls, DEL and C1 controls become visible \xNN escapes: a run name holding an
+# escape sequence must not move the cursor, change colours or retitle the terminal.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def clean(value: object) -> str:
+    """The text of `value` with every control character made visible."""
+    return str(value).translate(_CONTROLS)
+
+
+def plain(value: object, style: str = "") -> Text:
+    """A Rich Text showing `value` literally (no markup parsing, no escapes)."""
+    return Text(clean(value), style=style)
+
+
+def number(value: float | None) -> str:
+    if value is None:
+        return ""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def timestamp(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def duration(start_ms: int | None, end_ms: int | None, now_ms: int) -> str:
+    if start_ms is None:
+        return ""
+    seconds = max(0, ((end_ms if end_ms is not None else now_ms) - start_ms) // 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def json_number(value: float) -> float | str:
+    """JSON has no NaN or infinity: those become the strings "NaN", "Infinity", "-Infinity"."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
