@@ -95,8 +95,12 @@ def _inspect_existing(db_path: Path) -> int:
         raise NotAStoreError(
             f"{db_path} is not an mltop store (not an SQLite database); it was not modified"
         )
+    # With no -wal file beside it, everything is in the main file: read it as immutable so
+    # that SQLite creates no -wal or -shm files next to a database that may not be ours.
+    wal = db_path.with_name(db_path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        conn = sqlite3.connect(f"{db_path.as_uri()}?{flags}", uri=True, timeout=BUSY_TIMEOUT_S)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mltop import store as mt
+from mltop.store import MltopClient, Store
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's store, user or run."""
+    for name in (
+        "MLTOP_STORE",
+        "MLTOP_RUN_ID",
+        "MLTOP_EXPERIMENT_NAME",
+        "MLTOP_EXPERIMENT_ID",
+        "MLTOP_HEARTBEAT_INTERVAL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLTOP_USER", "tester")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def store(store_path: Path) -> Store:
+    s = Store(store_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(store: Store) -> MltopClient:
+    c = MltopClient(store)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def fluent(store_path: Path):
+    """The fluent API pointed at a fresh store; any run left active is ended afterwards."""
+    mt.set_store(store_path)
+    yield mt
+    while mt.active_run() is not None:
+        mt.end_run()
+    mt.set_store(None)

@@ -1,0 +1,118 @@
+"""The command line: tables, JSON, exit statuses, and literal display of logged text."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+from mltop.store import MltopClient, Store
+from mltop.tui.cli import main
+
+
+@pytest.fixture
+def filled(store_path):
+    client = MltopClient(Store(store_path))
+    exp = client.create_experiment("vision", tags={"team": "cv"})
+    parent = client.create_run(exp, "parent", log_system_info=False)
+    child = client.create_run(exp, "[bold red]x[/] \x1b[2J", parent_run_id=parent.info.run_id)
+    client.log_params(child.info.run_id, {"lr": 0.1, "opt": "[link=evil]adam"})
+    for step in range(5):
+        client.log_metric(child.info.run_id, "loss", 1.0 / (step + 1), step=step)
+    client.log_metric(child.info.run_id, "weird", math.nan)
+    client.log_text(child.info.run_id, "hello", "notes/a.txt")
+    client.set_terminated(child.info.run_id, "FAILED")
+    client.set_terminated(parent.info.run_id)
+    client.close()
+    return {"exp": exp, "parent": parent.info.run_id, "child": child.info.run_id}
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_experiments_list_table_and_json(filled, store_path):
+    result = invoke("experiments", "list", "--store", str(store_path))
+    assert result.exit_code == 0
+    assert "vision" in result.output and "Default" in result.output
+    data = json.loads(invoke("--store", str(store_path), "experiments", "list", "--json").output)
+    vision = next(e for e in data if e["name"] == "vision")
+    assert vision["runs"] == 2 and vision["tags"] == {"team": "cv"}
+
+
+def test_runs_list_shows_names_literally(filled, store_path):
+    result = invoke("runs", "list", "--store", str(store_path))
+    assert result.exit_code == 0, result.output
+    assert "[bold red]x[/] \\x1b[2J" in result.output
+    assert "\x1b" not in result.output
+    assert "[link=evil]adam" in result.output
+    assert "FAILED" in result.output and "FINISHED" in result.output
+    assert "0.2" in result.output  # latest loss
+
+
+def test_runs_list_filters_by_experiment_and_errors_on_unknown(filled, store_path):
+    data = json.loads(
+        invoke("runs", "list", "-e", "vision", "--json", "--store", str(store_path)).output
+    )
+    assert {r["run_name"] for r in data} == {"parent", "[bold red]x[/] \x1b[2J"}
+    assert (
+        json.loads(
+            invoke("runs", "list", "-e", "Default", "--json", "--store", str(store_path)).output
+        )
+        == []
+    )
+    result = invoke("runs", "list", "-e", "nope", "--store", str(store_path))
+    assert result.exit_code == 2
+    assert "no experiment named 'nope'" in result.output
+
+
+def test_runs_json_has_everything_and_valid_json_for_nan(filled, store_path):
+    out = invoke("runs", "list", "--json", "--store", str(store_path)).output
+    assert "NaN" in out
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"bare {c} in JSON"))
+    child = next(r for r in data if r["run_id"] == filled["child"])
+    assert child["status"] == "FAILED"
+    assert child["params"] == {"lr": "0.1", "opt": "[link=evil]adam"}
+    assert child["metrics"]["loss"]["value"] == 0.2 and child["metrics"]["loss"]["count"] == 5
+    assert child["metrics"]["weird"]["value"] == "NaN"
+    assert child["parent_run_id"] == filled["parent"]
+
+
+def test_runs_show_by_prefix(filled, store_path):
+    result = invoke("runs", "show", filled["child"][:8], "--store", str(store_path))
+    assert result.exit_code == 0, result.output
+    for text in ("vision", "FAILED", "notes/a.txt", "loss", "lr", "tester", filled["parent"]):
+        assert text in result.output
+    data = json.loads(
+        invoke("runs", "show", filled["parent"], "--json", "--store", str(store_path)).output
+    )
+    assert data["children"] == [filled["child"]]
+
+
+def test_failures_exit_1_with_a_message(filled, store_path, tmp_path):
+    result = CliRunner().invoke(main, ["runs", "show", "ffff", "--store", str(store_path)])
+    assert result.exit_code == 1
+    assert "mltop: error: no run id starts with 'ffff'" in result.output
+    result = CliRunner().invoke(main, ["runs", "list", "--store", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "no mltop store" in result.output
+    assert not (tmp_path / "none").exists()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "mltop.db").write_text("junk")
+    result = CliRunner().invoke(main, ["runs", "list", "--store", str(bad)])
+    assert result.exit_code == 1 and "not an mltop store" in result.output
+
+
+def test_usage_errors_exit_2(store_path):
+    assert CliRunner().invoke(main, ["runs", "show"]).exit_code == 2
+    assert CliRunner().invoke(main, ["runs", "list", "--max-results", "0"]).exit_code == 2
+    assert CliRunner().invoke(main, ["bogus"]).exit_code == 2
+
+
+def test_store_from_environment(filled, store_path, monkeypatch):
+    monkeypatch.setenv("MLTOP_STORE", str(store_path))
+    result = invoke("runs", "list", "--json")
+    assert len(json.loads(result.output)) == 2

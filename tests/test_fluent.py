@@ -1,0 +1,149 @@
+"""The MLflow-shaped fluent API: active runs, nesting, attach, and how runs end."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import run_python
+
+from mltop.store import ActiveRunError, InvalidStateError, Store
+
+
+def test_context_manager_logs_and_finishes(fluent):
+    fluent.set_experiment("exp")
+    with fluent.start_run(run_name="r", tags={"team": "cv"}) as run:
+        assert fluent.active_run() is run
+        fluent.log_param("lr", 0.1)
+        fluent.log_params({"bs": 32})
+        fluent.log_metric("loss", 0.5, step=1)
+        fluent.log_metrics({"acc": 0.9, "loss": 0.4}, step=2)
+        fluent.set_tag("a", "1")
+        fluent.set_tags({"b": "2"})
+        fluent.delete_tag("b")
+        fluent.log_text("t", "t.txt")
+        fluent.log_dict({"k": 1}, "d.json")
+    assert fluent.active_run() is None
+    stored = fluent.get_run(run.info.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.info.experiment_id == fluent.get_experiment_by_name("exp").experiment_id
+    assert stored.data.params == {"bs": "32", "lr": "0.1"}
+    assert stored.data.metrics == {"acc": 0.9, "loss": 0.4}
+    assert stored.data.tags["team"] == "cv" and stored.data.tags["a"] == "1"
+    assert "b" not in stored.data.tags
+
+
+def test_an_exception_ends_the_run_failed(fluent):
+    with pytest.raises(ZeroDivisionError), fluent.start_run() as run:
+        1 / 0  # noqa: B018
+    assert fluent.get_run(run.info.run_id).info.status == "FAILED"
+
+
+def test_keyboard_interrupt_ends_the_run_killed(fluent):
+    with pytest.raises(KeyboardInterrupt), fluent.start_run() as run:
+        raise KeyboardInterrupt
+    assert fluent.get_run(run.info.run_id).info.status == "KILLED"
+
+
+def test_a_second_run_needs_nested(fluent):
+    with fluent.start_run() as parent:
+        with pytest.raises(ActiveRunError, match="already active.*nested=True"):
+            fluent.start_run()
+        with fluent.start_run(nested=True) as child:
+            assert fluent.active_run() is child
+        assert fluent.active_run() is parent
+    assert fluent.get_run(child.info.run_id).info.parent_run_id == parent.info.run_id
+
+
+def test_ending_a_parent_ends_its_open_children(fluent):
+    parent = fluent.start_run()
+    child = fluent.start_run(nested=True)
+    with pytest.raises(ValueError), parent:
+        raise ValueError
+    assert fluent.get_run(child.info.run_id).info.status == "FAILED"
+    assert fluent.active_run() is None
+
+
+def test_logging_without_an_active_run_is_a_clear_error(fluent):
+    with pytest.raises(ActiveRunError, match="no active run"):
+        fluent.log_metric("x", 1.0)
+    with pytest.raises(ActiveRunError, match="no active run"):
+        fluent.log_param("x", 1)
+
+
+def test_end_run_with_a_status(fluent):
+    run = fluent.start_run()
+    fluent.end_run("KILLED")
+    assert fluent.get_run(run.info.run_id).info.status == "KILLED"
+    fluent.end_run()  # nothing active: a no-op
+
+
+def test_a_deleted_experiment_cannot_be_set(fluent):
+    exp = fluent.set_experiment("old")
+    fluent.get_store().delete_experiment(exp.experiment_id)
+    with pytest.raises(InvalidStateError, match="'old' is deleted"):
+        fluent.set_experiment("old")
+
+
+def test_mltop_run_id_attaches_to_an_existing_run(fluent, store_path):
+    with fluent.start_run(run_name="scheduled") as run:
+        fluent.log_param("lr", 0.1)
+    out = run_python(
+        f"""
+        from mltop import store as mt
+        mt.set_store({str(store_path)!r})
+        with mt.start_run() as run:
+            mt.log_metric("loss", 0.25, step=3)
+            print(run.info.run_id)
+        """,
+        env={"MLTOP_RUN_ID": run.info.run_id},
+    )
+    assert out.stdout.strip() == run.info.run_id
+    with Store(store_path) as store:
+        stored = store.get_run(run.info.run_id)
+        assert stored.data.metrics == {"loss": 0.25}
+        assert stored.data.params == {"lr": "0.1"}
+        assert stored.info.status == "FINISHED"
+
+
+def test_at_exit_pending_points_are_committed_and_the_run_finished(store_path):
+    out = run_python(f"""
+        from mltop import store as mt
+        mt.set_store({str(store_path)!r})
+        run = mt.start_run()
+        for i in range(25_000):
+            mt.log_metric("loss", 1.0 / (i + 1), step=i)
+        print(run.info.run_id)
+    """)
+    with Store(store_path) as store:
+        stored = store.get_run(out.stdout.strip())
+        assert stored.info.status == "FINISHED"
+        assert stored.data.summaries["loss"].count == 25_000
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [("ValueError", "FAILED"), ("KeyboardInterrupt", "KILLED")]
+)
+def test_an_uncaught_exception_at_top_level_ends_the_run(store_path, error, status):
+    out = run_python(
+        f"""
+        from mltop import store as mt
+        mt.set_store({str(store_path)!r})
+        run = mt.start_run()
+        mt.log_metric("loss", 1.0)
+        print(run.info.run_id, flush=True)
+        raise {error}
+        """,
+        check=False,
+    )
+    assert out.returncode != 0
+    with Store(store_path) as store:
+        stored = store.get_run(out.stdout.strip())
+        assert stored.info.status == status
+        assert stored.data.metrics == {"loss": 1.0}
+
+
+def test_experiment_from_environment(fluent, monkeypatch):
+    monkeypatch.setenv("MLTOP_EXPERIMENT_NAME", "from-env")
+    with fluent.start_run() as run:
+        pass
+    exp = fluent.get_experiment(run.info.experiment_id)
+    assert exp.name == "from-env"

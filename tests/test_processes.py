@@ -1,0 +1,139 @@
+"""Several processes at once, and a writer killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+from mltop.store import Store
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from mltop import store as mt
+store, go, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+mt.set_store(store)
+with mt.start_run(run_name=sys.argv[4]) as run:
+    print(run.info.run_id, flush=True)
+    deadline = time.monotonic() + 60
+    while not go.exists():  # start together, to collide as much as possible
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    for i in range(n):
+        mt.log_metric("loss", 1.0 / (i + 1), step=i)
+        if i % 1000 == 0:
+            mt.log_metric("lr", 0.1, step=i)
+"""
+
+
+def test_four_processes_log_50000_points_each_into_one_store(store_path, tmp_path):
+    Store(store_path).close()
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(store_path), str(go), "50000", f"w{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    run_ids = [p.stdout.readline().strip() for p in procs]
+    go.touch()
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        assert "locked" not in err
+    with Store(store_path) as store:
+        conn = store.thread_connection()
+        for run_id in run_ids:
+            run = store.get_run(run_id)
+            assert run.info.status == "FINISHED"
+            assert run.data.summaries["loss"].count == 50_000
+            assert run.data.summaries["loss"].step == 49_999
+            assert run.data.summaries["lr"].count == 50
+        total = conn.execute("SELECT count(*) FROM metrics").fetchone()[0]
+        assert total == 4 * (50_000 + 50)
+
+
+KILLED = """
+import sys
+from mltop import store as mt
+mt.set_store(sys.argv[1])
+run = mt.start_run(run_name="doomed")
+print(run.info.run_id, flush=True)
+i = 0
+while True:
+    mt.log_metric("loss", float(i), step=i)
+    i += 1
+"""
+
+
+def test_a_writer_killed_mid_run_leaves_whole_batches_and_reads_as_lost(store_path):
+    Store(store_path).close()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(store_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MLTOP_HEARTBEAT_INTERVAL": "0.2"},
+    )
+    run_id = proc.stdout.readline().strip()
+    store = Store(store_path)
+    deadline = time.monotonic() + 60
+    while store.get_run(run_id).data.summaries.get("loss") is None or (
+        store.get_run(run_id).data.summaries["loss"].count < 30_000
+    ):
+        assert time.monotonic() < deadline, "the writer committed too little"
+        time.sleep(0.01)
+    live = store.get_run(run_id)
+    assert live.info.status == "RUNNING" and not live.info.lost
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    conn = sqlite3.connect(store_path / "mltop.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    steps = [s for (s,) in conn.execute("SELECT step FROM metrics ORDER BY id")]
+    assert steps == list(range(len(steps))), "a batch was committed in part"
+    summary = store.get_run(run_id).data.summaries["loss"]
+    assert summary.count == len(steps)
+    assert summary.step == steps[-1] and summary.value == float(steps[-1])
+
+    # The heartbeat window is three intervals (0.6 s): wait until it has passed.
+    run = store.get_run(run_id)
+    window_end = run.info.heartbeat_time + 3 * run.info.heartbeat_interval_ms
+    time.sleep(max(0.0, window_end / 1000 - time.time()) + 0.05)
+    lost = store.get_run(run_id)
+    assert lost.info.status == "RUNNING"
+    assert lost.info.lost and lost.info.display_status == "LOST"
+
+
+def test_a_live_run_outlives_its_heartbeat_window(store_path):
+    code = textwrap.dedent(f"""
+        import sys, time
+        from mltop import store as mt
+        mt.set_store({str(store_path)!r})
+        with mt.start_run() as run:
+            print(run.info.run_id, flush=True)
+            sys.stdin.readline()
+    """)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MLTOP_HEARTBEAT_INTERVAL": "0.1"},
+    )
+    run_id = proc.stdout.readline().strip()
+    store = Store(store_path)
+    first = store.get_run(run_id).info.heartbeat_time
+    time.sleep(0.6)  # twice the window: a run without heartbeats would be lost by now
+    info = store.get_run(run_id).info
+    assert info.heartbeat_time > first
+    assert not info.lost
+    proc.communicate("\n", timeout=30)
+    assert store.get_run(run_id).info.status == "FINISHED"

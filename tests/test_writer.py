@@ -1,0 +1,67 @@
+"""The buffered writer never drops points silently."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from mltop.store import MetricWriteError
+
+
+def test_a_failed_background_commit_is_raised_at_the_next_call(client, monkeypatch):
+    run_id = client.create_run().info.run_id
+    client.log_metric(run_id, "v", 1.0)
+    client.flush()
+
+    def fail(rows, conn=None):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(client.store, "write_points", fail)
+    writer = client._writer
+    client.log_metric(run_id, "v", 2.0, step=1)
+    # Let the background thread take the point, as it does every interval.
+    with writer._commit_lock:
+        writer._drain(client.store.new_connection(), raise_errors=False)
+    with pytest.raises(MetricWriteError, match="1 metric points could not be committed.*disk I/O"):
+        client.log_metric(run_id, "v", 3.0, step=2)
+
+
+def test_a_failed_commit_is_raised_by_flush(client, monkeypatch):
+    run_id = client.create_run().info.run_id
+
+    def fail(rows, conn=None):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(client.store, "write_points", fail)
+    client.log_metric(run_id, "v", 2.0)
+    with pytest.raises(MetricWriteError, match="database is locked"):
+        client.flush()
+
+
+def test_a_full_batch_is_committed_without_flush(client, store_path):
+    from mltop.store import Store
+
+    run_id = client.create_run().info.run_id
+    batch = client._writer.batch_size
+    for step in range(batch):
+        client.log_metric(run_id, "v", float(step), step=step)
+    with Store(store_path) as other:
+        assert other.get_run(run_id).data.summaries["v"].count == batch
+
+
+def test_the_background_thread_commits_a_trickle_within_its_interval(client, store_path):
+    from mltop.store import Store
+
+    run_id = client.create_run().info.run_id
+    client.log_metric(run_id, "v", 1.0)
+    thread = client._writer._thread
+    assert thread is not None and thread.is_alive()
+    with Store(store_path) as other:
+        # The writer ticks every 0.1 s: wait on the data, bounded, not on a guess.
+        import time
+
+        deadline = time.monotonic() + 10
+        while not other.get_metric_history(run_id, "v"):
+            assert time.monotonic() < deadline, "the writer thread never committed"
+            time.sleep(0.02)
