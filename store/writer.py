@@ -142,9 +142,9 @@ class MetricWriter:
             try:
                 self.store.write_points(rows, conn)
             except (sqlite3.Error, OverflowError) as exc:
+                points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
                 error = MetricWriteError(
-                    f"{len(rows)} metric points could not be committed to "
-                    f"{self.store.db_path}: {exc}"
+                    f"{points} could not be committed to {self.store.db_path}: {exc}"
                 )
                 if raise_errors:
                     raise error from exc

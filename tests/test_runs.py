@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import run_python
 
 from mltop.store import InvalidStateError, InvalidValueError, NotFoundError
-
-from helpers import run_python
 
 
 def test_run_gets_a_readable_name_when_none_is_given(client):

@@ -23,7 +23,7 @@ def test_a_failed_background_commit_is_raised_at_the_next_call(client, monkeypat
     # Let the background thread take the point, as it does every interval.
     with writer._commit_lock:
         writer._drain(client.store.new_connection(), raise_errors=False)
-    with pytest.raises(MetricWriteError, match="1 metric points could not be committed.*disk I/O"):
+    with pytest.raises(MetricWriteError, match="1 metric point could not be committed.*disk I/O"):
         client.log_metric(run_id, "v", 3.0, step=2)
 
 
