@@ -117,8 +117,10 @@ class MltopClient:
     def resume_run(self, run_id: str) -> Run:
         """Mark an existing run RUNNING again (attaching this process to it)."""
         interval = heartbeat_interval_ms()
+        # Checked afresh (not from the cache): refuses a deleted run before changing it.
+        row = self._run_rows[run_id] = self.store.run_row_id(run_id)
         self.store.update_run(run_id, status=RUNNING, heartbeat_interval_ms=interval)
-        self._writer.watch(self._row(run_id), interval)
+        self._writer.watch(row, interval)
         return self.store.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:

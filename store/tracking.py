@@ -528,11 +528,15 @@ class Store:
         run_name: str | None = None,
         heartbeat_interval_ms: int | None = None,
     ) -> None:
-        """Change a run's status (a terminal status stamps end_time), name or heartbeat."""
+        """Change a run's status (a terminal status stamps end_time), name or heartbeat.
+
+        Allowed on a deleted run too: a training script must be able to end its run even
+        when someone deleted it from view meanwhile.
+        """
         if run_name is not None:
             keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
         with self._write() as conn:
-            row = self._writable_run(conn, run_id)
+            row = self._run_row(conn, run_id)[0]
             sets: list[str] = []
             args: list[object] = []
             if status is not None:

@@ -106,6 +106,12 @@ def test_failures_exit_1_with_a_message(filled, store_path, tmp_path):
     assert result.exit_code == 1 and "not an mltop store" in result.output
 
 
+def test_no_command_shows_help():
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0
+    assert "experiments" in result.output and "runs" in result.output
+
+
 def test_usage_errors_exit_2(store_path):
     assert CliRunner().invoke(main, ["runs", "show"]).exit_code == 2
     assert CliRunner().invoke(main, ["runs", "list", "--max-results", "0"]).exit_code == 2

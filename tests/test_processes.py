@@ -137,3 +137,32 @@ def test_a_live_run_outlives_its_heartbeat_window(store_path):
     assert not info.lost
     proc.communicate("\n", timeout=30)
     assert store.get_run(run_id).info.status == "FINISHED"
+
+
+def test_processes_creating_a_new_store_at_once_all_succeed(store_path, tmp_path):
+    go = tmp_path / "go"
+    code = """
+import sys, time
+from pathlib import Path
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+from mltop.store import MltopClient
+client = MltopClient(sys.argv[1])
+client.create_run(run_name="first")
+"""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(store_path), str(go)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    go.touch()
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with Store(store_path) as store:
+        assert len(store.list_runs()) == 4
+        assert [e.name for e in store.list_experiments()] == ["Default"]

@@ -62,6 +62,17 @@ def test_deleted_run_is_hidden_and_cannot_be_logged_to(client):
     assert [r.info.run_id for r in client.list_runs()] == [run.info.run_id]
 
 
+def test_a_run_deleted_while_training_can_still_be_ended(fluent):
+    run = fluent.start_run()
+    fluent.get_store().delete_run(run.info.run_id)
+    fluent.end_run()
+    info = fluent.get_store().get_run(run.info.run_id).info
+    assert (info.status, info.lifecycle_stage) == ("FINISHED", "deleted")
+    with pytest.raises(InvalidStateError, match="is deleted"):
+        fluent.start_run(run_id=run.info.run_id)
+    assert fluent.get_store().get_run(run.info.run_id).info.status == "FINISHED"
+
+
 def test_runs_are_listed_newest_first(client):
     first = client.create_run(run_name="first", start_time=1000)
     second = client.create_run(run_name="second", start_time=2000)

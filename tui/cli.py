@@ -83,11 +83,18 @@ class MltopGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=MltopGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=MltopGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @store_option
 @click.version_option(package_name="mltop")
-def main(store_path: str | None) -> None:
+@click.pass_context
+def main(ctx: click.Context, store_path: str | None) -> None:
     """mltop: a terminal-native experiment tracker and model registry."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 # -- experiments ---------------------------------------------------------------------------
