@@ -226,6 +226,8 @@ class MltopClient:
         writer = self._writer
         if writer.error is not None:
             writer.raise_error()
+        if writer.thread is None:
+            writer.start()
         queue = writer.queue
         queue.append(point)
         if len(queue) >= writer.batch_size:

@@ -44,6 +44,7 @@ class ActiveRun:
     def __init__(self, run: Run) -> None:
         self._run = run
         self.run_id = run.info.run_id
+        self.owner_pid = os.getpid()
 
     @property
     def info(self) -> RunInfo:
@@ -226,24 +227,30 @@ def log_metric(
     key: str,
     value: float,
     step: int | None = None,
+    *,
     timestamp: int | None = None,
     synchronous: bool | None = None,
+    run_id: str | None = None,
 ) -> None:
-    """Log a metric point of the active run (buffered; `synchronous=True` writes through)."""
-    if not _stack:
-        _active_id()
-    (_client or get_client()).log_metric(
-        _stack[-1].run_id, key, value, step or 0, timestamp, synchronous
-    )
+    """Log a metric point of the active run, or of `run_id` (buffered; `synchronous=True`
+    writes through)."""
+    if run_id is None:
+        if not _stack:
+            _active_id()
+        run_id = _stack[-1].run_id
+    (_client or get_client()).log_metric(run_id, key, value, step or 0, timestamp, synchronous)
 
 
 def log_metrics(
     metrics: Mapping[str, float],
     step: int | None = None,
+    *,
     timestamp: int | None = None,
     synchronous: bool | None = None,
+    run_id: str | None = None,
 ) -> None:
-    get_client().log_metrics(_active_id(), metrics, step or 0, timestamp, synchronous)
+    """Log several metrics at one step; all are checked before any is logged."""
+    get_client().log_metrics(run_id or _active_id(), metrics, step or 0, timestamp, synchronous)
 
 
 def set_tag(key: str, value: object) -> None:
@@ -317,7 +324,8 @@ def _at_exit() -> None:
         status = KILLED if issubclass(_uncaught, KeyboardInterrupt) else FAILED
     try:
         with _lock:
-            while _stack:
+            # A forked child inherits the stack but not the runs: only their owner ends them.
+            while _stack and _stack[-1].owner_pid == os.getpid():
                 _end_through(_stack[-1], status)
     except Exception as exc:  # the process is ending: report, never hang or raise
         print(f"mltop: could not end the active run at exit: {exc}", file=sys.stderr)

@@ -58,7 +58,7 @@ class MetricWriter:
         self._commit_lock = threading.Lock()
         self._wake = threading.Event()
         self._start_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self.thread: threading.Thread | None = None
         self._stopping = False
         self._heartbeats: dict[int, float] = {}  # run row -> interval in seconds
         self._next_beat = 0.0
@@ -69,6 +69,8 @@ class MetricWriter:
         """Queue one point. Raises a pending commit failure first."""
         if self.error is not None:
             self.raise_error()
+        if self.thread is None:
+            self.start()
         queue = self.queue
         queue.append(point)
         if len(queue) >= self.batch_size:
@@ -76,8 +78,6 @@ class MetricWriter:
 
     def kick(self, pending: int) -> None:
         """A full batch is waiting: commit it from the calling thread."""
-        if self._thread is None:
-            self._ensure_thread()
         with self._commit_lock:
             self._drain(self.store.thread_connection(), raise_errors=True)
 
@@ -100,7 +100,7 @@ class MetricWriter:
         """Keep the heartbeat of a RUNNING run of this process fresh."""
         self._heartbeats[run_row] = interval_ms / 1000.0
         self._next_beat = 0.0
-        self._ensure_thread()
+        self.start()
 
     def unwatch(self, run_row: int) -> None:
         self._heartbeats.pop(run_row, None)
@@ -108,19 +108,20 @@ class MetricWriter:
     # -- the thread ----------------------------------------------------------------------
 
     def _alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.thread is not None and self.thread.is_alive()
 
-    def _ensure_thread(self) -> None:
+    def start(self) -> None:
+        """Start the committing thread if it is not running."""
         if self._alive():
             return
         with self._start_lock:
             if self._alive():
                 return
             self._stopping = False
-            self._thread = threading.Thread(
+            self.thread = threading.Thread(
                 target=self._run, name=f"mltop-writer:{self.store.path}", daemon=True
             )
-            self._thread.start()
+            self.thread.start()
 
     def _run(self) -> None:
         conn = self.store.new_connection()
@@ -163,13 +164,13 @@ class MetricWriter:
     def close(self) -> None:
         """Commit what is queued and stop the thread (it restarts when needed)."""
         self.flush()
-        thread = self._thread
+        thread = self.thread
         if thread is None:
             return
         self._stopping = True
         self._wake.set()
         thread.join()
-        self._thread = None
+        self.thread = None
         self._wake.clear()
 
 

@@ -117,3 +117,28 @@ def test_reopening_keeps_data_and_marks_the_file(store_path):
     conn = sqlite3.connect(store_path / "mltop.db")
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+
+
+def test_an_older_store_is_migrated_once(store_path, monkeypatch):
+    from mltop.store import schema
+
+    Store(store_path).close()
+    calls = []
+
+    def v2(db):
+        calls.append(1)
+        db["notes"].create({"id": int, "text": str}, pk="id")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2])
+    monkeypatch.setattr(schema, "LATEST_VERSION", 2)
+    import mltop.store.tracking as tracking
+
+    monkeypatch.setattr(tracking, "LATEST_VERSION", 2)
+    with Store(store_path) as store:
+        assert store.get_experiment("0").name == "Default"
+    with Store(store_path):
+        pass
+    assert calls == [1]
+    conn = sqlite3.connect(store_path / "mltop.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0

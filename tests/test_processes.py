@@ -166,3 +166,34 @@ client.create_run(run_name="first")
     with Store(store_path) as store:
         assert len(store.list_runs()) == 4
         assert [e.name for e in store.list_experiments()] == ["Default"]
+
+
+FORKED = """
+import os, sys
+from mltop import store as mt
+mt.set_store(sys.argv[1])
+run = mt.start_run(run_name="parent")
+for i in range(100):
+    mt.log_metric("parent", float(i), step=i)   # still queued when the process forks
+pid = os.fork()
+if pid == 0:
+    mt.log_metric("child", 1.0)
+    sys.exit(0)                                  # a normal exit: atexit handlers run
+_, status = os.waitpid(pid, 0)
+assert status == 0, status
+mt.log_metric("after", 2.0)
+mt.end_run()
+print(run.info.run_id)
+"""
+
+
+def test_a_forked_child_neither_duplicates_nor_ends_the_parents_run(store_path):
+    out = subprocess.run(
+        [sys.executable, "-c", FORKED, str(store_path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    with Store(store_path) as store:
+        run = store.get_run(out.stdout.strip())
+        counts = {k: s.count for k, s in run.data.summaries.items()}
+        assert counts == {"parent": 100, "child": 1, "after": 1}
+        assert run.info.status == "FINISHED"

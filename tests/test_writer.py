@@ -50,12 +50,13 @@ def test_a_full_batch_is_committed_without_flush(client, store_path):
         assert other.get_run(run_id).data.summaries["v"].count == batch
 
 
-def test_the_background_thread_commits_a_trickle_within_its_interval(client, store_path):
-    from mltop.store import Store
+def test_the_background_thread_commits_a_trickle_within_its_interval(store_path):
+    from mltop.store import MltopClient, Store
 
-    run_id = client.create_run().info.run_id
+    run_id = MltopClient(store_path).create_run(status="SCHEDULED").info.run_id
+    client = MltopClient(store_path)  # a script logging into a run it did not start
     client.log_metric(run_id, "v", 1.0)
-    thread = client._writer._thread
+    thread = client._writer.thread
     assert thread is not None and thread.is_alive()
     with Store(store_path) as other:
         # The writer ticks every 0.1 s: wait on the data, bounded, not on a guess.
