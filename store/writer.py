@@ -65,16 +65,9 @@ class MetricWriter:
 
     # -- producer side -------------------------------------------------------------------
 
-    def put(self, point: Point) -> None:
-        """Queue one point. Raises a pending commit failure first."""
-        if self.error is not None:
-            self.raise_error()
-        if self.thread is None:
-            self.start()
-        queue = self.queue
-        queue.append(point)
-        if len(queue) >= self.batch_size:
-            self.kick(len(queue))
+    # Appending a point is inlined in MltopClient.log_metric, the hot path of a training
+    # loop: check `error`, start the thread if needed, append to `queue`, and call `kick`
+    # once `batch_size` points are waiting.
 
     def kick(self, pending: int) -> None:
         """A full batch is waiting: commit it from the calling thread."""
