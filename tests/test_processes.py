@@ -80,7 +80,7 @@ def test_a_writer_killed_mid_run_leaves_whole_batches_and_reads_as_lost(store_pa
         [sys.executable, "-c", KILLED, str(store_path)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "MLTOP_HEARTBEAT_INTERVAL": "0.2"},
+        env={**os.environ, "MLTOP_HEARTBEAT_INTERVAL": "0.5"},
     )
     run_id = proc.stdout.readline().strip()
     store = Store(store_path)
@@ -103,7 +103,7 @@ def test_a_writer_killed_mid_run_leaves_whole_batches_and_reads_as_lost(store_pa
     assert summary.count == len(steps)
     assert summary.step == steps[-1] and summary.value == float(steps[-1])
 
-    # The heartbeat window is three intervals (0.6 s): wait until it has passed.
+    # The heartbeat window is three intervals (1.5 s): wait until it has passed.
     run = store.get_run(run_id)
     window_end = run.info.heartbeat_time + 3 * run.info.heartbeat_interval_ms
     time.sleep(max(0.0, window_end / 1000 - time.time()) + 0.05)
@@ -126,12 +126,12 @@ def test_a_live_run_outlives_its_heartbeat_window(store_path):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "MLTOP_HEARTBEAT_INTERVAL": "0.1"},
+        env={**os.environ, "MLTOP_HEARTBEAT_INTERVAL": "0.5"},
     )
     run_id = proc.stdout.readline().strip()
     store = Store(store_path)
     first = store.get_run(run_id).info.heartbeat_time
-    time.sleep(0.6)  # twice the window: a run without heartbeats would be lost by now
+    time.sleep(2.0)  # past the 1.5 s window: a run without heartbeats would be lost by now
     info = store.get_run(run_id).info
     assert info.heartbeat_time > first
     assert not info.lost
