@@ -117,16 +117,20 @@ class MetricWriter:
             self.thread.start()
 
     def _run(self) -> None:
-        conn = self.store.new_connection()
+        with self._commit_lock:
+            conn = self.store.new_connection()
         try:
             while not self._stopping:
                 self._wake.wait(self.interval)
-                if self.queue:
-                    with self._commit_lock:
+                # Every use of SQLite by this thread holds the commit lock, so that a fork
+                # never happens in the middle of one (see _before_fork).
+                with self._commit_lock:
+                    if self.queue:
                         self._drain(conn, raise_errors=False)
-                self._beat(conn)
+                    self._beat(conn)
         finally:
-            conn.close()
+            with self._commit_lock:
+                conn.close()
 
     def _drain(self, conn: sqlite3.Connection, *, raise_errors: bool) -> None:
         queue = self.queue
@@ -176,13 +180,36 @@ def flush_all() -> None:
             print(f"mltop: {exc}", file=sys.stderr)
 
 
-def _after_fork() -> None:
-    # A forked child (a data loader worker, say) starts with empty queues and no thread:
-    # the parent's thread does not exist in the child and its queue is the parent's work.
+_held_for_fork: list[threading.Lock] = []
+
+
+def _before_fork() -> None:
+    # A child process gets a copy of every lock, SQLite's own mutexes included, in the state
+    # it was in: a fork in the middle of a writer thread's commit would leave the child
+    # waiting forever on a mutex no thread of its own will release. So fork only between
+    # commits.
+    for writer in list(_writers):
+        writer._commit_lock.acquire()
+        _held_for_fork.append(writer._commit_lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_for_fork:
+        _held_for_fork.pop().release()
+
+
+def _after_fork_in_child() -> None:
+    # The child (a data loader worker, say) starts with empty queues, new locks and no
+    # thread: the parent's thread does not exist here, and its queue is the parent's work.
+    _held_for_fork.clear()
     for writer in list(_writers):
         writer._reset()
 
 
 atexit.register(flush_all)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
