@@ -10,17 +10,24 @@ is installed, and the peak RSS of a process logging the memory-test points.
 
 from __future__ import annotations
 
-import argparse
-import math
-import os
-import resource
-import sqlite3
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
+
+# This file is named like the standard library's `logging`: keep its folder off the import
+# path so that `import logging` (done by MLflow, among others) finds the real one.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import sqlite3  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 
 TARGET_RATE = 200_000
 TARGET_RATIO = 0.40
@@ -75,9 +82,7 @@ def bench_raw(n: int, folder: Path) -> float:
 
 
 def bench_mlflow(n: int, folder: Path) -> float | None:
-    try:
-        import mlflow  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("mlflow") is None:
         return None
     code = f"""
 import time, mlflow, logging

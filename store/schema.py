@@ -9,8 +9,10 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 APPLICATION_ID = 0x6D6C7470  # "mltp": marks a SQLite file as an mltop store
 
@@ -111,7 +113,13 @@ LATEST_VERSION = len(MIGRATIONS)
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the schema to LATEST_VERSION inside the caller's open write transaction."""
-    db = sqlite_utils.Database(conn, recursive_triggers=False)
+    # Imported here, not at module level: sqlite-utils imports pandas and numpy when they
+    # are installed (as they are where models are trained), which would add half a second
+    # and some 80 MB to every `import mltop.store`. Only creating or upgrading a store
+    # needs it.
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     for number in range(version + 1, LATEST_VERSION + 1):
         MIGRATIONS[number - 1](db)
