@@ -125,9 +125,9 @@ def test_an_older_store_is_migrated_once(store_path, monkeypatch):
     Store(store_path).close()
     calls = []
 
-    def v2(db):
+    def v2(conn):
         calls.append(1)
-        db["notes"].create({"id": int, "text": str}, pk="id")
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
 
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2])
     monkeypatch.setattr(schema, "LATEST_VERSION", 2)
