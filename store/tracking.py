@@ -127,7 +127,15 @@ def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> in
     return version
 
 
+MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
+
+
 def _connect(db_path: Path) -> sqlite3.Connection:
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise StoreError(
+            f"this Python links SQLite {sqlite3.sqlite_version}; mltop needs "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer"
+        )
     conn = sqlite3.connect(
         db_path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
     )
@@ -297,9 +305,8 @@ class Store:
 
     @staticmethod
     def _next_seq(conn: sqlite3.Connection) -> int:
-        return conn.execute(
-            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value"
-        ).fetchone()[0]
+        conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq'")
+        return conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
 
     # -- experiments ---------------------------------------------------------------------
 
