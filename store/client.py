@@ -231,7 +231,7 @@ class MltopClient:
         queue = writer.queue
         queue.append(point)
         if len(queue) >= writer.batch_size:
-            writer.kick(len(queue))
+            writer.kick()
 
     def log_metrics(
         self,

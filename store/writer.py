@@ -69,7 +69,7 @@ class MetricWriter:
     # loop: check `error`, start the thread if needed, append to `queue`, and call `kick`
     # once `batch_size` points are waiting.
 
-    def kick(self, pending: int) -> None:
+    def kick(self) -> None:
         """A full batch is waiting: commit it from the calling thread."""
         with self._commit_lock:
             self._drain(self.store.thread_connection(), raise_errors=True)
