@@ -19,7 +19,7 @@ from rich.table import Table
 from mltop.store import MltopError, Run, Store
 from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
 from mltop.store.tracking import now_ms
-from mltop.tui.text import clean, duration, json_number, number, plain, timestamp
+from mltop.tui.text import ago, clean, duration, json_number, number, plain, timestamp
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,9 +55,7 @@ def out() -> Console:
 
 def print_wide(console: Console, table: Table) -> None:
     """Print a table at its natural width when it goes to a file or pipe (nothing squeezed
-    for grep or less); on a terminal, columns shrink but never below their header."""
-    for column in table.columns:
-        column.min_width = min(max(len(str(column.header)), 4), 14)
+    for grep or less); on a terminal, columns shrink, but never below their `min_width`."""
     if not console.is_terminal:
         console.width = 100_000
     console.print(table)
@@ -225,30 +223,45 @@ def runs_list(
     metric_keys, more_metrics = _first(
         sorted({k for r in found for k in r.data.summaries}), MAX_COLUMNS
     )
-    table = Table()
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Run ID", no_wrap=True, style="dim")
-    table.add_column("Name", no_wrap=True, style="bold")
-    if experiment is None:
-        table.add_column("Experiment")
-    table.add_column("Started", no_wrap=True)
-    table.add_column("Duration", justify="right", no_wrap=True)
-    for key in metric_keys:
-        table.add_column(plain(key, "magenta"), justify="right")
-    for key in param_keys:
-        table.add_column(plain(key, "cyan"))
     now = now_ms()
+    show_experiment = experiment is None and len({r.info.experiment_id for r in found}) > 1
+    rows: list[list[Any]] = []
     for run in found:
         info = run.info
         cells: list[Any] = [status_text(info.display_status), info.run_id[:8], plain(info.run_name)]
-        if experiment is None:
+        if show_experiment:
             cells.append(plain(names.get(info.experiment_id, info.experiment_id)))
-        cells += [timestamp(info.start_time)[:16], duration(info.start_time, info.end_time, now)]
+        cells += [ago(info.start_time, now), duration(info.start_time, info.end_time, now)]
         cells += [
             number(run.data.summaries[k].value) if k in run.data.summaries else ""
             for k in metric_keys
         ]
         cells += [plain(run.data.params.get(k, "")) for k in param_keys]
+        rows.append(cells)
+
+    table = Table()
+    table.add_column("Status", no_wrap=True, min_width=10)
+    table.add_column("Run ID", no_wrap=True, style="dim", min_width=8)
+    table.add_column("Name", no_wrap=True, style="bold", min_width=12, overflow="ellipsis")
+    if show_experiment:
+        table.add_column("Experiment", no_wrap=True, min_width=8, overflow="ellipsis")
+    table.add_column("Started", no_wrap=True, min_width=7)
+    table.add_column("Duration", justify="right", no_wrap=True, min_width=6)
+    first_metric = len(table.columns)
+    for i, key in enumerate(metric_keys):
+        # Numbers are never cut: as wide as the widest value (a long key may be).
+        widest = max((len(str(r[first_metric + i])) for r in rows), default=0)
+        table.add_column(
+            plain(key, "magenta"),
+            justify="right",
+            no_wrap=True,
+            min_width=max(widest, min(len(key), 8)),
+        )
+    for key in param_keys:
+        table.add_column(
+            plain(key, "cyan"), no_wrap=True, overflow="ellipsis", min_width=min(len(key), 8)
+        )
+    for cells in rows:
         table.add_row(*cells)
     console = out()
     console.print(plain(f"Runs in {store.path}", "italic"))

@@ -40,6 +40,19 @@ def timestamp(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def ago(ms: int | None, now_ms: int) -> str:
+    """A short relative time: `42s ago`, `5m ago`, `3h ago`, `2d ago`, then the date."""
+    if ms is None:
+        return ""
+    seconds = max(0, (now_ms - ms) // 1000)
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            if unit == "d" and seconds >= 30 * 86400:
+                return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d")
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
 def duration(start_ms: int | None, end_ms: int | None, now_ms: int) -> str:
     if start_ms is None:
         return ""
