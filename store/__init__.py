@@ -30,6 +30,7 @@ from mltop.store.errors import (
     ActiveRunError,
     AlreadyExistsError,
     ArtifactPathError,
+    FilterError,
     InvalidKeyError,
     InvalidStateError,
     InvalidValueError,
@@ -37,6 +38,7 @@ from mltop.store.errors import (
     MltopError,
     NotAStoreError,
     NotFoundError,
+    PageTokenError,
     ParamConflictError,
     SchemaTooNewError,
     StoreError,
@@ -68,6 +70,7 @@ from mltop.store.fluent import (
     set_tags,
     start_run,
 )
+from mltop.store.search import PagedList
 from mltop.store.tracking import Store, resolve_store_path
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "Changes",
     "Experiment",
     "FileInfo",
+    "FilterError",
     "InvalidKeyError",
     "InvalidStateError",
     "InvalidValueError",
@@ -95,6 +99,8 @@ __all__ = [
     "MltopError",
     "NotAStoreError",
     "NotFoundError",
+    "PageTokenError",
+    "PagedList",
     "ParamConflictError",
     "Run",
     "RunData",

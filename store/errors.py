@@ -62,6 +62,27 @@ class ParamConflictError(MltopError):
         )
 
 
+class FilterError(ValidationError):
+    """A search filter or order_by entry that cannot be parsed or compiled.
+
+    `position` is the 0-based character where the problem is, in `text` (the filter, or
+    the order_by entry number `item`); `message` says what was expected.
+    """
+
+    def __init__(self, message: str, text: str, position: int, *, item: int | None = None):
+        self.message, self.text, self.position, self.item = message, text, position, item
+        where = "filter" if item is None else f"order_by entry {item + 1}"
+        super().__init__(f"invalid {where} at character {position + 1}: {message}")
+
+    def caret(self) -> str:
+        """The text with a caret under the position, for a terminal."""
+        return f"{self.text}\n{' ' * self.position}^"
+
+
+class PageTokenError(ValidationError):
+    """A page token that is malformed or belongs to a different search."""
+
+
 class ArtifactPathError(ValidationError):
     """An artifact path would leave the run's artifact folder."""
 

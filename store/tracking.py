@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
 
-from mltop.store import keys
+from mltop.store import keys, search
 from mltop.store.artifacts import ArtifactRepository
 from mltop.store.entities import (
     ACTIVE,
@@ -164,7 +164,7 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-_RUN_COLUMNS = (
+RUN_COLUMNS = (
     "r.id, r.run_id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, "
     "r.lifecycle_stage, r.parent_run_id, r.heartbeat_time, r.heartbeat_interval_ms"
 )
@@ -733,7 +733,7 @@ class Store:
         return (
             self._conn()
             .execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs AS r JOIN experiments AS e "
+                f"SELECT {RUN_COLUMNS} FROM runs AS r JOIN experiments AS e "
                 f"ON e.experiment_id = r.experiment_id WHERE {where} {tail}",
                 args,
             )
@@ -763,7 +763,8 @@ class Store:
             lost=lost,
         )
 
-    def _runs(self, rows: list[tuple]) -> list[Run]:
+    def runs_from_rows(self, rows: list[tuple]) -> list[Run]:
+        """Runs, with params, tags and summaries, from rows of RUN_COLUMNS."""
         conn = self._conn()
         data: dict[int, tuple[dict, dict, dict]] = {row[0]: ({}, {}, {}) for row in rows}
         ids = list(data)
@@ -793,7 +794,97 @@ class Store:
         rows = self._run_infos("r.run_id = ?", (run_id,))
         if not rows:
             raise NotFoundError(f"no run with id {run_id!r} in {self.path}")
-        return self._runs(rows)[0]
+        return self.runs_from_rows(rows)[0]
+
+    def _experiment_scope(
+        self,
+        experiment_ids: Iterable[str | int] | None,
+        experiment_names: Iterable[str] | None = None,
+    ) -> list[int] | None:
+        if experiment_ids is None and experiment_names is None:
+            return None
+        ids = [_exp_int(e) for e in experiment_ids or ()]
+        for name in experiment_names or ():
+            found = self.get_experiment_by_name(name)
+            if found is None:
+                raise NotFoundError(f"no experiment named {name!r} in {self.path}")
+            ids.append(int(found.experiment_id))
+        return ids
+
+    def search_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = search.DEFAULT_MAX_RESULTS,
+        page_token: str | None = None,
+        *,
+        view: str = "active",
+        experiment_names: Iterable[str] | None = None,
+    ) -> search.PagedList:
+        """Runs matching an MLflow filter (plus OR and parentheses), in `order_by` order
+        (default: newest first), at most `max_results` (1 to 50,000) per page; the result's
+        `token` fetches the next page. Experiments by id or name; all when neither is given.
+        The active view hides deleted runs and the runs of deleted experiments; the
+        deleted view shows exactly those. Raises FilterError for a bad filter or order."""
+        _check_view(view)
+        scope = self._experiment_scope(experiment_ids, experiment_names)
+        if scope == []:
+            return search.PagedList([], None)
+        return search.search_runs(
+            self, scope, filter_string, order_by, max_results, page_token, view
+        )
+
+    def iter_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        view: str = "active",
+        page_size: int = 1000,
+    ) -> Iterator[Run]:
+        """Every run a search matches, read a page at a time (for streaming exports)."""
+        _check_view(view)
+        scope = self._experiment_scope(experiment_ids)
+        if scope == []:
+            return iter(())
+        return search.iter_runs(self, scope, filter_string, order_by, view, page_size)
+
+    def matching_keys(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        *,
+        view: str = "active",
+    ) -> dict[str, list[str]]:
+        """{"params": [...], "metrics": [...], "tags": [...]}: the keys the matches have."""
+        _check_view(view)
+        scope = self._experiment_scope(experiment_ids)
+        if scope == []:
+            return {"params": [], "metrics": [], "tags": []}
+        return search.matching_keys(self, scope, filter_string, view)
+
+    def search_experiments(
+        self,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = search.DEFAULT_MAX_RESULTS,
+        page_token: str | None = None,
+        *,
+        view: str = "active",
+    ) -> search.PagedList:
+        """Experiments matching a filter on `name` and `tags.K` (and the time attributes)."""
+        _check_view(view)
+        return search.search_experiments(
+            self, filter_string, order_by, max_results, page_token, view
+        )
+
+    def experiments_by_ids(self, ids: Sequence[int]) -> list[Experiment]:
+        found: list[Experiment] = []
+        for chunk in _chunks(list(ids)):
+            found += self._experiments(f"experiment_id IN ({_marks(len(chunk))})", chunk)
+        return found
 
     def list_runs(
         self,
@@ -802,26 +893,10 @@ class Store:
         view: str = "active",
         max_results: int | None = None,
     ) -> list[Run]:
-        """Runs, newest first. The active view hides deleted runs and the runs of deleted
-        experiments; the deleted view shows exactly those."""
-        _check_view(view)
-        clauses: list[str] = []
-        args: list[object] = []
-        if experiment_ids is not None:
-            exps = [_exp_int(e) for e in experiment_ids]
-            if not exps:
-                return []
-            clauses.append(f"r.experiment_id IN ({_marks(len(exps))})")
-            args += exps
-        if view == "active":
-            clauses.append("r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'")
-        elif view == "deleted":
-            clauses.append("(r.lifecycle_stage = 'deleted' OR e.lifecycle_stage = 'deleted')")
-        tail = "ORDER BY r.start_time DESC, r.run_id ASC"
+        """Runs, newest first (all of them unless `max_results`)."""
         if max_results is not None:
-            tail += " LIMIT ?"
-            args.append(int(max_results))
-        return self._runs(self._run_infos(" AND ".join(clauses) or "1", args, tail))
+            return list(self.search_runs(experiment_ids, max_results=max_results, view=view))
+        return list(self.iter_runs(experiment_ids, view=view, page_size=search.MAX_RESULTS_LIMIT))
 
     def child_run_ids(self, run_id: str) -> list[str]:
         rows = self._conn().execute(
