@@ -31,7 +31,7 @@ CREATE TABLE experiment_tags (
     key TEXT NOT NULL,
     value TEXT,
     PRIMARY KEY (experiment_id, key)
-);
+) WITHOUT ROWID;
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL UNIQUE,
@@ -55,13 +55,15 @@ CREATE TABLE params (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (run, key)
-);
+) WITHOUT ROWID;
 CREATE TABLE tags (
     run INTEGER NOT NULL REFERENCES runs (id),
     key TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (run, key)
-);
+) WITHOUT ROWID;
+CREATE INDEX idx_params_key_value ON params (key, value);
+CREATE INDEX idx_tags_key_value ON tags (key, value);
 CREATE TABLE metric_keys (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE
@@ -77,6 +79,8 @@ CREATE TABLE metrics (
     value REAL
 );
 CREATE INDEX idx_metrics_run_key ON metrics (run, key);
+-- Params, tags and summaries are WITHOUT ROWID tables clustered on (run, key): reading a
+-- run's values is one b-tree range, not an index probe and a table lookup per value.
 -- Per (run, key): the latest point (highest step, then timestamp, then last logged),
 -- min and max ignoring NaN, and the number of points.
 CREATE TABLE metric_summaries (
@@ -89,7 +93,9 @@ CREATE TABLE metric_summaries (
     max REAL,
     count INTEGER NOT NULL,
     PRIMARY KEY (run, key)
-);
+) WITHOUT ROWID;
+CREATE INDEX idx_metric_summaries_key_value ON metric_summaries (key, value);
+CREATE INDEX idx_experiment_tags_key_value ON experiment_tags (key, value);
 -- 'seq' orders every change a live reader must re-read (see Store.changes_since).
 CREATE TABLE counters (
     name TEXT PRIMARY KEY,

@@ -4,6 +4,8 @@ No text a user typed is ever part of the SQL: keys, values and patterns are all 
 parameters; the SQL text is assembled only from the fixed fragments below, chosen by
 the AST's shape. Semantics follow MLflow's `search_runs`:
 
+- each condition is an uncorrelated `IN (SELECT ...)` over a (key, value) index, which
+  SQLite evaluates once and can drive the whole query from;
 - a metric filter compares the run's latest value; a run without the key never matches,
   not even `!=` (and a NaN latest value matches only `!=`);
 - params and tags compare as strings; LIKE is case-sensitive, ILIKE folds ASCII case;
@@ -183,7 +185,7 @@ class _Compiler:
                 )
             test = "(s.value IS NULL OR s.value != ?)" if op == "!=" else f"s.value {op} ?"
             sql.add(
-                "EXISTS (SELECT 1 FROM metric_summaries AS s WHERE s.run = r.id AND s.key = "
+                "r.id IN (SELECT s.run FROM metric_summaries AS s WHERE s.key = "
                 f"(SELECT id FROM metric_keys WHERE key = ?) AND {test})",
                 ident.key,
                 value,
@@ -200,15 +202,10 @@ class _Compiler:
                     f"'{_number_text(value)}'",
                     node.value_pos,
                 )
-            table = "params" if entity == PARAMS else "tags"
-            owner = "e.experiment_id" if self.experiments else "r.id"
-            owner_column = "experiment_id" if self.experiments else "run"
-            if self.experiments:
-                table = "experiment_tags"
+            table, owner, owner_column = self.key_value_table(entity)
             test, pattern = _string_test("p.value", op, value)
             sql.add(
-                f"EXISTS (SELECT 1 FROM {table} AS p WHERE p.{owner_column} = {owner} "
-                f"AND p.key = ? AND {test})",
+                f"{owner} IN (SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ? AND {test})",
                 ident.key,
                 pattern,
             )
@@ -255,15 +252,19 @@ class _Compiler:
                 f"IS NULL works on params and tags, not on {entity} ({node.ident.text})",
                 node.op_pos,
             )
-        table, owner_column, owner = "params", "run", "r.id"
-        if entity == TAGS:
-            table = "tags"
-        if self.experiments:
-            table, owner_column, owner = "experiment_tags", "experiment_id", "e.experiment_id"
-        exists = (
-            f"EXISTS (SELECT 1 FROM {table} AS p WHERE p.{owner_column} = {owner} AND p.key = ?)"
+        table, owner, owner_column = self.key_value_table(entity)
+        sql.add(
+            f"{owner} {'IN' if node.negated else 'NOT IN'} "
+            f"(SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ?)",
+            node.ident.key,
         )
-        sql.add(exists if node.negated else f"NOT {exists}", node.ident.key)
+
+    def key_value_table(self, entity: str) -> tuple[str, str, str]:
+        """(table, owner column in the outer query, owner column in the table) of params
+        or tags."""
+        if self.experiments:
+            return "experiment_tags", "e.experiment_id", "experiment_id"
+        return ("params" if entity == PARAMS else "tags"), "r.id", "run"
 
     def in_list(self, node: InList, sql: _Sql) -> None:
         entity = self.entity(node.ident)
@@ -428,9 +429,11 @@ def compile_run_search(
     where = _Sql()
     where.add(" WHERE 1")
     if experiment_ids is not None:
-        where.add(
-            f" AND r.experiment_id IN ({','.join('?' * len(experiment_ids))})", *experiment_ids
-        )
+        # With a filter, the unary + keeps SQLite from preferring the experiment index over
+        # driving the query from the (usually far more selective) filter's subqueries.
+        plus = "+" if tree is not None else ""
+        marks = ",".join("?" * len(experiment_ids))
+        where.add(f" AND {plus}r.experiment_id IN ({marks})", *experiment_ids)
     if view == "active":
         where.add(" AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'")
     elif view == "deleted":

@@ -199,6 +199,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True):
         self.path = resolve_store_path(path)
         self.db_path = self.path / DB_NAME
+        self._artifact_prefix = f"{self.path / ARTIFACTS_DIR}{os.sep}"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -757,38 +758,67 @@ class Store:
             end_time=end,
             lifecycle_stage=stage,
             parent_run_id=parent,
-            artifact_uri=str(self.path / ARTIFACTS_DIR / run_id),
+            artifact_uri=self._artifact_prefix + run_id,
             heartbeat_time=beat,
             heartbeat_interval_ms=interval or DEFAULT_HEARTBEAT_INTERVAL_MS,
             lost=lost,
         )
 
+    def _metric_key_names(self, conn: sqlite3.Connection, ids: set[int]) -> dict[int, str]:
+        names: dict[int, str] = getattr(self._local, "key_names", {})
+        if not ids.issubset(names):
+            names = dict(conn.execute("SELECT id, key FROM metric_keys"))
+            self._local.key_names = names
+        return names
+
     def runs_from_rows(self, rows: list[tuple]) -> list[Run]:
-        """Runs, with params, tags and summaries, from rows of RUN_COLUMNS."""
+        """Runs, with params, tags and summaries, from rows of RUN_COLUMNS.
+
+        Read in primary-key order (no ORDER BY: the tables are clustered on (run, key));
+        building these objects is most of the cost of a search, so it is kept lean.
+        """
         conn = self._conn()
-        data: dict[int, tuple[dict, dict, dict]] = {row[0]: ({}, {}, {}) for row in rows}
-        ids = list(data)
+        params: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
+        tags: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
+        series: dict[int, list[tuple]] = {row[0]: [] for row in rows}
+        ids = list(params)
         for chunk in _chunks(ids):
             marks = _marks(len(chunk))
             for run, key, value in conn.execute(
-                f"SELECT run, key, value FROM params WHERE run IN ({marks}) ORDER BY key", chunk
+                f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
             ):
-                data[run][0][key] = value
+                params[run][key] = value
             for run, key, value in conn.execute(
-                f"SELECT run, key, value FROM tags WHERE run IN ({marks}) ORDER BY key", chunk
+                f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
             ):
-                data[run][1][key] = value
-            for run, key, value, step, ts, lo, hi, count in conn.execute(
-                "SELECT s.run, k.key, s.value, s.step, s.timestamp, s.min, s.max, s.count "
-                "FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
-                f"WHERE s.run IN ({marks}) ORDER BY k.key",
+                tags[run][key] = value
+            for row in conn.execute(
+                "SELECT run, key, value, step, timestamp, min, max, count FROM metric_summaries "
+                f"WHERE run IN ({marks})",
                 chunk,
             ):
-                data[run][2][key] = MetricSummary(
-                    key, _nan(value), step, ts, _nan(lo), _nan(hi), count
+                series[row[0]].append(row)
+        names = self._metric_key_names(conn, {r[1] for rs in series.values() for r in rs})
+        summaries: dict[int, dict[str, MetricSummary]] = {}
+        nan = math.nan
+        for run, found in series.items():
+            summaries[run] = {
+                names[k]: MetricSummary(
+                    names[k],
+                    nan if v is None else v,
+                    st,
+                    ts,
+                    nan if lo is None else lo,
+                    nan if hi is None else hi,
+                    n,
                 )
+                for _r, k, v, st, ts, lo, hi, n in found
+            }
         now = now_ms()
-        return [Run(self._info(row, now), RunData(*data[row[0]])) for row in rows]
+        return [
+            Run(self._info(row, now), RunData(params[row[0]], tags[row[0]], summaries[row[0]]))
+            for row in rows
+        ]
 
     def get_run(self, run_id: str) -> Run:
         rows = self._run_infos("r.run_id = ?", (run_id,))

@@ -157,7 +157,7 @@ def runs() -> None:
 
 
 def run_json(run: Run) -> dict[str, Any]:
-    info = asdict(run.info)
+    info = run.info._asdict()
     info["status"] = run.info.display_status
     return {
         **info,
@@ -335,7 +335,7 @@ def runs_show(ctx: click.Context, run_id: str, as_json: bool, store_path: str | 
         table = Table(title="Metrics", title_justify="left")
         for name in ("Key", "Latest", "Step", "Min", "Max", "Points"):
             table.add_column(name, justify="left" if name == "Key" else "right")
-        for key, s in run.data.summaries.items():
+        for key, s in sorted(run.data.summaries.items()):
             table.add_row(
                 plain(key), number(s.value), str(s.step), number(s.min), number(s.max), str(s.count)
             )
