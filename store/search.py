@@ -101,6 +101,7 @@ class _Sql:
 
     text: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
+    subquery: _Sql | None = None  # set when the text is exactly `owner IN (subquery)`
 
     def add(self, text: str, *params: Any) -> None:
         self.text.append(text)
@@ -117,6 +118,7 @@ class _Compiler:
         self.text = text
         self.experiments = experiments
         self.attributes = _EXPERIMENT_ATTRIBUTES if experiments else _RUN_ATTRIBUTES
+        self.owner = "e.experiment_id" if experiments else "r.id"
         self.artifact_root = artifact_root
 
     def fail(self, message: str, pos: int) -> FilterError:
@@ -157,19 +159,67 @@ class _Compiler:
     # -- conditions ----------------------------------------------------------------------
 
     def compile(self, node: Node, sql: _Sql) -> None:
-        if isinstance(node, BoolOp):
-            sql.add("(")
-            for index, item in enumerate(node.items):
+        """Append the SQL condition of `node` to `sql`."""
+        expr, _members = self.condition(node)
+        sql.add(expr.sql(), *expr.params)
+
+    def condition(self, node: Node) -> tuple[_Sql, _Sql | None]:
+        """(the condition, and when it is `owner IN (SELECT ...)`, that SELECT).
+
+        AND and OR of such conditions become one IN over an INTERSECT or UNION of the
+        SELECTs: SQLite then looks up only the runs that match, not every run.
+        """
+        if not isinstance(node, BoolOp):
+            expr = _Sql()
+            members = _Sql()
+            if isinstance(node, Comparison):
+                self.comparison(node, expr)
+            elif isinstance(node, NullCheck):
+                self.null_check(node, expr)
+            else:
+                self.in_list(node, expr)
+            if expr.subquery is not None:
+                members.add(expr.subquery.sql(), *expr.subquery.params)
+                return expr, members
+            return expr, None
+        parts = [self.condition(item) for item in node.items]
+        subqueries = [members for _expr, members in parts if members is not None]
+        others = [expr for expr, members in parts if members is None]
+        if node.op == "OR" and others:
+            subqueries, others = [], [expr for expr, _m in parts]
+        combined = None
+        if subqueries:
+            combined = _Sql()
+            word = " INTERSECT " if node.op == "AND" else " UNION "
+            for index, members in enumerate(subqueries):
                 if index:
-                    sql.add(f" {node.op} ")  # AND / OR: from the parser's fixed set
-                self.compile(item, sql)
-            sql.add(")")
-        elif isinstance(node, Comparison):
-            self.comparison(node, sql)
-        elif isinstance(node, NullCheck):
-            self.null_check(node, sql)
-        else:
-            self.in_list(node, sql)
+                    combined.add(word)
+                text = members.sql()
+                if " INTERSECT " in text or " UNION " in text:
+                    text = f"SELECT * FROM ({text})"  # compound members need their own level
+                combined.add(text, *members.params)
+        expr = _Sql()
+        expr.add("(")
+        pieces: list[_Sql] = []
+        if combined is not None:
+            piece = _Sql()
+            piece.add(f"{self.owner} IN (")
+            piece.add(combined.sql(), *combined.params)
+            piece.add(")")
+            pieces.append(piece)
+        pieces += others
+        for index, piece in enumerate(pieces):
+            if index:
+                expr.add(f" {node.op} ")  # AND / OR: from the parser's fixed set
+            expr.add(piece.sql(), *piece.params)
+        expr.add(")")
+        return expr, (combined if not others else None)
+
+    def member_of(self, sql: _Sql, subquery: str, *params: Any) -> None:
+        """Write `owner IN (subquery)`, and remember the subquery for combining."""
+        sql.add(f"{self.owner} IN ({subquery})", *params)
+        sql.subquery = _Sql()
+        sql.subquery.add(subquery, *params)
 
     def comparison(self, node: Comparison, sql: _Sql) -> None:
         ident, op, value = node.ident, node.op, node.value
@@ -184,9 +234,10 @@ class _Compiler:
                     node.value_pos,
                 )
             test = "(s.value IS NULL OR s.value != ?)" if op == "!=" else f"s.value {op} ?"
-            sql.add(
-                "r.id IN (SELECT s.run FROM metric_summaries AS s WHERE s.key = "
-                f"(SELECT id FROM metric_keys WHERE key = ?) AND {test})",
+            self.member_of(
+                sql,
+                "SELECT s.run FROM metric_summaries AS s WHERE s.key = "
+                f"(SELECT id FROM metric_keys WHERE key = ?) AND {test}",
                 ident.key,
                 value,
             )
@@ -202,13 +253,10 @@ class _Compiler:
                     f"'{_number_text(value)}'",
                     node.value_pos,
                 )
-            table, owner, owner_column = self.key_value_table(entity)
+            table, owner_column = self.key_value_table(entity)
             test, pattern = _string_test("p.value", op, value)
-            sql.add(
-                f"{owner} IN (SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ? AND {test})",
-                ident.key,
-                pattern,
-            )
+            subquery = f"SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ? AND {test}"
+            self.member_of(sql, subquery, ident.key, pattern)
             return
         attr = self.attribute(ident)
         if attr.kind == NUMBER:
@@ -252,19 +300,18 @@ class _Compiler:
                 f"IS NULL works on params and tags, not on {entity} ({node.ident.text})",
                 node.op_pos,
             )
-        table, owner, owner_column = self.key_value_table(entity)
-        sql.add(
-            f"{owner} {'IN' if node.negated else 'NOT IN'} "
-            f"(SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ?)",
-            node.ident.key,
-        )
+        table, owner_column = self.key_value_table(entity)
+        subquery = f"SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ?"
+        if node.negated:
+            self.member_of(sql, subquery, node.ident.key)
+        else:
+            sql.add(f"{self.owner} NOT IN ({subquery})", node.ident.key)
 
-    def key_value_table(self, entity: str) -> tuple[str, str, str]:
-        """(table, owner column in the outer query, owner column in the table) of params
-        or tags."""
+    def key_value_table(self, entity: str) -> tuple[str, str]:
+        """(table, owner column in the table) of params or tags."""
         if self.experiments:
-            return "experiment_tags", "e.experiment_id", "experiment_id"
-        return ("params" if entity == PARAMS else "tags"), "r.id", "run"
+            return "experiment_tags", "experiment_id"
+        return ("params" if entity == PARAMS else "tags"), "run"
 
     def in_list(self, node: InList, sql: _Sql) -> None:
         entity = self.entity(node.ident)

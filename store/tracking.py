@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -127,6 +128,8 @@ def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> in
     return version
 
 
+CACHE_KIB = 64 * 1024
+DATA_CACHE_RUNS = 20_000  # runs whose params, tags and summaries a Store keeps read
 MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
 
 
@@ -141,6 +144,9 @@ def _connect(db_path: Path) -> sqlite3.Connection:
     )
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # SQLite's default page cache is 2 MiB: a search over 10,000 runs touches more than
+    # that and would re-read pages from the OS on every query. Filled only as used.
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return conn
 
 
@@ -166,7 +172,7 @@ def _nan(value: float | None) -> float:
 
 RUN_COLUMNS = (
     "r.id, r.run_id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, "
-    "r.lifecycle_stage, r.parent_run_id, r.heartbeat_time, r.heartbeat_interval_ms"
+    "r.lifecycle_stage, r.parent_run_id, r.heartbeat_time, r.heartbeat_interval_ms, r.seq"
 )
 
 # Merges a batch's summary of one (run, key) series into the stored one.
@@ -203,6 +209,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
         self._open(create)
 
     # -- opening -------------------------------------------------------------------------
@@ -742,7 +749,9 @@ class Store:
         )
 
     def _info(self, row: tuple, now: int) -> RunInfo:
-        (_id, run_id, exp, name, status, start, end, user, stage, parent, beat, interval) = row
+        (_id, run_id, exp, name, status, start, end, user, stage, parent, beat, interval, _seq) = (
+            row
+        )
         lost = (
             status == RUNNING
             and beat is not None
@@ -774,14 +783,50 @@ class Store:
     def runs_from_rows(self, rows: list[tuple]) -> list[Run]:
         """Runs, with params, tags and summaries, from rows of RUN_COLUMNS.
 
-        Read in primary-key order (no ORDER BY: the tables are clustered on (run, key));
-        building these objects is most of the cost of a search, so it is kept lean.
+        Reading params, tags and summaries is most of the cost of a search, so what was
+        read is kept, per run, until the run's change sequence moves on (any param, tag,
+        metric or status written to it): a live view re-reading its runs reads only the
+        runs that changed. Callers get their own copies of the dicts.
         """
+        cache = self._data_cache
+        found: dict[int, RunData] = {}
+        missing = []
+        with self._lock:
+            for row in rows:
+                hit = cache.get(row[0])
+                if hit is not None and hit[0] == row[-1]:
+                    cache.move_to_end(row[0])
+                    found[row[0]] = hit[1]
+                else:
+                    missing.append(row[0])
+        if missing:
+            loaded = self._load_data(missing)
+            seqs = {row[0]: row[-1] for row in rows}
+            with self._lock:
+                for run, data in loaded.items():
+                    cache[run] = (seqs[run], data)
+                    cache.move_to_end(run)
+                while len(cache) > DATA_CACHE_RUNS:
+                    cache.popitem(last=False)
+            found.update(loaded)
+        now = now_ms()
+        out = []
+        for row in rows:
+            data = found[row[0]]
+            out.append(
+                Run(
+                    self._info(row, now),
+                    RunData(dict(data.params), dict(data.tags), dict(data.summaries)),
+                )
+            )
+        return out
+
+    def _load_data(self, ids: list[int]) -> dict[int, RunData]:
+        # Read in primary-key order (no ORDER BY: the tables are clustered on (run, key)).
         conn = self._conn()
-        params: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
-        tags: dict[int, dict[str, str]] = {row[0]: {} for row in rows}
-        series: dict[int, list[tuple]] = {row[0]: [] for row in rows}
-        ids = list(params)
+        params: dict[int, dict[str, str]] = {run: {} for run in ids}
+        tags: dict[int, dict[str, str]] = {run: {} for run in ids}
+        series: dict[int, list[tuple]] = {run: [] for run in ids}
         for chunk in _chunks(ids):
             marks = _marks(len(chunk))
             for run, key, value in conn.execute(
@@ -799,26 +844,26 @@ class Store:
             ):
                 series[row[0]].append(row)
         names = self._metric_key_names(conn, {r[1] for rs in series.values() for r in rs})
-        summaries: dict[int, dict[str, MetricSummary]] = {}
         nan = math.nan
-        for run, found in series.items():
-            summaries[run] = {
-                names[k]: MetricSummary(
-                    names[k],
-                    nan if v is None else v,
-                    st,
-                    ts,
-                    nan if lo is None else lo,
-                    nan if hi is None else hi,
-                    n,
-                )
-                for _r, k, v, st, ts, lo, hi, n in found
-            }
-        now = now_ms()
-        return [
-            Run(self._info(row, now), RunData(params[row[0]], tags[row[0]], summaries[row[0]]))
-            for row in rows
-        ]
+        return {
+            run: RunData(
+                params[run],
+                tags[run],
+                {
+                    names[k]: MetricSummary(
+                        names[k],
+                        nan if v is None else v,
+                        st,
+                        ts,
+                        nan if lo is None else lo,
+                        nan if hi is None else hi,
+                        n,
+                    )
+                    for _r, k, v, st, ts, lo, hi, n in series[run]
+                },
+            )
+            for run in ids
+        }
 
     def get_run(self, run_id: str) -> Run:
         rows = self._run_infos("r.run_id = ?", (run_id,))

@@ -143,6 +143,21 @@ VALID = [
     ("params.opt = 'sgd' OR tags.team = 'vision' AND metrics.acc > 0.9", {"alpha", "beta"}),
     ("(params.opt = 'sgd' or tags.team = 'vision') and metrics.acc > 0.9", {"alpha"}),
     ("((metrics.loss < 1))", {"alpha", "beta", "gamma"}),
+    (
+        "(params.opt = 'sgd' or params.opt = 'adam') and (tags.team = 'vision' or "
+        "attributes.status = 'FAILED')",
+        {"alpha", "beta", "delta"},
+    ),
+    (
+        "(metrics.acc > 0.9 and tags.team = 'vision') or (params.opt = 'sgd' and metrics.loss < 1)",
+        {"alpha", "beta"},
+    ),
+    ("params.opt IS NOT NULL and tags.team IS NULL", {"gamma"}),
+    (
+        "params.lr = '0.1' and (metrics.loss < 0.15 or metrics.loss > 0.15) and "
+        "attributes.user_id = 'ana'",
+        {"alpha", "gamma"},
+    ),
     ("metrics.missing > 0", set()),
     ("metrics.missing != 0", set()),
     ("params.opt = 'adam' and params.opt = 'sgd'", set()),
@@ -216,6 +231,23 @@ def test_error_positions_point_at_the_problem(small):
         assert text[info.value.position :].startswith(culprit), (text, info.value)
         line, caret = info.value.caret().splitlines()
         assert line == text and caret.index("^") == text.index(culprit)
+
+
+def test_reads_follow_changes_made_by_another_connection(tmp_path):
+    reader = Store(tmp_path / "s")
+    writer = MltopClient(Store(tmp_path / "s"))
+    run_id = writer.create_run(run_name="r").info.run_id
+    assert reader.get_run(run_id).data.params == {}
+    writer.log_param(run_id, "lr", 0.1)
+    writer.log_metric(run_id, "loss", 1.0)
+    writer.flush()
+    data = reader.search_runs(filter_string="params.lr = '0.1'")[0].data
+    assert data.params == {"lr": "0.1"} and data.metrics == {"loss": 1.0}
+    data.params["lr"] = "changed by the caller"
+    assert reader.get_run(run_id).data.params == {"lr": "0.1"}
+    writer.set_tag(run_id, "t", "v")
+    assert reader.get_run(run_id).data.tags["t"] == "v"
+    writer.close()
 
 
 def test_experiments_by_name_and_id(small):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -16,10 +16,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import MltopError, Run, Store
+from mltop.store import FilterError, MltopError, Run, Store
 from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
 from mltop.store.tracking import now_ms
-from mltop.tui.text import ago, clean, duration, json_number, number, plain, timestamp
+from mltop.tui.export import run_json, write_csv, write_json
+from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,27 +157,6 @@ def runs() -> None:
     """List and inspect runs."""
 
 
-def run_json(run: Run) -> dict[str, Any]:
-    info = run.info._asdict()
-    info["status"] = run.info.display_status
-    return {
-        **info,
-        "params": run.data.params,
-        "tags": run.data.tags,
-        "metrics": {
-            key: {
-                "value": json_number(s.value),
-                "step": s.step,
-                "timestamp": s.timestamp,
-                "min": json_number(s.min),
-                "max": json_number(s.max),
-                "count": s.count,
-            }
-            for key, s in run.data.summaries.items()
-        },
-    }
-
-
 def _experiment_ids(store: Store, experiment: str | None) -> list[str] | None:
     if experiment is None:
         return None
@@ -195,29 +175,94 @@ def _first(keys: list[str], limit: int) -> tuple[list[str], int]:
     return keys[:limit], max(0, len(keys) - limit)
 
 
+TABLE_DEFAULT_MAX = 100
+
+
+def _limited(runs: Iterable[Run], limit: int | None) -> Iterator[Run]:
+    for count, run in enumerate(runs):
+        if limit is not None and count >= limit:
+            return
+        yield run
+
+
 @runs.command("list")
 @click.option(
     "--experiment", "-e", metavar="NAME", help="Only runs of this experiment (name or id)."
 )
+@click.option("--all-experiments", is_flag=True, help="Runs of every experiment (the default).")
+@click.option(
+    "--filter",
+    "-f",
+    "filter_string",
+    metavar="FILTER",
+    help="MLflow search filter, e.g. \"metrics.acc > 0.9 and params.opt = 'adam'\".",
+)
+@click.option(
+    "--order-by",
+    "-o",
+    "order_by",
+    metavar="KEY [ASC|DESC]",
+    multiple=True,
+    help="Sort key, e.g. 'metrics.loss ASC'; repeat for more (default: newest first).",
+)
+@click.option(
+    "--max-results",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"At most N runs (table: {TABLE_DEFAULT_MAX} unless given; json, csv: all).",
+)
 @click.option("--view", type=click.Choice(VIEWS), default="active", show_default=True)
-@click.option("--max-results", type=click.IntRange(min=1), metavar="N", help="At most N runs.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="csv and json are streamed: fine for many thousands.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @store_option
 @click.pass_context
 def runs_list(
     ctx: click.Context,
     experiment: str | None,
-    view: str,
+    all_experiments: bool,
+    filter_string: str | None,
+    order_by: tuple[str, ...],
     max_results: int | None,
+    view: str,
+    fmt: str,
     as_json: bool,
     store_path: str | None,
 ) -> None:
-    """List runs, newest first, with their params and latest metric values."""
+    """List runs with their params and latest metric values, filtered and sorted with
+    MLflow's search syntax (plus OR and parentheses)."""
+    if experiment is not None and all_experiments:
+        raise click.UsageError("give --experiment or --all-experiments, not both")
+    fmt = "json" if as_json else fmt
     store = open_store(ctx, store_path)
-    found = store.list_runs(_experiment_ids(store, experiment), view=view, max_results=max_results)
-    if as_json:
-        emit_json([run_json(r) for r in found])
-        return
+    scope = _experiment_ids(store, experiment)
+    order = list(order_by) or None
+    try:
+        if fmt == "table":
+            page = store.search_runs(
+                scope, filter_string, order, max_results=max_results or TABLE_DEFAULT_MAX, view=view
+            )
+            found, more = list(page), page.token is not None
+        else:
+            runs = _limited(store.iter_runs(scope, filter_string, order, view=view), max_results)
+            if fmt == "json":
+                write_json(runs, sys.stdout)
+            else:
+                names = {e.experiment_id: e.name for e in store.list_experiments("all")}
+                keys = store.matching_keys(scope, filter_string, view=view)
+                write_csv(runs, sys.stdout, keys=keys, experiment_names=names)
+            return
+    except FilterError as exc:
+        raise click.BadParameter(
+            f"{exc}\n\n  {exc.caret().replace(chr(10), chr(10) + '  ')}",
+            param_hint="--order-by" if exc.item is not None else "--filter",
+        ) from None
     names = {e.experiment_id: e.name for e in store.list_experiments("all")}
     param_keys, more_params = _first(sorted({k for r in found for k in r.data.params}), MAX_COLUMNS)
     metric_keys, more_metrics = _first(
@@ -267,7 +312,12 @@ def runs_list(
     console.print(plain(f"Runs in {store.path}", "italic"))
     print_wide(console, table)
     if not found:
-        console.print("No runs." if view == "active" else f"No {view} runs.")
+        console.print("No runs match." if filter_string else "No runs.")
+    if more:
+        console.print(
+            f"(showing the first {len(found)}: --max-results N for more, "
+            "--format csv or json for all)"
+        )
     hidden = [
         f"{n} more {what}" for n, what in [(more_params, "params"), (more_metrics, "metrics")] if n
     ]
