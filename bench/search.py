@@ -3,9 +3,11 @@
     python bench/search.py [--sizes 10000 100000] [--repeat 7] [--mlflow-runs 10000]
 
 Each run has 5 params, 5 metrics of 20 steps and 2 tags. The query is a two-clause filter
-ordered by a metric, returning every match (one page). Prints the median time per store
-size against its target, and, when MLflow is installed, MLflow's time for the same query
-over the same runs in its SQLite store and our ratio.
+ordered by a metric, returning every match (one page) with params, tags and metric
+summaries. Prints, per store size, the median time of a cold search (a freshly opened
+store: the target is judged on this) and of a warm one (repeated on the same store), and,
+when MLflow is installed, MLflow's time for the same query over the same runs in its
+SQLite store and our ratio.
 """
 
 from __future__ import annotations
@@ -69,18 +71,26 @@ def build_mltop(n: int, path: Path) -> str:
     return exp
 
 
-def time_mltop(path: Path, exp: str, repeat: int) -> tuple[float, int]:
+def time_mltop(path: Path, exp: str, repeat: int) -> tuple[float, float, int]:
+    """(cold median, warm median, matches). Cold: the first search of a freshly opened
+    Store (its page cache and run cache empty; the OS has the file cached). Warm: the
+    same search again on one Store, as a live view repeats it."""
     from mltop.store import Store
 
-    store = Store(path)
-    found = store.search_runs([exp], FILTER, ORDER_BY, max_results=50_000)  # warm-up
-    times = []
+    cold = []
+    for _ in range(repeat):
+        store = Store(path)
+        start = time.perf_counter()
+        found = store.search_runs([exp], FILTER, ORDER_BY, max_results=50_000)
+        cold.append(time.perf_counter() - start)
+        store.close()
+    warm = []
     for _ in range(repeat):
         start = time.perf_counter()
         found = store.search_runs([exp], FILTER, ORDER_BY, max_results=50_000)
-        times.append(time.perf_counter() - start)
+        warm.append(time.perf_counter() - start)
     assert found.token is None
-    return statistics.median(times), len(found)
+    return statistics.median(cold), statistics.median(warm), len(found)
 
 
 MLFLOW_CHILD = r"""
@@ -150,17 +160,18 @@ def main() -> None:
             start = time.perf_counter()
             exp = build_mltop(n, Path(tmp) / "store")
             built = time.perf_counter() - start
-            seconds, count = time_mltop(Path(tmp) / "store", exp, args.repeat)
-        ours_at[n] = seconds
+            cold, warm, count = time_mltop(Path(tmp) / "store", exp, args.repeat)
+        ours_at[n] = cold
         target = TARGETS_MS.get(n)
         verdict = ""
         if target is not None:
-            met = seconds * 1000 < target
+            met = cold * 1000 < target
             ok &= met
             verdict = f"(target < {target} ms: {'met' if met else 'MISSED'})"
         print(
-            f"{n:>7,} runs: search median {seconds * 1000:7.1f} ms over {args.repeat}, "
-            f"{count:,} matches {verdict}  [store built in {built:.0f} s]",
+            f"{n:>7,} runs, {count:,} matches: median of {args.repeat}, cold "
+            f"{cold * 1000:.1f} ms {verdict}, warm {warm * 1000:.1f} ms  "
+            f"[store built in {built:.0f} s]",
             flush=True,
         )
     if args.mlflow_runs:
@@ -175,7 +186,8 @@ def main() -> None:
                 f"{seconds * 1000:,.1f} ms, {count:,} matches"
             )
             if args.mlflow_runs in ours_at:
-                line += f"; mltop is {seconds / ours_at[args.mlflow_runs]:,.0f}x faster"
+                ratio = seconds / ours_at[args.mlflow_runs]
+                line += f"; mltop (cold) is {ratio:,.0f}x faster"
             print(line)
     print("all targets met" if ok else "TARGETS MISSED")
 
