@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from time import time as _time
 from typing import IO, Any
@@ -18,6 +18,7 @@ from mltop.store.entities import (
     Run,
 )
 from mltop.store.errors import InvalidValueError
+from mltop.store.search import PagedList
 from mltop.store.system import current_user, system_tags
 from mltop.store.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
 from mltop.store.writer import MetricWriter
@@ -134,6 +135,41 @@ class MltopClient:
         max_results: int | None = None,
     ) -> list[Run]:
         return self.store.list_runs(experiment_ids, view=view, max_results=max_results)
+
+    def search_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = 1000,
+        page_token: str | None = None,
+        *,
+        view: str = "active",
+        experiment_names: Iterable[str] | None = None,
+    ) -> PagedList:
+        """Runs matching an MLflow search filter; see Store.search_runs."""
+        return self.store.search_runs(
+            experiment_ids,
+            filter_string,
+            order_by,
+            max_results,
+            page_token,
+            view=view,
+            experiment_names=experiment_names,
+        )
+
+    def search_experiments(
+        self,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = 1000,
+        page_token: str | None = None,
+        *,
+        view: str = "active",
+    ) -> PagedList:
+        return self.store.search_experiments(
+            filter_string, order_by, max_results, page_token, view=view
+        )
 
     def update_run(
         self, run_id: str, *, status: str | None = None, name: str | None = None

@@ -287,6 +287,31 @@ def flush() -> None:
         _client.flush()
 
 
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+    max_results: int | None = 1000,
+    *,
+    experiment_names: list[str] | None = None,
+    view: str = "active",
+) -> list[Run]:
+    """Runs matching an MLflow search filter, as a list (MLflow's returns a DataFrame);
+    the active experiment's when no experiment is named."""
+    if experiment_ids is None and experiment_names is None and _experiment_id is not None:
+        experiment_ids = [_experiment_id]
+    return list(
+        get_client().search_runs(
+            experiment_ids,
+            filter_string,
+            order_by,
+            max_results,
+            view=view,
+            experiment_names=experiment_names,
+        )
+    )
+
+
 def get_run(run_id: str) -> Run:
     return get_client().get_run(run_id)
 

@@ -122,3 +122,98 @@ def test_store_from_environment(filled, store_path, monkeypatch):
     monkeypatch.setenv("MLTOP_STORE", str(store_path))
     result = invoke("runs", "list", "--json")
     assert len(json.loads(result.output)) == 2
+
+
+def test_runs_list_filter_and_order(filled, store_path):
+    out = invoke(
+        "runs",
+        "list",
+        "--store",
+        str(store_path),
+        "--format",
+        "json",
+        "--filter",
+        "metrics.loss < 0.5",
+    )
+    assert [r["run_id"] for r in json.loads(out.output)] == [filled["child"]]
+    out = invoke(
+        "runs",
+        "list",
+        "--store",
+        str(store_path),
+        "--json",
+        "-f",
+        "attributes.status = 'FINISHED' or params.lr = '0.1'",
+        "--order-by",
+        "attributes.run_name DESC",
+    )
+    assert [r["run_name"] for r in json.loads(out.output)] == ["parent", "[bold red]x[/] \x1b[2J"]
+
+
+def test_a_bad_filter_is_a_usage_error_with_a_caret(filled, store_path):
+    result = CliRunner().invoke(
+        main, ["runs", "list", "--store", str(store_path), "--filter", "params.lr = 0.1"]
+    )
+    assert result.exit_code == 2
+    assert "invalid filter at character 13: " in result.output
+    assert "params.lr = 0.1\n" in result.output and "^" in result.output
+    result = CliRunner().invoke(
+        main, ["runs", "list", "--store", str(store_path), "--order-by", "metrics.loss UP"]
+    )
+    assert result.exit_code == 2 and "order_by entry 1" in result.output
+    for fmt in ("json", "csv"):
+        result = CliRunner().invoke(
+            main, ["runs", "list", "--store", str(store_path), "--format", fmt, "-f", "x"]
+        )
+        assert result.exit_code == 2 and result.stdout == ""  # nothing half-written
+
+
+def test_experiment_and_all_experiments_exclude_each_other(filled, store_path):
+    result = CliRunner().invoke(
+        main, ["runs", "list", "--store", str(store_path), "-e", "vision", "--all-experiments"]
+    )
+    assert result.exit_code == 2
+
+
+def test_csv_export_has_a_column_per_key_and_a_row_per_run(filled, store_path):
+    import csv
+    import io
+
+    out = invoke(
+        "runs",
+        "list",
+        "--store",
+        str(store_path),
+        "--format",
+        "csv",
+        "--order-by",
+        "attributes.run_name",
+    )
+    rows = list(csv.DictReader(io.StringIO(out.output)))
+    assert [r["run_name"] for r in rows] == ["[bold red]x[/] \x1b[2J", "parent"]
+    child = rows[0]
+    assert child["run_id"] == filled["child"] and child["experiment"] == "vision"
+    assert child["status"] == "FAILED"
+    assert child["metrics.loss"] == "0.2" and child["metrics.weird"] == "NaN"
+    assert child["params.lr"] == "0.1" and child["params.opt"] == "[link=evil]adam"
+    assert child["start_time"].endswith("+00:00") and float(child["duration_s"]) >= 0
+    assert rows[1]["metrics.loss"] == "" and rows[1]["parent_run_id"] == ""
+    limited = invoke(
+        "runs", "list", "--store", str(store_path), "--format", "csv", "--max-results", "1"
+    )
+    assert len(list(csv.DictReader(io.StringIO(limited.output)))) == 1
+
+
+def test_csv_of_thousands_of_runs_streams_in_pages(tmp_path):
+    import csv
+    import io
+
+    path = tmp_path / "many"
+    store = Store(path)
+    for i in range(2500):
+        run = store.create_run(run_name=f"r{i}", start_time=i, status="FINISHED")
+        store.log_params(run.info.run_id, {"i": i})
+    out = invoke("runs", "list", "--store", str(path), "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out.output)))
+    assert len(rows) == 2500
+    assert [r["params.i"] for r in rows[:3]] == ["2499", "2498", "2497"]

@@ -147,3 +147,23 @@ def test_experiment_from_environment(fluent, monkeypatch):
         pass
     exp = fluent.get_experiment(run.info.experiment_id)
     assert exp.name == "from-env"
+
+
+def test_search_runs_in_the_active_experiment(fluent):
+    fluent.set_experiment("other")
+    with fluent.start_run(run_name="elsewhere"):
+        fluent.log_metric("acc", 0.99)
+    fluent.set_experiment("main")
+    for acc in (0.5, 0.95):
+        with fluent.start_run(run_name=f"acc-{acc}"):
+            fluent.log_metric("acc", acc)
+    found = fluent.search_runs(filter_string="metrics.acc > 0.9")
+    assert [r.info.run_name for r in found] == ["acc-0.95"]
+    everywhere = fluent.search_runs(
+        experiment_names=["main", "other"],
+        filter_string="metrics.acc > 0.9",
+        order_by=["metrics.acc"],
+    )
+    assert [r.info.run_name for r in everywhere] == ["acc-0.95", "elsewhere"]
+    client = fluent.get_client()
+    assert [e.name for e in client.search_experiments("name LIKE 'm%'")] == ["main"]

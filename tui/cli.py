@@ -6,6 +6,7 @@ usage error.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -179,10 +180,10 @@ TABLE_DEFAULT_MAX = 100
 
 
 def _limited(runs: Iterable[Run], limit: int | None) -> Iterator[Run]:
-    for count, run in enumerate(runs):
-        if limit is not None and count >= limit:
-            return
-        yield run
+    """At most `limit` runs, the first fetched now: a bad filter fails before any output."""
+    iterator = iter(runs)
+    first = next(iterator, None)
+    return itertools.islice(itertools.chain([] if first is None else [first], iterator), limit)
 
 
 @runs.command("list")

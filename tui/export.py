@@ -52,7 +52,8 @@ def _iso(ms: int | None) -> str:
 
 
 def _csv_number(value: float) -> str:
-    return repr(value) if value == value and abs(value) != float("inf") else str(json_number(value))
+    """Shortest round-tripping text; NaN as `NaN`, infinities as `inf` and `-inf`."""
+    return "NaN" if value != value else repr(value)
 
 
 CSV_FIXED = [
