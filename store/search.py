@@ -499,6 +499,26 @@ def _order_clause(columns: Sequence[tuple[str, bool]]) -> str:
     return " ORDER BY " + ", ".join(parts)
 
 
+def _page(
+    store: Store,
+    sql: _Sql,
+    columns: Sequence[tuple[str, bool]],
+    fingerprint: str,
+    page_token: str | None,
+    limit: int,
+) -> tuple[list[tuple], str | None]:
+    """Run a query whose rows end with the sort columns: one page, and the next token."""
+    if page_token:
+        sql.add(" AND ")
+        _after(columns, _decode_token(page_token, fingerprint, len(columns)), sql)
+    sql.add(_order_clause(columns) + " LIMIT ?", limit + 1)
+    rows = store.thread_connection().execute(sql.sql(), sql.params).fetchall()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, _encode_token(rows[-1][-len(columns) :], fingerprint)
+
+
 def search_runs(
     store: Store,
     experiment_ids: list[int] | None,
@@ -513,18 +533,9 @@ def search_runs(
         store, experiment_ids, filter_string, order_by, view
     )
     sql = _Sql(list(head.text) + list(where.text), list(head.params) + list(where.params))
-    if page_token:
-        sql.add(" AND ")
-        _after(columns, _decode_token(page_token, fingerprint, len(columns)), sql)
-    sql.add(_order_clause(columns) + " LIMIT ?", limit + 1)
-    rows = store.thread_connection().execute(sql.sql(), sql.params).fetchall()
+    rows, token = _page(store, sql, columns, fingerprint, page_token, limit)
     width = len(columns)
-    token = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        token = _encode_token(rows[-1][-width:], fingerprint)
-    runs = store.runs_from_rows([row[:-width] for row in rows])
-    return PagedList(runs, token)
+    return PagedList(store.runs_from_rows([row[:-width] for row in rows]), token)
 
 
 def iter_runs(
@@ -602,15 +613,7 @@ def search_experiments(
         sql.add(" AND ")
         compiler.compile(tree, sql)
     fingerprint = _fingerprint("experiments", text, list(order_by or []), view)
-    if page_token:
-        sql.add(" AND ")
-        _after(columns, _decode_token(page_token, fingerprint, len(columns)), sql)
-    sql.add(_order_clause(columns) + " LIMIT ?", limit + 1)
-    rows = store.thread_connection().execute(sql.sql(), sql.params).fetchall()
-    token = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        token = _encode_token(rows[-1][1:], fingerprint)
+    rows, token = _page(store, sql, columns, fingerprint, page_token, limit)
     by_id: dict[int, Experiment] = {
         int(e.experiment_id): e for e in store.experiments_by_ids([row[0] for row in rows])
     }
