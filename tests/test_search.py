@@ -493,3 +493,17 @@ def test_user_text_never_reaches_sql_text(small, case):
         assert re.sub("[%_]", "", literal)[:4] not in sql
     assert sql.count("?") == len(head.params) + len(where.params)
     small.search_runs(filter_string=text)  # and it runs
+
+
+@pytest.mark.parametrize(("text", "expected"), VALID)
+def test_policy_evaluator_agrees_with_the_sql_engine(small, text, expected):
+    """Promotion policies are checked in Python against one run; the search runs in SQL.
+    On every valid filter of the table, both must pick the same runs."""
+    from mltop.store.policy import matches, validate
+
+    text = text.format(**small.ids)
+    if not text.strip():
+        return
+    tree = validate(text)
+    picked = {r.info.run_name for r in small.search_runs() if matches(tree, r)}
+    assert picked == expected
