@@ -121,7 +121,89 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+_V2 = """
+-- The model registry.
+CREATE TABLE registered_models (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    creation_time INTEGER NOT NULL,
+    last_update_time INTEGER NOT NULL,
+    policy TEXT,
+    next_version INTEGER NOT NULL DEFAULT 1,
+    seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE registered_model_tags (
+    model INTEGER NOT NULL REFERENCES registered_models (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID;
+CREATE TABLE model_versions (
+    model INTEGER NOT NULL REFERENCES registered_models (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    creation_time INTEGER NOT NULL,
+    last_update_time INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    stage TEXT NOT NULL DEFAULT 'None',
+    PRIMARY KEY (model, version)
+) WITHOUT ROWID;
+CREATE INDEX idx_model_versions_run ON model_versions (run_id);
+CREATE INDEX idx_model_versions_stage ON model_versions (stage);
+CREATE TABLE model_version_tags (
+    model INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model, version, key),
+    FOREIGN KEY (model, version) REFERENCES model_versions (model, version) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE TABLE model_aliases (
+    model INTEGER NOT NULL,
+    alias TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (model, alias),
+    FOREIGN KEY (model, version) REFERENCES model_versions (model, version) ON DELETE CASCADE
+) WITHOUT ROWID;
+-- Append-only: who moved which version where, when, why, and what the policy said.
+-- model_name is the name at the time; rows outlive a deleted model.
+CREATE TABLE model_transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model INTEGER NOT NULL,
+    model_name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    from_stage TEXT,
+    to_stage TEXT,
+    alias TEXT,
+    from_version INTEGER,
+    user_id TEXT NOT NULL,
+    time INTEGER NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    archived TEXT NOT NULL DEFAULT '[]',
+    policy TEXT,
+    forced INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_model_transitions_model ON model_transitions (model, id)
+"""
+
+_APPEND_ONLY = (
+    "CREATE TRIGGER model_transitions_no_{name} BEFORE {event} ON model_transitions "
+    "BEGIN SELECT RAISE(ABORT, 'the transition log is append-only'); END"
+)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    for statement in _statements(_V2):
+        conn.execute(statement)
+    for event in ("UPDATE", "DELETE"):
+        conn.execute(_APPEND_ONLY.format(name=event.lower(), event=event))
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 LATEST_VERSION = len(MIGRATIONS)
 
 

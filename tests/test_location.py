@@ -124,21 +124,43 @@ def test_an_older_store_is_migrated_once(store_path, monkeypatch):
 
     Store(store_path).close()
     calls = []
+    newer = schema.LATEST_VERSION + 1
 
-    def v2(conn):
+    def next_migration(conn):
         calls.append(1)
         conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v2])
-    monkeypatch.setattr(schema, "LATEST_VERSION", 2)
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, next_migration])
+    monkeypatch.setattr(schema, "LATEST_VERSION", newer)
     import mltop.store.tracking as tracking
 
-    monkeypatch.setattr(tracking, "LATEST_VERSION", 2)
+    monkeypatch.setattr(tracking, "LATEST_VERSION", newer)
     with Store(store_path) as store:
         assert store.get_experiment("0").name == "Default"
     with Store(store_path):
         pass
     assert calls == [1]
     conn = sqlite3.connect(store_path / "mltop.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == newer
     assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+
+
+def test_a_version_1_store_gains_the_registry(store_path, monkeypatch):
+    import mltop.store.tracking as tracking
+    from mltop.store import schema
+
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+    monkeypatch.setattr(schema, "LATEST_VERSION", 1)
+    monkeypatch.setattr(tracking, "LATEST_VERSION", 1)
+    with Store(store_path) as store:
+        store.create_experiment("kept")
+    monkeypatch.undo()
+    with Store(store_path) as store:
+        assert store.get_experiment_by_name("kept") is not None
+        tables = {
+            r[0]
+            for r in store.thread_connection().execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            )
+        }
+        assert {"registered_models", "model_versions", "model_transitions"} <= tables
