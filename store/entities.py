@@ -122,3 +122,53 @@ class Changes:
     metrics: list[Metric]
     cursor: ChangeCursor
     more: bool
+
+
+STAGES = ("None", "Staging", "Production", "Archived")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: int
+    source: str
+    run_id: str
+    description: str
+    creation_time: int
+    last_update_time: int
+    user_id: str
+    current_stage: str
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    description: str
+    creation_time: int
+    last_update_time: int
+    policy: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    latest_versions: dict[str, int] = field(default_factory=dict)  # stage -> newest version
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    """One row of a model's append-only log: a stage move, a rollback or an alias change."""
+
+    id: int
+    name: str  # the model's name at the time
+    version: int
+    kind: str  # transition, rollback, alias_set, alias_delete
+    from_stage: str | None
+    to_stage: str | None
+    alias: str | None
+    from_version: int | None  # alias moves: the version the alias left
+    user_id: str
+    time: int
+    comment: str
+    archived: tuple[int, ...]
+    policy: dict | None  # PolicyResult.as_dict(), when a policy was checked
+    forced: bool

@@ -83,6 +83,15 @@ class PageTokenError(ValidationError):
     """A page token that is malformed or belongs to a different search."""
 
 
+class PolicyError(MltopError):
+    """A version's source run fails its model's promotion policy; `result` has every clause
+    with the run's actual value."""
+
+    def __init__(self, message: str, result: object) -> None:
+        self.result = result
+        super().__init__(message)
+
+
 class ArtifactPathError(ValidationError):
     """An artifact path would leave the run's artifact folder."""
 

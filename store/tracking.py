@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mltop.store import keys, search
 from mltop.store.artifacts import ArtifactRepository
@@ -51,6 +52,9 @@ from mltop.store.errors import (
 )
 from mltop.store.names import generate_run_name
 from mltop.store.schema import APPLICATION_ID, LATEST_VERSION, migrate
+
+if TYPE_CHECKING:
+    from mltop.store.registry import Registry
 
 DB_NAME = "mltop.db"
 ARTIFACTS_DIR = "artifacts"
@@ -1002,6 +1006,15 @@ class Store:
         if len(rows) > 1:
             raise NotFoundError(f"run id prefix {prefix!r} is ambiguous; give more characters")
         return rows[0][0]
+
+    # -- the model registry --------------------------------------------------------------
+
+    @property
+    def registry(self) -> Registry:
+        """Registered models, versions, stages, aliases and the transition log."""
+        from mltop.store.registry import Registry
+
+        return Registry(self)
 
     # -- artifacts -----------------------------------------------------------------------
 
