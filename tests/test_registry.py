@@ -1,0 +1,297 @@
+"""The model registry: versions, stages, aliases, policies, rollback and the log."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from mltop.store import (
+    AlreadyExistsError,
+    FilterError,
+    InvalidStateError,
+    InvalidValueError,
+    MltopClient,
+    NotFoundError,
+    PolicyError,
+    Store,
+    ValidationError,
+)
+
+
+@pytest.fixture
+def reg(client):
+    return client.store.registry
+
+
+@pytest.fixture
+def runs(client):
+    """Three runs with val_acc 0.95, 0.5 and none."""
+    ids = []
+    for name, acc in (("good", 0.95), ("bad", 0.5), ("bare", None)):
+        run_id = client.create_run(run_name=name, log_system_info=False).info.run_id
+        if acc is not None:
+            client.log_metrics(run_id, {"val_acc": acc, "latency_ms": 20.0})
+        ids.append(run_id)
+    client.flush()
+    return ids
+
+
+def src(run_id: str) -> str:
+    return f"runs:/{run_id}/model"
+
+
+def test_versions_are_numbered_and_never_reused(reg, runs):
+    assert reg.create_model_version("m", src(runs[0])).version == 1
+    assert reg.create_model_version("m", src(runs[1])).version == 2
+    reg.delete_model_version("m", 2)
+    v3 = reg.create_model_version("m", src(runs[1]), description="again")
+    assert v3.version == 3 and v3.run_id == runs[1] and v3.user_id == "tester"
+    assert v3.current_stage == "None" and v3.description == "again"
+    assert [v.version for v in reg.search_model_versions(name="m")] == [3, 1]
+
+
+def test_a_version_needs_an_existing_source_run(reg):
+    with pytest.raises(NotFoundError, match="no run"):
+        reg.create_model_version("m", "runs:/" + "f" * 32 + "/model")
+    with pytest.raises(ValidationError, match="cannot tell the source run"):
+        reg.create_model_version("m", "s3://bucket/model")
+
+
+def test_model_names(reg, runs):
+    reg.create_registered_model("resnet", description="d", tags={"team": "cv"})
+    with pytest.raises(AlreadyExistsError, match="'resnet' already exists"):
+        reg.create_registered_model("resnet")
+    for bad in ("a/b", "a:b", "", "  "):
+        with pytest.raises(ValidationError):
+            reg.create_registered_model(bad)
+    reg.create_model_version("resnet", src(runs[0]))
+    reg.rename_registered_model("resnet", "resnet50")
+    assert reg.get_model_version("resnet50", 1).name == "resnet50"
+    with pytest.raises(NotFoundError, match="no registered model named 'resnet'"):
+        reg.get_registered_model("resnet")
+    model = reg.get_registered_model("resnet50")
+    assert model.tags == {"team": "cv"} and model.description == "d"
+
+
+@pytest.mark.parametrize("typed", ["production", "PRODUCTION", " Production "])
+def test_stages_are_case_insensitive_and_stored_canonical(reg, runs, typed):
+    reg.create_model_version("m", src(runs[0]))
+    reg.transition("m", 1, typed)
+    assert reg.get_model_version("m", 1).current_stage == "Production"
+
+
+def test_unknown_stage_lists_the_valid_ones(reg, runs):
+    reg.create_model_version("m", src(runs[0]))
+    with pytest.raises(InvalidValueError, match="None, Staging, Production, Archived"):
+        reg.transition("m", 1, "Prod")
+    with pytest.raises(InvalidStateError, match="already in None"):
+        reg.transition("m", 1, "none")
+
+
+def test_promotion_archives_the_previous_production_version(reg, runs):
+    for run in runs[:2]:
+        reg.create_model_version("m", src(run))
+    reg.transition("m", 1, "Production", "first")
+    plan = reg.plan_transition("m", 2, "Production")
+    assert plan.archives == (1,)
+    assert plan.describe() == "m v2: None → Production; v1 (Production) will be archived"
+    reg.transition("m", 2, "Production", "second")
+    assert reg.get_model_version("m", 1).current_stage == "Archived"
+    log = reg.history("m")
+    assert [(r.version, r.to_stage, r.archived, r.comment, r.user_id) for r in log] == [
+        (1, "Production", (), "first", "tester"),
+        (2, "Production", (1,), "second", "tester"),
+    ]
+    reg.transition("m", 1, "Staging")
+    reg.transition("m", 1, "Production", archive_existing=False)
+    assert {v.version for v in reg.search_model_versions(name="m", stage="production")} == {1, 2}
+
+
+def test_policy_pass_records_every_clause_with_its_value(reg, runs):
+    reg.create_model_version("m", src(runs[0]))
+    reg.set_policy("m", "metrics.val_acc >= 0.92 and metrics.latency_ms < 50")
+    reg.transition("m", 1, "Production", "ship it")
+    (record,) = reg.history("m")
+    assert record.policy["passed"] is True
+    assert record.policy["clauses"] == [
+        {"clause": "metrics.val_acc >= 0.92", "actual": 0.95, "passed": True},
+        {"clause": "metrics.latency_ms < 50", "actual": 20.0, "passed": True},
+    ]
+    assert record.forced is False
+
+
+def test_policy_failure_refuses_and_changes_nothing(reg, runs):
+    reg.create_model_version("m", src(runs[1]))
+    reg.set_policy("m", "metrics.val_acc >= 0.92")
+    with pytest.raises(PolicyError, match=r"metrics.val_acc >= 0.92 \(actual: 0.5\) FAIL") as e:
+        reg.transition("m", 1, "Production")
+    assert not e.value.result.passed
+    assert reg.get_model_version("m", 1).current_stage == "None"
+    assert reg.history("m") == []
+    reg.transition("m", 1, "Staging")  # the gate is for Production only
+
+
+def test_forcing_past_a_policy_needs_a_comment_and_is_logged(reg, runs):
+    reg.create_model_version("m", src(runs[2]))  # no val_acc at all: the clause fails
+    reg.set_policy("m", "metrics.val_acc >= 0.92")
+    with pytest.raises(ValidationError, match="needs a comment"):
+        reg.transition("m", 1, "Production", force=True)
+    reg.transition("m", 1, "Production", "incident 42: ship the fix", force=True)
+    (record,) = reg.history("m")
+    assert record.forced and record.comment == "incident 42: ship the fix"
+    assert record.policy["clauses"][0]["actual"] is None
+
+
+def test_a_bad_policy_is_refused_when_set(reg, runs):
+    reg.create_model_version("m", src(runs[0]))
+    with pytest.raises(FilterError, match="compare it with a number"):
+        reg.set_policy("m", "metrics.val_acc >= 'high'")
+    reg.set_policy("m", "metrics.val_acc > 0.9")
+    reg.set_policy("m", None)
+    assert reg.get_registered_model("m").policy is None
+
+
+def test_rollback_restores_the_previous_production_version(reg, runs):
+    for run in runs[:2]:
+        reg.create_model_version("m", src(run))
+    with pytest.raises(InvalidStateError, match="no version in Production"):
+        reg.rollback("m")
+    reg.transition("m", 1, "Production")
+    with pytest.raises(InvalidStateError, match="no earlier Production version"):
+        reg.rollback("m")
+    reg.transition("m", 2, "Production")
+    assert reg.plan_rollback("m").describe() == (
+        "roll back: m v1: Archived → Production; v2 (Production) will be archived"
+    )
+    reg.rollback("m", "v2 leaks memory")
+    assert reg.resolve("models:/m/Production").version == 1
+    assert reg.get_model_version("m", 2).current_stage == "Archived"
+    last = reg.history("m")[-1]
+    assert (last.kind, last.version, last.archived, last.comment) == (
+        "rollback",
+        1,
+        (2,),
+        "v2 leaks memory",
+    )
+
+
+def test_aliases_move_are_logged_and_die_with_their_version(reg, runs):
+    for run in runs:
+        reg.create_model_version("m", src(run))
+    reg.set_alias("m", "champion", 1)
+    reg.set_alias("m", "champion", 2)
+    assert reg.resolve("models:/m@champion").version == 2
+    assert reg.get_registered_model("m").aliases == {"champion": 2}
+    reg.set_alias("m", "challenger", 3)
+    reg.delete_model_version("m", 3)
+    with pytest.raises(NotFoundError, match="no alias 'challenger'"):
+        reg.resolve("models:/m@challenger")
+    reg.delete_alias("m", "champion")
+    kinds = [(r.kind, r.alias, r.version, r.from_version) for r in reg.history("m")]
+    assert kinds == [
+        ("alias_set", "champion", 1, None),
+        ("alias_set", "champion", 2, 1),
+        ("alias_set", "challenger", 3, None),
+        ("alias_delete", "challenger", 3, 3),
+        ("alias_delete", "champion", 2, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad", ["latest", "LATEST", "v1", "V12", "has space", "a/b", "", "x" * 256]
+)
+def test_alias_rules(reg, runs, bad):
+    reg.create_model_version("m", src(runs[0]))
+    with pytest.raises(ValidationError):
+        reg.set_alias("m", bad, 1)
+
+
+def test_uris_resolve_with_clear_errors(reg, runs):
+    for run in runs:
+        reg.create_model_version("m", src(run))
+    reg.transition("m", 2, "Staging")
+    assert reg.resolve("models:/m/1").version == 1
+    assert reg.resolve("models:/m/staging").version == 2
+    assert reg.resolve("models:/m/latest").version == 3
+    with pytest.raises(NotFoundError, match="no version in Production"):
+        reg.resolve("models:/m/Production")
+    with pytest.raises(NotFoundError, match="has no version 9"):
+        reg.resolve("models:/m/9")
+    with pytest.raises(NotFoundError, match="no registered model named 'x'"):
+        reg.resolve("models:/x/1")
+    for bad in ("runs:/abc/model", "models:/m", "models:/m/1/2"):
+        with pytest.raises(ValidationError, match="not a model URI"):
+            reg.resolve(bad)
+    with pytest.raises(InvalidValueError, match="unknown stage"):
+        reg.resolve("models:/m/Prod")
+
+
+def test_search(reg, runs):
+    reg.create_registered_model("resnet", tags={"team": "cv"})
+    reg.create_registered_model("bert", tags={"team": "nlp"})
+    reg.create_model_version("resnet", src(runs[0]))
+    assert [m.name for m in reg.search_registered_models("res%")] == ["resnet"]
+    assert [m.name for m in reg.search_registered_models(tags={"team": "nlp"})] == ["bert"]
+    assert [v.name for v in reg.search_model_versions(run_id=runs[0])] == ["resnet"]
+
+
+def test_the_log_cannot_be_changed(reg, runs, store_path):
+    reg.create_model_version("m", src(runs[0]))
+    reg.transition("m", 1, "Production", "why")
+    assert not any(
+        name.startswith(("update_", "delete_", "edit_")) and "transition" in name
+        for name in dir(reg)
+    )
+    conn = sqlite3.connect(store_path / "mltop.db", isolation_level=None)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE model_transitions SET comment = 'rewritten'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM model_transitions")
+    reg.delete_registered_model("m")
+    assert conn.execute("SELECT count(*) FROM model_transitions").fetchone()[0] == 1
+
+
+PROMOTE = """
+import sys, time
+from pathlib import Path
+from mltop.store import Store
+store = Store(sys.argv[1])
+go = Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.0005)
+store.registry.transition("m", int(sys.argv[2]), "Production", "race")
+"""
+
+
+def test_two_processes_promoting_at_once_leave_exactly_one_in_production(store_path, tmp_path):
+    client = MltopClient(Store(store_path))
+    run = client.create_run(log_system_info=False).info.run_id
+    reg = client.store.registry
+    for _ in range(2):
+        reg.create_model_version("m", src(run))
+    for attempt in range(12):
+        for version in (1, 2):  # both start from Staging, so both moves are legal
+            if reg.get_model_version("m", version).current_stage != "Staging":
+                reg.transition("m", version, "Staging", archive_existing=False)
+        go = tmp_path / f"go{attempt}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", PROMOTE, str(store_path), str(v), str(go)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for v in (1, 2)
+        ]
+        go.touch()
+        for proc in procs:
+            _out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+        production = reg.search_model_versions(name="m", stage="Production")
+        assert len(production) == 1
+        first, second = [r for r in reg.history("m") if r.comment == "race"][-2:]
+        assert {first.version, second.version} == {1, 2}
+        assert first.archived == () and second.archived == (first.version,)
+        assert production[0].version == second.version
