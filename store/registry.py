@@ -409,6 +409,18 @@ class Registry:
         conn = self.store.thread_connection()
         return self._versions(conn, " AND ".join(clauses), tuple(args))
 
+    def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
+        clean = self.store._clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
+        with self.store._write() as conn:
+            model = self._model(conn, name)[0]
+            number = self._version_row(conn, model, name, version)[0]
+            conn.executemany(
+                "INSERT INTO model_version_tags (model, version, key, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (model, version, key) DO UPDATE SET value = excluded.value",
+                [(model, number, k, v) for k, v in clean.items()],
+            )
+            self._touch(conn, model, _now())
+
     def delete_model_version(self, name: str, version: object) -> None:
         """Delete a version (its number is never reused) and its aliases, logging them."""
         user = current_user()

@@ -295,3 +295,20 @@ def test_two_processes_promoting_at_once_leave_exactly_one_in_production(store_p
         assert {first.version, second.version} == {1, 2}
         assert first.archived == () and second.archived == (first.version,)
         assert production[0].version == second.version
+
+
+def test_version_tags_and_descriptions(reg, runs):
+    reg.create_model_version("m", src(runs[0]), tags={"framework": "torch"})
+    reg.set_model_version_tag("m", "v1", "framework", "jax")
+    reg.update_registered_model("m", "a linear model")
+    assert reg.get_model_version("m", 1).tags == {"framework": "jax"}
+    assert reg.get_registered_model("m").description == "a linear model"
+    with pytest.raises(ValidationError, match="not a version number"):
+        reg.get_model_version("m", "one")
+
+
+def test_user_comes_from_mltop_user(reg, runs, monkeypatch):
+    reg.create_model_version("m", src(runs[0]))
+    monkeypatch.setenv("MLTOP_USER", "release-bot")
+    reg.transition("m", 1, "Staging", "nightly")
+    assert reg.history("m")[0].user_id == "release-bot"

@@ -20,6 +20,7 @@ from rich.table import Table
 from mltop.store import FilterError, MltopError, Run, Store
 from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
 from mltop.store.tracking import now_ms
+from mltop.tui import models_cli
 from mltop.tui.export import run_json, write_csv, write_json
 from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
@@ -414,6 +415,8 @@ def _print_pairs(console: Console, title: str, pairs: dict[str, str]) -> None:
         table.add_row(plain(key), plain(value))
     console.print(table)
 
+
+main.add_command(models_cli.models)
 
 if __name__ == "__main__":
     sys.exit(main())

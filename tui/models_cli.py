@@ -1,0 +1,326 @@
+"""`mltop models ...`: the model registry on the command line.
+
+A transition or rollback first shows what will happen (the version moving, the versions
+that will be archived, the policy check clause by clause) and asks. `--yes` skips the
+question; with no terminal to ask on and no `--yes`, it refuses rather than guess.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from mltop.store import Store
+from mltop.store.registry import Registry, TransitionPlan
+from mltop.tui.text import plain, timestamp
+
+STAGE_STYLE = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
+
+
+def _registry(ctx: click.Context, store_path: str | None) -> Registry:
+    chosen = store_path or ctx.find_root().params.get("store_path")
+    return Store(chosen, create=False).registry
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+store_option = click.option("--store", "store_path", metavar="PATH", help="Store directory.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group()
+def models() -> None:
+    """The model registry: versions, stages, aliases, policies and their history."""
+
+
+@models.command("list")
+@json_option
+@store_option
+@click.pass_context
+def models_list(ctx: click.Context, as_json: bool, store_path: str | None) -> None:
+    """Registered models, with what is in Production and Staging."""
+    found = _registry(ctx, store_path).search_registered_models()
+    if as_json:
+        _echo_json([asdict(m) for m in found])
+        return
+    table = Table()
+    for column in ("Model", "Versions", "Production", "Staging", "Aliases", "Policy"):
+        table.add_column(column)
+    reg = _registry(ctx, store_path)
+    for model in found:
+        versions = reg.search_model_versions(name=model.name)
+        by_stage = {
+            stage: ", ".join(f"v{v.version}" for v in versions if v.current_stage == stage)
+            for stage in ("Production", "Staging")
+        }
+        aliases = ", ".join(f"@{a}→v{v}" for a, v in model.aliases.items())
+        table.add_row(
+            plain(model.name, "bold"),
+            str(len(versions)),
+            plain(by_stage["Production"], "green"),
+            plain(by_stage["Staging"], "yellow"),
+            plain(aliases),
+            plain(model.policy or ""),
+        )
+    _console().print(table)
+    if not found:
+        _console().print("No registered models.")
+
+
+@models.command("show")
+@click.argument("name")
+@json_option
+@store_option
+@click.pass_context
+def models_show(ctx: click.Context, name: str, as_json: bool, store_path: str | None) -> None:
+    """One model and its versions, with each version's source run."""
+    reg = _registry(ctx, store_path)
+    model = reg.get_registered_model(name)
+    versions = reg.search_model_versions(name=name)
+    if as_json:
+        _echo_json({**asdict(model), "versions": [asdict(v) for v in versions]})
+        return
+    console = _console()
+    console.print(plain(model.name, "bold"), plain(model.description, "italic"))
+    if model.policy:
+        console.print(plain(f"Production policy: {model.policy}"))
+    table = Table()
+    for column in ("Version", "Stage", "Aliases", "Run", "Metrics", "Created", "By"):
+        table.add_column(column)
+    for v in versions:
+        try:
+            run = reg.store.get_run(v.run_id)
+            run_name = run.info.run_name
+            metrics = ", ".join(
+                f"{k}={s.value:.4g}" for k, s in sorted(run.data.summaries.items())[:4]
+            )
+        except Exception:  # a run deleted from the store still leaves its version
+            run_name, metrics = v.run_id[:8], ""
+        table.add_row(
+            f"v{v.version}",
+            plain(v.current_stage, STAGE_STYLE.get(v.current_stage, "")),
+            plain(", ".join(f"@{a}" for a in v.aliases)),
+            plain(run_name),
+            plain(metrics),
+            timestamp(v.creation_time),
+            plain(v.user_id),
+        )
+    console.print(table)
+
+
+@models.command("register")
+@click.argument("source")
+@click.argument("name")
+@click.option("--description", default="", help="What this version is.")
+@json_option
+@store_option
+@click.pass_context
+def models_register(
+    ctx: click.Context,
+    source: str,
+    name: str,
+    description: str,
+    as_json: bool,
+    store_path: str | None,
+) -> None:
+    """Register SOURCE (runs:/<run_id>/<path>) as the next version of NAME."""
+    version = _registry(ctx, store_path).create_model_version(name, source, description=description)
+    if as_json:
+        _echo_json(asdict(version))
+    else:
+        click.echo(f"Registered {version.name} v{version.version} from run {version.run_id}")
+
+
+def _show_plan(plan: TransitionPlan) -> None:
+    console = _console()
+    console.print(plain(plan.describe(), "bold"))
+    if plan.policy is not None:
+        verdict = "passes" if plan.policy.passed else "FAILS"
+        console.print(plain(f"Policy {plan.policy.expression!r} {verdict}:"))
+        for clause in plan.policy.clauses:
+            console.print(
+                plain(
+                    f"  {'✔' if clause.passed else '✖'} {clause.describe()}",
+                    "green" if clause.passed else "red",
+                )
+            )
+
+
+def _interactive() -> bool:
+    """Whether someone is at a terminal to answer a question."""
+    return sys.stdin.isatty()
+
+
+def _confirm(plan: TransitionPlan, yes: bool) -> None:
+    _show_plan(plan)
+    if yes:
+        return
+    if not _interactive():
+        raise click.ClickException(
+            "no terminal to confirm on: pass --yes to make this change non-interactively"
+        )
+    if not click.confirm("Proceed?", default=False):
+        raise click.ClickException("cancelled: nothing was changed")
+
+
+@models.command("transition")
+@click.argument("name")
+@click.argument("version")
+@click.argument("stage")
+@click.option("--comment", "-m", default="", help="Why (required for Production and --force).")
+@click.option("--no-archive", is_flag=True, help="Keep other versions in the target stage.")
+@click.option("--force", is_flag=True, help="Override a failing policy (needs --comment).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@store_option
+@click.pass_context
+def models_transition(
+    ctx: click.Context,
+    name: str,
+    version: str,
+    stage: str,
+    comment: str,
+    no_archive: bool,
+    force: bool,
+    yes: bool,
+    store_path: str | None,
+) -> None:
+    """Move VERSION of NAME to STAGE (None, Staging, Production, Archived)."""
+    reg = _registry(ctx, store_path)
+    archive = False if no_archive else None
+    plan = reg.plan_transition(name, version, stage, archive)
+    if plan.to_stage == "Production" and not comment.strip():
+        raise click.UsageError("moving to Production needs --comment saying why")
+    if plan.blocked and not force:
+        _show_plan(plan)
+        raise click.ClickException("the policy fails: fix the run, or --force with --comment")
+    if force and not comment.strip():
+        raise click.UsageError("--force needs --comment saying why")
+    _confirm(plan, yes)
+    reg.transition(name, version, stage, comment, archive_existing=archive, force=force)
+    click.echo(f"Done: {plan.describe()}")
+
+
+@models.command("rollback")
+@click.argument("name")
+@click.option("--comment", "-m", default="", help="Why.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@store_option
+@click.pass_context
+def models_rollback(
+    ctx: click.Context, name: str, comment: str, yes: bool, store_path: str | None
+) -> None:
+    """Put back in Production the version that was there before the current one."""
+    reg = _registry(ctx, store_path)
+    plan = reg.plan_rollback(name)
+    _confirm(plan, yes)
+    reg.rollback(name, comment)
+    click.echo(f"Done: {plan.describe()}")
+
+
+@models.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version")
+@store_option
+@click.pass_context
+def models_alias(
+    ctx: click.Context, name: str, alias: str, version: str, store_path: str | None
+) -> None:
+    """Point ALIAS of NAME at VERSION (moving it if it pointed elsewhere)."""
+    _registry(ctx, store_path).set_alias(name, alias, version)
+    click.echo(f"{name}@{alias} → v{version.lstrip('vV')}")
+
+
+@models.command("unalias")
+@click.argument("name")
+@click.argument("alias")
+@store_option
+@click.pass_context
+def models_unalias(ctx: click.Context, name: str, alias: str, store_path: str | None) -> None:
+    """Remove ALIAS from NAME."""
+    _registry(ctx, store_path).delete_alias(name, alias)
+    click.echo(f"{name}@{alias} removed")
+
+
+@models.command("history")
+@click.argument("name")
+@click.option("--version", "version", default=None, help="Only this version.")
+@json_option
+@store_option
+@click.pass_context
+def models_history(
+    ctx: click.Context, name: str, version: str | None, as_json: bool, store_path: str | None
+) -> None:
+    """Every stage move, rollback and alias change of NAME: who, when, why."""
+    records = _registry(ctx, store_path).history(name, version)
+    if as_json:
+        _echo_json([asdict(r) for r in records])
+        return
+    table = Table()
+    for column in ("When", "Who", "Version", "Change", "Comment", "Policy"):
+        table.add_column(column)
+    for r in records:
+        if r.kind in ("transition", "rollback"):
+            change = f"{r.from_stage} → {r.to_stage}"
+            if r.kind == "rollback":
+                change = f"rollback: {change}"
+            if r.archived:
+                change += f" (archived {', '.join(f'v{v}' for v in r.archived)})"
+        elif r.kind == "alias_set":
+            change = f"@{r.alias} set" + (f" (was v{r.from_version})" if r.from_version else "")
+        else:
+            change = f"@{r.alias} removed"
+        verdict = ""
+        if r.policy is not None:
+            verdict = "pass" if r.policy["passed"] else "FAIL"
+            if r.forced:
+                verdict += " (forced)"
+        table.add_row(
+            timestamp(r.time),
+            plain(r.user_id),
+            f"v{r.version}",
+            plain(change),
+            plain(r.comment),
+            plain(verdict),
+        )
+    _console().print(table)
+
+
+@models.command("policy")
+@click.argument("name")
+@click.argument("expression", required=False)
+@click.option("--clear", is_flag=True, help="Remove the policy.")
+@store_option
+@click.pass_context
+def models_policy(
+    ctx: click.Context, name: str, expression: str | None, clear: bool, store_path: str | None
+) -> None:
+    """Show, set or clear the filter a version's run must pass to enter Production,
+    e.g. "metrics.val_acc >= 0.92 and metrics.latency_ms < 50"."""
+    reg = _registry(ctx, store_path)
+    if clear and expression:
+        raise click.UsageError("give an EXPRESSION or --clear, not both")
+    if clear:
+        reg.set_policy(name, None)
+        click.echo(f"{name}: policy cleared")
+    elif expression:
+        reg.set_policy(name, expression)
+        click.echo(f"{name}: policy set: {expression}")
+    else:
+        current = reg.get_registered_model(name).policy
+        click.echo(current or f"{name} has no policy")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(models)
