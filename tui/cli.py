@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -295,18 +296,22 @@ def runs_list(
     table.add_column("Started", no_wrap=True, min_width=7)
     table.add_column("Duration", justify="right", no_wrap=True, min_width=6)
     first_metric = len(table.columns)
+    both = set(metric_keys) & set(param_keys)  # `lr` logged as a metric and as a param
     for i, key in enumerate(metric_keys):
         # Numbers are never cut: as wide as the widest value (a long key may be).
         widest = max((len(str(r[first_metric + i])) for r in rows), default=0)
         table.add_column(
-            plain(key, "magenta"),
+            plain(f"metrics.{key}" if key in both else key, "magenta"),
             justify="right",
             no_wrap=True,
             min_width=max(widest, min(len(key), 8)),
         )
     for key in param_keys:
         table.add_column(
-            plain(key, "cyan"), no_wrap=True, overflow="ellipsis", min_width=min(len(key), 8)
+            plain(f"params.{key}" if key in both else key, "cyan"),
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=min(len(key), 8),
         )
     for cells in rows:
         table.add_row(*cells)
@@ -417,6 +422,56 @@ def _print_pairs(console: Console, title: str, pairs: dict[str, str]) -> None:
 
 
 main.add_command(models_cli.models)
+
+
+@main.command("demo")
+@click.option(
+    "--store",
+    "store_path",
+    metavar="PATH",
+    help="Where to build the demo store (default: a new ./mltop-demo folder).",
+)
+@click.option("--no-ui", is_flag=True, help="Only build the store: no live training.")
+@click.option(
+    "--live",
+    type=click.IntRange(0, 3),
+    default=3,
+    show_default=True,
+    help="How many simulated training jobs to start.",
+)
+def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
+    """Build a demo store of realistic experiments and models, and start training jobs
+    that log into it live."""
+    from mltop.tui import demo
+
+    path = (
+        Path(store_path).expanduser().absolute() if store_path else demo.fresh_directory(Path.cwd())
+    )
+    if path.exists() and any(path.iterdir()):
+        raise click.UsageError(f"{path} is not empty: the demo needs a new or empty directory")
+    console = out()
+    console.print(plain(f"Building a demo store in {path} ...", "italic"))
+    built = demo.build(path)
+    console.print(
+        plain(
+            f"{built.runs} runs ({built.failed} failed) in {len(built.experiments)} experiments: "
+            f"{', '.join(built.experiments)}; registered models: {', '.join(built.models)}."
+        )
+    )
+    if no_ui or not live:
+        return
+    demo.start_live_training(built, count=live)
+    console.print(
+        plain(f"{live} simulated training jobs are logging into it now (about 10 minutes each).")
+    )
+    console.print(
+        plain(
+            "The live dashboard is not built yet; meanwhile try:\n"
+            f"  mltop runs list --store {path} -f \"attributes.status = 'RUNNING'\"\n"
+            f"  mltop models history cifar10-resnet --store {path}"
+        )
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

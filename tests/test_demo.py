@@ -1,0 +1,114 @@
+"""`mltop demo`: the store it builds, and the live training jobs it starts."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from mltop.store import Store
+from mltop.tui import demo
+from mltop.tui.cli import main
+from mltop.tui.demo_train import Curve
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return demo.build(tmp_path_factory.mktemp("demo") / "store")
+
+
+def test_the_demo_store_has_experiments_failures_nesting_and_models(built):
+    store = Store(built.path)
+    names = [e.name for e in store.list_experiments()]
+    assert {"cifar10-resnet", "imdb-bert", "tabular-gbm"} <= set(names)
+    runs = store.list_runs()
+    assert len(runs) == built.runs >= 25
+    failed = [r for r in runs if r.info.status == "FAILED"]
+    assert failed and all("NaN" in r.data.tags["error"] for r in failed)
+    children = [r for r in runs if r.info.parent_run_id]
+    assert len(children) == 6
+    assert {r.info.parent_run_id for r in children} <= {r.info.run_id for r in runs}
+    reg = store.registry
+    stages = {v.version: v.current_stage for v in reg.search_model_versions(name="cifar10-resnet")}
+    assert stages == {1: "Archived", 2: "Production", 3: "Staging"}
+    history = reg.history("cifar10-resnet")
+    assert [r.user_id for r in history if r.kind == "transition"] == [
+        "ci-bot",
+        "ana",
+        "ci-bot",
+        "bob",
+        "ci-bot",
+    ]
+    assert all(r.policy["passed"] for r in history if r.to_stage == "Production")
+    assert reg.resolve("models:/cifar10-resnet@champion").version == 2
+
+
+def test_curves_respond_to_learning_rate_and_batch_size(built):
+    store = Store(built.path)
+    runs = store.search_runs(
+        experiment_names=["cifar10-resnet"], filter_string="attributes.status = 'FINISHED'"
+    )
+    best = {}
+    for run in runs:
+        lr = float(run.data.params["lr"])
+        best.setdefault(lr, []).append(run.data.metrics["val_acc"])
+    assert max(best[0.01]) > max(best[0.001]) and max(best[0.01]) > max(best[0.1])
+    assert Curve(0.01, 32, 1).final_loss() < Curve(0.01, 256, 1).final_loss()
+    assert Curve(0.3, 32, 1).diverges and not Curve(0.1, 32, 1).diverges
+
+
+def test_the_demo_command_refuses_a_non_empty_directory(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "file").write_text("mine")
+    result = CliRunner().invoke(main, ["demo", "--no-ui", "--store", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "not empty" in result.output
+
+
+def test_the_demo_command_names_a_fresh_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mltop-demo").mkdir()
+    result = CliRunner().invoke(main, ["demo", "--no-ui"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "mltop-demo-2" / "mltop.db").is_file()
+
+
+def wait_for(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_live_jobs_log_while_running_and_end_killed_when_stopped(tmp_path):
+    built = demo.DemoStore(tmp_path / "live")
+    Store(built.path).close()
+    demo.start_live_training(built, count=2, epochs=1000, step_seconds=0.01)
+    store = Store(built.path)
+
+    def logging() -> bool:
+        runs = store.search_runs(filter_string="attributes.status = 'RUNNING'")
+        return len(runs) == 2 and all(r.data.summaries.get("loss") for r in runs)
+
+    wait_for(logging)
+    first = {r.info.run_id: r.data.summaries["loss"].count for r in store.list_runs()}
+    wait_for(
+        lambda: all(
+            r.data.summaries["loss"].count > first[r.info.run_id] for r in store.list_runs()
+        )
+    )
+    demo.stop_live_training(built)
+    statuses = {r.info.status for r in store.list_runs()}
+    assert statuses == {"KILLED"}
+
+
+def test_a_live_job_runs_to_the_end(tmp_path):
+    built = demo.DemoStore(tmp_path / "short")
+    Store(built.path).close()
+    demo.start_live_training(built, count=1, epochs=2, steps_per_epoch=5, step_seconds=0)
+    assert built.live[0].wait(timeout=60) == 0
+    (run,) = Store(built.path).list_runs()
+    assert run.info.status == "FINISHED"
+    assert run.data.summaries["loss"].count == 10
+    assert not math.isnan(run.data.metrics["val_acc"])

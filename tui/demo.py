@@ -1,0 +1,251 @@
+"""`mltop demo`: a store full of realistic experiments, and training that keeps going.
+
+Everything is written through the public API (`MltopClient` and the registry), the way a
+user's scripts would: three experiments, a few dozen finished runs whose curves respond to
+their learning rate and batch size (the ones with a learning rate too high diverge and
+fail), a hyper-parameter sweep with nested runs, and registered models with versions in
+Staging and Production and a history of who moved them. Then a few simulated training
+jobs start in background processes and log live.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mltop.store import MltopClient, Store
+from mltop.store.tracking import now_ms
+from mltop.tui.demo_train import Curve
+
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+
+@dataclass
+class DemoStore:
+    path: Path
+    runs: int = 0
+    failed: int = 0
+    experiments: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    live: list[subprocess.Popen] = field(default_factory=list)
+
+
+def fresh_directory(base: Path) -> Path:
+    """`mltop-demo`, or `mltop-demo-2`, `-3`... whichever does not exist yet."""
+    candidate = base / "mltop-demo"
+    number = 2
+    while candidate.exists():
+        candidate = base / f"mltop-demo-{number}"
+        number += 1
+    return candidate
+
+
+def _finished_run(
+    client: MltopClient,
+    experiment: str,
+    name: str,
+    params: dict[str, object],
+    curve: Curve,
+    start: int,
+    *,
+    epochs: int = 20,
+    steps_per_epoch: int = 10,
+    step_ms: int = 9_000,
+    parent: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> tuple[str, float, str]:
+    """One run as if it had trained from `start`: (run id, final val_acc, status)."""
+    run = client.create_run(
+        experiment,
+        name,
+        start_time=start,
+        parent_run_id=parent,
+        tags={"source": "mltop demo", **(tags or {})},
+        log_system_info=False,
+    )
+    run_id = run.info.run_id
+    client.log_params(run_id, params)
+    rng = random.Random(curve.seed)
+    total = epochs * steps_per_epoch
+    val_acc = math.nan
+    status, end = "FINISHED", start + total * step_ms
+    for step in range(total):
+        stamp = start + step * step_ms
+        progress = (step + 1) / total
+        loss = curve.loss(progress, rng)
+        client.log_metric(run_id, "loss", loss, step=step, timestamp=stamp)
+        if math.isnan(loss):
+            client.set_tag(run_id, "error", f"FloatingPointError: loss is NaN at step {step}")
+            status, end = "FAILED", stamp
+            break
+        if (step + 1) % steps_per_epoch == 0:
+            val_loss, val_acc = curve.val(progress, rng)
+            client.log_metrics(
+                run_id, {"val_loss": val_loss, "val_acc": val_acc}, step=step, timestamp=stamp
+            )
+    client.log_metric(
+        run_id, "latency_ms", 8.0 + 30.0 / math.sqrt(curve.batch_size) * 4, step=0, timestamp=end
+    )
+    client.set_terminated(run_id, status, end_time=end)
+    return run_id, val_acc, status
+
+
+def build(path: Path, *, seed: int = 7) -> DemoStore:
+    """Write the demo's finished runs and registry into a new store at `path`."""
+    client = MltopClient(Store(path))
+    demo = DemoStore(path)
+    rng = random.Random(seed)
+    now = now_ms()
+    results: dict[str, list[tuple[float, str]]] = {}
+
+    experiments = {
+        "cifar10-resnet": ("resnet18", [0.3, 0.1, 0.03, 0.01, 0.003, 0.001], [32, 128]),
+        "imdb-bert": ("bert-base", [0.05, 0.02, 0.01, 0.005], [16, 64]),
+    }
+    for exp_name, (model, lrs, batches) in experiments.items():
+        exp = client.create_experiment(
+            exp_name, tags={"team": "vision" if "cifar" in exp_name else "nlp"}
+        )
+        demo.experiments.append(exp_name)
+        for lr in lrs:
+            for batch in batches:
+                start = now - rng.randint(2, 9) * DAY + rng.randint(0, 20) * HOUR
+                name = f"{model}-lr{lr:g}-bs{batch}"
+                params = {
+                    "lr": lr,
+                    "batch_size": batch,
+                    "model": model,
+                    "epochs": 20,
+                    "optimizer": rng.choice(["sgd", "adam"]),
+                }
+                run_id, acc, status = _finished_run(
+                    client,
+                    exp,
+                    name,
+                    params,
+                    Curve(lr, batch, rng.randrange(10**6)),
+                    start,
+                    step_ms=rng.randint(4_000, 12_000) * (2 if batch < 64 else 1),
+                )
+                demo.runs += 1
+                if status == "FAILED":
+                    demo.failed += 1
+                else:
+                    results.setdefault(exp_name, []).append((acc, run_id))
+
+    # A sweep: one parent run, its trials nested inside it.
+    sweep_exp = client.create_experiment("tabular-gbm", tags={"team": "ranking"})
+    demo.experiments.append("tabular-gbm")
+    start = now - 1 * DAY
+    parent = client.create_run(
+        sweep_exp,
+        "sweep-depth-lr",
+        start_time=start,
+        tags={"source": "mltop demo", "kind": "sweep"},
+        log_system_info=False,
+    ).info.run_id
+    demo.runs += 1
+    best = 0.0
+    for trial, (lr, depth) in enumerate(
+        [(0.1, 4), (0.1, 8), (0.03, 6), (0.01, 6), (0.003, 8), (0.03, 10)]
+    ):
+        _id, acc, _status = _finished_run(
+            client,
+            sweep_exp,
+            f"trial-{trial}",
+            {"learning_rate": lr, "max_depth": depth, "n_estimators": 400},
+            Curve(lr, 2**depth, rng.randrange(10**6)),
+            start + trial * 20 * 60_000,
+            epochs=10,
+            parent=parent,
+        )
+        demo.runs += 1
+        best = max(best, acc)
+    client.log_metric(parent, "best_val_acc", best, timestamp=start + 3 * HOUR)
+    client.log_param(parent, "trials", 6)
+    client.set_terminated(parent, "FINISHED", end_time=start + 3 * HOUR)
+
+    _registry(client, demo, results)
+    client.close()
+    return demo
+
+
+def _registry(client: MltopClient, demo: DemoStore, results: dict) -> None:
+    reg = client.store.registry
+    ranked = sorted(results["cifar10-resnet"])[-3:]  # the three best, worst first
+    for _acc, run_id in ranked:
+        reg.create_model_version(
+            "cifar10-resnet", f"runs:/{run_id}/model", description="ResNet-18 on CIFAR-10"
+        )
+    reg.update_registered_model("cifar10-resnet", "Image classifier behind the photo tagger")
+    reg.set_policy("cifar10-resnet", "metrics.val_acc >= 0.8 and metrics.latency_ms < 50")
+    reg.transition("cifar10-resnet", 1, "Staging", "nightly eval passed", user="ci-bot")
+    reg.transition("cifar10-resnet", 1, "Production", "first release", user="ana")
+    reg.transition("cifar10-resnet", 2, "Staging", "nightly eval passed", user="ci-bot")
+    reg.transition(
+        "cifar10-resnet", 2, "Production", "better val acc; canary clean for 48h", user="bob"
+    )
+    reg.transition("cifar10-resnet", 3, "Staging", "nightly eval passed", user="ci-bot")
+    reg.set_alias("cifar10-resnet", "champion", 2, user="bob")
+    reg.set_alias("cifar10-resnet", "challenger", 3, user="ana")
+    best_bert = max(results["imdb-bert"])[1]
+    reg.create_model_version("imdb-sentiment", f"runs:/{best_bert}/model")
+    reg.transition("imdb-sentiment", 1, "Staging", "first candidate", user="dee")
+    demo.models += ["cifar10-resnet", "imdb-sentiment"]
+
+
+LIVE = [  # (run name, lr, batch size)
+    ("resnet18-live-lr0.01", 0.01, 64),
+    ("resnet18-live-lr0.03", 0.03, 128),
+    ("resnet18-live-lr0.003", 0.003, 32),
+]
+
+
+def start_live_training(
+    demo: DemoStore,
+    *,
+    epochs: int = 60,
+    steps_per_epoch: int = 40,
+    step_seconds: float = 0.25,
+    count: int = 3,
+) -> None:
+    """Start simulated training jobs in the background; they log live into the store."""
+    for index, (name, lr, batch) in enumerate(LIVE[:count]):
+        options = {
+            "--store": demo.path, "--experiment": "cifar10-resnet", "--run-name": name,
+            "--lr": lr, "--batch-size": batch, "--epochs": epochs,
+            "--steps-per-epoch": steps_per_epoch, "--step-seconds": step_seconds,
+            "--seed": 100 + index,
+        }  # fmt: skip
+        args = [sys.executable, "-m", "mltop.tui.demo_train"]
+        for option, value in options.items():
+            args += [option, str(value)]
+        logs = demo.path / "demo-logs"
+        logs.mkdir(exist_ok=True)
+        with open(logs / f"{name}.log", "w") as log:  # the child keeps its own copy
+            demo.live.append(
+                subprocess.Popen(
+                    args,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+
+
+def stop_live_training(demo: DemoStore) -> None:
+    """End the simulated jobs (their runs end KILLED)."""
+    for proc in demo.live:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in demo.live:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,131 @@
+"""A simulated training job that logs live through the public API (used by `mltop demo`).
+
+    python -m mltop.tui.demo_train --store PATH --experiment NAME --run-name NAME \\
+        --lr 0.01 --batch-size 64 --epochs 30 --steps-per-epoch 40 --step-seconds 0.25
+
+Loss and accuracy curves respond to the learning rate and batch size the way real ones do:
+a learning rate far from the sweet spot converges slowly or not at all, large batches give
+smoother but slightly worse curves. SIGTERM or Ctrl-C ends the run KILLED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+from mltop import store as mt
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The shape of one simulated training run."""
+
+    lr: float
+    batch_size: int
+    seed: int
+
+    @property
+    def quality(self) -> float:
+        """1 at the best learning rate (0.01), falling off in log space."""
+        return math.exp(-((math.log10(self.lr) + 2.0) ** 2) / 1.2)
+
+    @property
+    def diverges(self) -> bool:
+        return self.lr >= 0.3
+
+    def final_loss(self) -> float:
+        gap = 0.04 * math.log2(self.batch_size / 32)  # large batches generalise a bit worse
+        return 0.12 + 1.6 * (1 - self.quality) + max(gap, 0.0)
+
+    def loss(self, progress: float, rng: random.Random) -> float:
+        """Training loss at `progress` (0 to 1 of training), with batch noise."""
+        if self.diverges and progress > 0.35:
+            return math.nan
+        start, end = 2.3, self.final_loss()
+        rate = 3.0 + 6.0 * self.quality
+        value = end + (start - end) * math.exp(-rate * progress)
+        if self.diverges:
+            value = start * (1 + 4 * progress**2)
+        noise = rng.gauss(0, 0.25 / math.sqrt(self.batch_size))
+        return max(0.01, value * (1 + noise))
+
+    def val(self, progress: float, rng: random.Random) -> tuple[float, float]:
+        """(validation loss, validation accuracy) at `progress`."""
+        train = self.loss(progress, rng)
+        if math.isnan(train):
+            return math.nan, math.nan
+        val_loss = train * (1.08 + 0.1 * progress) + rng.gauss(0, 0.01)
+        acc = min(0.995, max(0.05, 1.0 - val_loss / 2.6 + rng.gauss(0, 0.004)))
+        return val_loss, acc
+
+
+def train(
+    curve: Curve,
+    epochs: int,
+    steps_per_epoch: int,
+    step_seconds: float,
+    *,
+    start_step: int = 0,
+) -> None:
+    """Log one run's metrics into the active run (sleeping `step_seconds` per step)."""
+    rng = random.Random(curve.seed)
+    total = epochs * steps_per_epoch
+    for step in range(start_step, total):
+        progress = (step + 1) / total
+        loss = curve.loss(progress, rng)
+        mt.log_metric("loss", loss, step=step)
+        mt.log_metric("lr", curve.lr * (0.5 + 0.5 * math.cos(math.pi * progress)), step=step)
+        if math.isnan(loss):
+            raise FloatingPointError(f"loss is NaN at step {step}: the learning rate is too high")
+        if (step + 1) % steps_per_epoch == 0:
+            epoch = (step + 1) // steps_per_epoch
+            val_loss, val_acc = curve.val(progress, rng)
+            mt.log_metrics({"val_loss": val_loss, "val_acc": val_acc, "epoch": epoch}, step=step)
+        if step_seconds:
+            time.sleep(step_seconds)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A simulated training job for mltop demo.")
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--experiment", required=True)
+    parser.add_argument("--run-name", required=True)
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--steps-per-epoch", type=int, default=40)
+    parser.add_argument("--step-seconds", type=float, default=0.25)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    mt.set_store(args.store)
+    mt.set_experiment(args.experiment)
+    curve = Curve(args.lr, args.batch_size, args.seed)
+    try:
+        with mt.start_run(run_name=args.run_name, tags={"source": "mltop demo", "live": "yes"}):
+            mt.log_params(
+                {
+                    "lr": args.lr,
+                    "batch_size": args.batch_size,
+                    "epochs": args.epochs,
+                    "optimizer": "sgd",
+                    "model": "resnet18",
+                }
+            )
+            train(curve, args.epochs, args.steps_per_epoch, args.step_seconds)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
