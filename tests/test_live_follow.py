@@ -1,0 +1,84 @@
+"""Following a store: changes committed by another process arrive, by file events or by
+polling, and a store that goes away is reported, not fatal."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mltop.store import MltopClient, Store
+from mltop.tui.live import StoreFollower
+
+WRITER = """
+import sys
+from mltop.store import MltopClient
+client = MltopClient(sys.argv[1])
+run = client.create_run(run_name="live").info.run_id
+for step in range(int(sys.argv[2])):
+    client.log_metric(run, "loss", 1.0 / (step + 1), step=step)
+client.flush()
+"""
+
+
+def collect(follower_queue: queue.Queue, want: int, timeout: float = 30.0) -> list:
+    points, deadline = [], time.monotonic() + timeout
+    while len(points) < want:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"only {len(points)} of {want} points arrived"
+        try:
+            changes = follower_queue.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        points += changes.metrics
+    return points
+
+
+@pytest.mark.parametrize("poll", [None, 0.05])
+def test_points_from_another_process_arrive(store_path, poll):
+    Store(store_path).close()
+    arrived: queue.Queue = queue.Queue()
+    follower = StoreFollower(store_path, arrived.put, poll=poll)
+    follower.start()
+    try:
+        subprocess.run([sys.executable, "-c", WRITER, str(store_path), "500"], check=True)
+        points = collect(arrived, 500)
+        assert [p.step for p in points] == list(range(500))
+        assert follower.uses_file_events == (poll is None)
+        if poll is None:
+            assert follower.events_seen >= 1
+    finally:
+        follower.stop()
+
+
+def test_changed_runs_are_reported_too(store_path):
+    client = MltopClient(Store(store_path))
+    run = client.create_run(run_name="r").info.run_id
+    arrived: queue.Queue = queue.Queue()
+    follower = StoreFollower(store_path, arrived.put, poll=0.05)
+    follower.start()
+    try:
+        client.set_tag(run, "note", "changed")
+        changes = arrived.get(timeout=30)
+        assert changes.run_ids == [run]
+    finally:
+        follower.stop()
+        client.close()
+
+
+def test_a_store_that_vanishes_is_reported_and_the_follower_carries_on(store_path):
+    Store(store_path).close()
+    errors: queue.Queue = queue.Queue()
+    follower = StoreFollower(store_path, lambda c: None, on_error=errors.put, poll=0.05)
+    follower.start()
+    try:
+        shutil.rmtree(store_path)
+        error = errors.get(timeout=30)
+        assert "store" in str(error).lower() or "database" in str(error).lower()
+        assert follower._thread is not None and follower._thread.is_alive()
+    finally:
+        follower.stop()

@@ -1,0 +1,145 @@
+"""Following a store live: file events, debounced, confirmed, then an incremental read.
+
+A commit to the store touches `mltop.db-wal`, so a watchdog observer on the store folder
+hears it at once. Events come in bursts (a training loop commits every 100 ms), so the
+follower waits for a short quiet spell, asks SQLite whether anything was committed since it
+last looked (`PRAGMA data_version`, no query of the data), and only then reads what changed
+after its cursor. All of that happens on the follower's own thread and connection; the
+caller gets `Changes` through a callback (the dashboard turns it into a message). Where
+file events do not arrive (network filesystems), `poll` makes it check every `poll`
+seconds instead; even with events it checks every `safety` seconds, so that nothing is
+missed and heartbeats going stale are noticed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mltop.store import ChangeCursor, Changes, Store, StoreNotFoundError
+
+try:  # watchdog is a dependency; its absence only costs the file events
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers import Observer
+except ImportError:  # pragma: no cover - exercised where watchdog cannot be installed
+    Observer = None  # type: ignore[assignment,misc]
+    FileSystemEventHandler = object  # type: ignore[assignment,misc]
+    FileSystemEvent = object  # type: ignore[assignment,misc]
+
+
+class _Wake(FileSystemEventHandler):  # type: ignore[misc]
+    def __init__(self, event: threading.Event) -> None:
+        super().__init__()
+        self.event = event
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.event.set()
+
+
+class StoreFollower:
+    def __init__(
+        self,
+        store_path: str | Path,
+        on_changes: Callable[[Changes], None],
+        *,
+        on_error: Callable[[Exception], None] | None = None,
+        poll: float | None = None,
+        debounce: float = 0.03,
+        safety: float = 2.0,
+        cursor: ChangeCursor | None = None,
+    ) -> None:
+        self.store_path = Path(store_path)
+        self.on_changes = on_changes
+        self.on_error = on_error
+        self.poll = poll
+        self.debounce = debounce
+        self.safety = safety
+        self.cursor = cursor
+        self.events_seen = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer = None
+        self._store: Store | None = None
+
+    @property
+    def uses_file_events(self) -> bool:
+        return self._observer is not None
+
+    def start(self) -> None:
+        """Take the starting cursor now (changes from here on are reported), then follow."""
+        try:
+            self._store = self._open()
+        except Exception as exc:
+            self._store = None
+            if self.on_error is not None:
+                self.on_error(exc)
+        if self.poll is None and Observer is not None:
+            observer = Observer()
+            observer.schedule(_Wake(self._wake), str(self.store_path), recursive=False)
+            observer.daemon = True
+            observer.start()
+            self._observer = observer
+        self._thread = threading.Thread(target=self._run, name="mltop-follower", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _open(self) -> Store:
+        store = Store(self.store_path, create=False)
+        if self.cursor is None:
+            self.cursor = store.cursor()
+        return store
+
+    def _run(self) -> None:
+        store = self._store
+        wait = self.poll if self.poll is not None else self.safety
+        while not self._stop.is_set():
+            heard = self._wake.wait(wait)
+            if self._stop.is_set():
+                break
+            if heard:
+                self._settle()
+            try:
+                if store is None:
+                    store = self._open()
+                if not store.db_path.exists():  # an open connection outlives a deleted file
+                    raise StoreNotFoundError(f"the store at {self.store_path} is gone")
+                if store.has_changed():
+                    self._read(store)
+            except Exception as exc:  # a vanished or locked store: say so, retry later
+                if store is not None:
+                    store.close()
+                store = None
+                if self.on_error is not None:
+                    self.on_error(exc)
+                self._stop.wait(min(wait, 1.0))
+        if store is not None:
+            store.close()
+
+    def _settle(self) -> None:
+        """Let a burst of file events end (at most 4 × debounce) before reading."""
+        self.events_seen += 1
+        deadline = time.monotonic() + 4 * self.debounce
+        self._wake.clear()
+        while time.monotonic() < deadline and self._wake.wait(self.debounce):
+            self._wake.clear()
+
+    def _read(self, store: Store) -> None:
+        assert self.cursor is not None
+        while True:
+            changes = store.changes_since(self.cursor)
+            self.cursor = changes.cursor
+            if changes.run_ids or changes.metrics or changes.experiment_ids:
+                self.on_changes(changes)
+            if not changes.more:
+                return
