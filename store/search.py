@@ -171,17 +171,13 @@ class _Compiler:
         """
         if not isinstance(node, BoolOp):
             expr = _Sql()
-            members = _Sql()
             if isinstance(node, Comparison):
                 self.comparison(node, expr)
             elif isinstance(node, NullCheck):
                 self.null_check(node, expr)
             else:
                 self.in_list(node, expr)
-            if expr.subquery is not None:
-                members.add(expr.subquery.sql(), *expr.subquery.params)
-                return expr, members
-            return expr, None
+            return expr, expr.subquery
         parts = [self.condition(item) for item in node.items]
         subqueries = [members for _expr, members in parts if members is not None]
         others = [expr for expr, members in parts if members is None]
