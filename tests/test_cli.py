@@ -106,10 +106,16 @@ def test_failures_exit_1_with_a_message(filled, store_path, tmp_path):
     assert result.exit_code == 1 and "not an mltop store" in result.output
 
 
-def test_no_command_shows_help():
+def test_no_command_without_a_store_shows_help():
     result = CliRunner().invoke(main, [])
     assert result.exit_code == 0
     assert "experiments" in result.output and "runs" in result.output
+    assert "no mltop store" in result.output
+
+
+def test_ui_on_a_missing_store_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["ui", "--store", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "no mltop store" in result.output
 
 
 def test_usage_errors_exit_2(store_path):

@@ -94,9 +94,42 @@ class MltopGroup(click.Group):
 @click.version_option(package_name="mltop")
 @click.pass_context
 def main(ctx: click.Context, store_path: str | None) -> None:
-    """mltop: a terminal-native experiment tracker and model registry."""
+    """mltop: a terminal-native experiment tracker and model registry.
+
+    With no command, opens the dashboard on the store (or shows this help when there is
+    no store here).
+    """
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        try:
+            Store(store_path, create=False).close()
+        except MltopError as exc:
+            click.echo(ctx.get_help())
+            click.echo(f"\n{clean(exc)}")
+            return
+        _run_dashboard(store_path, None)
+
+
+def _run_dashboard(store_path: str | None, poll: float | None) -> None:
+    from mltop.tui.app import MltopApp
+
+    MltopApp(store_path, poll=poll).run()
+
+
+@main.command("ui")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.05),
+    metavar="SECONDS",
+    help="Check the store every SECONDS instead of listening for file events "
+    "(for network filesystems).",
+)
+@store_option
+@click.pass_context
+def ui_command(ctx: click.Context, poll: float | None, store_path: str | None) -> None:
+    """Open the dashboard: runs, live."""
+    chosen = store_path or ctx.find_root().params.get("store_path")
+    Store(chosen, create=False).close()  # a clear error before the screen takes over
+    _run_dashboard(chosen, poll)
 
 
 # -- experiments ---------------------------------------------------------------------------

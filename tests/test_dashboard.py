@@ -1,0 +1,207 @@
+"""The dashboard's runs screen, driven with Textual's Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import pytest
+
+from mltop.store import MltopClient, Store
+from mltop.tui.app import MltopApp
+from mltop.tui.widgets.runs_table import RunsTable
+
+NOW = 1_800_000_000_000
+
+
+@pytest.fixture
+def filled(store_path):
+    client = MltopClient(Store(store_path))
+    exp = client.create_experiment("vision")
+    ids = {}
+    for i, (name, acc, opt) in enumerate(
+        [("alpha", 0.9, "adam"), ("beta", 0.7, "sgd"), ("[bold red]x[/] \x1b[2J", 0.8, "adam")]
+    ):
+        run = client.create_run(
+            exp, name, start_time=NOW - (i + 1) * 60_000, status="FINISHED", log_system_info=False
+        )
+        client.log_params(run.info.run_id, {"opt": opt})
+        client.log_metric(run.info.run_id, "acc", acc)
+        ids[name] = run.info.run_id
+    client.flush()
+    client.close()
+    return ids
+
+
+def sync(coroutine_function):
+    """Run an async test with asyncio (no plugin needed)."""
+
+    @functools.wraps(coroutine_function)
+    def run(*args, **kwargs):
+        return asyncio.run(coroutine_function(*args, **kwargs))
+
+    return run
+
+
+def app_for(store_path, **kwargs) -> MltopApp:
+    return MltopApp(store_path, follow=False, clock=lambda: NOW, **kwargs)
+
+
+async def settle(pilot, condition, tries: int = 200) -> None:
+    for _ in range(tries):
+        await pilot.pause(0.02)
+        if condition():
+            return
+    raise AssertionError("the screen never got there")
+
+
+async def type_filter(pilot, app, text: str) -> None:
+    await pilot.press("slash")
+    app.screen.query_one("#filter").value = text
+    await pilot.press("enter")
+
+
+def shown(app, count: int) -> bool:
+    """The table for `count` runs is mounted (and its cursor restored)."""
+    runs_table = app.screen.query_one(RunsTable)
+    table = runs_table.table
+    return len(runs_table.runs) == count and table.is_mounted and table.row_count == count
+
+
+async def loaded(pilot, app, count: int) -> None:
+    await settle(pilot, lambda: shown(app, count))
+    await pilot.pause(0.05)  # the cursor is put back after the first refresh
+
+
+def names(app) -> list[str]:
+    table = app.screen.query_one(RunsTable)
+    return [r.info.run_name for r in table.runs]
+
+
+@sync
+async def test_runs_appear_newest_first_and_literally(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        assert names(app) == ["alpha", "beta", "[bold red]x[/] \x1b[2J"]
+        table = app.screen.query_one(RunsTable).table
+        row = table.get_row_at(2)
+        assert "[bold red]x[/] \\x1b[2J" in row  # shown literally, the escape made visible
+
+
+@sync
+async def test_filter_applies_and_a_bad_one_keeps_the_results(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await type_filter(pilot, app, "params.opt = 'adam'")
+        await settle(pilot, lambda: len(names(app)) == 2)
+        assert set(names(app)) == {"alpha", "[bold red]x[/] \x1b[2J"}
+        await type_filter(pilot, app, "metrics.acc > high")
+        error = app.screen.query_one("#filter-error")
+        await settle(pilot, lambda: "shown" in error.classes)
+        assert "invalid filter at character 15" in str(error.render())
+        assert len(names(app)) == 2  # the previous results stay
+        await pilot.press("up")  # history: the filters typed, newest first
+        assert app.screen.query_one("#filter").value == "metrics.acc > high"
+        await pilot.press("up")
+        assert app.screen.query_one("#filter").value == "params.opt = 'adam'"
+
+
+@sync
+async def test_sort_by_the_column_under_the_cursor(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        runs_table = app.screen.query_one(RunsTable)
+        acc_column = [c.key for c in runs_table.columns].index("acc")
+        runs_table.table.move_cursor(column=acc_column)
+        await pilot.press("s")
+        await settle(pilot, lambda: names(app)[0] == "beta")
+        assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
+        await pilot.press("S")
+        await settle(pilot, lambda: names(app)[0] == "alpha")
+
+
+@sync
+async def test_marks_survive_a_filter(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("space")
+        runs_table = app.screen.query_one(RunsTable)
+        assert runs_table.marked == {filled["alpha"]}
+        assert runs_table.table.get_row_at(0)[0] == "•"
+        await type_filter(pilot, app, "params.opt = 'sgd'")
+        await settle(pilot, lambda: names(app) == ["beta"])
+        await type_filter(pilot, app, "")
+        await loaded(pilot, app, 3)
+        assert runs_table.marked == {filled["alpha"]}
+        assert runs_table.table.get_row_at(0)[0] == "•"
+
+
+@sync
+async def test_a_live_update_changes_cells_in_place_keeping_sort_and_cursor(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        runs_table = app.screen.query_one(RunsTable)
+        acc_column = [c.key for c in runs_table.columns].index("acc")
+        runs_table.table.move_cursor(column=acc_column)
+        await pilot.press("s")
+        await settle(pilot, lambda: names(app)[0] == "beta")
+        runs_table.table.move_cursor(row=1, column=acc_column)
+        rebuilds = runs_table.rebuilds
+        client = MltopClient(Store(store_path))
+        client.log_metric(filled["beta"], "acc", 0.75, step=1, synchronous=True)
+        app.screen.load_runs()
+        await settle(pilot, lambda: runs_table.table.get_row_at(0)[acc_column] == "0.75")
+        assert runs_table.rebuilds == rebuilds  # updated in place
+        assert runs_table.table.cursor_coordinate == (1, acc_column)
+        assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
+        client.close()
+
+
+@sync
+async def test_a_vanished_store_is_a_notification_not_a_crash(filled, store_path):
+    import shutil
+
+    app = MltopApp(store_path, poll=0.05, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        shutil.rmtree(store_path)
+        await settle(
+            pilot, lambda: any("store problem" in str(n.message) for n in app._notifications)
+        )
+        assert app.is_running
+
+
+@sync
+async def test_slash_moves_to_the_filter_without_typing_itself(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("slash")
+        filter_input = app.screen.query_one("#filter")
+        assert filter_input.has_focus and filter_input.value == ""
+        await pilot.press("a", "b")
+        assert filter_input.value == "ab"
+
+
+@sync
+async def test_a_running_runs_duration_ticks(store_path):
+    clock = [NOW]
+    client = MltopClient(Store(store_path))
+    run = client.create_run(run_name="live", start_time=NOW - 5_000, log_system_info=False)
+    app = MltopApp(store_path, follow=False, clock=lambda: clock[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 1)
+        runs_table = app.screen.query_one(RunsTable)
+        column = [c.key for c in runs_table.columns].index("duration")
+        assert runs_table.table.get_row_at(0)[column] == "5s"
+        clock[0] += 60_000
+        app.screen.load_runs()
+        await settle(pilot, lambda: runs_table.table.get_row_at(0)[column] == "1m05s")
+        assert runs_table.rebuilds == 1
+    client.set_terminated(run.info.run_id)
+    client.close()

@@ -1,0 +1,76 @@
+"""The mltop dashboard: a Textual app over a store, following it live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.app import App
+from textual.message import Message
+
+from mltop.store import Changes, Store
+from mltop.store.tracking import now_ms
+from mltop.tui.live import StoreFollower
+from mltop.tui.screens.runs import RunsScreen
+
+
+class StoreChanged(Message):
+    def __init__(self, changes: Changes) -> None:
+        super().__init__()
+        self.changes = changes
+
+
+class StoreFailed(Message):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+
+class MltopApp(App):
+    TITLE = "mltop"
+
+    def __init__(
+        self,
+        store_path: str | Path | None = None,
+        *,
+        poll: float | None = None,
+        follow: bool = True,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        super().__init__()
+        self.store = Store(store_path, create=False)
+        self.poll = poll
+        self.follow = follow
+        self.now = clock
+        self.follower: StoreFollower | None = None
+
+    def on_mount(self) -> None:
+        live = "polling" if self.poll is not None else "live"
+        self.sub_title = f"{self.store.path}  ● {live}"
+        self.push_screen(RunsScreen(self.store))
+        if self.follow:
+            self.follower = StoreFollower(
+                self.store.path,
+                lambda changes: self.post_message(StoreChanged(changes)),
+                on_error=lambda error: self.post_message(StoreFailed(error)),
+                poll=self.poll,
+            )
+            self.follower.start()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        screen = self.screen
+        if isinstance(screen, RunsScreen):
+            screen.load_runs()  # durations tick, heartbeats go stale: cheap, cached reads
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        screen = self.screen
+        if isinstance(screen, RunsScreen):
+            screen.refresh_data()
+
+    def on_store_failed(self, message: StoreFailed) -> None:
+        self.notify(f"store problem: {message.error}", severity="error", timeout=8)
+
+    def on_unmount(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()

@@ -1,0 +1,203 @@
+"""The runs screen: experiments on the left, a filter bar, the runs table; live."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from mltop.store import FilterError, MltopError, Run, Store
+from mltop.tui.text import clean
+from mltop.tui.widgets.runs_table import RunsTable
+
+ALL = "__all__"
+
+
+class RunsLoaded(Message):
+    def __init__(self, runs: list[Run], generation: int) -> None:
+        super().__init__()
+        self.runs = runs
+        self.generation = generation
+
+
+class ExperimentsLoaded(Message):
+    def __init__(self, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.options = options
+
+
+class FilterFailed(Message):
+    def __init__(self, error: FilterError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class RunsScreen(Screen):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("slash", "focus_filter", "Filter", id="runs.filter"),
+        Binding("s", "sort(False)", "Sort", id="runs.sort"),
+        Binding("S", "sort(True)", "Reverse sort", id="runs.sort_reverse"),
+        Binding("space", "mark", "Mark", id="runs.mark"),
+        Binding("escape", "focus_table", "Back to runs", show=False, id="runs.escape"),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+    ]
+
+    DEFAULT_CSS = """
+    #experiments { width: 30; border-right: solid $primary-darken-2; }
+    #filter-error { color: $error; height: auto; display: none; }
+    #filter-error.shown { display: block; }
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.experiment_id: str | None = None
+        self.filter_string = ""
+        self.order_by: list[str] = []
+        self.history: list[str] = []
+        self.history_index = 0
+        self.generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield OptionList(id="experiments")
+            with Vertical():
+                yield Input(
+                    placeholder="/ filter: metrics.val_acc > 0.9 and params.lr = '0.01'",
+                    id="filter",
+                )
+                yield Static(id="filter-error", markup=False)
+                yield RunsTable(id="runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(RunsTable).table.focus()
+        self.refresh_data()
+
+    # -- loading -------------------------------------------------------------------------
+
+    def refresh_data(self) -> None:
+        self.load_experiments()
+        self.load_runs()
+
+    @work(thread=True, exclusive=True, group="experiments")
+    def load_experiments(self) -> None:
+        counts = self.store.experiment_run_counts()
+        options = [(ALL, f"All experiments ({sum(t for t, _r in counts.values())})")]
+        for exp in self.store.list_experiments():
+            total, running = counts.get(exp.experiment_id, (0, 0))
+            live = f", {running} running" if running else ""
+            options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
+        self.post_message(ExperimentsLoaded(options))
+
+    @work(thread=True, exclusive=True, group="runs")
+    def load_runs(self) -> None:
+        self.generation += 1
+        generation = self.generation
+        scope = None if self.experiment_id is None else [self.experiment_id]
+        try:
+            runs = list(
+                self.store.search_runs(
+                    scope, self.filter_string, self.order_by or None, max_results=50_000
+                )
+            )
+        except FilterError as exc:
+            self.post_message(FilterFailed(exc))
+            return
+        self.post_message(RunsLoaded(runs, generation))
+
+    def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
+        listing = self.query_one("#experiments", OptionList)
+        highlighted = listing.highlighted
+        listing.clear_options()
+        for key, label in message.options:
+            listing.add_option(Option(label, id=key))
+        if highlighted is not None and highlighted < listing.option_count:
+            listing.highlighted = highlighted
+
+    def on_runs_loaded(self, message: RunsLoaded) -> None:
+        if message.generation != self.generation:
+            return  # a newer load is on its way
+        self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
+
+    def on_filter_failed(self, message: FilterFailed) -> None:
+        error = self.query_one("#filter-error", Static)
+        error.update(f"{message.error}\n{message.error.caret()}")
+        error.add_class("shown")
+
+    # -- actions -------------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#experiments")
+    def choose_experiment(self, event: OptionList.OptionSelected) -> None:
+        key = event.option.id
+        self.experiment_id = None if key in (None, ALL) else key
+        self.load_runs()
+
+    @on(Input.Submitted, "#filter")
+    def apply_filter(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if text and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+        self.history_index = len(self.history)
+        previous = self.filter_string
+        self.filter_string = text
+        try:
+            self.store.search_runs(filter_string=text, max_results=1)  # validate now
+        except FilterError as exc:
+            self.filter_string = previous  # keep showing the previous results
+            self.post_message(FilterFailed(exc))
+            return
+        except MltopError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.query_one("#filter-error", Static).remove_class("shown")
+        self.load_runs()
+        self.query_one(RunsTable).table.focus()
+
+    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+        filter_input = self.query_one("#filter", Input)
+        if not filter_input.has_focus or event.key not in ("up", "down") or not self.history:
+            return
+        step = -1 if event.key == "up" else 1
+        self.history_index = max(0, min(len(self.history), self.history_index + step))
+        filter_input.value = (
+            self.history[self.history_index] if self.history_index < len(self.history) else ""
+        )
+        filter_input.cursor_position = len(filter_input.value)
+        event.stop()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def on_key_slash(self, event) -> None:  # type: ignore[no-untyped-def]
+        """`/` moves to the filter bar without typing itself into it."""
+        filter_input = self.query_one("#filter", Input)
+        if not filter_input.has_focus:
+            event.prevent_default()
+            event.stop()
+            filter_input.focus()
+
+    def action_focus_table(self) -> None:
+        self.query_one(RunsTable).table.focus()
+
+    def action_sort(self, reverse: bool) -> None:
+        column = self.query_one(RunsTable).current_column()
+        if column is None or column.order_key is None:
+            self.notify("this column cannot be sorted on", severity="warning")
+            return
+        descending = reverse or (column.kind == "attribute" and column.key == "started")
+        if reverse and column.key == "started":
+            descending = False
+        self.order_by = [f"{column.order_key} {'DESC' if descending else 'ASC'}"]
+        self.load_runs()
+
+    def action_mark(self) -> None:
+        self.query_one(RunsTable).toggle_mark()
