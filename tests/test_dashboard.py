@@ -47,7 +47,7 @@ def app_for(store_path, **kwargs) -> MltopApp:
     return MltopApp(store_path, follow=False, clock=lambda: NOW, **kwargs)
 
 
-async def settle(pilot, condition, tries: int = 200) -> None:
+async def settle(pilot, condition, tries: int = 1000) -> None:
     for _ in range(tries):
         await pilot.pause(0.02)
         if condition():
@@ -62,10 +62,15 @@ async def type_filter(pilot, app, text: str) -> None:
 
 
 def shown(app, count: int) -> bool:
-    """The table for `count` runs is mounted (and its cursor restored)."""
+    """The table for `count` runs is mounted and has the focus, as a user would see it."""
     runs_table = app.screen.query_one(RunsTable)
     table = runs_table.table
-    return len(runs_table.runs) == count and table.is_mounted and table.row_count == count
+    return (
+        len(runs_table.runs) == count
+        and table.is_mounted
+        and table.row_count == count
+        and app.focused is table
+    )
 
 
 async def loaded(pilot, app, count: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -40,6 +40,7 @@ class FilterFailed(Message):
 
 
 class RunsScreen(Screen):
+    AUTO_FOCUS = None  # the runs table takes the focus itself, once it has rows
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("slash", "focus_filter", "Filter", id="runs.filter"),
         Binding("s", "sort(False)", "Sort", id="runs.sort"),
@@ -162,8 +163,14 @@ class RunsScreen(Screen):
         self.load_runs()
         self.query_one(RunsTable).table.focus()
 
-    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_key(self, event: events.Key) -> None:
         filter_input = self.query_one("#filter", Input)
+        if event.key == "slash" and not filter_input.has_focus:
+            # `/` moves to the filter bar, without typing itself into it.
+            event.prevent_default()
+            event.stop()
+            filter_input.focus()
+            return
         if not filter_input.has_focus or event.key not in ("up", "down") or not self.history:
             return
         step = -1 if event.key == "up" else 1
@@ -176,14 +183,6 @@ class RunsScreen(Screen):
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
-
-    def on_key_slash(self, event) -> None:  # type: ignore[no-untyped-def]
-        """`/` moves to the filter bar without typing itself into it."""
-        filter_input = self.query_one("#filter", Input)
-        if not filter_input.has_focus:
-            event.prevent_default()
-            event.stop()
-            filter_input.focus()
 
     def action_focus_table(self) -> None:
         self.query_one(RunsTable).table.focus()

@@ -155,24 +155,25 @@ class RunsTable(Vertical):
         keep_col = self.current_column()
         self.runs, self.columns, self._shown = runs, columns, rows
         old = self.table
-        focused = old.has_focus or self.app.focused is None
+        focused = self.app.focused
+        take_focus = focused is None or focused is old or not focused.is_attached
         fresh = self._new_table(columns, rows)
+        self._table = fresh
+        self.rebuilds += 1
+        keep_id = None if keep_run is None else keep_run.info.run_id
+        row = next((i for i, r in enumerate(runs) if r.info.run_id == keep_id), 0)
+        col = columns.index(keep_col) if keep_col in columns else 0
+
+        def restore() -> None:
+            # Once the fresh table is mounted and the old one gone: the same run and
+            # column under the cursor, and the focus where it was.
+            fresh.move_cursor(row=row, column=col)
+            if take_focus:
+                fresh.focus()
+
         self.mount(fresh, after=old)
         old.remove()
-        self._table = fresh
-        if focused:
-            fresh.focus()
-        self.rebuilds += 1
-        row = next(
-            (
-                i
-                for i, r in enumerate(runs)
-                if keep_run is not None and r.info.run_id == keep_run.info.run_id
-            ),
-            0,
-        )
-        col = columns.index(keep_col) if keep_col in columns else 0
-        self.call_after_refresh(fresh.move_cursor, row=row, column=col)
+        self.call_after_refresh(restore)
 
     def toggle_mark(self) -> None:
         run = self.current_run()
