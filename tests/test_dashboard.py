@@ -133,9 +133,13 @@ async def test_marks_survive_a_filter(filled, store_path):
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
+        await pilot.press("j", "k")  # down and back up: vi keys move too
         await pilot.press("space")
         runs_table = app.screen.query_one(RunsTable)
         assert runs_table.marked == {filled["alpha"]}
+        await pilot.press("j", "space")
+        assert runs_table.marked == {filled["alpha"], filled["beta"]}
+        await pilot.press("space", "k")
         assert runs_table.table.get_row_at(0)[0] == "•"
         await type_filter(pilot, app, "params.opt = 'sgd'")
         await settle(pilot, lambda: names(app) == ["beta"])

@@ -45,8 +45,12 @@ class MltopApp(App):
         self.follower: StoreFollower | None = None
 
     def on_mount(self) -> None:
-        live = "polling" if self.poll is not None else "live"
-        self.sub_title = f"{self.store.path}  ● {live}"
+        live = (
+            ""
+            if not self.follow
+            else (f"  ● polling every {self.poll:g} s" if self.poll is not None else "  ● live")
+        )
+        self.sub_title = f"{self.store.path}{live}"
         self.push_screen(RunsScreen(self.store))
         if self.follow:
             self.follower = StoreFollower(

@@ -46,6 +46,8 @@ class RunsScreen(Screen):
         Binding("s", "sort(False)", "Sort", id="runs.sort"),
         Binding("S", "sort(True)", "Reverse sort", id="runs.sort_reverse"),
         Binding("space", "mark", "Mark", id="runs.mark"),
+        Binding("j", "move(1)", "Down", show=False, id="runs.down"),
+        Binding("k", "move(-1)", "Up", show=False, id="runs.up"),
         Binding("escape", "focus_table", "Back to runs", show=False, id="runs.escape"),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
@@ -131,7 +133,9 @@ class RunsScreen(Screen):
 
     def on_filter_failed(self, message: FilterFailed) -> None:
         error = self.query_one("#filter-error", Static)
-        error.update(f"{message.error}\n{message.error.caret()}")
+        # No-break spaces: the caret's indentation must survive the widget's wrapping.
+        pointer = "\u00a0" * message.error.position + "^"
+        error.update(f"{message.error}\n{clean(message.error.text)}\n{pointer}")
         error.add_class("shown")
 
     # -- actions -------------------------------------------------------------------------
@@ -197,6 +201,10 @@ class RunsScreen(Screen):
             descending = False
         self.order_by = [f"{column.order_key} {'DESC' if descending else 'ASC'}"]
         self.load_runs()
+
+    def action_move(self, rows: int) -> None:
+        table = self.query_one(RunsTable).table
+        table.move_cursor(row=max(0, table.cursor_row + rows))
 
     def action_mark(self) -> None:
         self.query_one(RunsTable).toggle_mark()

@@ -1,0 +1,74 @@
+"""Regenerate the README's screenshots from the demo store, at 120×40.
+
+    python screenshots/make.py
+
+Builds the demo store (without live training) in a temporary folder, opens the dashboard
+on it headless, and saves SVG screenshots here. Convert one to PNG to look at it:
+`rsvg-convert screenshots/runs.svg -o /tmp/runs.png`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from mltop.store.tracking import now_ms
+from mltop.tui import demo
+from mltop.tui.app import MltopApp
+from mltop.tui.widgets.runs_table import RunsTable
+
+HERE = Path(__file__).parent
+SIZE = (120, 40)
+
+
+async def wait_loaded(pilot) -> None:
+    app = pilot.app
+    for _ in range(1000):
+        await pilot.pause(0.02)
+        runs_table = app.screen.query_one(RunsTable)
+        if runs_table.runs and runs_table.table.is_mounted and app.focused is runs_table.table:
+            break
+    await pilot.pause(0.2)
+
+
+async def shoot(store: Path, name: str, steps) -> None:
+    now = now_ms()
+    app = MltopApp(store, follow=False, clock=lambda: now)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        await steps(pilot)
+        app.save_screenshot(str(HERE / f"{name}.svg"))
+    print(f"wrote {HERE / (name + '.svg')}")
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = demo.build(Path(tmp) / "mltop-demo").path
+
+        async def nothing(pilot) -> None:
+            return None
+
+        async def filtered(pilot) -> None:
+            await pilot.press("slash")
+            box = pilot.app.screen.query_one("#filter")
+            box.cursor_blink = False
+            box.value = "metrics.val_acc > 0.8 and params.optimizer = 'sgd'"
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+
+        async def filter_error(pilot) -> None:
+            await pilot.press("slash")
+            box = pilot.app.screen.query_one("#filter")
+            box.cursor_blink = False
+            box.value = "metrics.val_acc > high"
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+
+        await shoot(store, "runs", nothing)
+        await shoot(store, "runs-filtered", filtered)
+        await shoot(store, "filter-error", filter_error)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

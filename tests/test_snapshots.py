@@ -1,0 +1,76 @@
+"""What the dashboard looks like, at 120×40, on a fixed store with a fixed clock."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mltop.store import MltopClient, Store
+from mltop.tui.app import MltopApp
+from mltop.tui.widgets.runs_table import RunsTable
+
+NOW = 1_800_000_000_000
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def fixed_store():
+    """A store at a fixed path (it is shown in the header) with fixed times."""
+    path = Path(tempfile.gettempdir()) / "mltop-snapshots" / "store"
+    shutil.rmtree(path.parent, ignore_errors=True)
+    client = MltopClient(Store(path))
+    exp = client.create_experiment("cifar10")
+    rows = [
+        ("resnet-lr0.01", "RUNNING", 0.912, 0.21, {"lr": "0.01", "opt": "sgd"}),
+        ("resnet-lr0.1", "FINISHED", 0.874, 0.35, {"lr": "0.1", "opt": "sgd"}),
+        ("resnet-lr0.3", "FAILED", float("nan"), float("nan"), {"lr": "0.3", "opt": "adam"}),
+        ("[bold red]injected[/] \x1b[2J", "KILLED", 0.5, 1.2, {"lr": "[i]0.2[/i]"}),
+    ]
+    for i, (name, status, acc, loss, params) in enumerate(rows):
+        start = NOW - (i + 1) * 3_600_000
+        run = client.store.create_run(
+            exp, name, start_time=start, status="RUNNING", heartbeat_interval_ms=10**12
+        )
+        client.log_params(run.info.run_id, params)
+        client.log_metrics(run.info.run_id, {"val_acc": acc, "loss": loss}, timestamp=start)
+        client.flush()
+        if status != "RUNNING":
+            client.store.update_run(run.info.run_id, status=status, end_time=start + 1_500_000)
+    client.close()
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def make_app(path: Path) -> MltopApp:
+    return MltopApp(path, follow=False, clock=lambda: NOW)
+
+
+async def wait_loaded(pilot) -> None:
+    app = pilot.app
+    for _ in range(1000):
+        await pilot.pause(0.02)
+        runs_table = app.screen.query_one(RunsTable)
+        table = runs_table.table
+        if len(runs_table.runs) == 4 and table.is_mounted and app.focused is table:
+            break
+    await pilot.pause(0.1)
+
+
+def test_runs_screen(snap_compare, fixed_store):
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=wait_loaded)
+
+
+def test_filter_error(snap_compare, fixed_store):
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("slash")
+        filter_input = pilot.app.screen.query_one("#filter")
+        filter_input.cursor_blink = False  # a blinking cursor would make the picture flicker
+        filter_input.value = "metrics.val_acc > high"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)
