@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +21,9 @@ SIZE = (120, 40)
 def fixed_store():
     """A store at a fixed path (it is shown in the header) with fixed times."""
     path = Path(tempfile.gettempdir()) / "mltop-snapshots" / "store"
+    # Two test sessions at once on one machine would share the path: take turns.
+    lock = open(Path(tempfile.gettempdir()) / "mltop-snapshots.lock", "w")  # noqa: SIM115
+    fcntl.flock(lock, fcntl.LOCK_EX)
     shutil.rmtree(path.parent, ignore_errors=True)
     client = MltopClient(Store(path))
     exp = client.create_experiment("cifar10")
@@ -42,6 +46,7 @@ def fixed_store():
     client.close()
     yield path
     shutil.rmtree(path.parent, ignore_errors=True)
+    lock.close()
 
 
 def make_app(path: Path) -> MltopApp:

@@ -39,15 +39,19 @@ def test_a_failed_commit_is_raised_by_flush(client, monkeypatch):
         client.flush()
 
 
-def test_a_full_batch_is_committed_without_flush(client, store_path):
+def test_a_fast_loop_commits_full_batches_itself_so_memory_stays_bounded(client, store_path):
     from mltop.store import Store
 
     run_id = client.create_run().info.run_id
     batch = client._writer.batch_size
-    for step in range(batch):
+    peak = 0
+    for step in range(3 * batch):
         client.log_metric(run_id, "v", float(step), step=step)
+        peak = max(peak, len(client._writer.queue))
+    assert peak <= batch  # a full batch is committed by the logging call itself
+    client.flush()
     with Store(store_path) as other:
-        assert other.get_run(run_id).data.summaries["v"].count == batch
+        assert other.get_run(run_id).data.summaries["v"].count == 3 * batch
 
 
 def test_the_background_thread_commits_a_trickle_within_its_interval(store_path):
