@@ -65,7 +65,16 @@ async def main() -> None:
             await pilot.press("enter")
             await pilot.pause(0.3)
 
+        async def detail(pilot) -> None:
+            screen = pilot.app.screen
+            screen.filter_string = "attributes.run_name = 'resnet18-lr0.01-bs32'"
+            screen.load_runs()
+            await pilot.pause(0.8)
+            await pilot.press("enter")
+            await pilot.pause(1.5)
+
         await shoot(store, "runs", nothing)
+        await shoot(store, "run-detail", detail)
         await shoot(store, "runs-filtered", filtered)
         await shoot(store, "filter-error", filter_error)
 

@@ -214,3 +214,39 @@ async def test_a_running_runs_duration_ticks(store_path):
         assert runs_table.rebuilds == 1
     client.set_terminated(run.info.run_id)
     client.close()
+
+
+@sync
+async def test_enter_opens_the_run_with_charts_and_escape_comes_back(filled, store_path):
+    from mltop.tui.screens.run_detail import RunDetailScreen
+    from mltop.tui.widgets.metric_chart import MetricChart
+
+    client = MltopClient(Store(store_path))
+    for step in range(1, 300):
+        client.log_metric(filled["beta"], "acc", 0.7 + step / 1000, step=step)
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("j", "enter")
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(app.screen, RunDetailScreen) and len(app.screen.query(MetricChart)) == 1
+            ),
+        )
+        screen = app.screen
+        assert screen.run_id == filled["beta"]
+        chart = screen.query_one(MetricChart)
+        await settle(pilot, lambda: len(chart.values) == 300)
+        summary = str(screen.query_one("#summary").render())
+        assert "beta" in summary and filled["beta"] in summary
+        await pilot.press("l", "x", "plus", "plus")
+        assert chart.log_scale and chart.by_time and chart.smoothing == 0.2
+        client.log_metric(filled["beta"], "acc", 0.99, step=300, synchronous=True)
+        screen.follow()
+        await settle(pilot, lambda: len(chart.values) == 301)  # only the new point was read
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, RunDetailScreen))
+        assert names(app)[1] == "beta"
+    client.close()

@@ -68,9 +68,13 @@ class MltopApp(App):
             screen.load_runs()  # durations tick, heartbeats go stale: cheap, cached reads
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        from mltop.tui.screens.run_detail import RunDetailScreen
+
         screen = self.screen
         if isinstance(screen, RunsScreen):
             screen.refresh_data()
+        elif isinstance(screen, RunDetailScreen):
+            screen.follow()
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.notify(f"store problem: {message.error}", severity="error", timeout=8)

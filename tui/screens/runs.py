@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual_fastdatatable import DataTable
 
 from mltop.store import FilterError, MltopError, Run, Store
 from mltop.tui.text import clean
@@ -46,6 +47,7 @@ class RunsScreen(Screen):
         Binding("s", "sort(False)", "Sort", id="runs.sort"),
         Binding("S", "sort(True)", "Reverse sort", id="runs.sort_reverse"),
         Binding("space", "mark", "Mark", id="runs.mark"),
+        Binding("enter", "open_run", "Open", id="runs.open"),
         Binding("j", "move(1)", "Down", show=False, id="runs.down"),
         Binding("k", "move(-1)", "Up", show=False, id="runs.up"),
         Binding("escape", "focus_table", "Back to runs", show=False, id="runs.escape"),
@@ -201,6 +203,19 @@ class RunsScreen(Screen):
             descending = False
         self.order_by = [f"{column.order_key} {'DESC' if descending else 'ASC'}"]
         self.load_runs()
+
+    @on(DataTable.CellSelected)
+    def open_selected(self, event: DataTable.CellSelected) -> None:
+        """Enter on the table (the table turns the key into a selection)."""
+        event.stop()
+        self.action_open_run()
+
+    def action_open_run(self) -> None:
+        run = self.query_one(RunsTable).current_run()
+        if run is not None:
+            from mltop.tui.screens.run_detail import RunDetailScreen
+
+            self.app.push_screen(RunDetailScreen(self.store, run.info.run_id))
 
     def action_move(self, rows: int) -> None:
         table = self.query_one(RunsTable).table
