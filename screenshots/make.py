@@ -49,21 +49,19 @@ async def main() -> None:
         async def nothing(pilot) -> None:
             return None
 
-        async def filtered(pilot) -> None:
-            await pilot.press("slash")
-            box = pilot.app.screen.query_one("#filter")
-            box.cursor_blink = False
-            box.value = "metrics.val_acc > 0.8 and params.optimizer = 'sgd'"
-            await pilot.press("enter")
-            await pilot.pause(0.5)
+        def typed_filter(text: str):
+            async def steps(pilot) -> None:
+                await pilot.press("slash")
+                box = pilot.app.screen.query_one("#filter")
+                box.cursor_blink = False  # a blinking cursor would flicker between shots
+                box.value = text
+                await pilot.press("enter")
+                await pilot.pause(0.5)
 
-        async def filter_error(pilot) -> None:
-            await pilot.press("slash")
-            box = pilot.app.screen.query_one("#filter")
-            box.cursor_blink = False
-            box.value = "metrics.val_acc > high"
-            await pilot.press("enter")
-            await pilot.pause(0.3)
+            return steps
+
+        filtered = typed_filter("metrics.val_acc > 0.8 and params.optimizer = 'sgd'")
+        filter_error = typed_filter("metrics.val_acc > high")
 
         async def detail(pilot) -> None:
             screen = pilot.app.screen
