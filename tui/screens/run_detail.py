@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
@@ -39,10 +39,9 @@ class RunDetailScreen(Screen):
 
     DEFAULT_CSS = """
     RunDetailScreen { overflow: hidden; }
-    #summary { height: auto; padding: 0 1; }
-    TabbedContent { height: 1fr; }
-    TabbedContent ContentSwitcher { height: 1fr; }
-    TabPane { height: 1fr; padding: 0; }
+    #body { height: 1fr; }
+    #summary { height: 4; padding: 0 1; }
+    TabPane { padding: 0; }
     #charts { grid-size: 2; grid-gutter: 0 2; grid-rows: 1fr; height: 1fr; }
     """
 
@@ -55,19 +54,25 @@ class RunDetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="summary", markup=False)
-        with TabbedContent(initial="charts-tab"):
-            with TabPane("Charts", id="charts-tab"):
-                yield Grid(id="charts")
-            with TabPane("Params", id="params-tab"):
-                yield DataTable(id="params", cursor_type="row")
-            with TabPane("Metrics", id="metrics-tab"):
-                yield DataTable(id="metrics", cursor_type="row")
-            with TabPane("Tags", id="tags-tab"):
-                yield DataTable(id="tags", cursor_type="row")
+        with Vertical(id="body"):
+            yield Static(id="summary", markup=False)
+            with TabbedContent(initial="charts-tab"):
+                with TabPane("Charts", id="charts-tab"):
+                    yield Grid(id="charts")
+                with TabPane("Params", id="params-tab"):
+                    yield DataTable(id="params", cursor_type="row")
+                with TabPane("Metrics", id="metrics-tab"):
+                    yield DataTable(id="metrics", cursor_type="row")
+                with TabPane("Tags", id="tags-tab"):
+                    yield DataTable(id="tags", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
+        # TabbedContent and its panes size to their content by default: make them fill the
+        # screen under the summary (inline styles: the widgets' own defaults win over ours).
+        self.query_one(TabbedContent).styles.height = "1fr"
+        for pane in self.query(TabPane):
+            pane.styles.height = "1fr"
         for table_id, columns in (
             ("params", ("Key", "Value")),
             ("tags", ("Key", "Value")),
@@ -114,7 +119,7 @@ class RunDetailScreen(Screen):
             f"parent {info.parent_run_id or '-'}",
             f"command {tags.get('mltop.source.command', '-')}",
         ]
-        return Text("\n".join(clean(line) for line in lines))
+        return Text("\n".join(clean(line) for line in lines), no_wrap=True, overflow="ellipsis")
 
     def _fill_tables(self, run: Run) -> None:
         params = self.query_one("#params", DataTable)
