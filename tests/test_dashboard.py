@@ -250,3 +250,14 @@ async def test_enter_opens_the_run_with_charts_and_escape_comes_back(filled, sto
         await settle(pilot, lambda: not isinstance(app.screen, RunDetailScreen))
         assert names(app)[1] == "beta"
     client.close()
+
+
+@sync
+async def test_question_mark_shows_the_bindings(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: not app.screen.query("HelpPanel"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from textual.app import App
+from textual.binding import Binding
 from textual.message import Message
 
 from mltop.store import Changes, Store
@@ -28,6 +30,9 @@ class StoreFailed(Message):
 
 class MltopApp(App):
     TITLE = "mltop"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("question_mark", "toggle_help", "Help", id="app.help"),
+    ]
 
     def __init__(
         self,
@@ -61,6 +66,13 @@ class MltopApp(App):
             )
             self.follower.start()
         self.set_interval(1.0, self._tick)
+
+    def action_toggle_help(self) -> None:
+        """`?`: every binding of the current screen, beside it (again to close)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     def _tick(self) -> None:
         screen = self.screen
