@@ -78,6 +78,16 @@ async def loaded(pilot, app, count: int) -> None:
     await pilot.pause(0.05)  # the cursor is put back after the first refresh
 
 
+async def sort_by_acc(pilot, app) -> tuple[RunsTable, int]:
+    """Put the cursor on the acc column and press `s`: lowest accuracy (beta) first."""
+    runs_table = app.screen.query_one(RunsTable)
+    acc_column = [c.key for c in runs_table.columns].index("acc")
+    runs_table.table.move_cursor(column=acc_column)
+    await pilot.press("s")
+    await settle(pilot, lambda: names(app)[0] == "beta")
+    return runs_table, acc_column
+
+
 def names(app) -> list[str]:
     table = app.screen.query_one(RunsTable)
     return [r.info.run_name for r in table.runs]
@@ -118,11 +128,7 @@ async def test_sort_by_the_column_under_the_cursor(filled, store_path):
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
-        runs_table = app.screen.query_one(RunsTable)
-        acc_column = [c.key for c in runs_table.columns].index("acc")
-        runs_table.table.move_cursor(column=acc_column)
-        await pilot.press("s")
-        await settle(pilot, lambda: names(app)[0] == "beta")
+        await sort_by_acc(pilot, app)
         assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
         await pilot.press("S")
         await settle(pilot, lambda: names(app)[0] == "alpha")
@@ -154,11 +160,7 @@ async def test_a_live_update_changes_cells_in_place_keeping_sort_and_cursor(fill
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
-        runs_table = app.screen.query_one(RunsTable)
-        acc_column = [c.key for c in runs_table.columns].index("acc")
-        runs_table.table.move_cursor(column=acc_column)
-        await pilot.press("s")
-        await settle(pilot, lambda: names(app)[0] == "beta")
+        runs_table, acc_column = await sort_by_acc(pilot, app)
         runs_table.table.move_cursor(row=1, column=acc_column)
         rebuilds = runs_table.rebuilds
         client = MltopClient(Store(store_path))
