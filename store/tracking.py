@@ -253,18 +253,13 @@ class Store:
     def _migrate(self, conn: sqlite3.Connection) -> None:
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write(conn):
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             _check_identity(self.db_path, app_id, version, tables)
             if version < LATEST_VERSION:
                 migrate(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -304,8 +299,10 @@ class Store:
         return f"Store({str(self.path)!r})"
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: no lock upgrade that could fail) on
+        `conn`, or on this thread's connection; rolled back on any exception."""
+        conn = conn or self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -601,18 +598,13 @@ class Store:
         if not rows:
             return
         conn = conn or self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write(conn):
             for chunk in _chunks(rows):
                 conn.execute(
                     f"UPDATE runs SET heartbeat_time = ? WHERE id IN ({_marks(len(chunk))}) "
                     "AND status = 'RUNNING'",
                     (now_ms(), *chunk),
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     # -- params and tags -----------------------------------------------------------------
 
@@ -685,14 +677,9 @@ class Store:
         row = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return row[0]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write(conn):
             conn.execute("INSERT OR IGNORE INTO metric_keys (key) VALUES (?)", (key,))
             row = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return row[0]
 
     def write_points(
@@ -706,8 +693,7 @@ class Store:
             return
         summaries = summarize_points(rows)
         conn = conn or self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._write(conn):
             conn.executemany(
                 "INSERT INTO metrics (run, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
                 rows,
@@ -718,10 +704,6 @@ class Store:
                 "UPDATE runs SET seq = ? WHERE id = ?",
                 [(seq, run) for run in {s[0] for s in summaries}],
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def get_metric_history(
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
