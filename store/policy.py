@@ -15,8 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from mltop.store.entities import Run
+from mltop.store.errors import FilterError
 from mltop.store.filters import BoolOp, Comparison, Identifier, Node, NullCheck
-from mltop.store.search import ATTRIBUTES, METRICS, PARAMS, _Compiler, _Sql, parse_filter
+from mltop.store.search import (
+    _ENTITIES,
+    ATTRIBUTES,
+    METRICS,
+    PARAMS,
+    _Compiler,
+    _Sql,
+    parse_filter,
+)
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,6 @@ def validate(expression: str) -> Node:
     """Parse and type-check a policy as a run filter; raises FilterError."""
     tree = parse_filter(expression)
     if tree is None:
-        from mltop.store.errors import FilterError
-
         raise FilterError("a policy cannot be empty (clear it instead)", expression, 0)
     _Compiler(expression, experiments=False).compile(tree, _Sql())
     return tree
@@ -123,8 +130,6 @@ _ATTRIBUTE_FIELDS = {
 
 
 def _value(ident: Identifier, run: Run) -> Any:
-    from mltop.store.search import _ENTITIES
-
     entity = _ENTITIES.get(ident.entity or "", ATTRIBUTES)
     if entity == METRICS:
         summary = run.data.summaries.get(ident.key)

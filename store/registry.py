@@ -27,6 +27,7 @@ from mltop.store.errors import (
     ValidationError,
 )
 from mltop.store.system import current_user
+from mltop.store.tracking import now_ms
 
 if TYPE_CHECKING:
     from mltop.store.tracking import Store
@@ -174,7 +175,7 @@ class Registry:
         with self.store._write() as conn:
             if conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
                 raise AlreadyExistsError(f"registered model {name!r} already exists")
-            now = _now()
+            now = now_ms()
             model = conn.execute(
                 "INSERT INTO registered_models (name, description, creation_time, "
                 "last_update_time, seq) VALUES (?, ?, ?, ?, ?)",
@@ -249,7 +250,7 @@ class Registry:
             ).fetchone():
                 raise AlreadyExistsError(f"registered model {new_name!r} already exists")
             conn.execute("UPDATE registered_models SET name = ? WHERE id = ?", (new_name, model))
-            self._touch(conn, model, _now())
+            self._touch(conn, model, now_ms())
 
     def update_registered_model(self, name: str, description: str) -> None:
         with self.store._write() as conn:
@@ -257,7 +258,7 @@ class Registry:
             conn.execute(
                 "UPDATE registered_models SET description = ? WHERE id = ?", (description, model)
             )
-            self._touch(conn, model, _now())
+            self._touch(conn, model, now_ms())
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
         clean = self.store._clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
@@ -268,7 +269,7 @@ class Registry:
                 "ON CONFLICT (model, key) DO UPDATE SET value = excluded.value",
                 [(model, k, v) for k, v in clean.items()],
             )
-            self._touch(conn, model, _now())
+            self._touch(conn, model, now_ms())
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a model with its versions, tags and aliases. Its log stays."""
@@ -290,7 +291,7 @@ class Registry:
             conn.execute(
                 "UPDATE registered_models SET policy = ? WHERE id = ?", (expression, model)
             )
-            self._touch(conn, model, _now())
+            self._touch(conn, model, now_ms())
 
     # -- versions ------------------------------------------------------------------------
 
@@ -325,7 +326,7 @@ class Registry:
             version = conn.execute(
                 "SELECT next_version FROM registered_models WHERE id = ?", (model,)
             ).fetchone()[0]
-            now = _now()
+            now = now_ms()
             conn.execute(
                 "INSERT INTO model_versions (model, version, source, run_id, description, "
                 "creation_time, last_update_time, user_id, stage) "
@@ -419,7 +420,7 @@ class Registry:
                 "ON CONFLICT (model, version, key) DO UPDATE SET value = excluded.value",
                 [(model, number, k, v) for k, v in clean.items()],
             )
-            self._touch(conn, model, _now())
+            self._touch(conn, model, now_ms())
 
     def delete_model_version(self, name: str, version: object) -> None:
         """Delete a version (its number is never reused) and its aliases, logging them."""
@@ -427,7 +428,7 @@ class Registry:
         with self.store._write() as conn:
             model, model_name, _policy = self._model(conn, name)
             number = self._version_row(conn, model, name, version)[0]
-            now = _now()
+            now = now_ms()
             for (alias,) in conn.execute(
                 "SELECT alias FROM model_aliases WHERE model = ? AND version = ?", (model, number)
             ).fetchall():
@@ -540,7 +541,7 @@ class Registry:
                     plan.policy,
                 )
             model = self._model(conn, name)[0]
-            now = _now()
+            now = now_ms()
             for other in plan.archives:
                 conn.execute(
                     "UPDATE model_versions SET stage = ?, last_update_time = ? "
@@ -623,7 +624,7 @@ class Registry:
                 "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version",
                 (model, alias, number),
             )
-            now = _now()
+            now = now_ms()
             self._log(
                 conn,
                 model,
@@ -647,7 +648,7 @@ class Registry:
             if old is None:
                 raise NotFoundError(f"model {model_name!r} has no alias {alias!r}")
             conn.execute("DELETE FROM model_aliases WHERE model = ? AND alias = ?", (model, alias))
-            now = _now()
+            now = now_ms()
             self._log(
                 conn,
                 model,
@@ -752,9 +753,3 @@ def _version_number(version: object) -> int:
     if isinstance(version, bool) or number < 1:
         raise ValidationError(f"{version!r} is not a version number")
     return number
-
-
-def _now() -> int:
-    from mltop.store.tracking import now_ms
-
-    return now_ms()

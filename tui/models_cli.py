@@ -50,14 +50,14 @@ def models() -> None:
 @click.pass_context
 def models_list(ctx: click.Context, as_json: bool, store_path: str | None) -> None:
     """Registered models, with what is in Production and Staging."""
-    found = _registry(ctx, store_path).search_registered_models()
+    reg = _registry(ctx, store_path)
+    found = reg.search_registered_models()
     if as_json:
         _echo_json([asdict(m) for m in found])
         return
     table = Table()
     for column in ("Model", "Versions", "Production", "Staging", "Aliases", "Policy"):
         table.add_column(column)
-    reg = _registry(ctx, store_path)
     for model in found:
         versions = reg.search_model_versions(name=model.name)
         by_stage = {
