@@ -76,8 +76,10 @@ class MltopApp(App):
 
     def _tick(self) -> None:
         screen = self.screen
-        if isinstance(screen, RunsScreen):
-            screen.load_runs()  # durations tick, heartbeats go stale: cheap, cached reads
+        if isinstance(screen, RunsScreen) and screen.has_running_runs():
+            # Running runs' durations tick and their heartbeats can go stale: nothing else
+            # changes with the clock, and store changes arrive through the follower.
+            screen.load_runs()
 
     def on_store_changed(self, message: StoreChanged) -> None:
         from mltop.tui.screens.run_detail import RunDetailScreen

@@ -119,6 +119,9 @@ class RunsScreen(Screen):
             return
         self.post_message(RunsLoaded(runs, generation))
 
+    def has_running_runs(self) -> bool:
+        return any(run.info.status == "RUNNING" for run in self.query_one(RunsTable).runs)
+
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         listing = self.query_one("#experiments", OptionList)
         highlighted = listing.highlighted
