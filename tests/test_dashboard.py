@@ -132,6 +132,29 @@ async def test_sort_by_the_column_under_the_cursor(filled, store_path):
         assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
         await pilot.press("S")
         await settle(pilot, lambda: names(app)[0] == "alpha")
+        runs_table = app.screen.query_one(RunsTable)
+        assert runs_table.table.rows_backend.labels[5] == "acc ▼"  # the header says so
+
+
+@sync
+async def test_clicking_a_header_sorts_and_clicking_again_reverses(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        runs_table = app.screen.query_one(RunsTable)
+        table = runs_table.table
+        acc_column = [c.key for c in runs_table.columns].index("acc")
+
+        def header_of_acc() -> tuple[int, int]:
+            x = sum(c.render_width for c in table.ordered_columns[:acc_column])
+            return (x + 1, 0)
+
+        await pilot.click(table, offset=header_of_acc())
+        await settle(pilot, lambda: names(app)[0] == "beta")  # lowest accuracy first
+        assert table.rows_backend.labels[acc_column] == "acc ▲"
+        await pilot.click(table, offset=header_of_acc())
+        await settle(pilot, lambda: names(app)[0] == "alpha")
+        assert table.rows_backend.labels[acc_column] == "acc ▼"
 
 
 @sync
@@ -162,15 +185,59 @@ async def test_a_live_update_changes_cells_in_place_keeping_sort_and_cursor(fill
         await loaded(pilot, app, 3)
         runs_table, acc_column = await sort_by_acc(pilot, app)
         runs_table.table.move_cursor(row=1, column=acc_column)
-        rebuilds = runs_table.rebuilds
+        reshapes = runs_table.reshapes
         client = MltopClient(Store(store_path))
         client.log_metric(filled["beta"], "acc", 0.75, step=1, synchronous=True)
         app.screen.load_runs()
         await settle(pilot, lambda: runs_table.table.get_row_at(0)[acc_column] == "0.75")
-        assert runs_table.rebuilds == rebuilds  # updated in place
+        assert runs_table.reshapes == reshapes  # only the changed cell was set
         assert runs_table.table.cursor_coordinate == (1, acc_column)
         assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
         client.close()
+
+
+@sync
+async def test_new_runs_and_columns_arrive_in_place_while_sorted_and_scrolled(store_path):
+    client = MltopClient(Store(store_path))
+    ids = []
+    for i in range(120):
+        run = client.create_run(
+            run_name=f"r{i:03}",
+            start_time=NOW - i * 1000,
+            status="FINISHED",
+            log_system_info=False,
+        )
+        client.log_metric(run.info.run_id, "acc", i / 1000)
+        ids.append(run.info.run_id)
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 120)
+        runs_table = app.screen.query_one(RunsTable)
+        table = runs_table.table
+        acc_column = [c.key for c in runs_table.columns].index("acc")
+        table.move_cursor(column=acc_column)
+        await pilot.press("S")  # highest accuracy first: r119, r118, ...
+        await settle(pilot, lambda: names(app)[0] == "r119")
+        table.move_cursor(row=80)
+        await pilot.pause(0.05)
+        scrolled = table.scroll_y
+        assert scrolled > 0 and names(app)[80] == "r039"
+        # Elsewhere: a run that sorts to the top, and a metric no run had before.
+        fresh = client.create_run(run_name="new", start_time=NOW, log_system_info=False)
+        client.log_metric(fresh.info.run_id, "acc", 0.99)
+        client.log_metric(fresh.info.run_id, "loss", 0.5, synchronous=True)
+        app.screen.load_runs()
+        await settle(pilot, lambda: len(runs_table.runs) == 121)
+        await pilot.pause(0.05)
+        assert runs_table.table is table and table.is_mounted  # the same widget, never remounted
+        assert names(app)[:2] == ["new", "r119"]  # still sorted by accuracy, descending
+        assert "loss" in [c.key for c in runs_table.columns]
+        assert runs_table.current_run().info.run_name == "r039"  # the cursor kept its run
+        assert runs_table.current_column().key == "acc"  # and its column
+        assert abs(table.scroll_y - scrolled) <= 1  # and the view did not jump
+        assert app.focused is table
+    client.close()
 
 
 @sync
@@ -213,7 +280,7 @@ async def test_a_running_runs_duration_ticks(store_path):
         clock[0] += 60_000
         app.screen.load_runs()
         await settle(pilot, lambda: runs_table.table.get_row_at(0)[column] == "1m05s")
-        assert runs_table.rebuilds == 1
+        assert runs_table.reshapes == 1  # the first load; the tick set one cell
     client.set_terminated(run.info.run_id)
     client.close()
 

@@ -16,7 +16,7 @@ from textual_fastdatatable import DataTable
 
 from mltop.store import FilterError, MltopError, Run, Store
 from mltop.tui.text import clean
-from mltop.tui.widgets.runs_table import RunsTable
+from mltop.tui.widgets.runs_table import Column, RunsTable
 
 ALL = "__all__"
 
@@ -197,15 +197,31 @@ class RunsScreen(Screen):
         self.query_one(RunsTable).table.focus()
 
     def action_sort(self, reverse: bool) -> None:
-        column = self.query_one(RunsTable).current_column()
+        """`s` sorts by the column under the cursor (newest first for `started`), `S` reversed."""
+        self.sort_by(self.query_one(RunsTable).current_column(), reverse)
+
+    def sort_by(self, column: Column | None, reverse: bool) -> None:
         if column is None or column.order_key is None:
             self.notify("this column cannot be sorted on", severity="warning")
             return
-        descending = reverse or (column.kind == "attribute" and column.key == "started")
-        if reverse and column.key == "started":
-            descending = False
+        descending = (column.key == "started") != reverse
         self.order_by = [f"{column.order_key} {'DESC' if descending else 'ASC'}"]
+        self.query_one(RunsTable).sorted_by = (column.order_key, descending)
         self.load_runs()
+
+    @on(DataTable.HeaderSelected)
+    def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a column's header sorts by it; a second click reverses."""
+        event.stop()
+        runs_table = self.query_one(RunsTable)
+        if not 0 <= event.column_index < len(runs_table.columns):
+            return
+        column = runs_table.columns[event.column_index]
+        current = runs_table.sorted_by
+        natural = column.key == "started"
+        again = current is not None and current[0] == column.order_key
+        # The first click sorts the natural way; each further click flips the direction.
+        self.sort_by(column, reverse=again and current[1] == natural)
 
     @on(DataTable.CellSelected)
     def open_selected(self, event: DataTable.CellSelected) -> None:

@@ -1,25 +1,25 @@
-"""The runs table: one row per run, values updated in place when only values change.
+"""The runs table: one row per run, always updated in place.
 
-Backed by textual-fastdatatable (Arrow), which draws ten thousand rows in a fraction of a
-second. Its columns are fixed once built, so a change of columns or of row order (a new
-run, a new sort) mounts a fresh table, keeping the cursor on the same run and column;
-anything else (a metric moving, a run finishing, a duration ticking) is an `update_cell`.
-Every value a user logged is shown literally: markup is off and control characters are
-made visible.
+A `LiveTable` (textual-fastdatatable, which draws only the rows on screen, over plain
+lists) that is never remounted: when only values change (a metric moving, a run finishing,
+a duration ticking) just those cells are set; when rows or columns change (a new run, a new
+metric, another sort) the table takes its new shape in place and the cursor stays on the
+same run and column. Every value a user logged is shown literally: markup is off and
+control characters are made visible.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyarrow as pa
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual_fastdatatable import ArrowBackend, DataTable
+from textual.coordinate import Coordinate
 
 from mltop.store import Run
 from mltop.store.entities import LOST
 from mltop.tui.text import ago, clean, duration, number
+from mltop.tui.widgets.live_table import LiveTable
 
 GLYPHS = {
     "RUNNING": "●",
@@ -87,11 +87,11 @@ def cell(run: Run, column: Column, marked: bool, now: int) -> object:
 
 
 class RunsTable(Vertical):
-    """Shows runs; `show()` decides between updating cells and remounting."""
+    """Shows runs; `show()` changes the table in place, keeping the cursor on its run."""
 
     DEFAULT_CSS = """
     RunsTable { height: 1fr; }
-    RunsTable DataTable { height: 1fr; }
+    RunsTable LiveTable { height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -99,25 +99,10 @@ class RunsTable(Vertical):
         self.runs: list[Run] = []
         self.columns: list[Column] = []
         self.marked: set[str] = set()
-        self.rebuilds = 0  # how many times a fresh table was mounted (tests watch this)
-        self._shown: list[list[object]] = []  # the cells as displayed, to diff against
-        self._table: DataTable
-
-    def compose(self) -> ComposeResult:
-        self._table = self._new_table([], [])
-        yield self._table
-
-    def _new_table(self, columns: list[Column], rows: list[list[object]]) -> DataTable:
-        # Every column is a string column (numbers are formatted first), so that a column
-        # that starts empty can take a value later; internal names keep duplicates apart.
-        labels = [c.label for c in columns] or [" "]
-        data = {
-            f"c{i}": pa.array([row[i] for row in rows], type=pa.string())
-            for i in range(len(labels))
-        }
-        backend = ArrowBackend(pa.table(data), column_names=labels)
-        return DataTable(
-            backend=backend,
+        self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
+        self.reshapes = 0  # how many updates changed rows or columns (tests watch this)
+        self._shown: list[list[str | None]] = []  # the cells as displayed, to diff against
+        self._table = LiveTable(
             cursor_type="cell",
             render_markup=False,
             zebra_stripes=True,
@@ -126,9 +111,11 @@ class RunsTable(Vertical):
             max_column_content_width=40,
         )
 
+    def compose(self) -> ComposeResult:
+        yield self._table
+
     @property
-    def table(self) -> DataTable:
-        """The table being shown (a replaced one may linger in the DOM for a moment)."""
+    def table(self) -> LiveTable:
         return self._table
 
     def current_run(self) -> Run | None:
@@ -143,37 +130,38 @@ class RunsTable(Vertical):
         columns = columns_for(runs)
         rows = [[cell(r, c, r.info.run_id in self.marked, now) for c in columns] for r in runs]
         same_rows = [r.info.run_id for r in runs] == [r.info.run_id for r in self.runs]
-        if same_rows and columns == self.columns and self.runs:
-            table = self.table
-            for y, (old, new) in enumerate(zip(self._shown, rows, strict=True)):
-                for x, (a, b) in enumerate(zip(old, new, strict=True)):
-                    if a != b:
-                        table.update_cell(y, x, b)
+        table = self.table
+        labels = [self._label(c) for c in columns]
+        if same_rows and columns == self.columns and labels == table.rows_backend.labels:
+            table.set_cells(
+                (y, x, b)
+                for y, (old, new) in enumerate(zip(self._shown, rows, strict=True))
+                for x, (a, b) in enumerate(zip(old, new, strict=True))
+                if a != b
+            )
             self.runs, self._shown = runs, rows
             return
+        # Rows or columns changed (a new run, a new metric, another sort or filter): the
+        # table takes the new shape in place; the cursor stays on its run and column.
         keep_run = self.current_run()
         keep_col = self.current_column()
         self.runs, self.columns, self._shown = runs, columns, rows
-        old = self.table
-        focused = self.app.focused
-        take_focus = focused is None or focused is old or not focused.is_attached
-        fresh = self._new_table(columns, rows)
-        self._table = fresh
-        self.rebuilds += 1
+        self.reshapes += 1
+        table.replace(labels, rows)
         keep_id = None if keep_run is None else keep_run.info.run_id
-        row = next((i for i, r in enumerate(runs) if r.info.run_id == keep_id), 0)
+        row = next((i for i, r in enumerate(runs) if r.info.run_id == keep_id), None)
+        if row is None:  # the run left (filtered out, deleted): stay at the same place
+            row = min(table.cursor_row, max(0, len(runs) - 1))
         col = columns.index(keep_col) if keep_col in columns else 0
+        table.cursor_coordinate = Coordinate(row, col)
+        # Scrolled only once the new dimensions are known, and only as far as keeps the
+        # cursor in view: a run appearing above does not move what the user looks at.
+        table.call_after_refresh(table.move_cursor)
 
-        def restore() -> None:
-            # Once the fresh table is mounted and the old one gone: the same run and
-            # column under the cursor, and the focus where it was.
-            fresh.move_cursor(row=row, column=col)
-            if take_focus:
-                fresh.focus()
-
-        self.mount(fresh, after=old)
-        old.remove()
-        self.call_after_refresh(restore)
+    def _label(self, column: Column) -> str:
+        if self.sorted_by is None or column.order_key != self.sorted_by[0]:
+            return column.label
+        return f"{column.label} {'▼' if self.sorted_by[1] else '▲'}"
 
     def toggle_mark(self) -> None:
         run = self.current_run()
@@ -183,4 +171,4 @@ class RunsTable(Vertical):
         mark = MARK if run.info.run_id in self.marked else ""
         row = self.table.cursor_row
         self._shown[row][0] = mark
-        self.table.update_cell(row, 0, mark)
+        self.table.set_cells([(row, 0, mark)])
