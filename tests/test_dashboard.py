@@ -322,11 +322,118 @@ async def test_enter_opens_the_run_with_charts_and_escape_comes_back(filled, sto
 
 
 @sync
-async def test_question_mark_shows_the_bindings(filled, store_path):
+async def test_question_mark_shows_every_binding_of_the_screen(filled, store_path):
+    from textual.widgets import DataTable
+
+    from mltop.tui.screens.help import HelpScreen
+
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
         await pilot.press("question_mark")
-        await settle(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        table = app.screen.query_one(DataTable)
+        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert {"/", "s", "S", "space", "enter", "j", "k", "q", "?"} <= set(keys)
         await pilot.press("question_mark")
-        await settle(pilot, lambda: not app.screen.query("HelpPanel"))
+        await settle(pilot, lambda: not isinstance(app.screen, HelpScreen))
+        await pilot.press("j", "enter")  # and on the run detail screen, its own keys
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "RunDetailScreen")
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        table = app.screen.query_one(DataTable)
+        keys = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert {"x", "l", "+ =", "-", "m", "1", "5", "esc"} <= set(keys)
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "RunDetailScreen")
+
+
+@sync
+async def test_the_command_palette_lists_and_runs_the_screens_actions(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Filter", "Sort", "Reverse sort", "Mark", "Open", "Help"} <= set(titles)
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.table.move_cursor(column=[c.key for c in runs_table.columns].index("acc"))
+        await pilot.press("ctrl+p")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
+        await pilot.press(*"Reverse sort")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot, lambda: names(app)[0] == "alpha")  # highest accuracy first
+        assert names(app) == ["alpha", "[bold red]x[/] \x1b[2J", "beta"]
+
+
+async def open_detail(pilot, app, row: int = 0):
+    from mltop.tui.screens.run_detail import RunDetailScreen
+
+    app.screen.query_one(RunsTable).table.move_cursor(row=row)
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.run)
+    return app.screen
+
+
+@sync
+async def test_the_artifacts_tab_lists_files_literally_and_previews_text(filled, store_path):
+    from textual.widgets import TextArea, Tree
+
+    store = Store(store_path)
+    repo = store.artifacts(filled["alpha"])
+    repo.write_text("epochs: 3\nlr: 0.01\n\x1b]0;pwned\x07done\n", "config/[red]params.yaml")
+    repo.write_bytes(b"\x00\x01\x02" * 100, "model.bin")
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        screen = await open_detail(pilot, app, row=0)
+        await pilot.press("5")
+        tree = screen.query_one(Tree)
+        await settle(pilot, lambda: len(tree.root.children) == 2)
+        labels = [str(node.label) for node in tree.root.children]
+        assert labels == ["config/", "model.bin  300 B"]
+        assert app.focused is tree and tree.cursor_line == 0
+        await pilot.press("enter")  # expand config/ (the cursor starts on it)
+        await settle(pilot, lambda: len(tree.root.children[0].children) == 1)
+        assert str(tree.root.children[0].children[0].label).startswith("[red]params.yaml")
+        await pilot.press("down")
+        preview = screen.query_one(TextArea)
+        await settle(pilot, lambda: preview.text.startswith("epochs: 3"))
+        assert "\\x1b]0;pwned\\x07done" in preview.text  # the escape is shown, not obeyed
+        heading = str(screen.query_one("#preview-heading").render())
+        assert "[red]params.yaml" in heading
+        await pilot.press("down")
+        await settle(pilot, lambda: "binary" in preview.text)
+    store.close()
+
+
+@sync
+async def test_m_chooses_which_metrics_are_charted(filled, store_path):
+    from mltop.tui.widgets.metric_chart import MetricChart
+
+    client = MltopClient(Store(store_path))
+    for key in ("loss", "lr", "val_acc"):
+        client.log_metric(filled["alpha"], key, 0.5)
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        screen = await open_detail(pilot, app, row=0)
+
+        def charted() -> list[str]:
+            return [chart.key for chart in screen.query(MetricChart)]
+
+        await settle(pilot, lambda: charted() == ["acc", "loss", "lr", "val_acc"])
+        await pilot.press("m")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "ChooseMetrics")
+        await pilot.press("n", "space", "down", "down", "down", "space", "enter")
+        await settle(pilot, lambda: charted() == ["acc", "val_acc"])
+        await pilot.press("m")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "ChooseMetrics")
+        await pilot.press("down", "space", "escape")  # cancelled: nothing changes
+        await settle(pilot, lambda: app.screen is screen)
+        await pilot.pause(0.1)
+        assert charted() == ["acc", "val_acc"]
+        await pilot.press("m", "down", "space", "enter")  # loss comes back, in its place
+        await settle(pilot, lambda: charted() == ["acc", "loss", "val_acc"])
+    client.close()

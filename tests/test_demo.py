@@ -112,3 +112,45 @@ def test_a_live_job_runs_to_the_end(tmp_path):
     assert run.info.status == "FINISHED"
     assert run.data.summaries["loss"].count == 10
     assert not math.isnan(run.data.metrics["val_acc"])
+
+
+def test_without_a_terminal_the_demo_only_builds_and_says_how_to_open_it(tmp_path):
+    target = tmp_path / "piped"
+    result = CliRunner().invoke(main, ["demo", "--store", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "Not a terminal" in result.output and f"mltop ui --store {target}" in result.output
+    store = Store(target)
+    assert not store.search_runs(filter_string="attributes.status = 'RUNNING'")
+    store.close()
+
+
+def test_the_demo_opens_the_dashboard_with_jobs_running_and_stops_them_on_quit(
+    tmp_path, monkeypatch
+):
+    from mltop.tui import app as app_module
+    from mltop.tui import cli
+
+    target = tmp_path / "shown"
+    seen = {}
+
+    def run_dashboard(self):  # stands in for the terminal session: waits for live points
+        store = Store(target)
+
+        def live_points() -> bool:
+            runs = store.search_runs(filter_string="attributes.status = 'RUNNING'")
+            return len(runs) == 2 and all(r.data.summaries.get("loss") for r in runs)
+
+        wait_for(live_points)
+        seen["path"] = self.store.path
+        store.close()
+
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(app_module.MltopApp, "run", run_dashboard)
+    result = CliRunner().invoke(main, ["demo", "--store", str(target), "--live", "2"])
+    assert result.exit_code == 0, result.output
+    assert seen["path"] == target
+    store = Store(target)
+    live = store.search_runs(filter_string="attributes.run_name LIKE '%-live-%'")
+    assert sorted(r.info.status for r in live) == ["KILLED", "KILLED"]  # stopped on quit
+    assert f"mltop ui --store {target}" in result.output
+    store.close()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import itertools
+import math
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,13 +21,16 @@ SIZE = (120, 40)
 
 
 @pytest.fixture
-def fixed_store():
+def fixed_store(monkeypatch):
     """A store at a fixed path (it is shown in the header) with fixed times."""
     path = Path(tempfile.gettempdir()) / "mltop-snapshots" / "store"
     # Two test sessions at once on one machine would share the path: take turns.
     lock = open(Path(tempfile.gettempdir()) / "mltop-snapshots.lock", "w")  # noqa: SIM115
     fcntl.flock(lock, fcntl.LOCK_EX)
     shutil.rmtree(path.parent, ignore_errors=True)
+    # Run ids are shown on the detail screen: make them the same every time.
+    ids = (uuid.UUID(int=n) for n in itertools.count(0xC0FFEE0000))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(ids))
     client = MltopClient(Store(path))
     exp = client.create_experiment("cifar10")
     rows = [
@@ -39,11 +45,30 @@ def fixed_store():
             exp, name, start_time=start, status="RUNNING", heartbeat_interval_ms=10**12
         )
         client.log_params(run.info.run_id, params)
-        client.log_metrics(run.info.run_id, {"val_acc": acc, "loss": loss}, timestamp=start)
+        if name == "resnet-lr0.1":  # a history to chart, ending on the values above
+            for step in range(59):
+                client.log_metrics(
+                    run.info.run_id,
+                    {
+                        "loss": loss + 2 * math.exp(-step / 12) + 0.05 * math.sin(step),
+                        "val_acc": acc - 0.6 * math.exp(-step / 15),
+                    },
+                    step=step,
+                    timestamp=start + step * 20_000,
+                )
+            client.log_metrics(
+                run.info.run_id,
+                {"val_acc": acc, "loss": loss},
+                step=59,
+                timestamp=start + 1_200_000,
+            )
+        else:
+            client.log_metrics(run.info.run_id, {"val_acc": acc, "loss": loss}, timestamp=start)
         client.flush()
         if status != "RUNNING":
             client.store.update_run(run.info.run_id, status=status, end_time=start + 1_500_000)
     client.close()
+    monkeypatch.undo()
     yield path
     shutil.rmtree(path.parent, ignore_errors=True)
     lock.close()
@@ -77,5 +102,48 @@ def test_filter_error(snap_compare, fixed_store):
         filter_input.value = "metrics.val_acc > high"
         await pilot.press("enter")
         await pilot.pause(0.2)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)
+
+
+async def open_run(pilot, row: int) -> None:
+    from mltop.tui.screens.run_detail import RunDetailScreen
+    from mltop.tui.widgets.metric_chart import MetricChart
+
+    await wait_loaded(pilot)
+    app = pilot.app
+    app.screen.query_one(RunsTable).table.move_cursor(row=row)
+    await pilot.press("enter")
+    for _ in range(1000):
+        await pilot.pause(0.02)
+        screen = app.screen
+        if isinstance(screen, RunDetailScreen) and screen.run is not None:
+            charts = list(screen.query(MetricChart))
+            if len(charts) == 2 and all(chart.values for chart in charts):
+                break
+    await pilot.pause(0.3)
+
+
+def test_run_detail(snap_compare, fixed_store):
+    async def run_before(pilot) -> None:
+        await open_run(pilot, 1)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)
+
+
+def test_injected_run_detail_shows_the_text_literally(snap_compare, fixed_store):
+    async def run_before(pilot) -> None:
+        await open_run(pilot, 3)
+        await pilot.press("2")  # the params tab: lr = "[i]0.2[/i]"
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare, fixed_store):
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 
 from mltop.store import Changes, Store
 from mltop.store.tracking import now_ms
@@ -31,7 +33,7 @@ class StoreFailed(Message):
 class MltopApp(App):
     TITLE = "mltop"
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("question_mark", "toggle_help", "Help", id="app.help"),
+        Binding("question_mark", "toggle_help", "Help", tooltip="These keys", id="app.help"),
     ]
 
     def __init__(
@@ -68,11 +70,27 @@ class MltopApp(App):
         self.set_interval(1.0, self._tick)
 
     def action_toggle_help(self) -> None:
-        """`?`: every binding of the current screen, beside it (again to close)."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """`?`: every binding of the current screen, in a window over it (again to close)."""
+        from mltop.tui.screens.help import HelpScreen, bindings_of
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss()
+            return
+        rows = [(keys, does) for _binding, keys, does in bindings_of(screen)]
+        self.push_screen(HelpScreen(getattr(screen, "HELP_TITLE", "mltop"), rows))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The command palette (ctrl+p) lists every action of the screen, by name."""
+        from mltop.tui.screens.help import bindings_of
+
+        yield from super().get_system_commands(screen)
+        for binding, keys, does in bindings_of(screen):
+            yield SystemCommand(
+                binding.description or does,
+                f"{does} (key: {keys})",
+                partial(self.run_action, binding.action, screen),
+            )
 
     def _tick(self) -> None:
         screen = self.screen

@@ -457,6 +457,11 @@ def _print_pairs(console: Console, title: str, pairs: dict[str, str]) -> None:
 main.add_command(models_cli.models)
 
 
+def _interactive() -> bool:
+    """A dashboard needs a terminal on both sides (not a pipe, not CI)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 @main.command("demo")
 @click.option(
     "--store",
@@ -464,7 +469,7 @@ main.add_command(models_cli.models)
     metavar="PATH",
     help="Where to build the demo store (default: a new ./mltop-demo folder).",
 )
-@click.option("--no-ui", is_flag=True, help="Only build the store: no live training.")
+@click.option("--no-ui", is_flag=True, help="Only build the store: no live training, no dashboard.")
 @click.option(
     "--live",
     type=click.IntRange(0, 3),
@@ -473,8 +478,8 @@ main.add_command(models_cli.models)
     help="How many simulated training jobs to start.",
 )
 def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
-    """Build a demo store of realistic experiments and models, and start training jobs
-    that log into it live."""
+    """Build a demo store of realistic experiments and models, start training jobs that
+    log into it live, and open the dashboard on it (the jobs stop when you quit)."""
     from mltop.tui import demo
 
     path = (
@@ -483,7 +488,7 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
     if path.exists() and any(path.iterdir()):
         raise click.UsageError(f"{path} is not empty: the demo needs a new or empty directory")
     console = out()
-    console.print(plain(f"Building a demo store in {path} ...", "italic"))
+    console.print(plain(f"Building a demo store in {path} ...", "italic"), soft_wrap=True)
     built = demo.build(path)
     console.print(
         plain(
@@ -491,19 +496,24 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
             f"{', '.join(built.experiments)}; registered models: {', '.join(built.models)}."
         )
     )
-    if no_ui or not live:
+    if no_ui:
         return
-    demo.start_live_training(built, count=live)
-    console.print(
-        plain(f"{live} simulated training jobs are logging into it now (about 10 minutes each).")
-    )
-    console.print(
-        plain(
-            "The live dashboard is not built yet; meanwhile try:\n"
-            f"  mltop runs list --store {path} -f \"attributes.status = 'RUNNING'\"\n"
-            f"  mltop models history cifar10-resnet --store {path}"
+    if not _interactive():
+        console.print(
+            plain("Not a terminal, so no dashboard and no live training; open the store with:")
         )
-    )
+        console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
+        return
+    from mltop.tui.app import MltopApp
+
+    if live:
+        demo.start_live_training(built, count=live)
+    try:
+        MltopApp(path).run()
+    finally:
+        demo.stop_live_training(built)  # their runs end KILLED
+    console.print(plain(f"The demo store stays in {path}; open it again with:"), soft_wrap=True)
+    console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
 
 
 if __name__ == "__main__":

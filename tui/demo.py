@@ -91,8 +91,33 @@ def _finished_run(
     client.log_metric(
         run_id, "latency_ms", 8.0 + 30.0 / math.sqrt(curve.batch_size) * 4, step=0, timestamp=end
     )
+    _artifacts(client, run_id, params, val_acc, status)
     client.set_terminated(run_id, status, end_time=end)
     return run_id, val_acc, status
+
+
+def _artifacts(
+    client: MltopClient, run_id: str, params: dict[str, object], val_acc: float, status: str
+) -> None:
+    """What a training script leaves behind: its config, a report, a model folder."""
+    client.log_dict(run_id, {"params": params, "seed": 7}, "config.json")
+    if status != "FINISHED":
+        client.log_text(run_id, "Traceback (most recent call last):\n  ...\n"
+                        "FloatingPointError: loss is NaN\n", "logs/train.log")  # fmt: skip
+        return
+    client.log_text(
+        run_id,
+        "\n".join([f"epoch {e:>2}  done" for e in range(1, 4)] + [f"final val_acc {val_acc:.4f}"])
+        + "\n",
+        "logs/train.log",
+    )
+    client.log_text(
+        run_id,
+        "artifact_path: model\nflavors:\n  python_function:\n    loader_module: demo\n"
+        f"run_id: {run_id}\n",
+        "model/MLmodel",
+    )
+    client.log_text(run_id, "demo weights stand-in\n", "model/weights.txt")
 
 
 def build(path: Path, *, seed: int = 7) -> DemoStore:

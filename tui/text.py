@@ -17,6 +17,24 @@ def clean(value: object) -> str:
     return str(value).translate(_CONTROLS)
 
 
+_CONTROLS_IN_TEXT = {c: e for c, e in _CONTROLS.items() if c not in (0x09, 0x0A)}
+
+
+def clean_text(value: str) -> str:
+    """Like `clean`, for a file's text: lines and tabs stay, other controls become visible."""
+    return value.replace("\r\n", "\n").translate(_CONTROLS_IN_TEXT)
+
+
+def file_size(nbytes: int | None) -> str:
+    if nbytes is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if nbytes < 1024 or unit == "GiB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return ""  # pragma: no cover
+
+
 def plain(value: object, style: str = "") -> Text:
     """A Rich Text showing `value` literally (no markup parsing, no escapes)."""
     return Text(clean(value), style=style)

@@ -42,15 +42,53 @@ class FilterFailed(Message):
 
 class RunsScreen(Screen):
     AUTO_FOCUS = None  # the runs table takes the focus itself, once it has rows
+    HELP_TITLE = "runs"
     BINDINGS: ClassVar[list[Binding]] = [
-        Binding("slash", "focus_filter", "Filter", id="runs.filter"),
-        Binding("s", "sort(False)", "Sort", id="runs.sort"),
-        Binding("S", "sort(True)", "Reverse sort", id="runs.sort_reverse"),
-        Binding("space", "mark", "Mark", id="runs.mark"),
-        Binding("enter", "open_run", "Open", id="runs.open"),
-        Binding("j", "move(1)", "Down", show=False, id="runs.down"),
-        Binding("k", "move(-1)", "Up", show=False, id="runs.up"),
-        Binding("escape", "focus_table", "Back to runs", show=False, id="runs.escape"),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            tooltip="Filter runs (search language; ↑ recalls)",
+            id="runs.filter",
+        ),
+        Binding(
+            "s",
+            "sort(False)",
+            "Sort",
+            tooltip="Sort by the column under the cursor (or click its header)",
+            id="runs.sort",
+        ),
+        Binding(
+            "S",
+            "sort(True)",
+            "Reverse sort",
+            tooltip="Sort by the column under the cursor, reversed",
+            id="runs.sort_reverse",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            tooltip="Mark or unmark the run (marks survive filters)",
+            id="runs.mark",
+        ),
+        Binding(
+            "enter",
+            "open_run",
+            "Open",
+            tooltip="Open the run: summary, charts, params, metrics, tags, artifacts",
+            id="runs.open",
+        ),
+        Binding("j", "move(1)", "Down", show=False, tooltip="Next run", id="runs.down"),
+        Binding("k", "move(-1)", "Up", show=False, tooltip="Previous run", id="runs.up"),
+        Binding(
+            "escape",
+            "focus_table",
+            "Back to runs",
+            show=False,
+            tooltip="Leave the filter bar or the experiments list",
+            id="runs.escape",
+        ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 

@@ -8,12 +8,15 @@ of milliseconds, not a frozen screen.
 from __future__ import annotations
 
 import math
+import time
 
 from textual_plotext import PlotextPlot
 
 from mltop.store import Metric
 from mltop.tui.downsample import downsample, smooth
 from mltop.tui.text import clean
+
+REDRAW_EVERY = 0.25  # seconds: a live run's chart follows at most four times a second
 
 
 class MetricChart(PlotextPlot):
@@ -30,15 +33,38 @@ class MetricChart(PlotextPlot):
         self.by_time = False
         self.log_scale = False
         self.smoothing = 0.0
+        self.redraws = 0
+        self._last_redraw = 0.0
+        self._redraw_pending = False
 
     def extend(self, points: list[Metric]) -> None:
         for point in points:
             self.steps.append(point.step)
             self.times.append(point.timestamp / 1000)
             self.values.append(point.value)
+        self.request_redraw()
+
+    def request_redraw(self) -> None:
+        """Redraw now, or when REDRAW_EVERY has passed since the last redraw."""
+        if self._redraw_pending:
+            return
+        wait = self._last_redraw + REDRAW_EVERY - time.monotonic()
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._redraw_pending = True
+            self.set_timer(wait, self._pending_redraw)
+
+    def _pending_redraw(self) -> None:
+        self._redraw_pending = False
         self.redraw()
 
+    def on_resize(self) -> None:
+        self.redraw()  # the downsampling follows the width
+
     def redraw(self) -> None:
+        self._last_redraw = time.monotonic()
+        self.redraws += 1
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()

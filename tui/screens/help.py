@@ -1,0 +1,67 @@
+"""`?`: every key of the screen being looked at, the hidden ones too, then the app's."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+# Keys the widgets themselves answer, worth knowing on every screen with a table or list.
+MOVING = [
+    ("↑ ↓ ← →", "Move the cursor"),
+    ("pgup pgdn home end", "Move a page, or to either end"),
+    ("tab shift+tab", "Next / previous area"),
+    ("ctrl+p", "Command palette: every action by name"),
+    ("ctrl+q", "Quit"),
+]
+
+
+def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
+    """(binding, its keys, what it does) for the screen's bindings, then the app's."""
+    app = screen.app
+    rows: list[tuple[Binding, str, str]] = []
+    seen: set[str] = set()
+    for binding in [*type(screen).BINDINGS, *type(app).BINDINGS]:
+        if not isinstance(binding, Binding) or binding.action in seen:
+            continue
+        seen.add(binding.action)
+        keys = " ".join(
+            "enter" if key.strip() == "enter" else app.get_key_display(Binding(key.strip(), ""))
+            for key in binding.key.split(",")
+        )
+        rows.append((binding, keys, binding.tooltip or binding.description or binding.action))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical {
+        width: 90; height: auto; max-height: 90%; border: thick $primary; background: $surface;
+    }
+    HelpScreen Static { padding: 0 1; text-style: bold; }
+    HelpScreen DataTable { height: auto; max-height: 40; }
+    """
+
+    def __init__(self, title: str, rows: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Keys: {self.title_text}   (? or escape closes)", markup=False)
+            table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
+            table.add_column("Key", width=20)
+            table.add_column("Does")
+            for keys, does in [*self.rows, *MOVING]:
+                table.add_row(Text(keys, style="bold"), Text(does))
+            yield table
