@@ -62,7 +62,6 @@ STORE_DIR_NAME = ".mltop"
 BUSY_TIMEOUT_S = 60.0
 DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
 LOST_AFTER_INTERVALS = 3
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -92,14 +91,11 @@ def _inspect_existing(db_path: Path) -> int:
 
     Reads without writing; refuses files that are not mltop stores or are too new.
     """
-    with open(db_path, "rb") as handle:
-        head = handle.read(100)
-    if not head:
+    # Never open() the file from Python: closing any descriptor of it drops every POSIX
+    # lock this process holds on it, including those of live SQLite connections, and a
+    # writer elsewhere would then believe it was alone and delete the WAL under us.
+    if db_path.stat().st_size == 0:
         return 0  # created by a concurrent opener an instant ago
-    if not head.startswith(_SQLITE_MAGIC):
-        raise NotAStoreError(
-            f"{db_path} is not an mltop store (not an SQLite database); it was not modified"
-        )
     # With no -wal file beside it, everything is in the main file: read it as immutable so
     # that SQLite creates no -wal or -shm files next to a database that may not be ours.
     wal = db_path.with_name(db_path.name + "-wal")
@@ -113,6 +109,10 @@ def _inspect_existing(db_path: Path) -> int:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise NotAStoreError(
+                f"{db_path} is not an mltop store (not an SQLite database); it was not modified"
+            ) from exc
         raise NotAStoreError(f"{db_path} cannot be read as an mltop store ({exc})") from exc
     return _check_identity(db_path, app_id, version, tables)
 

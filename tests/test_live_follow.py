@@ -23,6 +23,7 @@ for step in range(int(sys.argv[2])):
     client.log_metric(run, "loss", 1.0 / (step + 1), step=step)
 client.flush()
 """
+CLOSING_WRITER = WRITER + "client.close()\n"  # a clean end: SQLite checkpoints on close
 
 
 def collect(follower_queue: queue.Queue, want: int, timeout: float = 30.0) -> list:
@@ -53,6 +54,28 @@ def test_points_from_another_process_arrive(store_path, poll):
             assert follower.events_seen >= 1
     finally:
         follower.stop()
+
+
+def test_writers_that_come_and_go_keep_arriving(store_path):
+    """A training process ends (its connection closes), another starts: the follower goes
+    on seeing points. (Opening a Store once read the file with Python's open(); closing
+    that descriptor dropped this process's SQLite locks, so the first writer to close
+    thought it was alone, deleted the WAL, and the follower went blind.)"""
+    client = MltopClient(Store(store_path))  # this process holds a connection already
+    client.create_run(run_name="earlier", log_system_info=False)
+    client.flush()
+    arrived: queue.Queue = queue.Queue()
+    follower = StoreFollower(store_path, arrived.put)  # and opens the store once more
+    follower.start()
+    try:
+        for writer in range(3):
+            script = CLOSING_WRITER
+            subprocess.run([sys.executable, "-c", script, str(store_path), "20"], check=True)
+            points = collect(arrived, 20, timeout=10)
+            assert [p.step for p in points] == list(range(20)), f"writer {writer}"
+    finally:
+        follower.stop()
+        client.close()
 
 
 def test_changed_runs_are_reported_too(store_path):
