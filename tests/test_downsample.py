@@ -54,3 +54,60 @@ def test_smoothing_is_an_unbiased_moving_average():
     assert smooth([5.0, 7.0], 0.0) == [5.0, 7.0]
     with pytest.raises(ValueError):
         smooth([1.0], 1.0)
+
+
+@given(st.lists(values, max_size=300), st.integers(1, 12), st.integers(1, 40))
+def test_a_series_drawn_from_block_summaries_keeps_every_extreme(ys, block, width):
+    """However the history arrived (in pieces) and is summarised (blocks), the drawn line
+    holds the overall min and max, only real points, in order, two per column at most."""
+    from mltop.tui import downsample as ds
+
+    old = ds.BLOCK, ds.DIRECT
+    ds.BLOCK, ds.DIRECT = block, 0  # summaries even for short series
+    try:
+        series = ds.Series()
+        for lo in range(0, len(ys), 7):  # arriving as a live run logs
+            part = ys[lo : lo + 7]
+            steps = [float(i) for i in range(lo, lo + len(part))]
+            series.extend(steps, [s / 10 for s in steps], part)
+        assert len(series.blocks) == len(ys) // block
+        (out_x, out_y), smoothed = series.view(width, smoothing=0.5)
+    finally:
+        ds.BLOCK, ds.DIRECT = old
+    finite = [(float(x), y) for x, y in enumerate(ys) if math.isfinite(y)]
+    assert len(out_x) <= max(2 * width, len(finite))
+    assert out_x == sorted(out_x)
+    assert set(zip(out_x, out_y, strict=True)) <= set(finite)
+    if finite:
+        assert min(out_y) == min(y for _x, y in finite)
+        assert max(out_y) == max(y for _x, y in finite)
+        assert smoothed is not None and smoothed[0] == sorted(smoothed[0])
+        low, high = min(y for _x, y in finite), max(y for _x, y in finite)
+        if math.isfinite(high - low):  # an average stays within the values' range
+            slack = 1e-6 * max(1.0, abs(low), abs(high))
+            assert all(low - slack <= y <= high + slack for y in smoothed[1])
+
+
+def test_bucket_smoothing_matches_the_exact_average_on_a_constant_series():
+    from mltop.tui.downsample import Series, smooth
+
+    series = Series()
+    n = 200_000
+    series.extend([float(i) for i in range(n)], [0.0] * n, [3.0] * n)
+    (_x, _y), (sx, sy) = series.view(100, smoothing=0.9)
+    assert len(sx) == 100 and sy == pytest.approx([3.0] * 100)
+    assert smooth([3.0] * 10, 0.9) == pytest.approx([3.0] * 10)
+
+
+def test_a_log_axis_leaves_out_values_at_or_below_zero_and_follows_new_points():
+    from mltop.tui.downsample import Series
+
+    series = Series()
+    series.extend([0.0, 1.0, 2.0, 3.0], [0.0] * 4, [1.0, -2.0, 0.0, 4.0])
+    (xs, ys), _ = series.view(10, positive=True)
+    assert (xs, ys) == ([0.0, 3.0], [1.0, 4.0])
+    series.extend([4.0, 5.0], [0.0] * 2, [-1.0, 8.0])
+    (xs, ys), _ = series.view(10, positive=True)
+    assert (xs, ys) == ([0.0, 3.0, 5.0], [1.0, 4.0, 8.0])
+    (xs, ys), _ = series.view(10)
+    assert ys == [1.0, -2.0, 0.0, 4.0, -1.0, 8.0]

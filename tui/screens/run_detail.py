@@ -23,6 +23,7 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 
 from mltop.store import Metric, MltopError, Run, Store
+from mltop.tui.downsample import Series
 from mltop.tui.text import clean, duration, number, timestamp
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.metric_chart import MetricChart
@@ -76,7 +77,9 @@ class ChooseMetrics(ModalScreen[list[str] | None]):
 
 
 class HistoryLoaded(Message):
-    def __init__(self, run: Run, points: dict[str, list[Metric]], parent: str) -> None:
+    def __init__(
+        self, run: Run, points: dict[str, list[Metric] | tuple[Series, int]], parent: str
+    ) -> None:
         super().__init__()
         self.run = run
         self.points = points
@@ -226,7 +229,12 @@ class RunDetailScreen(Screen):
             points = {}
             for key in self.charted(run):
                 after = self.cursors.get(key, 0)
-                points[key] = self.store.get_metric_history(self.run_id, key, after=after)
+                history = self.store.get_metric_history(self.run_id, key, after=after)
+                if after == 0 and len(history) > 10_000:
+                    # A long history is summarised here, off the UI thread, and swapped in.
+                    points[key] = (Series.of(history), history[-1].cursor)
+                else:
+                    points[key] = history
         except MltopError as exc:  # a locked, vanished or broken store: say so, keep going
             self.app.call_from_thread(
                 self.notify, f"store problem: {exc}", severity="error", timeout=8
@@ -246,6 +254,13 @@ class RunDetailScreen(Screen):
                 chart.remove()
                 self.cursors.pop(key, None)
         for key, points in message.points.items():
+            # Two loads may overlap (the first one, a follow): keep only what is new.
+            seen = self.cursors.get(key, 0)
+            if isinstance(points, tuple):
+                if points[1] <= seen:
+                    continue
+            else:
+                points = [p for p in points if p.cursor > seen]
             chart = charts.get(key)
             if chart is None:
                 chart = MetricChart(key)
@@ -257,7 +272,11 @@ class RunDetailScreen(Screen):
                 )
                 grid.mount(chart, before=charts[later[0]] if later else None)
                 charts[key] = chart
-            if points:
+            if isinstance(points, tuple):
+                series, cursor = points
+                self.cursors[key] = cursor
+                chart.replace_series(series)
+            elif points:
                 self.cursors[key] = points[-1].cursor
                 chart.extend(points)
         self._lay_out_charts(len(message.points), message.run)

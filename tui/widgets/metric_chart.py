@@ -1,19 +1,19 @@
 """One metric's chart: plotext, fed at most two points per column, redrawn on demand.
 
-The full history stays in plain lists (appended to as the run logs); each redraw
-downsamples it to the chart's width first (`downsample.py`), so a million points cost tens
-of milliseconds, not a frozen screen.
+The full history stays in a `Series` (plain lists, appended to as the run logs, summarised
+in blocks as points arrive); each redraw downsamples it to the chart's width from those
+summaries (`downsample.py`), so a million points cost a few milliseconds plus plotext's
+own drawing, and a live chart redraws at most four times a second.
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 from textual_plotext import PlotextPlot
 
 from mltop.store import Metric
-from mltop.tui.downsample import downsample, smooth
+from mltop.tui.downsample import Series
 from mltop.tui.text import clean
 
 REDRAW_EVERY = 0.25  # seconds: a live run's chart follows at most four times a second
@@ -27,21 +27,25 @@ class MetricChart(PlotextPlot):
     def __init__(self, key: str) -> None:
         super().__init__(classes="metric-chart")
         self.key = key
-        self.steps: list[float] = []
-        self.times: list[float] = []
-        self.values: list[float] = []
+        self.series = Series()
         self.by_time = False
         self.log_scale = False
         self.smoothing = 0.0
         self.redraws = 0
+        self.drawn = 0  # how many points of the history the picture shows
         self._last_redraw = 0.0
         self._redraw_pending = False
 
+    @property
+    def values(self) -> list[float]:
+        return self.series.values
+
     def extend(self, points: list[Metric]) -> None:
-        for point in points:
-            self.steps.append(point.step)
-            self.times.append(point.timestamp / 1000)
-            self.values.append(point.value)
+        self.series.extend(
+            [p.step for p in points],
+            [p.timestamp / 1000 for p in points],
+            [p.value for p in points],
+        )
         self.request_redraw()
 
     def request_redraw(self) -> None:
@@ -65,21 +69,18 @@ class MetricChart(PlotextPlot):
     def redraw(self) -> None:
         self._last_redraw = time.monotonic()
         self.redraws += 1
+        self.drawn = len(self.series)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        xs = self.times if self.by_time else self.steps
-        ys = self.values
-        if self.log_scale:
-            kept = [(x, y) for x, y in zip(xs, ys, strict=True) if y > 0 and math.isfinite(y)]
-            xs, ys = [p[0] for p in kept], [p[1] for p in kept]
         width = max(10, self.size.width or 80)
-        px, py = downsample(xs, ys, width)
+        (px, py), smoothed = self.series.view(
+            width, by_time=self.by_time, positive=self.log_scale, smoothing=self.smoothing
+        )
         if px:
-            plt.plot(px, py, marker="braille", label="raw" if self.smoothing else None)
-            if self.smoothing:
-                sx, sy = downsample(xs, smooth(ys, self.smoothing), width)
-                plt.plot(sx, sy, marker="braille", label=f"EMA {self.smoothing:.2f}")
+            plt.plot(px, py, marker="braille", label="raw" if smoothed else None)
+            if smoothed:
+                plt.plot(*smoothed, marker="braille", label=f"EMA {self.smoothing:.2f}")
         plt.title(clean(self.key))
         plt.yscale("log" if self.log_scale else "linear")
         plt.xlabel("time (s)" if self.by_time else "step")
