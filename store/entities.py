@@ -15,6 +15,7 @@ RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
 RUN_STATUSES = (RUNNING, SCHEDULED, FINISHED, FAILED, KILLED)
 TERMINAL_STATUSES = (FINISHED, FAILED, KILLED)
 LOST = "LOST"  # shown, never stored: a RUNNING run whose heartbeat went stale
+LOST_AFTER_INTERVALS = 3  # heartbeats missed before a RUNNING run is shown as LOST
 
 ACTIVE, DELETED = "active", "deleted"
 VIEWS = ("active", "deleted", "all")
@@ -54,6 +55,15 @@ class RunInfo(NamedTuple):
     def display_status(self) -> str:
         """The status a reader should show: LOST for a RUNNING run whose writer is gone."""
         return LOST if self.lost else self.status
+
+    def at(self, now: int) -> RunInfo:
+        """This info with `lost` judged at `now` (ms): RUNNING, and heartbeats missed."""
+        lost = (
+            self.status == RUNNING
+            and self.heartbeat_time is not None
+            and now - self.heartbeat_time > LOST_AFTER_INTERVALS * self.heartbeat_interval_ms
+        )
+        return self if lost == self.lost else self._replace(lost=lost)
 
 
 class MetricSummary(NamedTuple):

@@ -61,7 +61,6 @@ ARTIFACTS_DIR = "artifacts"
 STORE_DIR_NAME = ".mltop"
 BUSY_TIMEOUT_S = 60.0
 DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
-LOST_AFTER_INTERVALS = 3
 _CHUNK = 500  # ids per IN (...) list
 
 
@@ -738,11 +737,6 @@ class Store:
         (_id, run_id, exp, name, status, start, end, user, stage, parent, beat, interval, _seq) = (
             row
         )
-        lost = (
-            status == RUNNING
-            and beat is not None
-            and now - beat > LOST_AFTER_INTERVALS * (interval or DEFAULT_HEARTBEAT_INTERVAL_MS)
-        )
         return RunInfo(
             run_id=run_id,
             run_name=name or "",
@@ -756,8 +750,7 @@ class Store:
             artifact_uri=self._artifact_prefix + run_id,
             heartbeat_time=beat,
             heartbeat_interval_ms=interval or DEFAULT_HEARTBEAT_INTERVAL_MS,
-            lost=lost,
-        )
+        ).at(now)
 
     def _metric_key_names(self, conn: sqlite3.Connection, ids: set[int]) -> dict[int, str]:
         names: dict[int, str] = getattr(self._local, "key_names", {})
@@ -812,7 +805,9 @@ class Store:
         conn = self._conn()
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
         tags: dict[int, dict[str, str]] = {run: {} for run in ids}
-        series: dict[int, list[tuple]] = {run: [] for run in ids}
+        summaries: dict[int, dict[str, MetricSummary]] = {run: {} for run in ids}
+        names = self._metric_key_names(conn, set())
+        nan = math.nan
         for chunk in _chunks(ids):
             marks = _marks(len(chunk))
             for run, key, value in conn.execute(
@@ -823,33 +818,25 @@ class Store:
                 f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
             ):
                 tags[run][key] = value
-            for row in conn.execute(
+            for run, k, v, st, ts, lo, hi, n in conn.execute(
                 "SELECT run, key, value, step, timestamp, min, max, count FROM metric_summaries "
                 f"WHERE run IN ({marks})",
                 chunk,
             ):
-                series[row[0]].append(row)
-        names = self._metric_key_names(conn, {r[1] for rs in series.values() for r in rs})
-        nan = math.nan
-        return {
-            run: RunData(
-                params[run],
-                tags[run],
-                {
-                    names[k]: MetricSummary(
-                        names[k],
-                        nan if v is None else v,
-                        st,
-                        ts,
-                        nan if lo is None else lo,
-                        nan if hi is None else hi,
-                        n,
-                    )
-                    for _r, k, v, st, ts, lo, hi, n in series[run]
-                },
-            )
-            for run in ids
-        }
+                name = names.get(k)
+                if name is None:  # a key created since the names were read
+                    names = self._metric_key_names(conn, {k})
+                    name = names[k]
+                summaries[run][name] = MetricSummary(
+                    name,
+                    nan if v is None else v,
+                    st,
+                    ts,
+                    nan if lo is None else lo,
+                    nan if hi is None else hi,
+                    n,
+                )
+        return {run: RunData(params[run], tags[run], summaries[run]) for run in ids}
 
     def get_run(self, run_id: str) -> Run:
         rows = self._run_infos("r.run_id = ?", (run_id,))

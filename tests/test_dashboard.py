@@ -267,21 +267,61 @@ async def test_slash_moves_to_the_filter_without_typing_itself(filled, store_pat
 
 
 @sync
-async def test_a_running_runs_duration_ticks(store_path):
-    clock = [NOW]
+async def test_a_running_runs_duration_ticks_and_a_stale_one_turns_lost(store_path):
+    from mltop.store.tracking import now_ms
+
+    clock = [now_ms()]
     client = MltopClient(Store(store_path))
-    run = client.create_run(run_name="live", start_time=NOW - 5_000, log_system_info=False)
+    run = client.create_run(run_name="live", start_time=clock[0] - 5_000, log_system_info=False)
     app = MltopApp(store_path, follow=False, clock=lambda: clock[0])
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 1)
         runs_table = app.screen.query_one(RunsTable)
-        column = [c.key for c in runs_table.columns].index("duration")
-        assert runs_table.table.get_row_at(0)[column] == "5s"
-        clock[0] += 60_000
-        app.screen.load_runs()
-        await settle(pilot, lambda: runs_table.table.get_row_at(0)[column] == "1m05s")
-        assert runs_table.reshapes == 1  # the first load; the tick set one cell
+        keys = [c.key for c in runs_table.columns]
+        assert runs_table.table.get_row_at(0)[keys.index("duration")] == "5s"
+        assert runs_table.table.get_row_at(0)[keys.index("status")] == "● RUNNING"
+        clock[0] += 60_000  # no heartbeat for a minute: its process is gone
+        # The app's one-second tick, with no read of the store, updates the row.
+        await settle(
+            pilot, lambda: runs_table.table.get_row_at(0)[keys.index("duration")] == "1m05s"
+        )
+        assert runs_table.table.get_row_at(0)[keys.index("status")] == "? LOST"
+        assert runs_table.reshapes == 1  # the first load only
     client.set_terminated(run.info.run_id)
+    client.close()
+
+
+@sync
+async def test_live_changes_patch_rows_in_place_and_reread_the_view_only_when_rows_move(
+    filled, store_path
+):
+    app = MltopApp(store_path, clock=lambda: NOW)  # following the store, with file events
+    client = MltopClient(Store(store_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        screen = app.screen
+        runs_table = screen.query_one(RunsTable)
+        acc = [c.key for c in runs_table.columns].index("acc")
+        reshapes = runs_table.reshapes
+        client.log_metric(filled["beta"], "acc", 0.71, step=1, synchronous=True)
+        await settle(pilot, lambda: runs_table.table.get_row_at(1)[acc] == "0.71")
+        assert runs_table.reshapes == reshapes and screen.patches >= 1  # one row re-read
+        # Sorted by accuracy, a change that reorders the runs reads the view again.
+        await sort_by_acc(pilot, app)
+        client.log_metric(filled["beta"], "acc", 0.95, step=2, synchronous=True)
+        await settle(pilot, lambda: names(app)[-1] == "beta")
+        assert runs_table.table.get_row_at(2)[acc] == "0.95"
+        # A run that starts elsewhere appears, and the cursor keeps its run.
+        runs_table.table.move_cursor(row=1)
+        before = runs_table.current_run().info.run_id
+        fresh = client.create_run(
+            run_name="fresh", start_time=NOW, log_system_info=False
+        ).info.run_id
+        client.log_metric(fresh, "acc", 0.1, synchronous=True)
+        await settle(pilot, lambda: "fresh" in names(app))
+        assert names(app)[0] == "fresh"  # the lowest accuracy first
+        assert runs_table.current_run().info.run_id == before
+        client.set_terminated(fresh)
     client.close()
 
 

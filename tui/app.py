@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from mltop.store import Changes, Store
+from mltop.store import Changes, MltopError, Store
 from mltop.store.tracking import now_ms
 from mltop.tui.live import StoreFollower
 from mltop.tui.screens.runs import RunsScreen
@@ -58,16 +58,29 @@ class MltopApp(App):
             else (f"  ● polling every {self.poll:g} s" if self.poll is not None else "  ● live")
         )
         self.sub_title = f"{self.store.path}{live}"
-        self.push_screen(RunsScreen(self.store))
+        # Changes are followed from this moment on; the follower itself (a thread, file
+        # events, its own connection) starts once the runs are on screen, or in 2 s.
+        self._cursor = None
         if self.follow:
-            self.follower = StoreFollower(
-                self.store.path,
-                lambda changes: self.post_message(StoreChanged(changes)),
-                on_error=lambda error: self.post_message(StoreFailed(error)),
-                poll=self.poll,
-            )
-            self.follower.start()
+            try:
+                self._cursor = self.store.cursor()
+            except MltopError as exc:  # the follower will report it, and retry
+                self.notify(f"store problem: {exc}", severity="error", timeout=8)
+        self.push_screen(RunsScreen(self.store))
+        self.set_timer(2.0, self.start_following)
         self.set_interval(1.0, self._tick)
+
+    def start_following(self) -> None:
+        if not self.follow or self.follower is not None:
+            return
+        self.follower = StoreFollower(
+            self.store.path,
+            lambda changes: self.post_message(StoreChanged(changes)),
+            on_error=lambda error: self.post_message(StoreFailed(error)),
+            poll=self.poll,
+            cursor=self._cursor,
+        )
+        self.follower.start()
 
     def action_toggle_help(self) -> None:
         """`?`: every binding of the current screen, in a window over it (again to close)."""
@@ -93,20 +106,20 @@ class MltopApp(App):
             )
 
     def _tick(self) -> None:
-        screen = self.screen
-        if isinstance(screen, RunsScreen) and screen.has_running_runs():
-            # Running runs' durations tick and their heartbeats can go stale: nothing else
-            # changes with the clock, and store changes arrive through the follower.
-            screen.load_runs()
+        # Running runs' durations tick and their heartbeats can go stale: nothing else
+        # changes with the clock, and store changes arrive through the follower.
+        for screen in self.screen_stack:
+            if isinstance(screen, RunsScreen):
+                screen.tick()
 
     def on_store_changed(self, message: StoreChanged) -> None:
         from mltop.tui.screens.run_detail import RunDetailScreen
 
-        screen = self.screen
-        if isinstance(screen, RunsScreen):
-            screen.refresh_data()
-        elif isinstance(screen, RunDetailScreen):
-            screen.follow()
+        for screen in self.screen_stack:  # the runs screen stays current under the detail
+            if isinstance(screen, RunsScreen):
+                screen.apply_changes(message.changes)
+            elif isinstance(screen, RunDetailScreen):
+                screen.follow()
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.notify(f"store problem: {message.error}", severity="error", timeout=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual import events, on, work
@@ -10,20 +11,35 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_fastdatatable import DataTable
 
-from mltop.store import FilterError, MltopError, Run, Store
+from mltop.store import Changes, FilterError, MltopError, Run, Store
 from mltop.tui.text import clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
 
 ALL = "__all__"
 
 
+PATCH_LIMIT = 500  # more changed runs than this at once: read the whole view again
+FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view this often
+
+
 class RunsLoaded(Message):
-    def __init__(self, runs: list[Run], generation: int) -> None:
+    def __init__(self, runs: list[Run] | None, generation: int) -> None:
         super().__init__()
+        self.runs = runs
+        self.generation = generation
+
+
+class RunsPatched(Message):
+    """Fresh copies of some runs (those a change touched) that still match the view."""
+
+    def __init__(self, asked: set[str], runs: list[Run], generation: int) -> None:
+        super().__init__()
+        self.asked = asked
         self.runs = runs
         self.generation = generation
 
@@ -107,6 +123,14 @@ class RunsScreen(Screen):
         self.history: list[str] = []
         self.history_index = 0
         self.generation = 0
+        # Live changes: run ids waiting to be re-read, and whether a read is under way.
+        self.pending: set[str] = set()
+        self.full_load_running = False
+        self.patch_running = False
+        self.patches = 0  # how many live changes were applied without a full reload
+        self._last_full = 0.0
+        self._full_timer: Timer | None = None
+        self._experiments_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -141,24 +165,98 @@ class RunsScreen(Screen):
             options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
         self.post_message(ExperimentsLoaded(options))
 
-    @work(thread=True, exclusive=True, group="runs")
     def load_runs(self) -> None:
+        """Read every run of the view again (a new filter, sort or experiment)."""
         self.generation += 1
-        generation = self.generation
-        scope = None if self.experiment_id is None else [self.experiment_id]
+        self.full_load_running = True
+        self._last_full = time.monotonic()
+        self._read_all(self.generation, self.experiment_id, self.filter_string, self.order_by)
+
+    @work(thread=True, exclusive=True, group="runs")
+    def _read_all(
+        self, generation: int, experiment_id: str | None, filter_string: str, order_by: list[str]
+    ) -> None:
+        scope = None if experiment_id is None else [experiment_id]
         try:
             runs = list(
-                self.store.search_runs(
-                    scope, self.filter_string, self.order_by or None, max_results=50_000
-                )
+                self.store.search_runs(scope, filter_string, order_by or None, max_results=50_000)
             )
         except FilterError as exc:
             self.post_message(FilterFailed(exc))
-            return
+            runs = None
+        except MltopError as exc:  # a locked, vanished or broken store
+            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
+            runs = None
         self.post_message(RunsLoaded(runs, generation))
 
-    def has_running_runs(self) -> bool:
-        return any(run.info.status == "RUNNING" for run in self.query_one(RunsTable).runs)
+    # -- live changes ----------------------------------------------------------------------
+
+    def apply_changes(self, changes: Changes) -> None:
+        """Runs changed elsewhere: re-read just those runs, and update their rows in place."""
+        self.pending.update(changes.run_ids)
+        if changes.experiment_ids or changes.run_ids:
+            self._schedule_experiments()
+        self._next_patch()
+
+    def _next_patch(self) -> None:
+        if self.full_load_running or self.patch_running or not self.pending:
+            return
+        asked, self.pending = self.pending, set()
+        if len(asked) > PATCH_LIMIT:
+            self._schedule_full_load()
+            return
+        self.patch_running = True
+        self._read_some(asked, self.generation, self.experiment_id, self.filter_string)
+
+    @work(thread=True, group="runs-patch")
+    def _read_some(
+        self, asked: set[str], generation: int, experiment_id: str | None, filter_string: str
+    ) -> None:
+        scope = None if experiment_id is None else [experiment_id]
+        ids = ", ".join(f"'{run_id}'" for run_id in sorted(asked))  # hex ids, from the store
+        clause = f"attributes.run_id IN ({ids})"
+        where = f"({filter_string}) AND {clause}" if filter_string else clause
+        try:
+            runs = list(self.store.search_runs(scope, where, max_results=PATCH_LIMIT))
+        except MltopError as exc:
+            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
+            runs = []
+        self.post_message(RunsPatched(asked, runs, generation))
+
+    def on_runs_patched(self, message: RunsPatched) -> None:
+        self.patch_running = False
+        if message.generation != self.generation:
+            self.pending |= message.asked  # a full read began meanwhile: ask again after it
+        elif not self.query_one(RunsTable).patch(message.asked, message.runs, self.app.now()):  # type: ignore[attr-defined]
+            self._schedule_full_load()  # rows must come, go or move: read the view again
+        else:
+            self.patches += 1
+        self._next_patch()
+
+    def _schedule_full_load(self) -> None:
+        """A full read for live changes, at most every FULL_RELOAD_EVERY seconds."""
+        if self._full_timer is not None:
+            return
+        wait = max(0.0, self._last_full + FULL_RELOAD_EVERY - time.monotonic())
+
+        def go() -> None:
+            self._full_timer = None
+            self.load_runs()
+
+        self._full_timer = self.set_timer(wait, go)
+
+    def _schedule_experiments(self) -> None:
+        if self._experiments_timer is None:
+
+            def go() -> None:
+                self._experiments_timer = None
+                self.load_experiments()
+
+            self._experiments_timer = self.set_timer(1.0, go)
+
+    def tick(self) -> None:
+        """The clock moved: running runs' durations and staleness, with no read."""
+        self.query_one(RunsTable).tick(self.app.now())  # type: ignore[attr-defined]
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         listing = self.query_one("#experiments", OptionList)
@@ -172,7 +270,12 @@ class RunsScreen(Screen):
     def on_runs_loaded(self, message: RunsLoaded) -> None:
         if message.generation != self.generation:
             return  # a newer load is on its way
-        self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
+        self.full_load_running = False
+        if message.runs is not None:
+            self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
+            # On screen: now the app follows the store (changes since it opened included).
+            self.call_after_refresh(self.app.start_following)  # type: ignore[attr-defined]
+        self._next_patch()
 
     def on_filter_failed(self, message: FilterFailed) -> None:
         error = self.query_one("#filter-error", Static)
@@ -244,7 +347,9 @@ class RunsScreen(Screen):
             return
         descending = (column.key == "started") != reverse
         self.order_by = [f"{column.order_key} {'DESC' if descending else 'ASC'}"]
-        self.query_one(RunsTable).sorted_by = (column.order_key, descending)
+        runs_table = self.query_one(RunsTable)
+        runs_table.sorted_by = (column.order_key, descending)
+        runs_table.sort_column = column
         self.load_runs()
 
     @on(DataTable.HeaderSelected)

@@ -22,6 +22,16 @@ from textual_fastdatatable.backend import DataTableBackend
 Cell = str | None
 
 
+def _widest(values: Sequence[Cell]) -> int:
+    """The widest cell of a column, in terminal cells (len() where all is ASCII)."""
+    present = [v for v in values if v]
+    if not present:
+        return 0
+    if "".join(present).isascii():
+        return max(map(len, present))
+    return max(map(cell_len, present))
+
+
 class RowsBackend(DataTableBackend[list[list[Cell]]]):
     """Rows as lists of strings (or None for an empty cell)."""
 
@@ -71,14 +81,9 @@ class RowsBackend(DataTableBackend[list[list[Cell]]]):
     @property
     def column_content_widths(self) -> Sequence[int]:
         if self._widths is None:
-            widths = [0] * len(self.labels)
-            for row in self.data:
-                for i, value in enumerate(row):
-                    if value:
-                        width = cell_len(value)
-                        if width > widths[i]:
-                            widths[i] = width
-            self._widths = widths
+            self._widths = [_widest(column) for column in zip(*self.data, strict=True)] or [
+                0
+            ] * len(self.labels)
         return self._widths
 
     def get_row_at(self, index: int) -> Sequence[Any]:

@@ -86,6 +86,43 @@ def cell(run: Run, column: Column, marked: bool, now: int) -> object:
     return duration(info.start_time, info.end_time, now)
 
 
+TIMED = ("started", "duration")  # the columns that change with the clock alone
+
+
+def shown(value: str) -> str:
+    """`clean`, with a fast path for the usual printable text."""
+    return value if value.isprintable() else clean(value)
+
+
+def column_cells(column: Column, runs: list[Run], marked: set[str], now: int) -> list:
+    """One column's cells for `runs` (`cell` for a whole column at a time: ten thousand
+    rows format in a few tens of milliseconds)."""
+    key = column.key
+    if column.kind == "metric":
+        return [None if (s := r.data.summaries.get(key)) is None else number(s.value) for r in runs]
+    if column.kind == "param":
+        return [None if (v := r.data.params.get(key)) is None else shown(v) for r in runs]
+    if key == "mark":
+        return [MARK if r.info.run_id in marked else "" for r in runs]
+    if key == "name":
+        return [shown(r.info.run_name) for r in runs]
+    return [cell(r, column, False, now) for r in runs]
+
+
+def sort_value(run: Run, column: Column) -> object:
+    """What the store sorts `run` by in `column` (NaN made comparable)."""
+    if column.kind == "metric":
+        summary = run.data.summaries.get(column.key)
+        return None if summary is None else repr(summary.value)
+    if column.kind == "param":
+        return run.data.params.get(column.key)
+    return {
+        "status": run.info.status,
+        "name": run.info.run_name,
+        "started": run.info.start_time,
+    }.get(column.key)
+
+
 class RunsTable(Vertical):
     """Shows runs; `show()` changes the table in place, keeping the cursor on its run."""
 
@@ -100,8 +137,14 @@ class RunsTable(Vertical):
         self.columns: list[Column] = []
         self.marked: set[str] = set()
         self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
+        self.sort_column: Column | None = None
         self.reshapes = 0  # how many updates changed rows or columns (tests watch this)
         self._shown: list[list[str | None]] = []  # the cells as displayed, to diff against
+        self._index: dict[str, int] = {}  # run id -> row
+        # Rows already formatted, per run id, with what they were made from: formatting
+        # ten thousand rows again for every live change would cost a tenth of a second.
+        self._made: dict[str, tuple[object, list[str | None]]] = {}
+        self._made_for: list[Column] = []
         self._table = LiveTable(
             cursor_type="cell",
             render_markup=False,
@@ -126,30 +169,52 @@ class RunsTable(Vertical):
         col = self.table.cursor_column
         return self.columns[col] if 0 <= col < len(self.columns) else None
 
+    def _rows(self, runs: list[Run], columns: list[Column], now: int) -> list[list[str | None]]:
+        if columns != self._made_for:
+            self._made, self._made_for = {}, columns
+        timed = [i for i, c in enumerate(columns) if c.kind == "attribute" and c.key in TIMED]
+        made, marked = self._made, self.marked
+        sources = [(run.info, run.data, run.info.run_id in marked) for run in runs]
+        missing = [
+            i
+            for i, (run, source) in enumerate(zip(runs, sources, strict=True))
+            if (hit := made.get(run.info.run_id)) is None or hit[0] != source
+        ]
+        if missing:
+            fresh = [runs[i] for i in missing]
+            cells = [column_cells(c, fresh, marked, now) for c in columns]
+            for i, row in zip(missing, zip(*cells, strict=True), strict=True):
+                made[runs[i].info.run_id] = (sources[i], list(row))
+        rows = [list(made[run.info.run_id][1]) for run in runs]
+        if timed and len(missing) < len(runs):  # rows made just now are up to date
+            fresh_rows = set(missing)
+            stale = [i for i in range(len(runs)) if i not in fresh_rows]
+            stale_runs = [runs[i] for i in stale]
+            for x in timed:
+                values = column_cells(columns[x], stale_runs, marked, now)
+                for i, value in zip(stale, values, strict=True):
+                    rows[i][x] = value
+        return rows
+
     def show(self, runs: list[Run], now: int) -> None:
         columns = columns_for(runs)
-        rows = [[cell(r, c, r.info.run_id in self.marked, now) for c in columns] for r in runs]
+        rows = self._rows(runs, columns, now)
         same_rows = [r.info.run_id for r in runs] == [r.info.run_id for r in self.runs]
         table = self.table
         labels = [self._label(c) for c in columns]
         if same_rows and columns == self.columns and labels == table.rows_backend.labels:
-            table.set_cells(
-                (y, x, b)
-                for y, (old, new) in enumerate(zip(self._shown, rows, strict=True))
-                for x, (a, b) in enumerate(zip(old, new, strict=True))
-                if a != b
-            )
-            self.runs, self._shown = runs, rows
+            self._set_rows(range(len(rows)), runs, rows)
             return
         # Rows or columns changed (a new run, a new metric, another sort or filter): the
         # table takes the new shape in place; the cursor stays on its run and column.
         keep_run = self.current_run()
         keep_col = self.current_column()
         self.runs, self.columns, self._shown = runs, columns, rows
+        self._index = {r.info.run_id: i for i, r in enumerate(runs)}
         self.reshapes += 1
         table.replace(labels, rows)
         keep_id = None if keep_run is None else keep_run.info.run_id
-        row = next((i for i, r in enumerate(runs) if r.info.run_id == keep_id), None)
+        row = self._index.get(keep_id) if keep_id is not None else None
         if row is None:  # the run left (filtered out, deleted): stay at the same place
             row = min(table.cursor_row, max(0, len(runs) - 1))
         col = columns.index(keep_col) if keep_col in columns else 0
@@ -157,6 +222,57 @@ class RunsTable(Vertical):
         # Scrolled only once the new dimensions are known, and only as far as keeps the
         # cursor in view: a run appearing above does not move what the user looks at.
         table.call_after_refresh(table.move_cursor)
+
+    def _set_rows(self, positions, runs: list[Run], rows: list[list[str | None]]) -> None:
+        """Put `rows` (for `runs`) at `positions`, setting only the cells that changed."""
+        changes = []
+        for y, run, new in zip(positions, runs, rows, strict=True):
+            old = self._shown[y]
+            changes += [(y, x, b) for x, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+            self.runs[y] = run
+            self._shown[y] = new
+        self.table.set_cells(changes)
+
+    def patch(self, asked: set[str], runs: list[Run], now: int) -> bool:
+        """Fresh copies of the runs in `asked` that still match the view: update their rows
+        in place, if they can be (False: rows would come, go or move; nothing was done)."""
+        index = self._index
+        matched = {run.info.run_id for run in runs}
+        if any(run_id in index for run_id in asked - matched):
+            return False  # a run left the view
+        known = (
+            {c.key for c in self.columns if c.kind == "metric"},
+            {c.key for c in self.columns if c.kind == "param"},
+        )
+        for run in runs:
+            position = index.get(run.info.run_id)
+            if position is None:
+                return False  # a new run
+            if not known[0].issuperset(run.data.summaries) or not known[1].issuperset(
+                run.data.params
+            ):
+                return False  # a new column
+            column = self.sort_column
+            if column is not None and sort_value(run, column) != sort_value(
+                self.runs[position], column
+            ):
+                return False  # it may move
+        self._set_rows(
+            [index[run.info.run_id] for run in runs], runs, self._rows(runs, self.columns, now)
+        )
+        return True
+
+    def tick(self, now: int) -> None:
+        """Running runs: durations, how long ago they started, heartbeats gone stale."""
+        positions = [i for i, run in enumerate(self.runs) if run.info.status == "RUNNING"]
+        if not positions:
+            return
+        runs = [self.runs[i] for i in positions]
+        runs = [
+            run if run.info.at(now) is run.info else run._replace(info=run.info.at(now))
+            for run in runs
+        ]
+        self._set_rows(positions, runs, self._rows(runs, self.columns, now))
 
     def _label(self, column: Column) -> str:
         if self.sorted_by is None or column.order_key != self.sorted_by[0]:
