@@ -3,7 +3,7 @@
 The full history stays in a `Series` (plain lists, appended to as the run logs, summarised
 in blocks as points arrive); each redraw downsamples it to the chart's width from those
 summaries (`downsample.py`), so a million points cost a few milliseconds plus plotext's
-own drawing, and a live chart redraws at most four times a second.
+own drawing, and a live chart redraws at most about seven times a second.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from mltop.store import Metric
 from mltop.tui.downsample import Series
 from mltop.tui.text import clean
 
-REDRAW_EVERY = 0.25  # seconds: a live run's chart follows at most four times a second
+REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven times a second
 
 
 class MetricChart(PlotextPlot):
