@@ -311,7 +311,9 @@ async def test_live_changes_patch_rows_in_place_and_reread_the_view_only_when_ro
         client.log_metric(filled["beta"], "acc", 0.95, step=2, synchronous=True)
         await settle(pilot, lambda: names(app)[-1] == "beta")
         assert runs_table.table.get_row_at(2)[acc] == "0.95"
-        # A run that starts elsewhere appears, and the cursor keeps its run.
+        # A run that starts elsewhere, long after the last full read, appears; the cursor
+        # keeps its run.
+        screen._last_full -= 10
         runs_table.table.move_cursor(row=1)
         before = runs_table.current_run().info.run_id
         fresh = client.create_run(

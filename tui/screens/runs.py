@@ -237,7 +237,8 @@ class RunsScreen(Screen):
         """A full read for live changes, at most every FULL_RELOAD_EVERY seconds."""
         if self._full_timer is not None:
             return
-        wait = max(0.0, self._last_full + FULL_RELOAD_EVERY - time.monotonic())
+        # (A timer needs a positive delay: Textual divides by it.)
+        wait = max(0.01, self._last_full + FULL_RELOAD_EVERY - time.monotonic())
 
         def go() -> None:
             self._full_timer = None
