@@ -81,11 +81,15 @@ async def loaded(pilot, app, count: int) -> None:
 async def sort_by_acc(pilot, app) -> tuple[RunsTable, int]:
     """Put the cursor on the acc column and press `s`: lowest accuracy (beta) first."""
     runs_table = app.screen.query_one(RunsTable)
-    acc_column = [c.key for c in runs_table.columns].index("acc")
+    acc_column = column_of(runs_table, "acc")
     runs_table.table.move_cursor(column=acc_column)
     await pilot.press("s")
     await settle(pilot, lambda: names(app)[0] == "beta")
     return runs_table, acc_column
+
+
+def column_of(runs_table: RunsTable, key: str) -> int:
+    return [c.key for c in runs_table.columns].index(key)
 
 
 def names(app) -> list[str]:
@@ -143,7 +147,7 @@ async def test_clicking_a_header_sorts_and_clicking_again_reverses(filled, store
         await loaded(pilot, app, 3)
         runs_table = app.screen.query_one(RunsTable)
         table = runs_table.table
-        acc_column = [c.key for c in runs_table.columns].index("acc")
+        acc_column = column_of(runs_table, "acc")
 
         def header_of_acc() -> tuple[int, int]:
             x = sum(c.render_width for c in table.ordered_columns[:acc_column])
@@ -215,7 +219,7 @@ async def test_new_runs_and_columns_arrive_in_place_while_sorted_and_scrolled(st
         await loaded(pilot, app, 120)
         runs_table = app.screen.query_one(RunsTable)
         table = runs_table.table
-        acc_column = [c.key for c in runs_table.columns].index("acc")
+        acc_column = column_of(runs_table, "acc")
         table.move_cursor(column=acc_column)
         await pilot.press("S")  # highest accuracy first: r119, r118, ...
         await settle(pilot, lambda: names(app)[0] == "r119")
@@ -301,7 +305,7 @@ async def test_live_changes_patch_rows_in_place_and_reread_the_view_only_when_ro
         await loaded(pilot, app, 3)
         screen = app.screen
         runs_table = screen.query_one(RunsTable)
-        acc = [c.key for c in runs_table.columns].index("acc")
+        acc = column_of(runs_table, "acc")
         reshapes = runs_table.reshapes
         client.log_metric(filled["beta"], "acc", 0.71, step=1, synchronous=True)
         await settle(pilot, lambda: runs_table.table.get_row_at(1)[acc] == "0.71")
@@ -398,7 +402,7 @@ async def test_the_command_palette_lists_and_runs_the_screens_actions(filled, st
         titles = [command.title for command in app.get_system_commands(app.screen)]
         assert {"Filter", "Sort", "Reverse sort", "Mark", "Open", "Help"} <= set(titles)
         runs_table = app.screen.query_one(RunsTable)
-        runs_table.table.move_cursor(column=[c.key for c in runs_table.columns].index("acc"))
+        runs_table.table.move_cursor(column=column_of(runs_table, "acc"))
         await pilot.press("ctrl+p")
         await settle(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
         await pilot.press(*"Reverse sort")
