@@ -257,7 +257,8 @@ class RunsScreen(Screen):
 
     def tick(self) -> None:
         """The clock moved: running runs' durations and staleness, with no read."""
-        self.query_one(RunsTable).tick(self.app.now())  # type: ignore[attr-defined]
+        for runs_table in self.query(RunsTable):  # none while composing or closing
+            runs_table.tick(self.app.now())  # type: ignore[attr-defined]
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         listing = self.query_one("#experiments", OptionList)
