@@ -523,6 +523,7 @@ def search_runs(
     max_results: int | None = DEFAULT_MAX_RESULTS,
     page_token: str | None = None,
     view: str = "active",
+    include_tags: bool = True,
 ) -> PagedList:
     limit = _check_max_results(max_results)
     head, where, columns, fingerprint = compile_run_search(
@@ -531,7 +532,7 @@ def search_runs(
     sql = _Sql(list(head.text) + list(where.text), list(head.params) + list(where.params))
     rows, token = _page(store, sql, columns, fingerprint, page_token, limit)
     width = len(columns)
-    return PagedList(store.runs_from_rows([row[:-width] for row in rows]), token)
+    return PagedList(store.runs_from_rows([row[:-width] for row in rows], tags=include_tags), token)
 
 
 def iter_runs(

@@ -212,7 +212,8 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
+        # run row id -> (its change sequence, its data, whether the data holds its tags)
+        self._data_cache: OrderedDict[int, tuple[int, RunData, bool]] = OrderedDict()
         self._open(create)
 
     # -- opening -------------------------------------------------------------------------
@@ -759,8 +760,9 @@ class Store:
             self._local.key_names = names
         return names
 
-    def runs_from_rows(self, rows: list[tuple]) -> list[Run]:
-        """Runs, with params, tags and summaries, from rows of RUN_COLUMNS.
+    def runs_from_rows(self, rows: list[tuple], *, tags: bool = True) -> list[Run]:
+        """Runs, with params, tags (unless `tags` is False: empty) and summaries, from rows
+        of RUN_COLUMNS.
 
         Reading params, tags and summaries is most of the cost of a search, so what was
         read is kept, per run, until the run's change sequence moves on (any param, tag,
@@ -773,17 +775,17 @@ class Store:
         with self._lock:
             for row in rows:
                 hit = cache.get(row[0])
-                if hit is not None and hit[0] == row[-1]:
+                if hit is not None and hit[0] == row[-1] and (hit[2] or not tags):
                     cache.move_to_end(row[0])
                     found[row[0]] = hit[1]
                 else:
                     missing.append(row[0])
         if missing:
-            loaded = self._load_data(missing)
+            loaded = self._load_data(missing, tags=tags)
             seqs = {row[0]: row[-1] for row in rows}
             with self._lock:
                 for run, data in loaded.items():
-                    cache[run] = (seqs[run], data)
+                    cache[run] = (seqs[run], data, tags)
                     cache.move_to_end(run)
                 while len(cache) > DATA_CACHE_RUNS:
                     cache.popitem(last=False)
@@ -795,16 +797,18 @@ class Store:
             out.append(
                 Run(
                     self._info(row, now),
-                    RunData(dict(data.params), dict(data.tags), dict(data.summaries)),
+                    RunData(
+                        dict(data.params), dict(data.tags) if tags else {}, dict(data.summaries)
+                    ),
                 )
             )
         return out
 
-    def _load_data(self, ids: list[int]) -> dict[int, RunData]:
+    def _load_data(self, ids: list[int], *, tags: bool = True) -> dict[int, RunData]:
         # Read in primary-key order (no ORDER BY: the tables are clustered on (run, key)).
         conn = self._conn()
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
-        tags: dict[int, dict[str, str]] = {run: {} for run in ids}
+        run_tags: dict[int, dict[str, str]] = {run: {} for run in ids}
         summaries: dict[int, dict[str, MetricSummary]] = {run: {} for run in ids}
         names = self._metric_key_names(conn, set())
         nan = math.nan
@@ -814,10 +818,11 @@ class Store:
                 f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
             ):
                 params[run][key] = value
-            for run, key, value in conn.execute(
-                f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
-            ):
-                tags[run][key] = value
+            if tags:
+                for run, key, value in conn.execute(
+                    f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
+                ):
+                    run_tags[run][key] = value
             for run, k, v, st, ts, lo, hi, n in conn.execute(
                 "SELECT run, key, value, step, timestamp, min, max, count FROM metric_summaries "
                 f"WHERE run IN ({marks})",
@@ -836,7 +841,7 @@ class Store:
                     nan if hi is None else hi,
                     n,
                 )
-        return {run: RunData(params[run], tags[run], summaries[run]) for run in ids}
+        return {run: RunData(params[run], run_tags[run], summaries[run]) for run in ids}
 
     def get_run(self, run_id: str) -> Run:
         rows = self._run_infos("r.run_id = ?", (run_id,))
@@ -869,18 +874,21 @@ class Store:
         *,
         view: str = "active",
         experiment_names: Iterable[str] | None = None,
+        include_tags: bool = True,
     ) -> search.PagedList:
         """Runs matching an MLflow filter (plus OR and parentheses), in `order_by` order
         (default: newest first), at most `max_results` (1 to 50,000) per page; the result's
         `token` fetches the next page. Experiments by id or name; all when neither is given.
         The active view hides deleted runs and the runs of deleted experiments; the
-        deleted view shows exactly those. Raises FilterError for a bad filter or order."""
+        deleted view shows exactly those. Raises FilterError for a bad filter or order.
+        `include_tags=False` leaves the runs' tags out (empty), for a reader that does not
+        show them: a tenth less to read (more where runs carry many tags)."""
         _check_view(view)
         scope = self._experiment_scope(experiment_ids, experiment_names)
         if scope == []:
             return search.PagedList([], None)
         return search.search_runs(
-            self, scope, filter_string, order_by, max_results, page_token, view
+            self, scope, filter_string, order_by, max_results, page_token, view, include_tags
         )
 
     def iter_runs(

@@ -116,6 +116,7 @@ async def test_filter_applies_and_a_bad_one_keeps_the_results(filled, store_path
         await type_filter(pilot, app, "params.opt = 'adam'")
         await settle(pilot, lambda: len(names(app)) == 2)
         assert set(names(app)) == {"alpha", "[bold red]x[/] \x1b[2J"}
+        assert str(app.screen.query_one("#count").render()) == "2 runs match the filter"
         await type_filter(pilot, app, "metrics.acc > high")
         error = app.screen.query_one("#filter-error")
         await settle(pilot, lambda: "shown" in error.classes)
@@ -180,6 +181,7 @@ async def test_marks_survive_a_filter(filled, store_path):
         await loaded(pilot, app, 3)
         assert runs_table.marked == {filled["alpha"]}
         assert runs_table.table.get_row_at(0)[0] == "•"
+        assert str(app.screen.query_one("#count").render()) == "3 runs · 1 marked"
 
 
 @sync

@@ -507,3 +507,18 @@ def test_policy_evaluator_agrees_with_the_sql_engine(small, text, expected):
     tree = validate(text)
     picked = {r.info.run_name for r in small.search_runs() if matches(tree, r)}
     assert picked == expected
+
+
+def test_runs_without_their_tags_and_the_cache_between(store):
+    """A reader that shows no tags can leave them out; a later read that wants them gets
+    them (the cache never hands the tag-less copy to it), and filters on tags still work."""
+    exp = store.create_experiment("tags")
+    run = store.create_run(exp, "tagged", tags={"team": "vision"})
+    store.log_params(run.info.run_id, {"lr": "0.1"})
+    (light,) = store.search_runs([exp], "tags.team = 'vision'", include_tags=False)
+    assert light.data.tags == {} and light.data.params == {"lr": "0.1"}
+    (full,) = store.search_runs([exp])
+    assert full.data.tags["team"] == "vision"
+    (light_again,) = store.search_runs([exp], include_tags=False)
+    assert light_again.data.tags == {}
+    assert store.get_run(run.info.run_id).data.tags["team"] == "vision"

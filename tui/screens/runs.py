@@ -112,6 +112,7 @@ class RunsScreen(Screen):
     #experiments { width: 30; border-right: solid $primary-darken-2; }
     #filter-error { color: $error; height: auto; display: none; }
     #filter-error.shown { display: block; }
+    #count { height: 1; padding: 0 1; color: $text-muted; }
     """
 
     def __init__(self, store: Store) -> None:
@@ -142,6 +143,7 @@ class RunsScreen(Screen):
                     id="filter",
                 )
                 yield Static(id="filter-error", markup=False)
+                yield Static("reading runs…", id="count", markup=False)
                 yield RunsTable(id="runs")
         yield Footer()
 
@@ -179,7 +181,9 @@ class RunsScreen(Screen):
         scope = None if experiment_id is None else [experiment_id]
         try:
             runs = list(
-                self.store.search_runs(scope, filter_string, order_by or None, max_results=50_000)
+                self.store.search_runs(
+                    scope, filter_string, order_by or None, max_results=50_000, include_tags=False
+                )
             )
         except FilterError as exc:
             self.post_message(FilterFailed(exc))
@@ -217,7 +221,9 @@ class RunsScreen(Screen):
         clause = f"attributes.run_id IN ({ids})"
         where = f"({filter_string}) AND {clause}" if filter_string else clause
         try:
-            runs = list(self.store.search_runs(scope, where, max_results=PATCH_LIMIT))
+            runs = list(
+                self.store.search_runs(scope, where, max_results=PATCH_LIMIT, include_tags=False)
+            )
         except MltopError as exc:
             self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
             runs = []
@@ -275,6 +281,7 @@ class RunsScreen(Screen):
         self.full_load_running = False
         if message.runs is not None:
             self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
+            self._show_count()
             # On screen: now the app follows the store (changes since it opened included).
             self.call_after_refresh(self.app.start_following)  # type: ignore[attr-defined]
         self._next_patch()
@@ -387,3 +394,15 @@ class RunsScreen(Screen):
 
     def action_mark(self) -> None:
         self.query_one(RunsTable).toggle_mark()
+        self._show_count()
+
+    def _show_count(self) -> None:
+        """The line over the table: how many runs, whether filtered, how many marked."""
+        runs_table = self.query_one(RunsTable)
+        count = len(runs_table.runs)
+        parts = [f"{count:,} run{'' if count == 1 else 's'}"]
+        if self.filter_string:
+            parts[0] += " match the filter" if count != 1 else " matches the filter"
+        if runs_table.marked:
+            parts.append(f"{len(runs_table.marked):,} marked")
+        self.query_one("#count", Static).update(" · ".join(parts))
