@@ -17,25 +17,30 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mltop.store import ChangeCursor, Changes, Store, StoreNotFoundError
 
-try:  # watchdog is a dependency; its absence only costs the file events
-    from watchdog.events import FileSystemEvent, FileSystemEventHandler
-    from watchdog.observers import Observer
-except ImportError:  # pragma: no cover - exercised where watchdog cannot be installed
-    Observer = None  # type: ignore[assignment,misc]
-    FileSystemEventHandler = object  # type: ignore[assignment,misc]
-    FileSystemEvent = object  # type: ignore[assignment,misc]
 
+def _watch(folder: Path, wake: threading.Event) -> Any | None:
+    """A started watchdog observer setting `wake` on every event in `folder` (None without
+    watchdog). watchdog is imported here, when the dashboard starts following, after its
+    first screen: importing it costs start-up time."""
+    try:  # watchdog is a dependency; its absence only costs the file events
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+    except ImportError:  # pragma: no cover - exercised where watchdog cannot be installed
+        return None
 
-class _Wake(FileSystemEventHandler):  # type: ignore[misc]
-    def __init__(self, event: threading.Event) -> None:
-        super().__init__()
-        self.event = event
+    class Wake(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            wake.set()
 
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        self.event.set()
+    observer = Observer()
+    observer.schedule(Wake(), str(folder), recursive=False)
+    observer.daemon = True
+    observer.start()
+    return observer
 
 
 class StoreFollower:
@@ -76,12 +81,8 @@ class StoreFollower:
             self._store = None
             if self.on_error is not None:
                 self.on_error(exc)
-        if self.poll is None and Observer is not None:
-            observer = Observer()
-            observer.schedule(_Wake(self._wake), str(self.store_path), recursive=False)
-            observer.daemon = True
-            observer.start()
-            self._observer = observer
+        if self.poll is None:
+            self._observer = _watch(self.store_path, self._wake)
         self._thread = threading.Thread(target=self._run, name="mltop-follower", daemon=True)
         self._thread.start()
 
