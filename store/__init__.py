@@ -25,6 +25,7 @@ from mltop.store.entities import (
     Run,
     RunData,
     RunInfo,
+    RunRow,
 )
 from mltop.store.errors import (
     ActiveRunError,
@@ -108,6 +109,7 @@ __all__ = [
     "Run",
     "RunData",
     "RunInfo",
+    "RunRow",
     "SchemaTooNewError",
     "Store",
     "StoreError",

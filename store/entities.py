@@ -99,6 +99,16 @@ class Run(NamedTuple):
     data: RunData
 
 
+class RunRow(NamedTuple):
+    """A run as a table of runs shows it: its attributes, params and each metric's latest
+    value (NaN for a NaN). Read several times faster than a `Run`, without tags and the
+    metrics' min, max and counts: a dashboard reads ten thousand of these at once."""
+
+    info: RunInfo
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
 class Metric(NamedTuple):
     """One logged point. `cursor` orders points store-wide: read on after it."""
 

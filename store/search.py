@@ -523,16 +523,21 @@ def search_runs(
     max_results: int | None = DEFAULT_MAX_RESULTS,
     page_token: str | None = None,
     view: str = "active",
-    include_tags: bool = True,
+    *,
+    rows: bool = False,
 ) -> PagedList:
+    """A page of Runs (or, with `rows`, of RunRows) and the next page's token."""
     limit = _check_max_results(max_results)
     head, where, columns, fingerprint = compile_run_search(
         store, experiment_ids, filter_string, order_by, view
     )
     sql = _Sql(list(head.text) + list(where.text), list(head.params) + list(where.params))
-    rows, token = _page(store, sql, columns, fingerprint, page_token, limit)
+    found, token = _page(store, sql, columns, fingerprint, page_token, limit)
     width = len(columns)
-    return PagedList(store.runs_from_rows([row[:-width] for row in rows], tags=include_tags), token)
+    run_rows = [row[:-width] for row in found]
+    if rows:
+        return PagedList(store.run_rows_from_rows(run_rows), token)
+    return PagedList(store.runs_from_rows(run_rows), token)
 
 
 def iter_runs(

@@ -37,6 +37,7 @@ from mltop.store.entities import (
     Run,
     RunData,
     RunInfo,
+    RunRow,
 )
 from mltop.store.errors import (
     AlreadyExistsError,
@@ -212,8 +213,7 @@ class Store:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        # run row id -> (its change sequence, its data, whether the data holds its tags)
-        self._data_cache: OrderedDict[int, tuple[int, RunData, bool]] = OrderedDict()
+        self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
         self._open(create)
 
     # -- opening -------------------------------------------------------------------------
@@ -760,9 +760,8 @@ class Store:
             self._local.key_names = names
         return names
 
-    def runs_from_rows(self, rows: list[tuple], *, tags: bool = True) -> list[Run]:
-        """Runs, with params, tags (unless `tags` is False: empty) and summaries, from rows
-        of RUN_COLUMNS.
+    def runs_from_rows(self, rows: list[tuple]) -> list[Run]:
+        """Runs, with params, tags and summaries, from rows of RUN_COLUMNS.
 
         Reading params, tags and summaries is most of the cost of a search, so what was
         read is kept, per run, until the run's change sequence moves on (any param, tag,
@@ -775,17 +774,17 @@ class Store:
         with self._lock:
             for row in rows:
                 hit = cache.get(row[0])
-                if hit is not None and hit[0] == row[-1] and (hit[2] or not tags):
+                if hit is not None and hit[0] == row[-1]:
                     cache.move_to_end(row[0])
                     found[row[0]] = hit[1]
                 else:
                     missing.append(row[0])
         if missing:
-            loaded = self._load_data(missing, tags=tags)
+            loaded = self._load_data(missing)
             seqs = {row[0]: row[-1] for row in rows}
             with self._lock:
                 for run, data in loaded.items():
-                    cache[run] = (seqs[run], data, tags)
+                    cache[run] = (seqs[run], data)
                     cache.move_to_end(run)
                 while len(cache) > DATA_CACHE_RUNS:
                     cache.popitem(last=False)
@@ -797,18 +796,16 @@ class Store:
             out.append(
                 Run(
                     self._info(row, now),
-                    RunData(
-                        dict(data.params), dict(data.tags) if tags else {}, dict(data.summaries)
-                    ),
+                    RunData(dict(data.params), dict(data.tags), dict(data.summaries)),
                 )
             )
         return out
 
-    def _load_data(self, ids: list[int], *, tags: bool = True) -> dict[int, RunData]:
+    def _load_data(self, ids: list[int]) -> dict[int, RunData]:
         # Read in primary-key order (no ORDER BY: the tables are clustered on (run, key)).
         conn = self._conn()
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
-        run_tags: dict[int, dict[str, str]] = {run: {} for run in ids}
+        tags: dict[int, dict[str, str]] = {run: {} for run in ids}
         summaries: dict[int, dict[str, MetricSummary]] = {run: {} for run in ids}
         names = self._metric_key_names(conn, set())
         nan = math.nan
@@ -818,11 +815,10 @@ class Store:
                 f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
             ):
                 params[run][key] = value
-            if tags:
-                for run, key, value in conn.execute(
-                    f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
-                ):
-                    run_tags[run][key] = value
+            for run, key, value in conn.execute(
+                f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
+            ):
+                tags[run][key] = value
             for run, k, v, st, ts, lo, hi, n in conn.execute(
                 "SELECT run, key, value, step, timestamp, min, max, count FROM metric_summaries "
                 f"WHERE run IN ({marks})",
@@ -841,7 +837,32 @@ class Store:
                     nan if hi is None else hi,
                     n,
                 )
-        return {run: RunData(params[run], run_tags[run], summaries[run]) for run in ids}
+        return {run: RunData(params[run], tags[run], summaries[run]) for run in ids}
+
+    def run_rows_from_rows(self, rows: list[tuple]) -> list[RunRow]:
+        """RunRows (attributes, params, latest metric values) from rows of RUN_COLUMNS."""
+        conn = self._conn()
+        ids = [row[0] for row in rows]
+        params: dict[int, dict[str, str]] = {run: {} for run in ids}
+        metrics: dict[int, dict[str, float]] = {run: {} for run in ids}
+        names = self._metric_key_names(conn, set())
+        nan = math.nan
+        for chunk in _chunks(ids):
+            marks = _marks(len(chunk))
+            for run, key, value in conn.execute(
+                f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
+            ):
+                params[run][key] = value
+            for run, k, v in conn.execute(
+                f"SELECT run, key, value FROM metric_summaries WHERE run IN ({marks})", chunk
+            ):
+                name = names.get(k)
+                if name is None:  # a key created since the names were read
+                    names = self._metric_key_names(conn, {k})
+                    name = names[k]
+                metrics[run][name] = nan if v is None else v
+        now = now_ms()
+        return [RunRow(self._info(row, now), params[row[0]], metrics[row[0]]) for row in rows]
 
     def get_run(self, run_id: str) -> Run:
         rows = self._run_infos("r.run_id = ?", (run_id,))
@@ -874,21 +895,38 @@ class Store:
         *,
         view: str = "active",
         experiment_names: Iterable[str] | None = None,
-        include_tags: bool = True,
     ) -> search.PagedList:
         """Runs matching an MLflow filter (plus OR and parentheses), in `order_by` order
         (default: newest first), at most `max_results` (1 to 50,000) per page; the result's
         `token` fetches the next page. Experiments by id or name; all when neither is given.
         The active view hides deleted runs and the runs of deleted experiments; the
-        deleted view shows exactly those. Raises FilterError for a bad filter or order.
-        `include_tags=False` leaves the runs' tags out (empty), for a reader that does not
-        show them: a tenth less to read (more where runs carry many tags)."""
+        deleted view shows exactly those. Raises FilterError for a bad filter or order."""
         _check_view(view)
         scope = self._experiment_scope(experiment_ids, experiment_names)
         if scope == []:
             return search.PagedList([], None)
         return search.search_runs(
-            self, scope, filter_string, order_by, max_results, page_token, view, include_tags
+            self, scope, filter_string, order_by, max_results, page_token, view
+        )
+
+    def search_run_rows(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int | None = search.DEFAULT_MAX_RESULTS,
+        page_token: str | None = None,
+        *,
+        view: str = "active",
+    ) -> search.PagedList:
+        """`search_runs`, giving `RunRow`s: attributes, params and latest metric values, for
+        a table of runs (no tags, no min/max/counts; about three times faster to read)."""
+        _check_view(view)
+        scope = self._experiment_scope(experiment_ids, None)
+        if scope == []:
+            return search.PagedList([], None)
+        return search.search_runs(
+            self, scope, filter_string, order_by, max_results, page_token, view, rows=True
         )
 
     def iter_runs(

@@ -509,16 +509,28 @@ def test_policy_evaluator_agrees_with_the_sql_engine(small, text, expected):
     assert picked == expected
 
 
-def test_runs_without_their_tags_and_the_cache_between(store):
-    """A reader that shows no tags can leave them out; a later read that wants them gets
-    them (the cache never hands the tag-less copy to it), and filters on tags still work."""
-    exp = store.create_experiment("tags")
-    run = store.create_run(exp, "tagged", tags={"team": "vision"})
-    store.log_params(run.info.run_id, {"lr": "0.1"})
-    (light,) = store.search_runs([exp], "tags.team = 'vision'", include_tags=False)
-    assert light.data.tags == {} and light.data.params == {"lr": "0.1"}
-    (full,) = store.search_runs([exp])
-    assert full.data.tags["team"] == "vision"
-    (light_again,) = store.search_runs([exp], include_tags=False)
-    assert light_again.data.tags == {}
-    assert store.get_run(run.info.run_id).data.tags["team"] == "vision"
+@pytest.mark.parametrize(
+    "text, order",
+    [
+        ("", None),
+        ("metrics.acc > 0.5", ["metrics.acc DESC"]),
+        ("params.opt = 'adam' or tags.team = 'nlp'", ["attributes.run_name"]),
+    ],
+)
+def test_run_rows_are_the_runs_as_a_table_shows_them(small, text, order):
+    """search_run_rows: the same runs in the same order and pages as search_runs, each
+    with its attributes, params and latest metric values (NaN kept)."""
+    runs = small.search_runs(filter_string=text, order_by=order)
+    rows = small.search_run_rows(filter_string=text, order_by=order)
+    assert [r.info for r in rows] == [r.info for r in runs]
+    for row, run in zip(rows, runs, strict=True):
+        assert row.params == run.data.params
+        assert row.metrics.keys() == run.data.metrics.keys()
+        for key, value in run.data.metrics.items():
+            assert row.metrics[key] == value or (math.isnan(value) and math.isnan(row.metrics[key]))
+    first = small.search_run_rows(filter_string=text, order_by=order, max_results=1)
+    if len(runs) > 1:
+        second = small.search_run_rows(
+            filter_string=text, order_by=order, max_results=1, page_token=first.token
+        )
+        assert [r.info.run_id for r in [*first, *second]] == [r.info.run_id for r in runs[:2]]

@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_fastdatatable import DataTable
 
-from mltop.store import Changes, FilterError, MltopError, Run, Store
+from mltop.store import Changes, FilterError, MltopError, RunRow, Store
 from mltop.tui.text import clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
 
@@ -28,7 +28,7 @@ FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view
 
 
 class RunsLoaded(Message):
-    def __init__(self, runs: list[Run] | None, generation: int) -> None:
+    def __init__(self, runs: list[RunRow] | None, generation: int) -> None:
         super().__init__()
         self.runs = runs
         self.generation = generation
@@ -37,7 +37,7 @@ class RunsLoaded(Message):
 class RunsPatched(Message):
     """Fresh copies of some runs (those a change touched) that still match the view."""
 
-    def __init__(self, asked: set[str], runs: list[Run], generation: int) -> None:
+    def __init__(self, asked: set[str], runs: list[RunRow], generation: int) -> None:
         super().__init__()
         self.asked = asked
         self.runs = runs
@@ -181,8 +181,8 @@ class RunsScreen(Screen):
         scope = None if experiment_id is None else [experiment_id]
         try:
             runs = list(
-                self.store.search_runs(
-                    scope, filter_string, order_by or None, max_results=50_000, include_tags=False
+                self.store.search_run_rows(
+                    scope, filter_string, order_by or None, max_results=50_000
                 )
             )
         except FilterError as exc:
@@ -221,9 +221,7 @@ class RunsScreen(Screen):
         clause = f"attributes.run_id IN ({ids})"
         where = f"({filter_string}) AND {clause}" if filter_string else clause
         try:
-            runs = list(
-                self.store.search_runs(scope, where, max_results=PATCH_LIMIT, include_tags=False)
-            )
+            runs = list(self.store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
         except MltopError as exc:
             self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
             runs = []
@@ -310,7 +308,7 @@ class RunsScreen(Screen):
         previous = self.filter_string
         self.filter_string = text
         try:
-            self.store.search_runs(filter_string=text, max_results=1)  # validate now
+            self.store.search_run_rows(filter_string=text, max_results=1)  # validate now
         except FilterError as exc:
             self.filter_string = previous  # keep showing the previous results
             self.post_message(FilterFailed(exc))

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
 
-from mltop.store import Run
+from mltop.store import RunRow
 from mltop.store.entities import LOST
 from mltop.tui.text import ago, clean, duration, number
 from mltop.tui.widgets.live_table import LiveTable
@@ -53,9 +53,9 @@ class Column:
         }.get(self.key)
 
 
-def columns_for(runs: list[Run]) -> list[Column]:
-    metrics = sorted({k for r in runs for k in r.data.summaries})
-    params = sorted({k for r in runs for k in r.data.params})
+def columns_for(runs: list[RunRow]) -> list[Column]:
+    metrics = sorted({k for r in runs for k in r.metrics})
+    params = sorted({k for r in runs for k in r.params})
     both = set(metrics) & set(params)
     cols = [
         Column("attribute", key, key) for key in ("mark", "status", "name", "started", "duration")
@@ -69,14 +69,14 @@ def columns_for(runs: list[Run]) -> list[Column]:
 TIMED = ("started", "duration")  # the columns that change with the clock alone
 
 
-def column_cells(column: Column, runs: list[Run], marked: set[str], now: int) -> list:
+def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int) -> list:
     """One column's cells for `runs`, formatted for display (a column at a time: ten
     thousand rows format in a few tens of milliseconds)."""
     key = column.key
     if column.kind == "metric":
-        return [None if (s := r.data.summaries.get(key)) is None else number(s.value) for r in runs]
+        return [None if (v := r.metrics.get(key)) is None else number(v) for r in runs]
     if column.kind == "param":
-        return [None if (v := r.data.params.get(key)) is None else clean(v) for r in runs]
+        return [None if (v := r.params.get(key)) is None else clean(v) for r in runs]
     if key == "mark":
         return [MARK if r.info.run_id in marked else "" for r in runs]
     if key == "name":
@@ -88,13 +88,13 @@ def column_cells(column: Column, runs: list[Run], marked: set[str], now: int) ->
     return [duration(r.info.start_time, r.info.end_time, now) for r in runs]
 
 
-def sort_value(run: Run, column: Column) -> object:
+def sort_value(run: RunRow, column: Column) -> object:
     """What the store sorts `run` by in `column` (NaN made comparable)."""
     if column.kind == "metric":
-        summary = run.data.summaries.get(column.key)
-        return None if summary is None else repr(summary.value)
+        value = run.metrics.get(column.key)
+        return None if value is None else repr(value)
     if column.kind == "param":
-        return run.data.params.get(column.key)
+        return run.params.get(column.key)
     return {
         "status": run.info.status,
         "name": run.info.run_name,
@@ -112,7 +112,7 @@ class RunsTable(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.runs: list[Run] = []
+        self.runs: list[RunRow] = []
         self.columns: list[Column] = []
         self.marked: set[str] = set()
         self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
@@ -140,7 +140,7 @@ class RunsTable(Vertical):
     def table(self) -> LiveTable:
         return self._table
 
-    def current_run(self) -> Run | None:
+    def current_run(self) -> RunRow | None:
         row = self.table.cursor_row
         return self.runs[row] if 0 <= row < len(self.runs) else None
 
@@ -148,12 +148,12 @@ class RunsTable(Vertical):
         col = self.table.cursor_column
         return self.columns[col] if 0 <= col < len(self.columns) else None
 
-    def _rows(self, runs: list[Run], columns: list[Column], now: int) -> list[list[str | None]]:
+    def _rows(self, runs: list[RunRow], columns: list[Column], now: int) -> list[list[str | None]]:
         if columns != self._made_for:
             self._made, self._made_for = {}, columns
         timed = [i for i, c in enumerate(columns) if c.kind == "attribute" and c.key in TIMED]
         made, marked = self._made, self.marked
-        sources = [(run.info, run.data, run.info.run_id in marked) for run in runs]
+        sources = [(run.info, run.params, run.metrics, run.info.run_id in marked) for run in runs]
         missing = [
             i
             for i, (run, source) in enumerate(zip(runs, sources, strict=True))
@@ -175,7 +175,7 @@ class RunsTable(Vertical):
                     rows[i][x] = value
         return rows
 
-    def show(self, runs: list[Run], now: int) -> None:
+    def show(self, runs: list[RunRow], now: int) -> None:
         columns = columns_for(runs)
         rows = self._rows(runs, columns, now)
         same_rows = [r.info.run_id for r in runs] == [r.info.run_id for r in self.runs]
@@ -202,7 +202,7 @@ class RunsTable(Vertical):
         # cursor in view: a run appearing above does not move what the user looks at.
         table.call_after_refresh(table.move_cursor)
 
-    def _set_rows(self, positions, runs: list[Run], rows: list[list[str | None]]) -> None:
+    def _set_rows(self, positions, runs: list[RunRow], rows: list[list[str | None]]) -> None:
         """Put `rows` (for `runs`) at `positions`, setting only the cells that changed."""
         changes = []
         for y, run, new in zip(positions, runs, rows, strict=True):
@@ -212,7 +212,7 @@ class RunsTable(Vertical):
             self._shown[y] = new
         self.table.set_cells(changes)
 
-    def patch(self, asked: set[str], runs: list[Run], now: int) -> bool:
+    def patch(self, asked: set[str], runs: list[RunRow], now: int) -> bool:
         """Fresh copies of the runs in `asked` that still match the view: update their rows
         in place, if they can be (False: rows would come, go or move; nothing was done)."""
         index = self._index
@@ -227,9 +227,7 @@ class RunsTable(Vertical):
             position = index.get(run.info.run_id)
             if position is None:
                 return False  # a new run
-            if not known[0].issuperset(run.data.summaries) or not known[1].issuperset(
-                run.data.params
-            ):
+            if not known[0].issuperset(run.metrics) or not known[1].issuperset(run.params):
                 return False  # a new column
             column = self.sort_column
             if column is not None and sort_value(run, column) != sort_value(
