@@ -113,12 +113,13 @@ class MltopApp(App):
                 screen.tick()
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        from mltop.tui.screens.compare import CompareScreen
         from mltop.tui.screens.run_detail import RunDetailScreen
 
         for screen in self.screen_stack:  # the runs screen stays current under the detail
             if isinstance(screen, RunsScreen):
                 screen.apply_changes(message.changes)
-            elif isinstance(screen, RunDetailScreen):
+            elif isinstance(screen, RunDetailScreen | CompareScreen):
                 screen.follow()
 
     def on_store_failed(self, message: StoreFailed) -> None:

@@ -89,6 +89,13 @@ class RunsScreen(Screen):
             id="runs.mark",
         ),
         Binding(
+            "c",
+            "compare",
+            "Compare",
+            tooltip="Compare the marked runs side by side (two or more)",
+            id="runs.compare",
+        ),
+        Binding(
             "enter",
             "open_run",
             "Open",
@@ -385,6 +392,18 @@ class RunsScreen(Screen):
             from mltop.tui.screens.run_detail import RunDetailScreen
 
             self.app.push_screen(RunDetailScreen(self.store, run.info.run_id))
+
+    def action_compare(self) -> None:
+        runs_table = self.query_one(RunsTable)
+        if len(runs_table.marked) < 2:
+            self.notify("mark two or more runs (space) to compare them", severity="warning")
+            return
+        from mltop.tui.screens.compare import CompareScreen
+
+        # In the order they stand in the table; marked runs filtered out of view come last.
+        shown = [r.info.run_id for r in runs_table.runs if r.info.run_id in runs_table.marked]
+        rest = sorted(runs_table.marked - set(shown))
+        self.app.push_screen(CompareScreen(self.store, shown + rest))
 
     def action_move(self, rows: int) -> None:
         table = self.query_one(RunsTable).table

@@ -1,0 +1,359 @@
+"""Compare marked runs side by side: a table (one column per run) and overlaid charts.
+
+Rows are params, then each metric's latest value, min and max, then key attributes. A row
+whose values differ across the runs has its name highlighted, and `d` shows only those.
+For every metric row the best value is highlighted: lower is better for names that say so
+(loss, error, mae, ...), higher otherwise; `f` flips that for the metric under the cursor.
+Each run keeps one colour everywhere on the screen (its column header, its chart line).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from mltop.store import MltopError, Run, Store
+from mltop.tui.downsample import Series
+from mltop.tui.text import clean, duration, number
+
+# A run's colour, by its place among the compared runs (then again, past the last).
+PALETTE = [
+    "#4e9af1", "#f1a34e", "#5cc96b", "#e8575a", "#b07ce8",
+    "#c9a36b", "#e87cc3", "#9a9a9a", "#c8d64a", "#4ed6d6",
+]  # fmt: skip
+LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "perplexity", "latency")
+MAX_CHARTS = 8
+
+
+def lower_is_better(metric: str) -> bool:
+    name = metric.lower()
+    return any(word in name for word in LOWER_IS_BETTER)
+
+
+def colour(index: int) -> str:
+    """The run's colour as a Rich style colour (`#rrggbb`)."""
+    return PALETTE[index % len(PALETTE)]
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    """The same colour as plotext takes it."""
+    value = int(hex_colour[1:], 16)
+    return (value >> 16, (value >> 8) & 0xFF, value & 0xFF)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the comparison: its label, and how to read each run's value."""
+
+    key: str  # unique: "params.lr", "metrics.loss", "metrics.loss min", "status", ...
+    label: str
+    metric: str | None  # the metric this row ranks, if any
+    value: Callable[[Run], object]  # the raw value (None when the run has none)
+    text: Callable[[object], str]
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return number(value)
+    return clean(value)
+
+
+def rows_for(runs: list[Run], now: int) -> list[Row]:
+    params = sorted({k for r in runs for k in r.data.params})
+    metrics = sorted({k for r in runs for k in r.data.summaries})
+    rows = [
+        Row(f"params.{k}", f"params.{k}", None, lambda r, k=k: r.data.params.get(k), _shown)
+        for k in params
+    ]
+    for k in metrics:
+
+        def part(field: str, k: str = k) -> Callable[[Run], object]:
+            def read(run: Run) -> object:
+                summary = run.data.summaries.get(k)
+                return None if summary is None else getattr(summary, field)
+
+            return read
+
+        rows += [
+            Row(f"metrics.{k}", f"metrics.{k}", k, part("value"), _shown),
+            Row(f"metrics.{k} min", f"  {k} min", k, part("min"), _shown),
+            Row(f"metrics.{k} max", f"  {k} max", k, part("max"), _shown),
+        ]
+    rows += [
+        Row("status", "status", None, lambda r: r.info.display_status, _shown),
+        Row(
+            "duration",
+            "duration",
+            None,
+            lambda r: duration(r.info.start_time, r.info.end_time, now),
+            _shown,
+        ),
+        Row("commit", "git commit", None, lambda r: r.data.tags.get("mltop.git.commit"), _shown),
+        Row("user", "user", None, lambda r: r.info.user_id, _shown),
+    ]
+    return [Row(r.key, clean(r.label), r.metric, r.value, r.text) for r in rows]
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def differs(values: list[object]) -> bool:
+    return any(not _same(values[0], v) for v in values[1:])
+
+
+def best_index(values: list[object], lower: bool) -> set[int]:
+    """Which runs hold the best value of a metric row (ties: all of them; NaN never)."""
+    scored = [
+        (i, v) for i, v in enumerate(values) if isinstance(v, float | int) and math.isfinite(v)
+    ]
+    if len(scored) < 2:
+        return set()
+    target = (min if lower else max)(v for _i, v in scored)
+    return {i for i, v in scored if v == target}
+
+
+class CompareLoaded(Message):
+    def __init__(self, runs: list[Run], histories: dict[str, dict[str, Series]] | None) -> None:
+        super().__init__()
+        self.runs = runs
+        self.histories = histories
+
+
+class CompareChart(PlotextPlot):
+    """One metric across the compared runs: a line per run, in its colour, with a legend."""
+
+    DEFAULT_CSS = "CompareChart { height: 1fr; min-height: 8; }"
+
+    def __init__(self, metric: str) -> None:
+        super().__init__()
+        self.metric = metric
+        self.lines: list[tuple[str, str, Series]] = []  # (run name, colour, points)
+
+    def show(self, lines: list[tuple[str, str, Series]]) -> None:
+        self.lines = lines
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        width = max(10, self.size.width or 80)
+        for name, hue, series in self.lines:
+            (xs, ys), _smoothed = series.view(width)
+            if xs:
+                plt.plot(xs, ys, marker="braille", color=rgb(hue), label=clean(name)[:24])
+        plt.title(clean(self.metric))
+        plt.xlabel("step")
+        self.refresh()
+
+
+class CompareScreen(Screen):
+    """Marked runs side by side (`c` on the runs screen)."""
+
+    HELP_TITLE = "compare"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="compare.back"),
+        Binding(
+            "d",
+            "toggle_diff",
+            "Differences",
+            tooltip="Show only the rows that differ",
+            id="compare.diff",
+        ),
+        Binding(
+            "f",
+            "flip",
+            "Flip best",
+            tooltip="Flip which direction is best for the metric under the cursor",
+            id="compare.flip",
+        ),
+        Binding(
+            "1",
+            "tab('compare-table')",
+            "Table",
+            show=False,
+            tooltip="The table",
+            id="compare.tab_table",
+        ),
+        Binding(
+            "2",
+            "tab('compare-charts')",
+            "Charts",
+            tooltip="Each metric overlaid across the runs",
+            id="compare.tab_charts",
+        ),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+    ]
+
+    DEFAULT_CSS = """
+    CompareScreen #compare-note { height: 1; padding: 0 1; color: $text-muted; }
+    CompareScreen DataTable { height: 1fr; }
+    CompareScreen #compare-grid { grid-size: 2; grid-gutter: 0 2; height: 1fr; overflow-y: auto; }
+    """
+
+    def __init__(self, store: Store, run_ids: list[str]) -> None:
+        super().__init__()
+        self.store = store
+        self.run_ids = run_ids
+        self.runs: list[Run] = []
+        self.rows: list[Row] = []
+        self.shown_rows: list[Row] = []
+        self.diff_only = False
+        self.flipped: set[str] = set()  # metrics whose best direction the user flipped
+        self.charts_loaded = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical():
+            yield Static("", id="compare-note", markup=False)
+            with TabbedContent(initial="compare-table"):
+                with TabPane("Table", id="compare-table"):
+                    yield DataTable(id="compare", cursor_type="row", zebra_stripes=True)
+                with TabPane("Charts", id="compare-charts"):
+                    yield Grid(id="compare-grid")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TabbedContent).styles.height = "1fr"
+        for pane in self.query(TabPane):
+            pane.styles.height = "1fr"
+        self.query_one(DataTable).fixed_columns = 1  # the row names stay while scrolling
+        self.load(charts=False)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="compare")
+    def load(self, charts: bool) -> None:
+        try:
+            runs = [self.store.get_run(run_id) for run_id in self.run_ids]
+            histories = None
+            if charts:
+                metrics = sorted({k for r in runs for k in r.data.summaries})[:MAX_CHARTS]
+                histories = {
+                    key: {
+                        run.info.run_id: Series.of(
+                            self.store.get_metric_history(run.info.run_id, key)
+                        )
+                        for run in runs
+                        if key in run.data.summaries
+                    }
+                    for key in metrics
+                }
+        except MltopError as exc:
+            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
+            return
+        self.post_message(CompareLoaded(runs, histories))
+
+    def on_compare_loaded(self, message: CompareLoaded) -> None:
+        self.runs = message.runs
+        self.rows = rows_for(message.runs, self.app.now())  # type: ignore[attr-defined]
+        self._fill_table()
+        if message.histories is not None:
+            self._fill_charts(message.histories)
+
+    def follow(self) -> None:
+        """The store changed: read the runs again (and their charts, if shown)."""
+        self.load(charts=self.charts_loaded)
+
+    # -- the table -------------------------------------------------------------------------
+
+    def _fill_table(self) -> None:
+        table = self.query_one(DataTable)
+        keep = self.shown_rows[table.cursor_row].key if self.shown_rows else None
+        keep_x = table.scroll_x
+        table.clear(columns=True)
+        table.add_column(Text("run", style="bold"), key="label")
+        for i, run in enumerate(self.runs):
+            name = Text(clean(run.info.run_name), style=f"bold {colour(i)}")
+            table.add_column(name, key=run.info.run_id)
+        self.shown_rows = []
+        differing = 0
+        for row in self.rows:
+            values = [row.value(run) for run in self.runs]
+            differ = differs(values)
+            differing += differ
+            if self.diff_only and not differ:
+                continue
+            best: set[int] = set()
+            if row.metric is not None:
+                lower = lower_is_better(row.metric) != (row.metric in self.flipped)
+                best = best_index(values, lower)
+            label = Text(row.label, style="bold yellow" if differ else "")
+            cells = [
+                Text(row.text(v), style="bold reverse" if i in best else "")
+                for i, v in enumerate(values)
+            ]
+            table.add_row(label, *cells, key=row.key)
+            self.shown_rows.append(row)
+        keys = [r.key for r in self.shown_rows]
+        if keep in keys:
+            table.move_cursor(row=keys.index(keep))
+        table.scroll_x = keep_x
+        note = (
+            f"{len(self.runs)} runs · {differing} of {len(self.rows)} rows differ"
+            + (" · only those shown (d: all)" if self.diff_only else " · d: only those")
+            + " · f flips best for the metric under the cursor"
+        )
+        self.query_one("#compare-note", Static).update(note)
+
+    def action_toggle_diff(self) -> None:
+        self.diff_only = not self.diff_only
+        self._fill_table()
+
+    def action_flip(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.shown_rows:
+            return
+        row = self.shown_rows[table.cursor_row]
+        if row.metric is None:
+            self.notify("not a metric: nothing to flip", severity="warning")
+            return
+        self.flipped.symmetric_difference_update({row.metric})
+        self._fill_table()
+
+    # -- charts ----------------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "compare-charts" and not self.charts_loaded:
+            self.charts_loaded = True
+            self.load(charts=True)
+
+    def _fill_charts(self, histories: dict[str, dict[str, Series]]) -> None:
+        grid = self.query_one("#compare-grid", Grid)
+        charts = {chart.metric: chart for chart in self.query(CompareChart)}
+        order = {run.info.run_id: i for i, run in enumerate(self.runs)}
+        for metric, per_run in histories.items():
+            chart = charts.get(metric)
+            if chart is None:
+                chart = CompareChart(metric)
+                grid.mount(chart)
+            lines = [
+                (run.info.run_name, colour(order[run.info.run_id]), per_run[run.info.run_id])
+                for run in self.runs
+                if run.info.run_id in per_run
+            ]
+            chart.show(lines)
+        grid.styles.grid_rows = "1fr" if len(histories) <= 4 else "14"
