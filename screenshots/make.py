@@ -71,7 +71,23 @@ async def main() -> None:
             await pilot.press("enter")
             await pilot.pause(1.5)
 
+        def compare(charts: bool):
+            async def steps(pilot) -> None:
+                screen = pilot.app.screen
+                screen.filter_string = "attributes.run_name LIKE 'resnet18-lr0.0%'"
+                screen.load_runs()
+                await pilot.pause(0.8)
+                await pilot.press("space", "j", "space", "j", "space", "j", "space", "c")
+                await pilot.pause(1.0)
+                if charts:
+                    await pilot.press("2")
+                    await pilot.pause(1.5)
+
+            return steps
+
         await shoot(store, "runs", nothing)
+        await shoot(store, "compare", compare(False))
+        await shoot(store, "compare-charts", compare(True))
         await shoot(store, "run-detail", detail)
         await shoot(store, "runs-filtered", filtered)
         await shoot(store, "filter-error", filter_error)

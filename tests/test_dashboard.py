@@ -485,3 +485,98 @@ async def test_m_chooses_which_metrics_are_charted(filled, store_path):
         await pilot.press("m", "down", "space", "enter")  # loss comes back, in its place
         await settle(pilot, lambda: charted() == ["acc", "loss", "val_acc"])
     client.close()
+
+
+@sync
+async def test_compare_marked_runs_differences_and_best_values(filled, store_path):
+    from textual.widgets import DataTable
+
+    from mltop.tui.screens.compare import CompareScreen
+
+    client = MltopClient(Store(store_path))
+    for name, loss in (("alpha", 0.3), ("beta", 0.2)):
+        client.log_metric(filled[name], "val_loss", loss)
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("space", "c")  # one marked run: nothing to compare yet
+        await settle(
+            pilot, lambda: any("two or more" in str(n.message) for n in app._notifications)
+        )
+        assert not isinstance(app.screen, CompareScreen)
+        await pilot.press("j", "space", "c")
+        await settle(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.shown_rows)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert [r.info.run_name for r in screen.runs] == ["alpha", "beta"]  # table order
+
+        def row(key: str) -> list:
+            return table.get_row(key)
+
+        def best(key: str) -> list[str]:
+            cells = row(key)[1:]
+            return [
+                screen.runs[i].info.run_name
+                for i, c in enumerate(cells)
+                if "reverse" in str(c.style)
+            ]
+
+        assert [str(c) for c in row("metrics.acc")[1:]] == ["0.9", "0.7"]
+        assert best("metrics.acc") == ["alpha"]  # higher is better
+        assert best("metrics.val_loss") == ["beta"]  # a loss: lower is better
+        assert "yellow" in str(row("params.opt")[0].style)  # adam vs sgd: they differ
+        everything = len(screen.shown_rows)
+        await pilot.press("d")  # only what differs
+        await settle(pilot, lambda: len(screen.shown_rows) < everything)
+        assert all(r.key != "user" for r in screen.shown_rows)  # the same user: hidden
+        assert "params.opt" in [r.key for r in screen.shown_rows]
+        # f on the val_loss row flips its direction: now the higher value is best.
+        table.move_cursor(row=[r.key for r in screen.shown_rows].index("metrics.val_loss"))
+        await pilot.press("f")
+        await settle(pilot, lambda: best("metrics.val_loss") == ["alpha"])
+        assert best("metrics.acc") == ["alpha"]  # other metrics keep theirs
+        # Live: a new value elsewhere reaches the table.
+        client.log_metric(filled["beta"], "acc", 0.95, step=1, synchronous=True)
+        screen.follow()
+        await settle(pilot, lambda: [str(c) for c in row("metrics.acc")[1:]] == ["0.9", "0.95"])
+        assert best("metrics.acc") == ["beta"]
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, CompareScreen))
+    client.close()
+
+
+@sync
+async def test_compare_stays_usable_with_fifty_runs(store_path):
+    from textual.widgets import DataTable
+
+    from mltop.tui.screens.compare import CompareScreen
+
+    client = MltopClient(Store(store_path))
+    for i in range(50):
+        run = client.create_run(
+            run_name=f"run-{i:02}",
+            start_time=NOW - i * 1000,
+            status="FINISHED",
+            log_system_info=False,
+        )
+        client.log_params(run.info.run_id, {"lr": str(i / 100)})
+        client.log_metric(run.info.run_id, "loss", 1 / (i + 1))
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 50)
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.marked = {r.info.run_id for r in runs_table.runs}
+        await pilot.press("c")
+        await settle(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.shown_rows)
+        table = app.screen.query_one(DataTable)
+        assert len(table.columns) == 51 and table.fixed_columns == 1  # row names pinned
+        assert table.virtual_size.width > table.size.width  # wider than the screen
+        await pilot.press(*["right"] * 30)
+        await settle(pilot, lambda: table.scroll_x > 0)
+        best = [
+            i for i, c in enumerate(table.get_row("metrics.loss")[1:]) if "reverse" in str(c.style)
+        ]
+        assert [app.screen.runs[i].info.run_name for i in best] == ["run-49"]
+    client.close()

@@ -147,3 +147,35 @@ def test_help(snap_compare, fixed_store):
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)
+
+
+async def open_compare(pilot) -> None:
+    from mltop.tui.screens.compare import CompareScreen
+
+    await wait_loaded(pilot)
+    await pilot.press("space", "j", "space", "j", "j", "space", "c")
+    for _ in range(1000):
+        await pilot.pause(0.02)
+        if isinstance(pilot.app.screen, CompareScreen) and pilot.app.screen.shown_rows:
+            break
+    await pilot.pause(0.2)
+
+
+def test_compare(snap_compare, fixed_store):
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=open_compare)
+
+
+def test_compare_charts(snap_compare, fixed_store):
+    from mltop.tui.screens.compare import CompareChart
+
+    async def run_before(pilot) -> None:
+        await open_compare(pilot)
+        await pilot.press("2")
+        for _ in range(1000):
+            await pilot.pause(0.02)
+            charts = list(pilot.app.screen.query(CompareChart))
+            if len(charts) == 2 and all(chart.lines for chart in charts):
+                break
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)

@@ -237,7 +237,9 @@ class CompareScreen(Screen):
         self.query_one(TabbedContent).styles.height = "1fr"
         for pane in self.query(TabPane):
             pane.styles.height = "1fr"
-        self.query_one(DataTable).fixed_columns = 1  # the row names stay while scrolling
+        table = self.query_one(DataTable)
+        table.fixed_columns = 1  # the row names stay while scrolling
+        table.focus()
         self.load(charts=False)
 
     # -- loading ---------------------------------------------------------------------------
