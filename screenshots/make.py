@@ -85,7 +85,12 @@ async def main() -> None:
 
             return steps
 
+        async def registry(pilot) -> None:
+            await pilot.press("r")
+            await pilot.pause(1.0)
+
         await shoot(store, "runs", nothing)
+        await shoot(store, "registry", registry)
         await shoot(store, "compare", compare(False))
         await shoot(store, "compare-charts", compare(True))
         await shoot(store, "run-detail", detail)

@@ -580,3 +580,53 @@ async def test_compare_stays_usable_with_fifty_runs(store_path):
         ]
         assert [app.screen.runs[i].info.run_name for i in best] == ["run-49"]
     client.close()
+
+
+@sync
+async def test_the_registry_screen_follows_promotions_and_opens_source_runs(filled, store_path):
+    from textual.widgets import DataTable
+
+    from mltop.tui.screens.registry import RegistryScreen
+    from mltop.tui.screens.run_detail import RunDetailScreen
+
+    store = Store(store_path)
+    registry = store.registry
+    registry.create_registered_model("resnet")
+    registry.create_model_version("resnet", f"runs:/{filled['alpha']}/model")
+    registry.create_model_version("resnet", f"runs:/{filled['beta']}/model")
+    registry.transition("resnet", 1, "Production", "first release", user="ana")
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RegistryScreen) and app.screen.versions)
+        screen = app.screen
+        models = screen.query_one("#models", DataTable)
+        versions = screen.query_one("#versions", DataTable)
+        await settle(pilot, lambda: versions.row_count == 2)
+        assert [str(c) for c in models.get_row("resnet")[:4]] == ["resnet", "2", "v1", "-"]
+        assert [str(c) for c in versions.get_row("1")[:2]] == ["v1", "Production"]
+        # Another terminal promotes v2: the screen follows.
+        registry.transition("resnet", 2, "Production", "better", user="bob")
+        screen.follow()
+        await settle(pilot, lambda: str(versions.get_row("2")[1]) == "Production")
+        assert str(versions.get_row("1")[1]) == "Archived"
+        assert str(models.get_row("resnet")[2]) == "v2"
+        # h: the history, newest first, with who and why.
+        await pilot.press("h")
+        history = screen.query_one("#history", DataTable)
+        await settle(pilot, lambda: history.row_count == 2)
+        assert [str(c) for c in history.get_row_at(0)[1:5]] == [
+            "bob",
+            "v2",
+            "None → Production",
+            "better",
+        ]
+        await pilot.press("h")
+        # Enter on v1: the run that produced it.
+        versions.focus()
+        versions.move_cursor(row=[key.value for key in versions.rows].index("1"))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        assert app.screen.run_id == filled["alpha"]
+    store.close()

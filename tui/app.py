@@ -34,6 +34,13 @@ class MltopApp(App):
     TITLE = "mltop"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("question_mark", "toggle_help", "Help", tooltip="These keys", id="app.help"),
+        Binding(
+            "r",
+            "registry",
+            "Registry",
+            tooltip="Models, versions, stages and history",
+            id="app.registry",
+        ),
     ]
 
     def __init__(
@@ -93,6 +100,12 @@ class MltopApp(App):
         rows = [(keys, does) for _binding, keys, does in bindings_of(screen)]
         self.push_screen(HelpScreen(getattr(screen, "HELP_TITLE", "mltop"), rows))
 
+    def action_registry(self) -> None:
+        from mltop.tui.screens.registry import RegistryScreen
+
+        if not isinstance(self.screen, RegistryScreen):
+            self.push_screen(RegistryScreen(self.store))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (ctrl+p) lists every action of the screen, by name."""
         from mltop.tui.screens.help import bindings_of
@@ -114,12 +127,13 @@ class MltopApp(App):
 
     def on_store_changed(self, message: StoreChanged) -> None:
         from mltop.tui.screens.compare import CompareScreen
+        from mltop.tui.screens.registry import RegistryScreen
         from mltop.tui.screens.run_detail import RunDetailScreen
 
         for screen in self.screen_stack:  # the runs screen stays current under the detail
             if isinstance(screen, RunsScreen):
                 screen.apply_changes(message.changes)
-            elif isinstance(screen, RunDetailScreen | CompareScreen):
+            elif isinstance(screen, RunDetailScreen | CompareScreen | RegistryScreen):
                 screen.follow()
 
     def on_store_failed(self, message: StoreFailed) -> None:

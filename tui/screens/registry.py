@@ -1,0 +1,248 @@
+"""The registry screen (`r`): registered models, the versions of the one under the cursor,
+and its transition history (`h`); enter on a version opens the run that produced it.
+
+It follows the store live, so a promotion made in another terminal shows at once. Moving
+versions between stages from here (with a confirmation dialog) comes next.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from mltop.store import MltopError, Store
+from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
+from mltop.tui.text import clean, timestamp
+
+STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
+
+
+class RegistryLoaded(Message):
+    def __init__(
+        self,
+        models: list[RegisteredModel],
+        versions: list[ModelVersion],
+        run_names: dict[str, str],
+        history: list[TransitionRecord] | None,
+    ) -> None:
+        super().__init__()
+        self.models = models
+        self.versions = versions
+        self.run_names = run_names
+        self.history = history
+
+
+def stage_text(stage: str) -> Text:
+    return Text(stage, style=STAGE_STYLE.get(stage, ""))
+
+
+class RegistryScreen(Screen):
+    HELP_TITLE = "registry"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "app.pop_screen", "Back", tooltip="Back", id="registry.back"),
+        Binding(
+            "h",
+            "toggle_history",
+            "History",
+            tooltip="The model's transition history (who, when, from → to, why)",
+            id="registry.history",
+        ),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Models/versions",
+            show=False,
+            tooltip="Between the models and the versions",
+            id="registry.next",
+        ),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+    ]
+
+    DEFAULT_CSS = """
+    RegistryScreen #models { height: auto; max-height: 40%; }
+    RegistryScreen #versions { height: 1fr; }
+    RegistryScreen #history { height: 1fr; display: none; }
+    RegistryScreen #history.shown { display: block; }
+    RegistryScreen .caption { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.models: list[RegisteredModel] = []
+        self.versions: list[ModelVersion] = []
+        self.model_name: str | None = None
+        self.show_history = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical():
+            yield Static("Models", classes="caption", markup=False)
+            yield DataTable(id="models", cursor_type="row")
+            yield Static("", id="versions-caption", classes="caption", markup=False)
+            yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#models", DataTable).add_columns(
+            "model", "versions", "Production", "Staging", "aliases", "policy"
+        )
+        self.query_one("#versions", DataTable).add_columns(
+            "version", "stage", "aliases", "source run", "key metrics", "created", "by"
+        )
+        self.query_one("#history", DataTable).add_columns(
+            "when", "who", "version", "move", "comment", "policy"
+        )
+        self.query_one("#models", DataTable).focus()
+        self.load()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="registry")
+    def load(self) -> None:
+        registry = self.store.registry
+        try:
+            models = registry.search_registered_models()
+            name = self.model_name or (models[0].name if models else None)
+            versions = registry.search_model_versions()  # all: a registry is small
+            run_names = {}
+            for version in versions:
+                if version.name != name:
+                    continue
+                try:
+                    run = self.store.get_run(version.run_id)
+                except MltopError:
+                    continue
+                metrics = ", ".join(f"{k} {v:.4g}" for k, v in sorted(run.data.metrics.items())[:3])
+                run_names[version.run_id] = f"{run.info.run_name}\t{metrics}"
+            history = registry.history(name) if name and self.show_history else None
+        except MltopError as exc:
+            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
+            return
+        self.post_message(RegistryLoaded(models, versions, run_names, history))
+
+    def follow(self) -> None:
+        self.load()
+
+    def on_registry_loaded(self, message: RegistryLoaded) -> None:
+        self.models, self.versions = message.models, message.versions
+        if self.model_name is None and self.models:
+            self.model_name = self.models[0].name
+        models = self.query_one("#models", DataTable)
+        keep = models.cursor_row
+        models.clear()
+        for model in self.models:
+            count = len([v for v in message.versions if v.name == model.name])
+            stages = model.latest_versions
+            models.add_row(
+                Text(clean(model.name), style="bold"),
+                str(count),
+                f"v{stages['Production']}" if "Production" in stages else "-",
+                f"v{stages['Staging']}" if "Staging" in stages else "-",
+                Text(clean(", ".join(f"{a}→v{v}" for a, v in sorted(model.aliases.items())))),
+                Text(clean(model.policy or "-")),
+                key=model.name,
+            )
+        if self.models:
+            models.move_cursor(row=min(keep, len(self.models) - 1))
+        self._fill_versions(message.run_names)
+        if message.history is not None:
+            self._fill_history(message.history)
+
+    def _fill_versions(self, run_names: dict[str, str]) -> None:
+        table = self.query_one("#versions", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        mine = [v for v in self.versions if v.name == self.model_name]
+        for version in sorted(mine, key=lambda v: -v.version):
+            run_name, _, metrics = run_names.get(version.run_id, "(deleted run)\t").partition("\t")
+            table.add_row(
+                f"v{version.version}",
+                stage_text(version.current_stage),
+                Text(clean(", ".join(version.aliases))),
+                Text(clean(run_name)),
+                Text(clean(metrics)),
+                timestamp(version.creation_time),
+                Text(clean(version.user_id)),
+                key=str(version.version),
+            )
+        if mine:
+            table.move_cursor(row=min(keep, len(mine) - 1))
+        name = clean(self.model_name or "")
+        caption = (
+            f"History of {name}, newest first (h: the versions)"
+            if self.show_history
+            else f"Versions of {name} (enter: the run that produced it; h: history)"
+        )
+        self.query_one("#versions-caption", Static).update(caption if name else "")
+
+    def _fill_history(self, records: list[TransitionRecord]) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for record in reversed(records):  # newest first
+            if record.kind in ("alias_set", "alias_delete"):
+                move = (
+                    f"alias {record.alias} → v{record.version}"
+                    if record.kind == "alias_set"
+                    else f"alias {record.alias} removed"
+                )
+            else:
+                move = f"{record.from_stage} → {record.to_stage}"
+                if record.kind == "rollback":
+                    move = "rollback: " + move
+            policy = "-"
+            if record.policy is not None:
+                policy = "pass" if record.policy.get("passed") else "FAIL"
+                if record.forced:
+                    policy += " (forced)"
+            table.add_row(
+                timestamp(record.time),
+                Text(clean(record.user_id)),
+                f"v{record.version}",
+                Text(clean(move)),
+                Text(clean(record.comment)),
+                policy,
+            )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#models")
+    def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = event.row_key.value if event.row_key is not None else None
+        if name is not None and name != self.model_name:
+            self.model_name = name
+            self.load()
+
+    @on(DataTable.RowSelected, "#versions")
+    def _version_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a version: the run that produced it."""
+        version = next(
+            (
+                v
+                for v in self.versions
+                if v.name == self.model_name and str(v.version) == event.row_key.value
+            ),
+            None,
+        )
+        if version is None:
+            return
+        from mltop.tui.screens.run_detail import RunDetailScreen
+
+        self.app.push_screen(RunDetailScreen(self.store, version.run_id))
+
+    def action_toggle_history(self) -> None:
+        self.show_history = not self.show_history
+        self.query_one("#history").set_class(self.show_history, "shown")
+        self.query_one("#versions").display = not self.show_history
+        if self.show_history:
+            self.query_one("#history").focus()
+        self.load()
