@@ -1,8 +1,11 @@
 """The registry screen (`r`): registered models, the versions of the one under the cursor,
 and its transition history (`h`); enter on a version opens the run that produced it.
 
-It follows the store live, so a promotion made in another terminal shows at once. Moving
-versions between stages from here (with a confirmation dialog) comes next.
+`P` `S` `A` `N` move the version under the cursor to Production, Staging, Archived or None,
+`b` rolls Production back, `a` points an alias at the version: each move is planned first
+(nothing changes) and confirmed in a dialog that says exactly what will happen, with the
+policy check (`dialogs.py`). It follows the store live, so a promotion made in another
+terminal shows at once.
 """
 
 from __future__ import annotations
@@ -20,9 +23,20 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from mltop.store import MltopError, Store
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
+from mltop.store.registry import TransitionPlan
+from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
 from mltop.tui.text import clean, timestamp
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
+
+
+class PlanReady(Message):
+    """A move was planned (nothing changed yet): ask the user."""
+
+    def __init__(self, plan: TransitionPlan, stage: str | None) -> None:
+        super().__init__()
+        self.plan = plan
+        self.stage = stage  # None: a rollback
 
 
 class RegistryLoaded(Message):
@@ -48,6 +62,45 @@ class RegistryScreen(Screen):
     HELP_TITLE = "registry"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back", id="registry.back"),
+        Binding(
+            "P",
+            "move('Production')",
+            "→ Production",
+            tooltip="Move the version to Production (asks first)",
+            id="registry.production",
+        ),
+        Binding(
+            "S",
+            "move('Staging')",
+            "→ Staging",
+            tooltip="Move the version to Staging (asks first)",
+            id="registry.staging",
+        ),
+        Binding(
+            "A",
+            "move('Archived')",
+            "→ Archived",
+            tooltip="Archive the version (asks first)",
+            id="registry.archived",
+        ),
+        Binding(
+            "N",
+            "move('None')",
+            "→ None",
+            show=False,
+            tooltip="Move the version to stage None (asks first)",
+            id="registry.none",
+        ),
+        Binding(
+            "b",
+            "rollback",
+            "Roll back",
+            tooltip="Put back the previous Production version (asks first)",
+            id="registry.rollback",
+        ),
+        Binding(
+            "a", "alias", "Alias", tooltip="Point an alias at the version", id="registry.alias"
+        ),
         Binding(
             "h",
             "toggle_history",
@@ -238,6 +291,87 @@ class RegistryScreen(Screen):
         from mltop.tui.screens.run_detail import RunDetailScreen
 
         self.app.push_screen(RunDetailScreen(self.store, version.run_id))
+
+    def _current_version(self) -> ModelVersion | None:
+        table = self.query_one("#versions", DataTable)
+        mine = sorted(
+            (v for v in self.versions if v.name == self.model_name), key=lambda v: -v.version
+        )
+        row = table.cursor_row
+        return mine[row] if 0 <= row < len(mine) else None
+
+    def action_move(self, stage: str) -> None:
+        version = self._current_version()
+        if version is None:
+            self.notify("no version under the cursor", severity="warning")
+            return
+        self._plan(version.name, version.version, stage)
+
+    def action_rollback(self) -> None:
+        if self.model_name is not None:
+            self._plan(self.model_name, None, None)
+
+    @work(thread=True, exclusive=True, group="registry-plan")
+    def _plan(self, name: str, version: int | None, stage: str | None) -> None:
+        registry = self.store.registry
+        try:
+            plan = (
+                registry.plan_rollback(name)
+                if stage is None
+                else registry.plan_transition(name, version, stage)
+            )
+        except MltopError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="warning")
+            return
+        self.post_message(PlanReady(plan, stage))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        plan = message.plan
+        if plan.from_stage == plan.to_stage and not plan.rollback:
+            self.notify(f"v{plan.version} is in {plan.to_stage} already", severity="warning")
+            return
+        dialog = TransitionDialog(plan)
+
+        def answered(comment: str | None) -> None:
+            if comment is not None:
+                self._apply(plan, message.stage, comment, dialog.force)
+
+        self.app.push_screen(dialog, answered)
+
+    @work(thread=True, group="registry-apply")
+    def _apply(self, plan: TransitionPlan, stage: str | None, comment: str, force: bool) -> None:
+        registry = self.store.registry
+        try:
+            if stage is None:
+                done = registry.rollback(plan.name, comment)
+            else:
+                done = registry.transition(plan.name, plan.version, stage, comment, force=force)
+        except MltopError as exc:  # changed meanwhile, or refused: say so, change nothing
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self.notify, clean(done.describe()) + ": done")
+        self.app.call_from_thread(self.load)
+
+    def action_alias(self) -> None:
+        version = self._current_version()
+        if version is None:
+            self.notify("no version under the cursor", severity="warning")
+            return
+
+        def answered(alias: str | None) -> None:
+            if alias:
+                self._set_alias(version.name, alias, version.version)
+
+        self.app.push_screen(AliasDialog(version.name, version.version), answered)
+
+    @work(thread=True, group="registry-apply")
+    def _set_alias(self, name: str, alias: str, version: int) -> None:
+        try:
+            self.store.registry.set_alias(name, alias, version)
+        except MltopError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self.load)
 
     def action_toggle_history(self) -> None:
         self.show_history = not self.show_history
