@@ -55,6 +55,7 @@ def plan_text(plan: TransitionPlan) -> Text:
 class TransitionDialog(ModalScreen[str | None]):
     """Confirms a move; dismissed with the comment (confirmed) or None (cancelled)."""
 
+    AUTO_FOCUS = None  # the comment box takes the focus only when a comment is required
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("y", "confirm", "Confirm", id="dialog.yes"),
         Binding("n,escape", "cancel", "Cancel", id="dialog.no"),
@@ -86,8 +87,8 @@ class TransitionDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         if self.needs_comment:
             self.query_one("#comment", Input).focus()
-        else:
-            self.set_focus(None)  # so that y and n are keys, not text
+        else:  # y and n are keys, not text (tab reaches the optional comment)
+            self.call_after_refresh(self.set_focus, None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
