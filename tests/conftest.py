@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLTOP_USER", "tester")
+    monkeypatch.setenv("TZ", "UTC")  # times on screen are local times: the same everywhere
+    time.tzset()
     monkeypatch.chdir(tmp_path)
 
 

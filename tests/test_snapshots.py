@@ -21,7 +21,7 @@ SIZE = (120, 40)
 
 
 @pytest.fixture
-def fixed_store(monkeypatch):
+def fixed_store():
     """A store at a fixed path (it is shown in the header) with fixed times."""
     path = Path(tempfile.gettempdir()) / "mltop-snapshots" / "store"
     # Two test sessions at once on one machine would share the path: take turns.
@@ -30,7 +30,9 @@ def fixed_store(monkeypatch):
     shutil.rmtree(path.parent, ignore_errors=True)
     # Run ids are shown on the detail screen: make them the same every time.
     ids = (uuid.UUID(int=n) for n in itertools.count(0xC0FFEE0000))
-    monkeypatch.setattr(uuid, "uuid4", lambda: next(ids))
+    # (A patch of its own: undoing the test's would undo the environment's isolation too.)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(uuid, "uuid4", lambda: next(ids))
     client = MltopClient(Store(path))
     exp = client.create_experiment("cifar10")
     rows = [
@@ -68,7 +70,7 @@ def fixed_store(monkeypatch):
         if status != "RUNNING":
             client.store.update_run(run.info.run_id, status=status, end_time=start + 1_500_000)
     client.close()
-    monkeypatch.undo()
+    patch.undo()
     yield path
     shutil.rmtree(path.parent, ignore_errors=True)
     lock.close()
@@ -179,3 +181,70 @@ def test_compare_charts(snap_compare, fixed_store):
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_store), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.fixture
+def registry_store(fixed_store):
+    """The fixed store plus a model: v1 Production, v2 Staging, a policy; fixed times."""
+    from mltop.store import registry as registry_module
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(registry_module, "now_ms", lambda: NOW - 600_000)
+    with Store(fixed_store) as store:
+        runs = {r.info.run_name: r.info.run_id for r in store.search_runs()}
+        registry = store.registry
+        registry.create_registered_model("resnet")
+        registry.create_model_version("resnet", f"runs:/{runs['resnet-lr0.1']}/model")
+        registry.create_model_version("resnet", f"runs:/{runs['resnet-lr0.01']}/model")
+        injected = runs["[bold red]injected[/] \x1b[2J"]
+        registry.create_model_version("resnet", f"runs:/{injected}/model")
+        registry.transition("resnet", 1, "Production", "first release", user="ana")
+        registry.transition("resnet", 2, "Staging", "nightly eval passed", user="ci-bot")
+        registry.set_alias("resnet", "champion", 1, user="ana")
+        registry.set_policy("resnet", "metrics.val_acc >= 0.9 and metrics.loss < 0.3")
+    patch.undo()
+    return fixed_store
+
+
+async def open_registry(pilot, version: int | None = None, key: str | None = None) -> None:
+    from textual.widgets import DataTable
+
+    from mltop.tui.screens.registry import RegistryScreen
+
+    await wait_loaded(pilot)
+    await pilot.press("r")
+    app = pilot.app
+    for _ in range(1000):
+        await pilot.pause(0.02)
+        screen = app.screen
+        if isinstance(screen, RegistryScreen) and screen.query_one("#versions").row_count == 3:
+            break
+    versions = app.screen.query_one("#versions", DataTable)
+    versions.focus()
+    if version is not None:
+        versions.move_cursor(row=[k.value for k in versions.rows].index(str(version)))
+        await pilot.press(key)
+        for _ in range(1000):
+            await pilot.pause(0.02)
+            if app.screen.__class__.__name__ == "TransitionDialog":
+                break
+        app.screen.query_one("#comment").cursor_blink = False
+    await pilot.pause(0.3)
+
+
+def test_registry(snap_compare, registry_store):
+    assert snap_compare(make_app(registry_store), terminal_size=SIZE, run_before=open_registry)
+
+
+def test_promotion_dialog_policy_passes(snap_compare, registry_store):
+    async def run_before(pilot) -> None:
+        await open_registry(pilot, 2, "P")  # resnet-lr0.01: val_acc 0.912, loss 0.21
+
+    assert snap_compare(make_app(registry_store), terminal_size=SIZE, run_before=run_before)
+
+
+def test_promotion_dialog_policy_fails(snap_compare, registry_store):
+    async def run_before(pilot) -> None:
+        await open_registry(pilot, 3, "P")  # the injected run: val_acc 0.5, loss 1.2
+
+    assert snap_compare(make_app(registry_store), terminal_size=SIZE, run_before=run_before)

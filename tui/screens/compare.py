@@ -284,7 +284,10 @@ class CompareScreen(Screen):
         keep = self.shown_rows[table.cursor_row].key if self.shown_rows else None
         keep_x = table.scroll_x
         table.clear(columns=True)
-        table.add_column(Text("run", style="bold"), key="label")
+        # The pinned column is sized up front: measured later, it was sometimes drawn at the
+        # width of its header alone.
+        width = max([len("run"), *(len(row.label) for row in self.rows)])
+        table.add_column(Text("run", style="bold"), key="label", width=width)
         for i, run in enumerate(self.runs):
             name = Text(clean(run.info.run_name), style=f"bold {colour(i)}")
             table.add_column(name, key=run.info.run_id)
