@@ -90,7 +90,16 @@ async def main() -> None:
             await pilot.pause(1.0)
 
         await shoot(store, "runs", nothing)
+
+        async def promotion(pilot) -> None:
+            await pilot.press("r")
+            await pilot.pause(1.0)
+            await pilot.press("tab", "P")  # v3 (Staging) to Production
+            await pilot.pause(1.0)
+            pilot.app.screen.query_one("#comment").cursor_blink = False
+
         await shoot(store, "registry", registry)
+        await shoot(store, "promotion", promotion)
         await shoot(store, "compare", compare(False))
         await shoot(store, "compare-charts", compare(True))
         await shoot(store, "run-detail", detail)

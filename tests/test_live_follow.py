@@ -93,6 +93,26 @@ def test_changed_runs_are_reported_too(store_path):
         client.close()
 
 
+def test_a_registry_change_in_another_process_is_reported(store_path):
+    """Nothing about runs changed, but the store did: readers (the registry screen) look."""
+    client = MltopClient(Store(store_path))
+    run = client.create_run(run_name="r", status="FINISHED").info.run_id
+    client.store.registry.create_model_version("m", f"runs:/{run}/model")
+    client.close()
+    arrived: queue.Queue = queue.Queue()
+    follower = StoreFollower(store_path, arrived.put)
+    follower.start()
+    try:
+        promote = "import sys; from mltop.store import Store; " + (
+            "Store(sys.argv[1]).registry.transition('m', 1, 'Staging', 'ok')"
+        )
+        subprocess.run([sys.executable, "-c", promote, str(store_path)], check=True)
+        changes = arrived.get(timeout=30)
+        assert not changes.run_ids and not changes.metrics
+    finally:
+        follower.stop()
+
+
 def test_a_store_that_vanishes_is_reported_and_the_follower_carries_on(store_path):
     Store(store_path).close()
     errors: queue.Queue = queue.Queue()

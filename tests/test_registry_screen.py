@@ -179,3 +179,23 @@ async def test_rollback_and_alias(models, store_path):
         await settle(pilot, aliased)
         versions = screen.query_one("#versions", DataTable)
         await settle(pilot, lambda: str(versions.get_row("1")[2]) == "champion")
+
+
+@sync
+async def test_the_screen_follows_a_promotion_made_in_another_terminal(models, store_path):
+    import subprocess
+    import sys
+
+    app = MltopApp(store_path, clock=lambda: NOW)  # following the store, with file events
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await settle(pilot, lambda: app.follower is not None)
+        command = [
+            sys.executable, "-m", "mltop.tui.cli", "models", "transition", "resnet", "2",
+            "Production", "--comment", "from the other terminal", "--yes",
+            "--store", str(store_path),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True)
+        versions = screen.query_one("#versions", DataTable)
+        await settle(pilot, lambda: str(versions.get_row("2")[1]) == "Production")
+        assert str(versions.get_row("1")[1]) == "Archived"

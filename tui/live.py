@@ -136,11 +136,15 @@ class StoreFollower:
             self._wake.clear()
 
     def _read(self, store: Store) -> None:
+        """Report what changed; a commit that touched no run, metric or experiment (the
+        model registry, say) is reported too, as empty Changes: readers look again."""
         assert self.cursor is not None
+        reported = False
         while True:
             changes = store.changes_since(self.cursor)
             self.cursor = changes.cursor
-            if changes.run_ids or changes.metrics or changes.experiment_ids:
+            if changes.run_ids or changes.metrics or changes.experiment_ids or not reported:
                 self.on_changes(changes)
+                reported = True
             if not changes.more:
                 return

@@ -25,7 +25,7 @@ from mltop.store import MltopError, Store
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
-from mltop.tui.text import clean, timestamp
+from mltop.tui.text import clean, number, timestamp
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
 
@@ -52,6 +52,16 @@ class RegistryLoaded(Message):
         self.versions = versions
         self.run_names = run_names
         self.history = history
+
+
+def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str, float]]:
+    """The metrics a version is judged on: those its model's policy names, then others by
+    name, three at most."""
+    named = sorted(
+        k for k in metrics if policy and (f"metrics.{k}" in policy or f"`{k}`" in policy)
+    )
+    others = sorted(k for k in metrics if k not in named)
+    return [(k, metrics[k]) for k in [*named, *others][:3]]
 
 
 def stage_text(stage: str) -> Text:
@@ -168,6 +178,7 @@ class RegistryScreen(Screen):
             name = self.model_name or (models[0].name if models else None)
             versions = registry.search_model_versions()  # all: a registry is small
             run_names = {}
+            policy = next((m.policy for m in models if m.name == name), None)
             for version in versions:
                 if version.name != name:
                     continue
@@ -175,7 +186,9 @@ class RegistryScreen(Screen):
                     run = self.store.get_run(version.run_id)
                 except MltopError:
                     continue
-                metrics = ", ".join(f"{k} {v:.4g}" for k, v in sorted(run.data.metrics.items())[:3])
+                metrics = ", ".join(
+                    f"{k} {number(v)}" for k, v in key_metrics(run.data.metrics, policy)
+                )
                 run_names[version.run_id] = f"{run.info.run_name}\t{metrics}"
             history = registry.history(name) if name and self.show_history else None
         except MltopError as exc:
