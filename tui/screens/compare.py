@@ -10,6 +10,7 @@ Each run keeps one colour everywhere on the screen (its column header, its chart
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -21,6 +22,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
@@ -35,6 +37,7 @@ PALETTE = [
 ]  # fmt: skip
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "perplexity", "latency")
 MAX_CHARTS = 8
+FOLLOW_EVERY = 1.0  # seconds between reads while the compared runs change
 
 
 def lower_is_better(metric: str) -> bool:
@@ -221,6 +224,8 @@ class CompareScreen(Screen):
         self.diff_only = False
         self.flipped: set[str] = set()  # metrics whose best direction the user flipped
         self.charts_loaded = False
+        self._last_load = 0.0
+        self._follow_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -246,6 +251,7 @@ class CompareScreen(Screen):
 
     @work(thread=True, exclusive=True, group="compare")
     def load(self, charts: bool) -> None:
+        self._last_load = time.monotonic()
         try:
             runs = [self.store.get_run(run_id) for run_id in self.run_ids]
             histories = None
@@ -274,15 +280,24 @@ class CompareScreen(Screen):
             self._fill_charts(message.histories)
 
     def follow(self) -> None:
-        """The store changed: read the runs again (and their charts, if shown)."""
-        self.load(charts=self.charts_loaded)
+        """The store changed: read the runs again (and their charts, if shown), at most
+        once a second: running runs commit several times a second."""
+        if self._follow_timer is not None:
+            return
+        wait = max(0.01, self._last_load + FOLLOW_EVERY - time.monotonic())
+
+        def go() -> None:
+            self._follow_timer = None
+            self.load(charts=self.charts_loaded)
+
+        self._follow_timer = self.set_timer(wait, go)
 
     # -- the table -------------------------------------------------------------------------
 
     def _fill_table(self) -> None:
         table = self.query_one(DataTable)
         keep = self.shown_rows[table.cursor_row].key if self.shown_rows else None
-        keep_x = table.scroll_x
+        keep_x, keep_y = table.scroll_x, table.scroll_y
         table.clear(columns=True)
         # The pinned column is sized up front: measured later, it was sometimes drawn at the
         # width of its header alone.
@@ -313,7 +328,7 @@ class CompareScreen(Screen):
         keys = [r.key for r in self.shown_rows]
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
-        table.scroll_x = keep_x
+        table.scroll_to(keep_x, keep_y, animate=False)
         note = (
             f"{len(self.runs)} runs · {differing} of {len(self.rows)} rows differ"
             + (" · only those shown (d: all)" if self.diff_only else " · d: only those")
