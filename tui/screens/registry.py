@@ -228,8 +228,8 @@ class RegistryScreen(Screen):
         table = self.query_one("#versions", DataTable)
         keep = table.cursor_row
         table.clear()
-        mine = [v for v in self.versions if v.name == self.model_name]
-        for version in sorted(mine, key=lambda v: -v.version):
+        mine = self._model_versions()
+        for version in mine:
             run_name, _, metrics = run_names.get(version.run_id, "(deleted run)\t").partition("\t")
             table.add_row(
                 f"v{version.version}",
@@ -305,11 +305,14 @@ class RegistryScreen(Screen):
 
         self.app.push_screen(RunDetailScreen(self.store, version.run_id))
 
+    def _model_versions(self) -> list[ModelVersion]:
+        """The selected model's versions, newest first: the rows of the versions table."""
+        mine = [v for v in self.versions if v.name == self.model_name]
+        return sorted(mine, key=lambda v: -v.version)
+
     def _current_version(self) -> ModelVersion | None:
         table = self.query_one("#versions", DataTable)
-        mine = sorted(
-            (v for v in self.versions if v.name == self.model_name), key=lambda v: -v.version
-        )
+        mine = self._model_versions()
         row = table.cursor_row
         return mine[row] if 0 <= row < len(mine) else None
 
