@@ -80,7 +80,7 @@ class MetricSummary(NamedTuple):
     timestamp: int
     min: float
     max: float
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as MLflow-like data
 
 
 class RunData(NamedTuple):

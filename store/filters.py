@@ -13,6 +13,7 @@ is compiled (`search.py`), against the kind of thing searched. Every error is a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mltop.store.errors import FilterError
@@ -269,7 +270,8 @@ class _Parser:
         if token.kind != "IDENT":
             raise self.fail(f"expected {_IDENT_HINT}, found {_describe(token)}")
         self.take()
-        entity, key = token.value  # type: ignore[misc]
+        assert isinstance(token.value, tuple)
+        entity, key = token.value
         return Identifier(entity, key, token.pos, token.text)
 
     def value(self, after: Token) -> tuple[str | float, int]:
@@ -354,7 +356,7 @@ def parse_filter(text: str | None) -> Node | None:
     return _Parser(text).parse()
 
 
-def parse_order_by(items: list[str] | tuple[str, ...] | None) -> list[OrderKey]:
+def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
     """`["metrics.loss ASC", "start_time DESC"]` as OrderKeys. Raises FilterError."""
     if items is None:
         return []

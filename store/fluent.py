@@ -111,18 +111,19 @@ def set_experiment(
     if (experiment_name is None) == (experiment_id is None):
         raise ValueError("give exactly one of experiment_name and experiment_id")
     client = get_client()
+    experiment: Experiment | None
     if experiment_id is not None:
         experiment = client.get_experiment(experiment_id)
     else:
-        found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        if found is None:
+        assert experiment_name is not None
+        experiment = client.get_experiment_by_name(experiment_name)
+        if experiment is None:
             try:
-                client.create_experiment(experiment_name)  # type: ignore[arg-type]
+                client.create_experiment(experiment_name)
             except Exception:
-                if client.get_experiment_by_name(experiment_name) is None:  # type: ignore[arg-type]
+                if client.get_experiment_by_name(experiment_name) is None:
                     raise  # not a lost race with another process creating it
-            found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        experiment = found
+            experiment = client.get_experiment_by_name(experiment_name)
     assert experiment is not None
     if experiment.lifecycle_stage == DELETED:
         raise InvalidStateError(

@@ -14,7 +14,7 @@ import re
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsInt
 
 from mltop.store import keys, policy
 from mltop.store.entities import STAGES, ModelVersion, RegisteredModel, TransitionRecord
@@ -746,8 +746,10 @@ class Registry:
 
 def _version_number(version: object) -> int:
     text = str(version).strip().lstrip("vV") if isinstance(version, str) else version
+    if not isinstance(text, str | SupportsInt):
+        raise ValidationError(f"{version!r} is not a version number")
     try:
-        number = int(text)  # type: ignore[arg-type]
+        number = int(text)
     except (TypeError, ValueError):
         raise ValidationError(f"{version!r} is not a version number") from None
     if isinstance(version, bool) or number < 1:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -135,7 +135,7 @@ class _Compiler:
             )
         entity = _ENTITIES.get(ident.entity)
         allowed = (ATTRIBUTES, TAGS) if self.experiments else (METRICS, PARAMS, TAGS, ATTRIBUTES)
-        if entity not in allowed:
+        if entity is None or entity not in allowed:
             names = ", ".join(allowed)
             raise self.fail(
                 f"unknown kind {ident.entity!r} in {ident.text!r}: expected one of {names} "
@@ -424,7 +424,7 @@ def _after(columns: Sequence[tuple[str, bool]], values: Sequence[Any], sql: _Sql
 # -- searches -----------------------------------------------------------------------------
 
 
-class PagedList(list):  # type: ignore[type-arg]
+class PagedList(list[Any]):
     """A page of results; `token` fetches the next page (None on the last page)."""
 
     def __init__(self, items: Iterable[Any], token: str | None) -> None:
@@ -547,7 +547,7 @@ def iter_runs(
     order_by: Sequence[str] | None = None,
     view: str = "active",
     page_size: int = 1000,
-) -> Iterable[Run]:
+) -> Iterator[Run]:
     """Every matching run, one page at a time (for streaming exports)."""
     token = None
     while True:

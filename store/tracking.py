@@ -1107,21 +1107,22 @@ def summarize_points(rows: Sequence[tuple]) -> list[tuple]:
     min and max skip NaN (None). Built from C-level helpers: this runs once per point."""
     series = set(map(_SERIES, rows))
     if len(series) == 1:
-        groups = {next(iter(series)): rows}
+        groups: dict[tuple, Sequence[tuple]] = {next(iter(series)): rows}
     else:
-        groups = {}
+        lists: dict[tuple, list[tuple]] = {}
         for row in rows:
-            group = groups.get(row[:2])
+            group = lists.get(row[:2])
             if group is None:
-                groups[row[:2]] = [row]
+                lists[row[:2]] = [row]
             else:
                 group.append(row)
+        groups = dict(lists)
     out = []
-    for (run, key), group in groups.items():
-        latest = max(reversed(group), key=_ORDER)
-        values = [v for v in map(_VALUE, group) if v is not None]
+    for (run, key), points in groups.items():
+        latest = max(reversed(points), key=_ORDER)
+        values = [v for v in map(_VALUE, points) if v is not None]
         low, high = (min(values), max(values)) if values else (None, None)
-        out.append((run, key, latest[4], latest[2], latest[3], low, high, len(group)))
+        out.append((run, key, latest[4], latest[2], latest[3], low, high, len(points)))
     return out
 
 

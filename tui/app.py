@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 
@@ -32,7 +32,7 @@ class StoreFailed(Message):
 
 class MltopApp(App):
     TITLE = "mltop"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "toggle_help", "Help", tooltip="These keys", id="app.help"),
         Binding(
             "r",

@@ -170,11 +170,11 @@ def experiments_list(ctx: click.Context, view: str, as_json: bool, store_path: s
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for exp in exps:
         total, running = counts.get(exp.experiment_id, (0, 0))
-        name = plain(exp.name, "strike dim" if exp.lifecycle_stage == "deleted" else "bold")
+        label = plain(exp.name, "strike dim" if exp.lifecycle_stage == "deleted" else "bold")
         tags = ", ".join(f"{k}={v}" for k, v in exp.tags.items())
         table.add_row(
             exp.experiment_id,
-            name,
+            label,
             str(total),
             str(running) if running else "",
             timestamp(exp.creation_time),

@@ -35,7 +35,7 @@ class Bucket(NamedTuple):
     low_at: int | None
     high_at: int | None
     total: float
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count
 
 
 def summarize(ys: list[float], lo: int, hi: int) -> Bucket:
@@ -103,9 +103,10 @@ def extremes(
     out_x: list[float] = []
     out_y: list[float] = []
     for bucket in buckets:
-        if bucket.low_at is None:
+        low, high = bucket.low_at, bucket.high_at
+        if low is None or high is None:
             continue
-        for i in sorted({bucket.low_at, bucket.high_at}):  # type: ignore[type-var]
+        for i in sorted({low, high}):
             out_x.append(xs[i])
             out_y.append(ys[i])
     return out_x, out_y

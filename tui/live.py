@@ -47,9 +47,9 @@ class StoreFollower:
     def __init__(
         self,
         store_path: str | Path,
-        on_changes: Callable[[Changes], None],
+        on_changes: Callable[[Changes], object],
         *,
-        on_error: Callable[[Exception], None] | None = None,
+        on_error: Callable[[Exception], object] | None = None,
         poll: float | None = None,
         debounce: float = 0.03,
         safety: float = 2.0,

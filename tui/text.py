@@ -31,10 +31,11 @@ def clean_text(value: str) -> str:
 def file_size(nbytes: int | None) -> str:
     if nbytes is None:
         return ""
+    size = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if nbytes < 1024 or unit == "GiB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
     return ""  # pragma: no cover
 
 

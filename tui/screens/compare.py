@@ -18,7 +18,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -78,10 +78,11 @@ def _shown(value: object) -> str:
 def rows_for(runs: list[Run], now: int) -> list[Row]:
     params = sorted({k for r in runs for k in r.data.params})
     metrics = sorted({k for r in runs for k in r.data.summaries})
-    rows = [
-        Row(f"params.{k}", f"params.{k}", None, lambda r, k=k: r.data.params.get(k), _shown)
-        for k in params
-    ]
+
+    def param(k: str) -> Callable[[Run], object]:
+        return lambda run: run.data.params.get(k)
+
+    rows = [Row(f"params.{k}", f"params.{k}", None, param(k), _shown) for k in params]
     for k in metrics:
 
         def part(field: str, k: str = k) -> Callable[[Run], object]:
@@ -174,7 +175,7 @@ class CompareScreen(Screen):
     """Marked runs side by side (`c` on the runs screen)."""
 
     HELP_TITLE = "compare"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="compare.back"),
         Binding(
             "d",

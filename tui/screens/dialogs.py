@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -56,7 +56,7 @@ class TransitionDialog(ModalScreen[str | None]):
     """Confirms a move; dismissed with the comment (confirmed) or None (cancelled)."""
 
     AUTO_FOCUS = None  # the comment box takes the focus only when a comment is required
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Confirm", id="dialog.yes"),
         Binding("n,escape", "cancel", "Cancel", id="dialog.no"),
     ]
@@ -115,7 +115,7 @@ class TransitionDialog(ModalScreen[str | None]):
 class AliasDialog(ModalScreen[str | None]):
     """Asks for the alias to point at a version; dismissed with it or None."""
 
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", "Cancel", id="alias.no")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="alias.no")]
     DEFAULT_CSS = "AliasDialog {" + DIALOG_CSS + "}"
 
     def __init__(self, name: str, version: int) -> None:

@@ -15,7 +15,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -70,7 +70,7 @@ def stage_text(stage: str) -> Text:
 
 class RegistryScreen(Screen):
     HELP_TITLE = "registry"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back", id="registry.back"),
         Binding(
             "P",

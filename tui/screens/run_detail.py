@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -34,7 +34,7 @@ DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by
 class ChooseMetrics(ModalScreen[list[str] | None]):
     """`m`: tick the metrics to chart (space), enter to apply, escape to leave as it was."""
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "apply", "Apply", priority=True, id="choose.apply"),
         Binding("escape", "dismiss(None)", "Cancel", id="choose.cancel"),
         Binding("a", "all(True)", "All", id="choose.all"),
@@ -88,7 +88,7 @@ class HistoryLoaded(Message):
 
 class RunDetailScreen(Screen):
     HELP_TITLE = "run detail"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="detail.back"),
         Binding(
             "x",
@@ -226,7 +226,7 @@ class RunDetailScreen(Screen):
         try:
             run = self.store.get_run(self.run_id)
             parent = self._parent_label(run.info.parent_run_id)
-            points = {}
+            points: dict[str, list[Metric] | tuple[Series, int]] = {}
             for key in self.charted(run):
                 after = self.cursors.get(key, 0)
                 history = self.store.get_metric_history(self.run_id, key, after=after)
@@ -261,9 +261,8 @@ class RunDetailScreen(Screen):
                     continue
             else:
                 points = [p for p in points if p.cursor > seen]
-            chart = charts.get(key)
-            if chart is None:
-                chart = MetricChart(key)
+            chart = charts.get(key) or MetricChart(key)
+            if not chart.is_attached:
                 # In the chosen order: before the first chart that comes after it.
                 order = list(message.points)
                 later = sorted(

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -59,7 +59,7 @@ class FilterFailed(Message):
 class RunsScreen(Screen):
     AUTO_FOCUS = None  # the runs table takes the focus itself, once it has rows
     HELP_TITLE = "runs"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "slash",
             "focus_filter",
@@ -376,9 +376,9 @@ class RunsScreen(Screen):
         column = runs_table.columns[event.column_index]
         current = runs_table.sorted_by
         natural = column.key == "started"
-        again = current is not None and current[0] == column.order_key
         # The first click sorts the natural way; each further click flips the direction.
-        self.sort_by(column, reverse=again and current[1] == natural)
+        again = current is not None and current[0] == column.order_key
+        self.sort_by(column, reverse=again and current is not None and current[1] == natural)
 
     @on(DataTable.CellSelected)
     def open_selected(self, event: DataTable.CellSelected) -> None:

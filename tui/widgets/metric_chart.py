@@ -48,6 +48,11 @@ class MetricChart(PlotextPlot):
         )
         self.request_redraw()
 
+    def replace_series(self, series: Series) -> None:
+        """Show `series` (a long history summarised off the UI thread) instead."""
+        self.series = series
+        self.request_redraw()
+
     def request_redraw(self) -> None:
         """Redraw now, or when REDRAW_EVERY has passed since the last redraw."""
         if self._redraw_pending:

@@ -74,9 +74,9 @@ def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int)
     thousand rows format in a few tens of milliseconds)."""
     key = column.key
     if column.kind == "metric":
-        return [None if (v := r.metrics.get(key)) is None else number(v) for r in runs]
+        return [None if (m := r.metrics.get(key)) is None else number(m) for r in runs]
     if column.kind == "param":
-        return [None if (v := r.params.get(key)) is None else clean(v) for r in runs]
+        return [None if (p := r.params.get(key)) is None else clean(p) for r in runs]
     if key == "mark":
         return [MARK if r.info.run_id in marked else "" for r in runs]
     if key == "name":
