@@ -1,6 +1,17 @@
-"""Typed errors raised by the store. Each carries a message a user can act on."""
+"""Typed errors raised by the store. Each carries a message a user can act on.
+
+SQLite's own exceptions never leave the store: `translated` turns them into the
+`StoreError` subclasses below (busy, I/O, corrupt), naming the store.
+"""
 
 from __future__ import annotations
+
+import functools
+import inspect
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 
 class MltopError(Exception):
@@ -20,7 +31,21 @@ class SchemaTooNewError(StoreError):
 
 
 class StoreNotFoundError(StoreError):
-    """No store exists where one was looked for (and creating one was not asked for)."""
+    """No store exists where one was looked for (and creating one was not asked for), or
+    the store in use was removed."""
+
+
+class StoreBusyError(StoreError):
+    """Another connection held the store's lock for longer than the busy timeout."""
+
+
+class StoreIOError(StoreError):
+    """The store's files could not be read or written: a disk or file system error, a full
+    disk, a read-only file, or a database file that can no longer be opened."""
+
+
+class StoreCorruptError(StoreError):
+    """The store's database file is damaged, or is no longer an SQLite database."""
 
 
 class NotFoundError(MltopError):
@@ -79,6 +104,11 @@ class FilterError(ValidationError):
         return f"{self.text}\n{' ' * self.position}^"
 
 
+class CommentRequiredError(ValidationError):
+    """A registry change that must say why was given no comment: every move into Production
+    (a rollback is one) and every forced move."""
+
+
 class PageTokenError(ValidationError):
     """A page token that is malformed or belongs to a different search."""
 
@@ -102,3 +132,87 @@ class MetricWriteError(MltopError):
 
 class ActiveRunError(MltopError):
     """The fluent API was used with no active run, or a run was started while one is active."""
+
+
+# SQLite's primary result codes (the low byte of an extended code), by what they mean here.
+_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_IO_CODES = {8, 10, 13, 14, 15}  # READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
+_CORRUPT_CODES = {11, 26}  # CORRUPT, NOTADB
+
+
+def _kind(exc: sqlite3.Error) -> type[StoreError]:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        primary = code & 0xFF
+        if primary in _BUSY_CODES:
+            return StoreBusyError
+        if primary in _IO_CODES:
+            return StoreIOError
+        if primary in _CORRUPT_CODES:
+            return StoreCorruptError
+        return StoreError
+    text = str(exc).lower()  # Python 3.10: only the message says what happened
+    if "locked" in text or "busy" in text:
+        return StoreBusyError
+    if any(word in text for word in ("i/o", "unable to open", "readonly", "disk is full")):
+        return StoreIOError
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return StoreCorruptError
+    return StoreError
+
+
+def store_error(exc: sqlite3.Error, path: Path | str) -> StoreError:
+    """The typed error standing for SQLite's `exc` on the store at `path`."""
+    kind = _kind(exc)
+    if kind is StoreBusyError:
+        message = (
+            f"the store at {path} is busy: another process holds its lock ({exc}); "
+            "try again in a moment"
+        )
+    elif kind is StoreIOError:
+        message = (
+            f"the store at {path} cannot be read or written ({exc}): is the disk full, "
+            "the folder removed or read-only?"
+        )
+    elif kind is StoreCorruptError:
+        message = f"the store at {path} is damaged or not an SQLite database any more ({exc})"
+    else:
+        message = f"the store at {path} failed: {exc}"
+    return kind(message)
+
+
+C = TypeVar("C", bound=type)
+
+
+def translated(path_of: Callable[[Any], Path | str]) -> Callable[[C], C]:
+    """A class decorator: every public method (generators included) raises `StoreError`
+    subclasses in place of SQLite's exceptions; `path_of(self)` names the store."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(method):
+
+            @functools.wraps(method)
+            def generate(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from method(self, *args, **kwargs)
+                except sqlite3.Error as exc:
+                    raise store_error(exc, path_of(self)) from exc
+
+            return generate
+
+        @functools.wraps(method)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise store_error(exc, path_of(self)) from exc
+
+        return call
+
+    def decorate(cls: C) -> C:
+        for name, member in list(vars(cls).items()):
+            if not name.startswith("_") and inspect.isfunction(member):
+                setattr(cls, name, wrap(member))
+        return cls
+
+    return decorate

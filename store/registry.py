@@ -20,11 +20,13 @@ from mltop.store import keys, policy
 from mltop.store.entities import STAGES, ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.errors import (
     AlreadyExistsError,
+    CommentRequiredError,
     InvalidStateError,
     InvalidValueError,
     NotFoundError,
     PolicyError,
     ValidationError,
+    translated,
 )
 from mltop.store.system import current_user
 from mltop.store.tracking import now_ms
@@ -63,6 +65,29 @@ def validate_alias(alias: object) -> str:
     return alias
 
 
+def comment_required(to_stage: str, *, force: bool = False) -> bool:
+    """Whether a move must say why: into Production (a rollback is one) or forced."""
+    return force or to_stage == PRODUCTION
+
+
+def require_comment(
+    to_stage: str, comment: str | None, *, force: bool = False, rollback: bool = False
+) -> str:
+    """The comment, stripped; CommentRequiredError when the move must say why and it is
+    blank. The registry enforces this; the CLI and the dialog ask it first, so that their
+    wording is this one."""
+    comment = (comment or "").strip()
+    if comment or not comment_required(to_stage, force=force):
+        return comment
+    if force:
+        raise CommentRequiredError("a forced move needs a comment saying why")
+    if rollback:
+        raise CommentRequiredError(
+            "a rollback needs a comment saying why (it changes what is in Production)"
+        )
+    raise CommentRequiredError("a move to Production needs a comment saying why")
+
+
 def run_id_of(source: str) -> str | None:
     """The run id in a `runs:/<run_id>/path` source, else None."""
     match = _RUNS_URI.match(source)
@@ -94,6 +119,7 @@ class TransitionPlan:
         return text
 
 
+@translated(lambda registry: registry.store.path)
 class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -506,9 +532,10 @@ class Registry:
         force: bool = False,
         user: str | None = None,
     ) -> TransitionPlan:
-        """Move a version to a stage, atomically, and log it. Entering Production under a
-        policy the source run fails raises PolicyError, unless `force` (which needs a
-        comment and is logged as forced). archive_existing defaults to on for Production."""
+        """Move a version to a stage, atomically, and log it. A move to Production needs a
+        comment (CommentRequiredError). Entering Production under a policy the source run
+        fails raises PolicyError, unless `force` (which needs a comment too and is logged as
+        forced). archive_existing defaults to on for Production."""
         return self._transition(name, version, stage, comment, archive_existing, force, user)
 
     def _transition(
@@ -523,9 +550,7 @@ class Registry:
         *,
         rollback: bool = False,
     ) -> TransitionPlan:
-        comment = (comment or "").strip()
-        if force and not comment:
-            raise ValidationError("a forced transition needs a comment saying why")
+        comment = require_comment(canonical_stage(stage), comment, force=force, rollback=rollback)
         user = user or current_user()
         with self.store._write() as conn:
             if rollback:
@@ -602,8 +627,9 @@ class Registry:
 
     def rollback(self, name: str, comment: str = "", *, user: str | None = None) -> TransitionPlan:
         """Put back in Production the version that was there before the current one,
-        archiving the current one; logged as a rollback. The policy is checked and
-        recorded, but does not block a rollback: it restores a version that was live."""
+        archiving the current one; logged as a rollback. Like any move to Production it
+        needs a comment (CommentRequiredError). The policy is checked and recorded, but does
+        not block a rollback: it restores a version that was live."""
         return self._transition(name, None, PRODUCTION, comment, True, False, user, rollback=True)
 
     # -- aliases -------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 
+from mltop.store.blocks import BLOCK, blocks_of
+
 APPLICATION_ID = 0x6D6C7470  # "mltp": marks a SQLite file as an mltop store
 
 _V1 = """
@@ -203,7 +205,82 @@ def _v2(conn: sqlite3.Connection) -> None:
         conn.execute(_APPEND_ONLY.format(name=event.lower(), event=event))
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+_V3 = """
+-- Each series (run, key) in blocks of BLOCK points in logging order (store/blocks.py):
+-- block b summarises points b*BLOCK .. b*BLOCK+BLOCK-1, kept in the transaction that
+-- commits them. Charts of long histories are drawn from these, not from every point.
+-- first/low_at/high_at are indices in the series; last_id is the metrics row id of the
+-- block's last point (a reader's cursor); low/high are NULL when no value is finite.
+CREATE TABLE metric_blocks (
+    run INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    last_id INTEGER NOT NULL,
+    last_step INTEGER NOT NULL,
+    last_timestamp INTEGER NOT NULL,
+    finite INTEGER NOT NULL,
+    total REAL NOT NULL,
+    low_at INTEGER,
+    low REAL,
+    low_step INTEGER,
+    low_timestamp INTEGER,
+    high_at INTEGER,
+    high REAL,
+    high_step INTEGER,
+    high_timestamp INTEGER,
+    PRIMARY KEY (run, key, block)
+) WITHOUT ROWID
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    for statement in _statements(_V3):
+        conn.execute(statement)
+    # The histories already stored, summarised series by series, a few blocks at a time.
+    series = (0, 0)
+    first = 0  # the index in its series of the first point held
+    ids: list[int] = []
+    steps: list[int] = []
+    times: list[int] = []
+    values: list[float | None] = []
+
+    def write() -> None:
+        blocks = blocks_of(first, steps, times, values, ids)
+        conn.executemany(INSERT_BLOCK, [(*series, *block) for block in blocks])
+
+    cursor = conn.execute(
+        "SELECT run, key, id, step, timestamp, value FROM metrics ORDER BY run, key, id"
+    )
+    for run, key, point, step, stamp, value in cursor:
+        if (run, key) != series or len(ids) == 64 * BLOCK:
+            if ids:
+                write()
+            first = first + len(ids) if (run, key) == series else 0
+            series = (run, key)
+            ids, steps, times, values = [], [], [], []
+        ids.append(point)
+        steps.append(step)
+        times.append(stamp)
+        values.append(value)
+    if ids:
+        write()
+
+
+# A MetricBlock's fields, in order, as columns of metric_blocks.
+BLOCK_SUMMARY_COLUMNS = (
+    "block, first, count, last_id, last_step, last_timestamp, finite, total, "
+    "low_at, low, low_step, low_timestamp, high_at, high, high_step, high_timestamp"
+)
+BLOCK_COLUMNS = f"run, key, {BLOCK_SUMMARY_COLUMNS}"
+INSERT_BLOCK = (
+    f"INSERT INTO metric_blocks ({BLOCK_COLUMNS}) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -14,13 +14,14 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mltop.store import keys, search
 from mltop.store.artifacts import ArtifactRepository
+from mltop.store.blocks import MetricBlock, blocks_of, complete
 from mltop.store.entities import (
     ACTIVE,
     DEFAULT_EXPERIMENT_ID,
@@ -48,11 +49,20 @@ from mltop.store.errors import (
     ParamConflictError,
     SchemaTooNewError,
     StoreError,
+    StoreIOError,
     StoreNotFoundError,
     ValidationError,
+    store_error,
+    translated,
 )
 from mltop.store.names import generate_run_name
-from mltop.store.schema import APPLICATION_ID, LATEST_VERSION, migrate
+from mltop.store.schema import (
+    APPLICATION_ID,
+    BLOCK_SUMMARY_COLUMNS,
+    INSERT_BLOCK,
+    LATEST_VERSION,
+    migrate,
+)
 
 if TYPE_CHECKING:
     from mltop.store.registry import Registry
@@ -133,18 +143,19 @@ def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> in
 
 
 CACHE_KIB = 64 * 1024
+POINTS_UP_TO = 64 * 1024  # a longer history is read for a chart as blocks (get_metric_blocks)
 DATA_CACHE_RUNS = 20_000  # runs whose params, tags and summaries a Store keeps read
 MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
 
 
-def _connect(db_path: Path) -> sqlite3.Connection:
+def _connect(db_path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise StoreError(
             f"this Python links SQLite {sqlite3.sqlite_version}; mltop needs "
             f"{'.'.join(map(str, MIN_SQLITE))} or newer"
         )
     conn = sqlite3.connect(
-        db_path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+        db_path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
     )
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -198,23 +209,63 @@ ON CONFLICT (run, key) DO UPDATE SET
     count = count + excluded.count
 """
 
+# Merges a batch's summary of (part of) one block into the stored one (store/blocks.py).
+_MERGE_BLOCK = f"""
+{INSERT_BLOCK}
+ON CONFLICT (run, key, block) DO UPDATE SET
+    count = count + excluded.count,
+    last_id = excluded.last_id,
+    last_step = excluded.last_step,
+    last_timestamp = excluded.last_timestamp,
+    finite = finite + excluded.finite,
+    total = total + excluded.total,
+    low_at = CASE WHEN low IS NULL OR excluded.low < low THEN excluded.low_at ELSE low_at END,
+    low_step = CASE WHEN low IS NULL OR excluded.low < low THEN excluded.low_step
+               ELSE low_step END,
+    low_timestamp = CASE WHEN low IS NULL OR excluded.low < low THEN excluded.low_timestamp
+                    ELSE low_timestamp END,
+    low = CASE WHEN low IS NULL OR excluded.low < low THEN excluded.low ELSE low END,
+    high_at = CASE WHEN high IS NULL OR excluded.high > high THEN excluded.high_at
+              ELSE high_at END,
+    high_step = CASE WHEN high IS NULL OR excluded.high > high THEN excluded.high_step
+                ELSE high_step END,
+    high_timestamp = CASE WHEN high IS NULL OR excluded.high > high THEN excluded.high_timestamp
+                     ELSE high_timestamp END,
+    high = CASE WHEN high IS NULL OR excluded.high > high THEN excluded.high ELSE high END
+"""
 
+
+@translated(lambda store: store.path)
 class Store:
     """An mltop store directory: `mltop.db` (SQLite, WAL) and `artifacts/`.
 
     Safe to share between threads (each thread gets its own connection) and between
     processes (SQLite's locking; every write is a short `BEGIN IMMEDIATE` transaction).
+    SQLite's failures reach callers as `StoreError` subclasses (busy, I/O, corrupt).
+    `busy_timeout` is how long a read or write waits for another process's lock.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, create: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+    ):
         self.path = resolve_store_path(path)
         self.db_path = self.path / DB_NAME
+        self.busy_timeout = busy_timeout
         self._artifact_prefix = f"{self.path / ARTIFACTS_DIR}{os.sep}"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
-        self._open(create)
+        self._generation = 0  # moves on when the database file is replaced: reconnect
+        try:
+            self._open(create)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+        self._identity = self._file_identity()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -262,14 +313,22 @@ class Store:
                 migrate(conn)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.pid != os.getpid():  # never reuse one across fork
+        local = self._local
+        conn = getattr(local, "conn", None)
+        # Never reuse a connection across fork, nor one to a database file since replaced.
+        if conn is None or local.pid != os.getpid() or local.generation != self._generation:
+            if conn is not None and local.pid == os.getpid():
+                with self._lock:
+                    self._connections.remove(conn)
+                conn.close()
             try:
-                conn = _connect(self.db_path)
+                conn = _connect(self.db_path, self.busy_timeout)
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
-            self._local.conn = conn
-            self._local.pid = os.getpid()
+                raise store_error(exc, self.path) from exc
+            local.conn = conn
+            local.pid = os.getpid()
+            local.generation = self._generation
+            local.key_names = {}
             with self._lock:
                 self._connections.append(conn)
         return conn
@@ -280,7 +339,42 @@ class Store:
 
     def new_connection(self) -> sqlite3.Connection:
         """A private connection (for a writer thread); the caller closes it."""
-        return _connect(self.db_path)
+        return _connect(self.db_path, self.busy_timeout)
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.db_path)
+        except FileNotFoundError:
+            return None
+        return (found.st_dev, found.st_ino)
+
+    def check(self) -> None:
+        """Raise the typed error that stops this store from being used now: its database
+        removed (StoreNotFoundError), locked (StoreBusyError), unreadable (StoreIOError),
+        damaged or replaced by something that is not a database (StoreCorruptError).
+
+        An open connection goes on reading a database file after it was deleted or
+        replaced, so the file itself is looked at first; a replaced file is reconnected
+        to (by every thread, at its next read)."""
+        try:
+            identity = self._file_identity()
+        except OSError as exc:
+            raise StoreIOError(f"the store at {self.path} cannot be read ({exc})") from exc
+        if identity is None:
+            raise StoreNotFoundError(
+                f"the store at {self.path} is gone: its {DB_NAME} was removed or moved"
+            )
+        if identity != self._identity:
+            self._identity = identity
+            self._generation += 1
+            with self._lock:
+                self._data_cache.clear()
+        conn = self._conn()
+        conn.execute("BEGIN")  # a read transaction: waits on (and reports) another's lock
+        try:
+            conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
+        finally:
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -308,7 +402,10 @@ class Store:
             yield conn
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk, an I/O error): the error
+            # that matters is the one that got us here.
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             raise
         self._local.writes = getattr(self._local, "writes", 0) + 1
 
@@ -688,16 +785,32 @@ class Store:
         conn: sqlite3.Connection | None = None,
     ) -> None:
         """Append (run row, key id, step, timestamp ms, value or None for NaN) points and
-        update their summaries in one transaction."""
+        update their summaries and blocks in one transaction."""
         if not rows:
             return
-        summaries = summarize_points(rows)
+        series = group_series(rows)
+        summaries = summarize_points(rows, series)
         conn = conn or self._conn()
         with self._write(conn):
+            # Rows get ids one above the largest (none is ever deleted): a batch's points
+            # are numbered first_id, first_id + 1, ... in order.
+            first_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM metrics").fetchone()[0]
             conn.executemany(
                 "INSERT INTO metrics (run, key, step, timestamp, value) VALUES (?, ?, ?, ?, ?)",
                 rows,
             )
+            last_id = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            if last_id != first_id + len(rows) - 1:  # pragma: no cover - SQLite's rule broken
+                raise StoreError(f"metric rows of {self.path} were not numbered in order")
+            blocks = []
+            for (run, key), positions in series.items():
+                found = conn.execute(
+                    "SELECT count FROM metric_summaries WHERE run = ? AND key = ?", (run, key)
+                ).fetchone()
+                blocks += block_rows(
+                    run, key, 0 if found is None else found[0], rows, positions, first_id
+                )
+            conn.executemany(_MERGE_BLOCK, blocks)
             conn.executemany(_MERGE_SUMMARY, summaries)
             seq = self._next_seq(conn)
             conn.executemany(
@@ -720,6 +833,35 @@ class Store:
             (row, found[0], after, -1 if limit is None else limit),
         )
         return [Metric(key, _nan(v), s, t, run_id, i) for i, s, t, v in cur]
+
+    def get_metric_blocks(
+        self, run_id: str, key: str, *, points_up_to: int = POINTS_UP_TO
+    ) -> tuple[list[MetricBlock], list[Metric]]:
+        """One metric's whole history, for a chart: every point when it has at most
+        `points_up_to`; beyond that, the summaries of its complete blocks of BLOCK points
+        (`store/blocks.py`: a million points are four thousand summaries) and the points
+        logged after them. Read on after the last point's cursor, or the last block's
+        `last_id` when there are no points after the blocks."""
+        conn = self._conn()
+        row = self._run_row(conn, run_id)[0]
+        found = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
+        if found is None:
+            return [], []
+        count = conn.execute(
+            "SELECT count FROM metric_summaries WHERE run = ? AND key = ?", (row, found[0])
+        ).fetchone()
+        if count is None or count[0] <= points_up_to:
+            return [], self.get_metric_history(run_id, key)
+        blocks = complete(
+            MetricBlock(*r)
+            for r in conn.execute(
+                f"SELECT {BLOCK_SUMMARY_COLUMNS} FROM metric_blocks "
+                "WHERE run = ? AND key = ? ORDER BY block",
+                (row, found[0]),
+            )
+        )
+        after = blocks[-1].last_id if blocks else 0
+        return blocks, self.get_metric_history(run_id, key, after=after)
 
     # -- reading runs --------------------------------------------------------------------
 
@@ -943,7 +1085,16 @@ class Store:
         scope = self._experiment_scope(experiment_ids)
         if scope == []:
             return iter(())
-        return search.iter_runs(self, scope, filter_string, order_by, view, page_size)
+        return self._translating(
+            search.iter_runs(self, scope, filter_string, order_by, view, page_size)
+        )
+
+    def _translating(self, items: Iterator[Run]) -> Iterator[Run]:
+        """`items`, with SQLite's failures while iterating raised as typed errors."""
+        try:
+            yield from items
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
 
     def matching_keys(
         self,
@@ -1098,27 +1249,63 @@ class Store:
 
 _SERIES = itemgetter(0, 1)
 _ORDER = itemgetter(2, 3)
+_STEP = itemgetter(2)
+_TIMESTAMP = itemgetter(3)
 _VALUE = itemgetter(4)
 
 
-def summarize_points(rows: Sequence[tuple]) -> list[tuple]:
+def group_series(rows: Sequence[tuple]) -> dict[tuple[int, int], Sequence[int]]:
+    """The positions in a batch of each (run, key) series' points, in order."""
+    series = set(map(_SERIES, rows))
+    if len(series) == 1:
+        return {next(iter(series)): range(len(rows))}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for position, row in enumerate(rows):
+        group = groups.get(row[:2])
+        if group is None:
+            groups[row[:2]] = [position]
+        else:
+            group.append(position)
+    return dict(groups)
+
+
+def _points_of(rows: Sequence[tuple], positions: Sequence[int]) -> Sequence[tuple]:
+    if isinstance(positions, range) and len(positions) == len(rows):
+        return rows
+    return [rows[k] for k in positions]
+
+
+def block_rows(
+    run: int,
+    key: int,
+    before: int,
+    rows: Sequence[tuple],
+    positions: Sequence[int],
+    first_id: int,
+) -> list[tuple]:
+    """Rows of metric_blocks for one series' points of a batch (the series held `before`
+    points; the batch's rows have ids first_id, first_id + 1, ...), to merge into those
+    stored."""
+    points = _points_of(rows, positions)
+    steps = list(map(_STEP, points))
+    times = list(map(_TIMESTAMP, points))
+    values = list(map(_VALUE, points))
+    if isinstance(positions, range):
+        ids: Sequence[int] = range(first_id + positions.start, first_id + positions.stop)
+    else:
+        ids = [first_id + k for k in positions]
+    return [(run, key, *block) for block in blocks_of(before, steps, times, values, ids)]
+
+
+def summarize_points(
+    rows: Sequence[tuple], series: dict[tuple[int, int], Sequence[int]]
+) -> list[tuple]:
     """Per (run, key) series of a batch: (run, key, latest value, its step, its timestamp,
     min, max, count). Latest is the highest step, then timestamp, then the last logged;
     min and max skip NaN (None). Built from C-level helpers: this runs once per point."""
-    series = set(map(_SERIES, rows))
-    if len(series) == 1:
-        groups: dict[tuple, Sequence[tuple]] = {next(iter(series)): rows}
-    else:
-        lists: dict[tuple, list[tuple]] = {}
-        for row in rows:
-            group = lists.get(row[:2])
-            if group is None:
-                lists[row[:2]] = [row]
-            else:
-                group.append(row)
-        groups = dict(lists)
     out = []
-    for (run, key), points in groups.items():
+    for (run, key), positions in series.items():
+        points = _points_of(rows, positions)
         latest = max(reversed(points), key=_ORDER)
         values = [v for v in map(_VALUE, points) if v is not None]
         low, high = (min(values), max(values)) if values else (None, None)

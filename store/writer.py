@@ -25,7 +25,7 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING
 
-from mltop.store.errors import MetricWriteError
+from mltop.store.errors import MetricWriteError, StoreError
 
 if TYPE_CHECKING:
     from mltop.store.tracking import Store
@@ -139,11 +139,17 @@ class MetricWriter:
             rows = [queue.popleft() for _ in range(n)]
             try:
                 self.store.write_points(rows, conn)
-            except (sqlite3.Error, OverflowError) as exc:
+            except (StoreError, OverflowError) as exc:
                 points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
-                error = MetricWriteError(
-                    f"{points} could not be committed to {self.store.db_path}: {exc}"
-                )
+                if isinstance(exc, StoreError):
+                    # The store may work again (a lock released, space freed): keep the
+                    # points, in order, for the next commit.
+                    queue.extendleft(reversed(rows))
+                    error = MetricWriteError(f"{points} not committed yet: {exc}")
+                else:
+                    error = MetricWriteError(
+                        f"{points} could not be committed to {self.store.db_path}: {exc}"
+                    )
                 if raise_errors:
                     raise error from exc
                 self.error = error
@@ -154,7 +160,7 @@ class MetricWriter:
             return
         beats = dict(self._heartbeats)
         # A missed heartbeat is retried on the next beat; readers allow three misses.
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(StoreError):
             self.store.heartbeat(beats, conn)
         self._next_beat = time.monotonic() + min(beats.values())
 

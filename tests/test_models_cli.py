@@ -137,7 +137,46 @@ def test_rollback_alias_unalias_and_history(setup, store_path):
     assert {r["version"] for r in only_v1} == {1}
 
 
-def test_production_needs_a_comment(setup, store_path):
+def test_production_needs_a_comment(setup, store_path, monkeypatch):
     cli(store_path, "models", "register", f"runs:/{setup[0]}/model", "m")
+    out = cli(store_path, "models", "transition", "m", "1", "Production", "-m", " ", "--yes")
+    assert out.exit_code == 2, out.output
+    assert "a move to Production needs a comment saying why: give --comment WHY" in out.output
+    # Refused before the question: nobody confirms a move the registry would refuse.
+    out = cli(
+        store_path,
+        "models",
+        "transition",
+        "m",
+        "1",
+        "Production",
+        input="y\n",
+        tty=True,
+        monkeypatch=monkeypatch,
+    )
+    assert out.exit_code == 2 and "Proceed?" not in out.output
+    assert Store(store_path).registry.history("m") == []
+
+
+def test_rollback_needs_a_comment(setup, store_path, monkeypatch):
+    for run in setup:
+        cli(store_path, "models", "register", f"runs:/{run}/model", "m")
+    for version in ("1", "2"):
+        cli(store_path, "models", "transition", "m", version, "Production", "-m", "x", "--yes")
+    out = cli(store_path, "models", "rollback", "m", input="y\n", tty=True, monkeypatch=monkeypatch)
+    assert out.exit_code == 2 and "Proceed?" not in out.output
+    assert "a rollback needs a comment saying why" in out.output
+    assert Store(store_path).registry.resolve("models:/m/Production").version == 2
+
+
+def test_the_registry_refusal_is_reported_even_past_the_cli(setup, store_path, monkeypatch):
+    """The rule lives in the registry: were the CLI's early check gone, the registry's own
+    refusal still reaches the user as a one-line error, and nothing changes."""
+    from mltop.tui import models_cli
+
+    cli(store_path, "models", "register", f"runs:/{setup[0]}/model", "m")
+    monkeypatch.setattr(models_cli, "_check_comment", lambda *args: None)
     out = cli(store_path, "models", "transition", "m", "1", "Production", "--yes")
-    assert out.exit_code == 2 and "needs --comment" in out.output
+    assert out.exit_code == 1
+    assert "mltop: error: a move to Production needs a comment saying why" in out.output
+    assert Store(store_path).registry.get_model_version("m", 1).current_stage == "None"

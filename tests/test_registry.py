@@ -10,6 +10,7 @@ import pytest
 
 from mltop.store import (
     AlreadyExistsError,
+    CommentRequiredError,
     FilterError,
     InvalidStateError,
     InvalidValueError,
@@ -79,7 +80,7 @@ def test_model_names(reg, runs):
 @pytest.mark.parametrize("typed", ["production", "PRODUCTION", " Production "])
 def test_stages_are_case_insensitive_and_stored_canonical(reg, runs, typed):
     reg.create_model_version("m", src(runs[0]))
-    reg.transition("m", 1, typed)
+    reg.transition("m", 1, typed, "release")
     assert reg.get_model_version("m", 1).current_stage == "Production"
 
 
@@ -106,7 +107,7 @@ def test_promotion_archives_the_previous_production_version(reg, runs):
         (2, "Production", (1,), "second", "tester"),
     ]
     reg.transition("m", 1, "Staging")
-    reg.transition("m", 1, "Production", archive_existing=False)
+    reg.transition("m", 1, "Production", "both live", archive_existing=False)
     assert {v.version for v in reg.search_model_versions(name="m", stage="production")} == {1, 2}
 
 
@@ -127,7 +128,7 @@ def test_policy_failure_refuses_and_changes_nothing(reg, runs):
     reg.create_model_version("m", src(runs[1]))
     reg.set_policy("m", "metrics.val_acc >= 0.92")
     with pytest.raises(PolicyError, match=r"metrics.val_acc >= 0.92 \(actual: 0.5\) FAIL") as e:
-        reg.transition("m", 1, "Production")
+        reg.transition("m", 1, "Production", "release")
     assert not e.value.result.passed
     assert reg.get_model_version("m", 1).current_stage == "None"
     assert reg.history("m") == []
@@ -137,12 +138,38 @@ def test_policy_failure_refuses_and_changes_nothing(reg, runs):
 def test_forcing_past_a_policy_needs_a_comment_and_is_logged(reg, runs):
     reg.create_model_version("m", src(runs[2]))  # no val_acc at all: the clause fails
     reg.set_policy("m", "metrics.val_acc >= 0.92")
-    with pytest.raises(ValidationError, match="needs a comment"):
+    with pytest.raises(CommentRequiredError, match="forced move needs a comment"):
         reg.transition("m", 1, "Production", force=True)
     reg.transition("m", 1, "Production", "incident 42: ship the fix", force=True)
     (record,) = reg.history("m")
     assert record.forced and record.comment == "incident 42: ship the fix"
     assert record.policy["clauses"][0]["actual"] is None
+
+
+@pytest.mark.parametrize("comment", ["", "   \n\t"])
+def test_production_needs_a_comment_and_a_refusal_changes_nothing(reg, runs, comment):
+    reg.create_model_version("m", src(runs[0]))
+    with pytest.raises(CommentRequiredError, match="move to Production needs a comment"):
+        reg.transition("m", 1, "Production", comment)
+    assert isinstance(CommentRequiredError("x"), ValidationError)  # callers may catch either
+    assert reg.get_model_version("m", 1).current_stage == "None" and reg.history("m") == []
+    reg.transition("m", 1, "Staging")  # every other stage may go without one
+    reg.transition("m", 1, "Archived", comment)
+    assert [r.comment for r in reg.history("m")] == ["", ""]
+
+
+@pytest.mark.parametrize("comment", ["", "   "])
+def test_a_rollback_needs_a_comment_and_a_refusal_changes_nothing(reg, runs, comment):
+    for version, run in enumerate(runs[:2], 1):
+        reg.create_model_version("m", src(run))
+        reg.transition("m", version, "Production", f"v{version} live")
+    before = reg.history("m")
+    with pytest.raises(CommentRequiredError, match="rollback needs a comment"):
+        reg.rollback("m", comment)
+    assert reg.resolve("models:/m/Production").version == 2 and reg.history("m") == before
+    reg.rollback("m", "  v2 regressed  ")
+    assert reg.resolve("models:/m/Production").version == 1
+    assert reg.history("m")[-1].comment == "v2 regressed"  # as typed, less the spaces around
 
 
 def test_a_bad_policy_is_refused_when_set(reg, runs):
@@ -158,11 +185,11 @@ def test_rollback_restores_the_previous_production_version(reg, runs):
     for run in runs[:2]:
         reg.create_model_version("m", src(run))
     with pytest.raises(InvalidStateError, match="no version in Production"):
-        reg.rollback("m")
-    reg.transition("m", 1, "Production")
+        reg.rollback("m", "why")
+    reg.transition("m", 1, "Production", "first")
     with pytest.raises(InvalidStateError, match="no earlier Production version"):
-        reg.rollback("m")
-    reg.transition("m", 2, "Production")
+        reg.rollback("m", "why")
+    reg.transition("m", 2, "Production", "second")
     assert reg.plan_rollback("m").describe() == (
         "roll back: m v1: Archived → Production; v2 (Production) will be archived"
     )

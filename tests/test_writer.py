@@ -6,16 +6,20 @@ import sqlite3
 
 import pytest
 
-from mltop.store import MetricWriteError
+from mltop.store import MetricWriteError, StoreIOError
 
 
-def test_a_failed_background_commit_is_raised_at_the_next_call(client, monkeypatch):
+def test_a_failed_background_commit_is_raised_at_the_next_call_and_loses_nothing(
+    client, monkeypatch
+):
     run_id = client.create_run().info.run_id
     client.log_metric(run_id, "v", 1.0)
     client.flush()
 
     def fail(rows, conn=None):
-        raise sqlite3.OperationalError("disk I/O error")
+        raise StoreIOError(
+            f"the store at {client.store.path} cannot be read or written (disk I/O error)"
+        )
 
     monkeypatch.setattr(client.store, "write_points", fail)
     writer = client._writer
@@ -23,20 +27,30 @@ def test_a_failed_background_commit_is_raised_at_the_next_call(client, monkeypat
     # Let the background thread take the point, as it does every interval.
     with writer._commit_lock:
         writer._drain(client.store.new_connection(), raise_errors=False)
-    with pytest.raises(MetricWriteError, match="1 metric point could not be committed.*disk I/O"):
+    with pytest.raises(MetricWriteError, match="1 metric point not committed yet.*disk I/O"):
         client.log_metric(run_id, "v", 3.0, step=2)
+    monkeypatch.undo()  # the disk works again: the point kept is committed in its place
+    client.flush()
+    assert [p.value for p in client.store.get_metric_history(run_id, "v")] == [1.0, 2.0]
 
 
-def test_a_failed_commit_is_raised_by_flush(client, monkeypatch):
-    run_id = client.create_run().info.run_id
+def test_a_commit_refused_by_a_lock_is_raised_by_flush_and_retried(store_path):
+    from mltop.store import MltopClient, Store
 
-    def fail(rows, conn=None):
-        raise sqlite3.OperationalError("database is locked")
-
-    monkeypatch.setattr(client.store, "write_points", fail)
-    client.log_metric(run_id, "v", 2.0)
-    with pytest.raises(MetricWriteError, match="database is locked"):
+    client = MltopClient(Store(store_path, busy_timeout=0.2))
+    run_id = client.create_run(log_system_info=False).info.run_id
+    client.log_metric(run_id, "v", 1.0)
+    client.flush()
+    other = sqlite3.connect(store_path / "mltop.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the store's write lock
+    client.log_metric(run_id, "v", 2.0, step=1)
+    with pytest.raises(MetricWriteError, match="not committed yet: the store at .* is busy"):
         client.flush()
+    other.execute("COMMIT")
+    other.close()
+    client.flush()
+    assert [p.value for p in client.store.get_metric_history(run_id, "v")] == [1.0, 2.0]
+    client.close()
 
 
 def test_a_fast_loop_commits_full_batches_itself_so_memory_stays_bounded(client, store_path):

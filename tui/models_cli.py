@@ -15,8 +15,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import Store
-from mltop.store.registry import Registry, TransitionPlan
+from mltop.store import CommentRequiredError, Store
+from mltop.store.registry import Registry, TransitionPlan, require_comment
 from mltop.tui.text import plain, timestamp
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
@@ -162,6 +162,15 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def _check_comment(plan: TransitionPlan, comment: str, force: bool = False) -> None:
+    """The registry's rule on comments, asked before the question: nobody should confirm a
+    move the registry will refuse."""
+    try:
+        require_comment(plan.to_stage, comment, force=force, rollback=plan.rollback)
+    except CommentRequiredError as exc:
+        raise click.UsageError(f"{exc}: give --comment WHY") from None
+
+
 def _confirm(plan: TransitionPlan, yes: bool) -> None:
     _show_plan(plan)
     if yes:
@@ -199,13 +208,10 @@ def models_transition(
     reg = _registry(ctx, store_path)
     archive = False if no_archive else None
     plan = reg.plan_transition(name, version, stage, archive)
-    if plan.to_stage == "Production" and not comment.strip():
-        raise click.UsageError("moving to Production needs --comment saying why")
+    _check_comment(plan, comment, force)
     if plan.blocked and not force:
         _show_plan(plan)
         raise click.ClickException("the policy fails: fix the run, or --force with --comment")
-    if force and not comment.strip():
-        raise click.UsageError("--force needs --comment saying why")
     _confirm(plan, yes)
     reg.transition(name, version, stage, comment, archive_existing=archive, force=force)
     click.echo(f"Done: {plan.describe()}")
@@ -213,7 +219,7 @@ def models_transition(
 
 @models.command("rollback")
 @click.argument("name")
-@click.option("--comment", "-m", default="", help="Why.")
+@click.option("--comment", "-m", default="", help="Why (required).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @store_option
 @click.pass_context
@@ -223,6 +229,7 @@ def models_rollback(
     """Put back in Production the version that was there before the current one."""
     reg = _registry(ctx, store_path)
     plan = reg.plan_rollback(name)
+    _check_comment(plan, comment)
     _confirm(plan, yes)
     reg.rollback(name, comment)
     click.echo(f"Done: {plan.describe()}")
