@@ -254,10 +254,8 @@ async def test_a_vanished_store_is_a_notification_not_a_crash(filled, store_path
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
         shutil.rmtree(store_path)
-        await settle(
-            pilot, lambda: any("store problem" in str(n.message) for n in app._notifications)
-        )
-        assert app.is_running
+        await settle(pilot, lambda: any(n.title == "store gone" for n in app._notifications))
+        assert app.is_running and app.sub_title.endswith("⚠ store gone")
 
 
 @sync
@@ -355,14 +353,14 @@ async def test_enter_opens_the_run_with_charts_and_escape_comes_back(filled, sto
         screen = app.screen
         assert screen.run_id == filled["beta"]
         chart = screen.query_one(MetricChart)
-        await settle(pilot, lambda: len(chart.values) == 300)
+        await settle(pilot, lambda: len(chart.series) == 300)
         summary = str(screen.query_one("#summary").render())
         assert "beta" in summary and filled["beta"] in summary
         await pilot.press("l", "x", "plus", "plus")
         assert chart.log_scale and chart.by_time and chart.smoothing == 0.2
         client.log_metric(filled["beta"], "acc", 0.99, step=300, synchronous=True)
         screen.follow()
-        await settle(pilot, lambda: len(chart.values) == 301)  # only the new point was read
+        await settle(pilot, lambda: len(chart.series) == 301)  # only the new point was read
         await pilot.press("escape")
         await settle(pilot, lambda: not isinstance(app.screen, RunDetailScreen))
         assert names(app)[1] == "beta"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from click.testing import CliRunner
 
-from mltop.store import Store
+from mltop.store import MltopClient, Store
 from mltop.tui import demo
 from mltop.tui.cli import main
 from mltop.tui.demo_train import Curve
@@ -154,3 +157,26 @@ def test_the_demo_opens_the_dashboard_with_jobs_running_and_stops_them_on_quit(
     assert sorted(r.info.status for r in live) == ["KILLED", "KILLED"]  # stopped on quit
     assert f"mltop ui --store {target}" in result.output
     store.close()
+
+
+def test_a_job_that_does_not_stop_is_killed_and_its_run_ended_killed(tmp_path):
+    built = demo.DemoStore(tmp_path / "stuck")
+    client = MltopClient(Store(built.path))
+    run = client.create_run("0", "resnet18-live-stuck", tags={"live": "yes"})
+    finished = client.create_run("0", "done")
+    client.set_terminated(finished.info.run_id)
+    stuck = subprocess.Popen(  # deaf to SIGTERM, as a job stuck in a syscall would be
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+         "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert stuck.stdout is not None and stuck.stdout.readline() == b"ready\n"
+    built.live.append(stuck)
+    started = time.monotonic()
+    demo.stop_live_training(built, grace=0.5)
+    assert time.monotonic() - started < 5
+    assert stuck.returncode == -signal.SIGKILL
+    assert client.store.get_run(run.info.run_id).info.status == "KILLED"
+    assert client.store.get_run(finished.info.run_id).info.status == "FINISHED"
+    stuck.stdout.close()
+    client.close()

@@ -60,10 +60,11 @@ def test_smoothing_is_an_unbiased_moving_average():
 def test_a_series_drawn_from_block_summaries_keeps_every_extreme(ys, block, width):
     """However the history arrived (in pieces) and is summarised (blocks), the drawn line
     holds the overall min and max, only real points, in order, two per column at most."""
+    from mltop.store import blocks
     from mltop.tui import downsample as ds
 
-    old = ds.BLOCK, ds.DIRECT
-    ds.BLOCK, ds.DIRECT = block, 0  # summaries even for short series
+    old = blocks.BLOCK, ds.DIRECT
+    blocks.BLOCK, ds.DIRECT = block, 0  # summaries even for short series
     try:
         series = ds.Series()
         for lo in range(0, len(ys), 7):  # arriving as a live run logs
@@ -73,7 +74,7 @@ def test_a_series_drawn_from_block_summaries_keeps_every_extreme(ys, block, widt
         assert len(series.blocks) == len(ys) // block
         (out_x, out_y), smoothed = series.view(width, smoothing=0.5)
     finally:
-        ds.BLOCK, ds.DIRECT = old
+        blocks.BLOCK, ds.DIRECT = old
     finite = [(float(x), y) for x, y in enumerate(ys) if math.isfinite(y)]
     assert len(out_x) <= max(2 * width, len(finite))
     assert out_x == sorted(out_x)

@@ -9,7 +9,12 @@ from textual.widgets import DataTable, Input
 from mltop.store import MltopClient, Store
 from mltop.tui.app import MltopApp
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
+from mltop.tui.screens.help import HelpScreen
 from mltop.tui.screens.registry import RegistryScreen
+
+# A comment whose every first letter is a key somewhere: y/n (the dialog's old keys), r (the
+# registry, an app key), h (the history), ? (help). Typed into a dialog, all of it is text.
+TYPED = "y n r h ? yes, rerun looks fine"
 
 
 @pytest.fixture
@@ -59,6 +64,31 @@ async def choose(pilot, screen, version: int) -> None:
     await pilot.pause(0.05)
 
 
+async def open_dialog(pilot, app, key: str) -> Input:
+    """Press `key` and wait for its dialog; its text box has the focus with no other key."""
+    await pilot.press(key)
+    await settle(
+        pilot,
+        lambda: (
+            isinstance(app.screen, TransitionDialog | AliasDialog)
+            and isinstance(app.focused, Input)
+        ),
+    )
+    return app.screen.query_one(Input)
+
+
+def nothing_happened(app, screen, dialog, before: list) -> bool:
+    """The dialog is still asking, and the keys typed reached nothing else."""
+    return (
+        app.screen is dialog
+        and len([s for s in app.screen_stack if isinstance(s, RegistryScreen)]) == 1
+        and not any(isinstance(s, HelpScreen) for s in app.screen_stack)
+        and not screen.show_history
+        and not screen.query_one("#history").has_class("shown")
+        and history(app.store.path) == before
+    )
+
+
 @sync
 async def test_promote_with_confirm_changes_the_store_and_logs_the_comment(models, store_path):
     app = MltopApp(store_path, follow=False, clock=lambda: NOW)
@@ -90,34 +120,151 @@ async def test_promote_with_confirm_changes_the_store_and_logs_the_comment(model
 
 
 @sync
-async def test_promote_then_cancel_changes_nothing(models, store_path):
+@pytest.mark.parametrize(
+    ("key", "version", "expected"),
+    [
+        ("P", 2, (2, "Production")),
+        ("S", 1, (1, "Staging")),
+        ("A", 2, (2, "Archived")),
+        ("N", 2, (2, "None")),
+        ("b", 2, (1, "Production")),  # roll back v2 (put live below) to v1
+    ],
+)
+async def test_keys_typed_in_a_move_dialog_are_its_comment(
+    models, store_path, key, version, expected
+):
+    if key == "b":
+        with Store(store_path) as store:
+            store.registry.transition("resnet", 2, "Production", "v2 live", user="bob")
     before = history(store_path)
     app = MltopApp(store_path, follow=False, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(pilot, app)
-        await choose(pilot, screen, 2)
-        await pilot.press("A")  # archive: no comment needed, so y/n are keys
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog) and not app.focused)
-        await pilot.press("n")
-        await settle(pilot, lambda: app.screen is screen)
-        await pilot.press("P")
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog))
-        app.screen.query_one("#comment", Input).value = "on second thought"
-        await pilot.press("escape")
-        await settle(pilot, lambda: app.screen is screen)
-    assert stage(store_path, 2) == "Staging" and history(store_path) == before
+        await choose(pilot, screen, version)
+        comment = await open_dialog(pilot, app, key)
+        dialog = app.screen
+        await pilot.press(*TYPED)
+        assert comment.value == TYPED
+        assert nothing_happened(app, screen, dialog, before)
+        await pilot.press("enter")
+        await settle(pilot, lambda: stage(store_path, expected[0]) == expected[1])
+        assert app.screen is screen
+    last = history(store_path)[-1]
+    assert (last.kind, last.version, last.to_stage) == (
+        "rollback" if key == "b" else "transition",
+        *expected,
+    )
+    assert last.comment == TYPED and len(history(store_path)) == len(before) + 1
 
 
 @sync
-async def test_archive_confirms_with_y(models, store_path):
+async def test_keys_typed_in_the_alias_dialog_are_the_alias_and_a_bad_one_stays(models, store_path):
+    before = history(store_path)
     app = MltopApp(store_path, follow=False, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(pilot, app)
-        await choose(pilot, screen, 2)
-        await pilot.press("A")
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog) and not app.focused)
-        await pilot.press("y")
-        await settle(pilot, lambda: stage(store_path, 2) == "Archived")
+        await choose(pilot, screen, 1)
+        alias = await open_dialog(pilot, app, "a")
+        dialog = app.screen
+        await pilot.press(*"y?nrh")  # not an alias: `?` is no letter, digit, _ or -
+        await pilot.press("enter")
+        problem = dialog.query_one("#problem")
+        await settle(pilot, lambda: "must be 1 to 255 letters" in str(problem.render()))
+        assert "'y?nrh'" in str(problem.render())  # the alias, shown as typed
+        assert alias.value == "y?nrh" and app.focused is alias  # kept, to be fixed
+        assert nothing_happened(app, screen, dialog, before)
+        alias.value = ""
+        await pilot.press(*"ynrh-rerun_ok")
+        assert nothing_happened(app, screen, dialog, before)
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen is screen)
+        versions = screen.query_one("#versions", DataTable)
+        await settle(pilot, lambda: str(versions.get_row("1")[2]) == "ynrh-rerun_ok")
+    last = history(store_path)[-1]
+    assert (last.kind, last.alias, last.version) == ("alias_set", "ynrh-rerun_ok", 1)
+
+
+@sync
+@pytest.mark.parametrize(("key", "version"), [("A", 2), ("P", 2), ("a", 1), ("b", 2)])
+async def test_escape_cancels_and_changes_nothing(models, store_path, key, version):
+    if key == "b":
+        with Store(store_path) as store:
+            store.registry.transition("resnet", 2, "Production", "v2 live", user="bob")
+    before = history(store_path)
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, version)
+        await open_dialog(pilot, app, key)
+        await pilot.press(*"on second thought")
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)
+        await app.workers.wait_for_complete()  # a move confirmed by mistake is written now
+    assert history(store_path) == before
+    assert (stage(store_path, 1), stage(store_path, 2)) == (
+        ("Archived", "Production") if key == "b" else ("Production", "Staging")
+    )
+
+
+@sync
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [("P", "a move to Production needs a comment"), ("b", "a rollback needs a comment")],
+)
+async def test_a_move_to_production_without_a_comment_stays_open(models, store_path, key, problem):
+    with Store(store_path) as store:
+        store.registry.transition("resnet", 2, "Production", "v2 live", user="bob")
+    before = history(store_path)
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 1)  # archived: P would bring it back, as b does
+        comment = await open_dialog(pilot, app, key)
+        dialog = app.screen
+        shown = dialog.query_one("#problem")
+        for blank in ("", "   "):  # spaces are no comment either
+            comment.value = blank
+            await pilot.press("enter")
+            await settle(pilot, lambda: problem in str(shown.render()))
+            assert nothing_happened(app, screen, dialog, before) and app.focused is comment
+            shown.update("")
+
+
+@sync
+async def test_app_keys_do_not_act_over_a_dialog_even_without_the_focus(models, store_path):
+    before = history(store_path)
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 1)
+        await open_dialog(pilot, app, "S")
+        dialog = app.screen
+        dialog.set_focus(None)  # say a click took the focus off the comment box
+        await pilot.press("y", "n", "r", "question_mark", "h", "b", "a", "P")
+        assert nothing_happened(app, screen, dialog, before)
+        # However an app action arrives (a priority key, the palette), it opens nothing.
+        assert not await app.run_action("registry")
+        assert not await app.run_action("toggle_help")
+        assert nothing_happened(app, screen, dialog, before)
+        await pilot.press("enter")  # confirms, as in the box
+        await settle(pilot, lambda: stage(store_path, 1) == "Staging")
+        assert history(store_path)[-1].comment == ""
+
+
+@sync
+async def test_over_the_help_the_registry_key_does_nothing_and_help_closes_it(models, store_path):
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        await pilot.press("r")
+        assert not await app.run_action("registry")
+        assert app.screen is help_screen
+        assert len([s for s in app.screen_stack if isinstance(s, RegistryScreen)]) == 1
+        assert await app.run_action("toggle_help")  # the toggle still closes it
+        await settle(pilot, lambda: app.screen is screen)
 
 
 @sync

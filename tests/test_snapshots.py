@@ -121,7 +121,7 @@ async def open_run(pilot, row: int) -> None:
         screen = app.screen
         if isinstance(screen, RunDetailScreen) and screen.run is not None:
             charts = list(screen.query(MetricChart))
-            if len(charts) == 2 and all(chart.values for chart in charts):
+            if len(charts) == 2 and all(chart.drawn for chart in charts):
                 break
     await pilot.pause(0.3)
 

@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
+import time
+import traceback
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from types import FrameType
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 
-from mltop.store import Changes, MltopError, Store
+from mltop.store import (
+    Changes,
+    Store,
+    StoreBusyError,
+    StoreCorruptError,
+    StoreError,
+    StoreIOError,
+    StoreNotFoundError,
+)
 from mltop.store.tracking import now_ms
 from mltop.tui.live import StoreFollower
 from mltop.tui.screens.runs import RunsScreen
+from mltop.tui.workers import report, store_work
+
+PROBE_EVERY = 1.0  # seconds between looks at a store with a problem
+DASHBOARD_BUSY_TIMEOUT = 5.0  # seconds a read or write waits on another process's lock
+# What the header says of a store problem, by its kind.
+PROBLEMS: dict[type[StoreError], str] = {
+    StoreBusyError: "store busy",
+    StoreIOError: "store unreadable",
+    StoreCorruptError: "store damaged",
+    StoreNotFoundError: "store gone",
+}
 
 
 class StoreChanged(Message):
@@ -41,7 +69,14 @@ class MltopApp(App):
             tooltip="Models, versions, stages and history",
             id="app.registry",
         ),
+        # Ctrl+C quits, as in htop and k9s (Textual only hints at ctrl+q with it); a
+        # priority binding, so that a focused input's copy does not swallow it.
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.ctrl_c"),
     ]
+    # Ended by one of these, the app exits as `q` does: a closed terminal (a dropped SSH
+    # session), `kill`. EXIT_GRACE seconds after `on_exit` has run, the process is gone.
+    EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+    EXIT_GRACE = 2.0
 
     def __init__(
         self,
@@ -50,32 +85,70 @@ class MltopApp(App):
         poll: float | None = None,
         follow: bool = True,
         clock: Callable[[], int] = now_ms,
+        on_exit: Callable[[], None] | None = None,
+        error_log: Path | None = None,
     ) -> None:
+        """`on_exit` is called once as the app ends, however it ends: it stops what the
+        caller started for it (`mltop demo`'s training jobs). Tracebacks of the dashboard's
+        own bugs are appended to `error_log`, if given."""
         super().__init__()
-        self.store = Store(store_path, create=False)
+        self.store = Store(store_path, create=False, busy_timeout=DASHBOARD_BUSY_TIMEOUT)
+        self.error_log = error_log
+        self.problem: str | None = None  # what is wrong with the store, as the header says
+        self._probe_timer: Timer | None = None
+        self._errors_said: set[tuple[str, str]] = set()
         self.poll = poll
         self.follow = follow
         self.now = clock
         self.follower: StoreFollower | None = None
+        self.on_exit = on_exit
+        self.signalled: int | None = None  # the signal that ended the app, if one did
+        # Signal handlers replaced while the app runs, put back as it ends.
+        self._installed: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def on_mount(self) -> None:
-        live = (
-            ""
-            if not self.follow
-            else (f"  ● polling every {self.poll:g} s" if self.poll is not None else "  ● live")
-        )
-        self.sub_title = f"{self.store.path}{live}"
+        self._show_state()
         # Changes are followed from this moment on; the follower itself (a thread, file
         # events, its own connection) starts once the runs are on screen, or in 2 s.
         self._cursor = None
         if self.follow:
             try:
                 self._cursor = self.store.cursor()
-            except MltopError as exc:  # the follower will report it, and retry
-                self.notify(f"store problem: {exc}", severity="error", timeout=8)
+            except StoreError as exc:  # said, and retried; the follower starts from later
+                self.store_failed(exc)
         self.push_screen(RunsScreen(self.store))
         self.set_timer(2.0, self.start_following)
         self.set_interval(1.0, self._tick)
+        self._handle_exit_signals()
+
+    def _handle_exit_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self.EXIT_SIGNALS:
+            previous = signal.getsignal(signum)
+            try:
+                loop.add_signal_handler(signum, self._exit_on_signal, signum)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                continue
+            self._installed[signum] = previous
+
+    def _exit_on_signal(self, signum: int) -> None:
+        # Textual restores the terminal on its way out. Once the terminal is gone (SIGHUP)
+        # that can fail, or block for good (its writer thread dies on EIO, and the SIGCONT
+        # sent with SIGHUP restarts application mode): so what must be stopped is stopped
+        # first, and the process leaves EXIT_GRACE seconds later whatever Textual does.
+        self.signalled = signum
+        try:
+            self._call_on_exit()
+        finally:
+            watchdog = threading.Timer(self.EXIT_GRACE, os._exit, (128 + signum,))
+            watchdog.daemon = True
+            watchdog.start()
+            self.exit(return_code=128 + signum)
+
+    def _call_on_exit(self) -> None:
+        on_exit, self.on_exit = self.on_exit, None
+        if on_exit is not None:
+            on_exit()
 
     def start_following(self) -> None:
         if not self.follow or self.follower is not None:
@@ -88,6 +161,20 @@ class MltopApp(App):
             cursor=self._cursor,
         )
         self.follower.start()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Over a modal screen (a dialog, the help, the palette) the app's keys that open a
+        screen do nothing, however they arrive: a key meant as text in a dialog must never
+        open anything over it. (Textual already keeps the bindings of the screens beneath
+        a modal from acting.) The help toggle may still close the help it opened."""
+        stack = self.screen_stack
+        if action in ("registry", "toggle_help") and stack and stack[-1].is_modal:
+            from mltop.tui.screens.help import HelpScreen
+
+            if action == "toggle_help" and isinstance(stack[-1], HelpScreen):
+                return True
+            return None  # disabled, yet still listed: the footer beneath keeps its keys
+        return True
 
     def action_toggle_help(self) -> None:
         """`?`: every binding of the current screen, in a window over it (again to close)."""
@@ -137,8 +224,100 @@ class MltopApp(App):
                 screen.follow()
 
     def on_store_failed(self, message: StoreFailed) -> None:
-        self.notify(f"store problem: {message.error}", severity="error", timeout=8)
+        report(self, message.error)
+
+    # -- the error funnel: every failure of a read or write ends here ----------------------
+
+    def store_failed(self, error: StoreError, *, loud: bool = False) -> None:
+        """The store cannot be used: say so once (a notification, and a marker in the header
+        that stays), keep every screen as it is, and look again every PROBE_EVERY seconds
+        until the store works again. A different problem is said; the same one is not,
+        unless `loud` (something the user asked for was not done)."""
+        label = next(
+            (text for kind, text in PROBLEMS.items() if isinstance(error, kind)), "store problem"
+        )
+        if label != self.problem or loud:
+            self.notify(str(error), title=label, severity="error", timeout=10, markup=False)
+        if label != self.problem:
+            self.problem = label
+            self._show_state()
+        if self._probe_timer is None:
+            self._probe_timer = self.set_interval(PROBE_EVERY, self._probe)
+
+    @store_work(group="probe", exclusive=True)
+    def _probe(self) -> None:
+        self.store.check()
+        self.call_from_thread(self.store_recovered)
+
+    def store_recovered(self) -> None:
+        """The store works again: say so, and read again what every screen shows."""
+        if self._probe_timer is not None:
+            self._probe_timer.stop()
+            self._probe_timer = None
+        if self.problem is None:
+            return
+        self.problem = None
+        self._show_state()
+        self.notify(f"the store at {self.store.path} works again", markup=False)
+        for screen in self.screen_stack:
+            reload = getattr(screen, "reload", None)
+            if reload is not None:
+                reload()
+
+    def internal_error(self, error: BaseException) -> None:
+        """A bug: the dashboard goes on; said once per kind, with its traceback logged."""
+        where = ""
+        if self.error_log is not None:
+            try:
+                self.error_log.parent.mkdir(parents=True, exist_ok=True)
+                with self.error_log.open("a", encoding="utf-8") as log:
+                    log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                    log.write("".join(traceback.format_exception(error)))
+                where = f"; details in {self.error_log}"
+            except OSError:
+                pass
+        seen = (type(error).__name__, str(error))
+        if seen not in self._errors_said:
+            self._errors_said.add(seen)
+            self.notify(
+                f"internal error, the dashboard goes on: {error!r}{where}",
+                title="mltop bug",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+
+    def _show_state(self) -> None:
+        """The header: the store's path, then whether it is followed or has a problem."""
+        if self.problem is not None:
+            state = f"  ⚠ {self.problem}"
+        elif not self.follow:
+            state = ""
+        elif self.poll is not None:
+            state = f"  ● polling every {self.poll:g} s"
+        else:
+            state = "  ● live"
+        self.sub_title = f"{self.store.path}{state}"
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """As Textual's, with a store problem in the error colour."""
+        marker = f"  ⚠ {self.problem}"
+        if self.problem is None or not sub_title.endswith(marker):
+            return super().format_title(title, sub_title)
+        return Content.assemble(
+            Content(title),
+            (" — ", "dim"),
+            Content(sub_title[: -len(marker)]).stylize("dim"),
+            (marker, "bold red"),
+        )
 
     def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum, previous in self._installed.items():
+            loop.remove_signal_handler(signum)
+            if previous is not None:  # None: not set from Python; SIG_DFL is left
+                signal.signal(signum, previous)
+        self._installed.clear()
         if self.follower is not None:
             self.follower.stop()
+        self._call_on_exit()

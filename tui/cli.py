@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -112,7 +113,10 @@ def main(ctx: click.Context, store_path: str | None) -> None:
 def _run_dashboard(store_path: str | None, poll: float | None) -> None:
     from mltop.tui.app import MltopApp
 
-    MltopApp(store_path, poll=poll).run()
+    app = MltopApp(store_path, poll=poll)
+    app.run()
+    if app.signalled is not None:  # SIGHUP, SIGTERM: the status a shell expects
+        sys.exit(128 + app.signalled)
 
 
 @main.command("ui")
@@ -479,7 +483,7 @@ def _interactive() -> bool:
 )
 def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
     """Build a demo store of realistic experiments and models, start training jobs that
-    log into it live, and open the dashboard on it (the jobs stop when you quit)."""
+    log into it live, and open the dashboard on it (the jobs stop when it ends)."""
     from mltop.tui import demo
 
     path = (
@@ -506,12 +510,16 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
         return
     from mltop.tui.app import MltopApp
 
+    stop = partial(demo.stop_live_training, built)  # their runs end KILLED
+    app = MltopApp(path, on_exit=stop)  # however it ends: q, Ctrl+C, SIGHUP, SIGTERM
     if live:
         demo.start_live_training(built, count=live)
     try:
-        MltopApp(path).run()
-    finally:
-        demo.stop_live_training(built)  # their runs end KILLED
+        app.run()
+    finally:  # also when the app failed; a second call returns at once
+        stop()
+    if app.signalled is not None:  # the terminal may be gone (SIGHUP): nothing to say
+        sys.exit(128 + app.signalled)
     console.print(plain(f"The demo store stays in {path}; open it again with:"), soft_wrap=True)
     console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
 

@@ -11,9 +11,15 @@ jobs start in background processes and log live.
 from __future__ import annotations
 
 import math
+import os
 import random
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,13 +245,16 @@ def start_live_training(
     step_seconds: float = 0.25,
     count: int = 3,
 ) -> None:
-    """Start simulated training jobs in the background; they log live into the store."""
+    """Start simulated training jobs in the background; they log live into the store.
+
+    Each job watches this process: should it end without stopping them (SIGKILL, a
+    crash), they notice within a step and end their runs KILLED on their own."""
     for index, (name, lr, batch) in enumerate(LIVE[:count]):
         options = {
             "--store": demo.path, "--experiment": "cifar10-resnet", "--run-name": name,
             "--lr": lr, "--batch-size": batch, "--epochs": epochs,
             "--steps-per-epoch": steps_per_epoch, "--step-seconds": step_seconds,
-            "--seed": 100 + index,
+            "--seed": 100 + index, "--parent-pid": os.getpid(),
         }  # fmt: skip
         args = [sys.executable, "-m", "mltop.tui.demo_train"]
         for option, value in options.items():
@@ -264,13 +273,50 @@ def start_live_training(
             )
 
 
-def stop_live_training(demo: DemoStore) -> None:
-    """End the simulated jobs (their runs end KILLED)."""
-    for proc in demo.live:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in demo.live:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def stop_live_training(demo: DemoStore, *, grace: float = 2.0) -> None:
+    """End the simulated jobs (their runs end KILLED): all are asked at once, then given
+    `grace` seconds in all; any still running are killed, and their runs ended here."""
+    killed = False
+    with _signals_ignored():
+        for proc in demo.live:
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + grace
+        for proc in demo.live:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                killed = True
+    if killed:
+        _end_left_runs(demo.path)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl+C, SIGHUP or SIGTERM must not cut the stop short (it is quick)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signums = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _end_left_runs(path: Path) -> None:
+    # A job killed before it could end its run leaves it RUNNING (then lost). The store is
+    # the demo's own (it needs a new directory) and every job has ended: a live run still
+    # RUNNING is one of those.
+    client = MltopClient(Store(path))
+    try:
+        for run in client.store.search_runs(
+            filter_string="attributes.status = 'RUNNING' and tags.live = 'yes'"
+        ):
+            client.set_terminated(run.info.run_id, "KILLED")
+    finally:
+        client.close()

@@ -5,17 +5,21 @@
 
 Loss and accuracy curves respond to the learning rate and batch size the way real ones do:
 a learning rate far from the sweet spot converges slowly or not at all, large batches give
-smoother but slightly worse curves. SIGTERM or Ctrl-C ends the run KILLED.
+smoother but slightly worse curves. SIGTERM, SIGHUP or Ctrl-C ends the run KILLED, and so
+does `--parent-pid PID` going away (the job ends when the process that started it does,
+however that ended, SIGKILL included).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mltop import store as mt
@@ -71,11 +75,18 @@ def train(
     step_seconds: float,
     *,
     start_step: int = 0,
+    stopping: Callable[[], str | None] = lambda: None,
 ) -> None:
-    """Log one run's metrics into the active run (sleeping `step_seconds` per step)."""
+    """Log one run's metrics into the active run (sleeping `step_seconds` per step).
+
+    `stopping` is asked between steps and while sleeping; once it gives a reason, training
+    ends with KeyboardInterrupt (so the run ends KILLED) there, never half-way through a
+    write."""
     rng = random.Random(curve.seed)
     total = epochs * steps_per_epoch
     for step in range(start_step, total):
+        if (reason := stopping()) is not None:
+            raise KeyboardInterrupt(f"{reason}, before step {step}")
         progress = (step + 1) / total
         loss = curve.loss(progress, rng)
         mt.log_metric("loss", loss, step=step)
@@ -86,12 +97,36 @@ def train(
             epoch = (step + 1) // steps_per_epoch
             val_loss, val_acc = curve.val(progress, rng)
             mt.log_metrics({"val_loss": val_loss, "val_acc": val_acc, "epoch": epoch}, step=step)
-        if step_seconds:
-            time.sleep(step_seconds)
+        _sleep(step_seconds, stopping)
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _sleep(seconds: float, stopping: Callable[[], str | None]) -> None:
+    # In slices, so that a stop is noticed within a tenth of a second.
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0 and stopping() is None:
+        time.sleep(min(left, 0.1))
+
+
+_signalled: list[int] = []
+
+
+def _remember(signum: int, frame: object) -> None:
+    # Only noted here: raising from a signal handler could cut a write in half.
+    _signalled.append(signum)
+
+
+def _stopping(parent_pid: int | None) -> Callable[[], str | None]:
+    """Why to stop, if we must: a stop signal arrived, or `parent_pid` is no longer our
+    parent (it ended, however it ended, even by SIGKILL, and we were re-parented)."""
+
+    def reason() -> str | None:
+        if _signalled:
+            return signal.Signals(_signalled[0]).name
+        if parent_pid is not None and os.getppid() != parent_pid:
+            return f"process {parent_pid}, which started this job, is gone"
+        return None
+
+    return reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,8 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps-per-epoch", type=int, default=40)
     parser.add_argument("--step-seconds", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        metavar="PID",
+        help="End the run KILLED as soon as PID is no longer this process's parent.",
+    )
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _stop)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, _remember)
     mt.set_store(args.store)
     mt.set_experiment(args.experiment)
     curve = Curve(args.lr, args.batch_size, args.seed)
@@ -121,8 +163,15 @@ def main(argv: list[str] | None = None) -> int:
                     "model": "resnet18",
                 }
             )
-            train(curve, args.epochs, args.steps_per_epoch, args.step_seconds)
-    except KeyboardInterrupt:
+            train(
+                curve,
+                args.epochs,
+                args.steps_per_epoch,
+                args.step_seconds,
+                stopping=_stopping(args.parent_pid),
+            )
+    except KeyboardInterrupt as stop:
+        print(f"{args.run_name} ended KILLED" + (f": {stop}" if str(stop) else ""), flush=True)
         return 130
     return 0
 

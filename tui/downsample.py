@@ -1,130 +1,96 @@
-"""Downsampling a metric's history for a terminal chart: min and max per bucket.
+"""Drawing a metric's history in a terminal chart: min and max per bucket.
 
-A chart `width` columns wide can show about two points per column. The series (in logging
-order) is split into `width` buckets and each bucket keeps the point with the smallest and
-the one with the largest value, in their original order, so spikes and dips survive while
-a million points become a few hundred. Non-finite values (NaN, ±inf) cannot be drawn and
-are left out. Every scan of raw values is a C-level `sum`/`min`/`max`/`index` over a list
-slice (a slice holding NaN is filtered in Python, that slice alone).
+A chart `width` columns wide can show about two points per column. The history (in logging
+order) is split into `width` buckets and each bucket keeps its smallest and its largest
+finite value, in their original order, so spikes and dips survive while a million points
+become a few hundred. Non-finite values (NaN, ±inf) cannot be drawn and are left out.
 
-`Series` keeps a history that only grows (a live run) and summarises it once, in blocks of
-`BLOCK` points, as the points arrive; a redraw then merges block summaries into buckets,
-so a million-point chart redraws from a few thousand summaries instead of a million
-values. Smoothing (an exponential moving average, bias-corrected as TensorBoard does) is
-drawn from the same buckets: each bucket's mean is folded in with the weight its count of
-points would have had, which is exact when a bucket's points are equal and close to it
-otherwise, at the cost of one step per bucket.
+`Series` holds a history the way the store hands it over (`Store.get_metric_blocks`): the
+summaries of its complete blocks of `BLOCK` points (`mltop.store.blocks`), then points.
+Points that arrive live are appended and summarised block by block as blocks complete, so a
+redraw merges a few thousand summaries into buckets instead of scanning a million values.
+A history whose every point is at hand and too short for the blocks to fill the chart is
+bucketed from its points. Points already summarised are let go beyond `KEEP_POINTS`, so the
+memory a chart holds stays bounded however long the run logs.
+
+Smoothing (an exponential moving average, bias-corrected as TensorBoard does) is drawn from
+the same buckets: each bucket's mean is folded in with the weight its count of points would
+have had, which is exact when a bucket's points are equal and close to it otherwise, at the
+cost of one step per bucket. A logarithmic axis leaves out what is at or below zero.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-BLOCK = 256  # points per stored summary
-DIRECT = 64 * 1024  # up to this many points, buckets are summarised from the values
+from mltop.store import blocks
+from mltop.store.blocks import MetricBlock, merge, summarize
 
+DIRECT = 64 * 1024  # up to this many points (all at hand), buckets are made from the points
+KEEP_POINTS = 128 * 1024  # beyond this many, points already summarised in blocks are let go
 
-class Bucket(NamedTuple):
-    """Points lo..hi-1: where their min and max are (None if none is finite), their sum
-    and count of finite values."""
-
-    lo: int
-    hi: int
-    low_at: int | None
-    high_at: int | None
-    total: float
-    count: int  # type: ignore[assignment]  # shadows tuple.count
+Line = tuple[list[float], list[float]]
 
 
-def summarize(ys: list[float], lo: int, hi: int) -> Bucket:
-    chunk = ys[lo:hi]
-    total = sum(chunk)
-    if math.isfinite(total):
-        if not chunk:
-            return Bucket(lo, hi, None, None, 0.0, 0)
-        low, high = min(chunk), max(chunk)
-        return Bucket(lo, hi, lo + chunk.index(low), lo + chunk.index(high), total, len(chunk))
-    finite = [i for i in range(lo, hi) if math.isfinite(ys[i])]
-    if not finite:
-        return Bucket(lo, hi, None, None, 0.0, 0)
-    values = [ys[i] for i in finite]
-    low, high = min(values), max(values)
-    return Bucket(
-        lo,
-        hi,
-        finite[values.index(low)],
-        finite[values.index(high)],
-        math.fsum(values),
-        len(values),
-    )
-
-
-def merge(ys: Sequence[float], parts: Sequence[Bucket]) -> Bucket:
-    low_at = high_at = None
-    for part in parts:
-        if part.low_at is None:
-            continue
-        if low_at is None or ys[part.low_at] < ys[low_at]:
-            low_at = part.low_at
-        if high_at is None or ys[part.high_at] > ys[high_at]:  # type: ignore[index]
-            high_at = part.high_at
-    return Bucket(
-        parts[0].lo,
-        parts[-1].hi,
-        low_at,
-        high_at,
-        sum(p.total for p in parts),
-        sum(p.count for p in parts),
-    )
-
-
-def buckets_of(ys: list[float], width: int, blocks: Sequence[Bucket] = ()) -> list[Bucket]:
-    """`width` buckets over `ys` (fewer for a short series); from `blocks` when given and
-    the series is long (the summaries of consecutive BLOCK-point slices from the start)."""
-    n = len(ys)
+def buckets_of(
+    steps: Sequence[float],
+    times: Sequence[float],
+    values: Sequence[float],
+    width: int,
+) -> list[MetricBlock]:
+    """`width` buckets over a whole history's points (fewer for a short one)."""
+    n = len(values)
     count = min(width, n)
-    if n <= DIRECT or len(blocks) < 2 * count:
-        return [summarize(ys, b * n // count, (b + 1) * n // count) for b in range(count)]
-    parts = list(blocks)
-    if parts[-1].hi < n:
-        parts.append(summarize(ys, parts[-1].hi, n))  # the block still filling
     return [
-        merge(ys, parts[b * len(parts) // count : (b + 1) * len(parts) // count])
+        summarize(0, steps, times, values, b * n // count, (b + 1) * n // count)
         for b in range(count)
     ]
 
 
-def extremes(
-    xs: Sequence[float], ys: Sequence[float], buckets: Sequence[Bucket]
-) -> tuple[list[float], list[float]]:
-    """Each bucket's minimum and maximum, in logging order."""
+def merged(parts: Sequence[MetricBlock], width: int) -> list[MetricBlock]:
+    """Consecutive summaries merged into `width` buckets (fewer if there are fewer parts)."""
+    count = min(width, len(parts))
+    return [
+        merge(parts[b * len(parts) // count : (b + 1) * len(parts) // count], block=b)
+        for b in range(count)
+    ]
+
+
+def extremes(buckets: Sequence[MetricBlock], *, by_time: bool = False) -> Line:
+    """Each bucket's minimum and maximum, in logging order, at their step (or time)."""
     out_x: list[float] = []
     out_y: list[float] = []
     for bucket in buckets:
-        low, high = bucket.low_at, bucket.high_at
-        if low is None or high is None:
+        if bucket.low_at is None or bucket.high_at is None:
             continue
-        for i in sorted({low, high}):
-            out_x.append(xs[i])
-            out_y.append(ys[i])
+        low = (bucket.low_time if by_time else bucket.low_step, bucket.low)
+        high = (bucket.high_time if by_time else bucket.high_step, bucket.high)
+        ordered = [low] if bucket.low_at == bucket.high_at else [low, high]
+        if bucket.high_at < bucket.low_at:
+            ordered.reverse()
+        for x, y in ordered:
+            out_x.append(x)  # type: ignore[arg-type]  # set with low_at / high_at
+            out_y.append(y)  # type: ignore[arg-type]
     return out_x, out_y
 
 
-def downsample(
-    xs: Sequence[float], ys: Sequence[float], width: int
-) -> tuple[list[float], list[float]]:
+def downsample(xs: Sequence[float], ys: Sequence[float], width: int) -> Line:
     """At most `2 * width` points of (xs, ys): per bucket, its minimum and its maximum."""
     if len(xs) != len(ys):
         raise ValueError(f"xs and ys differ in length ({len(xs)} and {len(ys)})")
     if width < 1:
         raise ValueError(f"width must be at least 1, not {width}")
-    values = ys if isinstance(ys, list) else list(ys)
-    if len(values) <= 2 * width:
-        kept = [i for i, y in enumerate(values) if math.isfinite(y)]
-        return [xs[i] for i in kept], [values[i] for i in kept]
-    return extremes(xs, values, buckets_of(values, width))
+    if len(ys) <= 2 * width:
+        kept = [i for i, y in enumerate(ys) if math.isfinite(y)]
+        return [xs[i] for i in kept], [ys[i] for i in kept]
+    return extremes(buckets_of(xs, xs, ys, width))
+
+
+def _check_weight(weight: float) -> None:
+    if not 0 <= weight < 1:
+        raise ValueError(f"smoothing weight must be in [0, 1), not {weight}")
 
 
 def smooth(ys: Sequence[float], weight: float) -> list[float]:
@@ -140,14 +106,7 @@ def smooth(ys: Sequence[float], weight: float) -> list[float]:
     return out
 
 
-def _check_weight(weight: float) -> None:
-    if not 0 <= weight < 1:
-        raise ValueError(f"smoothing weight must be in [0, 1), not {weight}")
-
-
-def smooth_buckets(
-    xs: Sequence[float], buckets: Sequence[Bucket], weight: float
-) -> tuple[list[float], list[float]]:
+def smooth_buckets(buckets: Sequence[MetricBlock], weight: float, *, by_time: bool = False) -> Line:
     """The moving average at the end of each bucket, each bucket's mean weighted by its count."""
     _check_weight(weight)
     out_x: list[float] = []
@@ -155,93 +114,114 @@ def smooth_buckets(
     last = 0.0
     debias = 1.0
     for bucket in buckets:
-        if not bucket.count:
+        if not bucket.finite:
             continue
-        mean = bucket.total / bucket.count
-        decay = weight**bucket.count
+        mean = bucket.total / bucket.finite
+        decay = weight**bucket.finite
         last = last * decay + (1 - decay) * mean
         debias *= decay
-        out_x.append(xs[bucket.hi - 1])
+        out_x.append(bucket.last_time if by_time else bucket.last_step)
         out_y.append(last / (1 - debias) if debias != 1 else mean)
     return out_x, out_y
 
 
+def _above_zero(line: Line) -> Line:
+    kept = [i for i, y in enumerate(line[1]) if y > 0]
+    return [line[0][i] for i in kept], [line[1][i] for i in kept]
+
+
 class Series:
-    """A growing history (steps, times, values) with its block summaries kept up to date."""
+    """A growing history: summaries of its complete blocks, then the points after `start`
+    (times in seconds)."""
 
     def __init__(self) -> None:
+        self.blocks: list[MetricBlock] = []  # complete, numbered from the first point
+        self.start = 0  # the index in the history of the first point held
         self.steps: list[float] = []
         self.times: list[float] = []
         self.values: list[float] = []
-        self.blocks: list[Bucket] = []
-        self._positive: Series | None = None  # the points above zero, once a log axis asks
 
     @classmethod
     def of(cls, points: Sequence[Any]) -> Series:
         """A series of metric points (anything with step, timestamp in ms and value)."""
         series = cls()
-        series.extend(
+        series.add(points)
+        return series
+
+    @classmethod
+    def from_store(cls, summaries: Sequence[MetricBlock], points: Sequence[Any]) -> Series:
+        """A series from `Store.get_metric_blocks`: block summaries (times in ms), then
+        the points after them."""
+        series = cls()
+        series.blocks = [
+            b._replace(
+                last_time=b.last_time / 1000,
+                low_time=None if b.low_time is None else b.low_time / 1000,
+                high_time=None if b.high_time is None else b.high_time / 1000,
+            )
+            for b in summaries
+        ]
+        series.start = len(series.blocks) * blocks.BLOCK
+        series.add(points)
+        return series
+
+    def __len__(self) -> int:
+        return self.start + len(self.values)
+
+    def add(self, points: Sequence[Any]) -> None:
+        """Append metric points (step, timestamp in ms, value)."""
+        self.extend(
             [p.step for p in points],
             [p.timestamp / 1000 for p in points],
             [p.value for p in points],
         )
-        return series
-
-    def __len__(self) -> int:
-        return len(self.values)
 
     def extend(self, steps: list[float], times: list[float], values: list[float]) -> None:
         self.steps.extend(steps)
         self.times.extend(times)
         self.values.extend(values)
-        while (len(self.blocks) + 1) * BLOCK <= len(self.values):
-            lo = len(self.blocks) * BLOCK
-            self.blocks.append(summarize(self.values, lo, lo + BLOCK))
-        if self._positive is not None:
-            self._positive.extend(*_above_zero(steps, times, values))
+        size = blocks.BLOCK
+        while (len(self.blocks) + 1) * size <= len(self):
+            lo = len(self.blocks) * size - self.start
+            self.blocks.append(
+                summarize(
+                    self.start, self.steps, self.times, self.values, lo, lo + size,
+                    block=len(self.blocks),
+                )
+            )  # fmt: skip
+        if len(self.values) > KEEP_POINTS:  # keep only what no block summarises yet
+            drop = len(self.blocks) * size - self.start
+            del self.steps[:drop], self.times[:drop], self.values[:drop]
+            self.start += drop
 
     def view(
         self, width: int, *, by_time: bool = False, positive: bool = False, smoothing: float = 0
-    ) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]] | None]:
+    ) -> tuple[Line, Line | None]:
         """(the raw line, the smoothed line or None) to draw `width` columns wide.
 
-        `positive` keeps only values above zero (for a logarithmic axis).
+        `positive` leaves out values at or below zero (for a logarithmic axis).
         """
-        if positive and not self._all_positive():
-            if self._positive is None:  # filtered once, then kept up to date by extend()
-                self._positive = Series()
-                self._positive.extend(*_above_zero(self.steps, self.times, self.values))
-            return self._positive.view(width, by_time=by_time, smoothing=smoothing)
         xs = self.times if by_time else self.steps
-        return _view(xs, self.values, width, smoothing, self.blocks)
-
-    def _all_positive(self) -> bool:
-        """No finite value at or below zero (non-finite ones are never drawn anyway)."""
-        ys = self.values
-        parts = [*self.blocks, summarize(ys, len(self.blocks) * BLOCK, len(ys))]
-        return all(part.low_at is None or ys[part.low_at] > 0 for part in parts)
-
-
-def _above_zero(
-    steps: list[float], times: list[float], values: list[float]
-) -> tuple[list[float], list[float], list[float]]:
-    kept = [i for i, y in enumerate(values) if y > 0]
-    return [steps[i] for i in kept], [times[i] for i in kept], [values[i] for i in kept]
-
-
-def _view(
-    xs: Sequence[float],
-    ys: list[float],
-    width: int,
-    smoothing: float,
-    blocks: Sequence[Bucket],
-) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]] | None]:
-    if len(ys) <= 2 * width:
-        raw = downsample(xs, ys, width)
-        if not smoothing:
-            return raw, None
-        kept = [i for i, y in enumerate(ys) if math.isfinite(y)]
-        return raw, ([xs[i] for i in kept], smooth([ys[i] for i in kept], smoothing))
-    buckets = buckets_of(ys, width, blocks)
-    raw = extremes(xs, ys, buckets)
-    return raw, (smooth_buckets(xs, buckets, smoothing) if smoothing else None)
+        whole = self.start == 0
+        if whole and len(self) <= 2 * width:  # every point, exactly
+            kept = [
+                i for i, y in enumerate(self.values) if math.isfinite(y) and (y > 0 or not positive)
+            ]
+            raw = [xs[i] for i in kept], [self.values[i] for i in kept]
+            return raw, ((raw[0], smooth(raw[1], smoothing)) if smoothing else None)
+        if whole and (len(self) <= DIRECT or len(self.blocks) < 2 * width):
+            buckets = buckets_of(self.steps, self.times, self.values, width)
+        else:
+            parts = list(self.blocks)
+            lo = len(self.blocks) * blocks.BLOCK - self.start
+            if lo < len(self.values):  # the block still filling
+                parts.append(
+                    summarize(self.start, self.steps, self.times, self.values, lo, len(self.values))
+                )
+            buckets = merged(parts, width)
+        raw = extremes(buckets, by_time=by_time)
+        smoothed = smooth_buckets(buckets, smoothing, by_time=by_time) if smoothing else None
+        if positive:
+            raw = _above_zero(raw)
+            smoothed = None if smoothed is None else _above_zero(smoothed)
+        return raw, smoothed

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mltop.store import ChangeCursor, Changes, Store, StoreNotFoundError
+from mltop.store import ChangeCursor, Changes, Store
 
 
 def _watch(folder: Path, wake: threading.Event) -> Any | None:
@@ -113,8 +113,7 @@ class StoreFollower:
             try:
                 if store is None:
                     store = self._open()
-                if not store.db_path.exists():  # an open connection outlives a deleted file
-                    raise StoreNotFoundError(f"the store at {self.store_path} is gone")
+                store.check()  # an open connection outlives a deleted or replaced file
                 if store.has_changed():
                     self._read(store)
             except Exception as exc:  # a vanished or locked store: say so, retry later

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -24,11 +24,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import Worker
 from textual_plotext import PlotextPlot
 
-from mltop.store import MltopError, Run, Store
+from mltop.store import Run, Store
 from mltop.tui.downsample import Series
+from mltop.tui.history import ChartData, chart_data
 from mltop.tui.text import clean, duration, number
+from mltop.tui.workers import store_work
 
 # A run's colour, by its place among the compared runs (then again, past the last).
 PALETTE = [
@@ -134,10 +137,10 @@ def best_index(values: list[object], lower: bool) -> set[int]:
 
 
 class CompareLoaded(Message):
-    def __init__(self, runs: list[Run], histories: dict[str, dict[str, Series]] | None) -> None:
+    def __init__(self, runs: list[Run], histories: dict[tuple[str, str], ChartData] | None) -> None:
         super().__init__()
         self.runs = runs
-        self.histories = histories
+        self.histories = histories  # per (metric, run id); None: the charts are not shown
 
 
 class CompareChart(PlotextPlot):
@@ -149,6 +152,7 @@ class CompareChart(PlotextPlot):
         super().__init__()
         self.metric = metric
         self.lines: list[tuple[str, str, Series]] = []  # (run name, colour, points)
+        self.drawn: list[int] = []  # how many points of each line the picture shows
 
     def show(self, lines: list[tuple[str, str, Series]]) -> None:
         self.lines = lines
@@ -162,6 +166,7 @@ class CompareChart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         width = max(10, self.size.width or 80)
+        self.drawn = [len(series) for _name, _hue, series in self.lines]
         for name, hue, series in self.lines:
             (xs, ys), _smoothed = series.view(width)
             if xs:
@@ -225,8 +230,13 @@ class CompareScreen(Screen):
         self.diff_only = False
         self.flipped: set[str] = set()  # metrics whose best direction the user flipped
         self.charts_loaded = False
+        # Per (metric, run id): the history charted, and where its next read starts.
+        self.series: dict[tuple[str, str], Series] = {}
+        self.cursors: dict[tuple[str, str], int] = {}
         self._last_load = 0.0
         self._follow_timer: Timer | None = None
+        self._loading = False
+        self._again = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -250,35 +260,52 @@ class CompareScreen(Screen):
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="compare")
     def load(self, charts: bool) -> None:
-        self._last_load = time.monotonic()
-        try:
-            runs = [self.store.get_run(run_id) for run_id in self.run_ids]
-            histories = None
-            if charts:
-                metrics = sorted({k for r in runs for k in r.data.summaries})[:MAX_CHARTS]
-                histories = {
-                    key: {
-                        run.info.run_id: Series.of(
-                            self.store.get_metric_history(run.info.run_id, key)
-                        )
-                        for run in runs
-                        if key in run.data.summaries
-                    }
-                    for key in metrics
-                }
-        except MltopError as exc:
-            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
+        """Read the runs again, and what is new for the charts when they are shown. One
+        read at a time: asked again meanwhile, it reads once more after."""
+        if self._loading:
+            self._again = True
             return
+        self._loading = True
+        self._last_load = time.monotonic()
+        self._read(dict(self.cursors) if charts else None)
+
+    @store_work(group="compare")
+    def _read(self, cursors: dict[tuple[str, str], int] | None) -> None:
+        runs = [self.store.get_run(run_id) for run_id in self.run_ids]
+        histories = None
+        if cursors is not None:
+            metrics = sorted({k for r in runs for k in r.data.summaries})[:MAX_CHARTS]
+            histories = {
+                (key, run.info.run_id): chart_data(
+                    self.store, run.info.run_id, key, cursors.get((key, run.info.run_id))
+                )
+                for key in metrics
+                for run in runs
+                if key in run.data.summaries
+            }
         self.post_message(CompareLoaded(runs, histories))
+
+    @on(Worker.StateChanged)
+    def _read_ended(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "compare" and event.worker.is_finished:
+            self._loading = False
+            if self._again:
+                self._again = False
+                self.load(charts=self.charts_loaded)
 
     def on_compare_loaded(self, message: CompareLoaded) -> None:
         self.runs = message.runs
         self.rows = rows_for(message.runs, self.app.now())  # type: ignore[attr-defined]
         self._fill_table()
         if message.histories is not None:
-            self._fill_charts(message.histories)
+            for pair, data in message.histories.items():
+                if data.series is not None:
+                    self.series[pair] = data.series
+                elif data.points:
+                    self.series[pair].add(data.points)
+                self.cursors[pair] = data.cursor
+            self._fill_charts()
 
     def follow(self) -> None:
         """The store changed: read the runs again (and their charts, if shown), at most
@@ -292,6 +319,10 @@ class CompareScreen(Screen):
             self.load(charts=self.charts_loaded)
 
         self._follow_timer = self.set_timer(wait, go)
+
+    def reload(self) -> None:
+        """The store works again: read everything shown again."""
+        self.load(charts=self.charts_loaded)
 
     # -- the table -------------------------------------------------------------------------
 
@@ -362,19 +393,19 @@ class CompareScreen(Screen):
             self.charts_loaded = True
             self.load(charts=True)
 
-    def _fill_charts(self, histories: dict[str, dict[str, Series]]) -> None:
+    def _fill_charts(self) -> None:
         grid = self.query_one("#compare-grid", Grid)
         charts = {chart.metric: chart for chart in self.query(CompareChart)}
-        order = {run.info.run_id: i for i, run in enumerate(self.runs)}
-        for metric, per_run in histories.items():
-            chart = charts.get(metric)
-            if chart is None:
-                chart = CompareChart(metric)
-                grid.mount(chart)
-            lines = [
-                (run.info.run_name, colour(order[run.info.run_id]), per_run[run.info.run_id])
-                for run in self.runs
-                if run.info.run_id in per_run
-            ]
-            chart.show(lines)
-        grid.styles.grid_rows = "1fr" if len(histories) <= 4 else "14"
+        metrics = sorted({metric for metric, _run in self.series})
+        for metric in metrics:
+            if metric not in charts:
+                charts[metric] = CompareChart(metric)
+                grid.mount(charts[metric])
+            charts[metric].show(
+                [
+                    (run.info.run_name, colour(i), self.series[metric, run.info.run_id])
+                    for i, run in enumerate(self.runs)
+                    if (metric, run.info.run_id) in self.series
+                ]
+            )
+        grid.styles.grid_rows = "1fr" if len(metrics) <= 4 else "14"

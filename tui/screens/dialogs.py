@@ -2,8 +2,12 @@
 
 The move dialog states exactly what will happen (`TransitionPlan.describe()`), the policy
 check clause by clause with the run's actual values, and takes a comment, required for
-Production and for a forced move. A policy failure can be forced only with a comment.
-`y` or enter confirms; `n` or escape cancels and changes nothing.
+Production (a rollback too) and for a forced move: the registry's rule, asked before the
+dialog closes. A policy failure can be forced only with a comment.
+
+Each dialog's text box has the focus from the start, so every key typed is text, never a
+command: enter confirms, escape cancels and changes nothing. (The app keeps its own keys
+from acting over a dialog: `MltopApp.check_action`.)
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from mltop.store.registry import TransitionPlan
+from mltop.store import CommentRequiredError, ValidationError
+from mltop.store.registry import (
+    TransitionPlan,
+    comment_required,
+    require_comment,
+    validate_alias,
+)
 from mltop.tui.text import clean, number
 
 DIALOG_CSS = """
@@ -55,10 +65,11 @@ def plan_text(plan: TransitionPlan) -> Text:
 class TransitionDialog(ModalScreen[str | None]):
     """Confirms a move; dismissed with the comment (confirmed) or None (cancelled)."""
 
-    AUTO_FOCUS = None  # the comment box takes the focus only when a comment is required
+    AUTO_FOCUS = "#comment"  # from the first key on, what is typed is the comment
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "confirm", "Confirm", id="dialog.yes"),
-        Binding("n,escape", "cancel", "Cancel", id="dialog.no"),
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel"),
+        # The comment box answers enter itself; this is for when a click took its focus.
+        Binding("enter", "confirm", "Confirm", show=False, id="dialog.confirm"),
     ]
     DEFAULT_CSS = "TransitionDialog {" + DIALOG_CSS + "}"
 
@@ -66,7 +77,7 @@ class TransitionDialog(ModalScreen[str | None]):
         super().__init__()
         self.plan = plan
         self.force = plan.blocked and not plan.rollback
-        self.needs_comment = plan.to_stage == "Production" or self.force
+        self.needs_comment = comment_required(plan.to_stage, force=self.force)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -81,41 +92,36 @@ class TransitionDialog(ModalScreen[str | None]):
             hint = "required" if self.needs_comment else "optional"
             yield Input(placeholder=f"comment ({hint}): why this move", id="comment")
             yield Static("", id="problem", classes="problem", markup=False)
-            keys = "enter confirms" if self.needs_comment else "y or enter confirms"
-            yield Static(f"{keys}; escape cancels and changes nothing", markup=False)
-
-    def on_mount(self) -> None:
-        if self.needs_comment:
-            self.query_one("#comment", Input).focus()
-        else:  # y and n are keys, not text (tab reaches the optional comment)
-            self.call_after_refresh(self.set_focus, None)
+            yield Static("enter confirms; escape cancels and changes nothing", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_confirm()
 
-    def on_key(self, event) -> None:  # enter without the input focused
-        if event.key == "enter" and not self.query_one("#comment", Input).has_focus:
-            event.stop()
-            self.action_confirm()
-
     def action_confirm(self) -> None:
-        comment = self.query_one("#comment", Input).value.strip()
-        if self.needs_comment and not comment:
-            why = "a forced move" if self.force else "a move to Production"
-            self.query_one("#problem", Static).update(f"{why} needs a comment")
-            self.query_one("#comment", Input).focus()
+        comment = self.query_one("#comment", Input)
+        try:  # the registry's own rule, so that nothing it would refuse is confirmed
+            text = require_comment(
+                self.plan.to_stage, comment.value, force=self.force, rollback=self.plan.rollback
+            )
+        except CommentRequiredError as exc:
+            self.query_one("#problem", Static).update(Text(clean(exc)))
+            comment.focus()
             return
-        self.dismiss(comment)
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
 class AliasDialog(ModalScreen[str | None]):
-    """Asks for the alias to point at a version; dismissed with it or None."""
+    """Asks for the alias to point at a version; dismissed with it (valid) or None."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="alias.no")]
+    AUTO_FOCUS = "#alias"  # from the first key on, what is typed is the alias
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="alias.cancel"),
+        Binding("enter", "confirm", "Set", show=False, id="alias.confirm"),
+    ]
     DEFAULT_CSS = "AliasDialog {" + DIALOG_CSS + "}"
 
     def __init__(self, name: str, version: int) -> None:
@@ -127,15 +133,24 @@ class AliasDialog(ModalScreen[str | None]):
         with Vertical():
             yield Static(f"Alias for {clean(self.model)} v{self.version}", markup=False)
             yield Input(placeholder="alias, e.g. champion", id="alias")
+            yield Static("", id="problem", classes="problem", markup=False)
             yield Static("enter sets it (moving it from another version); escape cancels",
                          markup=False)  # fmt: skip
 
-    def on_mount(self) -> None:
-        self.query_one("#alias", Input).focus()
-
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip() or None)
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        """Checked here, with the registry's rule: a bad alias stays in the box to fix."""
+        alias = self.query_one("#alias", Input)
+        try:
+            text = validate_alias(alias.value.strip())
+        except ValidationError as exc:
+            self.query_one("#problem", Static).update(Text(clean(exc)))
+            alias.focus()
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -21,11 +21,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mltop.store import MltopError, Store
+from mltop.store import NotFoundError, Store
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
 from mltop.tui.text import clean, number, timestamp
+from mltop.tui.workers import store_work
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
 
@@ -170,34 +171,35 @@ class RegistryScreen(Screen):
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="registry")
     def load(self) -> None:
+        self._read(self.model_name, self.show_history)
+
+    @store_work(group="registry", exclusive=True)
+    def _read(self, model_name: str | None, show_history: bool) -> None:
         registry = self.store.registry
-        try:
-            models = registry.search_registered_models()
-            name = self.model_name or (models[0].name if models else None)
-            versions = registry.search_model_versions()  # all: a registry is small
-            run_names = {}
-            policy = next((m.policy for m in models if m.name == name), None)
-            for version in versions:
-                if version.name != name:
-                    continue
-                try:
-                    run = self.store.get_run(version.run_id)
-                except MltopError:
-                    continue
-                metrics = ", ".join(
-                    f"{k} {number(v)}" for k, v in key_metrics(run.data.metrics, policy)
-                )
-                run_names[version.run_id] = f"{run.info.run_name}\t{metrics}"
-            history = registry.history(name) if name and self.show_history else None
-        except MltopError as exc:
-            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
-            return
+        models = registry.search_registered_models()
+        name = model_name or (models[0].name if models else None)
+        versions = registry.search_model_versions()  # all: a registry is small
+        run_names = {}
+        policy = next((m.policy for m in models if m.name == name), None)
+        for version in versions:
+            if version.name != name:
+                continue
+            try:
+                run = self.store.get_run(version.run_id)
+            except NotFoundError:  # the run was deleted: the version says so
+                continue
+            metrics = ", ".join(
+                f"{k} {number(v)}" for k, v in key_metrics(run.data.metrics, policy)
+            )
+            run_names[version.run_id] = f"{run.info.run_name}\t{metrics}"
+        history = registry.history(name) if name and show_history else None
         self.post_message(RegistryLoaded(models, versions, run_names, history))
 
     def follow(self) -> None:
         self.load()
+
+    reload = follow
 
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
         self.models, self.versions = message.models, message.versions
@@ -327,18 +329,14 @@ class RegistryScreen(Screen):
         if self.model_name is not None:
             self._plan(self.model_name, None, None)
 
-    @work(thread=True, exclusive=True, group="registry-plan")
+    @store_work(group="registry-plan", exclusive=True)
     def _plan(self, name: str, version: int | None, stage: str | None) -> None:
         registry = self.store.registry
-        try:
-            plan = (
-                registry.plan_rollback(name)
-                if stage is None
-                else registry.plan_transition(name, version, stage)
-            )
-        except MltopError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="warning")
-            return
+        plan = (
+            registry.plan_rollback(name)
+            if stage is None
+            else registry.plan_transition(name, version, stage)
+        )
         self.post_message(PlanReady(plan, stage))
 
     def on_plan_ready(self, message: PlanReady) -> None:
@@ -354,18 +352,15 @@ class RegistryScreen(Screen):
 
         self.app.push_screen(dialog, answered)
 
-    @work(thread=True, group="registry-apply")
+    @store_work(group="registry-apply", loud=True)
     def _apply(self, plan: TransitionPlan, stage: str | None, comment: str, force: bool) -> None:
+        """Make the move confirmed (refused, or changed meanwhile: said, nothing changes)."""
         registry = self.store.registry
-        try:
-            if stage is None:
-                done = registry.rollback(plan.name, comment)
-            else:
-                done = registry.transition(plan.name, plan.version, stage, comment, force=force)
-        except MltopError as exc:  # changed meanwhile, or refused: say so, change nothing
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            return
-        self.app.call_from_thread(self.notify, clean(done.describe()) + ": done")
+        if stage is None:
+            done = registry.rollback(plan.name, comment)
+        else:
+            done = registry.transition(plan.name, plan.version, stage, comment, force=force)
+        self.app.call_from_thread(self.notify, clean(done.describe()) + ": done", markup=False)
         self.app.call_from_thread(self.load)
 
     def action_alias(self) -> None:
@@ -380,13 +375,9 @@ class RegistryScreen(Screen):
 
         self.app.push_screen(AliasDialog(version.name, version.version), answered)
 
-    @work(thread=True, group="registry-apply")
+    @store_work(group="registry-apply", loud=True)
     def _set_alias(self, name: str, alias: str, version: int) -> None:
-        try:
-            self.store.registry.set_alias(name, alias, version)
-        except MltopError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            return
+        self.store.registry.set_alias(name, alias, version)
         self.app.call_from_thread(self.load)
 
     def action_toggle_history(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -21,12 +21,15 @@ from textual.widgets import (
     TabPane,
 )
 from textual.widgets.selection_list import Selection
+from textual.worker import Worker
 
-from mltop.store import Metric, MltopError, Run, Store
-from mltop.tui.downsample import Series
+from mltop.store import NotFoundError, Run, Store
+from mltop.store.artifacts import ArtifactRepository
+from mltop.tui.history import ChartData, chart_data
 from mltop.tui.text import clean, duration, number, timestamp
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.metric_chart import MetricChart
+from mltop.tui.workers import store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
 
@@ -78,12 +81,36 @@ class ChooseMetrics(ModalScreen[list[str] | None]):
 
 class HistoryLoaded(Message):
     def __init__(
-        self, run: Run, points: dict[str, list[Metric] | tuple[Series, int]], parent: str
+        self,
+        run: Run,
+        charts: dict[str, ChartData],
+        parent: str | None,
+        artifacts: ArtifactRepository | None,
     ) -> None:
         super().__init__()
         self.run = run
-        self.points = points
-        self.parent = parent
+        self.charts = charts
+        self.parent = parent  # None: not read (known already)
+        self.artifacts = artifacts  # None: not read (known already)
+
+
+def charted(run: Run, chosen: list[str] | None) -> list[str]:
+    """The metrics charted: those `chosen` that the run has, else the first by name."""
+    keys = sorted(run.data.summaries)
+    if chosen is None:
+        return keys[:DEFAULT_CHARTS]
+    return [k for k in chosen if k in run.data.summaries]
+
+
+def parent_label(store: Store, parent_id: str | None) -> str:
+    """The parent run's name and short id."""
+    if not parent_id:
+        return "-"
+    try:
+        name = store.get_run(parent_id).info.run_name
+    except NotFoundError:
+        name = "(deleted)"
+    return f"{name} ({parent_id[:8]})"
 
 
 class RunDetailScreen(Screen):
@@ -177,11 +204,13 @@ class RunDetailScreen(Screen):
         super().__init__()
         self.store = store
         self.run_id = run_id
-        self.cursors: dict[str, int] = {}
+        self.cursors: dict[str, int] = {}  # per chart: where its next read starts
         self.run: Run | None = None
         self.chosen: list[str] | None = None  # None: the first DEFAULT_CHARTS metrics
-        self.parent_names: dict[str, str] = {}
         self.parent_label = "-"
+        self.artifacts: ArtifactRepository | None = None
+        self._loading = False
+        self._again = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -215,73 +244,63 @@ class RunDetailScreen(Screen):
             self.query_one(f"#{table_id}", DataTable).add_columns(*columns)
         self.load()
 
-    def charted(self, run: Run) -> list[str]:
-        keys = sorted(run.data.summaries)
-        if self.chosen is None:
-            return keys[:DEFAULT_CHARTS]
-        return [k for k in self.chosen if k in run.data.summaries]
-
-    @work(thread=True, exclusive=True, group="detail")
     def load(self) -> None:
-        try:
-            run = self.store.get_run(self.run_id)
-            parent = self._parent_label(run.info.parent_run_id)
-            points: dict[str, list[Metric] | tuple[Series, int]] = {}
-            for key in self.charted(run):
-                after = self.cursors.get(key, 0)
-                history = self.store.get_metric_history(self.run_id, key, after=after)
-                if after == 0 and len(history) > 10_000:
-                    # A long history is summarised here, off the UI thread, and swapped in.
-                    points[key] = (Series.of(history), history[-1].cursor)
-                else:
-                    points[key] = history
-        except MltopError as exc:  # a locked, vanished or broken store: say so, keep going
-            self.app.call_from_thread(
-                self.notify, f"store problem: {exc}", severity="error", timeout=8
-            )
+        """Read the run and what is new for its charts. One read at a time: asked again
+        meanwhile (a live run commits several times a second), it reads once more after."""
+        if self._loading:
+            self._again = True
             return
-        self.post_message(HistoryLoaded(run, points, parent))
+        self._loading = True
+        self._read(dict(self.cursors), self.chosen, first=self.run is None)
+
+    @store_work(group="detail")
+    def _read(self, cursors: dict[str, int], chosen: list[str] | None, first: bool) -> None:
+        run = self.store.get_run(self.run_id)
+        charts = {
+            key: chart_data(self.store, self.run_id, key, cursors.get(key))
+            for key in charted(run, chosen)
+        }
+        parent = parent_label(self.store, run.info.parent_run_id) if first else None
+        artifacts = self.store.artifacts(self.run_id) if first else None
+        self.post_message(HistoryLoaded(run, charts, parent, artifacts))
+
+    @on(Worker.StateChanged)
+    def _read_ended(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "detail" and event.worker.is_finished:
+            self._loading = False
+            if self._again:
+                self._again = False
+                self.load()
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
-        first = self.run is None
         self.run = message.run
-        self.parent_label = message.parent
+        if message.parent is not None:
+            self.parent_label = message.parent
         self.query_one("#summary", Static).update(self._summary(message.run))
         grid = self.query_one("#charts", Grid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():
-            if key not in message.points:  # no longer chosen
+            if key not in message.charts:  # no longer chosen
                 chart.remove()
                 self.cursors.pop(key, None)
-        for key, points in message.points.items():
-            # Two loads may overlap (the first one, a follow): keep only what is new.
-            seen = self.cursors.get(key, 0)
-            if isinstance(points, tuple):
-                if points[1] <= seen:
-                    continue
-            else:
-                points = [p for p in points if p.cursor > seen]
-            chart = charts.get(key) or MetricChart(key)
-            if not chart.is_attached:
+        order = list(message.charts)
+        for key, data in message.charts.items():
+            if key not in charts:
                 # In the chosen order: before the first chart that comes after it.
-                order = list(message.points)
-                later = sorted(
-                    (k for k in charts if k in order and order.index(k) > order.index(key)),
-                    key=order.index,
-                )
-                grid.mount(chart, before=charts[later[0]] if later else None)
-                charts[key] = chart
-            if isinstance(points, tuple):
-                series, cursor = points
-                self.cursors[key] = cursor
-                chart.replace_series(series)
-            elif points:
-                self.cursors[key] = points[-1].cursor
-                chart.extend(points)
-        self._lay_out_charts(len(message.points), message.run)
+                later = [k for k in order[order.index(key) + 1 :] if k in charts]
+                charts[key] = MetricChart(key)
+                grid.mount(charts[key], before=charts[later[0]] if later else None)
+            chart = charts[key]
+            if data.series is not None:
+                chart.replace_series(data.series)
+            elif data.points:
+                chart.extend(data.points)
+            self.cursors[key] = data.cursor
+        self._lay_out_charts(len(message.charts), message.run)
         self._fill_tables(message.run)
-        if first:
-            self.query_one(ArtifactsView).show(self.store.artifacts(self.run_id))
+        if message.artifacts is not None:
+            self.artifacts = message.artifacts
+            self.query_one(ArtifactsView).show(message.artifacts)
 
     def _lay_out_charts(self, count: int, run: Run) -> None:
         grid = self.query_one("#charts", Grid)
@@ -314,17 +333,6 @@ class RunDetailScreen(Screen):
         ]
         return Text("\n".join(clean(line) for line in lines), no_wrap=True, overflow="ellipsis")
 
-    def _parent_label(self, parent_id: str | None) -> str:
-        """The parent run's name and short id (read on the loading thread)."""
-        if not parent_id:
-            return "-"
-        if parent_id not in self.parent_names:
-            try:
-                self.parent_names[parent_id] = self.store.get_run(parent_id).info.run_name
-            except MltopError:
-                self.parent_names[parent_id] = "(deleted)"
-        return f"{self.parent_names[parent_id]} ({parent_id[:8]})"
-
     def _fill_tables(self, run: Run) -> None:
         params = self.query_one("#params", DataTable)
         params.clear()
@@ -352,6 +360,8 @@ class RunDetailScreen(Screen):
         """New points may have arrived: read after each chart's cursor."""
         self.load()
 
+    reload = follow
+
     def action_choose_metrics(self) -> None:
         if self.run is None:
             return
@@ -365,16 +375,16 @@ class RunDetailScreen(Screen):
                 self.chosen = picked
                 self.load()
 
-        self.app.push_screen(ChooseMetrics(keys, self.charted(self.run)), chosen)
+        self.app.push_screen(ChooseMetrics(keys, charted(self.run, self.chosen)), chosen)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "artifacts-tab" and self.run is not None:
+        if event.pane.id == "artifacts-tab" and self.artifacts is not None:
             # Files may have been logged since: list them afresh each time the tab is shown.
-            self.query_one(ArtifactsView).show(self.store.artifacts(self.run_id))
+            self.query_one(ArtifactsView).show(self.artifacts)
             self.query_one("#artifact-tree").focus()
 
     def _charts(self) -> list[MetricChart]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -19,6 +19,7 @@ from textual_fastdatatable import DataTable
 from mltop.store import Changes, FilterError, MltopError, RunRow, Store
 from mltop.tui.text import clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
+from mltop.tui.workers import store_work
 
 ALL = "__all__"
 
@@ -164,7 +165,11 @@ class RunsScreen(Screen):
         self.load_experiments()
         self.load_runs()
 
-    @work(thread=True, exclusive=True, group="experiments")
+    def reload(self) -> None:
+        """The store works again: read everything shown again."""
+        self.refresh_data()
+
+    @store_work(group="experiments", exclusive=True)
     def load_experiments(self) -> None:
         counts = self.store.experiment_run_counts()
         options = [(ALL, f"All experiments ({sum(t for t, _r in counts.values())})")]
@@ -181,11 +186,12 @@ class RunsScreen(Screen):
         self._last_full = time.monotonic()
         self._read_all(self.generation, self.experiment_id, self.filter_string, self.order_by)
 
-    @work(thread=True, exclusive=True, group="runs")
+    @store_work(group="runs", exclusive=True)
     def _read_all(
         self, generation: int, experiment_id: str | None, filter_string: str, order_by: list[str]
     ) -> None:
         scope = None if experiment_id is None else [experiment_id]
+        runs: list[RunRow] | None = None
         try:
             runs = list(
                 self.store.search_run_rows(
@@ -194,11 +200,8 @@ class RunsScreen(Screen):
             )
         except FilterError as exc:
             self.post_message(FilterFailed(exc))
-            runs = None
-        except MltopError as exc:  # a locked, vanished or broken store
-            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
-            runs = None
-        self.post_message(RunsLoaded(runs, generation))
+        finally:  # whatever happened, the screen learns that this read is over
+            self.post_message(RunsLoaded(runs, generation))
 
     # -- live changes ----------------------------------------------------------------------
 
@@ -219,7 +222,7 @@ class RunsScreen(Screen):
         self.patch_running = True
         self._read_some(asked, self.generation, self.experiment_id, self.filter_string)
 
-    @work(thread=True, group="runs-patch")
+    @store_work(group="runs-patch")
     def _read_some(
         self, asked: set[str], generation: int, experiment_id: str | None, filter_string: str
     ) -> None:
@@ -227,12 +230,11 @@ class RunsScreen(Screen):
         ids = ", ".join(f"'{run_id}'" for run_id in sorted(asked))  # hex ids, from the store
         clause = f"attributes.run_id IN ({ids})"
         where = f"({filter_string}) AND {clause}" if filter_string else clause
+        runs: list[RunRow] = []
         try:
             runs = list(self.store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
-        except MltopError as exc:
-            self.app.call_from_thread(self.notify, f"store problem: {exc}", severity="error")
-            runs = []
-        self.post_message(RunsPatched(asked, runs, generation))
+        finally:  # whatever happened, the screen learns that this read is over
+            self.post_message(RunsPatched(asked, runs, generation))
 
     def on_runs_patched(self, message: RunsPatched) -> None:
         self.patch_running = False

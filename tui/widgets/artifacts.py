@@ -9,7 +9,7 @@ shown; text is shown literally (a read-only TextArea, control characters made vi
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -19,6 +19,7 @@ from textual.widgets.tree import TreeNode
 from mltop.store import FileInfo, MltopError
 from mltop.store.artifacts import ArtifactRepository
 from mltop.tui.text import clean, clean_text, file_size
+from mltop.tui.workers import store_work
 
 PREVIEW_BYTES = 256 * 1024
 
@@ -93,7 +94,7 @@ class ArtifactsView(Horizontal):
         try:
             entries = self.repo.list(path)
         except (OSError, MltopError) as exc:
-            self.notify(f"artifacts: {exc}", severity="error")
+            self.notify(f"artifacts: {exc}", severity="error", markup=False)
             return
         for info in entries:
             name = info.path.rsplit("/", 1)[-1]
@@ -118,7 +119,7 @@ class ArtifactsView(Horizontal):
         self.previewing = info.path
         self._read(self.repo, info)
 
-    @work(thread=True, exclusive=True, group="preview")
+    @store_work(group="preview", exclusive=True)
     def _read(self, repo: ArtifactRepository, info: FileInfo) -> None:
         heading, text = describe(repo, info)
         self.post_message(PreviewReady(info.path, heading, text))

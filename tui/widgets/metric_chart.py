@@ -1,9 +1,10 @@
 """One metric's chart: plotext, fed at most two points per column, redrawn on demand.
 
-The full history stays in a `Series` (plain lists, appended to as the run logs, summarised
-in blocks as points arrive); each redraw downsamples it to the chart's width from those
-summaries (`downsample.py`), so a million points cost a few milliseconds plus plotext's
-own drawing, and a live chart redraws at most about seven times a second.
+The history is a `Series`: the store's summaries of its blocks (a long history is never
+read point by point), then the points after them, appended to as the run logs; each redraw
+downsamples it to the chart's width from those summaries (`downsample.py`), so a million
+points cost a few milliseconds plus plotext's own drawing, and a live chart redraws at
+most about seven times a second.
 """
 
 from __future__ import annotations
@@ -33,23 +34,16 @@ class MetricChart(PlotextPlot):
         self.smoothing = 0.0
         self.redraws = 0
         self.drawn = 0  # how many points of the history the picture shows
+        self.last_drawn: float | None = None  # the value of the last of them
         self._last_redraw = 0.0
         self._redraw_pending = False
 
-    @property
-    def values(self) -> list[float]:
-        return self.series.values
-
     def extend(self, points: list[Metric]) -> None:
-        self.series.extend(
-            [p.step for p in points],
-            [p.timestamp / 1000 for p in points],
-            [p.value for p in points],
-        )
+        self.series.add(points)
         self.request_redraw()
 
     def replace_series(self, series: Series) -> None:
-        """Show `series` (a long history summarised off the UI thread) instead."""
+        """Show `series` (a history read and summarised off the UI thread) instead."""
         self.series = series
         self.request_redraw()
 
@@ -75,6 +69,7 @@ class MetricChart(PlotextPlot):
         self._last_redraw = time.monotonic()
         self.redraws += 1
         self.drawn = len(self.series)
+        self.last_drawn = self.series.values[-1] if self.series.values else None
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
