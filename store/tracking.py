@@ -318,6 +318,7 @@ class Store:
         # Never reuse a connection across fork, nor one to a database file since replaced.
         if conn is None or local.pid != os.getpid() or local.generation != self._generation:
             if conn is not None and local.pid == os.getpid():
+                local.conn = None
                 with self._lock:
                     self._connections.remove(conn)
                 conn.close()
@@ -348,14 +349,16 @@ class Store:
             return None
         return (found.st_dev, found.st_ino)
 
-    def check(self) -> None:
+    def check(self, *, write: bool = False) -> bool:
         """Raise the typed error that stops this store from being used now: its database
         removed (StoreNotFoundError), locked (StoreBusyError), unreadable (StoreIOError),
         damaged or replaced by something that is not a database (StoreCorruptError).
+        `write`: check that a write could start too (another process may hold the write
+        lock while reads go on); nothing is written.
 
         An open connection goes on reading a database file after it was deleted or
         replaced, so the file itself is looked at first; a replaced file is reconnected
-        to (by every thread, at its next read)."""
+        to (by every thread, at its next read). Returns whether it was replaced."""
         try:
             identity = self._file_identity()
         except OSError as exc:
@@ -364,17 +367,21 @@ class Store:
             raise StoreNotFoundError(
                 f"the store at {self.path} is gone: its {DB_NAME} was removed or moved"
             )
-        if identity != self._identity:
+        replaced = identity != self._identity
+        if replaced:
             self._identity = identity
             self._generation += 1
             with self._lock:
                 self._data_cache.clear()
         conn = self._conn()
-        conn.execute("BEGIN")  # a read transaction: waits on (and reports) another's lock
+        # A read transaction, or a write one (taking the write lock, writing nothing): it
+        # waits on, then reports, another's lock.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
         finally:
-            conn.execute("COMMIT")
+            conn.execute("ROLLBACK")
+        return replaced
 
     def close(self) -> None:
         with self._lock:

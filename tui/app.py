@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker
 
 from mltop.store import (
     Changes,
@@ -50,6 +51,10 @@ class StoreChanged(Message):
     def __init__(self, changes: Changes) -> None:
         super().__init__()
         self.changes = changes
+
+
+class StoreReplaced(Message):
+    """The store's database file is another one now (a backup put back, say)."""
 
 
 class StoreFailed(Message):
@@ -96,6 +101,8 @@ class MltopApp(App):
         self.error_log = error_log
         self.problem: str | None = None  # what is wrong with the store, as the header says
         self._probe_timer: Timer | None = None
+        self._probe: Worker[Any] | None = None
+        self._probe_write = False
         self._errors_said: set[tuple[str, str]] = set()
         self.poll = poll
         self.follow = follow
@@ -157,6 +164,7 @@ class MltopApp(App):
             self.store.path,
             lambda changes: self.post_message(StoreChanged(changes)),
             on_error=lambda error: self.post_message(StoreFailed(error)),
+            on_replaced=lambda: self.post_message(StoreReplaced()),
             poll=self.poll,
             cursor=self._cursor,
         )
@@ -241,12 +249,20 @@ class MltopApp(App):
         if label != self.problem:
             self.problem = label
             self._show_state()
+        # A lock held elsewhere may stop writes only: then only a write lock taken shows
+        # that the store works again.
+        self._probe_write = isinstance(error, StoreBusyError)
         if self._probe_timer is None:
-            self._probe_timer = self.set_interval(PROBE_EVERY, self._probe)
+            self._probe_timer = self.set_interval(PROBE_EVERY, self._look_again)
 
-    @store_work(group="probe", exclusive=True)
-    def _probe(self) -> None:
-        self.store.check()
+    def _look_again(self) -> None:
+        # One look at a time: a look may wait on another's lock for the busy timeout.
+        if self._probe is None or self._probe.is_finished:
+            self._probe = self._check_store()
+
+    @store_work(group="probe")
+    def _check_store(self) -> None:
+        self.store.check(write=self._probe_write)
         self.call_from_thread(self.store_recovered)
 
     def store_recovered(self) -> None:
@@ -259,6 +275,18 @@ class MltopApp(App):
         self.problem = None
         self._show_state()
         self.notify(f"the store at {self.store.path} works again", markup=False)
+        self._reload_screens()
+
+    def on_store_replaced(self, message: StoreReplaced) -> None:
+        self._reconnect()
+
+    @store_work(group="reconnect")
+    def _reconnect(self) -> None:
+        self.store.check()  # connects to the new file
+        self.call_from_thread(self._reload_screens)
+
+    def _reload_screens(self) -> None:
+        """Every screen reads again what it shows."""
         for screen in self.screen_stack:
             reload = getattr(screen, "reload", None)
             if reload is not None:

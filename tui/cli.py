@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
@@ -110,10 +111,16 @@ def main(ctx: click.Context, store_path: str | None) -> None:
         _run_dashboard(store_path, None)
 
 
+def error_log() -> Path:
+    """Where the dashboard writes the tracebacks of its own bugs (it goes on, and says so)."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "mltop" / "errors.log"
+
+
 def _run_dashboard(store_path: str | None, poll: float | None) -> None:
     from mltop.tui.app import MltopApp
 
-    app = MltopApp(store_path, poll=poll)
+    app = MltopApp(store_path, poll=poll, error_log=error_log())
     app.run()
     if app.signalled is not None:  # SIGHUP, SIGTERM: the status a shell expects
         sys.exit(128 + app.signalled)
@@ -511,7 +518,7 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
     from mltop.tui.app import MltopApp
 
     stop = partial(demo.stop_live_training, built)  # their runs end KILLED
-    app = MltopApp(path, on_exit=stop)  # however it ends: q, Ctrl+C, SIGHUP, SIGTERM
+    app = MltopApp(path, on_exit=stop, error_log=error_log())  # q, Ctrl+C, SIGHUP, SIGTERM
     if live:
         demo.start_live_training(built, count=live)
     try:

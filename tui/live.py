@@ -50,6 +50,7 @@ class StoreFollower:
         on_changes: Callable[[Changes], object],
         *,
         on_error: Callable[[Exception], object] | None = None,
+        on_replaced: Callable[[], object] | None = None,
         poll: float | None = None,
         debounce: float = 0.03,
         safety: float = 2.0,
@@ -58,6 +59,7 @@ class StoreFollower:
         self.store_path = Path(store_path)
         self.on_changes = on_changes
         self.on_error = on_error
+        self.on_replaced = on_replaced
         self.poll = poll
         self.debounce = debounce
         self.safety = safety
@@ -113,8 +115,12 @@ class StoreFollower:
             try:
                 if store is None:
                     store = self._open()
-                store.check()  # an open connection outlives a deleted or replaced file
-                if store.has_changed():
+                # An open connection outlives a deleted or replaced file: look at the file.
+                if store.check():  # another database now: what was read of the old is moot
+                    self.cursor = store.cursor()
+                    if self.on_replaced is not None:
+                        self.on_replaced()
+                elif store.has_changed():
                     self._read(store)
             except Exception as exc:  # a vanished or locked store: say so, retry later
                 if store is not None:
