@@ -310,45 +310,47 @@ def time_long_run(store: Path, run_id: str, points: int, starts: int, live: int)
         await wait(pilot, shown)
         return screen, time.perf_counter() - started
 
+    async def follow_live(pilot, chart: MetricChart) -> None:
+        await pilot.pause(1.0)  # the follower listens from now on
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(store), run_id, str(points), str(live), "loss"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert writer.stdin is not None and writer.stdout is not None
+        committed: dict[int, float] = {}
+
+        def read(out=writer.stdout) -> None:
+            for line in out:
+                i, at = line.split()
+                committed[int(i)] = float(at)
+
+        threading.Thread(target=read, daemon=True).start()
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+        timed.costs.clear()
+
+        def drawn(i: int) -> bool:
+            return chart.drawn > i and i in committed  # point i is the (i+1)th
+
+        for i in range(points, points + live):
+            await wait(pilot, partial(drawn, i))
+            latencies.append(time.monotonic() - committed[i])
+        live_costs.extend(timed.costs)
+        writer.wait(timeout=30)
+
     async def main() -> None:
         for attempt in range(starts):
-            app = MltopApp(store, follow=attempt == starts - 1)
+            last = attempt == starts - 1
+            app = MltopApp(store, follow=last)
             async with app.run_test(size=SIZE) as pilot:
                 screen, seconds = await open_it(pilot, app)
                 opens.append(seconds)
-                if attempt < starts - 1:
-                    continue
-                chart = next(c for c in screen.query(MetricChart) if c.key == "loss")
-                await pilot.pause(1.0)  # the follower listens from now on
-                writer = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-c",
-                        WRITER,
-                        str(store),
-                        run_id,
-                        str(points),
-                        str(live),
-                        "loss",
-                    ],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                assert writer.stdin is not None and writer.stdout is not None
-                writer.stdin.write("go\n")
-                writer.stdin.flush()
-                timed.costs.clear()
-
-                def drawn_past(i: int, chart: MetricChart = chart) -> bool:
-                    return chart.drawn > i - points
-
-                for _ in range(live):
-                    i, at = writer.stdout.readline().split()
-                    await wait(pilot, partial(drawn_past, int(i)))
-                    latencies.append(time.monotonic() - float(at))
-                live_costs.extend(timed.costs)
-                writer.wait(timeout=30)
+                if last:
+                    await follow_live(
+                        pilot, next(c for c in screen.query(MetricChart) if c.key == "loss")
+                    )
 
     asyncio.run(main())
     return {"opens": opens, "latencies": latencies, "redraws": live_costs}

@@ -346,3 +346,49 @@ async def test_the_screen_follows_a_promotion_made_in_another_terminal(models, s
         versions = screen.query_one("#versions", DataTable)
         await settle(pilot, lambda: str(versions.get_row("2")[1]) == "Production")
         assert str(versions.get_row("1")[1]) == "Archived"
+
+
+@sync
+async def test_keys_typed_while_a_move_is_planned_do_nothing(models, store_path, monkeypatch):
+    """The dialog opens once the move is planned (a read of the store): what is typed
+    before it is up is not taken as a command by the screen."""
+    import threading
+
+    from mltop.store.registry import Registry
+
+    release = threading.Event()
+    plan = Registry.plan_transition
+
+    def slow_plan(self, *args, **kwargs):
+        release.wait(10)
+        return plan(self, *args, **kwargs)
+
+    monkeypatch.setattr(Registry, "plan_transition", slow_plan)
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        before = history(store_path)
+        await pilot.press("N")
+        await pilot.press("h", "b", "a", "P")  # typed before the dialog is up
+        await pilot.pause(0.2)
+        assert app.screen is screen and not screen.show_history
+        assert not any(isinstance(s, TransitionDialog | AliasDialog) for s in app.screen_stack)
+        release.set()
+        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog))
+        assert "resnet v2: Staging → None" in str(app.screen.query_one("#plan").render())
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)
+        assert history(store_path) == before and not screen.show_history
+
+
+@sync
+async def test_the_command_palette_runs_the_app_keys_too(models, store_path):
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Registry")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RegistryScreen))

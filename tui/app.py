@@ -206,11 +206,13 @@ class MltopApp(App):
         from mltop.tui.screens.help import bindings_of
 
         yield from super().get_system_commands(screen)
+        own = {b.action for b in type(screen).BINDINGS if isinstance(b, Binding)}
         for binding, keys, does in bindings_of(screen):
             yield SystemCommand(
                 binding.description or does,
                 f"{does} (key: {keys})",
-                partial(self.run_action, binding.action, screen),
+                # The app's own keys (help, registry) are actions of the app.
+                partial(self.run_action, binding.action, screen if binding.action in own else self),
             )
 
     def _tick(self) -> None:

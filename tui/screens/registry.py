@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker
 
 from mltop.store import NotFoundError, Store
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
@@ -145,6 +146,7 @@ class RegistryScreen(Screen):
         self.versions: list[ModelVersion] = []
         self.model_name: str | None = None
         self.show_history = False
+        self.planning = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -318,16 +320,28 @@ class RegistryScreen(Screen):
         row = table.cursor_row
         return mine[row] if 0 <= row < len(mine) else None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a move is being planned (its dialog about to open), the screen's keys do
+        nothing: what is typed then is meant for the dialog, never a command here."""
+        return not self.planning
+
     def action_move(self, stage: str) -> None:
         version = self._current_version()
         if version is None:
             self.notify("no version under the cursor", severity="warning")
             return
+        self.planning = True
         self._plan(version.name, version.version, stage)
 
     def action_rollback(self) -> None:
         if self.model_name is not None:
+            self.planning = True
             self._plan(self.model_name, None, None)
+
+    @on(Worker.StateChanged)
+    def _planned(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "registry-plan" and event.worker.is_finished:
+            self.planning = False  # the dialog is up, or the plan was refused (and said)
 
     @store_work(group="registry-plan", exclusive=True)
     def _plan(self, name: str, version: int | None, stage: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -226,8 +226,9 @@ class RunDetailScreen(Screen):
                     yield DataTable(id="metrics", cursor_type="row")
                 with TabPane("Tags", id="tags-tab"):
                     yield DataTable(id="tags", cursor_type="row")
-                with TabPane("Artifacts", id="artifacts-tab"):
-                    yield ArtifactsView(id="artifacts")
+                # Its tree and preview are made when the tab is first shown: a run opens
+                # without paying for them.
+                yield TabPane("Artifacts", id="artifacts-tab")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -300,7 +301,9 @@ class RunDetailScreen(Screen):
         self._fill_tables(message.run)
         if message.artifacts is not None:
             self.artifacts = message.artifacts
-            self.query_one(ArtifactsView).show(message.artifacts)
+            tabs = self.query_one(TabbedContent)
+            if tabs.active == "artifacts-tab":  # asked for before the run was read
+                self._show_artifacts(tabs.get_pane("artifacts-tab"), message.artifacts)
 
     def _lay_out_charts(self, count: int, run: Run) -> None:
         grid = self.query_one("#charts", Grid)
@@ -383,9 +386,20 @@ class RunDetailScreen(Screen):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "artifacts-tab" and self.artifacts is not None:
-            # Files may have been logged since: list them afresh each time the tab is shown.
-            self.query_one(ArtifactsView).show(self.artifacts)
-            self.query_one("#artifact-tree").focus()
+            self._show_artifacts(event.pane, self.artifacts)
+
+    @work(group="artifacts-view", exclusive=True)
+    async def _show_artifacts(self, pane: TabPane, artifacts: ArtifactRepository) -> None:
+        """List the run's files (afresh each time the tab is shown: files may have been
+        logged since), making the view the first time."""
+        views = pane.query(ArtifactsView)
+        if views:
+            view = views.first()
+        else:
+            view = ArtifactsView(id="artifacts")
+            await pane.mount(view)
+        view.show(artifacts)
+        self.query_one("#artifact-tree").focus()
 
     def _charts(self) -> list[MetricChart]:
         return list(self.query(MetricChart))
