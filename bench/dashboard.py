@@ -235,6 +235,7 @@ def add_long_run(store: Path, points: int) -> str:
                 for key in keys
             ]
         )
+    client.set_terminated(run_id, "FINISHED")
     client.close()
     return run_id
 

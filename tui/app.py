@@ -24,6 +24,8 @@ from textual.worker import Worker
 
 from mltop.store import (
     Changes,
+    NotAStoreError,
+    SchemaTooNewError,
     Store,
     StoreBusyError,
     StoreCorruptError,
@@ -43,6 +45,8 @@ PROBLEMS: dict[type[StoreError], str] = {
     StoreBusyError: "store busy",
     StoreIOError: "store unreadable",
     StoreCorruptError: "store damaged",
+    NotAStoreError: "store damaged",  # what reopening a damaged database file says
+    SchemaTooNewError: "store too new",
     StoreNotFoundError: "store gone",
 }
 
