@@ -10,6 +10,7 @@ on it headless, and saves SVG screenshots here. Convert one to PNG to look at it
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +41,24 @@ async def shoot(store: Path, name: str, steps) -> None:
         await steps(pilot)
         app.save_screenshot(str(HERE / f"{name}.svg"))
     print(f"wrote {HERE / (name + '.svg')}")
+
+
+async def store_problem(store: Path) -> None:
+    """The runs screen after the store's folder was removed under it (a copy's)."""
+    copy = store.parent / "elsewhere" / "mltop-demo"
+    shutil.copytree(store, copy)
+    now = now_ms()
+    app = MltopApp(copy, poll=0.2, clock=lambda: now)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_loaded(pilot)
+        shutil.rmtree(copy)
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if app.problem is not None and app.screen.query("Toast"):
+                break
+        await pilot.pause(1.0)
+        app.save_screenshot(str(HERE / "store-problem.svg"))
+    print(f"wrote {HERE / 'store-problem.svg'}")
 
 
 async def main() -> None:
@@ -105,6 +124,7 @@ async def main() -> None:
         await shoot(store, "run-detail", detail)
         await shoot(store, "runs-filtered", filtered)
         await shoot(store, "filter-error", filter_error)
+        await store_problem(store)
 
 
 if __name__ == "__main__":
