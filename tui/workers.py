@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -47,18 +47,23 @@ def report(app: App[Any], error: BaseException, *, loud: bool = False) -> None:
         app.notify(f"internal error: {error!r}", severity="error", markup=False)
 
 
-M = TypeVar("M", bound=Callable[..., Any])
+P = ParamSpec("P")
+N = TypeVar("N", bound=DOMNode)
 
 
-def store_work(*, group: str, exclusive: bool = False, loud: bool = False) -> Callable[[M], M]:
+def store_work(
+    *, group: str, exclusive: bool = False, loud: bool = False
+) -> Callable[[Callable[Concatenate[N, P], object]], Callable[Concatenate[N, P], Worker[Any]]]:
     """Run the decorated method on a worker thread (Textual's thread worker, in `group`;
     `exclusive` cancels the group's earlier workers); what it raises is reported (`loud`:
     always said, for what the user asked for), never re-raised. Calling it returns the
     Worker."""
 
-    def decorate(method: M) -> M:
+    def decorate(
+        method: Callable[Concatenate[N, P], object],
+    ) -> Callable[Concatenate[N, P], Worker[Any]]:
         @functools.wraps(method)
-        def start(self: DOMNode, *args: Any, **kwargs: Any) -> Worker[Any]:
+        def start(self: N, *args: P.args, **kwargs: P.kwargs) -> Worker[Any]:
             app = self.app  # here, on the UI thread: a screen gone meanwhile has no app
 
             def body() -> Any:
@@ -80,6 +85,28 @@ def store_work(*, group: str, exclusive: bool = False, loud: bool = False) -> Ca
                 exit_on_error=False,
             )
 
-        return cast(M, start)
+        return start
 
     return decorate
+
+
+class OneAtATime:
+    """A read that runs one at a time: asked for while one runs, it runs once more after
+    it (a live run commits several times a second; each read takes what is new). The
+    owner calls `ended` from its `Worker.StateChanged` handler."""
+
+    def __init__(self, start: Callable[[], Worker[Any]]) -> None:
+        self._start = start
+        self._worker: Worker[Any] | None = None
+        self._again = False
+
+    def __call__(self) -> None:
+        if self._worker is not None and not self._worker.is_finished:
+            self._again = True
+            return
+        self._again = False
+        self._worker = self._start()
+
+    def ended(self, worker: Worker[Any]) -> None:
+        if worker is self._worker and worker.is_finished and self._again:
+            self()

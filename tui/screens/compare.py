@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -31,7 +31,7 @@ from mltop.store import Run, Store
 from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.text import clean, duration, number
-from mltop.tui.workers import store_work
+from mltop.tui.workers import OneAtATime, store_work
 
 # A run's colour, by its place among the compared runs (then again, past the last).
 PALETTE = [
@@ -235,8 +235,7 @@ class CompareScreen(Screen):
         self.cursors: dict[tuple[str, str], int] = {}
         self._last_load = 0.0
         self._follow_timer: Timer | None = None
-        self._loading = False
-        self._again = False
+        self.load = OneAtATime(self._start_read)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -256,19 +255,15 @@ class CompareScreen(Screen):
         table = self.query_one(DataTable)
         table.fixed_columns = 1  # the row names stay while scrolling
         table.focus()
-        self.load(charts=False)
+        self.load()
 
     # -- loading ---------------------------------------------------------------------------
 
-    def load(self, charts: bool) -> None:
-        """Read the runs again, and what is new for the charts when they are shown. One
-        read at a time: asked again meanwhile, it reads once more after."""
-        if self._loading:
-            self._again = True
-            return
-        self._loading = True
+    def _start_read(self) -> Worker[Any]:
+        """Read the runs again, and what is new for the charts once they are shown (`load`:
+        one read at a time)."""
         self._last_load = time.monotonic()
-        self._read(dict(self.cursors) if charts else None)
+        return self._read(dict(self.cursors) if self.charts_loaded else None)
 
     @store_work(group="compare")
     def _read(self, cursors: dict[tuple[str, str], int] | None) -> None:
@@ -288,11 +283,7 @@ class CompareScreen(Screen):
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "compare" and event.worker.is_finished:
-            self._loading = False
-            if self._again:
-                self._again = False
-                self.load(charts=self.charts_loaded)
+        self.load.ended(event.worker)
 
     def on_compare_loaded(self, message: CompareLoaded) -> None:
         self.runs = message.runs
@@ -316,13 +307,13 @@ class CompareScreen(Screen):
 
         def go() -> None:
             self._follow_timer = None
-            self.load(charts=self.charts_loaded)
+            self.load()
 
         self._follow_timer = self.set_timer(wait, go)
 
     def reload(self) -> None:
         """The store works again: read everything shown again."""
-        self.load(charts=self.charts_loaded)
+        self.load()
 
     # -- the table -------------------------------------------------------------------------
 
@@ -391,7 +382,7 @@ class CompareScreen(Screen):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "compare-charts" and not self.charts_loaded:
             self.charts_loaded = True
-            self.load(charts=True)
+            self.load()
 
     def _fill_charts(self) -> None:
         grid = self.query_one("#compare-grid", Grid)

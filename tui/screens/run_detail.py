@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -29,7 +29,7 @@ from mltop.tui.history import ChartData, chart_data
 from mltop.tui.text import clean, duration, number, timestamp
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.metric_chart import MetricChart
-from mltop.tui.workers import store_work
+from mltop.tui.workers import OneAtATime, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
 
@@ -209,8 +209,7 @@ class RunDetailScreen(Screen):
         self.chosen: list[str] | None = None  # None: the first DEFAULT_CHARTS metrics
         self.parent_label = "-"
         self.artifacts: ArtifactRepository | None = None
-        self._loading = False
-        self._again = False
+        self.load = OneAtATime(self._start_read)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -245,14 +244,9 @@ class RunDetailScreen(Screen):
             self.query_one(f"#{table_id}", DataTable).add_columns(*columns)
         self.load()
 
-    def load(self) -> None:
-        """Read the run and what is new for its charts. One read at a time: asked again
-        meanwhile (a live run commits several times a second), it reads once more after."""
-        if self._loading:
-            self._again = True
-            return
-        self._loading = True
-        self._read(dict(self.cursors), self.chosen, first=self.run is None)
+    def _start_read(self) -> Worker[Any]:
+        """Read the run and what is new for its charts (`load`: one read at a time)."""
+        return self._read(dict(self.cursors), self.chosen, first=self.run is None)
 
     @store_work(group="detail")
     def _read(self, cursors: dict[str, int], chosen: list[str] | None, first: bool) -> None:
@@ -267,11 +261,7 @@ class RunDetailScreen(Screen):
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "detail" and event.worker.is_finished:
-            self._loading = False
-            if self._again:
-                self._again = False
-                self.load()
+        self.load.ended(event.worker)
 
     def on_history_loaded(self, message: HistoryLoaded) -> None:
         self.run = message.run
