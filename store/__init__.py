@@ -47,8 +47,10 @@ from mltop.store.errors import (
     StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     StoreIOError,
     StoreNotFoundError,
+    StoreReadOnlyError,
     ValidationError,
 )
 from mltop.store.fluent import (
@@ -120,8 +122,10 @@ __all__ = [
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "StoreIOError",
     "StoreNotFoundError",
+    "StoreReadOnlyError",
     "ValidationError",
     "active_run",
     "delete_tag",

@@ -44,6 +44,14 @@ class StoreIOError(StoreError):
     disk, a read-only file, or a database file that can no longer be opened."""
 
 
+class StoreFullError(StoreIOError):
+    """The disk holding the store is full: nothing more can be written to it."""
+
+
+class StoreReadOnlyError(StoreIOError):
+    """The store's files or their file system are read-only."""
+
+
 class StoreCorruptError(StoreError):
     """The store's database file is damaged, or is no longer an SQLite database."""
 
@@ -135,26 +143,31 @@ class ActiveRunError(MltopError):
 
 
 # SQLite's primary result codes (the low byte of an extended code), by what they mean here.
-_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
-_IO_CODES = {8, 10, 13, 14, 15}  # READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
-_CORRUPT_CODES = {11, 26}  # CORRUPT, NOTADB
+_KINDS: dict[int, type[StoreError]] = {
+    5: StoreBusyError,  # SQLITE_BUSY
+    6: StoreBusyError,  # SQLITE_LOCKED
+    8: StoreReadOnlyError,  # SQLITE_READONLY
+    10: StoreIOError,  # SQLITE_IOERR
+    13: StoreFullError,  # SQLITE_FULL
+    14: StoreIOError,  # SQLITE_CANTOPEN
+    15: StoreIOError,  # SQLITE_PROTOCOL
+    11: StoreCorruptError,  # SQLITE_CORRUPT
+    26: StoreCorruptError,  # SQLITE_NOTADB
+}
 
 
 def _kind(exc: sqlite3.Error) -> type[StoreError]:
     code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
     if code is not None:
-        primary = code & 0xFF
-        if primary in _BUSY_CODES:
-            return StoreBusyError
-        if primary in _IO_CODES:
-            return StoreIOError
-        if primary in _CORRUPT_CODES:
-            return StoreCorruptError
-        return StoreError
+        return _KINDS.get(code & 0xFF, StoreError)
     text = str(exc).lower()  # Python 3.10: only the message says what happened
     if "locked" in text or "busy" in text:
         return StoreBusyError
-    if any(word in text for word in ("i/o", "unable to open", "readonly", "disk is full")):
+    if "readonly" in text:
+        return StoreReadOnlyError
+    if "disk is full" in text:
+        return StoreFullError
+    if "i/o" in text or "unable to open" in text:
         return StoreIOError
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return StoreCorruptError
@@ -169,6 +182,10 @@ def store_error(exc: sqlite3.Error, path: Path | str) -> StoreError:
             f"the store at {path} is busy: another process holds its lock ({exc}); "
             "try again in a moment"
         )
+    elif kind is StoreFullError:
+        message = f"the store at {path} cannot be written: its disk is full ({exc})"
+    elif kind is StoreReadOnlyError:
+        message = f"the store at {path} cannot be written: it is read-only ({exc})"
     elif kind is StoreIOError:
         message = (
             f"the store at {path} cannot be read or written ({exc}): is the disk full, "

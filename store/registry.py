@@ -65,27 +65,30 @@ def validate_alias(alias: object) -> str:
     return alias
 
 
-def comment_required(to_stage: str, *, force: bool = False) -> bool:
-    """Whether a move must say why: into Production (a rollback is one) or forced."""
-    return force or to_stage == PRODUCTION
+def comment_required(plan: TransitionPlan, *, force: bool = False) -> bool:
+    """Whether a move must say why: one that changes what is in Production (into it, a
+    rollback included, or out of it), or a forced one."""
+    return force or PRODUCTION in (plan.to_stage, plan.from_stage)
 
 
-def require_comment(
-    to_stage: str, comment: str | None, *, force: bool = False, rollback: bool = False
-) -> str:
+def require_comment(plan: TransitionPlan, comment: str | None, *, force: bool = False) -> str:
     """The comment, stripped; CommentRequiredError when the move must say why and it is
     blank. The registry enforces this; the CLI and the dialog ask it first, so that their
     wording is this one."""
     comment = (comment or "").strip()
-    if comment or not comment_required(to_stage, force=force):
+    if comment or not comment_required(plan, force=force):
         return comment
     if force:
         raise CommentRequiredError("a forced move needs a comment saying why")
-    if rollback:
+    if plan.rollback:
         raise CommentRequiredError(
             "a rollback needs a comment saying why (it changes what is in Production)"
         )
-    raise CommentRequiredError("a move to Production needs a comment saying why")
+    if plan.to_stage == PRODUCTION:
+        raise CommentRequiredError("a move to Production needs a comment saying why")
+    raise CommentRequiredError(
+        "a move out of Production needs a comment saying why (it changes what is in Production)"
+    )
 
 
 def run_id_of(source: str) -> str | None:
@@ -550,12 +553,12 @@ class Registry:
         *,
         rollback: bool = False,
     ) -> TransitionPlan:
-        comment = require_comment(canonical_stage(stage), comment, force=force, rollback=rollback)
         user = user or current_user()
         with self.store._write() as conn:
             if rollback:
                 version = self._previous_production(conn, name)[1]
             plan = self._plan(conn, name, version, stage, archive_existing, rollback=rollback)
+            comment = require_comment(plan, comment, force=force)
             if plan.blocked and not force and not rollback:
                 assert plan.policy is not None
                 failing = "; ".join(c.describe() for c in plan.policy.failing())

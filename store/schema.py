@@ -210,7 +210,9 @@ _V3 = """
 -- block b summarises points b*BLOCK .. b*BLOCK+BLOCK-1, kept in the transaction that
 -- commits them. Charts of long histories are drawn from these, not from every point.
 -- first/low_at/high_at are indices in the series; last_id is the metrics row id of the
--- block's last point (a reader's cursor); low/high are NULL when no value is finite.
+-- block's last point (a reader's cursor); low/high are NULL when no value is finite;
+-- total (the sum of the finite values) is NULL when it is not a number (it overflowed to
+-- +inf in one commit and to -inf in another).
 CREATE TABLE metric_blocks (
     run INTEGER NOT NULL,
     key INTEGER NOT NULL,
@@ -221,7 +223,7 @@ CREATE TABLE metric_blocks (
     last_step INTEGER NOT NULL,
     last_timestamp INTEGER NOT NULL,
     finite INTEGER NOT NULL,
-    total REAL NOT NULL,
+    total REAL,
     low_at INTEGER,
     low REAL,
     low_step INTEGER,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -49,6 +50,7 @@ from mltop.store.errors import (
     ParamConflictError,
     SchemaTooNewError,
     StoreError,
+    StoreFullError,
     StoreIOError,
     StoreNotFoundError,
     ValidationError,
@@ -143,6 +145,7 @@ def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> in
 
 
 CACHE_KIB = 64 * 1024
+FREE_TO_WRITE = 4 * 1024 * 1024  # bytes a disk needs free for check(write=True) to pass
 POINTS_UP_TO = 64 * 1024  # a longer history is read for a chart as blocks (get_metric_blocks)
 DATA_CACHE_RUNS = 20_000  # runs whose params, tags and summaries a Store keeps read
 MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
@@ -261,11 +264,14 @@ class Store:
         self._lock = threading.Lock()
         self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
         self._generation = 0  # moves on when the database file is replaced: reconnect
+        # The file (device, inode) each connection opened: one must never write into a
+        # database file since deleted or replaced, where nobody would ever read it.
+        self._opened: dict[int, tuple[int, int] | None] = {}
+        self._identity: tuple[int, int] | None = None  # the file this Store uses now
         try:
             self._open(create)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
-        self._identity = self._file_identity()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -295,6 +301,7 @@ class Store:
             self.path.mkdir(parents=True, exist_ok=True)
             version = 0
         conn = self._conn()
+        self._identity = self._opened[id(conn)]
         if version < LATEST_VERSION:
             self._migrate(conn)
         else:
@@ -326,6 +333,7 @@ class Store:
                 conn = _connect(self.db_path, self.busy_timeout)
             except sqlite3.Error as exc:
                 raise store_error(exc, self.path) from exc
+            self._opened[id(conn)] = self._file_identity()
             local.conn = conn
             local.pid = os.getpid()
             local.generation = self._generation
@@ -340,7 +348,9 @@ class Store:
 
     def new_connection(self) -> sqlite3.Connection:
         """A private connection (for a writer thread); the caller closes it."""
-        return _connect(self.db_path, self.busy_timeout)
+        conn = _connect(self.db_path, self.busy_timeout)
+        self._opened[id(conn)] = self._file_identity()
+        return conn
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:
@@ -349,16 +359,9 @@ class Store:
             return None
         return (found.st_dev, found.st_ino)
 
-    def check(self, *, write: bool = False) -> bool:
-        """Raise the typed error that stops this store from being used now: its database
-        removed (StoreNotFoundError), locked (StoreBusyError), unreadable (StoreIOError),
-        damaged or replaced by something that is not a database (StoreCorruptError).
-        `write`: check that a write could start too (another process may hold the write
-        lock while reads go on); nothing is written.
-
-        An open connection goes on reading a database file after it was deleted or
-        replaced, so the file itself is looked at first; a replaced file is reconnected
-        to (by every thread, at its next read). Returns whether it was replaced."""
+    def _file_now(self) -> tuple[int, int]:
+        """The database file's identity now; the typed error when it is gone or unreadable.
+        A replaced file is noted: every thread reconnects at its next use."""
         try:
             identity = self._file_identity()
         except OSError as exc:
@@ -367,12 +370,29 @@ class Store:
             raise StoreNotFoundError(
                 f"the store at {self.path} is gone: its {DB_NAME} was removed or moved"
             )
-        replaced = identity != self._identity
-        if replaced:
+        if identity != self._identity:
             self._identity = identity
             self._generation += 1
             with self._lock:
                 self._data_cache.clear()
+        return identity
+
+    def check(self, *, write: bool = False) -> bool:
+        """Raise the typed error that stops this store from being used now: its database
+        removed (StoreNotFoundError), locked (StoreBusyError), unreadable (StoreIOError),
+        damaged or replaced by something that is not a database (StoreCorruptError).
+        `write`: check that a write could start too (another process may hold the write
+        lock while reads go on, the files may be read-only) and that the disk has room
+        (StoreFullError below FREE_TO_WRITE bytes); nothing is written.
+
+        An open connection goes on reading a database file after it was deleted or
+        replaced, so the file itself is looked at first; a replaced file is reconnected
+        to (by every thread, at its next read). Returns whether it was replaced."""
+        generation = self._generation
+        self._file_now()
+        replaced = generation != self._generation
+        if write and shutil.disk_usage(self.path).free < FREE_TO_WRITE:
+            raise StoreFullError(f"the store at {self.path} cannot be written: its disk is full")
         conn = self._conn()
         # A read transaction, or a write one (taking the write lock, writing nothing): it
         # waits on, then reports, another's lock.
@@ -402,8 +422,17 @@ class Store:
     @contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: no lock upgrade that could fail) on
-        `conn`, or on this thread's connection; rolled back on any exception."""
-        conn = conn or self._conn()
+        `conn`, or on this thread's connection; rolled back on any exception. Never into a
+        database file since removed (StoreNotFoundError) or replaced: this thread's own
+        connection moves to the new file; a private one is refused (StoreError)."""
+        identity = self._file_now()
+        if conn is None:
+            conn = self._conn()
+        elif self._opened.get(id(conn)) != identity:
+            raise StoreError(
+                f"the database of the store at {self.path} was replaced since this connection "
+                "opened it: nothing was written; open a new connection"
+            )
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -860,7 +889,7 @@ class Store:
         if count is None or count[0] <= points_up_to:
             return [], self.get_metric_history(run_id, key)
         blocks = complete(
-            MetricBlock(*r)
+            MetricBlock(*r) if r[7] is not None else MetricBlock(*r)._replace(total=math.nan)
             for r in conn.execute(
                 f"SELECT {BLOCK_SUMMARY_COLUMNS} FROM metric_blocks "
                 "WHERE run = ? AND key = ? ORDER BY block",

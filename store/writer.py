@@ -117,22 +117,31 @@ class MetricWriter:
             self.thread.start()
 
     def _run(self) -> None:
-        with self._commit_lock:
-            conn = self.store.new_connection()
+        conn: sqlite3.Connection | None = None
         try:
             while not self._stopping:
                 self._wake.wait(self.interval)
                 # Every use of SQLite by this thread holds the commit lock, so that a fork
                 # never happens in the middle of one (see _before_fork).
                 with self._commit_lock:
-                    if self.queue:
-                        self._drain(conn, raise_errors=False)
+                    if conn is None:  # (again, after a failure: the file may be another now)
+                        try:
+                            conn = self.store.new_connection()
+                        except StoreError as exc:
+                            self.error = MetricWriteError(f"metric points not committed yet: {exc}")
+                            continue
+                    if self.queue and not self._drain(conn, raise_errors=False):
+                        conn.close()
+                        conn = None
+                        continue
                     self._beat(conn)
         finally:
             with self._commit_lock:
-                conn.close()
+                if conn is not None:
+                    conn.close()
 
-    def _drain(self, conn: sqlite3.Connection, *, raise_errors: bool) -> None:
+    def _drain(self, conn: sqlite3.Connection, *, raise_errors: bool) -> bool:
+        """Commit what is queued; False (the error kept) when a commit failed."""
         queue = self.queue
         while queue:
             n = min(len(queue), self.batch_size)
@@ -153,7 +162,8 @@ class MetricWriter:
                 if raise_errors:
                     raise error from exc
                 self.error = error
-                return
+                return False
+        return True
 
     def _beat(self, conn: sqlite3.Connection) -> None:
         if not self._heartbeats or time.monotonic() < self._next_beat:

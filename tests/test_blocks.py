@@ -170,3 +170,21 @@ def test_an_older_store_gets_its_blocks_when_opened(tmp_path):
         assert all(same(a, b) for a, b in zip(blocks, before[key][0], strict=True))
         assert [p.cursor for p in tail] == [p.cursor for p in before[key][1]]
     migrated.close()
+
+
+def test_sums_that_overflow_both_ways_never_stop_the_writes(client):
+    """A diverging metric: +1e308 twice in one commit, -1e308 twice in the next. The block's
+    sum is no number; the points are still committed, and everything logged after."""
+    run_id = client.create_run(run_name="diverging", log_system_info=False).info.run_id
+    for values in ([1e308, 1e308], [-1e308, -1e308]):
+        for value in values:
+            client.log_metric(run_id, "grad", value)
+        client.flush()
+    client.log_metric(run_id, "loss", 1.0)
+    client.flush()
+    history = client.store.get_metric_history(run_id, "grad")
+    assert [p.value for p in history] == [1e308, 1e308, -1e308, -1e308]
+    summary = client.store.get_run(run_id).data.summaries["grad"]
+    assert (summary.min, summary.max, summary.count) == (-1e308, 1e308, 4)
+    row = client.store.thread_connection().execute("SELECT total FROM metric_blocks").fetchall()
+    assert (None,) in row  # +inf and -inf met: not a number, stored as NULL

@@ -184,3 +184,39 @@ async def test_a_long_history_is_read_as_summaries_not_points(store_copy, monkey
         )
         assert len(charts_of(screen)) == len(KEYS)
     assert max(read) < 256  # the points after the last whole block, at most
+
+
+EXTREMES = {
+    "diverging": [0.5, 3.0, 1e10, 1e100, 1e300, 1.5e308, math.inf, math.nan, -1.7e308],
+    "subnormal": [0.0, 1e-320, 2e-320, 5e-324, 1e-310],
+    "all-negative": [-3.0, -2.5, -2.0, -1.0],
+    "all-nan": [math.nan, math.nan],
+}
+
+
+@pytest.mark.parametrize("name", list(EXTREMES))
+@sync
+async def test_a_chart_of_any_values_is_drawn_on_any_axis_and_never_exits(store_path, name):
+    """Values plotext cannot put on an axis (near the float range's ends, subnormal), and
+    a log scale with nothing above zero: the chart draws what it can and the app goes on."""
+    client = MltopClient(Store(store_path))
+    run_id = client.create_run(run_name=name, log_system_info=False).info.run_id
+    for step, value in enumerate(EXTREMES[name]):
+        client.log_metric(run_id, "loss", value, step=step)
+        client.log_metric(run_id, "elbo", -value if math.isfinite(value) else value, step=step)
+    client.close()
+    app = MltopApp(store_path, follow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs_table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: len(runs_table.runs) == 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        screen = app.screen
+        await settle(pilot, lambda: len(charts_of(screen)) == 2)
+        for keys in (("l",), ("x", "plus"), ("x", "plus", "l"), ("minus",)):
+            await pilot.press(*keys)
+            await pilot.pause(0.2)  # each chart redrawn and rendered
+            for chart in charts_of(screen).values():
+                chart.render()  # what the screen drew, drawn again here: it must not raise
+        assert app.is_running
+        assert not [n for n in app._notifications if n.severity == "error"]

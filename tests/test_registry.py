@@ -153,9 +153,20 @@ def test_production_needs_a_comment_and_a_refusal_changes_nothing(reg, runs, com
         reg.transition("m", 1, "Production", comment)
     assert isinstance(CommentRequiredError("x"), ValidationError)  # callers may catch either
     assert reg.get_model_version("m", 1).current_stage == "None" and reg.history("m") == []
-    reg.transition("m", 1, "Staging")  # every other stage may go without one
+    reg.transition("m", 1, "Staging")  # moves that leave Production alone go without one
     reg.transition("m", 1, "Archived", comment)
     assert [r.comment for r in reg.history("m")] == ["", ""]
+
+
+@pytest.mark.parametrize("to_stage", ["Staging", "Archived", "None"])
+def test_moving_out_of_production_needs_a_comment(reg, runs, to_stage):
+    reg.create_model_version("m", src(runs[0]))
+    reg.transition("m", 1, "Production", "live")
+    with pytest.raises(CommentRequiredError, match="out of Production needs a comment"):
+        reg.transition("m", 1, to_stage, " ")
+    assert reg.get_model_version("m", 1).current_stage == "Production"
+    reg.transition("m", 1, to_stage, "retired: replaced by the new pipeline")
+    assert reg.history("m")[-1].comment == "retired: replaced by the new pipeline"
 
 
 @pytest.mark.parametrize("comment", ["", "   "])
@@ -302,7 +313,7 @@ def test_two_processes_promoting_at_once_leave_exactly_one_in_production(store_p
     for attempt in range(12):
         for version in (1, 2):  # both start from Staging, so both moves are legal
             if reg.get_model_version("m", version).current_stage != "Staging":
-                reg.transition("m", version, "Staging", archive_existing=False)
+                reg.transition("m", version, "Staging", "reset", archive_existing=False)
         go = tmp_path / f"go{attempt}"
         procs = [
             subprocess.Popen(

@@ -64,6 +64,11 @@ async def choose(pilot, screen, version: int) -> None:
     await pilot.pause(0.05)
 
 
+def planned(app):
+    """A condition: the move dialog is up and shows what the move will do."""
+    return lambda: isinstance(app.screen, TransitionDialog) and app.screen.plan is not None
+
+
 async def open_dialog(pilot, app, key: str) -> Input:
     """Press `key` and wait for its dialog; its text box has the focus with no other key."""
     await pilot.press(key)
@@ -72,6 +77,7 @@ async def open_dialog(pilot, app, key: str) -> Input:
         lambda: (
             isinstance(app.screen, TransitionDialog | AliasDialog)
             and isinstance(app.focused, Input)
+            and (isinstance(app.screen, AliasDialog) or app.screen.plan is not None)
         ),
     )
     return app.screen.query_one(Input)
@@ -96,7 +102,7 @@ async def test_promote_with_confirm_changes_the_store_and_logs_the_comment(model
         screen = await open_registry(pilot, app)
         await choose(pilot, screen, 2)
         await pilot.press("P")
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog))
+        await settle(pilot, planned(app))
         plan = str(app.screen.query_one("#plan").render())
         assert "resnet v2: Staging → Production; v1 (Production) will be archived" in plan
         await pilot.press("enter")  # no comment: a move to Production needs one
@@ -236,8 +242,8 @@ async def test_app_keys_do_not_act_over_a_dialog_even_without_the_focus(models, 
     app = MltopApp(store_path, follow=False, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(pilot, app)
-        await choose(pilot, screen, 1)
-        await open_dialog(pilot, app, "S")
+        await choose(pilot, screen, 2)
+        await open_dialog(pilot, app, "N")
         dialog = app.screen
         dialog.set_focus(None)  # say a click took the focus off the comment box
         await pilot.press("y", "n", "r", "question_mark", "h", "b", "a", "P")
@@ -247,7 +253,7 @@ async def test_app_keys_do_not_act_over_a_dialog_even_without_the_focus(models, 
         assert not await app.run_action("toggle_help")
         assert nothing_happened(app, screen, dialog, before)
         await pilot.press("enter")  # confirms, as in the box
-        await settle(pilot, lambda: stage(store_path, 1) == "Staging")
+        await settle(pilot, lambda: stage(store_path, 2) == "None")
         assert history(store_path)[-1].comment == ""
 
 
@@ -276,7 +282,7 @@ async def test_a_policy_failure_is_forced_only_with_a_comment(models, store_path
         screen = await open_registry(pilot, app)
         await choose(pilot, screen, 2)  # beta: acc 0.7
         await pilot.press("P")
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog))
+        await settle(pilot, planned(app))
         dialog = app.screen
         plan = str(dialog.query_one("#plan").render())
         assert "FAILS" in plan and "FAIL  metrics.acc >= 0.8   (actual: 0.7)" in plan
@@ -303,7 +309,7 @@ async def test_rollback_and_alias(models, store_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(pilot, app)
         await pilot.press("b")
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog))
+        await settle(pilot, planned(app))
         plan = str(app.screen.query_one("#plan").render())
         assert (
             "roll back: resnet v1: Archived → Production; v2 (Production) will be archived" in plan
@@ -349,9 +355,10 @@ async def test_the_screen_follows_a_promotion_made_in_another_terminal(models, s
 
 
 @sync
-async def test_keys_typed_while_a_move_is_planned_do_nothing(models, store_path, monkeypatch):
-    """The dialog opens once the move is planned (a read of the store): what is typed
-    before it is up is not taken as a command by the screen."""
+async def test_keys_typed_while_a_move_is_planned_are_its_comment(models, store_path, monkeypatch):
+    """The dialog opens at once and the move is planned meanwhile (a read of the store):
+    what is typed before the plan shows, fast as over SSH, is the comment already, never a
+    key of the screen beneath, nor `q`, `?`, enter or escape of the app's."""
     import threading
 
     from mltop.store.registry import Registry
@@ -369,17 +376,60 @@ async def test_keys_typed_while_a_move_is_planned_do_nothing(models, store_path,
         screen = await open_registry(pilot, app)
         await choose(pilot, screen, 2)
         before = history(store_path)
-        await pilot.press("N")
-        await pilot.press("h", "b", "a", "P")  # typed before the dialog is up
+        await pilot.press("N", *"quick? hb")  # in one burst, before the plan is read
+        dialog = app.screen
+        assert isinstance(dialog, TransitionDialog) and dialog.plan is None
+        await pilot.press("enter")  # too soon: it says so, and waits
         await pilot.pause(0.2)
-        assert app.screen is screen and not screen.show_history
-        assert not any(isinstance(s, TransitionDialog | AliasDialog) for s in app.screen_stack)
+        assert app.is_running and app.screen is dialog and not screen.show_history
+        assert "still checking" in str(dialog.query_one("#problem").render())
+        assert dialog.query_one("#comment", Input).value == "quick? hb"
+        assert history(store_path) == before
         release.set()
-        await settle(pilot, lambda: isinstance(app.screen, TransitionDialog))
-        assert "resnet v2: Staging → None" in str(app.screen.query_one("#plan").render())
+        await settle(pilot, planned(app))
+        assert "resnet v2: Staging → None" in str(dialog.query_one("#plan").render())
+        await pilot.press("enter")
+        await settle(pilot, lambda: stage(store_path, 2) == "None")
+        assert history(store_path)[-1].comment == "quick? hb"
+        await settle(pilot, lambda: app.screen is screen)
+
+
+@sync
+async def test_a_move_refused_keeps_the_dialog_and_its_comment(models, store_path):
+    """Refused when confirmed (the version moved meanwhile, in another terminal): the
+    dialog says it was not done and keeps the comment; escape then closes it."""
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        box = await open_dialog(pilot, app, "N")
+        dialog = app.screen
+        with Store(store_path) as store:  # meanwhile, elsewhere
+            store.registry.transition("resnet", 2, "None", "done elsewhere", user="bob")
+        box.value = "mine"
+        await pilot.press("enter")
+        problem = dialog.query_one("#problem")
+        await settle(pilot, lambda: "not done" in str(problem.render()))
+        assert "already in None" in str(problem.render())
+        assert app.screen is dialog and box.value == "mine"
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is screen)
-        assert history(store_path) == before and not screen.show_history
+        assert [r.comment for r in history(store_path)][-1] == "done elsewhere"
+
+
+@sync
+async def test_moving_out_of_production_needs_a_comment(models, store_path):
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 1)  # v1 is in Production
+        await open_dialog(pilot, app, "A")
+        await pilot.press("enter")
+        problem = app.screen.query_one("#problem")
+        await settle(pilot, lambda: "out of Production needs a comment" in str(problem.render()))
+        assert stage(store_path, 1) == "Production"
+        await pilot.press(*"retired", "enter")
+        await settle(pilot, lambda: stage(store_path, 1) == "Archived")
 
 
 @sync

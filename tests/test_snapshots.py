@@ -226,7 +226,7 @@ async def open_registry(pilot, version: int | None = None, key: str | None = Non
         await pilot.press(key)
         for _ in range(1000):
             await pilot.pause(0.02)
-            if app.screen.__class__.__name__ == "TransitionDialog":
+            if app.screen.__class__.__name__ == "TransitionDialog" and app.screen.plan:
                 break
         app.screen.query_one("#comment").cursor_blink = False
     await pilot.pause(0.3)

@@ -16,13 +16,18 @@ from test_registry_screen import choose, open_dialog, open_registry, stage
 from test_registry_screen import models as models  # the fixture
 
 from mltop.store import (
+    MetricWriteError,
     MltopClient,
     Store,
     StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
+    StoreIOError,
     StoreNotFoundError,
+    StoreReadOnlyError,
 )
+from mltop.store.errors import store_error
 from mltop.tui import app as app_module
 from mltop.tui.app import MltopApp
 from mltop.tui.screens.run_detail import RunDetailScreen
@@ -155,11 +160,15 @@ async def test_a_move_refused_by_a_lock_is_said_the_store_marked_and_it_recovers
         other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
         try:
             box = await open_dialog(pilot, app, "N")
+            dialog = app.screen
             box.value = "taken out of Staging"
             await pilot.press("enter")
             await settle(pilot, lambda: said(app, "store busy") == 1)
             assert app.problem == "store busy" and app.sub_title.endswith("⚠ store busy")
-            assert app.is_running and app.screen is screen  # alive, the registry as it was
+            # The dialog says the move was not made, and keeps the comment to try again.
+            problem = str(dialog.query_one("#problem").render())
+            assert problem.startswith("not done: the store at") and "is busy" in problem
+            assert app.is_running and app.screen is dialog and box.value == "taken out of Staging"
             assert stage(store_path, 2) == "Staging"  # nothing changed
             await pilot.pause(1.5)  # probed meanwhile: still busy, not said again
             assert said(app, "store busy") == 1 and app.problem == "store busy"
@@ -172,9 +181,7 @@ async def test_a_move_refused_by_a_lock_is_said_the_store_marked_and_it_recovers
         await settle(
             pilot, lambda: any("works again" in str(n.message) for n in app._notifications)
         )
-        box = await open_dialog(pilot, app, "N")  # the user tries again: it works
-        box.value = "taken out of Staging"
-        await pilot.press("enter")
+        await pilot.press("enter")  # the user tries again, from the same dialog: it works
         await settle(pilot, lambda: stage(store_path, 2) == "None")
 
 
@@ -264,3 +271,172 @@ async def test_a_database_put_back_from_a_backup_is_read_afresh(filled_store, st
         os.replace(backup_dir / "mltop.db", store_path / "mltop.db")
         await settle(pilot, lambda: "gamma" in names(app))
         assert app.problem is None and not any(n.severity == "error" for n in app._notifications)
+
+
+def test_nothing_is_written_into_a_removed_or_moved_store(filled_store, store_path):
+    """An open connection would write on into a deleted file, where nobody ever reads it:
+    the store refuses, and the buffered writer keeps the points."""
+    store = Store(store_path)
+    client = MltopClient(store)
+    run_id = filled_store["alpha"]
+    client.log_metric(run_id, "acc", 0.6, step=1)
+    client.flush()
+    moved = store_path.parent / "moved"
+    store_path.rename(moved)
+    with pytest.raises(StoreNotFoundError, match="is gone"):
+        store.set_tags(run_id, {"k": "v"})
+    with pytest.raises(StoreNotFoundError):
+        store.registry.create_registered_model("m")
+    client.log_metric(run_id, "acc", 0.7, step=2)
+    with pytest.raises(MetricWriteError, match="not committed yet: the store at .* is gone"):
+        client.flush()
+    moved.rename(store_path)  # back: the point kept is committed
+    client.flush()
+    assert [p.value for p in store.get_metric_history(run_id, "acc")] == [0.5, 0.6, 0.7]
+    client.close()
+
+
+def test_a_replaced_database_is_written_to_not_the_old_one(filled_store, store_path):
+    store = Store(store_path)
+    run_id = filled_store["alpha"]
+    checkpoint(store_path)
+    backup = store_path.parent / "backup.db"
+    shutil.copyfile(store_path / "mltop.db", backup)
+    store.set_tags(run_id, {"before": "1"})  # into the current file
+    checkpoint(store_path)
+    os.replace(backup, store_path / "mltop.db")  # the backup put back (no tag in it)
+    store.set_tags(run_id, {"after": "1"})  # this thread's connection moves to it
+    with Store(store_path) as fresh:
+        assert fresh.get_run(run_id).data.tags == {"after": "1"}
+    store.close()
+
+
+@sync
+async def test_a_move_while_the_store_is_gone_is_not_done(models, store_path):
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        box = await open_dialog(pilot, app, "N")
+        dialog = app.screen
+        moved = store_path.parent / "moved"
+        store_path.rename(moved)
+        box.value = "not into a deleted file"
+        await pilot.press("enter")
+        await settle(pilot, lambda: "not done" in str(dialog.query_one("#problem").render()))
+        assert "is gone" in str(dialog.query_one("#problem").render())
+        await settle(pilot, lambda: app.problem == "store gone")
+        moved.rename(store_path)
+        assert stage(store_path, 2) == "Staging"
+
+
+@sync
+async def test_a_chart_is_read_afresh_when_its_database_is_put_back(filled_store, store_path):
+    """A backup put in place of the database under an open run: the chart shows the
+    backup's history, then follows what is logged into it."""
+    from mltop.tui.widgets.metric_chart import MetricChart
+
+    run_id = filled_store["alpha"]
+    client = MltopClient(Store(store_path))
+    for step in range(1, 50):
+        client.log_metric(run_id, "acc", 0.5 + step / 100, step=step)
+    client.close()
+    checkpoint(store_path)
+    backup = store_path.parent / "backup.db"
+    shutil.copyfile(store_path / "mltop.db", backup)  # 50 points of acc
+    client = MltopClient(Store(store_path))
+    for step in range(50, 120):
+        client.log_metric(run_id, "acc", 0.9, step=step)
+    client.close()
+    app = MltopApp(store_path, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 2)
+        runs = names(app)
+        app.screen.query_one("RunsTable").table.move_cursor(row=runs.index("alpha"))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        chart = app.screen.query_one(MetricChart)
+        await settle(pilot, lambda: chart.drawn == 120)
+        await pilot.pause(0.3)  # the follower is listening
+        checkpoint(store_path)
+        os.replace(backup, store_path / "mltop.db")
+        await settle(pilot, lambda: chart.drawn == 50)
+        assert chart.last_drawn == pytest.approx(0.99)
+        client = MltopClient(Store(store_path))  # the training goes on, into the backup
+        client.log_metric(run_id, "acc", 7.0, step=50)
+        client.close()
+        await settle(pilot, lambda: chart.drawn == 51 and chart.last_drawn == 7.0)
+
+
+def sqlite_failure(message: str, code: int) -> sqlite3.OperationalError:
+    """The exception SQLite raises for `code` (its primary result code)."""
+    error = sqlite3.OperationalError(message)
+    error.sqlite_errorcode = code
+    return error
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "kind", "says"),
+    [
+        ("database is locked", 5, StoreBusyError, "is busy"),
+        ("database or disk is full", 13, StoreFullError, "its disk is full"),
+        ("attempt to write a readonly database", 8, StoreReadOnlyError, "it is read-only"),
+        ("disk I/O error", 10, StoreIOError, "cannot be read or written"),
+        ("database disk image is malformed", 11, StoreCorruptError, "is damaged"),
+        ("file is not a database", 26, StoreCorruptError, "is damaged"),
+    ],
+)
+def test_each_sqlite_failure_has_its_typed_error(tmp_path, message, code, kind, says):
+    error = store_error(sqlite_failure(message, code), tmp_path)
+    assert type(error) is kind and says in str(error) and str(tmp_path) in str(error)
+    assert message in str(error)
+    # Python 3.10 gives no code: the message alone says the same.
+    assert type(store_error(sqlite3.OperationalError(message), tmp_path)) is kind
+
+
+def test_a_write_check_needs_room_on_the_disk(filled_store, store_path, monkeypatch):
+    store = Store(store_path)
+    store.check(write=True)
+    full = shutil.disk_usage(store_path)._replace(free=1024)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: full)
+    with pytest.raises(StoreFullError, match="its disk is full"):
+        store.check(write=True)
+    store.check()  # reads need no room
+    store.close()
+
+
+@sync
+async def test_a_full_disk_is_said_and_marked_until_there_is_room(models, store_path, monkeypatch):
+    """SQLite reports a full disk when a move is committed: the dialog says it was not
+    done, the header says `disk full`, and it stays until the disk has room again."""
+    from mltop.store import tracking
+
+    real_write = tracking.Store._write
+    room = {"free": 0}
+
+    def full_write(self, conn=None):
+        if not room["free"]:
+            raise sqlite_failure("database or disk is full", 13)
+        return real_write(self, conn)
+
+    usage = shutil.disk_usage(store_path)
+    monkeypatch.setattr(tracking.Store, "_write", full_write)
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda path: usage._replace(free=room["free"] or 1024)
+    )
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        box = await open_dialog(pilot, app, "N")
+        dialog = app.screen
+        box.value = "no room"
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.problem == "disk full")
+        assert "its disk is full" in str(dialog.query_one("#problem").render())
+        await pilot.pause(1.5)  # probed meanwhile: the disk is still full
+        assert app.problem == "disk full" and app.sub_title.endswith("⚠ disk full")
+        room["free"] = 10**9
+        await settle(pilot, lambda: app.problem is None)
+        await pilot.press("enter")  # from the same dialog: now it is done
+        await settle(pilot, lambda: stage(store_path, 2) == "None")

@@ -30,8 +30,10 @@ from mltop.store import (
     StoreBusyError,
     StoreCorruptError,
     StoreError,
+    StoreFullError,
     StoreIOError,
     StoreNotFoundError,
+    StoreReadOnlyError,
 )
 from mltop.store.tracking import now_ms
 from mltop.tui.live import StoreFollower
@@ -43,6 +45,8 @@ DASHBOARD_BUSY_TIMEOUT = 5.0  # seconds a read or write waits on another process
 # What the header says of a store problem, by its kind.
 PROBLEMS: dict[type[StoreError], str] = {
     StoreBusyError: "store busy",
+    StoreFullError: "disk full",
+    StoreReadOnlyError: "store read-only",
     StoreIOError: "store unreadable",
     StoreCorruptError: "store damaged",
     NotAStoreError: "store damaged",  # what reopening a damaged database file says
@@ -255,9 +259,9 @@ class MltopApp(App):
         if label != self.problem:
             self.problem = label
             self._show_state()
-        # A lock held elsewhere may stop writes only: then only a write lock taken shows
-        # that the store works again.
-        self._probe_write = isinstance(error, StoreBusyError)
+        # A lock held elsewhere, a full disk, read-only files stop writes only: then only a
+        # write that could start shows that the store works again.
+        self._probe_write = isinstance(error, StoreBusyError | StoreFullError | StoreReadOnlyError)
         if self._probe_timer is None:
             self._probe_timer = self.set_interval(PROBE_EVERY, self._look_again)
 

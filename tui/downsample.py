@@ -117,6 +117,8 @@ def smooth_buckets(buckets: Sequence[MetricBlock], weight: float, *, by_time: bo
         if not bucket.finite:
             continue
         mean = bucket.total / bucket.finite
+        if not math.isfinite(mean):  # the sum overflowed: no average to draw
+            continue
         decay = weight**bucket.finite
         last = last * decay + (1 - decay) * mean
         debias *= decay
@@ -125,9 +127,38 @@ def smooth_buckets(buckets: Sequence[MetricBlock], weight: float, *, by_time: bo
     return out_x, out_y
 
 
-def _above_zero(line: Line) -> Line:
-    kept = [i for i, y in enumerate(line[1]) if y > 0]
-    return [line[0][i] for i in kept], [line[1][i] for i in kept]
+# plotext's tick arithmetic fails on values near the ends of the float range (overflow to
+# infinity) and on subnormal ones, and on a log axis on powers of ten its margins push past
+# them: what is drawn is held within these.
+DRAWN_MAX = 1e300
+DRAWN_MIN = 1e-300
+LOG_DRAWN_MAX = 1e150
+LOG_DRAWN_MIN = 1e-150
+
+
+def drawable(line: Line, *, log: bool = False) -> Line:
+    """The line with values beyond ±DRAWN_MAX held at it, those closer to zero than
+    DRAWN_MIN drawn at zero (indistinguishable from it on any axis a terminal can show);
+    for a log axis, only values above zero, held within LOG_DRAWN_MIN and LOG_DRAWN_MAX."""
+    xs, ys = line
+    top, bottom = (LOG_DRAWN_MAX, LOG_DRAWN_MIN) if log else (DRAWN_MAX, DRAWN_MIN)
+
+    def held(v: float) -> float:
+        if abs(v) > top:
+            return math.copysign(top, v)
+        return v if abs(v) >= bottom or log else 0.0
+
+    if log:
+        kept = [i for i, y in enumerate(ys) if y > 0]
+        xs, ys = [xs[i] for i in kept], [ys[i] for i in kept]
+        return [held(x) for x in xs], [max(bottom, held(y)) for y in ys]
+    if all(bottom <= abs(y) <= top or y == 0 for y in ys) and all(abs(x) <= top for x in xs):
+        return line
+    return [held(x) for x in xs], [held(y) for y in ys]
+
+
+def _drawn(raw: Line, smoothed: Line | None, log: bool) -> tuple[Line, Line | None]:
+    return drawable(raw, log=log), None if smoothed is None else drawable(smoothed, log=log)
 
 
 class Series:
@@ -208,7 +239,8 @@ class Series:
                 i for i, y in enumerate(self.values) if math.isfinite(y) and (y > 0 or not positive)
             ]
             raw = [xs[i] for i in kept], [self.values[i] for i in kept]
-            return raw, ((raw[0], smooth(raw[1], smoothing)) if smoothing else None)
+            smoothed = (raw[0], smooth(raw[1], smoothing)) if smoothing else None
+            return _drawn(raw, smoothed, positive)
         if whole and (len(self) <= DIRECT or len(self.blocks) < 2 * width):
             buckets = buckets_of(self.steps, self.times, self.values, width)
         else:
@@ -221,7 +253,4 @@ class Series:
             buckets = merged(parts, width)
         raw = extremes(buckets, by_time=by_time)
         smoothed = smooth_buckets(buckets, smoothing, by_time=by_time) if smoothing else None
-        if positive:
-            raw = _above_zero(raw)
-            smoothed = None if smoothed is None else _above_zero(smoothed)
-        return raw, smoothed
+        return _drawn(raw, smoothed, positive)

@@ -166,7 +166,7 @@ def _check_comment(plan: TransitionPlan, comment: str, force: bool = False) -> N
     """The registry's rule on comments, asked before the question: nobody should confirm a
     move the registry will refuse."""
     try:
-        require_comment(plan.to_stage, comment, force=force, rollback=plan.rollback)
+        require_comment(plan, comment, force=force)
     except CommentRequiredError as exc:
         raise click.UsageError(f"{exc}: give --comment WHY") from None
 

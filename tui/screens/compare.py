@@ -25,12 +25,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
-from textual_plotext import PlotextPlot
 
 from mltop.store import Run, Store
 from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.text import clean, duration, number
+from mltop.tui.widgets.metric_chart import Plot
 from mltop.tui.workers import OneAtATime, store_work
 
 # A run's colour, by its place among the compared runs (then again, past the last).
@@ -143,7 +143,7 @@ class CompareLoaded(Message):
         self.histories = histories  # per (metric, run id); None: the charts are not shown
 
 
-class CompareChart(PlotextPlot):
+class CompareChart(Plot):
     """One metric across the compared runs: a line per run, in its colour, with a legend."""
 
     DEFAULT_CSS = "CompareChart { height: 1fr; min-height: 8; }"
@@ -173,7 +173,7 @@ class CompareChart(PlotextPlot):
                 plt.plot(xs, ys, marker="braille", color=rgb(hue), label=clean(name)[:24])
         plt.title(clean(self.metric))
         plt.xlabel("step")
-        self.refresh()
+        self.changed()
 
 
 class CompareScreen(Screen):
@@ -312,7 +312,10 @@ class CompareScreen(Screen):
         self._follow_timer = self.set_timer(wait, go)
 
     def reload(self) -> None:
-        """The store works again: read everything shown again."""
+        """Read everything shown again, the charts' whole histories too (the store works
+        again, or it is another file now)."""
+        self.cursors.clear()
+        self.series.clear()
         self.load()
 
     # -- the table -------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Dialogs that ask before the registry changes: a stage move (or rollback) and an alias.
 
-The move dialog states exactly what will happen (`TransitionPlan.describe()`), the policy
-check clause by clause with the run's actual values, and takes a comment, required for
-Production (a rollback too) and for a forced move: the registry's rule, asked before the
-dialog closes. A policy failure can be forced only with a comment.
+The move dialog opens at once and states exactly what will happen once the plan is read
+(`TransitionPlan.describe()`), the policy check clause by clause with the run's actual
+values, and takes a comment, required for a move into or out of Production (a rollback
+too) and for a forced move: the registry's rule, asked before confirming. A policy failure
+can be forced only with a comment. It stays open until the move is made, or says why it
+was not, keeping the comment.
 
 Each dialog's text box has the focus from the start, so every key typed is text, never a
 command: enter confirms, escape cancels and changes nothing. (The app keeps its own keys
@@ -12,6 +14,7 @@ from acting over a dialog: `MltopApp.check_action`.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -33,7 +36,8 @@ from mltop.tui.text import clean, number
 DIALOG_CSS = """
     align: center middle;
     & > Vertical {
-        width: 84; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+        width: 84; max-width: 100%; height: auto; border: thick $primary; background: $surface;
+        padding: 0 1;
     }
     & Static { height: auto; }
     & .problem { color: $error; }
@@ -62,8 +66,11 @@ def plan_text(plan: TransitionPlan) -> Text:
     return text
 
 
-class TransitionDialog(ModalScreen[str | None]):
-    """Confirms a move; dismissed with the comment (confirmed) or None (cancelled)."""
+class TransitionDialog(ModalScreen[None]):
+    """Asks before a move. It opens at once, reading the plan meanwhile (what is typed
+    before the plan shows is the comment already), and stays open until the move is made
+    or refused: `on_confirm(comment, force)` starts the move, which ends with `dismiss()`
+    (done) or `failed(why)` (not done: said here, the comment kept to try again)."""
 
     AUTO_FOCUS = "#comment"  # from the first key on, what is typed is the comment
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,44 +80,77 @@ class TransitionDialog(ModalScreen[str | None]):
     ]
     DEFAULT_CSS = "TransitionDialog {" + DIALOG_CSS + "}"
 
-    def __init__(self, plan: TransitionPlan) -> None:
+    def __init__(self, what: str, on_confirm: Callable[[str, bool], object]) -> None:
         super().__init__()
-        self.plan = plan
-        self.force = plan.blocked and not plan.rollback
-        self.needs_comment = comment_required(plan.to_stage, force=self.force)
+        self.what = what  # the move asked for, until its plan is read
+        self.on_confirm = on_confirm
+        self.plan: TransitionPlan | None = None
+        self.force = False
+        self.moving = False  # confirmed; the move is being made
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(plan_text(self.plan), id="plan")
-            if self.force:
-                yield Static(
-                    "The policy fails: confirming forces the move, logged as forced, "
-                    "and needs a comment saying why.",
-                    classes="problem",
-                    markup=False,
-                )
-            hint = "required" if self.needs_comment else "optional"
-            yield Input(placeholder=f"comment ({hint}): why this move", id="comment")
+            yield Static(Text(f"{clean(self.what)}: checking…", style="bold"), id="plan")
+            force = Static("", id="force", classes="problem", markup=False)
+            force.display = False  # shown when the policy fails
+            yield force
+            yield Input(placeholder="comment: why this move", id="comment")
             yield Static("", id="problem", classes="problem", markup=False)
             yield Static("enter confirms; escape cancels and changes nothing", markup=False)
+
+    def show_plan(self, plan: TransitionPlan) -> None:
+        """What the move will do (read off the UI thread), and whether it needs a comment."""
+        if not self.is_attached:  # cancelled meanwhile
+            return
+        self.plan = plan
+        self.force = plan.blocked and not plan.rollback
+        self.query_one("#plan", Static).update(plan_text(plan))
+        if self.force:
+            force = self.query_one("#force", Static)
+            force.update(
+                "The policy fails: confirming forces the move, logged as forced, "
+                "and needs a comment saying why."
+            )
+            force.display = True
+        hint = "required" if comment_required(plan, force=self.force) else "optional"
+        self.query_one("#comment", Input).placeholder = f"comment ({hint}): why this move"
+
+    def failed(self, why: str) -> None:
+        """The move was not made: say why; the comment stays, to confirm again or cancel."""
+        self.moving = False
+        if self.is_attached:
+            self.query_one("#problem", Static).update(Text(f"not done: {clean(why)}"))
+            self.query_one("#comment", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_confirm()
 
     def action_confirm(self) -> None:
+        problem = self.query_one("#problem", Static)
+        if self.moving:
+            return
+        if self.plan is None:
+            problem.update("still checking what the move would do: confirm again in a moment")
+            return
         comment = self.query_one("#comment", Input)
         try:  # the registry's own rule, so that nothing it would refuse is confirmed
-            text = require_comment(
-                self.plan.to_stage, comment.value, force=self.force, rollback=self.plan.rollback
-            )
+            text = require_comment(self.plan, comment.value, force=self.force)
         except CommentRequiredError as exc:
-            self.query_one("#problem", Static).update(Text(clean(exc)))
+            problem.update(Text(clean(exc)))
             comment.focus()
             return
-        self.dismiss(text)
+        self.moving = True
+        problem.update("")
+        self.query_one("#plan", Static).update(
+            plan_text(self.plan).append("\nmoving…", style="italic")
+        )
+        self.on_confirm(text, self.force)
 
     def action_cancel(self) -> None:
+        if self.moving:  # being committed: it ends in a moment, one way or the other
+            self.query_one("#problem", Static).update("the move is being made: a moment")
+            return
         self.dismiss(None)
 
 

@@ -20,9 +20,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker
 
-from mltop.store import NotFoundError, Store
+from mltop.store import MltopError, NotFoundError, Store, StoreError
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
@@ -30,15 +29,6 @@ from mltop.tui.text import clean, number, timestamp
 from mltop.tui.workers import store_work
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
-
-
-class PlanReady(Message):
-    """A move was planned (nothing changed yet): ask the user."""
-
-    def __init__(self, plan: TransitionPlan, stage: str | None) -> None:
-        super().__init__()
-        self.plan = plan
-        self.stage = stage  # None: a rollback
 
 
 class RegistryLoaded(Message):
@@ -146,7 +136,6 @@ class RegistryScreen(Screen):
         self.versions: list[ModelVersion] = []
         self.model_name: str | None = None
         self.show_history = False
-        self.planning = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -320,60 +309,74 @@ class RegistryScreen(Screen):
         row = table.cursor_row
         return mine[row] if 0 <= row < len(mine) else None
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While a move is being planned (its dialog about to open), the screen's keys do
-        nothing: what is typed then is meant for the dialog, never a command here."""
-        return not self.planning
-
     def action_move(self, stage: str) -> None:
         version = self._current_version()
         if version is None:
             self.notify("no version under the cursor", severity="warning")
             return
-        self.planning = True
-        self._plan(version.name, version.version, stage)
+        self._ask(
+            f"{version.name} v{version.version} → {stage}", version.name, version.version, stage
+        )
 
     def action_rollback(self) -> None:
         if self.model_name is not None:
-            self.planning = True
-            self._plan(self.model_name, None, None)
+            self._ask(f"{self.model_name}: roll back Production", self.model_name, None, None)
 
-    @on(Worker.StateChanged)
-    def _planned(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "registry-plan" and event.worker.is_finished:
-            self.planning = False  # the dialog is up, or the plan was refused (and said)
+    def _ask(self, what: str, name: str, version: int | None, stage: str | None) -> None:
+        """The dialog opens at once (keys typed from now on are its text) and the move is
+        planned meanwhile; `stage` None is a rollback."""
+
+        def confirmed(comment: str, force: bool) -> None:
+            assert dialog.plan is not None
+            self._apply(dialog, dialog.plan, stage, comment, force)
+
+        dialog = TransitionDialog(what, confirmed)
+        self.app.push_screen(dialog)
+        self._plan(dialog, name, version, stage)
 
     @store_work(group="registry-plan", exclusive=True)
-    def _plan(self, name: str, version: int | None, stage: str | None) -> None:
+    def _plan(
+        self, dialog: TransitionDialog, name: str, version: int | None, stage: str | None
+    ) -> None:
         registry = self.store.registry
-        plan = (
-            registry.plan_rollback(name)
-            if stage is None
-            else registry.plan_transition(name, version, stage)
-        )
-        self.post_message(PlanReady(plan, stage))
+        try:
+            plan = (
+                registry.plan_rollback(name)
+                if stage is None
+                else registry.plan_transition(name, version, stage)
+            )
+        except MltopError:  # nothing to ask about (already there, gone): said, closed
+            self.app.call_from_thread(self._close, dialog)
+            raise
+        self.app.call_from_thread(dialog.show_plan, plan)
 
-    def on_plan_ready(self, message: PlanReady) -> None:
-        plan = message.plan
-        if plan.from_stage == plan.to_stage and not plan.rollback:
-            self.notify(f"v{plan.version} is in {plan.to_stage} already", severity="warning")
+    def _close(self, dialog: TransitionDialog) -> None:
+        if dialog.is_attached:
+            dialog.dismiss(None)
+
+    @store_work(group="registry-apply")
+    def _apply(
+        self,
+        dialog: TransitionDialog,
+        plan: TransitionPlan,
+        stage: str | None,
+        comment: str,
+        force: bool,
+    ) -> None:
+        """Make the move confirmed; refused, or changed meanwhile, the dialog says why and
+        nothing changes (a store problem is also marked in the header)."""
+        registry = self.store.registry
+        try:
+            if stage is None:
+                done = registry.rollback(plan.name, comment)
+            else:
+                done = registry.transition(plan.name, plan.version, stage, comment, force=force)
+        except MltopError as exc:
+            self.app.call_from_thread(dialog.failed, str(exc))
+            if isinstance(exc, StoreError):
+                raise
             return
-        dialog = TransitionDialog(plan)
-
-        def answered(comment: str | None) -> None:
-            if comment is not None:
-                self._apply(plan, message.stage, comment, dialog.force)
-
-        self.app.push_screen(dialog, answered)
-
-    @store_work(group="registry-apply", loud=True)
-    def _apply(self, plan: TransitionPlan, stage: str | None, comment: str, force: bool) -> None:
-        """Make the move confirmed (refused, or changed meanwhile: said, nothing changes)."""
-        registry = self.store.registry
-        if stage is None:
-            done = registry.rollback(plan.name, comment)
-        else:
-            done = registry.transition(plan.name, plan.version, stage, comment, force=force)
+        self.app.call_from_thread(self._close, dialog)
         self.app.call_from_thread(self.notify, clean(done.describe()) + ": done", markup=False)
         self.app.call_from_thread(self.load)
 

@@ -353,7 +353,11 @@ class RunDetailScreen(Screen):
         """New points may have arrived: read after each chart's cursor."""
         self.load()
 
-    reload = follow
+    def reload(self) -> None:
+        """Read everything shown again, each chart's whole history too (the store works
+        again, or it is another file now: what was read may not be in it)."""
+        self.cursors.clear()
+        self.load()
 
     def action_choose_metrics(self) -> None:
         if self.run is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -278,7 +279,7 @@ class RunsScreen(Screen):
         highlighted = listing.highlighted
         listing.clear_options()
         for key, label in message.options:
-            listing.add_option(Option(label, id=key))
+            listing.add_option(Option(Text(label), id=key))  # Text: a str label is markup
         if highlighted is not None and highlighted < listing.option_count:
             listing.highlighted = highlighted
 

@@ -10,17 +10,54 @@ most about seven times a second.
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from rich.text import Text
+from textual.app import RenderResult
+from textual.geometry import Size
 from textual_plotext import PlotextPlot
 
 from mltop.store import Metric
 from mltop.tui.downsample import Series
 from mltop.tui.text import clean
+from mltop.tui.workers import report
 
 REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven times a second
 
 
-class MetricChart(PlotextPlot):
+class Plot(PlotextPlot):
+    """A plotext chart, built once per change of its data (`changed`) or size, that says
+    it cannot draw its data rather than take the dashboard down.
+
+    plotext's build is not to be repeated on the same data: on a log axis it takes the
+    logarithm of the values in place, so a second build (any repaint) takes it again, of
+    numbers at or below zero, and fails. Its arithmetic also fails on some values, which
+    `downsample.drawable` keeps out."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._version = 0
+        self._built: tuple[tuple[int, Size], RenderResult] | None = None
+
+    def changed(self) -> None:
+        """The data or the settings changed: build the picture again."""
+        self._version += 1
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        key = (self._version, self.size)
+        if self._built is not None and self._built[0] == key:
+            return self._built[1]
+        try:
+            picture = super().render()
+        except Exception as error:  # a bug, ours or plotext's: said, logged, never fatal
+            report(self.app, error)
+            picture = Text(f"cannot draw this chart ({type(error).__name__}: {error})", style="dim")
+        self._built = (key, picture)
+        return picture
+
+
+class MetricChart(Plot):
     DEFAULT_CSS = """
     MetricChart { height: 1fr; min-height: 5; }
     """
@@ -77,11 +114,17 @@ class MetricChart(PlotextPlot):
         (px, py), smoothed = self.series.view(
             width, by_time=self.by_time, positive=self.log_scale, smoothing=self.smoothing
         )
+        # Before plotting: plotext takes each line's scale as it is when the line is added.
+        # (An empty chart cannot be on a log scale.)
+        plt.yscale("log" if self.log_scale and px else "linear")
         if px:
             plt.plot(px, py, marker="braille", label="raw" if smoothed else None)
             if smoothed:
                 plt.plot(*smoothed, marker="braille", label=f"EMA {self.smoothing:.2f}")
-        plt.title(clean(self.key))
-        plt.yscale("log" if self.log_scale else "linear")
+        if not px:
+            plt.title(clean(self.key) + ("  (nothing above zero to draw)" if self.log_scale
+                                         else "  (no finite value to draw)"))  # fmt: skip
+        else:
+            plt.title(clean(self.key))
         plt.xlabel("time (s)" if self.by_time else "step")
-        self.refresh()
+        self.changed()
