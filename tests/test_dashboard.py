@@ -6,6 +6,7 @@ import asyncio
 import functools
 
 import pytest
+from textual import events
 
 from mltop.store import MltopClient, Store
 from mltop.tui.app import MltopApp
@@ -482,6 +483,13 @@ async def test_m_chooses_which_metrics_are_charted(filled, store_path):
         assert charted() == ["acc", "val_acc"]
         await pilot.press("m", "down", "space", "enter")  # loss comes back, in its place
         await settle(pilot, lambda: charted() == ["acc", "loss", "val_acc"])
+        # Keys arriving in one burst (a paste, a fast typist over SSH) act in their order:
+        # `n` (none) then enter applies "none", not the choice as it was before `n`.
+        await pilot.press("m")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "ChooseMetrics")
+        for key, character in (("n", "n"), ("enter", "\r")):
+            app.post_message(events.Key(key, character))
+        await settle(pilot, lambda: app.screen is screen and charted() == [])
     client.close()
 
 

@@ -220,3 +220,29 @@ async def test_a_chart_of_any_values_is_drawn_on_any_axis_and_never_exits(store_
                 chart.render()  # what the screen drew, drawn again here: it must not raise
         assert app.is_running
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+@sync
+async def test_many_charts_scroll_from_the_keyboard(store_path):
+    client = MltopClient(Store(store_path))
+    run_id = client.create_run(run_name="many", log_system_info=False).info.run_id
+    for k in range(12):
+        for step in range(3):
+            client.log_metric(run_id, f"m{k:02d}", float(step * k), step=step)
+    client.close()
+    app = MltopApp(store_path, follow=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs_table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: len(runs_table.runs) == 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        screen = app.screen
+        await settle(pilot, lambda: len(charts_of(screen)) == 6)
+        await pilot.press("m", "a", "enter")  # all twelve
+        await settle(pilot, lambda: len(charts_of(screen)) == 12)
+        grid = screen.query_one("#charts")
+        assert app.focused is grid and grid.max_scroll_y > 0
+        await pilot.press("pagedown")
+        await settle(pilot, lambda: grid.scroll_y > 0)
+        await pilot.press("end")
+        await settle(pilot, lambda: grid.scroll_y == grid.max_scroll_y)

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
@@ -34,11 +34,28 @@ from mltop.tui.workers import OneAtATime, store_work
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
 
 
+class ChartGrid(ScrollableContainer):
+    """The charts, two a row; it takes the focus, so that the keyboard scrolls through many
+    (arrows, page up and down, home, end), not only a mouse wheel."""
+
+    DEFAULT_CSS = "ChartGrid { layout: grid; }"
+
+
+class MetricList(SelectionList[str]):
+    """The metrics to tick; enter applies the choice (space ticks)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "screen.apply", "Apply", id="choose.apply"),
+    ]
+
+
 class ChooseMetrics(ModalScreen[list[str] | None]):
     """`m`: tick the metrics to chart (space), enter to apply, escape to leave as it was."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "apply", "Apply", priority=True, id="choose.apply"),
+        # Not a priority key: those act as they arrive, ahead of keys typed just before
+        # them (`n` then enter in one burst would apply the choice as it was before `n`).
+        # The list's own enter (toggle) gives way to it: MetricList.
         Binding("escape", "dismiss(None)", "Cancel", id="choose.cancel"),
         Binding("a", "all(True)", "All", id="choose.all"),
         Binding("n", "all(False)", "None", id="choose.none"),
@@ -63,9 +80,7 @@ class ChooseMetrics(ModalScreen[list[str] | None]):
                 "Metrics to chart: space ticks, a all, n none, enter applies, escape cancels",
                 markup=False,
             )
-            yield SelectionList[str](
-                *(Selection(Text(clean(k)), k, k in self.chosen) for k in self.keys)
-            )
+            yield MetricList(*(Selection(Text(clean(k)), k, k in self.chosen) for k in self.keys))
 
     def action_apply(self) -> None:
         picked = set(self.query_one(SelectionList).selected)
@@ -218,7 +233,7 @@ class RunDetailScreen(Screen):
             with TabbedContent(initial="charts-tab"):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
-                    yield Grid(id="charts")
+                    yield ChartGrid(id="charts")
                 with TabPane("Params", id="params-tab"):
                     yield DataTable(id="params", cursor_type="row")
                 with TabPane("Metrics", id="metrics-tab"):
@@ -242,6 +257,7 @@ class RunDetailScreen(Screen):
             ("metrics", ("Key", "Latest", "Step", "Min", "Max", "Points")),
         ):
             self.query_one(f"#{table_id}", DataTable).add_columns(*columns)
+        self.query_one(ChartGrid).focus()
         self.load()
 
     def _start_read(self) -> Worker[Any]:
@@ -268,7 +284,7 @@ class RunDetailScreen(Screen):
         if message.parent is not None:
             self.parent_label = message.parent
         self.query_one("#summary", Static).update(self._summary(message.run))
-        grid = self.query_one("#charts", Grid)
+        grid = self.query_one("#charts", ChartGrid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():
             if key not in message.charts:  # no longer chosen
@@ -296,7 +312,7 @@ class RunDetailScreen(Screen):
                 self._show_artifacts(tabs.get_pane("artifacts-tab"), message.artifacts)
 
     def _lay_out_charts(self, count: int, run: Run) -> None:
-        grid = self.query_one("#charts", Grid)
+        grid = self.query_one("#charts", ChartGrid)
         grid.set_class(count == 1, "single")
         # Up to three rows share the height; more scroll, each chart a readable size.
         rows = (count + 1) // 2 if count > 1 else 1
