@@ -45,6 +45,7 @@ from mltop.store.errors import (
     AlreadyExistsError,
     InvalidStateError,
     InvalidValueError,
+    MltopError,
     NotAStoreError,
     NotFoundError,
     ParamConflictError,
@@ -127,6 +128,17 @@ def _inspect_existing(db_path: Path) -> int:
             ) from exc
         raise NotAStoreError(f"{db_path} cannot be read as an mltop store ({exc})") from exc
     return _check_identity(db_path, app_id, version, tables)
+
+
+def upgrade_pending(path: str | os.PathLike[str] | None = None) -> bool:
+    """Whether opening the store at `path` (found as `Store` finds it) will upgrade it to
+    this mltop's schema, a one-off that takes a while on a large store (about a second per
+    half a million metric points). False when it is current, or absent, or not a store."""
+    db_path = resolve_store_path(path) / DB_NAME
+    try:
+        return db_path.is_file() and 0 < _inspect_existing(db_path) < LATEST_VERSION
+    except (MltopError, OSError):
+        return False  # opening it will say what is wrong
 
 
 def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> int:

@@ -223,3 +223,23 @@ def test_csv_of_thousands_of_runs_streams_in_pages(tmp_path):
     rows = list(csv.DictReader(io.StringIO(out.output)))
     assert len(rows) == 2500
     assert [r["params.i"] for r in rows[:3]] == ["2499", "2498", "2497"]
+
+
+def test_a_store_from_the_previous_mltop_is_upgraded_once_and_said(store_path):
+    import sqlite3
+
+    client = MltopClient(Store(store_path))
+    run_id = client.create_run(run_name="old", log_system_info=False).info.run_id
+    client.log_metric(run_id, "loss", 0.5)
+    client.close()
+    conn = sqlite3.connect(store_path / "mltop.db")
+    conn.execute("DROP TABLE metric_blocks")
+    conn.execute("PRAGMA user_version = 2")  # as the previous mltop left it
+    conn.commit()
+    conn.close()
+    runner = CliRunner()
+    first = runner.invoke(main, ["runs", "list", "--store", str(store_path)])
+    assert first.exit_code == 0 and "old" in first.stdout
+    assert f"upgrading the store at {store_path}" in first.stderr
+    again = runner.invoke(main, ["runs", "list", "--store", str(store_path)])
+    assert again.exit_code == 0 and "upgrading" not in again.stderr

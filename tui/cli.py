@@ -25,6 +25,7 @@ from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
 from mltop.store.tracking import now_ms
 from mltop.tui import models_cli
 from mltop.tui.export import run_json, write_csv, write_json
+from mltop.tui.opening import opened
 from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +53,7 @@ def store_option(command: F) -> F:
 
 def open_store(ctx: click.Context, store_path: str | None) -> Store:
     chosen = store_path or ctx.find_root().params.get("store_path")
-    return Store(chosen, create=False)
+    return opened(chosen)
 
 
 def out() -> Console:
@@ -103,7 +104,7 @@ def main(ctx: click.Context, store_path: str | None) -> None:
     """
     if ctx.invoked_subcommand is None:
         try:
-            Store(store_path, create=False).close()
+            opened(store_path).close()
         except MltopError as exc:
             click.echo(ctx.get_help())
             click.echo(f"\n{clean(exc)}")
@@ -139,7 +140,7 @@ def _run_dashboard(store_path: str | None, poll: float | None) -> None:
 def ui_command(ctx: click.Context, poll: float | None, store_path: str | None) -> None:
     """Open the dashboard: runs, live."""
     chosen = store_path or ctx.find_root().params.get("store_path")
-    Store(chosen, create=False).close()  # a clear error before the screen takes over
+    opened(chosen).close()  # a clear error (or the upgrade) before the screen takes over
     _run_dashboard(chosen, poll)
 
 

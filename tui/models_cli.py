@@ -15,8 +15,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import CommentRequiredError, Store
+from mltop.store import CommentRequiredError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
+from mltop.tui.opening import opened
 from mltop.tui.text import plain, timestamp
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
@@ -24,7 +25,7 @@ STAGE_STYLE = {"Production": "bold green", "Staging": "yellow", "Archived": "dim
 
 def _registry(ctx: click.Context, store_path: str | None) -> Registry:
     chosen = store_path or ctx.find_root().params.get("store_path")
-    return Store(chosen, create=False).registry
+    return opened(chosen).registry
 
 
 def _console() -> Console:

@@ -1,0 +1,20 @@
+"""Opening a store from the command line."""
+
+from __future__ import annotations
+
+import click
+
+from mltop.store import Store
+from mltop.store.tracking import resolve_store_path, upgrade_pending
+
+
+def opened(chosen: str | None) -> Store:
+    """The store, said first when opening it upgrades it (it may take a while, and the
+    dashboard's screen would stay blank meanwhile)."""
+    if upgrade_pending(chosen):
+        click.echo(
+            f"mltop: upgrading the store at {resolve_store_path(chosen)} to this mltop's format "
+            "(once; a large store takes a while)...",
+            err=True,
+        )
+    return Store(chosen, create=False)
