@@ -80,9 +80,11 @@ class MetricChart(Plot):
         self.request_redraw()
 
     def replace_series(self, series: Series) -> None:
-        """Show `series` (a history read and summarised off the UI thread) instead."""
+        """Show `series` (a history read and summarised off the UI thread) instead, at once:
+        the chart was just drawn empty as it was laid out, and a whole history is worth
+        more than the throttle that spaces live redraws."""
         self.series = series
-        self.request_redraw()
+        self.redraw()
 
     def request_redraw(self) -> None:
         """Redraw now, or when REDRAW_EVERY has passed since the last redraw."""
