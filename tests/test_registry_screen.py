@@ -254,7 +254,7 @@ async def test_app_keys_do_not_act_over_a_dialog_even_without_the_focus(models, 
         assert nothing_happened(app, screen, dialog, before)
         await pilot.press("enter")  # confirms, as in the box
         await settle(pilot, lambda: stage(store_path, 2) == "None")
-        assert history(store_path)[-1].comment == ""
+        assert history(store_path)[-1].comment == "ynr?hbaP"  # typed keys are the comment
 
 
 @sync
@@ -442,3 +442,25 @@ async def test_the_command_palette_runs_the_app_keys_too(models, store_path):
         await pilot.pause(0.3)
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, RegistryScreen))
+
+
+@sync
+async def test_keys_in_one_burst_with_the_move_key_are_its_comment(models, store_path):
+    """`Nquick fix? yes` arriving at once (a paste, SSH): the dialog takes it all as its
+    comment, though the keys came before it was even drawn."""
+    from textual import events
+
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        for character in "Nquick fix? yes q":
+            key = {" ": "space", "?": "question_mark"}.get(character, character)
+            app.post_message(events.Key(key, character))
+        await settle(pilot, planned(app))
+        box = app.screen.query_one("#comment", Input)
+        await settle(pilot, lambda: box.value == "quick fix? yes q")
+        assert app.is_running and not screen.show_history
+        await pilot.press("enter")
+        await settle(pilot, lambda: stage(store_path, 2) == "None")
+        assert history(store_path)[-1].comment == "quick fix? yes q"

@@ -15,9 +15,10 @@ from acting over a dialog: `MltopApp.check_action`.)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -66,7 +67,26 @@ def plan_text(plan: TransitionPlan) -> Text:
     return text
 
 
-class TransitionDialog(ModalScreen[None]):
+R = TypeVar("R")
+
+
+class TextFirst(ModalScreen[R]):
+    """A dialog whose text box takes every printable key, from the first: keys typed in
+    one burst with the key that opened it (a paste, a fast typist over SSH) reach the
+    dialog itself before its box has the focus, and go into the box rather than nowhere.
+    (A key the box took never gets here: it stops the keys it inserts.)"""
+
+    TEXT_BOX = "#comment"
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character:
+            event.stop()
+            box = self.query_one(self.TEXT_BOX, Input)
+            box.insert_text_at_cursor(event.character)
+            box.focus()
+
+
+class TransitionDialog(TextFirst[None]):
     """Asks before a move. It opens at once, reading the plan meanwhile (what is typed
     before the plan shows is the comment already), and stays open until the move is made
     or refused: `on_confirm(comment, force)` starts the move, which ends with `dismiss()`
@@ -94,7 +114,7 @@ class TransitionDialog(ModalScreen[None]):
             force = Static("", id="force", classes="problem", markup=False)
             force.display = False  # shown when the policy fails
             yield force
-            yield Input(placeholder="comment: why this move", id="comment")
+            yield Input(placeholder="comment: why this move", id="comment", select_on_focus=False)
             yield Static("", id="problem", classes="problem", markup=False)
             yield Static("enter confirms; escape cancels and changes nothing", markup=False)
 
@@ -154,10 +174,11 @@ class TransitionDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
-class AliasDialog(ModalScreen[str | None]):
+class AliasDialog(TextFirst[str | None]):
     """Asks for the alias to point at a version; dismissed with it (valid) or None."""
 
     AUTO_FOCUS = "#alias"  # from the first key on, what is typed is the alias
+    TEXT_BOX = "#alias"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="alias.cancel"),
         Binding("enter", "confirm", "Set", show=False, id="alias.confirm"),
@@ -172,7 +193,7 @@ class AliasDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Alias for {clean(self.model)} v{self.version}", markup=False)
-            yield Input(placeholder="alias, e.g. champion", id="alias")
+            yield Input(placeholder="alias, e.g. champion", id="alias", select_on_focus=False)
             yield Static("", id="problem", classes="problem", markup=False)
             yield Static("enter sets it (moving it from another version); escape cancels",
                          markup=False)  # fmt: skip

@@ -62,6 +62,9 @@ def stage_text(stage: str) -> Text:
 
 class RegistryScreen(Screen):
     HELP_TITLE = "registry"
+    # The keys that open a dialog are priority keys: acted on as they arrive, so that the
+    # dialog is up for the keys typed right after them in the same burst (a paste, a fast
+    # typist over SSH), which are then its text; others would still go to the table.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back", id="registry.back"),
         Binding(
@@ -70,6 +73,7 @@ class RegistryScreen(Screen):
             "→ Production",
             tooltip="Move the version to Production (asks first)",
             id="registry.production",
+            priority=True,
         ),
         Binding(
             "S",
@@ -77,6 +81,7 @@ class RegistryScreen(Screen):
             "→ Staging",
             tooltip="Move the version to Staging (asks first)",
             id="registry.staging",
+            priority=True,
         ),
         Binding(
             "A",
@@ -84,6 +89,7 @@ class RegistryScreen(Screen):
             "→ Archived",
             tooltip="Archive the version (asks first)",
             id="registry.archived",
+            priority=True,
         ),
         Binding(
             "N",
@@ -92,6 +98,7 @@ class RegistryScreen(Screen):
             show=False,
             tooltip="Move the version to stage None (asks first)",
             id="registry.none",
+            priority=True,
         ),
         Binding(
             "b",
@@ -99,9 +106,15 @@ class RegistryScreen(Screen):
             "Roll back",
             tooltip="Put back the previous Production version (asks first)",
             id="registry.rollback",
+            priority=True,
         ),
         Binding(
-            "a", "alias", "Alias", tooltip="Point an alias at the version", id="registry.alias"
+            "a",
+            "alias",
+            "Alias",
+            tooltip="Point an alias at the version",
+            id="registry.alias",
+            priority=True,
         ),
         Binding(
             "h",
