@@ -97,6 +97,16 @@ async def open_run(pilot, app: MltopApp, name: str) -> RunDetailScreen:
     return screen
 
 
+async def open_only_run(pilot, app: MltopApp) -> RunDetailScreen:
+    runs_table = app.screen.query_one(RunsTable)
+    await settle(pilot, lambda: len(runs_table.runs) == 1)
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+    screen = app.screen
+    assert isinstance(screen, RunDetailScreen)
+    return screen
+
+
 def charts_of(screen: RunDetailScreen) -> dict[str, MetricChart]:
     return {chart.key: chart for chart in screen.query(MetricChart)}
 
@@ -207,11 +217,7 @@ async def test_a_chart_of_any_values_is_drawn_on_any_axis_and_never_exits(store_
     client.close()
     app = MltopApp(store_path, follow=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        runs_table = app.screen.query_one(RunsTable)
-        await settle(pilot, lambda: len(runs_table.runs) == 1)
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        screen = app.screen
+        screen = await open_only_run(pilot, app)
         await settle(pilot, lambda: len(charts_of(screen)) == 2)
         for keys in (("l",), ("x", "plus"), ("x", "plus", "l"), ("minus",)):
             await pilot.press(*keys)
@@ -232,11 +238,7 @@ async def test_many_charts_scroll_from_the_keyboard(store_path):
     client.close()
     app = MltopApp(store_path, follow=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        runs_table = app.screen.query_one(RunsTable)
-        await settle(pilot, lambda: len(runs_table.runs) == 1)
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        screen = app.screen
+        screen = await open_only_run(pilot, app)
         await settle(pilot, lambda: len(charts_of(screen)) == 6)
         await pilot.press("m", "a", "enter")  # all twelve
         await settle(pilot, lambda: len(charts_of(screen)) == 12)
