@@ -15,8 +15,10 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 500
 MAX_RUN_NAME_LENGTH = 250
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+LAST_TIME_MS = 253_402_300_799_999  # 9999-12-31 23:59:59.999 UTC
 
-_KEY_CHARS = re.compile(r"^[\w\-./ :]+$")
+# A full match: `$` would also match before a trailing newline ("loss\n").
+_KEY_CHARS = re.compile(r"[\w\-./ :]+")
 
 
 def validate_key(key: object, what: str = "key") -> str:
@@ -29,7 +31,7 @@ def validate_key(key: object, what: str = "key") -> str:
         raise InvalidKeyError(
             key, f"a {what} is at most {MAX_KEY_LENGTH} characters (this one has {len(key)})"
         )
-    if not _KEY_CHARS.match(key):
+    if not _KEY_CHARS.fullmatch(key):
         raise InvalidKeyError(
             key,
             f"a {what} may contain only letters, digits, underscores, dashes, periods, "
@@ -75,6 +77,18 @@ def integer(name: str, value: object) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise InvalidValueError(f"{name} {value} does not fit in 64 bits")
     return value
+
+
+def time_ms(name: str, value: object) -> int:
+    """A run's start or end time: integer milliseconds since the epoch, from 1970 to 9999.
+    (Seconds, microseconds or nanoseconds given by mistake are refused, not stored.)"""
+    ms = integer(name, value)
+    if not 0 <= ms <= LAST_TIME_MS:
+        raise InvalidValueError(
+            f"{name} {ms} is not a time in milliseconds since 1970 (from 0 to {LAST_TIME_MS}, "
+            "the end of year 9999): milliseconds, not seconds or nanoseconds"
+        )
+    return ms
 
 
 def validate_name(name: object, what: str, limit: int) -> str:

@@ -645,7 +645,7 @@ class Store:
             run_name = generate_run_name()
         keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
         clean_tags = self._clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
-        start = keys.integer("start_time", start_time) if start_time is not None else now_ms()
+        start = keys.time_ms("start_time", start_time) if start_time is not None else now_ms()
         exp_id = DEFAULT_EXPERIMENT_ID if experiment_id is None else experiment_id
         run_id = uuid.uuid4().hex
         with self._write() as conn:
@@ -706,7 +706,7 @@ class Store:
                 sets += ["status = ?", "end_time = ?", "heartbeat_time = ?"]
                 ended = None
                 if status in TERMINAL_STATUSES:
-                    ended = keys.integer("end_time", end_time) if end_time is not None else now
+                    ended = keys.time_ms("end_time", end_time) if end_time is not None else now
                 args += [status, ended, now]
             if run_name is not None:
                 sets.append("name = ?")

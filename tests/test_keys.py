@@ -38,6 +38,8 @@ INVALID = [
     ("a\nb", "may contain only"),
     ("a;drop", "may contain only"),
     ("tab\there", "may contain only"),
+    ("loss\n", "may contain only"),  # `$` matches before a trailing newline: a full match
+    ("loss\r", "may contain only"),
 ]
 
 
@@ -69,6 +71,7 @@ def test_any_text_is_accepted_or_refused_with_invalid_key_error(text):
         return
     assert result == text
     assert 0 < len(text) <= 250
+    assert all(c.isalnum() or c in "_-./ :" for c in text)  # no control character
     assert not text.startswith("/")
     assert posixpath.normpath(text) == text
     assert not text.startswith("..")

@@ -48,7 +48,11 @@ def write_json(runs: Iterable[Run], out: IO[str]) -> int:
 def _iso(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    try:
+        when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # no calendar holds it: the number itself
+        return str(ms)
+    return when.isoformat(timespec="milliseconds")
 
 
 def _csv_number(value: float) -> str:

@@ -56,10 +56,20 @@ def number(value: float | None) -> str:
     return f"{value:.6g}"
 
 
+def _local(ms: int) -> datetime | None:
+    """The local time `ms` stands for; None for a value no calendar holds (a store written
+    before times were checked may have them)."""
+    try:
+        return datetime.fromtimestamp(ms / 1000)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def timestamp(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    when = _local(ms)
+    return f"{ms} ms" if when is None else when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def ago(ms: int | None, now_ms: int) -> str:
@@ -70,7 +80,8 @@ def ago(ms: int | None, now_ms: int) -> str:
     for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
         if seconds >= size:
             if unit == "d" and seconds >= 30 * 86400:
-                return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d")
+                when = _local(ms)
+                return f"{ms} ms" if when is None else when.strftime("%Y-%m-%d")
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
 
