@@ -204,12 +204,20 @@ class OrderKey:
 
 _IDENT_HINT = "an identifier such as metrics.loss, params.lr, tags.team or attributes.status"
 
+# Limits that keep a search within Python's recursion limit and SQLite's (500 terms in a
+# compound SELECT, 64 tables in a join), said as a FilterError rather than failing there.
+MAX_DEPTH = 32  # parentheses nested
+MAX_CONDITIONS = 500
+MAX_ORDER_KEYS = 16
+
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
 
     @property
     def tok(self) -> Token:
@@ -256,7 +264,11 @@ class _Parser:
             opening = self.take()
             if self.tok.kind == "RPAREN":
                 raise self.fail("empty parentheses: expected a condition")
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"parentheses nest at most {MAX_DEPTH} deep", opening)
             node = self.parse_or()
+            self.depth -= 1
             if self.tok.kind != "RPAREN":
                 if self.tok.kind == "END":
                     raise self.fail("'(' is never closed: add ')'", opening)
@@ -289,6 +301,9 @@ class _Parser:
         )
 
     def parse_condition(self) -> Node:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise self.fail(f"a filter holds at most {MAX_CONDITIONS} conditions")
         ident = self.identifier()
         token = self.tok
         if token.kind == "OP":
@@ -362,6 +377,13 @@ def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
         return []
     if isinstance(items, str):
         items = [items]
+    if len(items) > MAX_ORDER_KEYS:
+        raise FilterError(
+            f"order_by holds at most {MAX_ORDER_KEYS} entries (this one has {len(items)})",
+            items[MAX_ORDER_KEYS],
+            0,
+            item=MAX_ORDER_KEYS,
+        )
     keys = []
     for number, item in enumerate(items):
         parser = _Parser(item)

@@ -534,3 +534,30 @@ def test_run_rows_are_the_runs_as_a_table_shows_them(small, text, order):
             filter_string=text, order_by=order, max_results=1, page_token=first.token
         )
         assert [r.info.run_id for r in [*first, *second]] == [r.info.run_id for r in runs[:2]]
+
+
+def test_filters_beyond_the_limits_are_refused_with_a_filter_error(client):
+    """Deep parentheses, hundreds of conditions, dozens of sort keys: each is said as a
+    FilterError naming the limit, never a RecursionError or SQLite's own error."""
+    from mltop.store.filters import MAX_CONDITIONS, MAX_DEPTH, MAX_ORDER_KEYS
+
+    run_id = client.create_run(run_name="r", log_system_info=False).info.run_id
+    client.log_params(run_id, {"lr": "0.1"})
+    client.flush()
+    store = client.store
+    deep = "(" * MAX_DEPTH + "params.lr = '0.1'" + ")" * MAX_DEPTH
+    assert len(store.search_runs(filter_string=deep)) == 1
+    with pytest.raises(FilterError, match=f"nest at most {MAX_DEPTH} deep"):
+        store.search_runs(filter_string="(" + deep + ")")
+    with pytest.raises(FilterError, match=f"nest at most {MAX_DEPTH} deep"):
+        store.search_runs(filter_string="(" * 5000 + "params.lr = '0.1'" + ")" * 5000)
+    many = " OR ".join(f"params.lr = '{i / 10}'" for i in range(MAX_CONDITIONS))
+    assert len(store.search_runs(filter_string=many)) == 1
+    with pytest.raises(FilterError, match=f"at most {MAX_CONDITIONS} conditions"):
+        store.search_runs(filter_string=many + " OR params.lr = 'x'")
+    keys = [f"metrics.m{i}" for i in range(MAX_ORDER_KEYS)]
+    assert len(store.search_runs(order_by=keys)) == 1
+    with pytest.raises(FilterError, match=f"at most {MAX_ORDER_KEYS} entries"):
+        store.search_runs(order_by=[*keys, "metrics.more"])
+    with pytest.raises(FilterError):
+        store.search_experiments(filter_string="(" * 100 + "name = 'x'" + ")" * 100)
