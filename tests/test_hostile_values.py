@@ -88,3 +88,58 @@ async def test_the_dashboard_shows_any_stored_time(odd_times, store_path):
         await pilot.pause(1.2)  # the clock ticks: durations and ages are computed again
         assert app.is_running
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+HOSTILE = '=HYPERLINK("http://x")\x1b[2J\x9b31m\u202eevil'
+
+
+def test_csv_cells_never_run_as_formulas_and_show_controls(store_path):
+    client = MltopClient(Store(store_path))
+    run_id = client.create_run(run_name="=1+2", log_system_info=False).info.run_id
+    client.log_params(run_id, {"cmd": "-2+3+cmd|' /C calc'!A0", "lr": "-0.5", "at": "@SUM(A1)"})
+    client.set_tag(run_id, "note", HOSTILE)
+    client.log_metric(run_id, "loss", -0.25)
+    client.close()
+    result = CliRunner().invoke(
+        main, ["runs", "list", "--format", "csv", "--store", str(store_path)]
+    )
+    assert result.exit_code == 0
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["run_name"] == "'=1+2"
+    assert row["params.cmd"] == "'-2+3+cmd|' /C calc'!A0"
+    assert row["params.at"] == "'@SUM(A1)"
+    assert row["params.lr"] == "-0.5" and row["metrics.loss"] == "-0.25"  # numbers stay numbers
+    assert row["tags.note"].startswith("'=HYPERLINK")
+    assert "\x1b" not in result.output and "\\x1b[2J" in row["tags.note"]
+    assert "\x9b" not in result.output and "\u202e" not in result.output
+
+
+def test_json_escapes_c1_controls_and_bidi_overrides(store_path):
+    client = MltopClient(Store(store_path))
+    run_id = client.create_run(run_name="evil", log_system_info=False).info.run_id
+    client.set_tag(run_id, "note", HOSTILE)
+    client.close()
+    for args in (["runs", "list", "--format", "json"], ["runs", "show", run_id, "--json"]):
+        out = CliRunner().invoke(main, [*args, "--store", str(store_path)]).output
+        assert "\x9b" not in out and "\u202e" not in out and "\x1b" not in out
+        assert "\\u009b" in out and "\\u202e" in out
+        data = json.loads(out)
+        run = data[0] if isinstance(data, list) else data
+        assert run["tags"]["note"] == HOSTILE  # read back exactly
+
+
+def test_a_stored_policy_is_printed_literally(store_path):
+    client = MltopClient(Store(store_path))
+    run_id = client.create_run(run_name="r", log_system_info=False).info.run_id
+    registry = client.store.registry
+    registry.create_model_version("m", f"runs:/{run_id}/model")
+    registry.set_policy("m", "tags.note = '\x1b[2J\x9bx'")
+    client.close()
+    out = CliRunner().invoke(main, ["models", "policy", "m", "--store", str(store_path)]).output
+    assert "\x1b" not in out and "\x9b" not in out
+    assert "tags.note = '\\x1b[2J\\x9bx'" in out

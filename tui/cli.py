@@ -7,7 +7,6 @@ usage error.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +23,7 @@ from mltop.store import FilterError, MltopError, Run, Store
 from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
 from mltop.store.tracking import now_ms
 from mltop.tui import models_cli
-from mltop.tui.export import run_json, write_csv, write_json
+from mltop.tui.export import dumps, run_json, write_csv, write_json
 from mltop.tui.opening import opened
 from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
@@ -69,7 +68,7 @@ def print_wide(console: Console, table: Table) -> None:
 
 
 def emit_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(dumps(data, indent=2))
 
 
 def status_text(status: str) -> Any:

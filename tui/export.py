@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from mltop.store import Run
-from mltop.tui.text import json_number
+from mltop.tui.text import clean, json_number
 
 
 def run_json(run: Run) -> dict[str, Any]:
@@ -33,13 +33,28 @@ def run_json(run: Run) -> dict[str, Any]:
     }
 
 
+# Characters JSON would leave raw that a terminal acts on or that reorder text: C1 controls
+# (U+0080-U+009F: some terminals take U+009B as an escape sequence), DEL, and the
+# bidirectional overrides and isolates. Written as \uXXXX escapes, which any parser reads back.
+_JSON_ESCAPES = {
+    c: f"\\u{c:04x}"
+    for c in [0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+
+
+def dumps(data: object, **options: Any) -> str:
+    """JSON text of `data` that shows literally on a terminal (non-ASCII text kept as is)."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return text if text.isprintable() else text.translate(_JSON_ESCAPES)
+
+
 def write_json(runs: Iterable[Run], out: IO[str]) -> int:
     """A JSON array, one run at a time (never the whole list in memory)."""
     count = 0
     out.write("[")
     for run in runs:
         out.write(",\n  " if count else "\n  ")
-        out.write(json.dumps(run_json(run), ensure_ascii=False))
+        out.write(dumps(run_json(run)))
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count
@@ -53,6 +68,22 @@ def _iso(ms: int | None) -> str:
     except (OverflowError, OSError, ValueError):  # no calendar holds it: the number itself
         return str(ms)
     return when.isoformat(timespec="milliseconds")
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: object) -> str:
+    """A text cell a spreadsheet will not run: one starting as a formula does (=, +, -, @,
+    tab, CR) gets a leading `'`, as OWASP advises, unless it is a plain number; control
+    characters are written as visible \\xNN escapes."""
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS):
+        try:
+            float(text)
+        except ValueError:
+            text = "'" + text
+    return clean(text)
 
 
 def _csv_number(value: float) -> str:
@@ -78,9 +109,9 @@ def write_csv(
     writer = csv.writer(out)
     writer.writerow(
         CSV_FIXED
-        + [f"metrics.{k}" for k in keys["metrics"]]
-        + [f"params.{k}" for k in keys["params"]]
-        + [f"tags.{k}" for k in keys["tags"]]
+        + [csv_text(f"metrics.{k}") for k in keys["metrics"]]
+        + [csv_text(f"params.{k}") for k in keys["params"]]
+        + [csv_text(f"tags.{k}") for k in keys["tags"]]
     )
     count = 0
     for run in runs:
@@ -89,16 +120,17 @@ def write_csv(
         if info.start_time is not None and info.end_time is not None:
             seconds = f"{(info.end_time - info.start_time) / 1000:.3f}"
         row = [
-            info.run_id, info.run_name, info.experiment_id,
-            experiment_names.get(info.experiment_id, ""), info.display_status, info.user_id,
-            _iso(info.start_time), _iso(info.end_time), seconds, info.parent_run_id or "",
+            info.run_id, csv_text(info.run_name), info.experiment_id,
+            csv_text(experiment_names.get(info.experiment_id, "")), info.display_status,
+            csv_text(info.user_id), _iso(info.start_time), _iso(info.end_time), seconds,
+            info.parent_run_id or "",
         ]  # fmt: skip
         row += [
             _csv_number(data.summaries[k].value) if k in data.summaries else ""
             for k in keys["metrics"]
         ]
-        row += [data.params.get(k, "") for k in keys["params"]]
-        row += [data.tags.get(k, "") for k in keys["tags"]]
+        row += [csv_text(data.params.get(k, "")) for k in keys["params"]]
+        row += [csv_text(data.tags.get(k, "")) for k in keys["tags"]]
         writer.writerow(row)
         count += 1
     return count

@@ -7,7 +7,6 @@ question; with no terminal to ask on and no `--yes`, it refuses rather than gues
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import asdict
 
@@ -17,8 +16,9 @@ from rich.table import Table
 
 from mltop.store import CommentRequiredError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
+from mltop.tui.export import dumps
 from mltop.tui.opening import opened
-from mltop.tui.text import plain, timestamp
+from mltop.tui.text import clean, plain, timestamp
 
 STAGE_STYLE = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
 
@@ -33,7 +33,7 @@ def _console() -> Console:
 
 
 def _echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    click.echo(dumps(data, indent=2, default=str))
 
 
 store_option = click.option("--store", "store_path", metavar="PATH", help="Store directory.")
@@ -319,15 +319,16 @@ def models_policy(
     reg = _registry(ctx, store_path)
     if clear and expression:
         raise click.UsageError("give an EXPRESSION or --clear, not both")
+    # Printed literally: escape sequences in a name or a quoted string are made visible.
     if clear:
         reg.set_policy(name, None)
-        click.echo(f"{name}: policy cleared")
+        click.echo(f"{clean(name)}: policy cleared")
     elif expression:
         reg.set_policy(name, expression)
-        click.echo(f"{name}: policy set: {expression}")
+        click.echo(f"{clean(name)}: policy set: {clean(expression)}")
     else:
         current = reg.get_registered_model(name).policy
-        click.echo(current or f"{name} has no policy")
+        click.echo(clean(current) if current else f"{clean(name)} has no policy")
 
 
 def register(group: click.Group) -> None:

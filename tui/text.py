@@ -8,8 +8,13 @@ from datetime import datetime
 from rich.text import Text
 
 # C0 controls, DEL and C1 controls become visible \xNN escapes: a run name holding an
-# escape sequence must not move the cursor, change colours or retitle the terminal.
-_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+# escape sequence must not move the cursor, change colours or retitle the terminal. The
+# bidirectional overrides and isolates become \uNNNN: they would reorder what follows
+# them on screen, so that text reads other than it is.
+_CONTROLS = {
+    **{c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]},
+    **{c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+}
 
 
 def clean(value: object) -> str:
