@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
@@ -53,20 +56,48 @@ class ArtifactRepository:
             raise NotFoundError(f"no artifact {relative!r} in {self.root}")
         return target
 
+    def _no_links(self, relative: str) -> None:
+        """Refuse a symbolic link anywhere on a path to write to, dangling ones included
+        (the containment check cannot follow a link to a target that does not exist, and a
+        copy through it would write wherever it points)."""
+        here = self.root
+        for part in relative.split("/"):
+            here = here / part
+            if here.is_symlink():
+                raise ArtifactPathError(
+                    f"artifact path {relative!r} goes through a symbolic link "
+                    f"({here.relative_to(self.root).as_posix()!r}); nothing is written "
+                    "through one"
+                )
+
     def _destination(self, artifact_path: str | None, name: str) -> Path:
         rel = clean_relative(artifact_path)
         rel = f"{rel}/{name}" if rel else name
+        self._no_links(rel)
         dest = self._inside(rel)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        self._inside(rel)  # the folders just made must not have been redirected
+        self._no_links(rel)  # the folders just made must not have been redirected
+        self._inside(rel)
         return dest
+
+    @staticmethod
+    def _replace_with(dest: Path, fill: Callable[[Path], object]) -> None:
+        """Write a temporary file beside `dest` with `fill`, then rename it into place: a
+        copy killed halfway never leaves a truncated file under the artifact's name."""
+        tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            fill(tmp)
+            os.replace(tmp, dest)
+        finally:
+            with suppress(FileNotFoundError):
+                tmp.unlink()
 
     def log_file(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
         source = Path(local_path)
         if not source.is_file():
             raise NotFoundError(f"cannot log artifact {str(source)!r}: no such file")
         dest = self._destination(artifact_path, source.name)
-        shutil.copyfile(source, dest)
+        self._replace_with(dest, lambda tmp: shutil.copyfile(source, tmp))
         return dest.relative_to(self.root).as_posix()
 
     def log_dir(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
@@ -95,9 +126,7 @@ class ArtifactRepository:
             raise ArtifactPathError("artifact file name is empty")
         folder, _, name = rel.rpartition("/")
         dest = self._destination(folder or None, name)
-        tmp = dest.with_name(f".{name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        self._replace_with(dest, lambda tmp: tmp.write_bytes(data))
         return rel
 
     def write_text(self, text: str, artifact_file: str) -> str:
@@ -141,6 +170,8 @@ class ArtifactRepository:
         target = self.local_path(path)
         if target.is_dir():
             raise NotFoundError(f"artifact {path!r} is a directory; list it instead")
+        if not stat.S_ISREG(target.stat().st_mode):  # a FIFO would block the reader for good
+            raise ArtifactPathError(f"artifact {path!r} is not a regular file; not opened")
         if mode == "r":
             return open(target, encoding="utf-8", errors="replace")
         return open(target, "rb")

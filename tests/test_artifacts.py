@@ -95,3 +95,56 @@ def test_artifacts_are_opened_read_only(client, run_id):
     client.log_text(run_id, "x", "a.txt")
     with pytest.raises(ArtifactPathError, match="reading only"):
         client.open_artifact(run_id, "a.txt", "w")
+
+
+def test_a_dangling_symlink_inside_the_run_folder_is_never_written_through(
+    client, run_id, tmp_path
+):
+    """The link's target does not exist, so no path check can resolve it: a copy through
+    it would create a file wherever it points. Any link on the way is refused."""
+    client.log_text(run_id, "ok", "inside.txt")
+    root = client.store.artifacts(run_id).root
+    outside = tmp_path / "planted.txt"
+    os.symlink(outside, root / "dangling.txt")
+    source = tmp_path / "dangling.txt"
+    source.write_text("payload")
+    with pytest.raises(ArtifactPathError, match="symbolic link"):
+        client.log_artifact(run_id, str(source))
+    with pytest.raises(ArtifactPathError, match="symbolic link"):
+        client.log_text(run_id, "payload", "dangling.txt")
+    os.symlink(tmp_path / "nowhere", root / "folder")
+    with pytest.raises(ArtifactPathError, match="symbolic link"):
+        client.log_text(run_id, "payload", "folder/x.txt")
+    assert not outside.exists() and not (tmp_path / "nowhere").exists()
+
+
+def test_a_copy_that_fails_halfway_leaves_no_file_under_the_artifact_name(
+    client, run_id, tmp_path, monkeypatch
+):
+    import shutil
+
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"x" * 10_000)
+    real_copy = shutil.copyfile
+
+    def killed(src, dst):
+        with open(dst, "wb") as out:
+            out.write(b"x" * 100)  # part of it, then the process is gone
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "copyfile", killed)
+    with pytest.raises(KeyboardInterrupt):
+        client.log_artifact(run_id, str(source))
+    root = client.store.artifacts(run_id).root
+    assert list(root.iterdir()) == []  # neither the name nor a temporary file
+    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    client.log_artifact(run_id, str(source))
+    assert (root / "weights.bin").stat().st_size == 10_000
+
+
+def test_only_regular_files_are_opened(client, run_id):
+    client.log_text(run_id, "ok", "inside.txt")
+    root = client.store.artifacts(run_id).root
+    os.mkfifo(root / "pipe")
+    with pytest.raises(ArtifactPathError, match="not a regular file"):
+        client.open_artifact(run_id, "pipe")

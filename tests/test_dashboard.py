@@ -636,3 +636,29 @@ async def test_the_registry_screen_follows_promotions_and_opens_source_runs(fill
         await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         assert app.screen.run_id == filled["alpha"]
     store.close()
+
+
+@sync
+async def test_a_fifo_among_the_artifacts_is_described_and_q_still_quits(filled, store_path):
+    """Previewing a named pipe would block its reader for good (q could not quit)."""
+    import os
+
+    from textual.widgets import Tree
+
+    store = Store(store_path)
+    repo = store.artifacts(filled["alpha"])
+    repo.write_text("x", "a.txt")
+    os.mkfifo(repo.root / "b.pipe")
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        screen = await open_detail(pilot, app, row=0)
+        await pilot.press("5")
+        tree = screen.query_one(Tree)
+        await settle(pilot, lambda: len(tree.root.children) == 2)
+        await pilot.press("down")  # onto the pipe
+        heading = screen.query_one("#preview-heading")
+        await settle(pilot, lambda: "b.pipe: cannot be read" in str(heading.render()))
+        await pilot.press("q")
+        await settle(pilot, lambda: not app.is_running)
+    store.close()
