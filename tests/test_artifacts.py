@@ -69,7 +69,7 @@ def test_a_symlink_inside_the_run_folder_cannot_lead_outside(client, run_id, tmp
     os.symlink(secret, root / "escape")
     with pytest.raises(ArtifactPathError, match="outside the run's artifact folder"):
         client.open_artifact(run_id, "escape/key.txt")
-    with pytest.raises(ArtifactPathError, match="outside the run's artifact folder"):
+    with pytest.raises(ArtifactPathError, match="through a symbolic link"):
         client.log_text(run_id, "overwrite", "escape/key.txt")
     assert (secret / "key.txt").read_text() == "private"
 
