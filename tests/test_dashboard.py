@@ -662,3 +662,33 @@ async def test_a_fifo_among_the_artifacts_is_described_and_q_still_quits(filled,
         await pilot.press("q")
         await settle(pilot, lambda: not app.is_running)
     store.close()
+
+
+@sync
+async def test_how_long_ago_a_finished_run_started_moves_with_the_clock(store_path, monkeypatch):
+    from mltop.store.tracking import now_ms
+    from mltop.tui.widgets import runs_table as module
+
+    clock = [now_ms()]
+    client = MltopClient(Store(store_path))
+    client.create_run(
+        run_name="done", start_time=clock[0] - 5_000, status="FINISHED", log_system_info=False
+    )
+    client.close()
+    app = MltopApp(store_path, follow=False, clock=lambda: clock[0])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 1)
+        runs_table = app.screen.query_one(RunsTable)
+        started = [c.key for c in runs_table.columns].index("started")
+
+        def shown() -> str:
+            return runs_table.table.get_row_at(0)[started]
+
+        assert shown() == "5s ago"
+        clock[0] += 20_000
+        await settle(pilot, lambda: shown() == "25s ago")  # by the second, in its first minute
+        clock[0] += 3 * 3_600_000
+        await pilot.pause(1.5)
+        assert shown() == "25s ago"  # past its first minute: looked at once a minute
+        monkeypatch.setattr(module, "AGO_EVERY_TICKS", 1)  # (a minute is long for a test)
+        await settle(pilot, lambda: shown() == "3h ago")

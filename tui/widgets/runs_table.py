@@ -66,6 +66,7 @@ def columns_for(runs: list[RunRow]) -> list[Column]:
     return cols
 
 
+AGO_EVERY_TICKS = 60  # finished runs' "started N ago", past their first minute: each minute
 TIMED = ("started", "duration")  # the columns that change with the clock alone
 
 
@@ -119,6 +120,7 @@ class RunsTable(Vertical):
         self.sort_column: Column | None = None
         self.reshapes = 0  # how many updates changed rows or columns (tests watch this)
         self._shown: list[list[str | None]] = []  # the cells as displayed, to diff against
+        self._ticks = 0
         self._index: dict[str, int] = {}  # run id -> row
         # Rows already formatted, per run id, with what they were made from: formatting
         # ten thousand rows again for every live change would cost a tenth of a second.
@@ -240,16 +242,34 @@ class RunsTable(Vertical):
         return True
 
     def tick(self, now: int) -> None:
-        """Running runs: durations, how long ago they started, heartbeats gone stale."""
+        """Running runs: durations, how long ago they started, heartbeats gone stale. The
+        others: how long ago they started, every tick while that is counted in seconds,
+        each minute otherwise (it shows minutes, hours or days)."""
+        self._ticks += 1
         positions = [i for i, run in enumerate(self.runs) if run.info.status == "RUNNING"]
-        if not positions:
+        if positions:
+            runs = [self.runs[i] for i in positions]
+            runs = [
+                run if run.info.at(now) is run.info else run._replace(info=run.info.at(now))
+                for run in runs
+            ]
+            self._set_rows(positions, runs, self._rows(runs, self.columns, now))
+        started = next((x for x, c in enumerate(self.columns) if c.key == "started"), None)
+        if started is None:
             return
-        runs = [self.runs[i] for i in positions]
-        runs = [
-            run if run.info.at(now) is run.info else run._replace(info=run.info.at(now))
-            for run in runs
-        ]
-        self._set_rows(positions, runs, self._rows(runs, self.columns, now))
+        every = self._ticks % AGO_EVERY_TICKS == 0
+        changes = []
+        for y, run in enumerate(self.runs):
+            start = run.info.start_time
+            if run.info.status == "RUNNING" or start is None:
+                continue
+            if every or now - start < 61_000:
+                text = ago(start, now)
+                if text != self._shown[y][started]:
+                    self._shown[y][started] = text
+                    changes.append((y, started, text))
+        if changes:
+            self.table.set_cells(changes)
 
     def _label(self, column: Column) -> str:
         if self.sorted_by is None or column.order_key != self.sorted_by[0]:
