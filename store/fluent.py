@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
 from collections.abc import Mapping
+from contextlib import suppress
 from types import TracebackType
 from typing import Any
 
@@ -24,6 +26,7 @@ from mltop.store.entities import (
 )
 from mltop.store.errors import ActiveRunError, InvalidStateError
 from mltop.store.tracking import Store
+from mltop.store.writer import flush_all
 
 _lock = threading.RLock()
 _client: MltopClient | None = None
@@ -328,6 +331,16 @@ def get_experiment(experiment_id: str) -> Experiment:
 # -- interpreter exit ----------------------------------------------------------------------
 
 
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM (`kill`, `docker stop`, `scancel`) while runs are
+    active: the stack unwinds as it does for Ctrl-C, so the runs end KILLED with every point
+    logged committed, and then the process dies by the signal, as it would have."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated(f"signal {signum}")
+
+
 def _install_hooks() -> None:
     global _hooks_installed
     if _hooks_installed:
@@ -338,10 +351,17 @@ def _install_hooks() -> None:
     def remember(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         global _uncaught
         _uncaught = kind
-        previous(kind, value, tb)
+        if not issubclass(kind, Terminated):  # no traceback for being told to stop
+            previous(kind, value, tb)
 
     sys.excepthook = remember
     atexit.register(_at_exit)
+    # SIGTERM's default would end the process at once: nothing flushed, runs never ended.
+    # A handler the program installed itself is left alone (it has decided what to do).
+    if threading.current_thread() is threading.main_thread():
+        with suppress(ValueError, OSError):
+            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, _terminated)
 
 
 def _at_exit() -> None:
@@ -355,3 +375,7 @@ def _at_exit() -> None:
                 _end_through(_stack[-1], status)
     except Exception as exc:  # the process is ending: report, never hang or raise
         print(f"mltop: could not end the active run at exit: {exc}", file=sys.stderr)
+    if _uncaught is not None and issubclass(_uncaught, Terminated):
+        flush_all()  # every writer, not only the runs': nothing logged is left behind
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)  # die by the signal, as it would have

@@ -148,6 +148,11 @@ class MetricWriter:
             rows = [queue.popleft() for _ in range(n)]
             try:
                 self.store.write_points(rows, conn)
+            except (KeyboardInterrupt, SystemExit):
+                # Ctrl-C or SIGTERM while committing (in the thread that logs): the batch
+                # goes back in the queue, for the flush at exit.
+                queue.extendleft(reversed(rows))
+                raise
             except (StoreError, OverflowError) as exc:
                 points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
                 if isinstance(exc, StoreError):

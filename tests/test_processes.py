@@ -197,3 +197,60 @@ def test_a_forked_child_neither_duplicates_nor_ends_the_parents_run(store_path):
         counts = {k: s.count for k, s in run.data.summaries.items()}
         assert counts == {"parent": 100, "child": 1, "after": 1}
         assert run.info.status == "FINISHED"
+
+
+TERMINATED = """
+import os, signal, sys, time
+from mltop import store as mt
+mt.set_store(sys.argv[1])
+with mt.start_run(run_name="told-to-stop") as run:
+    print(run.info.run_id, flush=True)
+    for i in range(5000):
+        mt.log_metric("loss", 1.0 / (i + 1), step=i)  # buffered: not committed yet
+    os.kill(os.getpid(), signal.SIGTERM)  # kill, docker stop, scancel
+    time.sleep(30)
+    print("still alive", flush=True)
+"""
+
+
+def test_sigterm_while_logging_commits_every_point_ends_the_run_killed_and_kills(store_path):
+    child = subprocess.run(
+        [sys.executable, "-c", TERMINATED, str(store_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == -signal.SIGTERM, child.stderr  # died by the signal, as before
+    assert "still alive" not in child.stdout and "Traceback" not in child.stderr
+    run_id = child.stdout.split()[0]
+    with Store(store_path) as store:
+        run = store.get_run(run_id)
+        assert run.info.status == "KILLED"
+        assert run.data.summaries["loss"].count == 5000
+        assert len(store.get_metric_history(run_id, "loss")) == 5000
+
+
+OWN_HANDLER = """
+import os, signal, sys
+from mltop import store as mt
+stopped = []
+signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))
+mt.set_store(sys.argv[1])
+with mt.start_run(run_name="handles-its-own") as run:
+    os.kill(os.getpid(), signal.SIGTERM)
+    print(run.info.run_id, "handled" if stopped else "not handled", flush=True)
+"""
+
+
+def test_a_programs_own_sigterm_handler_is_left_alone(store_path):
+    child = subprocess.run(
+        [sys.executable, "-c", OWN_HANDLER, str(store_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    run_id, verdict = child.stdout.split()
+    assert verdict == "handled"
+    with Store(store_path) as store:
+        assert store.get_run(run_id).info.status == "FINISHED"
