@@ -255,7 +255,9 @@ class MltopClient:
         elif type(timestamp) is not int or not _INT64_MIN <= timestamp <= _INT64_MAX:
             timestamp = keys.integer("timestamp", timestamp)
         point = (row, kid, step, timestamp, None if value != value else value)
-        if synchronous or (synchronous is None and self.synchronous):
+        # In a forked child (a multiprocessing worker), nothing at exit runs (it leaves by
+        # os._exit): a point waiting in a queue would be lost, so each is committed at once.
+        if synchronous or (synchronous is None and (self.synchronous or self._writer.forked)):
             self.flush()
             self.store.write_points([point])
             return

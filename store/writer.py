@@ -49,6 +49,7 @@ class MetricWriter:
         self.store = store
         self.interval = interval
         self.batch_size = batch_size
+        self.forked = False  # in a forked child: points are committed as they are logged
         self._reset()
         _writers.add(self)
 
@@ -225,6 +226,7 @@ def _after_fork_in_child() -> None:
     _held_for_fork.clear()
     for writer in list(_writers):
         writer._reset()
+        writer.forked = True
 
 
 atexit.register(flush_all)

@@ -254,3 +254,36 @@ def test_a_programs_own_sigterm_handler_is_left_alone(store_path):
     assert verdict == "handled"
     with Store(store_path) as store:
         assert store.get_run(run_id).info.status == "FINISHED"
+
+
+POOL = """
+import multiprocessing, sys
+from mltop import store as mt
+
+def trial(i):
+    # A worker forked from the training process logs into the active run, as a data
+    # loader or a sweep's trial does; Pool workers leave by os._exit, running no atexit.
+    mt.log_metric("trial", float(i), step=i)
+    return i
+
+if __name__ == "__main__":
+    mt.set_store(sys.argv[1])
+    with mt.start_run(run_name="pool") as run:
+        with multiprocessing.get_context("fork").Pool(3) as pool:
+            assert sorted(pool.map(trial, range(40))) == list(range(40))
+        print(run.info.run_id)
+"""
+
+
+def test_points_logged_in_pool_workers_reach_the_store(store_path, tmp_path):
+    script = tmp_path / "pool.py"
+    script.write_text(POOL)
+    out = subprocess.run(
+        [sys.executable, str(script), str(store_path)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    run_id = out.stdout.split()[-1]
+    with Store(store_path) as store:
+        steps = sorted(p.step for p in store.get_metric_history(run_id, "trial"))
+        assert steps == list(range(40))
+        assert store.get_run(run_id).info.status == "FINISHED"
