@@ -205,11 +205,15 @@ class Registry:
             if conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
                 raise AlreadyExistsError(f"registered model {name!r} already exists")
             now = now_ms()
-            model = conn.execute(
-                "INSERT INTO registered_models (name, description, creation_time, "
-                "last_update_time, seq) VALUES (?, ?, ?, ?, ?)",
-                (name, description or "", now, now, self.store._next_seq(conn)),
-            ).lastrowid
+            # Ids are never reused: a model made again under a deleted one's name must not
+            # take on its log (its history, what a rollback would restore).
+            conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'model'")
+            model = conn.execute("SELECT value FROM counters WHERE name = 'model'").fetchone()[0]
+            conn.execute(
+                "INSERT INTO registered_models (id, name, description, creation_time, "
+                "last_update_time, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                (model, name, description or "", now, now, self.store._next_seq(conn)),
+            )
             conn.executemany(
                 "INSERT INTO registered_model_tags (model, key, value) VALUES (?, ?, ?)",
                 [(model, k, v) for k, v in clean.items()],

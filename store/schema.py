@@ -240,6 +240,14 @@ CREATE TABLE metric_blocks (
 def _v3(conn: sqlite3.Connection) -> None:
     for statement in _statements(_V3):
         conn.execute(statement)
+    # Registered models' ids come from this counter from now on, never reused: the last id
+    # a model ever had, in the models or in the log that outlives them.
+    conn.execute(
+        "INSERT INTO counters (name, value) SELECT 'model', max("
+        "(SELECT coalesce(max(id), 0) FROM registered_models), "
+        "(SELECT coalesce(max(model), 0) FROM model_transitions)) WHERE 1 "
+        "ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)"
+    )
     # The histories already stored, summarised series by series, a few blocks at a time.
     series = (0, 0)
     first = 0  # the index in its series of the first point held

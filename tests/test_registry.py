@@ -350,3 +350,21 @@ def test_user_comes_from_mltop_user(reg, runs, monkeypatch):
     monkeypatch.setenv("MLTOP_USER", "release-bot")
     reg.transition("m", 1, "Staging", "nightly")
     assert reg.history("m")[0].user_id == "release-bot"
+
+
+def test_a_model_made_again_after_delete_has_its_own_history(reg, runs):
+    """The new model takes neither the old one's id nor its log: its history starts empty
+    and a rollback has nothing to restore."""
+    reg.create_model_version("m", src(runs[0]))
+    reg.create_model_version("m", src(runs[1]))
+    reg.transition("m", 1, "Production", "v1 live")
+    reg.transition("m", 2, "Production", "v2 live")
+    reg.delete_registered_model("m")
+    reg.create_registered_model("other")  # would have taken the freed id
+    reg.create_model_version("m", src(runs[0]))
+    assert reg.get_registered_model("m").name == "m"
+    assert reg.history("m") == [] and reg.history("other") == []
+    reg.transition("m", 1, "Production", "the new m, live")
+    with pytest.raises(InvalidStateError, match="no earlier Production version"):
+        reg.rollback("m", "back to what?")
+    assert [r.comment for r in reg.history("m")] == ["the new m, live"]
