@@ -68,6 +68,15 @@ class InvalidStateError(MltopError):
     """The object exists but is in a state that forbids the operation (deleted, ended...)."""
 
 
+class PlanChangedError(InvalidStateError):
+    """A confirmed move would now do something else: the registry changed meanwhile.
+    `plan` is the move as it would be now."""
+
+    def __init__(self, message: str, plan: Any) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
 class ValidationError(MltopError, ValueError):
     """A value given to the API is not acceptable."""
 

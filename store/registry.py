@@ -24,6 +24,7 @@ from mltop.store.errors import (
     InvalidStateError,
     InvalidValueError,
     NotFoundError,
+    PlanChangedError,
     PolicyError,
     ValidationError,
     translated,
@@ -113,13 +114,38 @@ class TransitionPlan:
     def blocked(self) -> bool:
         return self.policy is not None and not self.policy.passed
 
-    def describe(self) -> str:
-        what = "roll back: " if self.rollback else ""
+    def describe(self, *, done: bool = False) -> str:
+        """The move in words; `done`: as made, not as planned."""
+        what = "rolled back: " if done and self.rollback else "roll back: " if self.rollback else ""
         text = f"{what}{self.name} v{self.version}: {self.from_stage} → {self.to_stage}"
         if self.archives:
             listed = ", ".join(f"v{v}" for v in self.archives)
-            text += f"; {listed} ({PRODUCTION}) will be archived"
+            held = self.to_stage
+            text += f"; {listed} ({held}) {'archived' if done else 'will be archived'}"
         return text
+
+    def same_move(self, other: TransitionPlan) -> bool:
+        """Whether `other` moves the same version between the same stages, archives the
+        same versions and meets the policy as this one does: what a user confirmed."""
+        return (
+            self.name,
+            self.version,
+            self.from_stage,
+            self.to_stage,
+            self.archives,
+            self.rollback,
+            self.blocked,
+            self.policy.expression if self.policy else None,
+        ) == (
+            other.name,
+            other.version,
+            other.from_stage,
+            other.to_stage,
+            other.archives,
+            other.rollback,
+            other.blocked,
+            other.policy.expression if other.policy else None,
+        )
 
 
 @translated(lambda registry: registry.store.path)
@@ -538,12 +564,17 @@ class Registry:
         archive_existing: bool | None = None,
         force: bool = False,
         user: str | None = None,
+        expected: TransitionPlan | None = None,
     ) -> TransitionPlan:
         """Move a version to a stage, atomically, and log it. A move to Production needs a
         comment (CommentRequiredError). Entering Production under a policy the source run
         fails raises PolicyError, unless `force` (which needs a comment too and is logged as
-        forced). archive_existing defaults to on for Production."""
-        return self._transition(name, version, stage, comment, archive_existing, force, user)
+        forced). archive_existing defaults to on for Production. `expected`: the plan a user
+        confirmed; if the registry changed since, so that the move would now do something
+        else, nothing is done (PlanChangedError, with the plan as it is now)."""
+        return self._transition(
+            name, version, stage, comment, archive_existing, force, user, expected=expected
+        )
 
     def _transition(
         self,
@@ -556,12 +587,19 @@ class Registry:
         user: str | None,
         *,
         rollback: bool = False,
+        expected: TransitionPlan | None = None,
     ) -> TransitionPlan:
         user = user or current_user()
         with self.store._write() as conn:
             if rollback:
                 version = self._previous_production(conn, name)[1]
             plan = self._plan(conn, name, version, stage, archive_existing, rollback=rollback)
+            if expected is not None and not plan.same_move(expected):
+                raise PlanChangedError(
+                    f"the registry changed since the move was planned: it would now be "
+                    f"{plan.describe()!r}, not {expected.describe()!r}. Nothing was done.",
+                    plan,
+                )
             comment = require_comment(plan, comment, force=force)
             if plan.blocked and not force and not rollback:
                 assert plan.policy is not None
@@ -632,12 +670,22 @@ class Registry:
         _current, previous = self._previous_production(conn, name)
         return self._plan(conn, name, previous, PRODUCTION, True, rollback=True)
 
-    def rollback(self, name: str, comment: str = "", *, user: str | None = None) -> TransitionPlan:
+    def rollback(
+        self,
+        name: str,
+        comment: str = "",
+        *,
+        user: str | None = None,
+        expected: TransitionPlan | None = None,
+    ) -> TransitionPlan:
         """Put back in Production the version that was there before the current one,
         archiving the current one; logged as a rollback. Like any move to Production it
         needs a comment (CommentRequiredError). The policy is checked and recorded, but does
-        not block a rollback: it restores a version that was live."""
-        return self._transition(name, None, PRODUCTION, comment, True, False, user, rollback=True)
+        not block a rollback: it restores a version that was live. `expected`: as for
+        `transition`."""
+        return self._transition(
+            name, None, PRODUCTION, comment, True, False, user, rollback=True, expected=expected
+        )
 
     # -- aliases -------------------------------------------------------------------------
 

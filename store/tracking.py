@@ -6,6 +6,7 @@ and reads. The logging API (`client.py`, `fluent.py`) and the dashboard sit on t
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import shutil
@@ -54,6 +55,7 @@ from mltop.store.errors import (
     StoreFullError,
     StoreIOError,
     StoreNotFoundError,
+    StoreReadOnlyError,
     ValidationError,
     store_error,
     translated,
@@ -102,19 +104,43 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 def _inspect_existing(db_path: Path) -> int:
     """The schema version of an existing database file (0 for an empty one).
 
-    Reads without writing; refuses files that are not mltop stores or are too new.
-    """
+    Reads without writing; refuses files that are not mltop stores or are too new. A read
+    that overlaps another process's write to the file (a checkpoint) may see it torn: an
+    answer that the file is not a store is given only when the file did not change while
+    it was read."""
+    for attempt in range(_INSPECT_TRIES):
+        before = _file_state(db_path)
+        try:
+            return _inspect_once(db_path)
+        except StoreError:
+            if before == _file_state(db_path) or attempt == _INSPECT_TRIES - 1:
+                raise
+        time.sleep(0.005 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+_INSPECT_TRIES = 20
+
+
+def _file_state(db_path: Path) -> tuple[object, ...]:
+    """What changes when a database file is written: its identity, size and time, and
+    whether a -wal file is beside it."""
+    try:
+        found = os.stat(db_path)
+    except OSError:
+        return ()
+    wal = db_path.with_name(db_path.name + "-wal").exists()
+    return (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns, wal)
+
+
+def _inspect_once(db_path: Path) -> int:
     # Never open() the file from Python: closing any descriptor of it drops every POSIX
     # lock this process holds on it, including those of live SQLite connections, and a
     # writer elsewhere would then believe it was alone and delete the WAL under us.
     if db_path.stat().st_size == 0:
-        return 0  # created by a concurrent opener an instant ago
-    # With no -wal file beside it, everything is in the main file: read it as immutable so
-    # that SQLite creates no -wal or -shm files next to a database that may not be ours.
-    wal = db_path.with_name(db_path.name + "-wal")
-    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+        return 0
     try:
-        conn = sqlite3.connect(f"{db_path.as_uri()}?{flags}", uri=True, timeout=BUSY_TIMEOUT_S)
+        conn = _read_only_connection(db_path, BUSY_TIMEOUT_S)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -128,6 +154,22 @@ def _inspect_existing(db_path: Path) -> int:
             ) from exc
         raise NotAStoreError(f"{db_path} cannot be read as an mltop store ({exc})") from exc
     return _check_identity(db_path, app_id, version, tables)
+
+
+def _read_only_connection(db_path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection that writes nothing, not even -wal or -shm files. With a -wal file
+    beside the database, SQLite reads both (its -shm too); with none, everything is in
+    the main file and it is read as immutable, as a read-only connection to a WAL database
+    would otherwise need to create them."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(
+        f"{db_path.as_uri()}?{flags}",
+        uri=True,
+        timeout=busy_timeout,
+        isolation_level=None,
+        check_same_thread=False,
+    )
 
 
 def upgrade_pending(path: str | os.PathLike[str] | None = None) -> bool:
@@ -163,21 +205,88 @@ DATA_CACHE_RUNS = 20_000  # runs whose params, tags and summaries a Store keeps 
 MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
 
 
-def _connect(db_path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+def _connect(
+    db_path: Path, busy_timeout: float = BUSY_TIMEOUT_S, *, read_only: bool = False
+) -> sqlite3.Connection:
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise StoreError(
             f"this Python links SQLite {sqlite3.sqlite_version}; mltop needs "
             f"{'.'.join(map(str, MIN_SQLITE))} or newer"
         )
-    conn = sqlite3.connect(
-        db_path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
-    )
-    conn.execute("PRAGMA synchronous = NORMAL")
+    if read_only:
+        conn = _read_only_connection(db_path, busy_timeout)
+    else:
+        conn = sqlite3.connect(
+            db_path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     # SQLite's default page cache is 2 MiB: a search over 10,000 runs touches more than
     # that and would re-read pages from the OS on every query. Filled only as used.
     conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     return conn
+
+
+_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a new name in `folder` survive a power cut (where the OS lets us)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _os_store_error(exc: OSError, path: Path) -> StoreError:
+    """The typed error standing for the OS's `exc` on the store at `path`."""
+    if exc.errno == errno.ENOSPC:
+        return StoreFullError(f"the store at {path} cannot be written: its disk is full ({exc})")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreReadOnlyError(f"the store at {path} cannot be written ({exc})")
+    return StoreIOError(f"the store at {path} cannot be written ({exc})")
+
+
+def _set_wal(conn: sqlite3.Connection, deadline: float) -> None:
+    """Put the database in WAL mode. Changing the journal mode needs the database to
+    itself, and SQLite does not wait for that: another process reading it an instant
+    makes it fail as locked at once, so it is tried again until `deadline`."""
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _build_database(path: Path) -> None:
+    """A complete, current, empty store database at `path` (a new file), in WAL mode."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            migrate(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+            raise StoreError(f"{path.parent} cannot hold an mltop store: SQLite refused WAL mode")
+    finally:
+        conn.close()
 
 
 def _exp_int(experiment_id: str | int) -> int:
@@ -266,6 +375,7 @@ class Store:
         *,
         create: bool = True,
         busy_timeout: float = BUSY_TIMEOUT_S,
+        read_only: bool | None = None,
     ):
         self.path = resolve_store_path(path)
         self.db_path = self.path / DB_NAME
@@ -280,49 +390,100 @@ class Store:
         # database file since deleted or replaced, where nobody would ever read it.
         self._opened: dict[int, tuple[int, int] | None] = {}
         self._identity: tuple[int, int] | None = None  # the file this Store uses now
+        # Read-only: every connection opened read-only, every write refused before it
+        # starts. Asked for, or (None) when the files cannot be written and nothing may be
+        # created (create=False): a store shared by another user, a read-only mount.
+        self.read_only = bool(read_only)
         try:
-            self._open(create)
+            self._open(create, read_only)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 
     # -- opening -------------------------------------------------------------------------
 
-    def _open(self, create: bool) -> None:
+    def _open(self, create: bool, read_only: bool | None) -> None:
         if self.path.exists() and not self.path.is_dir():
             raise NotAStoreError(
                 f"{self.path} is a file, not an mltop store directory; it was not modified"
             )
         if self.db_path.is_dir():
             raise NotAStoreError(f"{self.db_path} is a directory, not an mltop database")
-        if self.db_path.exists():
-            version = _inspect_existing(self.db_path)
-        else:
+        if not self.db_path.exists() or (not create and self.db_path.stat().st_size == 0):
             if not create:
+                empty = " (its database file is empty)" if self.db_path.exists() else ""
                 raise StoreNotFoundError(
-                    f"no mltop store at {self.path}; log a run first, or pass --store "
+                    f"no mltop store at {self.path}{empty}; log a run first, or pass --store "
                     "(or set MLTOP_STORE) to point at one"
                 )
-            if self.path.is_dir() and any(
-                not entry.name.startswith(DB_NAME) and entry.name != ARTIFACTS_DIR
-                for entry in os.scandir(self.path)
-            ):
-                raise NotAStoreError(
-                    f"{self.path} is a non-empty directory without {DB_NAME}, not an mltop "
-                    "store; choose a new or empty directory. It was not modified."
-                )
-            self.path.mkdir(parents=True, exist_ok=True)
-            version = 0
+            self._create()
+        if read_only is None:
+            read_only = not create and not (
+                os.access(self.path, os.W_OK) and os.access(self.db_path, os.W_OK)
+            )
+        self.read_only = read_only
+        version = _inspect_existing(self.db_path)
+        if read_only and 0 < version < LATEST_VERSION:
+            raise StoreReadOnlyError(
+                f"the store at {self.path} was written by an older mltop (schema version "
+                f"{version}) and is read-only here: open it once with write access to upgrade "
+                "it. It was not modified."
+            )
         conn = self._conn()
         self._identity = self._opened[id(conn)]
+        if read_only:
+            return
         if version < LATEST_VERSION:
             self._migrate(conn)
         else:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _set_wal(conn, time.monotonic() + self.busy_timeout)
         (self.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
 
+    def _create(self) -> None:
+        """Make the store's folder and database, all at once: the database is built under
+        a private name and linked into place complete, so another process never sees it
+        half made (it may be making its own at the same instant: the first one linked is
+        the store, the others are discarded), and a failure (a full disk) leaves no
+        database behind."""
+        if self.path.is_dir() and any(
+            not entry.name.startswith(DB_NAME) and entry.name != ARTIFACTS_DIR
+            for entry in os.scandir(self.path)
+        ):
+            raise NotAStoreError(
+                f"{self.path} is a non-empty directory without {DB_NAME}, not an mltop "
+                "store; choose a new or empty directory. It was not modified."
+            )
+        made_folder = not self.path.exists()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _os_store_error(exc, self.path) from exc
+        private = self.path / f"{DB_NAME}.new-{os.getpid()}-{os.urandom(6).hex()}"
+        try:
+            _build_database(private)
+            try:
+                os.link(private, self.db_path)
+            except FileExistsError:
+                pass  # another process made the store first: it is the store
+            except OSError:
+                # A filesystem without hard links: a rename, which another process making
+                # the store at the same instant could overwrite with its own empty one.
+                if not self.db_path.exists():
+                    os.replace(private, self.db_path)
+            _sync_folder(self.path)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+        except OSError as exc:
+            raise _os_store_error(exc, self.path) from exc
+        finally:
+            for leftover in (private, *(Path(f"{private}{end}") for end in _SIDE_FILES)):
+                with suppress(OSError):
+                    leftover.unlink()
+            if made_folder and not self.db_path.exists():
+                with suppress(OSError):
+                    self.path.rmdir()
+
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        _set_wal(conn, time.monotonic() + self.busy_timeout)
         with self._write(conn):
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -334,21 +495,30 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         local = self._local
         conn = getattr(local, "conn", None)
+        # A read-only connection reads the main file alone (immutable) while there is no
+        # -wal beside it, and through the WAL while there is: when that changes, a new one.
+        wal = self.read_only and os.path.exists(f"{self.db_path}-wal")
         # Never reuse a connection across fork, nor one to a database file since replaced.
-        if conn is None or local.pid != os.getpid() or local.generation != self._generation:
+        if (
+            conn is None
+            or local.pid != os.getpid()
+            or local.generation != self._generation
+            or local.wal != wal
+        ):
             if conn is not None and local.pid == os.getpid():
                 local.conn = None
                 with self._lock:
                     self._connections.remove(conn)
                 conn.close()
             try:
-                conn = _connect(self.db_path, self.busy_timeout)
+                conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
             except sqlite3.Error as exc:
                 raise store_error(exc, self.path) from exc
             self._opened[id(conn)] = self._file_identity()
             local.conn = conn
             local.pid = os.getpid()
             local.generation = self._generation
+            local.wal = wal
             local.key_names = {}
             with self._lock:
                 self._connections.append(conn)
@@ -360,7 +530,7 @@ class Store:
 
     def new_connection(self) -> sqlite3.Connection:
         """A private connection (for a writer thread); the caller closes it."""
-        conn = _connect(self.db_path, self.busy_timeout)
+        conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
         self._opened[id(conn)] = self._file_identity()
         return conn
 
@@ -403,6 +573,8 @@ class Store:
         generation = self._generation
         self._file_now()
         replaced = generation != self._generation
+        if write and self.read_only:
+            raise StoreReadOnlyError(f"the store at {self.path} is open read-only")
         if write and shutil.disk_usage(self.path).free < FREE_TO_WRITE:
             raise StoreFullError(f"the store at {self.path} cannot be written: its disk is full")
         conn = self._conn()
@@ -436,7 +608,13 @@ class Store:
         """One write transaction (BEGIN IMMEDIATE: no lock upgrade that could fail) on
         `conn`, or on this thread's connection; rolled back on any exception. Never into a
         database file since removed (StoreNotFoundError) or replaced: this thread's own
-        connection moves to the new file; a private one is refused (StoreError)."""
+        connection moves to the new file; a private one is refused (StoreError). Nothing
+        is written to a store opened read-only (StoreReadOnlyError)."""
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"the store at {self.path} is open read-only (its files cannot be written "
+                "here): nothing was changed"
+            )
         identity = self._file_now()
         if conn is None:
             conn = self._conn()

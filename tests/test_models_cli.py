@@ -180,3 +180,93 @@ def test_the_registry_refusal_is_reported_even_past_the_cli(setup, store_path, m
     assert out.exit_code == 1
     assert "mltop: error: a move to Production needs a comment saying why" in out.output
     assert Store(store_path).registry.get_model_version("m", 1).current_stage == "None"
+
+
+@pytest.fixture
+def three(setup, store_path):
+    """m: v1 in Production; v2 and v3 in None."""
+    client = MltopClient(Store(store_path))
+    third = client.create_run(log_system_info=False).info.run_id
+    client.close()
+    for run in (*setup, third):
+        cli(store_path, "models", "register", f"runs:/{run}/model", "m")
+    cli(store_path, "models", "transition", "m", "1", "Production", "-m", "first", "--yes")
+
+
+def meanwhile(monkeypatch, store_path, change) -> None:
+    """While the user reads the question, someone else changes the registry; then yes."""
+    from mltop.tui import models_cli
+
+    def answer_after_a_change(*args, **kwargs):
+        with Store(store_path) as other:
+            change(other.registry)
+        return True
+
+    monkeypatch.setattr(models_cli.click, "confirm", answer_after_a_change)
+
+
+def test_a_move_changed_while_asked_is_not_made_and_the_new_one_is_shown(
+    three, store_path, monkeypatch
+):
+    meanwhile(
+        monkeypatch,
+        store_path,
+        lambda reg: reg.transition("m", 3, "Production", "hotfix", user="bob"),
+    )
+    out = cli(
+        store_path,
+        "models",
+        "transition",
+        "m",
+        "2",
+        "Production",
+        "-m",
+        "beats v1",
+        tty=True,
+        monkeypatch=monkeypatch,
+    )
+    assert out.exit_code == 1, out.output
+    asked, _, after = out.output.partition("The registry changed")
+    assert "m v2: None → Production; v1 (Production) will be archived" in asked
+    assert "m v2: None → Production; v3 (Production) will be archived" in after
+    assert "nothing was done" in after and "Done" not in out.output
+    reg = Store(store_path).registry
+    assert [reg.get_model_version("m", v).current_stage for v in (1, 2, 3)] == [
+        "Archived",
+        "None",
+        "Production",
+    ]
+    assert [r.user_id for r in reg.history("m")][-1] == "bob"
+
+
+def test_a_rollback_whose_target_changed_while_asked_is_not_made(three, store_path, monkeypatch):
+    cli(store_path, "models", "transition", "m", "2", "Production", "-m", "v2", "--yes")
+    meanwhile(
+        monkeypatch, store_path, lambda reg: reg.transition("m", 3, "Production", "v3", user="bob")
+    )
+    out = cli(store_path, "models", "rollback", "m", "-m", "bad", tty=True, monkeypatch=monkeypatch)
+    assert out.exit_code == 1, out.output
+    asked, _, after = out.output.partition("The registry changed")
+    assert "roll back: m v1: Archived → Production; v2 (Production) will be archived" in asked
+    assert "roll back: m v2: Archived → Production; v3 (Production) will be archived" in after
+    reg = Store(store_path).registry
+    assert reg.resolve("models:/m/Production").version == 3
+    assert reg.history("m")[-1].kind == "transition"
+
+
+def test_a_move_made_as_asked_says_what_was_done(three, store_path, monkeypatch):
+    out = cli(
+        store_path,
+        "models",
+        "transition",
+        "m",
+        "2",
+        "Production",
+        "-m",
+        "beats v1",
+        input="y\n",
+        tty=True,
+        monkeypatch=monkeypatch,
+    )
+    assert out.exit_code == 0, out.output
+    assert "Done: m v2: None → Production; v1 (Production) archived" in out.output

@@ -16,6 +16,7 @@ from mltop.store import (
     InvalidValueError,
     MltopClient,
     NotFoundError,
+    PlanChangedError,
     PolicyError,
     Store,
     ValidationError,
@@ -368,3 +369,32 @@ def test_a_model_made_again_after_delete_has_its_own_history(reg, runs):
     with pytest.raises(InvalidStateError, match="no earlier Production version"):
         reg.rollback("m", "back to what?")
     assert [r.comment for r in reg.history("m")] == ["the new m, live"]
+
+
+def test_a_confirmed_plan_the_registry_has_moved_past_is_refused(client, reg):
+    runs = [client.create_run(log_system_info=False).info.run_id for _ in range(3)]
+    reg.create_registered_model("m")
+    for run in runs:
+        reg.create_model_version("m", f"runs:/{run}/model")
+    reg.transition("m", 1, "Production", "first")
+    confirmed = reg.plan_transition("m", 2, "Production")
+    assert confirmed.archives == (1,)
+    reg.transition("m", 3, "Production", "meanwhile", user="bob")
+    before = reg.history("m")
+    with pytest.raises(PlanChangedError) as refused:
+        reg.transition("m", 2, "Production", "as confirmed", expected=confirmed)
+    assert refused.value.plan.archives == (3,)
+    assert "Nothing was done" in str(refused.value)
+    assert reg.history("m") == before
+    assert reg.get_model_version("m", 2).current_stage == "None"
+    # The same move, confirmed as it is now, is made.
+    done = reg.transition("m", 2, "Production", "ok", expected=refused.value.plan)
+    assert done.same_move(refused.value.plan)
+    assert reg.get_model_version("m", 3).current_stage == "Archived"
+    # A rollback whose target changed is refused too.
+    rollback = reg.plan_rollback("m")
+    assert rollback.version == 3
+    reg.transition("m", 1, "Production", "back to one")
+    with pytest.raises(PlanChangedError):
+        reg.rollback("m", "undo", expected=rollback)
+    assert reg.resolve("models:/m/Production").version == 1

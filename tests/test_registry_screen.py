@@ -464,3 +464,32 @@ async def test_keys_in_one_burst_with_the_move_key_are_its_comment(models, store
         await pilot.press("enter")
         await settle(pilot, lambda: stage(store_path, 2) == "None")
         assert history(store_path)[-1].comment == "quick fix? yes q"
+
+
+@sync
+async def test_a_move_changed_while_its_dialog_was_open_is_not_made_and_shown_anew(
+    models, store_path
+):
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        await pilot.press("A")
+        await settle(pilot, planned(app))
+        dialog = app.screen
+        assert "resnet v2: Staging → Archived" in str(dialog.query_one("#plan").render())
+        with Store(store_path) as other:  # someone else, meanwhile
+            other.registry.transition("resnet", 2, "Production", "hotfix", user="bob")
+        before = history(store_path)
+        await pilot.press(*"retire", "enter")
+        await settle(
+            pilot, lambda: "changed meanwhile" in str(dialog.query_one("#problem").render())
+        )
+        assert app.screen is dialog
+        plan = str(dialog.query_one("#plan").render())
+        assert "resnet v2: Production → Archived" in plan
+        assert history(store_path) == before and stage(store_path, 2) == "Production"
+        # Leaving Production needs a comment: the one typed is there; confirmed again, made.
+        await pilot.press("enter")
+        await settle(pilot, lambda: stage(store_path, 2) == "Archived")
+        assert history(store_path)[-1].comment == "retire"

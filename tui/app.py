@@ -251,6 +251,10 @@ class MltopApp(App):
         that stays), keep every screen as it is, and look again every PROBE_EVERY seconds
         until the store works again. A different problem is said; the same one is not,
         unless `loud` (something the user asked for was not done)."""
+        if self.store.read_only and isinstance(error, StoreReadOnlyError):
+            # Opened read-only on purpose: nothing to mark or wait for, only what was refused.
+            self.notify(str(error), title="read-only", severity="warning", markup=False)
+            return
         label = next(
             (text for kind, text in PROBLEMS.items() if isinstance(error, kind)), "store problem"
         )
@@ -335,7 +339,8 @@ class MltopApp(App):
             state = f"  ● polling every {self.poll:g} s"
         else:
             state = "  ● live"
-        self.sub_title = f"{self.store.path}{state}"
+        read_only = "  (read-only)" if self.store.read_only else ""
+        self.sub_title = f"{self.store.path}{read_only}{state}"
 
     def format_title(self, title: str, sub_title: str) -> Content:
         """As Textual's, with a store problem in the error colour."""

@@ -8,13 +8,15 @@ question; with no terminal to ask on and no `--yes`, it refuses rather than gues
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import CommentRequiredError
+from mltop.store import CommentRequiredError, PlanChangedError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
 from mltop.tui.export import dumps
 from mltop.tui.opening import opened
@@ -184,6 +186,20 @@ def _confirm(plan: TransitionPlan, yes: bool) -> None:
         raise click.ClickException("cancelled: nothing was changed")
 
 
+@contextmanager
+def _as_confirmed() -> Iterator[None]:
+    """A move made only as it was shown and confirmed: if the registry changed meanwhile
+    (another user, a CI job), nothing is done and the move as it would be now is shown."""
+    try:
+        yield
+    except PlanChangedError as exc:
+        click.echo("The registry changed while you decided; nothing was done. The move now:")
+        _show_plan(exc.plan)
+        raise click.ClickException(
+            "not done: the move changed since it was shown; run the command again to make it"
+        ) from None
+
+
 @models.command("transition")
 @click.argument("name")
 @click.argument("version")
@@ -214,8 +230,11 @@ def models_transition(
         _show_plan(plan)
         raise click.ClickException("the policy fails: fix the run, or --force with --comment")
     _confirm(plan, yes)
-    reg.transition(name, version, stage, comment, archive_existing=archive, force=force)
-    click.echo(f"Done: {plan.describe()}")
+    with _as_confirmed():
+        done = reg.transition(
+            name, version, stage, comment, archive_existing=archive, force=force, expected=plan
+        )
+    click.echo(f"Done: {done.describe(done=True)}")
 
 
 @models.command("rollback")
@@ -232,8 +251,9 @@ def models_rollback(
     plan = reg.plan_rollback(name)
     _check_comment(plan, comment)
     _confirm(plan, yes)
-    reg.rollback(name, comment)
-    click.echo(f"Done: {plan.describe()}")
+    with _as_confirmed():
+        done = reg.rollback(name, comment, expected=plan)
+    click.echo(f"Done: {done.describe(done=True)}")
 
 
 @models.command("alias")

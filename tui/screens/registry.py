@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mltop.store import MltopError, NotFoundError, Store, StoreError
+from mltop.store import MltopError, NotFoundError, PlanChangedError, Store, StoreError
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
@@ -381,16 +381,30 @@ class RegistryScreen(Screen):
         registry = self.store.registry
         try:
             if stage is None:
-                done = registry.rollback(plan.name, comment)
+                done = registry.rollback(plan.name, comment, expected=plan)
             else:
-                done = registry.transition(plan.name, plan.version, stage, comment, force=force)
+                done = registry.transition(
+                    plan.name, plan.version, stage, comment, force=force, expected=plan
+                )
+        except PlanChangedError as exc:
+            # Changed while the user read it: the dialog shows the move as it is now, to be
+            # confirmed again (or cancelled); nothing was done.
+            self.app.call_from_thread(dialog.show_plan, exc.plan)
+            self.app.call_from_thread(
+                dialog.failed,
+                "the registry changed meanwhile (above: the move now); confirm again to make it",
+            )
+            self.app.call_from_thread(self.load)
+            return
         except MltopError as exc:
             self.app.call_from_thread(dialog.failed, str(exc))
             if isinstance(exc, StoreError):
                 raise
             return
         self.app.call_from_thread(self._close, dialog)
-        self.app.call_from_thread(self.notify, clean(done.describe()) + ": done", markup=False)
+        self.app.call_from_thread(
+            self.notify, "done: " + clean(done.describe(done=True)), markup=False
+        )
         self.app.call_from_thread(self.load)
 
     def action_alias(self) -> None:
