@@ -87,6 +87,9 @@ class RunData(NamedTuple):
     params: dict[str, str]
     tags: dict[str, str]
     summaries: dict[str, MetricSummary]
+    # Metric keys of the run left out of `summaries` (read with `max_metrics`): 0 when
+    # `summaries` holds them all.
+    more_metrics: int = 0
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -107,6 +110,8 @@ class RunRow(NamedTuple):
     info: RunInfo
     params: dict[str, str]
     metrics: dict[str, float]
+    # The run has more metric keys than a row holds (ROW_METRICS, the first it logged).
+    metrics_cut: bool = False
 
 
 class Metric(NamedTuple):

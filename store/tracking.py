@@ -203,6 +203,8 @@ FREE_TO_WRITE = 4 * 1024 * 1024  # bytes a disk needs free for check(write=True)
 POINTS_UP_TO = 64 * 1024  # a longer history is read for a chart as blocks (get_metric_blocks)
 DATA_CACHE_RUNS = 20_000  # runs whose params, tags and summaries a Store keeps read
 MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
+KEY_NAMES_KEPT = 200_000  # metric key names a thread keeps read
+ROW_METRICS = 256  # metrics of each run in a table of runs (RunRow): the first it logged
 
 
 def _connect(
@@ -294,6 +296,18 @@ def _exp_int(experiment_id: str | int) -> int:
         return int(experiment_id)
     except (TypeError, ValueError):
         raise NotFoundError(f"no experiment with id {experiment_id!r}") from None
+
+
+def _batches(rows: Iterator[tuple], size: int = 50_000) -> Iterator[list[tuple]]:
+    """`rows` in lists of up to `size`: memory for a batch, not for all of them."""
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _chunks(items: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -1121,12 +1135,60 @@ class Store:
             heartbeat_interval_ms=interval or DEFAULT_HEARTBEAT_INTERVAL_MS,
         ).at(now)
 
-    def _metric_key_names(self, conn: sqlite3.Connection, ids: set[int]) -> dict[int, str]:
+    def _metric_key_names(self, conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+        """The names of metric keys `ids` (and of others read before), from this thread's
+        cache: only names not read yet are read, at most KEY_NAMES_KEPT kept."""
         names: dict[int, str] = getattr(self._local, "key_names", {})
-        if not ids.issubset(names):
-            names = dict(conn.execute("SELECT id, key FROM metric_keys"))
+        missing = {k for k in ids if k not in names}
+        if missing:
+            if len(names) + len(missing) > KEY_NAMES_KEPT:
+                names = {}
+                missing = set(ids)
+            for chunk in _chunks(sorted(missing)):
+                names.update(
+                    conn.execute(
+                        f"SELECT id, key FROM metric_keys WHERE id IN ({_marks(len(chunk))})",
+                        chunk,
+                    )
+                )
             self._local.key_names = names
         return names
+
+    def _metric_rows(
+        self,
+        conn: sqlite3.Connection,
+        columns: str,
+        ids: Sequence[int],
+        cap: int | None,
+        cut: set[int] | None = None,
+    ) -> Iterator[tuple]:
+        """Rows `run, key, <columns>` of metric_summaries for the runs `ids`, in (run, key)
+        order; at most `cap` per run (the first keys it logged), the runs that had more
+        added to `cut`. A run with a million metric keys costs `cap` rows here, not a
+        million: the read of the runs after it starts afresh past it."""
+        for chunk in _chunks(sorted(ids)):
+            marks = _marks(len(chunk))
+            after = -1
+            while True:
+                query = conn.execute(
+                    f"SELECT run, key, {columns} FROM metric_summaries "
+                    f"WHERE run IN ({marks}) AND run > ? ORDER BY run, key",
+                    (*chunk, after),
+                )
+                run, taken = -1, 0
+                for row in query:
+                    if row[0] != run:
+                        run, taken = row[0], 0
+                    taken += 1
+                    if cap is not None and taken > cap:
+                        if cut is not None:
+                            cut.add(run)
+                        break
+                    yield row
+                else:
+                    break
+                query.close()
+                after = run
 
     def runs_from_rows(self, rows: list[tuple]) -> list[Run]:
         """Runs, with params, tags and summaries, from rows of RUN_COLUMNS.
@@ -1175,7 +1237,6 @@ class Store:
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
         tags: dict[int, dict[str, str]] = {run: {} for run in ids}
         summaries: dict[int, dict[str, MetricSummary]] = {run: {} for run in ids}
-        names = self._metric_key_names(conn, set())
         nan = math.nan
         for chunk in _chunks(ids):
             marks = _marks(len(chunk))
@@ -1187,15 +1248,11 @@ class Store:
                 f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
             ):
                 tags[run][key] = value
-            for run, k, v, st, ts, lo, hi, n in conn.execute(
-                "SELECT run, key, value, step, timestamp, min, max, count FROM metric_summaries "
-                f"WHERE run IN ({marks})",
-                chunk,
-            ):
-                name = names.get(k)
-                if name is None:  # a key created since the names were read
-                    names = self._metric_key_names(conn, {k})
-                    name = names[k]
+        rows = self._metric_rows(conn, "value, step, timestamp, min, max, count", ids, None)
+        for batch in _batches(rows):
+            names = self._metric_key_names(conn, {row[1] for row in batch})
+            for run, k, v, st, ts, lo, hi, n in batch:
+                name = names[k]
                 summaries[run][name] = MetricSummary(
                     name,
                     nan if v is None else v,
@@ -1208,12 +1265,12 @@ class Store:
         return {run: RunData(params[run], tags[run], summaries[run]) for run in ids}
 
     def run_rows_from_rows(self, rows: list[tuple]) -> list[RunRow]:
-        """RunRows (attributes, params, latest metric values) from rows of RUN_COLUMNS."""
+        """RunRows (attributes, params and the latest values of the first ROW_METRICS
+        metrics each run logged) from rows of RUN_COLUMNS."""
         conn = self._conn()
         ids = [row[0] for row in rows]
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
         metrics: dict[int, dict[str, float]] = {run: {} for run in ids}
-        names = self._metric_key_names(conn, set())
         nan = math.nan
         for chunk in _chunks(ids):
             marks = _marks(len(chunk))
@@ -1221,22 +1278,91 @@ class Store:
                 f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
             ):
                 params[run][key] = value
-            for run, k, v in conn.execute(
-                f"SELECT run, key, value FROM metric_summaries WHERE run IN ({marks})", chunk
-            ):
-                name = names.get(k)
-                if name is None:  # a key created since the names were read
-                    names = self._metric_key_names(conn, {k})
-                    name = names[k]
-                metrics[run][name] = nan if v is None else v
+        cut: set[int] = set()
+        for batch in _batches(self._metric_rows(conn, "value", ids, ROW_METRICS, cut)):
+            names = self._metric_key_names(conn, {row[1] for row in batch})
+            for run, k, v in batch:
+                metrics[run][names[k]] = nan if v is None else v
         now = now_ms()
-        return [RunRow(self._info(row, now), params[row[0]], metrics[row[0]]) for row in rows]
+        return [
+            RunRow(self._info(row, now), params[row[0]], metrics[row[0]], row[0] in cut)
+            for row in rows
+        ]
 
-    def get_run(self, run_id: str) -> Run:
+    def get_run(self, run_id: str, *, max_metrics: int | None = None) -> Run:
+        """The run, its params, tags and metric summaries. `max_metrics`: at most that
+        many summaries, those of the first keys the run logged, with `data.more_metrics`
+        saying how many were left out (a run may log a million keys: a screen reads a page
+        of them, and `search_run_metrics` finds the others)."""
         rows = self._run_infos("r.run_id = ?", (run_id,))
         if not rows:
             raise NotFoundError(f"no run with id {run_id!r} in {self.path}")
-        return self.runs_from_rows(rows)[0]
+        conn = self._conn()
+        if max_metrics is None or not self._more_metrics_than(conn, rows[0][0], max_metrics):
+            return self.runs_from_rows(rows)[0]
+        run = rows[0][0]
+        summaries = self._summaries(
+            conn,
+            "s.run = ? ORDER BY s.key LIMIT ?",
+            (run, max(0, max_metrics)),
+        )
+        total = conn.execute(
+            "SELECT count(*) FROM metric_summaries WHERE run = ?", (run,)
+        ).fetchone()[0]
+        params = dict(conn.execute("SELECT key, value FROM params WHERE run = ?", (run,)))
+        tags = dict(conn.execute("SELECT key, value FROM tags WHERE run = ?", (run,)))
+        data = RunData(params, tags, summaries, max(0, total - len(summaries)))
+        return Run(self._info(rows[0], now_ms()), data)
+
+    @staticmethod
+    def _more_metrics_than(conn: sqlite3.Connection, run: int, limit: int) -> bool:
+        """Whether `run` has more than `limit` metric keys (reading `limit` of them)."""
+        return (
+            conn.execute(
+                "SELECT 1 FROM metric_summaries WHERE run = ? LIMIT 1 OFFSET ?",
+                (run, max(0, limit)),
+            ).fetchone()
+            is not None
+        )
+
+    def _summaries(
+        self, conn: sqlite3.Connection, where: str, args: Sequence[object]
+    ) -> dict[str, MetricSummary]:
+        nan = math.nan
+        return {
+            k: MetricSummary(
+                k,
+                nan if v is None else v,
+                st,
+                ts,
+                nan if lo is None else lo,
+                nan if hi is None else hi,
+                n,
+            )
+            for k, v, st, ts, lo, hi, n in conn.execute(
+                "SELECT k.key, s.value, s.step, s.timestamp, s.min, s.max, s.count "
+                "FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
+                f"WHERE {where}",
+                args,
+            )
+        }
+
+    def search_run_metrics(
+        self, run_id: str, contains: str = "", *, limit: int = 1000
+    ) -> tuple[dict[str, MetricSummary], int]:
+        """The summaries of the run's metrics whose key contains `contains` (any case),
+        by key, at most `limit`; and how many keys match in all."""
+        conn = self._conn()
+        run = self._run_row(conn, run_id)[0]
+        needle = contains.lower()
+        match = "s.run = ? AND instr(lower(k.key), ?) > 0"
+        total = conn.execute(
+            "SELECT count(*) FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
+            f"WHERE {match}",
+            (run, needle),
+        ).fetchone()[0]
+        found = self._summaries(conn, f"{match} ORDER BY k.key LIMIT ?", (run, needle, limit))
+        return found, total
 
     def _experiment_scope(
         self,

@@ -34,6 +34,9 @@ Point = tuple[int, int, int, int, "float | None"]
 
 DEFAULT_INTERVAL_S = 0.1
 DEFAULT_BATCH_SIZE = 10_000
+# Points held for a retry while the store cannot be written (a full disk, a lock held for
+# long): beyond this many, the newest are let go, and the error raised says how many.
+MAX_HELD = 1_000_000
 
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
 
@@ -50,6 +53,7 @@ class MetricWriter:
         self.interval = interval
         self.batch_size = batch_size
         self.forked = False  # in a forked child: points are committed as they are logged
+        self.max_held = MAX_HELD
         self._reset()
         _writers.add(self)
 
@@ -158,9 +162,18 @@ class MetricWriter:
                 points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
                 if isinstance(exc, StoreError):
                     # The store may work again (a lock released, space freed): keep the
-                    # points, in order, for the next commit.
+                    # points, in order, for the next commit; as many as max_held.
                     queue.extendleft(reversed(rows))
-                    error = MetricWriteError(f"{points} not committed yet: {exc}")
+                    excess = len(queue) - self.max_held
+                    for _ in range(max(0, excess)):
+                        queue.pop()
+                    let_go = (
+                        f"; the {excess:,} newest were let go: at most {self.max_held:,} "
+                        "points are held for a retry"
+                        if excess > 0
+                        else ""
+                    )
+                    error = MetricWriteError(f"{points} not committed yet: {exc}{let_go}")
                 else:
                     error = MetricWriteError(
                         f"{points} could not be committed to {self.store.db_path}: {exc}"

@@ -84,3 +84,33 @@ def test_the_background_thread_commits_a_trickle_within_its_interval(store_path)
         while not other.get_metric_history(run_id, "v"):
             assert time.monotonic() < deadline, "the writer thread never committed"
             time.sleep(0.02)
+
+
+def test_points_held_while_the_disk_is_full_are_bounded_and_the_rest_said(client, monkeypatch):
+    """The disk stays full while a loop goes on logging (catching the errors): at most
+    max_held points are held, the oldest first; each error says how many newer ones were
+    let go; when the disk has room again the points held are committed, in order."""
+    from mltop.store import StoreFullError
+
+    run_id = client.create_run(log_system_info=False).info.run_id
+    writer = client._writer
+    writer.max_held = 25
+    writer.batch_size = 10
+
+    def full(rows, conn=None):
+        raise StoreFullError(f"the store at {client.store.path} cannot be written: disk full")
+
+    monkeypatch.setattr(client.store, "write_points", full)
+    said = []
+    for step in range(60):
+        try:
+            client.log_metric(run_id, "v", float(step), step=step, synchronous=False)
+        except MetricWriteError as exc:
+            said.append(str(exc))
+    assert len(writer.queue) <= 25
+    assert any("newest were let go: at most 25 points are held" in s for s in said)
+    assert all("disk full" in s for s in said)
+    monkeypatch.undo()
+    client.flush()
+    steps = [p.step for p in client.store.get_metric_history(run_id, "v")]
+    assert steps == sorted(steps) and steps[:25] == list(range(25))

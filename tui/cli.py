@@ -21,7 +21,7 @@ from rich.table import Table
 
 from mltop.store import FilterError, MltopError, Run, Store
 from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
-from mltop.store.tracking import now_ms
+from mltop.store.tracking import ROW_METRICS, now_ms
 from mltop.tui import models_cli
 from mltop.tui.export import dumps, run_json, write_csv, write_json
 from mltop.tui.opening import opened
@@ -37,6 +37,7 @@ STATUS_STYLE = {
     "SCHEDULED": ("◌", "cyan"),
     LOST: ("?", "magenta"),
 }
+SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
 
 
@@ -292,7 +293,7 @@ def runs_list(
     order = list(order_by) or None
     try:
         if fmt == "table":
-            page = store.search_runs(
+            page = store.search_run_rows(
                 scope, filter_string, order, max_results=max_results or TABLE_DEFAULT_MAX, view=view
             )
             found, more = list(page), page.token is not None
@@ -311,10 +312,8 @@ def runs_list(
             param_hint="--order-by" if exc.item is not None else "--filter",
         ) from None
     names = {e.experiment_id: e.name for e in store.list_experiments("all")}
-    param_keys, more_params = _first(sorted({k for r in found for k in r.data.params}), MAX_COLUMNS)
-    metric_keys, more_metrics = _first(
-        sorted({k for r in found for k in r.data.summaries}), MAX_COLUMNS
-    )
+    param_keys, more_params = _first(sorted({k for r in found for k in r.params}), MAX_COLUMNS)
+    metric_keys, more_metrics = _first(sorted({k for r in found for k in r.metrics}), MAX_COLUMNS)
     now = now_ms()
     show_experiment = experiment is None and len({r.info.experiment_id for r in found}) > 1
     rows: list[list[Any]] = []
@@ -324,11 +323,8 @@ def runs_list(
         if show_experiment:
             cells.append(plain(names.get(info.experiment_id, info.experiment_id)))
         cells += [ago(info.start_time, now), duration(info.start_time, info.end_time, now)]
-        cells += [
-            number(run.data.summaries[k].value) if k in run.data.summaries else ""
-            for k in metric_keys
-        ]
-        cells += [plain(run.data.params.get(k, "")) for k in param_keys]
+        cells += [number(run.metrics[k]) if k in run.metrics else "" for k in metric_keys]
+        cells += [plain(run.params.get(k, "")) for k in param_keys]
         rows.append(cells)
 
     table = Table()
@@ -374,26 +370,65 @@ def runs_list(
     ]
     if hidden:
         console.print(f"({', '.join(hidden)} not shown: use --json or `mltop runs show`)")
+    wide = [run.info.run_id[:8] for run in found if run.metrics_cut]
+    if wide:
+        console.print(
+            f"(run{'s' if len(wide) > 1 else ''} {', '.join(wide[:5])}"
+            f"{' and more' if len(wide) > 5 else ''} logged over {ROW_METRICS:,} metrics: "
+            "the first ones are shown; `mltop runs show ID --metric TEXT` finds the others)"
+        )
 
 
 @runs.command("show")
 @click.argument("run_id")
+@click.option(
+    "--metric",
+    "contains",
+    default=None,
+    metavar="TEXT",
+    help="Only the metrics whose key contains TEXT (any case).",
+)
+@click.option(
+    "--max-metrics",
+    type=click.IntRange(min=0),
+    default=SHOW_METRICS,
+    show_default=True,
+    help="Metrics shown at most (0: all); a run may log a million keys.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @store_option
 @click.pass_context
-def runs_show(ctx: click.Context, run_id: str, as_json: bool, store_path: str | None) -> None:
+def runs_show(
+    ctx: click.Context,
+    run_id: str,
+    contains: str | None,
+    max_metrics: int,
+    as_json: bool,
+    store_path: str | None,
+) -> None:
     """Show one run: its facts, params, metrics, tags and artifacts.
 
-    RUN_ID may be a unique prefix of at least 4 characters.
+    RUN_ID may be a unique prefix of at least 4 characters. Metrics are listed by key, the
+    first --max-metrics of them (of the first keys logged, for a run with more);
+    --metric finds others.
     """
     store = open_store(ctx, store_path)
-    run = store.get_run(store.resolve_run_id(run_id))
+    limit = max_metrics or None
+    run = store.get_run(store.resolve_run_id(run_id), max_metrics=limit)
+    more = run.data.more_metrics
+    if contains is not None:
+        found, total = store.search_run_metrics(
+            run.info.run_id, contains, limit=limit if limit is not None else 2**62
+        )
+        run = run._replace(data=run.data._replace(summaries=found, more_metrics=total - len(found)))
+        more = total - len(found)
     artifacts = list(store.artifacts(run.info.run_id).walk())
     children = store.child_run_ids(run.info.run_id)
     if as_json:
         emit_json(
             {
                 **run_json(run),
+                "more_metrics": more,
                 "children": children,
                 "artifacts": [asdict(a) for a in artifacts],
             }
@@ -432,8 +467,15 @@ def runs_show(ctx: click.Context, run_id: str, as_json: bool, store_path: str | 
             facts.add_row(label, value)
     console.print(facts)
     _print_pairs(console, "Params", run.data.params)
-    if run.data.summaries:
-        table = Table(title="Metrics", title_justify="left")
+    if contains is not None and not run.data.summaries:
+        console.print(plain(f"No metric key contains {contains!r}."))
+    elif run.data.summaries:
+        matching = f" matching {contains!r}" if contains is not None else ""
+        shown = len(run.data.summaries)
+        title = (
+            f"Metrics{matching} ({shown:,} of {shown + more:,})" if more else f"Metrics{matching}"
+        )
+        table = Table(title=plain(title), title_justify="left")
         for name in ("Key", "Latest", "Step", "Min", "Max", "Points"):
             table.add_column(name, justify="left" if name == "Key" else "right")
         for key, s in sorted(run.data.summaries.items()):
@@ -441,6 +483,11 @@ def runs_show(ctx: click.Context, run_id: str, as_json: bool, store_path: str | 
                 plain(key), number(s.value), str(s.step), number(s.min), number(s.max), str(s.count)
             )
         console.print(table)
+        if more:
+            console.print(
+                f"({more:,} more metrics not shown: --metric TEXT finds them, "
+                "--max-metrics N shows more, 0 all)"
+            )
     _print_pairs(console, "Tags", {k: v for k, v in tags.items() if not k.startswith("mltop.")})
     if artifacts:
         table = Table(title="Artifacts", title_justify="left")

@@ -40,6 +40,7 @@ PALETTE = [
 ]  # fmt: skip
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "perplexity", "latency")
 MAX_CHARTS = 8
+COMPARED_METRICS = 256  # metrics read per run (the first logged): a run may log a million
 FOLLOW_EVERY = 1.0  # seconds between reads while the compared runs change
 
 
@@ -267,7 +268,7 @@ class CompareScreen(Screen):
 
     @store_work(group="compare")
     def _read(self, cursors: dict[tuple[str, str], int] | None) -> None:
-        runs = [self.store.get_run(run_id) for run_id in self.run_ids]
+        runs = [self.store.get_run(run_id, max_metrics=COMPARED_METRICS) for run_id in self.run_ids]
         histories = None
         if cursors is not None:
             metrics = sorted({k for r in runs for k in r.data.summaries})[:MAX_CHARTS]

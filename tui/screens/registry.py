@@ -190,7 +190,8 @@ class RegistryScreen(Screen):
             if version.name != name:
                 continue
             try:
-                run = self.store.get_run(version.run_id)
+                # Its first metrics: a run may log a million, and three are shown.
+                run = self.store.get_run(version.run_id, max_metrics=256)
             except NotFoundError:  # the run was deleted: the version says so
                 continue
             metrics = ", ".join(

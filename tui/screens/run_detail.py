@@ -15,6 +15,7 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
+    Input,
     SelectionList,
     Static,
     TabbedContent,
@@ -23,7 +24,7 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
-from mltop.store import NotFoundError, Run, Store
+from mltop.store import MetricSummary, NotFoundError, Run, Store
 from mltop.store.artifacts import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.text import clean, duration, number, timestamp
@@ -32,6 +33,7 @@ from mltop.tui.widgets.metric_chart import MetricChart
 from mltop.tui.workers import OneAtATime, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
+SHOWN_METRICS = 500  # metrics read and listed at once: a run may log a million keys
 
 
 class ChartGrid(ScrollableContainer):
@@ -101,19 +103,24 @@ class HistoryLoaded(Message):
         charts: dict[str, ChartData],
         parent: str | None,
         artifacts: ArtifactRepository | None,
+        found: tuple[str, dict[str, MetricSummary], int] | None = None,
     ) -> None:
         super().__init__()
         self.run = run
         self.charts = charts
         self.parent = parent  # None: not read (known already)
         self.artifacts = artifacts  # None: not read (known already)
+        self.found = found  # the metric search: (text, summaries found, how many match)
 
 
 def charted(run: Run, chosen: list[str] | None) -> list[str]:
-    """The metrics charted: those `chosen` that the run has, else the first by name."""
+    """The metrics charted: those `chosen` that the run has, else the first by name. (A
+    run with more metrics than were read keeps every chosen one: it was found there.)"""
     keys = sorted(run.data.summaries)
     if chosen is None:
         return keys[:DEFAULT_CHARTS]
+    if run.data.more_metrics:
+        return list(chosen)
     return [k for k in chosen if k in run.data.summaries]
 
 
@@ -202,11 +209,21 @@ class RunDetailScreen(Screen):
             tooltip="Artifacts tab: files, with a preview",
             id="detail.tab_artifacts",
         ),
+        Binding(
+            "slash",
+            "search_metrics",
+            "Find metric",
+            show=False,
+            tooltip="Metrics tab: find metrics by a part of their key",
+            id="detail.find_metric",
+        ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
     DEFAULT_CSS = """
     RunDetailScreen { overflow: hidden; }
+    #metric-search { margin: 0 1; }
+    #metric-count { padding: 0 1; color: $text-muted; height: auto; }
     #body { height: 1fr; }
     #summary { height: 4; padding: 0 1; }
     TabPane { padding: 0; }
@@ -224,6 +241,8 @@ class RunDetailScreen(Screen):
         self.chosen: list[str] | None = None  # None: the first DEFAULT_CHARTS metrics
         self.parent_label = "-"
         self.artifacts: ArtifactRepository | None = None
+        self.metric_search = ""  # what the metrics tab lists: the keys containing it
+        self.listed: list[str] = []  # the metric keys the metrics tab lists now
         self.load = OneAtATime(self._start_read)
 
     def compose(self) -> ComposeResult:
@@ -237,6 +256,11 @@ class RunDetailScreen(Screen):
                 with TabPane("Params", id="params-tab"):
                     yield DataTable(id="params", cursor_type="row")
                 with TabPane("Metrics", id="metrics-tab"):
+                    yield Input(
+                        placeholder="/ find metrics whose key contains…  (enter; empty: all)",
+                        id="metric-search",
+                    )
+                    yield Static("", id="metric-count", markup=False)
                     yield DataTable(id="metrics", cursor_type="row")
                 with TabPane("Tags", id="tags-tab"):
                     yield DataTable(id="tags", cursor_type="row")
@@ -262,18 +286,28 @@ class RunDetailScreen(Screen):
 
     def _start_read(self) -> Worker[Any]:
         """Read the run and what is new for its charts (`load`: one read at a time)."""
-        return self._read(dict(self.cursors), self.chosen, first=self.run is None)
+        return self._read(
+            dict(self.cursors), self.chosen, first=self.run is None, search=self.metric_search
+        )
 
     @store_work(group="detail")
-    def _read(self, cursors: dict[str, int], chosen: list[str] | None, first: bool) -> None:
-        run = self.store.get_run(self.run_id)
+    def _read(
+        self, cursors: dict[str, int], chosen: list[str] | None, first: bool, search: str
+    ) -> None:
+        run = self.store.get_run(self.run_id, max_metrics=SHOWN_METRICS)
         charts = {
             key: chart_data(self.store, self.run_id, key, cursors.get(key))
             for key in charted(run, chosen)
         }
         parent = parent_label(self.store, run.info.parent_run_id) if first else None
         artifacts = self.store.artifacts(self.run_id) if first else None
-        self.post_message(HistoryLoaded(run, charts, parent, artifacts))
+        found = None
+        if search:
+            summaries, total = self.store.search_run_metrics(
+                self.run_id, search, limit=SHOWN_METRICS
+            )
+            found = (search, summaries, total)
+        self.post_message(HistoryLoaded(run, charts, parent, artifacts, found))
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -304,7 +338,7 @@ class RunDetailScreen(Screen):
                 chart.extend(data.points)
             self.cursors[key] = data.cursor
         self._lay_out_charts(len(message.charts), message.run)
-        self._fill_tables(message.run)
+        self._fill_tables(message.run, message.found)
         if message.artifacts is not None:
             self.artifacts = message.artifacts
             tabs = self.query_one(TabbedContent)
@@ -342,13 +376,36 @@ class RunDetailScreen(Screen):
         ]
         return Text("\n".join(clean(line) for line in lines), no_wrap=True, overflow="ellipsis")
 
-    def _fill_tables(self, run: Run) -> None:
+    def _fill_tables(
+        self, run: Run, found: tuple[str, dict[str, MetricSummary], int] | None
+    ) -> None:
         params = self.query_one("#params", DataTable)
         params.clear()
         params.add_rows([(Text(clean(k)), Text(clean(v))) for k, v in run.data.params.items()])
         tags = self.query_one("#tags", DataTable)
         tags.clear()
         tags.add_rows([(Text(clean(k)), Text(clean(v))) for k, v in run.data.tags.items()])
+        if self.metric_search and (found is None or found[0] != self.metric_search):
+            return  # read before the search now asked for: the next read has it
+        if not self.metric_search:
+            found = None  # a search since cleared
+        summaries = run.data.summaries if found is None else found[1]
+        listed = sorted(summaries)
+        count = self.query_one("#metric-count", Static)
+        if found is not None:
+            text, total = found[0], found[2]
+            more = f", the first {len(listed):,} listed" if total > len(listed) else ""
+            keys = "1 metric key contains" if total == 1 else f"{total:,} metric keys contain"
+            count.update(f"{keys} {text!r}{more}")
+        elif run.data.more_metrics:
+            total = len(listed) + run.data.more_metrics
+            count.update(
+                f"{total:,} metrics: the first {len(listed):,} logged are listed; "
+                "/ finds the others"
+            )
+        else:
+            count.update(f"{len(listed):,} metrics" if listed else "")
+        self.listed = listed
         metrics = self.query_one("#metrics", DataTable)
         metrics.clear()
         metrics.add_rows(
@@ -361,9 +418,23 @@ class RunDetailScreen(Screen):
                     number(s.max),
                     str(s.count),
                 )
-                for k, s in sorted(run.data.summaries.items())
+                for k, s in ((k, summaries[k]) for k in listed)
             ]
         )
+
+    def action_search_metrics(self) -> None:
+        self.query_one(TabbedContent).active = "metrics-tab"
+        self.query_one("#metric-search", Input).focus()
+
+    @on(Input.Submitted, "#metric-search")
+    def _search_metrics(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.metric_search = event.value.strip()
+        self.query_one("#metric-count", Static).update(
+            f"finding metric keys containing {self.metric_search!r}…" if self.metric_search else ""
+        )
+        self.query_one("#metrics", DataTable).focus()
+        self.load()
 
     def follow(self) -> None:
         """New points may have arrived: read after each chart's cursor."""
@@ -378,7 +449,8 @@ class RunDetailScreen(Screen):
     def action_choose_metrics(self) -> None:
         if self.run is None:
             return
-        keys = sorted(self.run.data.summaries)
+        # What the metrics tab lists (a search's finds, for a run with many), and the charts.
+        keys = sorted({*self.listed, *charted(self.run, self.chosen)})
         if not keys:
             self.notify("this run has no metrics yet", severity="warning")
             return
