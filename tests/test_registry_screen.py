@@ -487,7 +487,7 @@ async def test_a_move_changed_while_its_dialog_was_open_is_not_made_and_shown_an
         )
         assert app.screen is dialog
         plan = str(dialog.query_one("#plan").render())
-        assert "resnet v2: Production → Archived" in plan
+        assert "resnet v2: Production → Archived" in plan and "moving…" not in plan
         assert history(store_path) == before and stage(store_path, 2) == "Production"
         # Leaving Production needs a comment: the one typed is there; confirmed again, made.
         await pilot.press("enter")

@@ -32,7 +32,7 @@ from mltop.store.registry import (
     require_comment,
     validate_alias,
 )
-from mltop.tui.text import clean, number
+from mltop.tui.text import TYPABLE, clean, number
 
 DIALOG_CSS = """
     align: center middle;
@@ -53,7 +53,10 @@ def plan_text(plan: TransitionPlan) -> Text:
             text.append("\nno promotion policy for this model", style="dim")
         return text
     verdict = "passes" if plan.policy.passed else "FAILS"
-    text.append(f"\npolicy {clean(plan.policy.expression)!r} {verdict}:")
+    # Quoted as repr() would, but literally: repr() would double what `clean` escaped.
+    policy = clean(plan.policy.expression)
+    quote = '"' if "'" in policy and '"' not in policy else "'"
+    text.append(f"\npolicy {quote}{policy}{quote} {verdict}:")
     for clause in plan.policy.clauses:
         if clause.actual is None:
             actual = "missing"
@@ -114,7 +117,12 @@ class TransitionDialog(TextFirst[None]):
             force = Static("", id="force", classes="problem", markup=False)
             force.display = False  # shown when the policy fails
             yield force
-            yield Input(placeholder="comment: why this move", id="comment", select_on_focus=False)
+            yield Input(
+                placeholder="comment: why this move",
+                id="comment",
+                select_on_focus=False,
+                restrict=TYPABLE,
+            )
             yield Static("", id="problem", classes="problem", markup=False)
             yield Static("enter confirms; escape cancels and changes nothing", markup=False)
 
@@ -139,6 +147,8 @@ class TransitionDialog(TextFirst[None]):
         """The move was not made: say why; the comment stays, to confirm again or cancel."""
         self.moving = False
         if self.is_attached:
+            if self.plan is not None:  # no longer "moving…"
+                self.query_one("#plan", Static).update(plan_text(self.plan))
             self.query_one("#problem", Static).update(Text(f"not done: {clean(why)}"))
             self.query_one("#comment", Input).focus()
 
@@ -193,7 +203,12 @@ class AliasDialog(TextFirst[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Alias for {clean(self.model)} v{self.version}", markup=False)
-            yield Input(placeholder="alias, e.g. champion", id="alias", select_on_focus=False)
+            yield Input(
+                placeholder="alias, e.g. champion",
+                id="alias",
+                select_on_focus=False,
+                restrict=TYPABLE,
+            )
             yield Static("", id="problem", classes="problem", markup=False)
             yield Static("enter sets it (moving it from another version); escape cancels",
                          markup=False)  # fmt: skip
