@@ -105,9 +105,7 @@ def build(path: Path, keys: int) -> str:
 def measure(case: str, store: Path, run_id: str) -> tuple[float, int]:
     body = f"STORE, RUN = {str(store)!r}, {run_id!r}\n" + textwrap.dedent(CASES[case])
     code = PROBE.format(body=textwrap.indent(body, ""))
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     line = next((x for x in done.stderr.splitlines() if x.startswith("RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise SystemExit(f"{case} failed:\n{done.stderr}")

@@ -38,6 +38,7 @@ from mltop.store import (
 from mltop.store.tracking import now_ms
 from mltop.tui.live import StoreFollower
 from mltop.tui.screens.runs import RunsScreen
+from mltop.tui.text import clean
 from mltop.tui.workers import report, store_work
 
 PROBE_EVERY = 1.0  # seconds between looks at a store with a problem
@@ -253,13 +254,13 @@ class MltopApp(App):
         unless `loud` (something the user asked for was not done)."""
         if self.store.read_only and isinstance(error, StoreReadOnlyError):
             # Opened read-only on purpose: nothing to mark or wait for, only what was refused.
-            self.notify(str(error), title="read-only", severity="warning", markup=False)
+            self.notify(clean(error), title="read-only", severity="warning", markup=False)
             return
         label = next(
             (text for kind, text in PROBLEMS.items() if isinstance(error, kind)), "store problem"
         )
         if label != self.problem or loud:
-            self.notify(str(error), title=label, severity="error", timeout=10, markup=False)
+            self.notify(clean(error), title=label, severity="error", timeout=10, markup=False)
         if label != self.problem:
             self.problem = label
             self._show_state()
@@ -288,7 +289,7 @@ class MltopApp(App):
             return
         self.problem = None
         self._show_state()
-        self.notify(f"the store at {self.store.path} works again", markup=False)
+        self.notify(f"the store at {clean(self.store.path)} works again", markup=False)
         self._reload_screens()
 
     def on_store_replaced(self, message: StoreReplaced) -> None:
@@ -322,7 +323,7 @@ class MltopApp(App):
         if seen not in self._errors_said:
             self._errors_said.add(seen)
             self.notify(
-                f"internal error, the dashboard goes on: {error!r}{where}",
+                clean(f"internal error, the dashboard goes on: {error!r}{where}"),
                 title="mltop bug",
                 severity="error",
                 timeout=15,
@@ -340,7 +341,7 @@ class MltopApp(App):
         else:
             state = "  ● live"
         read_only = "  (read-only)" if self.store.read_only else ""
-        self.sub_title = f"{self.store.path}{read_only}{state}"
+        self.sub_title = f"{clean(self.store.path)}{read_only}{state}"
 
     def format_title(self, title: str, sub_title: str) -> Content:
         """As Textual's, with a store problem in the error colour."""

@@ -25,6 +25,10 @@ def clean(value: object) -> str:
     return text if text.isprintable() else text.translate(_CONTROLS)
 
 
+# What a text box (Textual's Input, as `restrict`) takes: no character that `clean` makes
+# visible. A box shows its text as it is, so a paste holding one is refused whole.
+TYPABLE = "[^" + "".join(map(chr, _CONTROLS)) + "]*"
+
 _CONTROLS_IN_TEXT = {c: e for c, e in _CONTROLS.items() if c not in (0x09, 0x0A)}
 
 

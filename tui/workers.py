@@ -20,6 +20,7 @@ from textual.dom import DOMNode
 from textual.worker import Worker
 
 from mltop.store import MltopError, StoreError
+from mltop.tui.text import clean
 
 log = logging.getLogger("mltop.tui")
 
@@ -39,7 +40,7 @@ def report(app: App[Any], error: BaseException, *, loud: bool = False) -> None:
     if isinstance(error, StoreError) and funnel is not None:
         funnel.store_failed(error, loud=loud)
     elif isinstance(error, MltopError):
-        app.notify(str(error), severity="error", timeout=10, markup=False)
+        app.notify(clean(error), severity="error", timeout=10, markup=False)
     elif funnel is not None:
         funnel.internal_error(error)
     else:

@@ -27,7 +27,7 @@ from textual.worker import Worker
 from mltop.store import MetricSummary, NotFoundError, Run, Store
 from mltop.store.artifacts import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
-from mltop.tui.text import clean, duration, number, timestamp
+from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.metric_chart import MetricChart
 from mltop.tui.workers import OneAtATime, store_work
@@ -259,6 +259,7 @@ class RunDetailScreen(Screen):
                     yield Input(
                         placeholder="/ find metrics whose key contains…  (enter; empty: all)",
                         id="metric-search",
+                        restrict=TYPABLE,
                     )
                     yield Static("", id="metric-count", markup=False)
                     yield DataTable(id="metrics", cursor_type="row")

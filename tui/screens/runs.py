@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 from textual_fastdatatable import DataTable
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, Store
-from mltop.tui.text import clean
+from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
 from mltop.tui.workers import store_work
 
@@ -150,6 +150,7 @@ class RunsScreen(Screen):
                 yield Input(
                     placeholder="/ filter: metrics.val_acc > 0.9 and params.lr = '0.01'",
                     id="filter",
+                    restrict=TYPABLE,
                 )
                 yield Static(id="filter-error", markup=False)
                 yield Static("reading runs…", id="count", markup=False)
@@ -323,8 +324,9 @@ class RunsScreen(Screen):
             self.filter_string = previous  # keep showing the previous results
             self.post_message(FilterFailed(exc))
             return
-        except MltopError as exc:
-            self.notify(str(exc), severity="error")
+        except MltopError as exc:  # the store failed: not applied, the results stay too
+            self.filter_string = previous
+            self.notify(clean(exc), severity="error", markup=False)
             return
         self.query_one("#filter-error", Static).remove_class("shown")
         self.load_runs()
