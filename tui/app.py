@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -113,6 +114,7 @@ class MltopApp(App):
         self._probe: Worker[Any] | None = None
         self._probe_write = False
         self._errors_said: set[tuple[str, str]] = set()
+        self._leaving: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()  # back, once built
         self.poll = poll
         self.follow = follow
         self.now = clock
@@ -241,6 +243,23 @@ class MltopApp(App):
                 screen.apply_changes(message.changes)
             elif isinstance(screen, RunDetailScreen | CompareScreen | RegistryScreen):
                 screen.follow()
+
+    async def action_pop_screen(self) -> None:
+        """Back. A screen just pushed may not be built yet (enter then escape typed, or
+        delivered by a loaded machine, back to back): popping it in the middle of its
+        mount breaks the mount. It goes back once it is built, once however often asked."""
+        screen = self.screen
+        if screen.is_mounted:
+            if len(self.screen_stack) > 1:
+                self.pop_screen()
+        elif screen not in self._leaving:
+            self._leaving.add(screen)
+            screen.call_after_refresh(self._leave, screen)
+
+    def _leave(self, screen: Screen[Any]) -> None:
+        self._leaving.discard(screen)
+        if self.screen is screen and len(self.screen_stack) > 1:
+            self.pop_screen()
 
     def on_store_failed(self, message: StoreFailed) -> None:
         report(self, message.error)

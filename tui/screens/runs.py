@@ -392,6 +392,8 @@ class RunsScreen(Screen):
         self.action_open_run()
 
     def action_open_run(self) -> None:
+        if self.app.screen is not self:
+            return  # a selection read after another screen was opened over this one
         run = self.query_one(RunsTable).current_run()
         if run is not None:
             from mltop.tui.screens.run_detail import RunDetailScreen
