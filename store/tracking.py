@@ -598,7 +598,8 @@ class Store:
         try:
             conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
         finally:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have ended it already, failing
+                conn.execute("ROLLBACK")
         return replaced
 
     def close(self) -> None:
@@ -1561,7 +1562,8 @@ class Store:
             seq = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
             top = conn.execute("SELECT coalesce(max(id), 0) FROM metrics").fetchone()[0]
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # SQLite may have ended it already, failing
+                conn.execute("COMMIT")
         return ChangeCursor(seq, top)
 
     def changes_since(self, cursor: ChangeCursor, *, metric_limit: int = 100_000) -> Changes:
@@ -1591,7 +1593,8 @@ class Store:
                 (cursor.metric_id, metric_limit + 1),
             ).fetchall()
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # SQLite may have ended it already, failing
+                conn.execute("COMMIT")
         more = len(rows) > metric_limit
         rows = rows[:metric_limit]
         points = [Metric(k, _nan(v), s, t, run, i) for i, k, v, s, t, run in rows]
