@@ -39,6 +39,7 @@ Run as a script, this file is one of those processes: `writer ...` or `search ..
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -319,6 +320,7 @@ class Load:
                     return
                 proc = subprocess.Popen(
                     [sys.executable, str(HARNESS), "writer", str(self.store_path), *map(str, args)],
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=stderr,
                     text=True,
@@ -345,9 +347,19 @@ class Load:
                         and gen.reported >= kill.after_step
                     ):
                         timer = _kill_later(proc, kill.delay)
+                elif word == "finishing":
+                    if timer is None and gen.kill is not None:  # it reported no step
+                        timer = _kill_later(proc, gen.kill.delay)
+                    if timer is not None:
+                        timer.join()  # its kill lands now, if it has not yet
+                    else:
+                        _answer(proc)
                 elif word == "done":
                     done = True
             gen.returncode = proc.wait()
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
             if timer is not None:
                 timer.cancel()
                 timer.join()
@@ -534,6 +546,14 @@ class Load:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _answer(proc: subprocess.Popen[str]) -> None:
+    """Let a writer waiting to finish end (it may have been killed meanwhile)."""
+    assert proc.stdin is not None
+    with contextlib.suppress(OSError):
+        proc.stdin.write("\n")
+        proc.stdin.flush()
 
 
 def _kill_later(proc: subprocess.Popen[str], delay: float) -> threading.Timer:
@@ -811,6 +831,10 @@ def writer_main(
             if (step + 1) % every == 0 or step == steps - 1:
                 mt.flush()
                 say(f"committed {step}")
+        # A kill planned for this process lands before it may end (the supervisor answers
+        # once none is pending): every planned fault is injected, however fast it ran.
+        say("finishing")
+        sys.stdin.readline()
     say("done")
 
 
