@@ -509,15 +509,17 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         local = self._local
         conn = getattr(local, "conn", None)
-        # A read-only connection reads the main file alone (immutable) while there is no
-        # -wal beside it, and through the WAL while there is: when that changes, a new one.
-        wal = self.read_only and os.path.exists(f"{self.db_path}-wal")
+        # A read-only connection reads the main file alone (immutable: SQLite then trusts
+        # what it read of it never to change) while there is no -wal beside it, and through
+        # the WAL while there is: a new one when that changes, or when the main file itself
+        # changed under an immutable one (its owner wrote and checkpointed meanwhile).
+        view = self._read_only_view() if self.read_only else None
         # Never reuse a connection across fork, nor one to a database file since replaced.
         if (
             conn is None
             or local.pid != os.getpid()
             or local.generation != self._generation
-            or local.wal != wal
+            or local.view != view
         ):
             if conn is not None and local.pid == os.getpid():
                 local.conn = None
@@ -532,11 +534,19 @@ class Store:
             local.conn = conn
             local.pid = os.getpid()
             local.generation = self._generation
-            local.wal = wal
+            local.view = view
+            local.connects = getattr(local, "connects", 0) + 1
             local.key_names = {}
             with self._lock:
                 self._connections.append(conn)
         return conn
+
+    def _read_only_view(self) -> tuple[object, ...]:
+        """How a read-only connection sees the database now: through the WAL, or the main
+        file as it is (its identity, size and times)."""
+        if os.path.exists(f"{self.db_path}-wal"):
+            return ("wal",)
+        return ("immutable", *_file_state(self.db_path))
 
     def thread_connection(self) -> sqlite3.Connection:
         """This thread's connection to the store (opened on first use)."""
@@ -1549,7 +1559,8 @@ class Store:
 
     def has_changed(self) -> bool:
         """True when anything was committed since this thread last asked (by any process)."""
-        seen = (self.data_version(), getattr(self._local, "writes", 0))
+        version = self.data_version()  # (first: it may open a new connection)
+        seen = (version, getattr(self._local, "writes", 0), getattr(self._local, "connects", 0))
         changed = seen != getattr(self._local, "seen", None)
         self._local.seen = seen
         return changed

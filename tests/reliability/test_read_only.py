@@ -221,3 +221,42 @@ def test_asked_for_read_only_a_writable_store_is_not_written(shared, store_path)
     assert sorted(p.name for p in store_path.iterdir()) == ["artifacts", "mltop.db"]
     with Store(store_path, create=False) as store:
         assert not store.read_only  # it can be written: it is, when asked
+
+
+def test_a_read_only_reader_sees_what_its_owner_wrote_and_checkpointed_since(shared, store_path):
+    """Opened when everything was in the main file (read as immutable), the reader must not
+    go on trusting what it read once the owner has written and checkpointed (its -wal gone
+    again, as after any `mltop models transition`): it reads the file afresh."""
+    for file in store_path.iterdir():
+        if file.is_file():
+            file.chmod(0o644)
+    store_path.chmod(0o555)
+    try:
+        reader = spawn_read_only(
+            f"""
+            from mltop.store import Store
+            store = Store({str(store_path)!r}, create=False)
+            def say():
+                stage = store.registry.get_model_version("resnet", 2).current_stage
+                print(store.read_only, len(store.search_runs()), stage, store.has_changed(),
+                      flush=True)
+            say()
+            input()  # the owner writes, and closes: checkpointed, no -wal
+            say()
+            """,
+            stdin=subprocess.PIPE,
+        )
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline() == "True 2 None True\n"
+        store_path.chmod(0o755)  # the owner may write the folder (its -wal)
+        with Store(store_path) as owner:
+            owner.registry.transition("resnet", 2, "Production", "owner", user="ana")
+            MltopClient(owner).create_run(run_name="gamma", log_system_info=False)
+        assert not (store_path / "mltop.db-wal").exists()
+        store_path.chmod(0o555)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline() == "True 3 Production True\n"
+        assert reader.wait(timeout=60) == 0, reader.stderr.read() if reader.stderr else ""
+    finally:
+        store_path.chmod(0o755)
