@@ -143,3 +143,17 @@ def test_a_stored_policy_is_printed_literally(store_path):
     out = CliRunner().invoke(main, ["models", "policy", "m", "--store", str(store_path)]).output
     assert "\x1b" not in out and "\x9b" not in out
     assert "tags.note = '\\x1b[2J\\x9bx'" in out
+
+
+def test_a_filter_error_shows_the_filter_with_its_controls_made_visible(store_path):
+    MltopClient(Store(store_path)).create_run(log_system_info=False)
+    hostile = "\x1b]0;PWN\x07\x1b[31mred\u202e"
+    result = CliRunner().invoke(
+        main, ["--store", str(store_path), "runs", "list", "-f", f"params.p = '{hostile}' and"]
+    )
+    assert result.exit_code == 2
+    assert not any(c in result.output for c in "\x1b\x07\u202e")
+    shown = "params.p = '\\x1b]0;PWN\\x07\\x1b[31mred\\u202e' and"
+    lines = result.output.splitlines()
+    at = lines.index(f"  {shown}")
+    assert lines[at + 1] == " " * (2 + len(shown)) + "^"  # under the end, where it failed

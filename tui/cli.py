@@ -308,7 +308,7 @@ def runs_list(
             return
     except FilterError as exc:
         raise click.BadParameter(
-            f"{exc}\n\n  {exc.caret().replace(chr(10), chr(10) + '  ')}",
+            f"{clean(exc)}\n\n  {clean(exc.text)}\n  {' ' * len(clean(exc.text[: exc.position]))}^",
             param_hint="--order-by" if exc.item is not None else "--filter",
         ) from None
     names = {e.experiment_id: e.name for e in store.list_experiments("all")}
