@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_dashboard import settle, sync
-from textual.widgets import DataTable, Input, SelectionList, Static
+from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
 from mltop.store import MltopClient, Store
 from mltop.store.tracking import ROW_METRICS
@@ -154,6 +154,18 @@ async def test_the_run_screen_lists_the_first_metrics_and_finds_the_others(wide)
         chooser.select(key(49_999))
         await pilot.press("enter")
         await settle(pilot, lambda: [c.key for c in screen.query(MetricChart)] == [key(49_999)])
+        # The tab keys go on working: the keyboard follows the tab shown, the search stays.
+        tabs = screen.query_one(TabbedContent)
+        for press, tab in (("1", "charts-tab"), ("2", "params-tab"), ("3", "metrics-tab")):
+            await pilot.press(press)
+            await settle(pilot, lambda tab=tab: tabs.active == tab)
+            assert not isinstance(app.focused, Input)
+        assert screen.query_one("#metric-search", Input).value == "r049999"
+        await pilot.press("1")
+        await settle(pilot, lambda: tabs.active == "charts-tab")
+        await pilot.pause(0.2)
+        assert tabs.active == "charts-tab"  # not pulled back to the metrics tab
+        await pilot.press("3")
         # An empty search lists the first ones again.
         await pilot.press("slash", "ctrl+u", "enter")
         await settle(pilot, lambda: metrics.row_count == SHOWN_METRICS)

@@ -34,6 +34,13 @@ from mltop.tui.workers import OneAtATime, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
 SHOWN_METRICS = 500  # metrics read and listed at once: a run may log a million keys
+# What has the keyboard when a tab is shown by its key.
+TAB_FOCUS = {
+    "charts-tab": "#charts",
+    "params-tab": "#params",
+    "metrics-tab": "#metrics",
+    "tags-tab": "#tags",
+}
 
 
 class ChartGrid(ScrollableContainer):
@@ -465,6 +472,16 @@ class RunDetailScreen(Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        # The keyboard goes to the tab shown: left on a widget of the tab hidden (the
+        # metrics found by a search, say), it would fall to the search box, which would
+        # take its tab back and every key after as text.
+        target = TAB_FOCUS.get(tab)
+        if target is not None:
+            self.query_one(target).focus()
+        elif tab == "artifacts-tab":
+            trees = self.query("#artifact-tree")
+            if trees:
+                trees.first().focus()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
