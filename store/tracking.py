@@ -1358,6 +1358,28 @@ class Store:
             )
         }
 
+    def iter_run_metrics(self, run_id: str, contains: str = "") -> Iterator[MetricSummary]:
+        """Every metric summary of the run whose key contains `contains` (any case), by
+        key, read as iterated (a run may log a million keys)."""
+        conn = self._conn()
+        run = self._run_row(conn, run_id)[0]
+        nan = math.nan
+        for k, v, st, ts, lo, hi, n in conn.execute(
+            "SELECT k.key, s.value, s.step, s.timestamp, s.min, s.max, s.count "
+            "FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
+            "WHERE s.run = ? AND instr(lower(k.key), ?) > 0 ORDER BY k.key",
+            (run, contains.lower()),
+        ):
+            yield MetricSummary(
+                k,
+                nan if v is None else v,
+                st,
+                ts,
+                nan if lo is None else lo,
+                nan if hi is None else hi,
+                n,
+            )
+
     def search_run_metrics(
         self, run_id: str, contains: str = "", *, limit: int = 1000
     ) -> tuple[dict[str, MetricSummary], int]:

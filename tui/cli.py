@@ -23,7 +23,7 @@ from mltop.store import FilterError, MltopError, Run, Store
 from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
 from mltop.store.tracking import ROW_METRICS, now_ms
 from mltop.tui import models_cli
-from mltop.tui.export import dumps, run_json, write_csv, write_json
+from mltop.tui.export import dumps, run_json, write_csv, write_json, write_run_json
 from mltop.tui.opening import opened
 from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
@@ -38,6 +38,7 @@ STATUS_STYLE = {
     LOST: ("?", "magenta"),
 }
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
+TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
 MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
 
 
@@ -393,7 +394,8 @@ def runs_list(
     type=click.IntRange(min=0),
     default=SHOW_METRICS,
     show_default=True,
-    help="Metrics shown at most (0: all); a run may log a million keys.",
+    help="Metrics shown at most (0: all, streamed, with --json; a table shows 10,000 at "
+    "most); a run may log a million keys.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @store_option
@@ -413,26 +415,29 @@ def runs_show(
     --metric finds others.
     """
     store = open_store(ctx, store_path)
-    limit = max_metrics or None
-    run = store.get_run(store.resolve_run_id(run_id), max_metrics=limit)
+    run_id = store.resolve_run_id(run_id)
+    every = as_json and max_metrics == 0  # streamed, however many
+    # A table is laid out whole: at most TABLE_METRICS rows, --json for every one.
+    limit = 0 if every else min(max_metrics or TABLE_METRICS, TABLE_METRICS)
+    run = store.get_run(run_id, max_metrics=limit)
     more = run.data.more_metrics
-    if contains is not None:
-        found, total = store.search_run_metrics(
-            run.info.run_id, contains, limit=limit if limit is not None else 2**62
-        )
+    if contains is not None and not every:
+        found, total = store.search_run_metrics(run_id, contains, limit=limit)
         run = run._replace(data=run.data._replace(summaries=found, more_metrics=total - len(found)))
         more = total - len(found)
-    artifacts = list(store.artifacts(run.info.run_id).walk())
-    children = store.child_run_ids(run.info.run_id)
+    artifacts = list(store.artifacts(run_id).walk())
+    children = store.child_run_ids(run_id)
     if as_json:
-        emit_json(
-            {
-                **run_json(run),
-                "more_metrics": more,
-                "children": children,
-                "artifacts": [asdict(a) for a in artifacts],
-            }
-        )
+        head = {
+            **run_json(run),
+            "more_metrics": 0 if every else more,
+            "children": children,
+            "artifacts": [asdict(a) for a in artifacts],
+        }
+        if every:
+            write_run_json(head, store.iter_run_metrics(run_id, contains or ""), sys.stdout)
+        else:
+            emit_json(head)
         return
     info = run.info
     console = out()
@@ -483,10 +488,15 @@ def runs_show(
                 plain(key), number(s.value), str(s.step), number(s.min), number(s.max), str(s.count)
             )
         console.print(table)
-        if more:
+        if more and len(run.data.summaries) >= TABLE_METRICS:
+            console.print(
+                f"({more:,} more metrics not shown: a table shows {TABLE_METRICS:,} at most; "
+                "--metric TEXT finds them, --json --max-metrics 0 lists every one)"
+            )
+        elif more:
             console.print(
                 f"({more:,} more metrics not shown: --metric TEXT finds them, "
-                "--max-metrics N shows more, 0 all)"
+                "--max-metrics N shows more)"
             )
     _print_pairs(console, "Tags", {k: v for k, v in tags.items() if not k.startswith("mltop.")})
     if artifacts:

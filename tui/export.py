@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import IO, Any
 
-from mltop.store import Run
+from mltop.store import MetricSummary, Run
 from mltop.tui.text import clean, json_number
 
 
@@ -19,18 +20,34 @@ def run_json(run: Run) -> dict[str, Any]:
         **info,
         "params": run.data.params,
         "tags": run.data.tags,
-        "metrics": {
-            key: {
-                "value": json_number(s.value),
-                "step": s.step,
-                "timestamp": s.timestamp,
-                "min": json_number(s.min),
-                "max": json_number(s.max),
-                "count": s.count,
-            }
-            for key, s in sorted(run.data.summaries.items())
-        },
+        "metrics": {key: metric_json(s) for key, s in sorted(run.data.summaries.items())},
     }
+
+
+def metric_json(s: MetricSummary) -> dict[str, Any]:
+    return {
+        "value": json_number(s.value),
+        "step": s.step,
+        "timestamp": s.timestamp,
+        "min": json_number(s.min),
+        "max": json_number(s.max),
+        "count": s.count,
+    }
+
+
+def write_run_json(head: dict[str, Any], metrics: Iterable[MetricSummary], out: IO[str]) -> int:
+    """`head` as `dumps(..., indent=2)` writes it, with its "metrics" written one at a time
+    from `metrics` (a run may log a million: never all of them in memory). How many."""
+    text = dumps({**head, "metrics": {}}, indent=2)
+    before, after = text.split('\n  "metrics": {}', 1)
+    out.write(before + '\n  "metrics": {')
+    count = 0
+    for summary in metrics:
+        entry = dumps({summary.key: metric_json(summary)}, indent=2)[2:-2]
+        out.write(("," if count else "") + "\n" + textwrap.indent(entry, "  "))
+        count += 1
+    out.write(("\n  }" if count else "}") + after + "\n")
+    return count
 
 
 # Characters JSON would leave raw that a terminal acts on or that reorder text: C1 controls

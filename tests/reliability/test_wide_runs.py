@@ -115,6 +115,19 @@ def test_the_command_line_shows_the_first_metrics_a_count_and_finds_others(wide)
     assert len(data["metrics"]) == 10 and data["more_metrics"] == WIDE - 10
     everything = json.loads(cli(path, "runs", "show", run_id[:8], "--json", "--max-metrics", "0"))
     assert len(everything["metrics"]) == WIDE and everything["more_metrics"] == 0
+    # Every one, streamed: the same JSON as a whole document would be.
+    narrow_id = wide[2]
+    assert cli(path, "runs", "show", narrow_id, "--json", "--max-metrics", "0") == cli(
+        path, "runs", "show", narrow_id, "--json"
+    )
+    late = json.loads(
+        cli(path, "runs", "show", run_id, "--json", "--max-metrics", "0", "--metric", "R0499")
+    )
+    assert list(late["metrics"]) == [key(i) for i in range(49_900, 50_000)]
+    # A table is laid out whole: 10,000 rows at most, then where the others are.
+    table = cli(path, "runs", "show", run_id[:8], "--max-metrics", "0")
+    assert f"Metrics (10,000 of {WIDE:,})" in table
+    assert "a table shows 10,000 at most" in table and "--json --max-metrics 0" in table
     listed = cli(path, "runs", "list")
     assert f"run {run_id[:8]} logged over {ROW_METRICS} metrics" in listed
     assert "narrow" in listed
