@@ -152,8 +152,19 @@ def _inspect_once(db_path: Path) -> int:
             raise NotAStoreError(
                 f"{db_path} is not an mltop store (not an SQLite database); it was not modified"
             ) from exc
+        typed = store_error(exc, db_path.parent)
+        if type(typed) is not StoreError:  # busy, a disk failing or full: not the file
+            raise typed from exc
         raise NotAStoreError(f"{db_path} cannot be read as an mltop store ({exc})") from exc
     return _check_identity(db_path, app_id, version, tables)
+
+
+def _wal_size(db_path: Path) -> int:
+    """The size of the -wal file beside the database (0: none, or nothing in it yet)."""
+    try:
+        return os.stat(f"{db_path}-wal").st_size
+    except OSError:
+        return 0
 
 
 def _read_only_connection(db_path: Path, busy_timeout: float) -> sqlite3.Connection:
@@ -161,8 +172,7 @@ def _read_only_connection(db_path: Path, busy_timeout: float) -> sqlite3.Connect
     beside the database, SQLite reads both (its -shm too); with none, everything is in
     the main file and it is read as immutable, as a read-only connection to a WAL database
     would otherwise need to create them."""
-    wal = db_path.with_name(db_path.name + "-wal")
-    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    flags = "mode=ro" if _wal_size(db_path) else "mode=ro&immutable=1"
     return sqlite3.connect(
         f"{db_path.as_uri()}?{flags}",
         uri=True,
@@ -442,7 +452,22 @@ class Store:
                 f"{version}) and is read-only here: open it once with write access to upgrade "
                 "it. It was not modified."
             )
-        conn = self._conn()
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode").fetchone()  # opens the file, its -shm
+        except (sqlite3.Error, StoreIOError) as exc:
+            # A reader of a store on a full disk (or a read-only mount access() did not
+            # tell of, a disk refusing writes): SQLite cannot make the -shm file it needs
+            # to share the database. It is read without sharing, as a store that cannot
+            # be written is read (a disk failing reads fails that read too).
+            typed = store_error(exc, self.path) if isinstance(exc, sqlite3.Error) else exc
+            if create or read_only or not isinstance(typed, StoreIOError):
+                raise typed from exc
+            if 0 < version < LATEST_VERSION:
+                raise typed from exc
+            self.close()
+            read_only = self.read_only = True
+            conn = self._conn()
         self._identity = self._opened[id(conn)]
         if read_only:
             return
@@ -450,7 +475,8 @@ class Store:
             self._migrate(conn)
         else:
             _set_wal(conn, time.monotonic() + self.busy_timeout)
-        (self.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
+        if create:  # a reader never writes, not even an empty folder
+            (self.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
 
     def _create(self) -> None:
         """Make the store's folder and database, all at once: the database is built under
@@ -544,7 +570,7 @@ class Store:
     def _read_only_view(self) -> tuple[object, ...]:
         """How a read-only connection sees the database now: through the WAL, or the main
         file as it is (its identity, size and times)."""
-        if os.path.exists(f"{self.db_path}-wal"):
+        if _wal_size(self.db_path):
             return ("wal",)
         return ("immutable", *_file_state(self.db_path))
 

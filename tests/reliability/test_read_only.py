@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import run_python_read_only, spawn_read_only
+from helpers import run_python, run_python_read_only, spawn_read_only
 
 from mltop.store import MltopClient, Store
 from mltop.store.errors import StoreReadOnlyError
@@ -260,3 +260,34 @@ def test_a_read_only_reader_sees_what_its_owner_wrote_and_checkpointed_since(sha
         assert reader.wait(timeout=60) == 0, reader.stderr.read() if reader.stderr else ""
     finally:
         store_path.chmod(0o755)
+
+
+def test_a_store_on_a_disk_that_takes_no_more_bytes_is_read(shared, store_path):
+    """A full disk (here: a limit on file sizes, which fails writes as a full disk does):
+    SQLite cannot make the -shm file a reader shares the database through. Read commands
+    still read the store, read-only, and say what they read; nothing in the store changes."""
+    before = (store_path / "mltop.db").read_bytes()
+    result = run_python(
+        f"""
+        import resource, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+        from mltop.store import Store
+        store = Store({str(store_path)!r}, create=False)
+        print(store.read_only, sorted(r.info.run_name for r in store.search_runs()))
+        from mltop.tui.cli import main
+        sys.argv = ["mltop", "--store", {str(store_path)!r}, "models", "list"]
+        main()
+        """
+    )
+    assert result.stdout.splitlines()[0] == "True ['alpha', 'beta']"
+    assert "resnet" in result.stdout
+    assert (store_path / "mltop.db").read_bytes() == before
+
+
+def test_read_commands_write_nothing_not_even_a_folder(shared, store_path):
+    (store_path / "artifacts").rmdir()  # no run logged a file: nothing in it
+    before = {p.name: p.read_bytes() for p in store_path.iterdir()}
+    for args in (["runs", "list"], ["models", "list"], ["experiments", "list"]):
+        run_python(cli(store_path, *args))
+    assert {p.name: p.read_bytes() for p in store_path.iterdir()} == before
