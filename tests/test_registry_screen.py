@@ -493,3 +493,26 @@ async def test_a_move_changed_while_its_dialog_was_open_is_not_made_and_shown_an
         await pilot.press("enter")
         await settle(pilot, lambda: stage(store_path, 2) == "Archived")
         assert history(store_path)[-1].comment == "retire"
+
+
+@sync
+async def test_a_move_made_meanwhile_by_someone_else_is_said_to_be_no_longer_possible(
+    models, store_path
+):
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        await pilot.press("P")
+        await settle(pilot, planned(app))
+        dialog = app.screen
+        with Store(store_path) as other:  # the same move, by someone else, meanwhile
+            other.registry.transition("resnet", 2, "Production", "hotfix", user="bob")
+        await pilot.press(*"ship it", "enter")
+        problem = dialog.query_one("#problem")
+        await settle(pilot, lambda: "already in Production" in str(problem.render()))
+        plan = str(dialog.query_one("#plan").render())
+        assert "no longer possible" in plan and "moving…" not in plan
+        assert history(store_path)[-1].user_id == "bob"
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is screen)

@@ -108,6 +108,7 @@ class TransitionDialog(TextFirst[None]):
         self.what = what  # the move asked for, until its plan is read
         self.on_confirm = on_confirm
         self.plan: TransitionPlan | None = None
+        self.impossible = False  # the move cannot be made as the registry is now
         self.force = False
         self.moving = False  # confirmed; the move is being made
 
@@ -131,6 +132,7 @@ class TransitionDialog(TextFirst[None]):
         if not self.is_attached:  # cancelled meanwhile
             return
         self.plan = plan
+        self.impossible = False
         self.force = plan.blocked and not plan.rollback
         self.query_one("#plan", Static).update(plan_text(plan))
         if self.force:
@@ -143,12 +145,20 @@ class TransitionDialog(TextFirst[None]):
         hint = "required" if comment_required(plan, force=self.force) else "optional"
         self.query_one("#comment", Input).placeholder = f"comment ({hint}): why this move"
 
+    def no_move(self) -> None:
+        """The registry as it is now allows no such move (the version is there already,
+        or gone): said where the plan is (confirming again says why again)."""
+        self.impossible = True
+
     def failed(self, why: str) -> None:
         """The move was not made: say why; the comment stays, to confirm again or cancel."""
         self.moving = False
         if self.is_attached:
             if self.plan is not None:  # no longer "moving…"
-                self.query_one("#plan", Static).update(plan_text(self.plan))
+                shown = plan_text(self.plan)
+                if self.impossible:
+                    shown.append("\nno longer possible as the registry is now", style="bold")
+                self.query_one("#plan", Static).update(shown)
             self.query_one("#problem", Static).update(Text(f"not done: {clean(why)}"))
             self.query_one("#comment", Input).focus()
 

@@ -10,6 +10,7 @@ terminal shows at once.
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 from rich.text import Text
@@ -398,9 +399,24 @@ class RegistryScreen(Screen):
             self.app.call_from_thread(self.load)
             return
         except MltopError as exc:
-            self.app.call_from_thread(dialog.failed, str(exc))
             if isinstance(exc, StoreError):
+                self.app.call_from_thread(dialog.failed, str(exc))
                 raise
+            # Refused as the registry is now (the version moved or went meanwhile): the
+            # dialog shows what a move would do now, or that none can be made.
+            now: TransitionPlan | None = None
+            with contextlib.suppress(MltopError):
+                now = (
+                    registry.plan_rollback(plan.name)
+                    if stage is None
+                    else registry.plan_transition(plan.name, plan.version, stage)
+                )
+            if now is not None:
+                self.app.call_from_thread(dialog.show_plan, now)
+            else:
+                self.app.call_from_thread(dialog.no_move)
+            self.app.call_from_thread(dialog.failed, str(exc))
+            self.app.call_from_thread(self.load)
             return
         self.app.call_from_thread(self._close, dialog)
         self.app.call_from_thread(
