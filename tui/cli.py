@@ -20,23 +20,16 @@ from rich.console import Console
 from rich.table import Table
 
 from mltop.store import FilterError, MltopError, Run, Store
-from mltop.store.entities import LOST, RUNNING, VIEWS, Experiment
+from mltop.store.entities import VIEWS, Experiment
 from mltop.store.tracking import ROW_METRICS, now_ms
 from mltop.tui import models_cli
 from mltop.tui.export import dumps, run_json, write_csv, write_json, write_run_json
 from mltop.tui.opening import opened
+from mltop.tui.present import status_text
 from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-STATUS_STYLE = {
-    RUNNING: ("●", "green"),
-    "FINISHED": ("✔", "blue"),
-    "FAILED": ("✖", "red"),
-    "KILLED": ("■", "yellow"),
-    "SCHEDULED": ("◌", "cyan"),
-    LOST: ("?", "magenta"),
-}
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
 MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
@@ -71,11 +64,6 @@ def print_wide(console: Console, table: Table) -> None:
 
 def emit_json(data: object) -> None:
     click.echo(dumps(data, indent=2))
-
-
-def status_text(status: str) -> Any:
-    glyph, style = STATUS_STYLE.get(status, ("·", ""))
-    return plain(f"{glyph} {status}", style)
 
 
 class MltopGroup(click.Group):

@@ -20,9 +20,8 @@ from mltop.store import CommentRequiredError, PlanChangedError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
 from mltop.tui.export import dumps
 from mltop.tui.opening import opened
+from mltop.tui.present import stage_text
 from mltop.tui.text import clean, plain, timestamp
-
-STAGE_STYLE = {"Production": "bold green", "Staging": "yellow", "Archived": "dim", "None": ""}
 
 
 def _registry(ctx: click.Context, store_path: str | None) -> Registry:
@@ -112,7 +111,7 @@ def models_show(ctx: click.Context, name: str, as_json: bool, store_path: str | 
             run_name, metrics = v.run_id[:8], ""
         table.add_row(
             f"v{v.version}",
-            plain(v.current_stage, STAGE_STYLE.get(v.current_stage, "")),
+            stage_text(v.current_stage),
             plain(", ".join(f"@{a}" for a in v.aliases)),
             plain(run_name),
             plain(metrics),

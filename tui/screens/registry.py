@@ -25,11 +25,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from mltop.store import MltopError, NotFoundError, PlanChangedError, Store, StoreError
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
+from mltop.tui.present import stage_text
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
 from mltop.tui.text import clean, number, timestamp
 from mltop.tui.workers import store_work
-
-STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
 
 
 class RegistryLoaded(Message):
@@ -55,10 +54,6 @@ def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str
     )
     others = sorted(k for k in metrics if k not in named)
     return [(k, metrics[k]) for k in [*named, *others][:3]]
-
-
-def stage_text(stage: str) -> Text:
-    return Text(stage, style=STAGE_STYLE.get(stage, ""))
 
 
 class RegistryScreen(Screen):

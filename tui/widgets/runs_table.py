@@ -17,18 +17,10 @@ from textual.containers import Vertical
 from textual.coordinate import Coordinate
 
 from mltop.store import RunRow
-from mltop.store.entities import LOST
+from mltop.tui.present import status_label
 from mltop.tui.text import ago, clean, duration, number
 from mltop.tui.widgets.live_table import LiveTable
 
-GLYPHS = {
-    "RUNNING": "●",
-    "FINISHED": "✔",
-    "FAILED": "✖",
-    "KILLED": "■",
-    "SCHEDULED": "◌",
-    LOST: "?",
-}
 FIXED = ["", "status", "name", "started", "duration"]
 MARK = "•"
 
@@ -83,7 +75,7 @@ def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int)
     if key == "name":
         return [clean(r.info.run_name) for r in runs]
     if key == "status":
-        return [f"{GLYPHS.get(s, '·')} {s}" for s in (r.info.display_status for r in runs)]
+        return [status_label(r.info.display_status) for r in runs]
     if key == "started":
         return [ago(r.info.start_time, now) for r in runs]
     return [duration(r.info.start_time, r.info.end_time, now) for r in runs]

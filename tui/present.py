@@ -1,0 +1,36 @@
+"""How the command line and the dashboard show the same things: one place for each.
+
+Every presenter returns Rich `Text` built from data (never a markup string)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from mltop.store.entities import LOST, RUNNING
+
+# A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
+STATUS_STYLE: dict[str, tuple[str, str]] = {
+    RUNNING: ("●", "green"),
+    "FINISHED": ("✔", "blue"),
+    "FAILED": ("✖", "red"),
+    "KILLED": ("■", "yellow"),
+    "SCHEDULED": ("◌", "cyan"),
+    LOST: ("?", "magenta"),
+}
+# A model version's stage.
+STAGE_STYLE = {"Production": "bold green", "Staging": "bold yellow", "Archived": "dim"}
+
+
+def status_label(status: str) -> str:
+    """The status with its glyph, as plain text (a table cell styled elsewhere)."""
+    return f"{STATUS_STYLE.get(status, ('·', ''))[0]} {status}"
+
+
+def status_text(status: str) -> Text:
+    """The status with its glyph, in its colour."""
+    return Text(status_label(status), style=STATUS_STYLE.get(status, ("·", ""))[1])
+
+
+def stage_text(stage: str) -> Text:
+    """A model version's stage, in its colour."""
+    return Text(stage, style=STAGE_STYLE.get(stage, ""))
