@@ -25,7 +25,7 @@ from mltop.store.tracking import ROW_METRICS, now_ms
 from mltop.tui import models_cli
 from mltop.tui.export import dumps, run_json, write_csv, write_json, write_run_json
 from mltop.tui.opening import opened
-from mltop.tui.present import status_text
+from mltop.tui.present import command, git_label, host, status_text
 from mltop.tui.text import ago, clean, duration, number, plain, timestamp
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -434,7 +434,6 @@ def runs_show(
     facts.add_column()
     exp = store.get_experiment(info.experiment_id)
     tags = run.data.tags
-    dirty = " (dirty)" if tags.get("mltop.git.dirty") == "true" else ""
     rows: list[tuple[str, Any]] = [
         ("Run", plain(f"{info.run_name}  {info.run_id}")),
         ("Experiment", plain(f"{exp.name} ({exp.experiment_id})")),
@@ -443,12 +442,9 @@ def runs_show(
         ("Ended", timestamp(info.end_time)),
         ("Duration", duration(info.start_time, info.end_time, now_ms())),
         ("User", plain(info.user_id)),
-        ("Host", plain(tags.get("mltop.host", ""))),
-        ("Command", plain(tags.get("mltop.source.command", ""))),
-        (
-            "Git",
-            plain(f"{tags.get('mltop.git.commit', '')}{dirty} {tags.get('mltop.git.branch', '')}"),
-        ),
+        ("Host", plain(host(tags))),
+        ("Command", plain(command(tags))),
+        ("Git", plain(git_label(tags))),
         ("Parent", plain(info.parent_run_id or "")),
         ("Children", plain(", ".join(c[:8] for c in children))),
         ("Artifacts", plain(info.artifact_uri)),

@@ -7,6 +7,13 @@ from __future__ import annotations
 from rich.text import Text
 
 from mltop.store.entities import LOST, RUNNING
+from mltop.store.system import (
+    TAG_COMMAND,
+    TAG_GIT_BRANCH,
+    TAG_GIT_COMMIT,
+    TAG_GIT_DIRTY,
+    TAG_HOST,
+)
 
 # A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -34,3 +41,29 @@ def status_text(status: str) -> Text:
 def stage_text(stage: str) -> Text:
     """A model version's stage, in its colour."""
     return Text(stage, style=STAGE_STYLE.get(stage, ""))
+
+
+# -- where a run ran (the tags the client sets) -------------------------------------------
+
+
+def host(tags: dict[str, str]) -> str:
+    return tags.get(TAG_HOST, "")
+
+
+def command(tags: dict[str, str]) -> str:
+    return tags.get(TAG_COMMAND, "")
+
+
+def git_commit(tags: dict[str, str]) -> str:
+    return tags.get(TAG_GIT_COMMIT, "")
+
+
+def git_label(tags: dict[str, str], *, short: bool = False) -> str:
+    """The commit the run ran from, "(dirty)" when its work tree had changes, and (not
+    `short`) the branch; empty when the run was not in a git work tree."""
+    commit = git_commit(tags)
+    if short:
+        commit = commit[:12]
+    dirty = " (dirty)" if tags.get(TAG_GIT_DIRTY) == "true" else ""
+    branch = "" if short else tags.get(TAG_GIT_BRANCH, "")
+    return f"{commit}{dirty} {branch}".strip()

@@ -29,6 +29,7 @@ from textual.worker import Worker
 from mltop.store import Run, Store
 from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
+from mltop.tui.present import git_commit
 from mltop.tui.text import clean, duration, number
 from mltop.tui.widgets.metric_chart import Plot
 from mltop.tui.workers import OneAtATime, store_work
@@ -110,7 +111,7 @@ def rows_for(runs: list[Run], now: int) -> list[Row]:
             lambda r: duration(r.info.start_time, r.info.end_time, now),
             _shown,
         ),
-        Row("commit", "git commit", None, lambda r: r.data.tags.get("mltop.git.commit"), _shown),
+        Row("commit", "git commit", None, lambda r: git_commit(r.data.tags) or None, _shown),
         Row("user", "user", None, lambda r: r.info.user_id, _shown),
     ]
     return [Row(r.key, clean(r.label), r.metric, r.value, r.text) for r in rows]

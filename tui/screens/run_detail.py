@@ -27,6 +27,7 @@ from textual.worker import Worker
 from mltop.store import MetricSummary, NotFoundError, Run, Store
 from mltop.store.artifacts import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
+from mltop.tui.present import command, git_label, host
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.metric_chart import MetricChart
@@ -373,14 +374,13 @@ class RunDetailScreen(Screen):
     def _summary(self, run: Run) -> Text:
         info, tags = run.info, run.data.tags
         now = self.app.now()  # type: ignore[attr-defined]
-        dirty = " (dirty)" if tags.get("mltop.git.dirty") == "true" else ""
         ran = duration(info.start_time, info.end_time, now)
         lines = [
             f"{info.run_name}   {info.display_status}   {info.run_id}",
             f"started {timestamp(info.start_time)}, ran {ran}"
-            f"   user {info.user_id}   host {tags.get('mltop.host', '')}",
-            f"git {tags.get('mltop.git.commit', '-')[:12]}{dirty}   parent {self.parent_label}",
-            f"command {tags.get('mltop.source.command', '-')}",
+            f"   user {info.user_id}   host {host(tags)}",
+            f"git {git_label(tags, short=True) or '-'}   parent {self.parent_label}",
+            f"command {command(tags) or '-'}",
         ]
         return Text("\n".join(clean(line) for line in lines), no_wrap=True, overflow="ellipsis")
 
