@@ -92,7 +92,7 @@ def test_policy_failure_shows_values_and_force_needs_a_comment(setup, store_path
     assert cli(store_path, "models", "policy", "m", "metrics.val_acc >= 0.9").exit_code == 0
     out = cli(store_path, "models", "transition", "m", "1", "Production", "-m", "try", "--yes")
     assert out.exit_code == 1
-    assert "metrics.val_acc >= 0.9 (actual: 0.5) FAIL" in out.output
+    assert "FAIL  metrics.val_acc >= 0.9   (actual: 0.5)" in out.output
     out = cli(store_path, "models", "transition", "m", "1", "Production", "--force", "--yes")
     assert out.exit_code == 2
     out = cli(

@@ -20,7 +20,7 @@ from mltop.store import CommentRequiredError, PlanChangedError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
 from mltop.tui.export import dumps
 from mltop.tui.opening import opened
-from mltop.tui.present import stage_text
+from mltop.tui.present import plan_text, stage_text
 from mltop.tui.text import clean, plain, timestamp
 
 
@@ -145,18 +145,7 @@ def models_register(
 
 
 def _show_plan(plan: TransitionPlan) -> None:
-    console = _console()
-    console.print(plain(plan.describe(), "bold"))
-    if plan.policy is not None:
-        verdict = "passes" if plan.policy.passed else "FAILS"
-        console.print(plain(f"Policy {plan.policy.expression!r} {verdict}:"))
-        for clause in plan.policy.clauses:
-            console.print(
-                plain(
-                    f"  {'✔' if clause.passed else '✖'} {clause.describe()}",
-                    "green" if clause.passed else "red",
-                )
-            )
+    _console().print(plan_text(plan))
 
 
 def _interactive() -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from mltop.store.entities import LOST, RUNNING
+from mltop.store.registry import TransitionPlan
 from mltop.store.system import (
     TAG_COMMAND,
     TAG_GIT_BRANCH,
@@ -14,6 +15,7 @@ from mltop.store.system import (
     TAG_GIT_DIRTY,
     TAG_HOST,
 )
+from mltop.tui.text import clean, number
 
 # A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -67,3 +69,31 @@ def git_label(tags: dict[str, str], *, short: bool = False) -> str:
     dirty = " (dirty)" if tags.get(TAG_GIT_DIRTY) == "true" else ""
     branch = "" if short else tags.get(TAG_GIT_BRANCH, "")
     return f"{commit}{dirty} {branch}".strip()
+
+
+# -- the registry ----------------------------------------------------------------------
+
+
+def plan_text(plan: TransitionPlan) -> Text:
+    """What will happen, then the policy check, clause by clause."""
+    text = Text(clean(plan.describe()), style="bold")
+    if plan.policy is None:
+        if plan.to_stage == "Production":
+            text.append("\nno promotion policy for this model", style="dim")
+        return text
+    verdict = "passes" if plan.policy.passed else "FAILS"
+    # Quoted as repr() would, but literally: repr() would double what `clean` escaped.
+    policy = clean(plan.policy.expression)
+    quote = '"' if "'" in policy and '"' not in policy else "'"
+    text.append(f"\npolicy {quote}{policy}{quote} {verdict}:")
+    for clause in plan.policy.clauses:
+        if clause.actual is None:
+            actual = "missing"
+        elif isinstance(clause.actual, float):
+            actual = number(clause.actual)
+        else:
+            actual = clean(clause.actual)
+        mark, style = ("pass", "green") if clause.passed else ("FAIL", "bold red")
+        text.append(f"\n  {mark}  ", style=style)
+        text.append(f"{clean(clause.clause)}   (actual: {actual})")
+    return text

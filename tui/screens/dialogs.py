@@ -32,7 +32,8 @@ from mltop.store.registry import (
     require_comment,
     validate_alias,
 )
-from mltop.tui.text import TYPABLE, clean, number
+from mltop.tui.present import plan_text
+from mltop.tui.text import TYPABLE, clean
 
 DIALOG_CSS = """
     align: center middle;
@@ -43,31 +44,6 @@ DIALOG_CSS = """
     & Static { height: auto; }
     & .problem { color: $error; }
 """
-
-
-def plan_text(plan: TransitionPlan) -> Text:
-    """What will happen, then the policy check, clause by clause."""
-    text = Text(clean(plan.describe()), style="bold")
-    if plan.policy is None:
-        if plan.to_stage == "Production":
-            text.append("\nno promotion policy for this model", style="dim")
-        return text
-    verdict = "passes" if plan.policy.passed else "FAILS"
-    # Quoted as repr() would, but literally: repr() would double what `clean` escaped.
-    policy = clean(plan.policy.expression)
-    quote = '"' if "'" in policy and '"' not in policy else "'"
-    text.append(f"\npolicy {quote}{policy}{quote} {verdict}:")
-    for clause in plan.policy.clauses:
-        if clause.actual is None:
-            actual = "missing"
-        elif isinstance(clause.actual, float):
-            actual = number(clause.actual)
-        else:
-            actual = clean(clause.actual)
-        mark, style = ("pass", "green") if clause.passed else ("FAIL", "bold red")
-        text.append(f"\n  {mark}  ", style=style)
-        text.append(f"{clean(clause.clause)}   (actual: {actual})")
-    return text
 
 
 R = TypeVar("R")
