@@ -20,7 +20,7 @@ from mltop.store import CommentRequiredError, PlanChangedError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
 from mltop.tui.export import dumps
 from mltop.tui.opening import opened
-from mltop.tui.present import plan_text, stage_text
+from mltop.tui.present import HISTORY_COLUMNS, history_row, plan_text, stage_text
 from mltop.tui.text import clean, plain, timestamp
 
 
@@ -284,32 +284,10 @@ def models_history(
         _echo_json([asdict(r) for r in records])
         return
     table = Table()
-    for column in ("When", "Who", "Version", "Change", "Comment", "Policy"):
-        table.add_column(column)
-    for r in records:
-        if r.kind in ("transition", "rollback"):
-            change = f"{r.from_stage} → {r.to_stage}"
-            if r.kind == "rollback":
-                change = f"rollback: {change}"
-            if r.archived:
-                change += f" (archived {', '.join(f'v{v}' for v in r.archived)})"
-        elif r.kind == "alias_set":
-            change = f"@{r.alias} set" + (f" (was v{r.from_version})" if r.from_version else "")
-        else:
-            change = f"@{r.alias} removed"
-        verdict = ""
-        if r.policy is not None:
-            verdict = "pass" if r.policy["passed"] else "FAIL"
-            if r.forced:
-                verdict += " (forced)"
-        table.add_row(
-            timestamp(r.time),
-            plain(r.user_id),
-            f"v{r.version}",
-            plain(change),
-            plain(r.comment),
-            plain(verdict),
-        )
+    for column in HISTORY_COLUMNS:
+        table.add_column(column.capitalize())
+    for record in records:
+        table.add_row(*history_row(record))
     _console().print(table)
 
 

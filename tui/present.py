@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from mltop.store.entities import LOST, RUNNING
+from mltop.store.entities import LOST, RUNNING, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.store.system import (
     TAG_COMMAND,
@@ -15,7 +15,7 @@ from mltop.store.system import (
     TAG_GIT_DIRTY,
     TAG_HOST,
 )
-from mltop.tui.text import clean, number
+from mltop.tui.text import clean, number, timestamp
 
 # A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -97,3 +97,35 @@ def plan_text(plan: TransitionPlan) -> Text:
         text.append(f"\n  {mark}  ", style=style)
         text.append(f"{clean(clause.clause)}   (actual: {actual})")
     return text
+
+
+HISTORY_COLUMNS = ("when", "who", "version", "change", "comment", "policy")
+
+
+def history_row(record: TransitionRecord) -> tuple[Text, ...]:
+    """One line of a model's history, in HISTORY_COLUMNS: a stage move (and the versions
+    it archived), a rollback, or an alias set or removed; the policy's verdict then."""
+    if record.kind in ("transition", "rollback"):
+        change = f"{record.from_stage} → {record.to_stage}"
+        if record.kind == "rollback":
+            change = f"rollback: {change}"
+        if record.archived:
+            change += f" (archived {', '.join(f'v{v}' for v in record.archived)})"
+    elif record.kind == "alias_set":
+        was = f" (was v{record.from_version})" if record.from_version else ""
+        change = f"@{record.alias} → v{record.version}{was}"
+    else:
+        change = f"@{record.alias} removed"
+    verdict = ""
+    if record.policy is not None:
+        verdict = "pass" if record.policy.get("passed") else "FAIL"
+        if record.forced:
+            verdict += " (forced)"
+    return (
+        Text(timestamp(record.time)),
+        Text(clean(record.user_id)),
+        Text(f"v{record.version}"),
+        Text(clean(change)),
+        Text(clean(record.comment)),
+        Text(verdict, style="bold red" if verdict.startswith("FAIL") else ""),
+    )

@@ -114,7 +114,7 @@ def hostile(store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 SIZE = (120, 40)
-WIDE = (160, 40)  # the registry's tables, whole: the models' names and policies are long
+WIDE = (200, 40)  # the registry's tables, whole: names, policies and history rows are long
 
 
 def app_for(store_path: Path) -> MltopApp:

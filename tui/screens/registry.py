@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from mltop.store import MltopError, NotFoundError, PlanChangedError, Store, StoreError
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
-from mltop.tui.present import stage_text
+from mltop.tui.present import HISTORY_COLUMNS, history_row, stage_text
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
 from mltop.tui.text import clean, number, timestamp
 from mltop.tui.workers import store_work
@@ -163,9 +163,7 @@ class RegistryScreen(Screen):
         self.query_one("#versions", DataTable).add_columns(
             "version", "stage", "aliases", "source run", "key metrics", "created", "by"
         )
-        self.query_one("#history", DataTable).add_columns(
-            "when", "who", "version", "move", "comment", "policy"
-        )
+        self.query_one("#history", DataTable).add_columns(*HISTORY_COLUMNS)
         self.query_one("#models", DataTable).focus()
         self.load()
 
@@ -257,30 +255,7 @@ class RegistryScreen(Screen):
     def _fill_history(self, records: list[TransitionRecord]) -> None:
         table = self.query_one("#history", DataTable)
         table.clear()
-        for record in reversed(records):  # newest first
-            if record.kind in ("alias_set", "alias_delete"):
-                move = (
-                    f"alias {record.alias} → v{record.version}"
-                    if record.kind == "alias_set"
-                    else f"alias {record.alias} removed"
-                )
-            else:
-                move = f"{record.from_stage} → {record.to_stage}"
-                if record.kind == "rollback":
-                    move = "rollback: " + move
-            policy = "-"
-            if record.policy is not None:
-                policy = "pass" if record.policy.get("passed") else "FAIL"
-                if record.forced:
-                    policy += " (forced)"
-            table.add_row(
-                timestamp(record.time),
-                Text(clean(record.user_id)),
-                f"v{record.version}",
-                Text(clean(move)),
-                Text(clean(record.comment)),
-                policy,
-            )
+        table.add_rows([history_row(record) for record in reversed(records)])  # newest first
 
     # -- actions ---------------------------------------------------------------------------
 
