@@ -10,6 +10,7 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from types import FrameType
@@ -57,20 +58,18 @@ PROBLEMS: dict[type[StoreError], str] = {
 }
 
 
+@dataclass
 class StoreChanged(Message):
-    def __init__(self, changes: Changes) -> None:
-        super().__init__()
-        self.changes = changes
+    changes: Changes
 
 
 class StoreReplaced(Message):
     """The store's database file is another one now (a backup put back, say)."""
 
 
+@dataclass
 class StoreFailed(Message):
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
+    error: Exception
 
 
 class MltopApp(App):

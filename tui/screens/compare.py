@@ -138,11 +138,11 @@ def best_index(values: list[object], lower: bool) -> set[int]:
     return {i for i, v in scored if v == target}
 
 
+@dataclass
 class CompareLoaded(Message):
-    def __init__(self, runs: list[Run], histories: dict[tuple[str, str], ChartData] | None) -> None:
-        super().__init__()
-        self.runs = runs
-        self.histories = histories  # per (metric, run id); None: the charts are not shown
+    runs: list[Run]
+    # Per (metric, run id); None: the charts are not shown.
+    histories: dict[tuple[str, str], ChartData] | None
 
 
 class CompareChart(Plot):

@@ -11,6 +11,7 @@ terminal shows at once.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -31,19 +32,12 @@ from mltop.tui.text import clean, number, timestamp
 from mltop.tui.workers import store_work
 
 
+@dataclass
 class RegistryLoaded(Message):
-    def __init__(
-        self,
-        models: list[RegisteredModel],
-        versions: list[ModelVersion],
-        run_names: dict[str, str],
-        history: list[TransitionRecord] | None,
-    ) -> None:
-        super().__init__()
-        self.models = models
-        self.versions = versions
-        self.run_names = run_names
-        self.history = history
+    models: list[RegisteredModel]
+    versions: list[ModelVersion]
+    run_names: dict[str, str]
+    history: list[TransitionRecord] | None
 
 
 def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str, float]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -104,21 +105,14 @@ class ChooseMetrics(ModalScreen[list[str] | None]):
             listing.deselect_all()
 
 
+@dataclass
 class HistoryLoaded(Message):
-    def __init__(
-        self,
-        run: Run,
-        charts: dict[str, ChartData],
-        parent: str | None,
-        artifacts: ArtifactRepository | None,
-        found: tuple[str, dict[str, MetricSummary], int] | None = None,
-    ) -> None:
-        super().__init__()
-        self.run = run
-        self.charts = charts
-        self.parent = parent  # None: not read (known already)
-        self.artifacts = artifacts  # None: not read (known already)
-        self.found = found  # the metric search: (text, summaries found, how many match)
+    run: Run
+    charts: dict[str, ChartData]
+    parent: str | None  # None: not read (known already)
+    artifacts: ArtifactRepository | None  # None: not read (known already)
+    # The metric search: (text, summaries found, how many match).
+    found: tuple[str, dict[str, MetricSummary], int] | None = None
 
 
 def charted(run: Run, chosen: list[str] | None) -> list[str]:

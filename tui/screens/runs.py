@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,33 +30,29 @@ PATCH_LIMIT = 500  # more changed runs than this at once: read the whole view ag
 FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view this often
 
 
+@dataclass
 class RunsLoaded(Message):
-    def __init__(self, runs: list[RunRow] | None, generation: int) -> None:
-        super().__init__()
-        self.runs = runs
-        self.generation = generation
+    runs: list[RunRow] | None
+    generation: int
 
 
+@dataclass
 class RunsPatched(Message):
     """Fresh copies of some runs (those a change touched) that still match the view."""
 
-    def __init__(self, asked: set[str], runs: list[RunRow], generation: int) -> None:
-        super().__init__()
-        self.asked = asked
-        self.runs = runs
-        self.generation = generation
+    asked: set[str]
+    runs: list[RunRow]
+    generation: int
 
 
+@dataclass
 class ExperimentsLoaded(Message):
-    def __init__(self, options: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.options = options
+    options: list[tuple[str, str]]
 
 
+@dataclass
 class FilterFailed(Message):
-    def __init__(self, error: FilterError) -> None:
-        super().__init__()
-        self.error = error
+    error: FilterError
 
 
 class RunsScreen(Screen):

@@ -8,6 +8,8 @@ shown; text is shown literally (a read-only TextArea, control characters made vi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -46,12 +48,11 @@ def describe(repo: ArtifactRepository, info: FileInfo) -> tuple[str, str]:
     return f"{name}  {file_size(info.size)}{more}", clean_text(text)
 
 
+@dataclass
 class PreviewReady(Message):
-    def __init__(self, path: str, heading: str, text: str) -> None:
-        super().__init__()
-        self.path = path
-        self.heading = heading
-        self.text = text
+    path: str
+    heading: str
+    text: str
 
 
 class ArtifactsView(Horizontal):
