@@ -237,10 +237,17 @@ class MltopApp(App):
         from mltop.tui.screens.registry import RegistryScreen
         from mltop.tui.screens.run_detail import RunDetailScreen
 
+        changes = message.changes
+        # The runs touched (None: all may be, when the change feed was read in part).
+        touched = None if changes.more else {*changes.run_ids, *(m.run_id for m in changes.metrics)}
         for screen in self.screen_stack:  # the runs screen stays current under the detail
             if isinstance(screen, RunsScreen):
-                screen.apply_changes(message.changes)
-            elif isinstance(screen, RunDetailScreen | CompareScreen | RegistryScreen):
+                screen.apply_changes(changes)
+            elif isinstance(screen, RunDetailScreen | CompareScreen):
+                # A run's screens read again only when one of their runs changed.
+                if touched is None or not touched.isdisjoint(screen.run_ids_shown()):
+                    screen.follow()
+            elif isinstance(screen, RegistryScreen):
                 screen.follow()
 
     async def action_pop_screen(self) -> None:

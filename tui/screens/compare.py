@@ -300,6 +300,9 @@ class CompareScreen(Screen):
                 self.cursors[pair] = data.cursor
             self._fill_charts()
 
+    def run_ids_shown(self) -> set[str]:
+        return set(self.run_ids)
+
     def follow(self) -> None:
         """The store changed: read the runs again (and their charts, if shown), at most
         once a second: running runs commit several times a second."""

@@ -438,6 +438,9 @@ class RunDetailScreen(Screen):
         self.query_one("#metrics", DataTable).focus()
         self.load()
 
+    def run_ids_shown(self) -> set[str]:
+        return {self.run_id}
+
     def follow(self) -> None:
         """New points may have arrived: read after each chart's cursor."""
         self.load()
