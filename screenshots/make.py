@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from mltop.store.tracking import now_ms
+from mltop.store import now_ms
 from mltop.tui import demo
 from mltop.tui.app import MltopApp
 from mltop.tui.widgets.runs_table import RunsTable

@@ -81,13 +81,14 @@ from mltop.store.fluent import (
     start_run,
 )
 from mltop.store.search import PagedList
-from mltop.store.tracking import Store, resolve_store_path
+from mltop.store.tracking import ROW_METRICS, Store, now_ms, resolve_store_path, upgrade_pending
 
 __all__ = [
     "FAILED",
     "FINISHED",
     "KILLED",
     "LOST",
+    "ROW_METRICS",
     "RUNNING",
     "SCHEDULED",
     "ActiveRun",
@@ -146,6 +147,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "now_ms",
     "resolve_store_path",
     "search_runs",
     "set_experiment",
@@ -153,4 +155,5 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "upgrade_pending",
 ]

@@ -36,8 +36,8 @@ from mltop.store import (
     StoreIOError,
     StoreNotFoundError,
     StoreReadOnlyError,
+    now_ms,
 )
-from mltop.store.tracking import now_ms
 from mltop.tui.live import StoreFollower
 from mltop.tui.screens.runs import RunsScreen
 from mltop.tui.text import clean

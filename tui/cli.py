@@ -19,9 +19,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import FilterError, MltopError, Run, Store
+from mltop.store import ROW_METRICS, FilterError, MltopError, Run, Store, now_ms
 from mltop.store.entities import VIEWS, Experiment
-from mltop.store.tracking import ROW_METRICS, now_ms
 from mltop.tui import models_cli
 from mltop.tui.export import dumps, run_json, write_csv, write_json, write_run_json
 from mltop.tui.opening import opened

@@ -23,8 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mltop.store import MltopClient, Store
-from mltop.store.tracking import now_ms
+from mltop.store import MltopClient, Store, now_ms
 from mltop.tui.demo_train import Curve
 
 HOUR = 3_600_000

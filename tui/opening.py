@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mltop.store import Store
-from mltop.store.tracking import resolve_store_path, upgrade_pending
+from mltop.store import Store, resolve_store_path, upgrade_pending
 
 
 def opened(chosen: str | None) -> Store:
