@@ -8,6 +8,10 @@ with mt.start_run(run_name="lr-0.1") as run:
     mt.log_metric("loss", 0.5, step=1)
 """
 
+from __future__ import annotations
+
+import os
+
 from mltop.store.client import MltopClient
 from mltop.store.entities import (
     FAILED,
@@ -26,6 +30,7 @@ from mltop.store.entities import (
     RunData,
     RunInfo,
     RunRow,
+    now_ms,
 )
 from mltop.store.errors import (
     ActiveRunError,
@@ -80,8 +85,34 @@ from mltop.store.fluent import (
     set_tags,
     start_run,
 )
-from mltop.store.search import PagedList
-from mltop.store.tracking import ROW_METRICS, Store, now_ms, resolve_store_path, upgrade_pending
+from mltop.store.location import resolve_store_path
+from mltop.store.protocols import (
+    ArtifactAccess,
+    ChangeFeed,
+    ModelRegistry,
+    RunSearch,
+    StoreHandle,
+    TrackingReader,
+    TrackingStore,
+    TrackingWriter,
+)
+from mltop.store.query.paging import PagedList
+from mltop.store.sqlite.database import BUSY_TIMEOUT_S, upgrade_pending
+from mltop.store.sqlite.tracking import ROW_METRICS, Store
+
+
+def open_store(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = True,
+    busy_timeout: float = BUSY_TIMEOUT_S,
+    read_only: bool | None = None,
+) -> TrackingStore:
+    """The store at `path` (else `MLTOP_STORE`, else the nearest `.mltop/`), typed as the
+    Protocols front ends use. Today every store is the SQLite backend's `Store`; a store
+    of another kind (a tracking server's URL) is chosen here, and nowhere else."""
+    return Store(path, create=create, busy_timeout=busy_timeout, read_only=read_only)
+
 
 __all__ = [
     "FAILED",
@@ -94,8 +125,10 @@ __all__ = [
     "ActiveRun",
     "ActiveRunError",
     "AlreadyExistsError",
+    "ArtifactAccess",
     "ArtifactPathError",
     "ChangeCursor",
+    "ChangeFeed",
     "Changes",
     "CommentRequiredError",
     "Experiment",
@@ -109,6 +142,7 @@ __all__ = [
     "MetricWriteError",
     "MltopClient",
     "MltopError",
+    "ModelRegistry",
     "NotAStoreError",
     "NotFoundError",
     "PageTokenError",
@@ -120,15 +154,20 @@ __all__ = [
     "RunData",
     "RunInfo",
     "RunRow",
+    "RunSearch",
     "SchemaTooNewError",
     "Store",
     "StoreBusyError",
     "StoreCorruptError",
     "StoreError",
     "StoreFullError",
+    "StoreHandle",
     "StoreIOError",
     "StoreNotFoundError",
     "StoreReadOnlyError",
+    "TrackingReader",
+    "TrackingStore",
+    "TrackingWriter",
     "ValidationError",
     "active_run",
     "delete_tag",
@@ -148,6 +187,7 @@ __all__ = [
     "log_params",
     "log_text",
     "now_ms",
+    "open_store",
     "resolve_store_path",
     "search_runs",
     "set_experiment",

@@ -18,9 +18,9 @@ from mltop.store.entities import (
     Run,
 )
 from mltop.store.errors import InvalidValueError
-from mltop.store.search import PagedList
+from mltop.store.query.paging import PagedList
+from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
 from mltop.store.system import current_user, system_tags
-from mltop.store.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
 from mltop.store.writer import MetricWriter
 
 _INT64_MIN, _INT64_MAX = keys.INT64_MIN, keys.INT64_MAX

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -22,6 +23,11 @@ VIEWS = ("active", "deleted", "all")
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+def now_ms() -> int:
+    """Now, as MLflow keeps times: integer milliseconds since the epoch."""
+    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

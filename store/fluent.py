@@ -25,7 +25,7 @@ from mltop.store.entities import (
     RunInfo,
 )
 from mltop.store.errors import ActiveRunError, InvalidStateError
-from mltop.store.tracking import Store
+from mltop.store.sqlite.tracking import Store
 from mltop.store.writer import flush_all
 
 _lock = threading.RLock()

@@ -6,6 +6,7 @@ import math
 import numbers
 import posixpath
 import re
+from collections.abc import Mapping
 
 from mltop.store.errors import InvalidKeyError, InvalidValueError, ValidationError
 
@@ -53,6 +54,14 @@ def validate_string_value(value: object, limit: int, what: str) -> str:
     if len(text) > limit:
         raise ValidationError(f"{what} is {len(text)} characters long; the limit is {limit}")
     return text
+
+
+def clean_tags(tags: Mapping[str, object], limit: int = MAX_TAG_VALUE_LENGTH) -> dict[str, str]:
+    """Tags checked (valid keys, string values of at most `limit` characters), as strings."""
+    return {
+        validate_key(k, "tag key"): validate_string_value(v, limit, f"tag {k!r}")
+        for k, v in tags.items()
+    }
 
 
 def metric_value(key: str, value: object) -> float:

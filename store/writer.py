@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from mltop.store.errors import MetricWriteError, StoreError
 
 if TYPE_CHECKING:
-    from mltop.store.tracking import Store
+    from mltop.store.sqlite.tracking import Store
 
 Point = tuple[int, int, int, int, "float | None"]
 

@@ -273,7 +273,7 @@ async def test_slash_moves_to_the_filter_without_typing_itself(filled, store_pat
 
 @sync
 async def test_a_running_runs_duration_ticks_and_a_stale_one_turns_lost(store_path):
-    from mltop.store.tracking import now_ms
+    from mltop.store import now_ms
 
     clock = [now_ms()]
     client = MltopClient(Store(store_path))
@@ -666,7 +666,7 @@ async def test_a_fifo_among_the_artifacts_is_described_and_q_still_quits(filled,
 
 @sync
 async def test_how_long_ago_a_finished_run_started_moves_with_the_clock(store_path, monkeypatch):
-    from mltop.store.tracking import now_ms
+    from mltop.store import now_ms
     from mltop.tui.widgets import runs_table as module
 
     clock = [now_ms()]

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from mltop.store import NotAStoreError, SchemaTooNewError, Store, StoreNotFoundError
-from mltop.store.schema import APPLICATION_ID, LATEST_VERSION
-from mltop.store.tracking import resolve_store_path
+from mltop.store import (
+    NotAStoreError,
+    SchemaTooNewError,
+    Store,
+    StoreNotFoundError,
+    resolve_store_path,
+)
+from mltop.store.sqlite.schema import APPLICATION_ID, LATEST_VERSION
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
@@ -120,7 +125,7 @@ def test_reopening_keeps_data_and_marks_the_file(store_path):
 
 
 def test_an_older_store_is_migrated_once(store_path, monkeypatch):
-    from mltop.store import schema
+    from mltop.store.sqlite import schema
 
     Store(store_path).close()
     calls = []
@@ -132,9 +137,9 @@ def test_an_older_store_is_migrated_once(store_path, monkeypatch):
 
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, next_migration])
     monkeypatch.setattr(schema, "LATEST_VERSION", newer)
-    import mltop.store.tracking as tracking
+    import mltop.store.sqlite.database as database
 
-    monkeypatch.setattr(tracking, "LATEST_VERSION", newer)
+    monkeypatch.setattr(database, "LATEST_VERSION", newer)
     with Store(store_path) as store:
         assert store.get_experiment("0").name == "Default"
     with Store(store_path):
@@ -146,12 +151,12 @@ def test_an_older_store_is_migrated_once(store_path, monkeypatch):
 
 
 def test_a_version_1_store_gains_the_registry(store_path, monkeypatch):
-    import mltop.store.tracking as tracking
-    from mltop.store import schema
+    import mltop.store.sqlite.database as database
+    from mltop.store.sqlite import schema
 
     monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
     monkeypatch.setattr(schema, "LATEST_VERSION", 1)
-    monkeypatch.setattr(tracking, "LATEST_VERSION", 1)
+    monkeypatch.setattr(database, "LATEST_VERSION", 1)
     with Store(store_path) as store:
         store.create_experiment("kept")
     monkeypatch.undo()

@@ -361,7 +361,7 @@ async def test_keys_typed_while_a_move_is_planned_are_its_comment(models, store_
     key of the screen beneath, nor `q`, `?`, enter or escape of the app's."""
     import threading
 
-    from mltop.store.registry import Registry
+    from mltop.store.sqlite.registry import Registry
 
     release = threading.Event()
     plan = Registry.plan_transition

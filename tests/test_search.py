@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mltop.store import FilterError, MltopClient, PageTokenError, Store
-from mltop.store.search import compile_run_search, like_to_glob
+from mltop.store.query.compiler import like_to_glob
+from mltop.store.sqlite.search import compile_run_search
 
 
 @pytest.fixture(scope="module")
@@ -499,7 +500,7 @@ def test_user_text_never_reaches_sql_text(small, case):
 def test_policy_evaluator_agrees_with_the_sql_engine(small, text, expected):
     """Promotion policies are checked in Python against one run; the search runs in SQL.
     On every valid filter of the table, both must pick the same runs."""
-    from mltop.store.policy import matches, validate
+    from mltop.store.query.policy import matches, validate
 
     text = text.format(**small.ids)
     if not text.strip():
@@ -539,7 +540,7 @@ def test_run_rows_are_the_runs_as_a_table_shows_them(small, text, order):
 def test_filters_beyond_the_limits_are_refused_with_a_filter_error(client):
     """Deep parentheses, hundreds of conditions, dozens of sort keys: each is said as a
     FilterError naming the limit, never a RecursionError or SQLite's own error."""
-    from mltop.store.filters import MAX_CONDITIONS, MAX_DEPTH, MAX_ORDER_KEYS
+    from mltop.store.query.parser import MAX_CONDITIONS, MAX_DEPTH, MAX_ORDER_KEYS
 
     run_id = client.create_run(run_name="r", log_system_info=False).info.run_id
     client.log_params(run_id, {"lr": "0.1"})

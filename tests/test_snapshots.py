@@ -186,7 +186,7 @@ def test_compare_charts(snap_compare, fixed_store):
 @pytest.fixture
 def registry_store(fixed_store):
     """The fixed store plus a model: v1 Production, v2 Staging, a policy; fixed times."""
-    from mltop.store import registry as registry_module
+    from mltop.store.sqlite import registry as registry_module
 
     patch = pytest.MonkeyPatch()
     patch.setattr(registry_module, "now_ms", lambda: NOW - 600_000)

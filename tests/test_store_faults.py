@@ -27,7 +27,7 @@ from mltop.store import (
     StoreNotFoundError,
     StoreReadOnlyError,
 )
-from mltop.store.errors import store_error
+from mltop.store.sqlite.errors import store_error
 from mltop.tui import app as app_module
 from mltop.tui.app import MltopApp
 from mltop.tui.screens.run_detail import RunDetailScreen
@@ -409,9 +409,9 @@ def test_a_write_check_needs_room_on_the_disk(filled_store, store_path, monkeypa
 async def test_a_full_disk_is_said_and_marked_until_there_is_room(models, store_path, monkeypatch):
     """SQLite reports a full disk when a move is committed: the dialog says it was not
     done, the header says `disk full`, and it stays until the disk has room again."""
-    from mltop.store import tracking
+    from mltop.store.sqlite.database import Database
 
-    real_write = tracking.Store._write
+    real_write = Database.write
     room = {"free": 0}
 
     def full_write(self, conn=None):
@@ -420,7 +420,7 @@ async def test_a_full_disk_is_said_and_marked_until_there_is_room(models, store_
         return real_write(self, conn)
 
     usage = shutil.disk_usage(store_path)
-    monkeypatch.setattr(tracking.Store, "_write", full_write)
+    monkeypatch.setattr(Database, "write", full_write)
     monkeypatch.setattr(
         shutil, "disk_usage", lambda path: usage._replace(free=room["free"] or 1024)
     )

@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import ROW_METRICS, FilterError, MltopError, Run, Store, now_ms
+from mltop.store import ROW_METRICS, FilterError, MltopError, Run, TrackingStore, now_ms
 from mltop.store.entities import VIEWS, Experiment
 from mltop.tui import models_cli
 from mltop.tui.export import dumps, run_json, write_csv, write_json, write_run_json
@@ -44,7 +44,7 @@ def store_option(command: F) -> F:
     )(command)
 
 
-def open_store(ctx: click.Context, store_path: str | None) -> Store:
+def open_store(ctx: click.Context, store_path: str | None) -> TrackingStore:
     chosen = store_path or ctx.find_root().params.get("store_path")
     return opened(chosen)
 
@@ -193,7 +193,7 @@ def runs() -> None:
     """List and inspect runs."""
 
 
-def _experiment_ids(store: Store, experiment: str | None) -> list[str] | None:
+def _experiment_ids(store: TrackingStore, experiment: str | None) -> list[str] | None:
     if experiment is None:
         return None
     found = store.get_experiment_by_name(experiment)

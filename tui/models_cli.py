@@ -17,16 +17,20 @@ from rich.console import Console
 from rich.table import Table
 
 from mltop.store import CommentRequiredError, PlanChangedError
-from mltop.store.registry import Registry, TransitionPlan, require_comment
+from mltop.store.protocols import ModelRegistry, TrackingStore
+from mltop.store.registry import TransitionPlan, require_comment
 from mltop.tui.export import dumps
 from mltop.tui.opening import opened
 from mltop.tui.present import HISTORY_COLUMNS, history_row, plan_text, stage_text
 from mltop.tui.text import clean, plain, timestamp
 
 
-def _registry(ctx: click.Context, store_path: str | None) -> Registry:
-    chosen = store_path or ctx.find_root().params.get("store_path")
-    return opened(chosen).registry
+def _store(ctx: click.Context, store_path: str | None) -> TrackingStore:
+    return opened(store_path or ctx.find_root().params.get("store_path"))
+
+
+def _registry(ctx: click.Context, store_path: str | None) -> ModelRegistry:
+    return _store(ctx, store_path).registry
 
 
 def _console() -> Console:
@@ -87,7 +91,8 @@ def models_list(ctx: click.Context, as_json: bool, store_path: str | None) -> No
 @click.pass_context
 def models_show(ctx: click.Context, name: str, as_json: bool, store_path: str | None) -> None:
     """One model and its versions, with each version's source run."""
-    reg = _registry(ctx, store_path)
+    store = _store(ctx, store_path)
+    reg = store.registry
     model = reg.get_registered_model(name)
     versions = reg.search_model_versions(name=name)
     if as_json:
@@ -102,7 +107,7 @@ def models_show(ctx: click.Context, name: str, as_json: bool, store_path: str | 
         table.add_column(column)
     for v in versions:
         try:
-            run = reg.store.get_run(v.run_id)
+            run = store.get_run(v.run_id)
             run_name = run.info.run_name
             metrics = ", ".join(
                 f"{k}={s.value:.4g}" for k, s in sorted(run.data.summaries.items())[:4]

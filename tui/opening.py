@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from mltop.store import Store, resolve_store_path, upgrade_pending
+from mltop.store import TrackingStore, open_store, resolve_store_path, upgrade_pending
 
 
-def opened(chosen: str | None) -> Store:
+def opened(chosen: str | None) -> TrackingStore:
     """The store, said first when opening it upgrades it (it may take a while, and the
     dashboard's screen would stay blank meanwhile)."""
     if upgrade_pending(chosen):
@@ -16,4 +16,4 @@ def opened(chosen: str | None) -> Store:
             "(once; a large store takes a while)...",
             err=True,
         )
-    return Store(chosen, create=False)
+    return open_store(chosen, create=False)

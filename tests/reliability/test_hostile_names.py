@@ -24,8 +24,8 @@ from textual.strip import Strip
 from textual.widgets import DataTable, Input, OptionList, Static, TextArea, Tree
 
 from mltop.store import MltopClient, NotFoundError, Store, ValidationError
-from mltop.store.errors import store_error
 from mltop.store.registry import validate_alias
+from mltop.store.sqlite.errors import store_error
 from mltop.tui import app as app_module
 from mltop.tui.app import MltopApp
 from mltop.tui.screens.compare import CompareChart, CompareScreen

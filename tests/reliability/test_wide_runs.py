@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from test_dashboard import settle, sync
 from textual.widgets import DataTable, Input, SelectionList, Static, TabbedContent
 
-from mltop.store import MltopClient, Store
-from mltop.store.tracking import ROW_METRICS
+from mltop.store import ROW_METRICS, MltopClient, Store
 from mltop.tui.app import MltopApp
 from mltop.tui.cli import main
 from mltop.tui.screens.run_detail import SHOWN_METRICS, ChooseMetrics, RunDetailScreen

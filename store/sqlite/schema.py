@@ -293,6 +293,12 @@ INSERT_BLOCK = (
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 LATEST_VERSION = len(MIGRATIONS)
 
+# A run's attributes as the run store and its searches read them (r: runs).
+RUN_COLUMNS = (
+    "r.id, r.run_id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, "
+    "r.lifecycle_stage, r.parent_run_id, r.heartbeat_time, r.heartbeat_interval_ms, r.seq"
+)
+
 
 def migrate(conn: sqlite3.Connection) -> None:
     """Bring the schema to LATEST_VERSION inside the caller's open write transaction."""

@@ -16,14 +16,13 @@ from typing import Any
 
 from mltop.store.entities import Run
 from mltop.store.errors import FilterError
-from mltop.store.filters import BoolOp, Comparison, Identifier, Node, NullCheck
-from mltop.store.search import (
-    _ENTITIES,
-    ATTRIBUTES,
-    METRICS,
-    PARAMS,
-    _Compiler,
-    _Sql,
+from mltop.store.query.compiler import ATTRIBUTES, ENTITIES, METRICS, PARAMS, Compiler, Sql
+from mltop.store.query.parser import (
+    BoolOp,
+    Comparison,
+    Identifier,
+    Node,
+    NullCheck,
     parse_filter,
 )
 
@@ -76,7 +75,7 @@ def validate(expression: str) -> Node:
     tree = parse_filter(expression)
     if tree is None:
         raise FilterError("a policy cannot be empty (clear it instead)", expression, 0)
-    _Compiler(expression, experiments=False).compile(tree, _Sql())
+    Compiler(expression, experiments=False).compile(tree, Sql())
     return tree
 
 
@@ -130,7 +129,7 @@ _ATTRIBUTE_FIELDS = {
 
 
 def _value(ident: Identifier, run: Run) -> Any:
-    entity = _ENTITIES.get(ident.entity or "", ATTRIBUTES)
+    entity = ENTITIES.get(ident.entity or "", ATTRIBUTES)
     if entity == METRICS:
         summary = run.data.summaries.get(ident.key)
         return None if summary is None else summary.value

@@ -1,27 +1,26 @@
-"""The run store: one SQLite database (WAL) plus an artifact folder, shared by processes.
+"""The SQLite run store: experiments, runs, params, tags, metrics, the read model and
+its cache, and the change feed, over one `Database` (`sqlite/database.py`) plus an
+artifact folder, shared by processes.
 
-`Store` is the storage layer: it validates, writes in short `BEGIN IMMEDIATE` transactions
-and reads. The logging API (`client.py`, `fluent.py`) and the dashboard sit on top of it.
+`Store` validates, writes in short `BEGIN IMMEDIATE` transactions and reads. It is the
+SQLite backend of the Protocols in `store/protocols.py`; the logging API (`client.py`,
+`fluent.py`), the dashboard and the CLI use it through them.
 """
 
 from __future__ import annotations
 
-import errno
 import math
 import os
-import shutil
 import sqlite3
 import threading
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mltop.store import keys, search
+from mltop.store import keys
 from mltop.store.artifacts import ArtifactRepository
 from mltop.store.blocks import MetricBlock, blocks_of, complete
 from mltop.store.entities import (
@@ -41,264 +40,34 @@ from mltop.store.entities import (
     RunData,
     RunInfo,
     RunRow,
+    now_ms,
 )
 from mltop.store.errors import (
     AlreadyExistsError,
     InvalidStateError,
     InvalidValueError,
-    MltopError,
-    NotAStoreError,
     NotFoundError,
     ParamConflictError,
-    SchemaTooNewError,
     StoreError,
-    StoreFullError,
-    StoreIOError,
-    StoreNotFoundError,
-    StoreReadOnlyError,
     ValidationError,
-    store_error,
-    translated,
 )
+from mltop.store.location import ARTIFACTS_DIR, resolve_store_path
 from mltop.store.names import generate_run_name
-from mltop.store.schema import (
-    APPLICATION_ID,
-    BLOCK_SUMMARY_COLUMNS,
-    INSERT_BLOCK,
-    LATEST_VERSION,
-    migrate,
-)
+from mltop.store.query.paging import DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT, PagedList
+from mltop.store.sqlite import search
+from mltop.store.sqlite.database import BUSY_TIMEOUT_S, Database
+from mltop.store.sqlite.errors import translated
+from mltop.store.sqlite.schema import BLOCK_SUMMARY_COLUMNS, INSERT_BLOCK, RUN_COLUMNS
 
 if TYPE_CHECKING:
-    from mltop.store.registry import Registry
+    from mltop.store.sqlite.registry import Registry
 
-DB_NAME = "mltop.db"
-ARTIFACTS_DIR = "artifacts"
-STORE_DIR_NAME = ".mltop"
-BUSY_TIMEOUT_S = 60.0
 DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
 _CHUNK = 500  # ids per IN (...) list
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Where the store is: `explicit`, else `MLTOP_STORE`, else the nearest `.mltop/`
-    walking up from the working directory, else `.mltop/` in the working directory."""
-    chosen = explicit if explicit not in (None, "") else os.environ.get("MLTOP_STORE") or None
-    if chosen is not None:
-        path = Path(chosen).expanduser().absolute()
-        if path.name == DB_NAME and path.is_file():
-            return path.parent
-        return path
-    cwd = Path.cwd()
-    for folder in (cwd, *cwd.parents):
-        candidate = folder / STORE_DIR_NAME
-        if candidate.is_dir():
-            return candidate
-    return cwd / STORE_DIR_NAME
-
-
-def _inspect_existing(db_path: Path) -> int:
-    """The schema version of an existing database file (0 for an empty one).
-
-    Reads without writing; refuses files that are not mltop stores or are too new. A read
-    that overlaps another process's write to the file (a checkpoint) may see it torn: an
-    answer that the file is not a store is given only when the file did not change while
-    it was read."""
-    for attempt in range(_INSPECT_TRIES):
-        before = _file_state(db_path)
-        try:
-            return _inspect_once(db_path)
-        except StoreError:
-            if before == _file_state(db_path) or attempt == _INSPECT_TRIES - 1:
-                raise
-        time.sleep(0.005 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-_INSPECT_TRIES = 20
-
-
-def _file_state(db_path: Path) -> tuple[object, ...]:
-    """What changes when a database file is written: its identity, size and time, and
-    whether a -wal file is beside it."""
-    try:
-        found = os.stat(db_path)
-    except OSError:
-        return ()
-    wal = db_path.with_name(db_path.name + "-wal").exists()
-    return (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns, wal)
-
-
-def _inspect_once(db_path: Path) -> int:
-    # Never open() the file from Python: closing any descriptor of it drops every POSIX
-    # lock this process holds on it, including those of live SQLite connections, and a
-    # writer elsewhere would then believe it was alone and delete the WAL under us.
-    if db_path.stat().st_size == 0:
-        return 0
-    try:
-        conn = _read_only_connection(db_path, BUSY_TIMEOUT_S)
-        try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        if "not a database" in str(exc):
-            raise NotAStoreError(
-                f"{db_path} is not an mltop store (not an SQLite database); it was not modified"
-            ) from exc
-        typed = store_error(exc, db_path.parent)
-        if type(typed) is not StoreError:  # busy, a disk failing or full: not the file
-            raise typed from exc
-        raise NotAStoreError(f"{db_path} cannot be read as an mltop store ({exc})") from exc
-    return _check_identity(db_path, app_id, version, tables)
-
-
-def _wal_size(db_path: Path) -> int:
-    """The size of the -wal file beside the database (0: none, or nothing in it yet)."""
-    try:
-        return os.stat(f"{db_path}-wal").st_size
-    except OSError:
-        return 0
-
-
-def _read_only_connection(db_path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A connection that writes nothing, not even -wal or -shm files. With a -wal file
-    beside the database, SQLite reads both (its -shm too); with none, everything is in
-    the main file and it is read as immutable, as a read-only connection to a WAL database
-    would otherwise need to create them."""
-    flags = "mode=ro" if _wal_size(db_path) else "mode=ro&immutable=1"
-    return sqlite3.connect(
-        f"{db_path.as_uri()}?{flags}",
-        uri=True,
-        timeout=busy_timeout,
-        isolation_level=None,
-        check_same_thread=False,
-    )
-
-
-def upgrade_pending(path: str | os.PathLike[str] | None = None) -> bool:
-    """Whether opening the store at `path` (found as `Store` finds it) will upgrade it to
-    this mltop's schema, a one-off that takes a while on a large store (about a second per
-    half a million metric points). False when it is current, or absent, or not a store."""
-    db_path = resolve_store_path(path) / DB_NAME
-    try:
-        return db_path.is_file() and 0 < _inspect_existing(db_path) < LATEST_VERSION
-    except (MltopError, OSError):
-        return False  # opening it will say what is wrong
-
-
-def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> int:
-    if app_id == 0 and version == 0 and tables == 0:
-        return 0
-    if app_id != APPLICATION_ID:
-        raise NotAStoreError(
-            f"{db_path} is an SQLite database but not an mltop store; it was not modified"
-        )
-    if version > LATEST_VERSION:
-        raise SchemaTooNewError(
-            f"{db_path} was written by a newer mltop (schema version {version}; this mltop "
-            f"reads up to {LATEST_VERSION}); upgrade mltop to open it. It was not modified."
-        )
-    return version
-
-
-CACHE_KIB = 64 * 1024
-FREE_TO_WRITE = 4 * 1024 * 1024  # bytes a disk needs free for check(write=True) to pass
 POINTS_UP_TO = 64 * 1024  # a longer history is read for a chart as blocks (get_metric_blocks)
 DATA_CACHE_RUNS = 20_000  # runs whose params, tags and summaries a Store keeps read
-MIN_SQLITE = (3, 24, 0)  # upserts (INSERT ... ON CONFLICT DO UPDATE)
 KEY_NAMES_KEPT = 200_000  # metric key names a thread keeps read
 ROW_METRICS = 256  # metrics of each run in a table of runs (RunRow): the first it logged
-
-
-def _connect(
-    db_path: Path, busy_timeout: float = BUSY_TIMEOUT_S, *, read_only: bool = False
-) -> sqlite3.Connection:
-    if sqlite3.sqlite_version_info < MIN_SQLITE:
-        raise StoreError(
-            f"this Python links SQLite {sqlite3.sqlite_version}; mltop needs "
-            f"{'.'.join(map(str, MIN_SQLITE))} or newer"
-        )
-    if read_only:
-        conn = _read_only_connection(db_path, busy_timeout)
-    else:
-        conn = sqlite3.connect(
-            db_path, isolation_level=None, timeout=busy_timeout, check_same_thread=False
-        )
-        conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # SQLite's default page cache is 2 MiB: a search over 10,000 runs touches more than
-    # that and would re-read pages from the OS on every query. Filled only as used.
-    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-    return conn
-
-
-_SIDE_FILES = ("-journal", "-wal", "-shm")
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make a new name in `folder` survive a power cut (where the OS lets us)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _os_store_error(exc: OSError, path: Path) -> StoreError:
-    """The typed error standing for the OS's `exc` on the store at `path`."""
-    if exc.errno == errno.ENOSPC:
-        return StoreFullError(f"the store at {path} cannot be written: its disk is full ({exc})")
-    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StoreReadOnlyError(f"the store at {path} cannot be written ({exc})")
-    return StoreIOError(f"the store at {path} cannot be written ({exc})")
-
-
-def _set_wal(conn: sqlite3.Connection, deadline: float) -> None:
-    """Put the database in WAL mode. Changing the journal mode needs the database to
-    itself, and SQLite does not wait for that: another process reading it an instant
-    makes it fail as locked at once, so it is tried again until `deadline`."""
-    while True:
-        try:
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.01)
-
-
-def _build_database(path: Path) -> None:
-    """A complete, current, empty store database at `path` (a new file), in WAL mode."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = DELETE")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            migrate(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
-        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-            raise StoreError(f"{path.parent} cannot hold an mltop store: SQLite refused WAL mode")
-    finally:
-        conn.close()
 
 
 def _exp_int(experiment_id: str | int) -> int:
@@ -332,11 +101,6 @@ def _marks(n: int) -> str:
 def _nan(value: float | None) -> float:
     return math.nan if value is None else value
 
-
-RUN_COLUMNS = (
-    "r.id, r.run_id, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.user_id, "
-    "r.lifecycle_stage, r.parent_run_id, r.heartbeat_time, r.heartbeat_interval_ms, r.seq"
-)
 
 # Merges a batch's summary of one (run, key) series into the stored one.
 _MERGE_SUMMARY = """
@@ -402,248 +166,49 @@ class Store:
         read_only: bool | None = None,
     ):
         self.path = resolve_store_path(path)
-        self.db_path = self.path / DB_NAME
-        self.busy_timeout = busy_timeout
         self._artifact_prefix = f"{self.path / ARTIFACTS_DIR}{os.sep}"
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
-        self._generation = 0  # moves on when the database file is replaced: reconnect
-        # The file (device, inode) each connection opened: one must never write into a
-        # database file since deleted or replaced, where nobody would ever read it.
-        self._opened: dict[int, tuple[int, int] | None] = {}
-        self._identity: tuple[int, int] | None = None  # the file this Store uses now
-        # Read-only: every connection opened read-only, every write refused before it
-        # starts. Asked for, or (None) when the files cannot be written and nothing may be
-        # created (create=False): a store shared by another user, a read-only mount.
-        self.read_only = bool(read_only)
-        try:
-            self._open(create, read_only)
-        except sqlite3.Error as exc:
-            raise store_error(exc, self.path) from exc
+        self.db = Database(
+            self.path,
+            create=create,
+            busy_timeout=busy_timeout,
+            read_only=read_only,
+            on_replaced=self._forget_cached,
+        )
 
-    # -- opening -------------------------------------------------------------------------
+    def _forget_cached(self) -> None:
+        """The database file was replaced: nothing read from the old one is kept."""
+        with self._lock:
+            self._data_cache.clear()
 
-    def _open(self, create: bool, read_only: bool | None) -> None:
-        if self.path.exists() and not self.path.is_dir():
-            raise NotAStoreError(
-                f"{self.path} is a file, not an mltop store directory; it was not modified"
-            )
-        if self.db_path.is_dir():
-            raise NotAStoreError(f"{self.db_path} is a directory, not an mltop database")
-        if not self.db_path.exists() or (not create and self.db_path.stat().st_size == 0):
-            if not create:
-                empty = " (its database file is empty)" if self.db_path.exists() else ""
-                raise StoreNotFoundError(
-                    f"no mltop store at {self.path}{empty}; log a run first, or pass --store "
-                    "(or set MLTOP_STORE) to point at one"
-                )
-            self._create()
-        if read_only is None:
-            read_only = not create and not (
-                os.access(self.path, os.W_OK) and os.access(self.db_path, os.W_OK)
-            )
-        self.read_only = read_only
-        version = _inspect_existing(self.db_path)
-        if read_only and 0 < version < LATEST_VERSION:
-            raise StoreReadOnlyError(
-                f"the store at {self.path} was written by an older mltop (schema version "
-                f"{version}) and is read-only here: open it once with write access to upgrade "
-                "it. It was not modified."
-            )
-        try:
-            conn = self._conn()
-            conn.execute("PRAGMA journal_mode").fetchone()  # opens the file, its -shm
-        except (sqlite3.Error, StoreIOError) as exc:
-            # A reader of a store on a full disk (or a read-only mount access() did not
-            # tell of, a disk refusing writes): SQLite cannot make the -shm file it needs
-            # to share the database. It is read without sharing, as a store that cannot
-            # be written is read (a disk failing reads fails that read too).
-            typed = store_error(exc, self.path) if isinstance(exc, sqlite3.Error) else exc
-            if create or read_only or not isinstance(typed, StoreIOError):
-                raise typed from exc
-            if 0 < version < LATEST_VERSION:
-                raise typed from exc
-            self.close()
-            read_only = self.read_only = True
-            conn = self._conn()
-        self._identity = self._opened[id(conn)]
-        if read_only:
-            return
-        if version < LATEST_VERSION:
-            self._migrate(conn)
-        else:
-            _set_wal(conn, time.monotonic() + self.busy_timeout)
-        if create:  # a reader never writes, not even an empty folder
-            (self.path / ARTIFACTS_DIR).mkdir(exist_ok=True)
+    @property
+    def db_path(self) -> Path:
+        return self.db.db_path
 
-    def _create(self) -> None:
-        """Make the store's folder and database, all at once: the database is built under
-        a private name and linked into place complete, so another process never sees it
-        half made (it may be making its own at the same instant: the first one linked is
-        the store, the others are discarded), and a failure (a full disk) leaves no
-        database behind."""
-        if self.path.is_dir() and any(
-            not entry.name.startswith(DB_NAME) and entry.name != ARTIFACTS_DIR
-            for entry in os.scandir(self.path)
-        ):
-            raise NotAStoreError(
-                f"{self.path} is a non-empty directory without {DB_NAME}, not an mltop "
-                "store; choose a new or empty directory. It was not modified."
-            )
-        made_folder = not self.path.exists()
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _os_store_error(exc, self.path) from exc
-        private = self.path / f"{DB_NAME}.new-{os.getpid()}-{os.urandom(6).hex()}"
-        try:
-            _build_database(private)
-            try:
-                os.link(private, self.db_path)
-            except FileExistsError:
-                pass  # another process made the store first: it is the store
-            except OSError:
-                # A filesystem without hard links: a rename, which another process making
-                # the store at the same instant could overwrite with its own empty one.
-                if not self.db_path.exists():
-                    os.replace(private, self.db_path)
-            _sync_folder(self.path)
-        except sqlite3.Error as exc:
-            raise store_error(exc, self.path) from exc
-        except OSError as exc:
-            raise _os_store_error(exc, self.path) from exc
-        finally:
-            for leftover in (private, *(Path(f"{private}{end}") for end in _SIDE_FILES)):
-                with suppress(OSError):
-                    leftover.unlink()
-            if made_folder and not self.db_path.exists():
-                with suppress(OSError):
-                    self.path.rmdir()
+    @property
+    def read_only(self) -> bool:
+        return self.db.read_only
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        _set_wal(conn, time.monotonic() + self.busy_timeout)
-        with self._write(conn):
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            _check_identity(self.db_path, app_id, version, tables)
-            if version < LATEST_VERSION:
-                migrate(conn)
-
-    def _conn(self) -> sqlite3.Connection:
-        local = self._local
-        conn = getattr(local, "conn", None)
-        # A read-only connection reads the main file alone (immutable: SQLite then trusts
-        # what it read of it never to change) while there is no -wal beside it, and through
-        # the WAL while there is: a new one when that changes, or when the main file itself
-        # changed under an immutable one (its owner wrote and checkpointed meanwhile).
-        view = self._read_only_view() if self.read_only else None
-        # Never reuse a connection across fork, nor one to a database file since replaced.
-        if (
-            conn is None
-            or local.pid != os.getpid()
-            or local.generation != self._generation
-            or local.view != view
-        ):
-            if conn is not None and local.pid == os.getpid():
-                local.conn = None
-                with self._lock:
-                    self._connections.remove(conn)
-                conn.close()
-            try:
-                conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
-            except sqlite3.Error as exc:
-                raise store_error(exc, self.path) from exc
-            self._opened[id(conn)] = self._file_identity()
-            local.conn = conn
-            local.pid = os.getpid()
-            local.generation = self._generation
-            local.view = view
-            local.connects = getattr(local, "connects", 0) + 1
-            local.key_names = {}
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def _read_only_view(self) -> tuple[object, ...]:
-        """How a read-only connection sees the database now: through the WAL, or the main
-        file as it is (its identity, size and times)."""
-        if _wal_size(self.db_path):
-            return ("wal",)
-        return ("immutable", *_file_state(self.db_path))
+    @property
+    def busy_timeout(self) -> float:
+        return self.db.busy_timeout
 
     def thread_connection(self) -> sqlite3.Connection:
         """This thread's connection to the store (opened on first use)."""
-        return self._conn()
+        return self.db.connection()
 
     def new_connection(self) -> sqlite3.Connection:
         """A private connection (for a writer thread); the caller closes it."""
-        conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
-        self._opened[id(conn)] = self._file_identity()
-        return conn
-
-    def _file_identity(self) -> tuple[int, int] | None:
-        try:
-            found = os.stat(self.db_path)
-        except FileNotFoundError:
-            return None
-        return (found.st_dev, found.st_ino)
-
-    def _file_now(self) -> tuple[int, int]:
-        """The database file's identity now; the typed error when it is gone or unreadable.
-        A replaced file is noted: every thread reconnects at its next use."""
-        try:
-            identity = self._file_identity()
-        except OSError as exc:
-            raise StoreIOError(f"the store at {self.path} cannot be read ({exc})") from exc
-        if identity is None:
-            raise StoreNotFoundError(
-                f"the store at {self.path} is gone: its {DB_NAME} was removed or moved"
-            )
-        if identity != self._identity:
-            self._identity = identity
-            self._generation += 1
-            with self._lock:
-                self._data_cache.clear()
-        return identity
+        return self.db.new_connection()
 
     def check(self, *, write: bool = False) -> bool:
-        """Raise the typed error that stops this store from being used now: its database
-        removed (StoreNotFoundError), locked (StoreBusyError), unreadable (StoreIOError),
-        damaged or replaced by something that is not a database (StoreCorruptError).
-        `write`: check that a write could start too (another process may hold the write
-        lock while reads go on, the files may be read-only) and that the disk has room
-        (StoreFullError below FREE_TO_WRITE bytes); nothing is written.
-
-        An open connection goes on reading a database file after it was deleted or
-        replaced, so the file itself is looked at first; a replaced file is reconnected
-        to (by every thread, at its next read). Returns whether it was replaced."""
-        generation = self._generation
-        self._file_now()
-        replaced = generation != self._generation
-        if write and self.read_only:
-            raise StoreReadOnlyError(f"the store at {self.path} is open read-only")
-        if write and shutil.disk_usage(self.path).free < FREE_TO_WRITE:
-            raise StoreFullError(f"the store at {self.path} cannot be written: its disk is full")
-        conn = self._conn()
-        # A read transaction, or a write one (taking the write lock, writing nothing): it
-        # waits on, then reports, another's lock.
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()
-        finally:
-            if conn.in_transaction:  # SQLite may have ended it already, failing
-                conn.execute("ROLLBACK")
-        return replaced
+        """`Database.check`: raise the typed error that stops this store from being used
+        now; whether its database file was replaced."""
+        return self.db.check(write=write)
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -653,43 +218,6 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
-
-    @contextmanager
-    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE: no lock upgrade that could fail) on
-        `conn`, or on this thread's connection; rolled back on any exception. Never into a
-        database file since removed (StoreNotFoundError) or replaced: this thread's own
-        connection moves to the new file; a private one is refused (StoreError). Nothing
-        is written to a store opened read-only (StoreReadOnlyError)."""
-        if self.read_only:
-            raise StoreReadOnlyError(
-                f"the store at {self.path} is open read-only (its files cannot be written "
-                "here): nothing was changed"
-            )
-        identity = self._file_now()
-        if conn is None:
-            conn = self._conn()
-        elif self._opened.get(id(conn)) != identity:
-            raise StoreError(
-                f"the database of the store at {self.path} was replaced since this connection "
-                "opened it: nothing was written; open a new connection"
-            )
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            # SQLite may have rolled back already (a full disk, an I/O error): the error
-            # that matters is the one that got us here.
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
-        self._local.writes = getattr(self._local, "writes", 0) + 1
-
-    @staticmethod
-    def _next_seq(conn: sqlite3.Connection) -> int:
-        conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'seq'")
-        return conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
 
     # -- experiments ---------------------------------------------------------------------
 
@@ -704,14 +232,14 @@ class Store:
 
     def create_experiment(self, name: str, tags: Mapping[str, object] | None = None) -> str:
         keys.validate_name(name, "experiment name", keys.MAX_EXPERIMENT_NAME_LENGTH)
-        clean_tags = self._clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
-        with self._write() as conn:
+        clean_tags = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        with self.db.write() as conn:
             self._refuse_taken_name(conn, name)
             now = now_ms()
             cur = conn.execute(
                 "INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time,"
                 " seq) VALUES (?, 'active', ?, ?, ?)",
-                (name, now, now, self._next_seq(conn)),
+                (name, now, now, self.db.next_seq(conn)),
             )
             exp = cur.lastrowid
             conn.executemany(
@@ -735,7 +263,7 @@ class Store:
         raise AlreadyExistsError(f"experiment {name!r} already exists (id {row[0]})")
 
     def _experiments(self, where: str, args: Sequence[object]) -> list[Experiment]:
-        conn = self._conn()
+        conn = self.db.connection()
         rows = conn.execute(
             "SELECT experiment_id, name, lifecycle_stage, creation_time, last_update_time "
             f"FROM experiments WHERE {where} ORDER BY experiment_id",
@@ -769,7 +297,7 @@ class Store:
 
     def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
         keys.validate_name(new_name, "experiment name", keys.MAX_EXPERIMENT_NAME_LENGTH)
-        with self._write() as conn:
+        with self.db.write() as conn:
             exp, name, _stage = self._experiment_row(conn, experiment_id)
             if name == new_name:
                 return
@@ -777,11 +305,11 @@ class Store:
             conn.execute(
                 "UPDATE experiments SET name = ?, last_update_time = ?, seq = ? "
                 "WHERE experiment_id = ?",
-                (new_name, now_ms(), self._next_seq(conn), exp),
+                (new_name, now_ms(), self.db.next_seq(conn), exp),
             )
 
     def _set_experiment_stage(self, experiment_id: str | int, stage: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             exp, name, current = self._experiment_row(conn, experiment_id)
             if stage == DELETED and str(exp) == DEFAULT_EXPERIMENT_ID:
                 raise InvalidStateError("the Default experiment cannot be deleted")
@@ -790,7 +318,7 @@ class Store:
             conn.execute(
                 "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ?, seq = ? "
                 "WHERE experiment_id = ?",
-                (stage, now_ms(), self._next_seq(conn), exp),
+                (stage, now_ms(), self.db.next_seq(conn), exp),
             )
 
     def delete_experiment(self, experiment_id: str | int) -> None:
@@ -801,8 +329,8 @@ class Store:
         self._set_experiment_stage(experiment_id, ACTIVE)
 
     def set_experiment_tag(self, experiment_id: str | int, key: str, value: object) -> None:
-        clean = self._clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
-        with self._write() as conn:
+        clean = keys.clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
+        with self.db.write() as conn:
             exp = self._experiment_row(conn, experiment_id)[0]
             conn.executemany(
                 "INSERT INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?) "
@@ -812,7 +340,7 @@ class Store:
             self._touch_experiment(conn, exp)
 
     def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             exp = self._experiment_row(conn, experiment_id)[0]
             cur = conn.execute(
                 "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?", (exp, key)
@@ -824,12 +352,12 @@ class Store:
     def _touch_experiment(self, conn: sqlite3.Connection, exp: int) -> None:
         conn.execute(
             "UPDATE experiments SET last_update_time = ?, seq = ? WHERE experiment_id = ?",
-            (now_ms(), self._next_seq(conn), exp),
+            (now_ms(), self.db.next_seq(conn), exp),
         )
 
     def experiment_run_counts(self) -> dict[str, tuple[int, int]]:
         """experiment id -> (active runs, RUNNING runs among them)."""
-        rows = self._conn().execute(
+        rows = self.db.connection().execute(
             "SELECT experiment_id, count(*), sum(status = 'RUNNING') FROM runs "
             "WHERE lifecycle_stage = 'active' GROUP BY experiment_id"
         )
@@ -855,7 +383,7 @@ class Store:
 
     def run_row_id(self, run_id: str) -> int:
         """The integer row id used in the metric tables, checking the run can be logged to."""
-        return self._writable_run(self._conn(), run_id)
+        return self._writable_run(self.db.connection(), run_id)
 
     def create_run(
         self,
@@ -873,11 +401,11 @@ class Store:
         if run_name is None or run_name == "":
             run_name = generate_run_name()
         keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
-        clean_tags = self._clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        clean_tags = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
         start = keys.time_ms("start_time", start_time) if start_time is not None else now_ms()
         exp_id = DEFAULT_EXPERIMENT_ID if experiment_id is None else experiment_id
         run_id = uuid.uuid4().hex
-        with self._write() as conn:
+        with self.db.write() as conn:
             _exp, exp_name, stage = self._experiment_row(conn, exp_id)
             if stage != ACTIVE:
                 raise InvalidStateError(
@@ -900,7 +428,7 @@ class Store:
                     parent_run_id,
                     now_ms(),
                     heartbeat_interval_ms,
-                    self._next_seq(conn),
+                    self.db.next_seq(conn),
                 ),
             ).lastrowid
             conn.executemany(
@@ -925,7 +453,7 @@ class Store:
         """
         if run_name is not None:
             keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = self._run_row(conn, run_id)[0]
             sets: list[str] = []
             args: list[object] = []
@@ -946,17 +474,17 @@ class Store:
             if not sets:
                 return
             sets.append("seq = ?")
-            args += [self._next_seq(conn), row]
+            args += [self.db.next_seq(conn), row]
             conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", args)
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             row, _exp, current, _status = self._run_row(conn, run_id)
             if current == stage:
                 raise InvalidStateError(f"run {run_id} is already {stage}")
             conn.execute(
                 "UPDATE runs SET lifecycle_stage = ?, seq = ? WHERE id = ?",
-                (stage, self._next_seq(conn), row),
+                (stage, self.db.next_seq(conn), row),
             )
 
     def delete_run(self, run_id: str) -> None:
@@ -971,8 +499,8 @@ class Store:
         rows = list(run_rows)
         if not rows:
             return
-        conn = conn or self._conn()
-        with self._write(conn):
+        conn = conn or self.db.connection()
+        with self.db.write(conn):
             for chunk in _chunks(rows):
                 conn.execute(
                     f"UPDATE runs SET heartbeat_time = ? WHERE id IN ({_marks(len(chunk))}) "
@@ -981,13 +509,6 @@ class Store:
                 )
 
     # -- params and tags -----------------------------------------------------------------
-
-    @staticmethod
-    def _clean_tags(tags: Mapping[str, object], limit: int) -> dict[str, str]:
-        return {
-            keys.validate_key(k, "tag key"): keys.validate_string_value(v, limit, f"tag {k!r}")
-            for k, v in tags.items()
-        }
 
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
         """Log params; re-logging a value is a no-op, changing one raises ParamConflictError.
@@ -1002,7 +523,7 @@ class Store:
         }
         if not clean:
             return
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = self._writable_run(conn, run_id)
             existing = dict(
                 conn.execute("SELECT key, value FROM params WHERE run = ?", (row,)).fetchall()
@@ -1019,10 +540,10 @@ class Store:
                 self._touch_run(conn, row)
 
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
-        clean = self._clean_tags(tags, keys.MAX_TAG_VALUE_LENGTH)
+        clean = keys.clean_tags(tags, keys.MAX_TAG_VALUE_LENGTH)
         if not clean:
             return
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = self._writable_run(conn, run_id)
             conn.executemany(
                 "INSERT INTO tags (run, key, value) VALUES (?, ?, ?) "
@@ -1032,7 +553,7 @@ class Store:
             self._touch_run(conn, row)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             row = self._writable_run(conn, run_id)
             cur = conn.execute("DELETE FROM tags WHERE run = ? AND key = ?", (row, key))
             if cur.rowcount == 0:
@@ -1040,18 +561,18 @@ class Store:
             self._touch_run(conn, row)
 
     def _touch_run(self, conn: sqlite3.Connection, row: int) -> None:
-        conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (self._next_seq(conn), row))
+        conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (self.db.next_seq(conn), row))
 
     # -- metrics -------------------------------------------------------------------------
 
     def metric_key_id(self, key: str, conn: sqlite3.Connection | None = None) -> int:
         """The small integer standing for a (valid) metric key in the metric tables."""
         keys.validate_key(key, "metric key")
-        conn = conn or self._conn()
+        conn = conn or self.db.connection()
         row = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return row[0]
-        with self._write(conn):
+        with self.db.write(conn):
             conn.execute("INSERT OR IGNORE INTO metric_keys (key) VALUES (?)", (key,))
             row = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
         return row[0]
@@ -1067,8 +588,8 @@ class Store:
             return
         series = group_series(rows)
         summaries = summarize_points(rows, series)
-        conn = conn or self._conn()
-        with self._write(conn):
+        conn = conn or self.db.connection()
+        with self.db.write(conn):
             # Rows get ids one above the largest (none is ever deleted): a batch's points
             # are numbered first_id, first_id + 1, ... in order.
             first_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM metrics").fetchone()[0]
@@ -1089,7 +610,7 @@ class Store:
                 )
             conn.executemany(_MERGE_BLOCK, blocks)
             conn.executemany(_MERGE_SUMMARY, summaries)
-            seq = self._next_seq(conn)
+            seq = self.db.next_seq(conn)
             conn.executemany(
                 "UPDATE runs SET seq = ? WHERE id = ?",
                 [(seq, run) for run in {s[0] for s in summaries}],
@@ -1099,7 +620,7 @@ class Store:
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
     ) -> list[Metric]:
         """Points of one metric in logging order, after the cursor `after`."""
-        conn = self._conn()
+        conn = self.db.connection()
         row = self._run_row(conn, run_id)[0]
         found = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
         if found is None:
@@ -1119,7 +640,7 @@ class Store:
         (`store/blocks.py`: a million points are four thousand summaries) and the points
         logged after them. Read on after the last point's cursor, or the last block's
         `last_id` when there are no points after the blocks."""
-        conn = self._conn()
+        conn = self.db.connection()
         row = self._run_row(conn, run_id)[0]
         found = conn.execute("SELECT id FROM metric_keys WHERE key = ?", (key,)).fetchone()
         if found is None:
@@ -1144,7 +665,7 @@ class Store:
 
     def _run_infos(self, where: str, args: Sequence[object], tail: str = "") -> list[tuple]:
         return (
-            self._conn()
+            self.db.connection()
             .execute(
                 f"SELECT {RUN_COLUMNS} FROM runs AS r JOIN experiments AS e "
                 f"ON e.experiment_id = r.experiment_id WHERE {where} {tail}",
@@ -1175,7 +696,7 @@ class Store:
     def _metric_key_names(self, conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
         """The names of metric keys `ids` (and of others read before), from this thread's
         cache: only names not read yet are read, at most KEY_NAMES_KEPT kept."""
-        names: dict[int, str] = getattr(self._local, "key_names", {})
+        names: dict[int, str] = getattr(self.db.local, "key_names", {})
         missing = {k for k in ids if k not in names}
         if missing:
             if len(names) + len(missing) > KEY_NAMES_KEPT:
@@ -1188,7 +709,7 @@ class Store:
                         chunk,
                     )
                 )
-            self._local.key_names = names
+            self.db.local.key_names = names
         return names
 
     def _metric_rows(
@@ -1270,7 +791,7 @@ class Store:
 
     def _load_data(self, ids: list[int]) -> dict[int, RunData]:
         # Read in primary-key order (no ORDER BY: the tables are clustered on (run, key)).
-        conn = self._conn()
+        conn = self.db.connection()
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
         tags: dict[int, dict[str, str]] = {run: {} for run in ids}
         summaries: dict[int, dict[str, MetricSummary]] = {run: {} for run in ids}
@@ -1304,7 +825,7 @@ class Store:
     def run_rows_from_rows(self, rows: list[tuple]) -> list[RunRow]:
         """RunRows (attributes, params and the latest values of the first ROW_METRICS
         metrics each run logged) from rows of RUN_COLUMNS."""
-        conn = self._conn()
+        conn = self.db.connection()
         ids = [row[0] for row in rows]
         params: dict[int, dict[str, str]] = {run: {} for run in ids}
         metrics: dict[int, dict[str, float]] = {run: {} for run in ids}
@@ -1334,7 +855,7 @@ class Store:
         rows = self._run_infos("r.run_id = ?", (run_id,))
         if not rows:
             raise NotFoundError(f"no run with id {run_id!r} in {self.path}")
-        conn = self._conn()
+        conn = self.db.connection()
         if max_metrics is None or not self._more_metrics_than(conn, rows[0][0], max_metrics):
             return self.runs_from_rows(rows)[0]
         run = rows[0][0]
@@ -1387,7 +908,7 @@ class Store:
     def iter_run_metrics(self, run_id: str, contains: str = "") -> Iterator[MetricSummary]:
         """Every metric summary of the run whose key contains `contains` (any case), by
         key, read as iterated (a run may log a million keys)."""
-        conn = self._conn()
+        conn = self.db.connection()
         run = self._run_row(conn, run_id)[0]
         nan = math.nan
         for k, v, st, ts, lo, hi, n in conn.execute(
@@ -1411,7 +932,7 @@ class Store:
     ) -> tuple[dict[str, MetricSummary], int]:
         """The summaries of the run's metrics whose key contains `contains` (any case),
         by key, at most `limit`; and how many keys match in all."""
-        conn = self._conn()
+        conn = self.db.connection()
         run = self._run_row(conn, run_id)[0]
         needle = contains.lower()
         match = "s.run = ? AND instr(lower(k.key), ?) > 0"
@@ -1443,12 +964,12 @@ class Store:
         experiment_ids: Iterable[str | int] | None = None,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-        max_results: int | None = search.DEFAULT_MAX_RESULTS,
+        max_results: int | None = DEFAULT_MAX_RESULTS,
         page_token: str | None = None,
         *,
         view: str = "active",
         experiment_names: Iterable[str] | None = None,
-    ) -> search.PagedList:
+    ) -> PagedList:
         """Runs matching an MLflow filter (plus OR and parentheses), in `order_by` order
         (default: newest first), at most `max_results` (1 to 50,000) per page; the result's
         `token` fetches the next page. Experiments by id or name; all when neither is given.
@@ -1457,7 +978,7 @@ class Store:
         _check_view(view)
         scope = self._experiment_scope(experiment_ids, experiment_names)
         if scope == []:
-            return search.PagedList([], None)
+            return PagedList([], None)
         return search.search_runs(
             self, scope, filter_string, order_by, max_results, page_token, view
         )
@@ -1467,17 +988,17 @@ class Store:
         experiment_ids: Iterable[str | int] | None = None,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-        max_results: int | None = search.DEFAULT_MAX_RESULTS,
+        max_results: int | None = DEFAULT_MAX_RESULTS,
         page_token: str | None = None,
         *,
         view: str = "active",
-    ) -> search.PagedList:
+    ) -> PagedList:
         """`search_runs`, giving `RunRow`s: attributes, params and latest metric values, for
         a table of runs (no tags, no min/max/counts; about three times faster to read)."""
         _check_view(view)
         scope = self._experiment_scope(experiment_ids, None)
         if scope == []:
-            return search.PagedList([], None)
+            return PagedList([], None)
         return search.search_runs(
             self, scope, filter_string, order_by, max_results, page_token, view, rows=True
         )
@@ -1505,7 +1026,7 @@ class Store:
         try:
             yield from items
         except sqlite3.Error as exc:
-            raise store_error(exc, self.path) from exc
+            raise self.db.error(exc) from exc
 
     def matching_keys(
         self,
@@ -1525,11 +1046,11 @@ class Store:
         self,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-        max_results: int | None = search.DEFAULT_MAX_RESULTS,
+        max_results: int | None = DEFAULT_MAX_RESULTS,
         page_token: str | None = None,
         *,
         view: str = "active",
-    ) -> search.PagedList:
+    ) -> PagedList:
         """Experiments matching a filter on `name` and `tags.K` (and the time attributes)."""
         _check_view(view)
         return search.search_experiments(
@@ -1552,10 +1073,10 @@ class Store:
         """Runs, newest first (all of them unless `max_results`)."""
         if max_results is not None:
             return list(self.search_runs(experiment_ids, max_results=max_results, view=view))
-        return list(self.iter_runs(experiment_ids, view=view, page_size=search.MAX_RESULTS_LIMIT))
+        return list(self.iter_runs(experiment_ids, view=view, page_size=MAX_RESULTS_LIMIT))
 
     def child_run_ids(self, run_id: str) -> list[str]:
-        rows = self._conn().execute(
+        rows = self.db.connection().execute(
             "SELECT run_id FROM runs WHERE parent_run_id = ? ORDER BY start_time", (run_id,)
         )
         return [r[0] for r in rows]
@@ -1564,14 +1085,14 @@ class Store:
         """A full run id from a unique prefix of at least 4 characters (as git does)."""
         text = prefix.strip().lower()
         if len(text) == 32:
-            self._run_row(self._conn(), text)
+            self._run_row(self.db.connection(), text)
             return text
         if len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
             raise NotFoundError(
                 f"{prefix!r} is not a run id (32 hex characters, or a unique prefix of 4 or more)"
             )
         rows = (
-            self._conn()
+            self.db.connection()
             .execute(
                 "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ? LIMIT 2",
                 (text, text + "g"),
@@ -1589,48 +1110,41 @@ class Store:
     @property
     def registry(self) -> Registry:
         """Registered models, versions, stages, aliases and the transition log."""
-        from mltop.store.registry import Registry
+        from mltop.store.sqlite.registry import Registry
 
         return Registry(self)
 
     # -- artifacts -----------------------------------------------------------------------
 
     def artifacts(self, run_id: str) -> ArtifactRepository:
-        self._run_row(self._conn(), run_id)
+        self._run_row(self.db.connection(), run_id)
         return ArtifactRepository(self.path / ARTIFACTS_DIR / run_id)
 
     # -- live readers --------------------------------------------------------------------
 
     def data_version(self) -> int:
         """Changes whenever another connection commits; cheap enough to poll often."""
-        return self._conn().execute("PRAGMA data_version").fetchone()[0]
+        return self.db.connection().execute("PRAGMA data_version").fetchone()[0]
 
     def has_changed(self) -> bool:
         """True when anything was committed since this thread last asked (by any process)."""
         version = self.data_version()  # (first: it may open a new connection)
-        seen = (version, getattr(self._local, "writes", 0), getattr(self._local, "connects", 0))
-        changed = seen != getattr(self._local, "seen", None)
-        self._local.seen = seen
+        seen = (version, getattr(self.db.local, "writes", 0), getattr(self.db.local, "connects", 0))
+        changed = seen != getattr(self.db.local, "seen", None)
+        self.db.local.seen = seen
         return changed
 
     def cursor(self) -> ChangeCursor:
         """The position of 'now': changes_since(cursor()) returns only later changes."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
+        with self.db.snapshot() as conn:
             seq = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
             top = conn.execute("SELECT coalesce(max(id), 0) FROM metrics").fetchone()[0]
-        finally:
-            if conn.in_transaction:  # SQLite may have ended it already, failing
-                conn.execute("COMMIT")
         return ChangeCursor(seq, top)
 
     def changes_since(self, cursor: ChangeCursor, *, metric_limit: int = 100_000) -> Changes:
         """Experiments and runs changed after `cursor`, and metric points logged after it
         (at most `metric_limit`; `more` says whether to call again)."""
-        conn = self._conn()
-        conn.execute("BEGIN")  # one snapshot for every read below
-        try:
+        with self.db.snapshot() as conn:  # one snapshot for every read below
             seq = conn.execute("SELECT value FROM counters WHERE name = 'seq'").fetchone()[0]
             exps = [
                 str(r[0])
@@ -1651,9 +1165,6 @@ class Store:
                 "WHERE m.id > ? ORDER BY m.id LIMIT ?",
                 (cursor.metric_id, metric_limit + 1),
             ).fetchall()
-        finally:
-            if conn.in_transaction:  # SQLite may have ended it already, failing
-                conn.execute("COMMIT")
         more = len(rows) > metric_limit
         rows = rows[:metric_limit]
         points = [Metric(k, _nan(v), s, t, run, i) for i, k, v, s, t, run in rows]

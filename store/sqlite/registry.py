@@ -1,0 +1,723 @@
+"""The model registry in the SQLite store: registered models, numbered versions, stages,
+aliases, and an append-only transition log with policy gates. The rules it applies (stage
+names, comments, plans) are backend-free, in `store/registry.py`.
+
+Every change is one `BEGIN IMMEDIATE` transaction on the store's `Database`, so two
+processes promoting different versions at once serialize: with archive_existing on (the
+default for Production) exactly one version ends in Production, and both moves are in the
+log. A move's plan is computed inside that transaction, so what is checked is what is done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from mltop.store import keys
+from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord, now_ms
+from mltop.store.errors import (
+    AlreadyExistsError,
+    InvalidStateError,
+    NotFoundError,
+    PlanChangedError,
+    PolicyError,
+    ValidationError,
+)
+from mltop.store.query import policy
+from mltop.store.registry import (
+    ARCHIVED,
+    PRODUCTION,
+    TransitionPlan,
+    canonical_stage,
+    require_comment,
+    run_id_of,
+    validate_alias,
+    validate_model_name,
+    version_number,
+)
+from mltop.store.sqlite.errors import translated
+from mltop.store.system import current_user
+
+if TYPE_CHECKING:
+    from mltop.store.sqlite.tracking import Store
+
+
+@translated(lambda registry: registry.store.path)
+class Registry:
+    def __init__(self, store: Store) -> None:
+        self.store = store  # the runs that versions come from, and their policies' facts
+        self.db = store.db
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _model(self, conn: sqlite3.Connection, name: str) -> tuple[int, str, str | None]:
+        row = conn.execute(
+            "SELECT id, name, policy FROM registered_models WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no registered model named {name!r}")
+        return row
+
+    def _version_row(self, conn: sqlite3.Connection, model: int, name: str, version: object):
+        number = version_number(version)
+        row = conn.execute(
+            "SELECT version, stage, run_id FROM model_versions WHERE model = ? AND version = ?",
+            (model, number),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"model {name!r} has no version {number}")
+        return row
+
+    def _log(
+        self,
+        conn: sqlite3.Connection,
+        model: int,
+        name: str,
+        version: int,
+        kind: str,
+        *,
+        user: str,
+        now: int,
+        from_stage: str | None = None,
+        to_stage: str | None = None,
+        alias: str | None = None,
+        from_version: int | None = None,
+        comment: str = "",
+        archived: tuple[int, ...] = (),
+        policy_result: policy.PolicyResult | None = None,
+        forced: bool = False,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO model_transitions (model, model_name, version, kind, from_stage, "
+            "to_stage, alias, from_version, user_id, time, comment, archived, policy, forced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                model,
+                name,
+                version,
+                kind,
+                from_stage,
+                to_stage,
+                alias,
+                from_version,
+                user,
+                now,
+                comment,
+                json.dumps(list(archived)),
+                None if policy_result is None else json.dumps(policy_result.as_dict()),
+                int(forced),
+            ),
+        )
+
+    def _touch(self, conn: sqlite3.Connection, model: int, now: int) -> None:
+        conn.execute(
+            "UPDATE registered_models SET last_update_time = ?, seq = ? WHERE id = ?",
+            (now, self.db.next_seq(conn), model),
+        )
+
+    # -- registered models ---------------------------------------------------------------
+
+    def create_registered_model(
+        self, name: str, description: str = "", tags: Mapping[str, object] | None = None
+    ) -> RegisteredModel:
+        validate_model_name(name)
+        clean = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM registered_models WHERE name = ?", (name,)).fetchone():
+                raise AlreadyExistsError(f"registered model {name!r} already exists")
+            now = now_ms()
+            # Ids are never reused: a model made again under a deleted one's name must not
+            # take on its log (its history, what a rollback would restore).
+            conn.execute("UPDATE counters SET value = value + 1 WHERE name = 'model'")
+            model = conn.execute("SELECT value FROM counters WHERE name = 'model'").fetchone()[0]
+            conn.execute(
+                "INSERT INTO registered_models (id, name, description, creation_time, "
+                "last_update_time, seq) VALUES (?, ?, ?, ?, ?, ?)",
+                (model, name, description or "", now, now, self.db.next_seq(conn)),
+            )
+            conn.executemany(
+                "INSERT INTO registered_model_tags (model, key, value) VALUES (?, ?, ?)",
+                [(model, k, v) for k, v in clean.items()],
+            )
+        return self.get_registered_model(name)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        conn = self.db.connection()
+        row = conn.execute(
+            "SELECT id, name, description, creation_time, last_update_time, policy "
+            "FROM registered_models WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no registered model named {name!r}")
+        return self._model_entity(conn, row)
+
+    def _model_entity(self, conn: sqlite3.Connection, row: tuple) -> RegisteredModel:
+        model, name, description, created, updated, policy_text = row
+        tags = dict(
+            conn.execute("SELECT key, value FROM registered_model_tags WHERE model = ?", (model,))
+        )
+        aliases = dict(
+            conn.execute(
+                "SELECT alias, version FROM model_aliases WHERE model = ? ORDER BY alias", (model,)
+            )
+        )
+        latest = dict(
+            conn.execute(
+                "SELECT stage, max(version) FROM model_versions WHERE model = ? GROUP BY stage",
+                (model,),
+            )
+        )
+        return RegisteredModel(
+            name, description, created, updated, policy_text, tags, aliases, latest
+        )
+
+    def search_registered_models(
+        self, name_like: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> list[RegisteredModel]:
+        """Models whose name matches a LIKE pattern (case-insensitive) and that carry all
+        the given tags, by name."""
+        sql = [
+            "SELECT id, name, description, creation_time, last_update_time, policy "
+            "FROM registered_models AS m WHERE 1"
+        ]
+        args: list[object] = []
+        if name_like:
+            sql.append(" AND m.name LIKE ?")
+            args.append(name_like)
+        for key, value in (tags or {}).items():
+            sql.append(
+                " AND EXISTS (SELECT 1 FROM registered_model_tags AS t WHERE "
+                "t.model = m.id AND t.key = ? AND t.value = ?)"
+            )
+            args += [key, value]
+        sql.append(" ORDER BY m.name")
+        conn = self.db.connection()
+        return [self._model_entity(conn, row) for row in conn.execute("".join(sql), args)]
+
+    def rename_registered_model(self, name: str, new_name: str) -> None:
+        validate_model_name(new_name)
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            if conn.execute(
+                "SELECT 1 FROM registered_models WHERE name = ?", (new_name,)
+            ).fetchone():
+                raise AlreadyExistsError(f"registered model {new_name!r} already exists")
+            conn.execute("UPDATE registered_models SET name = ? WHERE id = ?", (new_name, model))
+            self._touch(conn, model, now_ms())
+
+    def update_registered_model(self, name: str, description: str) -> None:
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            conn.execute(
+                "UPDATE registered_models SET description = ? WHERE id = ?", (description, model)
+            )
+            self._touch(conn, model, now_ms())
+
+    def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
+        clean = keys.clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            conn.executemany(
+                "INSERT INTO registered_model_tags (model, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (model, key) DO UPDATE SET value = excluded.value",
+                [(model, k, v) for k, v in clean.items()],
+            )
+            self._touch(conn, model, now_ms())
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a model with its versions, tags and aliases. Its log stays."""
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            conn.execute("DELETE FROM model_aliases WHERE model = ?", (model,))
+            conn.execute("DELETE FROM model_version_tags WHERE model = ?", (model,))
+            conn.execute("DELETE FROM model_versions WHERE model = ?", (model,))
+            conn.execute("DELETE FROM registered_model_tags WHERE model = ?", (model,))
+            conn.execute("DELETE FROM registered_models WHERE id = ?", (model,))
+
+    def set_policy(self, name: str, expression: str | None) -> None:
+        """Set (or clear, with None) the filter a version's source run must pass to enter
+        Production. Validated now: a bad expression raises FilterError."""
+        if expression is not None:
+            policy.validate(expression)
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            conn.execute(
+                "UPDATE registered_models SET policy = ? WHERE id = ?", (expression, model)
+            )
+            self._touch(conn, model, now_ms())
+
+    # -- versions ------------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        description: str = "",
+        tags: Mapping[str, object] | None = None,
+        *,
+        create_model: bool = True,
+    ) -> ModelVersion:
+        """Register `source` (e.g. `runs:/<run_id>/model`) as the next version of `name`
+        (created if missing). The source run must exist in this store."""
+        if not isinstance(source, str) or not source.strip():
+            raise ValidationError("a model version needs a source, such as runs:/<run_id>/model")
+        run_id = run_id or run_id_of(source)
+        if run_id is None:
+            raise ValidationError(
+                f"cannot tell the source run of {source!r}: give run_id, or a source of the "
+                "form runs:/<run_id>/<path>"
+            )
+        run_id = self.store.resolve_run_id(run_id)
+        if create_model:
+            with contextlib.suppress(AlreadyExistsError):
+                self.create_registered_model(name)
+        clean = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        user = current_user()
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            version = conn.execute(
+                "SELECT next_version FROM registered_models WHERE id = ?", (model,)
+            ).fetchone()[0]
+            now = now_ms()
+            conn.execute(
+                "INSERT INTO model_versions (model, version, source, run_id, description, "
+                "creation_time, last_update_time, user_id, stage) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'None')",
+                (model, version, source, run_id, description or "", now, now, user),
+            )
+            conn.execute(
+                "UPDATE registered_models SET next_version = ? WHERE id = ?", (version + 1, model)
+            )
+            conn.executemany(
+                "INSERT INTO model_version_tags (model, version, key, value) VALUES (?, ?, ?, ?)",
+                [(model, version, k, v) for k, v in clean.items()],
+            )
+            self._touch(conn, model, now)
+        return self.get_model_version(name, version)
+
+    def get_model_version(self, name: str, version: object) -> ModelVersion:
+        conn = self.db.connection()
+        model = self._model(conn, name)[0]
+        found = self._versions(
+            conn, "v.model = ? AND v.version = ?", (model, version_number(version))
+        )
+        if not found:
+            raise NotFoundError(f"model {name!r} has no version {version_number(version)}")
+        return found[0]
+
+    def _versions(self, conn: sqlite3.Connection, where: str, args: tuple) -> list[ModelVersion]:
+        rows = conn.execute(
+            "SELECT m.name, v.model, v.version, v.source, v.run_id, v.description, "
+            "v.creation_time, v.last_update_time, v.user_id, v.stage FROM model_versions AS v "
+            f"JOIN registered_models AS m ON m.id = v.model WHERE {where} "
+            "ORDER BY m.name, v.version DESC",
+            args,
+        ).fetchall()
+        out = []
+        for name, model, version, source, run_id, desc, created, updated, user, stage in rows:
+            tags = dict(
+                conn.execute(
+                    "SELECT key, value FROM model_version_tags WHERE model = ? AND version = ?",
+                    (model, version),
+                )
+            )
+            aliases = tuple(
+                a
+                for (a,) in conn.execute(
+                    "SELECT alias FROM model_aliases WHERE model = ? AND version = ? "
+                    "ORDER BY alias",
+                    (model, version),
+                )
+            )
+            out.append(
+                ModelVersion(
+                    name,
+                    version,
+                    source,
+                    run_id,
+                    desc,
+                    created,
+                    updated,
+                    user,
+                    stage,
+                    tags,
+                    aliases,
+                )
+            )
+        return out
+
+    def search_model_versions(
+        self, name: str | None = None, run_id: str | None = None, stage: str | None = None
+    ) -> list[ModelVersion]:
+        clauses, args = ["1"], []
+        if name is not None:
+            clauses.append("m.name = ?")
+            args.append(name)
+        if run_id is not None:
+            clauses.append("v.run_id = ?")
+            args.append(run_id)
+        if stage is not None:
+            clauses.append("v.stage = ?")
+            args.append(canonical_stage(stage))
+        conn = self.db.connection()
+        return self._versions(conn, " AND ".join(clauses), tuple(args))
+
+    def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
+        clean = keys.clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            number = self._version_row(conn, model, name, version)[0]
+            conn.executemany(
+                "INSERT INTO model_version_tags (model, version, key, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (model, version, key) DO UPDATE SET value = excluded.value",
+                [(model, number, k, v) for k, v in clean.items()],
+            )
+            self._touch(conn, model, now_ms())
+
+    def delete_model_version(self, name: str, version: object) -> None:
+        """Delete a version (its number is never reused) and its aliases, logging them."""
+        user = current_user()
+        with self.db.write() as conn:
+            model, model_name, _policy = self._model(conn, name)
+            number = self._version_row(conn, model, name, version)[0]
+            now = now_ms()
+            for (alias,) in conn.execute(
+                "SELECT alias FROM model_aliases WHERE model = ? AND version = ?", (model, number)
+            ).fetchall():
+                self._log(
+                    conn,
+                    model,
+                    model_name,
+                    number,
+                    "alias_delete",
+                    user=user,
+                    now=now,
+                    alias=alias,
+                    from_version=number,
+                    comment=f"version {number} deleted",
+                )
+            conn.execute(
+                "DELETE FROM model_aliases WHERE model = ? AND version = ?", (model, number)
+            )
+            conn.execute(
+                "DELETE FROM model_version_tags WHERE model = ? AND version = ?", (model, number)
+            )
+            conn.execute(
+                "DELETE FROM model_versions WHERE model = ? AND version = ?", (model, number)
+            )
+            self._touch(conn, model, now)
+
+    # -- stages --------------------------------------------------------------------------
+
+    def _plan(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        version: object,
+        stage: object,
+        archive_existing: bool | None,
+        *,
+        rollback: bool = False,
+    ) -> TransitionPlan:
+        to_stage = canonical_stage(stage)
+        model, model_name, policy_text = self._model(conn, name)
+        number, from_stage, run_id = self._version_row(conn, model, name, version)
+        if from_stage == to_stage:
+            raise InvalidStateError(f"{model_name} v{number} is already in {to_stage}")
+        if archive_existing is None:
+            archive_existing = to_stage == PRODUCTION
+        archives: tuple[int, ...] = ()
+        if archive_existing and to_stage in (PRODUCTION, "Staging"):
+            archives = tuple(
+                v
+                for (v,) in conn.execute(
+                    "SELECT version FROM model_versions WHERE model = ? AND stage = ? "
+                    "AND version != ? ORDER BY version",
+                    (model, to_stage, number),
+                )
+            )
+        result = None
+        if to_stage == PRODUCTION and policy_text:
+            result = policy.check(policy_text, self.store.get_run(run_id))
+        return TransitionPlan(model_name, number, from_stage, to_stage, archives, result, rollback)
+
+    def plan_transition(
+        self, name: str, version: object, stage: object, archive_existing: bool | None = None
+    ) -> TransitionPlan:
+        """What `transition` would do, including the policy check; changes nothing."""
+        return self._plan(self.db.connection(), name, version, stage, archive_existing)
+
+    def transition(
+        self,
+        name: str,
+        version: object,
+        stage: object,
+        comment: str = "",
+        *,
+        archive_existing: bool | None = None,
+        force: bool = False,
+        user: str | None = None,
+        expected: TransitionPlan | None = None,
+    ) -> TransitionPlan:
+        """Move a version to a stage, atomically, and log it. A move to Production needs a
+        comment (CommentRequiredError). Entering Production under a policy the source run
+        fails raises PolicyError, unless `force` (which needs a comment too and is logged as
+        forced). archive_existing defaults to on for Production. `expected`: the plan a user
+        confirmed; if the registry changed since, so that the move would now do something
+        else, nothing is done (PlanChangedError, with the plan as it is now)."""
+        return self._transition(
+            name, version, stage, comment, archive_existing, force, user, expected=expected
+        )
+
+    def _transition(
+        self,
+        name: str,
+        version: object | None,
+        stage: object,
+        comment: str,
+        archive_existing: bool | None,
+        force: bool,
+        user: str | None,
+        *,
+        rollback: bool = False,
+        expected: TransitionPlan | None = None,
+    ) -> TransitionPlan:
+        user = user or current_user()
+        with self.db.write() as conn:
+            if rollback:
+                version = self._previous_production(conn, name)[1]
+            plan = self._plan(conn, name, version, stage, archive_existing, rollback=rollback)
+            if expected is not None and not plan.same_move(expected):
+                raise PlanChangedError(
+                    f"the registry changed since the move was planned: it would now be "
+                    f"{plan.describe()!r}, not {expected.describe()!r}. Nothing was done.",
+                    plan,
+                )
+            comment = require_comment(plan, comment, force=force)
+            if plan.blocked and not force and not rollback:
+                assert plan.policy is not None
+                failing = "; ".join(c.describe() for c in plan.policy.failing())
+                raise PolicyError(
+                    f"{plan.name} v{plan.version} cannot enter Production: the policy "
+                    f"{plan.policy.expression!r} fails on {failing}. Force it with a comment "
+                    "to override.",
+                    plan.policy,
+                )
+            model = self._model(conn, name)[0]
+            now = now_ms()
+            for other in plan.archives:
+                conn.execute(
+                    "UPDATE model_versions SET stage = ?, last_update_time = ? "
+                    "WHERE model = ? AND version = ?",
+                    (ARCHIVED, now, model, other),
+                )
+            conn.execute(
+                "UPDATE model_versions SET stage = ?, last_update_time = ? "
+                "WHERE model = ? AND version = ?",
+                (plan.to_stage, now, model, plan.version),
+            )
+            self._log(
+                conn,
+                model,
+                plan.name,
+                plan.version,
+                "rollback" if rollback else "transition",
+                user=user,
+                now=now,
+                from_stage=plan.from_stage,
+                to_stage=plan.to_stage,
+                comment=comment,
+                archived=plan.archives,
+                policy_result=plan.policy,
+                forced=force and plan.blocked and not rollback,
+            )
+            self._touch(conn, model, now)
+        return plan
+
+    def _previous_production(self, conn: sqlite3.Connection, name: str) -> tuple[int, int]:
+        """(current Production version, the version that was in Production before it)."""
+        model, model_name, _policy = self._model(conn, name)
+        current = conn.execute(
+            "SELECT max(version) FROM model_versions WHERE model = ? AND stage = ?",
+            (model, PRODUCTION),
+        ).fetchone()[0]
+        if current is None:
+            raise InvalidStateError(f"{model_name} has no version in Production to roll back")
+        existing = {
+            v
+            for (v,) in conn.execute("SELECT version FROM model_versions WHERE model = ?", (model,))
+        }
+        for (version,) in conn.execute(
+            "SELECT version FROM model_transitions WHERE model = ? AND to_stage = ? "
+            "ORDER BY id DESC",
+            (model, PRODUCTION),
+        ):
+            if version != current and version in existing:
+                return current, version
+        raise InvalidStateError(
+            f"{model_name} has no earlier Production version (still registered) to roll back to"
+        )
+
+    def plan_rollback(self, name: str) -> TransitionPlan:
+        conn = self.db.connection()
+        _current, previous = self._previous_production(conn, name)
+        return self._plan(conn, name, previous, PRODUCTION, True, rollback=True)
+
+    def rollback(
+        self,
+        name: str,
+        comment: str = "",
+        *,
+        user: str | None = None,
+        expected: TransitionPlan | None = None,
+    ) -> TransitionPlan:
+        """Put back in Production the version that was there before the current one,
+        archiving the current one; logged as a rollback. Like any move to Production it
+        needs a comment (CommentRequiredError). The policy is checked and recorded, but does
+        not block a rollback: it restores a version that was live. `expected`: as for
+        `transition`."""
+        return self._transition(
+            name, None, PRODUCTION, comment, True, False, user, rollback=True, expected=expected
+        )
+
+    # -- aliases -------------------------------------------------------------------------
+
+    def set_alias(self, name: str, alias: str, version: object, *, user: str | None = None) -> None:
+        validate_alias(alias)
+        user = user or current_user()
+        with self.db.write() as conn:
+            model, model_name, _policy = self._model(conn, name)
+            number = self._version_row(conn, model, name, version)[0]
+            old = conn.execute(
+                "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", (model, alias)
+            ).fetchone()
+            if old is not None and old[0] == number:
+                return
+            conn.execute(
+                "INSERT INTO model_aliases (model, alias, version) VALUES (?, ?, ?) "
+                "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version",
+                (model, alias, number),
+            )
+            now = now_ms()
+            self._log(
+                conn,
+                model,
+                model_name,
+                number,
+                "alias_set",
+                user=user,
+                now=now,
+                alias=alias,
+                from_version=None if old is None else old[0],
+            )
+            self._touch(conn, model, now)
+
+    def delete_alias(self, name: str, alias: str, *, user: str | None = None) -> None:
+        user = user or current_user()
+        with self.db.write() as conn:
+            model, model_name, _policy = self._model(conn, name)
+            old = conn.execute(
+                "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", (model, alias)
+            ).fetchone()
+            if old is None:
+                raise NotFoundError(f"model {model_name!r} has no alias {alias!r}")
+            conn.execute("DELETE FROM model_aliases WHERE model = ? AND alias = ?", (model, alias))
+            now = now_ms()
+            self._log(
+                conn,
+                model,
+                model_name,
+                old[0],
+                "alias_delete",
+                user=user,
+                now=now,
+                alias=alias,
+                from_version=old[0],
+            )
+            self._touch(conn, model, now)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def history(self, name: str, version: object | None = None) -> list[TransitionRecord]:
+        """The model's log, oldest first (optionally one version's)."""
+        conn = self.db.connection()
+        model = self._model(conn, name)[0]
+        sql = (
+            "SELECT id, model_name, version, kind, from_stage, to_stage, alias, from_version,"
+            " user_id, time, comment, archived, policy, forced FROM model_transitions "
+            "WHERE model = ?"
+        )
+        args: list[object] = [model]
+        if version is not None:
+            sql += " AND version = ?"
+            args.append(version_number(version))
+        return [
+            TransitionRecord(
+                i,
+                n,
+                v,
+                k,
+                fs,
+                ts,
+                a,
+                fv,
+                u,
+                t,
+                c,
+                tuple(json.loads(ar)),
+                None if p is None else json.loads(p),
+                bool(f),
+            )
+            for i, n, v, k, fs, ts, a, fv, u, t, c, ar, p, f in conn.execute(
+                sql + " ORDER BY id", args
+            )
+        ]
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """`models:/NAME/VERSION`, `models:/NAME/STAGE`, `models:/NAME/latest`,
+        `models:/NAME@ALIAS` to a model version."""
+        if not isinstance(uri, str) or not uri.startswith("models:/"):
+            raise ValidationError(
+                f"{uri!r} is not a model URI: expected models:/NAME/VERSION, "
+                "models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
+            )
+        rest = uri[len("models:/") :]
+        conn = self.db.connection()
+        if "@" in rest and "/" not in rest:
+            name, alias = rest.split("@", 1)
+            model = self._model(conn, name)[0]
+            row = conn.execute(
+                "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", (model, alias)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            return self.get_model_version(name, row[0])
+        if rest.count("/") != 1:
+            raise ValidationError(
+                f"{uri!r} is not a model URI: expected models:/NAME/VERSION, "
+                "models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
+            )
+        name, which = rest.split("/")
+        model = self._model(conn, name)[0]
+        if which.isdigit():
+            return self.get_model_version(name, int(which))
+        if which.lower() == "latest":
+            row = conn.execute(
+                "SELECT max(version) FROM model_versions WHERE model = ?", (model,)
+            ).fetchone()
+            if row[0] is None:
+                raise NotFoundError(f"model {name!r} has no versions")
+            return self.get_model_version(name, row[0])
+        stage = canonical_stage(which)
+        row = conn.execute(
+            "SELECT max(version) FROM model_versions WHERE model = ? AND stage = ?",
+            (model, stage),
+        ).fetchone()
+        if row[0] is None:
+            raise NotFoundError(f"model {name!r} has no version in {stage}")
+        return self.get_model_version(name, row[0])

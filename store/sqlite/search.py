@@ -1,0 +1,217 @@
+"""Searching runs and experiments in the SQLite store: the compiled filter run as one
+query, a page at a time (keyset pagination, `query/paging.py`), ordered with NaN and
+missing values last in both directions and always ending with the run id, so that pages
+are stable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mltop.store.entities import Experiment, Run
+from mltop.store.location import ARTIFACTS_DIR
+from mltop.store.query import paging
+from mltop.store.query.compiler import Compiler, Sql
+from mltop.store.query.paging import DEFAULT_MAX_RESULTS, PagedList, check_max_results
+from mltop.store.query.parser import parse_filter, parse_order_by
+from mltop.store.sqlite.schema import RUN_COLUMNS
+
+if TYPE_CHECKING:
+    from mltop.store.sqlite.tracking import Store
+
+
+def _after(columns: Sequence[tuple[str, bool]], values: Sequence[Any], sql: Sql) -> None:
+    """WHERE rows sort strictly after `values` (NULLs last in either direction)."""
+    sql.add("(")
+    for i, (column, descending) in enumerate(columns):
+        if i:
+            sql.add(" OR ")
+        sql.add("(")
+        for column_j, value_j in zip([c for c, _ in columns[:i]], values[:i], strict=True):
+            if value_j is None:
+                sql.add(f"{column_j} IS NULL AND ")
+            else:
+                sql.add(f"{column_j} = ? AND ", value_j)
+        value = values[i]
+        if value is None:
+            sql.add("0")  # nothing sorts after a NULL but other NULLs: a tie on this key
+        else:
+            sql.add(f"({column} IS NULL OR {column} {'<' if descending else '>'} ?)", value)
+        sql.add(")")
+    sql.add(")")
+
+
+def compile_run_search(
+    store: Store,
+    experiment_ids: list[int] | None,
+    filter_string: str | None,
+    order_by: Sequence[str] | None,
+    view: str,
+) -> tuple[Sql, Sql, list[tuple[str, bool]], str]:
+    """(select-and-from, where, sort columns, fingerprint) of a run search."""
+    text = filter_string or ""
+    root = f"{store.path / ARTIFACTS_DIR}/"
+    compiler = Compiler(text, experiments=False, artifact_root=root)
+    tree = parse_filter(text)
+    keys = parse_order_by(order_by) or parse_order_by(["start_time DESC"])
+    head = Sql()
+    joins = Sql()
+    columns = [(compiler.order_column(k, i, joins), k.descending) for i, k in enumerate(keys)]
+    if not any(c == "r.run_id" for c, _ in columns):
+        columns.append(("r.run_id", False))
+    head.add(f"SELECT {RUN_COLUMNS}")
+    for column, _ in columns:
+        head.add(f", {column}")
+    head.add(" FROM runs AS r JOIN experiments AS e ON e.experiment_id = r.experiment_id")
+    head.add(joins.sql(), *joins.params)
+    where = Sql()
+    where.add(" WHERE 1")
+    if experiment_ids is not None:
+        # With a filter, the unary + keeps SQLite from preferring the experiment index over
+        # driving the query from the (usually far more selective) filter's subqueries.
+        plus = "+" if tree is not None else ""
+        marks = ",".join("?" * len(experiment_ids))
+        where.add(f" AND {plus}r.experiment_id IN ({marks})", *experiment_ids)
+    if view == "active":
+        where.add(" AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'")
+    elif view == "deleted":
+        where.add(" AND (r.lifecycle_stage = 'deleted' OR e.lifecycle_stage = 'deleted')")
+    if tree is not None:
+        where.add(" AND ")
+        compiler.compile(tree, where)
+    fingerprint = paging.fingerprint(text, list(order_by or []), experiment_ids, view)
+    return head, where, columns, fingerprint
+
+
+def _order_clause(columns: Sequence[tuple[str, bool]]) -> str:
+    parts = []
+    for column, descending in columns:
+        parts.append(f"({column} IS NULL), {column} {'DESC' if descending else 'ASC'}")
+    return " ORDER BY " + ", ".join(parts)
+
+
+def _page(
+    store: Store,
+    sql: Sql,
+    columns: Sequence[tuple[str, bool]],
+    fingerprint: str,
+    page_token: str | None,
+    limit: int,
+) -> tuple[list[tuple], str | None]:
+    """Run a query whose rows end with the sort columns: one page, and the next token."""
+    if page_token:
+        sql.add(" AND ")
+        _after(columns, paging.decode_token(page_token, fingerprint, len(columns)), sql)
+    sql.add(_order_clause(columns) + " LIMIT ?", limit + 1)
+    rows = store.thread_connection().execute(sql.sql(), sql.params).fetchall()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, paging.encode_token(rows[-1][-len(columns) :], fingerprint)
+
+
+def search_runs(
+    store: Store,
+    experiment_ids: list[int] | None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = DEFAULT_MAX_RESULTS,
+    page_token: str | None = None,
+    view: str = "active",
+    *,
+    rows: bool = False,
+) -> PagedList:
+    """A page of Runs (or, with `rows`, of RunRows) and the next page's token."""
+    limit = check_max_results(max_results)
+    head, where, columns, fingerprint = compile_run_search(
+        store, experiment_ids, filter_string, order_by, view
+    )
+    sql = Sql(list(head.text) + list(where.text), list(head.params) + list(where.params))
+    found, token = _page(store, sql, columns, fingerprint, page_token, limit)
+    width = len(columns)
+    run_rows = [row[:-width] for row in found]
+    if rows:
+        return PagedList(store.run_rows_from_rows(run_rows), token)
+    return PagedList(store.runs_from_rows(run_rows), token)
+
+
+def iter_runs(
+    store: Store,
+    experiment_ids: list[int] | None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    view: str = "active",
+    page_size: int = 1000,
+) -> Iterator[Run]:
+    """Every matching run, one page at a time (for streaming exports)."""
+    token = None
+    while True:
+        page = search_runs(store, experiment_ids, filter_string, order_by, page_size, token, view)
+        yield from page
+        token = page.token
+        if token is None:
+            return
+
+
+def matching_keys(
+    store: Store, experiment_ids: list[int] | None, filter_string: str | None, view: str
+) -> dict[str, list[str]]:
+    """The param, metric and tag keys present among the runs a filter matches."""
+    _head, where, _columns, _fp = compile_run_search(
+        store, experiment_ids, filter_string, None, view
+    )
+    runs = (
+        "SELECT r.id FROM runs AS r JOIN experiments AS e ON e.experiment_id = r.experiment_id"
+        + where.sql()
+    )
+    conn = store.thread_connection()
+    out = {}
+    for name, query in (
+        ("params", f"SELECT DISTINCT key FROM params WHERE run IN ({runs}) ORDER BY key"),
+        ("tags", f"SELECT DISTINCT key FROM tags WHERE run IN ({runs}) ORDER BY key"),
+        (
+            "metrics",
+            "SELECT k.key FROM metric_keys AS k WHERE k.id IN (SELECT DISTINCT key "
+            f"FROM metric_summaries WHERE run IN ({runs})) ORDER BY k.key",
+        ),
+    ):
+        out[name] = [row[0] for row in conn.execute(query, where.params)]
+    return out
+
+
+def search_experiments(
+    store: Store,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = DEFAULT_MAX_RESULTS,
+    page_token: str | None = None,
+    view: str = "active",
+) -> PagedList:
+    """Experiments by name and tags: `name LIKE 'resnet%' and tags.team = 'vision'`."""
+    limit = check_max_results(max_results)
+    text = filter_string or ""
+    compiler = Compiler(text, experiments=True)
+    tree = parse_filter(text)
+    keys = parse_order_by(order_by) or parse_order_by(["experiment_id ASC"])
+    joins = Sql()
+    columns = [(compiler.order_column(k, i, joins), k.descending) for i, k in enumerate(keys)]
+    if not any(c == "e.experiment_id" for c, _ in columns):
+        columns.append(("e.experiment_id", False))
+    sql = Sql()
+    sql.add("SELECT e.experiment_id")
+    for column, _ in columns:
+        sql.add(f", {column}")
+    sql.add(" FROM experiments AS e")
+    sql.add(joins.sql(), *joins.params)
+    sql.add(" WHERE 1")
+    if view != "all":
+        sql.add(" AND e.lifecycle_stage = ?", view)
+    if tree is not None:
+        sql.add(" AND ")
+        compiler.compile(tree, sql)
+    fingerprint = paging.fingerprint("experiments", text, list(order_by or []), view)
+    rows, token = _page(store, sql, columns, fingerprint, page_token, limit)
+    by_id: dict[int, Experiment] = {
+        int(e.experiment_id): e for e in store.experiments_by_ids([row[0] for row in rows])
+    }
+    return PagedList([by_id[row[0]] for row in rows], token)
