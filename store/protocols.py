@@ -3,8 +3,8 @@
 The dashboard and the command line take a store as these types, never as a backend's
 class, so that a second backend (an MLflow tracking server over REST, say) is one new
 package beside `sqlite/` implementing them, and no screen changes. `mltop.store.Store`
-(the SQLite backend, `sqlite/tracking.py`) implements all of them; `tests/test_protocols.py`
-checks that it does, and mypy checks every use.
+(the SQLite backend, `sqlite/tracking.py`) implements all of them: mypy checks that it
+does where `open_store` returns it as a `TrackingStore`, and checks every use.
 
 - `TrackingReader`: experiments, runs, their params, tags and metric summaries, histories.
 - `TrackingWriter`: creating and changing experiments and runs (metric points go through

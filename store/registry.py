@@ -8,15 +8,23 @@ and the append-only transition log, each change one transaction) is the backend'
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import SupportsInt
 
 from mltop.store import keys
-from mltop.store.entities import STAGES
-from mltop.store.errors import CommentRequiredError, InvalidValueError, ValidationError
+from mltop.store.entities import STAGES, Run
+from mltop.store.errors import (
+    CommentRequiredError,
+    InvalidStateError,
+    InvalidValueError,
+    PlanChangedError,
+    PolicyError,
+    ValidationError,
+)
 from mltop.store.query import policy
 
-PRODUCTION, ARCHIVED = "Production", "Archived"
+PRODUCTION, STAGING, ARCHIVED = "Production", "Staging", "Archived"
 _ALIAS = re.compile(r"^[\w-]+$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 _RUNS_URI = re.compile(r"^runs:/([0-9a-fA-F]+)(?:/(.*))?$")
@@ -140,3 +148,80 @@ def version_number(version: object) -> int:
     if isinstance(version, bool) or number < 1:
         raise ValidationError(f"{version!r} is not a version number")
     return number
+
+
+# -- the rules of a move, over facts a backend reads inside its write transaction ---------
+
+
+def plan_move(
+    *,
+    name: str,
+    version: int,
+    from_stage: str,
+    to_stage: str,
+    archive_existing: bool | None,
+    in_stage: Callable[[str], Iterable[int]],
+    policy_text: str | None,
+    source_run: Callable[[], Run],
+    rollback: bool = False,
+) -> TransitionPlan:
+    """What moving `name` v`version` from `from_stage` to `to_stage` does: which versions
+    it archives (those `in_stage(to_stage)` lists, when archiving; by default only a move
+    into Production archives) and, entering Production under a policy, the policy's
+    verdict on the version's run (`source_run()`, read only then)."""
+    if from_stage == to_stage:
+        raise InvalidStateError(f"{name} v{version} is already in {to_stage}")
+    if archive_existing is None:
+        archive_existing = to_stage == PRODUCTION
+    archives: tuple[int, ...] = ()
+    if archive_existing and to_stage in (PRODUCTION, STAGING):
+        archives = tuple(sorted(v for v in in_stage(to_stage) if v != version))
+    result = None
+    if to_stage == PRODUCTION and policy_text:
+        result = policy.check(policy_text, source_run())
+    return TransitionPlan(name, version, from_stage, to_stage, archives, result, rollback)
+
+
+def check_move(
+    plan: TransitionPlan,
+    comment: str | None,
+    *,
+    force: bool = False,
+    expected: TransitionPlan | None = None,
+) -> str:
+    """The gate every move passes, planned afresh inside its transaction: still the move
+    the user confirmed (`expected`; PlanChangedError), a comment where one is needed
+    (CommentRequiredError), the policy met unless forced (PolicyError; a rollback restores
+    a version that was live and is never blocked). Returns the comment to record."""
+    if expected is not None and not plan.same_move(expected):
+        raise PlanChangedError(
+            f"the registry changed since the move was planned: it would now be "
+            f"{plan.describe()!r}, not {expected.describe()!r}. Nothing was done.",
+            plan,
+        )
+    comment = require_comment(plan, comment, force=force)
+    if plan.blocked and not force and not plan.rollback:
+        assert plan.policy is not None
+        failing = "; ".join(c.describe() for c in plan.policy.failing())
+        raise PolicyError(
+            f"{plan.name} v{plan.version} cannot enter Production: the policy "
+            f"{plan.policy.expression!r} fails on {failing}. Force it with a comment "
+            "to override.",
+            plan.policy,
+        )
+    return comment
+
+
+def rollback_target(
+    name: str, current: int | None, entered_production: Iterable[int], registered: set[int]
+) -> int:
+    """The version a rollback puts back: the latest to have entered Production (of
+    `entered_production`, newest first) other than the `current` one and still registered."""
+    if current is None:
+        raise InvalidStateError(f"{name} has no version in Production to roll back")
+    for version in entered_production:
+        if version != current and version in registered:
+            return version
+    raise InvalidStateError(
+        f"{name} has no earlier Production version (still registered) to roll back to"
+    )

@@ -20,10 +20,7 @@ from mltop.store import keys
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord, now_ms
 from mltop.store.errors import (
     AlreadyExistsError,
-    InvalidStateError,
     NotFoundError,
-    PlanChangedError,
-    PolicyError,
     ValidationError,
 )
 from mltop.store.query import policy
@@ -32,7 +29,9 @@ from mltop.store.registry import (
     PRODUCTION,
     TransitionPlan,
     canonical_stage,
-    require_comment,
+    check_move,
+    plan_move,
+    rollback_target,
     run_id_of,
     validate_alias,
     validate_model_name,
@@ -427,24 +426,27 @@ class Registry:
         to_stage = canonical_stage(stage)
         model, model_name, policy_text = self._model(conn, name)
         number, from_stage, run_id = self._version_row(conn, model, name, version)
-        if from_stage == to_stage:
-            raise InvalidStateError(f"{model_name} v{number} is already in {to_stage}")
-        if archive_existing is None:
-            archive_existing = to_stage == PRODUCTION
-        archives: tuple[int, ...] = ()
-        if archive_existing and to_stage in (PRODUCTION, "Staging"):
-            archives = tuple(
+
+        def in_stage(stage: str) -> list[int]:
+            return [
                 v
                 for (v,) in conn.execute(
-                    "SELECT version FROM model_versions WHERE model = ? AND stage = ? "
-                    "AND version != ? ORDER BY version",
-                    (model, to_stage, number),
+                    "SELECT version FROM model_versions WHERE model = ? AND stage = ?",
+                    (model, stage),
                 )
-            )
-        result = None
-        if to_stage == PRODUCTION and policy_text:
-            result = policy.check(policy_text, self.store.get_run(run_id))
-        return TransitionPlan(model_name, number, from_stage, to_stage, archives, result, rollback)
+            ]
+
+        return plan_move(
+            name=model_name,
+            version=number,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            archive_existing=archive_existing,
+            in_stage=in_stage,
+            policy_text=policy_text,
+            source_run=lambda: self.store.get_run(run_id),
+            rollback=rollback,
+        )
 
     def plan_transition(
         self, name: str, version: object, stage: object, archive_existing: bool | None = None
@@ -492,22 +494,7 @@ class Registry:
             if rollback:
                 version = self._previous_production(conn, name)[1]
             plan = self._plan(conn, name, version, stage, archive_existing, rollback=rollback)
-            if expected is not None and not plan.same_move(expected):
-                raise PlanChangedError(
-                    f"the registry changed since the move was planned: it would now be "
-                    f"{plan.describe()!r}, not {expected.describe()!r}. Nothing was done.",
-                    plan,
-                )
-            comment = require_comment(plan, comment, force=force)
-            if plan.blocked and not force and not rollback:
-                assert plan.policy is not None
-                failing = "; ".join(c.describe() for c in plan.policy.failing())
-                raise PolicyError(
-                    f"{plan.name} v{plan.version} cannot enter Production: the policy "
-                    f"{plan.policy.expression!r} fails on {failing}. Force it with a comment "
-                    "to override.",
-                    plan.policy,
-                )
+            comment = check_move(plan, comment, force=force, expected=expected)
             model = self._model(conn, name)[0]
             now = now_ms()
             for other in plan.archives:
@@ -546,22 +533,19 @@ class Registry:
             "SELECT max(version) FROM model_versions WHERE model = ? AND stage = ?",
             (model, PRODUCTION),
         ).fetchone()[0]
-        if current is None:
-            raise InvalidStateError(f"{model_name} has no version in Production to roll back")
-        existing = {
+        registered = {
             v
             for (v,) in conn.execute("SELECT version FROM model_versions WHERE model = ?", (model,))
         }
-        for (version,) in conn.execute(
-            "SELECT version FROM model_transitions WHERE model = ? AND to_stage = ? "
-            "ORDER BY id DESC",
-            (model, PRODUCTION),
-        ):
-            if version != current and version in existing:
-                return current, version
-        raise InvalidStateError(
-            f"{model_name} has no earlier Production version (still registered) to roll back to"
+        entered = (
+            v
+            for (v,) in conn.execute(
+                "SELECT version FROM model_transitions WHERE model = ? AND to_stage = ? "
+                "ORDER BY id DESC",
+                (model, PRODUCTION),
+            )
         )
+        return current, rollback_target(model_name, current, entered, registered)
 
     def plan_rollback(self, name: str) -> TransitionPlan:
         conn = self.db.connection()
