@@ -20,8 +20,8 @@ from mltop.store.entities import (
 from mltop.store.errors import InvalidValueError
 from mltop.store.query.paging import PagedList
 from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
+from mltop.store.sqlite.writer import MetricWriter
 from mltop.store.system import current_user, system_tags
-from mltop.store.writer import MetricWriter
 
 _INT64_MIN, _INT64_MAX = keys.INT64_MIN, keys.INT64_MAX
 

@@ -26,7 +26,7 @@ from mltop.store.entities import (
 )
 from mltop.store.errors import ActiveRunError, InvalidStateError
 from mltop.store.sqlite.tracking import Store
-from mltop.store.writer import flush_all
+from mltop.store.sqlite.writer import flush_all
 
 _lock = threading.RLock()
 _client: MltopClient | None = None
