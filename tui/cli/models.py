@@ -18,8 +18,8 @@ from rich.table import Table
 
 from mltop.store import CommentRequiredError, PlanChangedError
 from mltop.store.registry import Registry, TransitionPlan, require_comment
-from mltop.tui.export import dumps
-from mltop.tui.opening import opened
+from mltop.tui.cli.export import dumps
+from mltop.tui.cli.opening import opened
 from mltop.tui.present import HISTORY_COLUMNS, history_row, plan_text, stage_text
 from mltop.tui.text import clean, plain, timestamp
 
