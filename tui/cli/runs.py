@@ -17,8 +17,8 @@ from mltop.store.entities import VIEWS
 from mltop.tui.cli.export import run_json, write_csv, write_json, write_run_json
 from mltop.tui.cli.opening import open_store, store_option
 from mltop.tui.cli.output import emit_json, out, print_wide
-from mltop.tui.present import command, git_label, host, status_text
-from mltop.tui.text import ago, clean, duration, number, plain, timestamp
+from mltop.tui.present import run_facts, status_text
+from mltop.tui.text import ago, clean, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
@@ -263,33 +263,13 @@ def runs_show(
         else:
             emit_json(head)
         return
-    info = run.info
     console = out()
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    exp = store.get_experiment(info.experiment_id)
-    tags = run.data.tags
-    rows: list[tuple[str, Any]] = [
-        ("Run", plain(f"{info.run_name}  {info.run_id}")),
-        ("Experiment", plain(f"{exp.name} ({exp.experiment_id})")),
-        ("Status", status_text(info.display_status)),
-        ("Started", timestamp(info.start_time)),
-        ("Ended", timestamp(info.end_time)),
-        ("Duration", duration(info.start_time, info.end_time, now_ms())),
-        ("User", plain(info.user_id)),
-        ("Host", plain(host(tags))),
-        ("Command", plain(command(tags))),
-        ("Git", plain(git_label(tags))),
-        ("Parent", plain(info.parent_run_id or "")),
-        ("Children", plain(", ".join(c[:8] for c in children))),
-        ("Artifacts", plain(info.artifact_uri)),
-    ]
-    if info.lifecycle_stage != "active":
-        rows.insert(2, ("Lifecycle", plain(info.lifecycle_stage, "red")))
-    for label, value in rows:
-        if str(value).strip():
-            facts.add_row(label, value)
+    exp = store.get_experiment(run.info.experiment_id)
+    for label, value in run_facts(run, now_ms(), experiment=exp, children=children):
+        facts.add_row(label, value)
     console.print(facts)
     _print_pairs(console, "Params", run.data.params)
     if contains is not None and not run.data.summaries:
@@ -318,7 +298,8 @@ def runs_show(
                 f"({more:,} more metrics not shown: --metric TEXT finds them, "
                 "--max-metrics N shows more)"
             )
-    _print_pairs(console, "Tags", {k: v for k, v in tags.items() if not k.startswith("mltop.")})
+    tags = {k: v for k, v in run.data.tags.items() if not k.startswith("mltop.")}
+    _print_pairs(console, "Tags", tags)
     if artifacts:
         table = Table(title="Artifacts", title_justify="left")
         table.add_column("Path")
