@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 from mltop.store import now_ms
-from mltop.tui import demo
 from mltop.tui.app import MltopApp
+from mltop.tui.cli import demo
 from mltop.tui.widgets.runs_table import RunsTable
 
 HERE = Path(__file__).parent

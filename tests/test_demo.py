@@ -12,9 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from mltop.store import MltopClient, Store
-from mltop.tui import demo
-from mltop.tui.cli import main
-from mltop.tui.demo_train import Curve
+from mltop.tui.cli import demo, main
+from mltop.tui.cli.demo_train import Curve
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +130,7 @@ def test_the_demo_opens_the_dashboard_with_jobs_running_and_stops_them_on_quit(
     tmp_path, monkeypatch
 ):
     from mltop.tui import app as app_module
-    from mltop.tui import cli
+    from mltop.tui.cli import ui
 
     target = tmp_path / "shown"
     seen = {}
@@ -147,7 +146,7 @@ def test_the_demo_opens_the_dashboard_with_jobs_running_and_stops_them_on_quit(
         seen["path"] = self.store.path
         store.close()
 
-    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(ui, "_interactive", lambda: True)
     monkeypatch.setattr(app_module.MltopApp, "run", run_dashboard)
     result = CliRunner().invoke(main, ["demo", "--store", str(target), "--live", "2"])
     assert result.exit_code == 0, result.output

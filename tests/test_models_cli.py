@@ -26,7 +26,7 @@ def setup(store_path):
 
 def cli(store_path, *args, input=None, tty=False, monkeypatch=None):
     if monkeypatch is not None:
-        from mltop.tui import models_cli
+        from mltop.tui.cli import models as models_cli
 
         monkeypatch.setattr(models_cli, "_interactive", lambda: tty)
     return CliRunner().invoke(main, [*args, "--store", str(store_path)], input=input)
@@ -172,7 +172,7 @@ def test_rollback_needs_a_comment(setup, store_path, monkeypatch):
 def test_the_registry_refusal_is_reported_even_past_the_cli(setup, store_path, monkeypatch):
     """The rule lives in the registry: were the CLI's early check gone, the registry's own
     refusal still reaches the user as a one-line error, and nothing changes."""
-    from mltop.tui import models_cli
+    from mltop.tui.cli import models as models_cli
 
     cli(store_path, "models", "register", f"runs:/{setup[0]}/model", "m")
     monkeypatch.setattr(models_cli, "_check_comment", lambda *args: None)
@@ -195,7 +195,7 @@ def three(setup, store_path):
 
 def meanwhile(monkeypatch, store_path, change) -> None:
     """While the user reads the question, someone else changes the registry; then yes."""
-    from mltop.tui import models_cli
+    from mltop.tui.cli import models as models_cli
 
     def answer_after_a_change(*args, **kwargs):
         with Store(store_path) as other:

@@ -4,9 +4,11 @@ Every presenter returns Rich `Text` built from data (never a markup string)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
-from mltop.store.entities import LOST, RUNNING, TransitionRecord
+from mltop.store.entities import LOST, RUNNING, Experiment, Run, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.store.system import (
     TAG_COMMAND,
@@ -15,7 +17,7 @@ from mltop.store.system import (
     TAG_GIT_DIRTY,
     TAG_HOST,
 )
-from mltop.tui.text import clean, number, timestamp
+from mltop.tui.text import clean, duration, number, plain, timestamp
 
 # A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -69,6 +71,48 @@ def git_label(tags: dict[str, str], *, short: bool = False) -> str:
     dirty = " (dirty)" if tags.get(TAG_GIT_DIRTY) == "true" else ""
     branch = "" if short else tags.get(TAG_GIT_BRANCH, "")
     return f"{commit}{dirty} {branch}".strip()
+
+
+# -- a run's facts ---------------------------------------------------------------------
+
+
+def run_facts(
+    run: Run,
+    now: int,
+    *,
+    experiment: Experiment | None = None,
+    parent: str | None = None,
+    children: Sequence[str] = (),
+) -> list[tuple[str, Text]]:
+    """A run's facts, labelled, in the order shown: name and id, experiment, lifecycle
+    (when not active), status, times, user, where it ran, parent, children, artifacts. A
+    fact with nothing to say (no end yet, no git, no parent) is left out. The caller reads
+    what the run does not hold: its `experiment`, its `children`'s ids (shown short), and
+    how to name its `parent` (default: the parent's id)."""
+    info, tags = run.info, run.data.tags
+    if parent is None:
+        parent = info.parent_run_id or ""
+    rows = [
+        ("Run", plain(f"{info.run_name}  {info.run_id}")),
+        (
+            "Experiment",
+            plain(f"{experiment.name} ({experiment.experiment_id})" if experiment else ""),
+        ),
+        ("Status", status_text(info.display_status)),
+        ("Started", plain(timestamp(info.start_time))),
+        ("Ended", plain(timestamp(info.end_time))),
+        ("Duration", plain(duration(info.start_time, info.end_time, now))),
+        ("User", plain(info.user_id)),
+        ("Host", plain(host(tags))),
+        ("Command", plain(command(tags))),
+        ("Git", plain(git_label(tags))),
+        ("Parent", plain(parent)),
+        ("Children", plain(", ".join(c[:8] for c in children))),
+        ("Artifacts", plain(info.artifact_uri)),
+    ]
+    if info.lifecycle_stage != "active":
+        rows.insert(2, ("Lifecycle", plain(info.lifecycle_stage, "red")))
+    return [(label, value) for label, value in rows if value.plain.strip()]
 
 
 # -- the registry ----------------------------------------------------------------------

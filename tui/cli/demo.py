@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mltop.store import MltopClient, Store, now_ms
-from mltop.tui.demo_train import Curve
+from mltop.store import MltopClient, now_ms
+from mltop.tui.cli.demo_train import Curve
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -127,7 +127,7 @@ def _artifacts(
 
 def build(path: Path, *, seed: int = 7) -> DemoStore:
     """Write the demo's finished runs and registry into a new store at `path`."""
-    client = MltopClient(Store(path))
+    client = MltopClient(path)
     demo = DemoStore(path)
     rng = random.Random(seed)
     now = now_ms()
@@ -255,7 +255,7 @@ def start_live_training(
             "--steps-per-epoch": steps_per_epoch, "--step-seconds": step_seconds,
             "--seed": 100 + index, "--parent-pid": os.getpid(),
         }  # fmt: skip
-        args = [sys.executable, "-m", "mltop.tui.demo_train"]
+        args = [sys.executable, "-m", "mltop.tui.cli.demo_train"]
         for option, value in options.items():
             args += [option, str(value)]
         logs = demo.path / "demo-logs"
@@ -311,7 +311,7 @@ def _end_left_runs(path: Path) -> None:
     # A job killed before it could end its run leaves it RUNNING (then lost). The store is
     # the demo's own (it needs a new directory) and every job has ended: a live run still
     # RUNNING is one of those.
-    client = MltopClient(Store(path))
+    client = MltopClient(path)
     try:
         for run in client.store.search_runs(
             filter_string="attributes.status = 'RUNNING' and tags.live = 'yes'"

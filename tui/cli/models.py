@@ -19,18 +19,14 @@ from rich.table import Table
 from mltop.store import CommentRequiredError, PlanChangedError
 from mltop.store.protocols import ModelRegistry, TrackingStore
 from mltop.store.registry import TransitionPlan, require_comment
-from mltop.tui.export import dumps
-from mltop.tui.opening import opened
+from mltop.tui.cli.export import dumps
+from mltop.tui.cli.opening import store_from
 from mltop.tui.present import HISTORY_COLUMNS, history_row, plan_text, stage_text
 from mltop.tui.text import clean, plain, timestamp
 
 
-def _store(ctx: click.Context, store_path: str | None) -> TrackingStore:
-    return opened(store_path or ctx.find_root().params.get("store_path"))
-
-
 def _registry(ctx: click.Context, store_path: str | None) -> ModelRegistry:
-    return _store(ctx, store_path).registry
+    return store_from(ctx, store_path).registry
 
 
 def _console() -> Console:
@@ -91,7 +87,7 @@ def models_list(ctx: click.Context, as_json: bool, store_path: str | None) -> No
 @click.pass_context
 def models_show(ctx: click.Context, name: str, as_json: bool, store_path: str | None) -> None:
     """One model and its versions, with each version's source run."""
-    store = _store(ctx, store_path)
+    store: TrackingStore = store_from(ctx, store_path)
     reg = store.registry
     model = reg.get_registered_model(name)
     versions = reg.search_model_versions(name=name)

@@ -1,194 +1,31 @@
-"""The `mltop` command line: readable Rich tables, `--json` for scripts.
-
-Exit status: 0 on success, 1 when the operation failed (the message says why), 2 for a
-usage error.
-"""
+"""`mltop runs ...`: runs listed (a table, JSON or CSV) and one run shown."""
 
 from __future__ import annotations
 
 import itertools
-import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from functools import partial
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import ROW_METRICS, FilterError, MltopError, Run, TrackingStore, now_ms
-from mltop.store.entities import VIEWS, Experiment
-from mltop.tui import models_cli
-from mltop.tui.export import dumps, run_json, write_csv, write_json, write_run_json
-from mltop.tui.opening import opened
-from mltop.tui.present import command, git_label, host, status_text
-from mltop.tui.text import ago, clean, duration, number, plain, timestamp
-
-F = TypeVar("F", bound=Callable[..., Any])
+from mltop.store import ROW_METRICS, FilterError, Run, TrackingStore, now_ms
+from mltop.store.entities import VIEWS
+from mltop.tui.cli.export import run_json, write_csv, write_json, write_run_json
+from mltop.tui.cli.opening import store_from, store_option
+from mltop.tui.cli.output import emit_json, out, print_wide
+from mltop.tui.present import run_facts, status_text
+from mltop.tui.text import ago, clean, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
 MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
 
 
-def store_option(command: F) -> F:
-    """`--store` on every command (it may also be given before the command name)."""
-    return click.option(
-        "--store",
-        "store_path",
-        metavar="PATH",
-        help="Store directory (default: $MLTOP_STORE, else the nearest .mltop/ upwards).",
-    )(command)
-
-
-def open_store(ctx: click.Context, store_path: str | None) -> TrackingStore:
-    chosen = store_path or ctx.find_root().params.get("store_path")
-    return opened(chosen)
-
-
-def out() -> Console:
-    return Console(highlight=False, soft_wrap=False)
-
-
-def print_wide(console: Console, table: Table) -> None:
-    """Print a table at its natural width when it goes to a file or pipe (nothing squeezed
-    for grep or less); on a terminal, columns shrink, but never below their `min_width`."""
-    if not console.is_terminal:
-        console.width = 100_000
-    console.print(table)
-
-
-def emit_json(data: object) -> None:
-    click.echo(dumps(data, indent=2))
-
-
-class MltopGroup(click.Group):
-    """Turns MltopError into a one-line message and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except MltopError as exc:
-            click.echo(f"mltop: error: {clean(exc)}", err=True)
-            ctx.exit(1)
-
-
-@click.group(
-    cls=MltopGroup,
-    invoke_without_command=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-@store_option
-@click.version_option(package_name="mltop")
-@click.pass_context
-def main(ctx: click.Context, store_path: str | None) -> None:
-    """mltop: a terminal-native experiment tracker and model registry.
-
-    With no command, opens the dashboard on the store (or shows this help when there is
-    no store here).
-    """
-    if ctx.invoked_subcommand is None:
-        try:
-            opened(store_path).close()
-        except MltopError as exc:
-            click.echo(ctx.get_help())
-            click.echo(f"\n{clean(exc)}")
-            return
-        _run_dashboard(store_path, None)
-
-
-def error_log() -> Path:
-    """Where the dashboard writes the tracebacks of its own bugs (it goes on, and says so)."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "mltop" / "errors.log"
-
-
-def _run_dashboard(store_path: str | None, poll: float | None) -> None:
-    from mltop.tui.app import MltopApp
-
-    app = MltopApp(store_path, poll=poll, error_log=error_log())
-    app.run()
-    if app.signalled is not None:  # SIGHUP, SIGTERM: the status a shell expects
-        sys.exit(128 + app.signalled)
-
-
-@main.command("ui")
-@click.option(
-    "--poll",
-    type=click.FloatRange(min=0.05),
-    metavar="SECONDS",
-    help="Check the store every SECONDS instead of listening for file events "
-    "(for network filesystems).",
-)
-@store_option
-@click.pass_context
-def ui_command(ctx: click.Context, poll: float | None, store_path: str | None) -> None:
-    """Open the dashboard: runs, live."""
-    chosen = store_path or ctx.find_root().params.get("store_path")
-    opened(chosen).close()  # a clear error (or the upgrade) before the screen takes over
-    _run_dashboard(chosen, poll)
-
-
-# -- experiments ---------------------------------------------------------------------------
-
-
-@main.group()
-def experiments() -> None:
-    """List experiments."""
-
-
-def experiment_json(exp: Experiment, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
-    total, running = counts.get(exp.experiment_id, (0, 0))
-    return {**asdict(exp), "runs": total, "running": running}
-
-
-@experiments.command("list")
-@click.option("--view", type=click.Choice(VIEWS), default="active", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@store_option
-@click.pass_context
-def experiments_list(ctx: click.Context, view: str, as_json: bool, store_path: str | None) -> None:
-    """List experiments with their run counts."""
-    store = open_store(ctx, store_path)
-    exps = store.list_experiments(view)
-    counts = store.experiment_run_counts()
-    if as_json:
-        emit_json([experiment_json(e, counts) for e in exps])
-        return
-    table = Table()
-    for name, justify in [
-        ("ID", "right"),
-        ("Name", "left"),
-        ("Runs", "right"),
-        ("Running", "right"),
-        ("Created", "left"),
-        ("Tags", "left"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for exp in exps:
-        total, running = counts.get(exp.experiment_id, (0, 0))
-        label = plain(exp.name, "strike dim" if exp.lifecycle_stage == "deleted" else "bold")
-        tags = ", ".join(f"{k}={v}" for k, v in exp.tags.items())
-        table.add_row(
-            exp.experiment_id,
-            label,
-            str(total),
-            str(running) if running else "",
-            timestamp(exp.creation_time),
-            plain(tags),
-        )
-    console = out()
-    console.print(plain(f"Experiments in {store.path}", "italic"))
-    print_wide(console, table)
-
-
-# -- runs ----------------------------------------------------------------------------------
-
-
-@main.group()
+@click.group()
 def runs() -> None:
     """List and inspect runs."""
 
@@ -276,7 +113,7 @@ def runs_list(
     if experiment is not None and all_experiments:
         raise click.UsageError("give --experiment or --all-experiments, not both")
     fmt = "json" if as_json else fmt
-    store = open_store(ctx, store_path)
+    store = store_from(ctx, store_path)
     scope = _experiment_ids(store, experiment)
     order = list(order_by) or None
     try:
@@ -401,7 +238,7 @@ def runs_show(
     first --max-metrics of them (of the first keys logged, for a run with more);
     --metric finds others.
     """
-    store = open_store(ctx, store_path)
+    store = store_from(ctx, store_path)
     run_id = store.resolve_run_id(run_id)
     every = as_json and max_metrics == 0  # streamed, however many
     # A table is laid out whole: at most TABLE_METRICS rows, --json for every one.
@@ -426,33 +263,13 @@ def runs_show(
         else:
             emit_json(head)
         return
-    info = run.info
     console = out()
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    exp = store.get_experiment(info.experiment_id)
-    tags = run.data.tags
-    rows: list[tuple[str, Any]] = [
-        ("Run", plain(f"{info.run_name}  {info.run_id}")),
-        ("Experiment", plain(f"{exp.name} ({exp.experiment_id})")),
-        ("Status", status_text(info.display_status)),
-        ("Started", timestamp(info.start_time)),
-        ("Ended", timestamp(info.end_time)),
-        ("Duration", duration(info.start_time, info.end_time, now_ms())),
-        ("User", plain(info.user_id)),
-        ("Host", plain(host(tags))),
-        ("Command", plain(command(tags))),
-        ("Git", plain(git_label(tags))),
-        ("Parent", plain(info.parent_run_id or "")),
-        ("Children", plain(", ".join(c[:8] for c in children))),
-        ("Artifacts", plain(info.artifact_uri)),
-    ]
-    if info.lifecycle_stage != "active":
-        rows.insert(2, ("Lifecycle", plain(info.lifecycle_stage, "red")))
-    for label, value in rows:
-        if str(value).strip():
-            facts.add_row(label, value)
+    exp = store.get_experiment(run.info.experiment_id)
+    for label, value in run_facts(run, now_ms(), experiment=exp, children=children):
+        facts.add_row(label, value)
     console.print(facts)
     _print_pairs(console, "Params", run.data.params)
     if contains is not None and not run.data.summaries:
@@ -481,7 +298,8 @@ def runs_show(
                 f"({more:,} more metrics not shown: --metric TEXT finds them, "
                 "--max-metrics N shows more)"
             )
-    _print_pairs(console, "Tags", {k: v for k, v in tags.items() if not k.startswith("mltop.")})
+    tags = {k: v for k, v in run.data.tags.items() if not k.startswith("mltop.")}
+    _print_pairs(console, "Tags", tags)
     if artifacts:
         table = Table(title="Artifacts", title_justify="left")
         table.add_column("Path")
@@ -503,73 +321,3 @@ def _print_pairs(console: Console, title: str, pairs: dict[str, str]) -> None:
     for key, value in pairs.items():
         table.add_row(plain(key), plain(value))
     console.print(table)
-
-
-main.add_command(models_cli.models)
-
-
-def _interactive() -> bool:
-    """A dashboard needs a terminal on both sides (not a pipe, not CI)."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-@main.command("demo")
-@click.option(
-    "--store",
-    "store_path",
-    metavar="PATH",
-    help="Where to build the demo store (default: a new ./mltop-demo folder).",
-)
-@click.option("--no-ui", is_flag=True, help="Only build the store: no live training, no dashboard.")
-@click.option(
-    "--live",
-    type=click.IntRange(0, 3),
-    default=3,
-    show_default=True,
-    help="How many simulated training jobs to start.",
-)
-def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
-    """Build a demo store of realistic experiments and models, start training jobs that
-    log into it live, and open the dashboard on it (the jobs stop when it ends)."""
-    from mltop.tui import demo
-
-    path = (
-        Path(store_path).expanduser().absolute() if store_path else demo.fresh_directory(Path.cwd())
-    )
-    if path.exists() and any(path.iterdir()):
-        raise click.UsageError(f"{path} is not empty: the demo needs a new or empty directory")
-    console = out()
-    console.print(plain(f"Building a demo store in {path} ...", "italic"), soft_wrap=True)
-    built = demo.build(path)
-    console.print(
-        plain(
-            f"{built.runs} runs ({built.failed} failed) in {len(built.experiments)} experiments: "
-            f"{', '.join(built.experiments)}; registered models: {', '.join(built.models)}."
-        )
-    )
-    if no_ui:
-        return
-    if not _interactive():
-        console.print(
-            plain("Not a terminal, so no dashboard and no live training; open the store with:")
-        )
-        console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
-        return
-    from mltop.tui.app import MltopApp
-
-    stop = partial(demo.stop_live_training, built)  # their runs end KILLED
-    app = MltopApp(path, on_exit=stop, error_log=error_log())  # q, Ctrl+C, SIGHUP, SIGTERM
-    if live:
-        demo.start_live_training(built, count=live)
-    try:
-        app.run()
-    finally:  # also when the app failed; a second call returns at once
-        stop()
-    if app.signalled is not None:  # the terminal may be gone (SIGHUP): nothing to say
-        sys.exit(128 + app.signalled)
-    console.print(plain(f"The demo store stays in {path}; open it again with:"), soft_wrap=True)
-    console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

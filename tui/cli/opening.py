@@ -1,0 +1,44 @@
+"""Opening a store from the command line: `--store` on every command, and what opening
+the store says first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from mltop.store import TrackingStore, open_store, resolve_store_path, upgrade_pending
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def opened(chosen: str | None) -> TrackingStore:
+    """The store, said first when opening it upgrades it (it may take a while, and the
+    dashboard's screen would stay blank meanwhile)."""
+    if upgrade_pending(chosen):
+        click.echo(
+            f"mltop: upgrading the store at {resolve_store_path(chosen)} to this mltop's format "
+            "(once; a large store takes a while)...",
+            err=True,
+        )
+    return open_store(chosen, create=False)
+
+
+def store_option(command: F) -> F:
+    """`--store` on every command (it may also be given before the command name)."""
+    return click.option(
+        "--store",
+        "store_path",
+        metavar="PATH",
+        help="Store directory (default: $MLTOP_STORE, else the nearest .mltop/ upwards).",
+    )(command)
+
+
+def chosen_store(ctx: click.Context, store_path: str | None) -> str | None:
+    """The command's `--store`, else the one given before the command name."""
+    return store_path or ctx.find_root().params.get("store_path")
+
+
+def store_from(ctx: click.Context, store_path: str | None) -> TrackingStore:
+    return opened(chosen_store(ctx, store_path))
