@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mltop.store import now_ms
 from mltop.tui.app import MltopApp
-from mltop.tui.cli import demo
+from mltop.tui.demo import store as demo
 from mltop.tui.widgets.runs_table import RunsTable
 
 HERE = Path(__file__).parent

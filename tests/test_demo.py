@@ -12,8 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from mltop.store import MltopClient, Store
-from mltop.tui.cli import demo, main
-from mltop.tui.cli.demo_train import Curve
+from mltop.tui.cli import main
+from mltop.tui.demo import store as demo
+from mltop.tui.demo.train import Curve
 
 
 @pytest.fixture(scope="module")

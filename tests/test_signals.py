@@ -65,7 +65,7 @@ def children(pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-        if ppid == pid and b"mltop.tui.cli.demo_train" in command:
+        if ppid == pid and b"mltop.tui.demo.train" in command:
             found.append(int(entry.name))
     return sorted(found)
 

@@ -69,7 +69,7 @@ def _interactive() -> bool:
 def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
     """Build a demo store of realistic experiments and models, start training jobs that
     log into it live, and open the dashboard on it (the jobs stop when it ends)."""
-    from mltop.tui.cli import demo
+    from mltop.tui.demo import store as demo
 
     path = (
         Path(store_path).expanduser().absolute() if store_path else demo.fresh_directory(Path.cwd())

@@ -1,6 +1,6 @@
 """A simulated training job that logs live through the public API (used by `mltop demo`).
 
-    python -m mltop.tui.cli.demo_train --store PATH --experiment NAME --run-name NAME \\
+    python -m mltop.tui.demo.train --store PATH --experiment NAME --run-name NAME \\
         --lr 0.01 --batch-size 64 --epochs 30 --steps-per-epoch 40 --step-seconds 0.25
 
 Loss and accuracy curves respond to the learning rate and batch size the way real ones do:

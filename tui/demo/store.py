@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mltop.store import MltopClient, now_ms
-from mltop.tui.cli.demo_train import Curve
+from mltop.tui.demo.train import Curve
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -255,7 +255,7 @@ def start_live_training(
             "--steps-per-epoch": steps_per_epoch, "--step-seconds": step_seconds,
             "--seed": 100 + index, "--parent-pid": os.getpid(),
         }  # fmt: skip
-        args = [sys.executable, "-m", "mltop.tui.cli.demo_train"]
+        args = [sys.executable, "-m", "mltop.tui.demo.train"]
         for option, value in options.items():
             args += [option, str(value)]
         logs = demo.path / "demo-logs"
