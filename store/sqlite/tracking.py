@@ -18,7 +18,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from mltop.store import keys
 from mltop.store.artifacts import ArtifactRepository
@@ -57,10 +56,8 @@ from mltop.store.query.paging import DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT, Pag
 from mltop.store.sqlite import search
 from mltop.store.sqlite.database import BUSY_TIMEOUT_S, Database
 from mltop.store.sqlite.errors import translated
+from mltop.store.sqlite.registry import Registry
 from mltop.store.sqlite.schema import BLOCK_SUMMARY_COLUMNS, INSERT_BLOCK, RUN_COLUMNS
-
-if TYPE_CHECKING:
-    from mltop.store.sqlite.registry import Registry
 
 DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
 _CHUNK = 500  # ids per IN (...) list
@@ -1110,8 +1107,6 @@ class Store:
     @property
     def registry(self) -> Registry:
         """Registered models, versions, stages, aliases and the transition log."""
-        from mltop.store.sqlite.registry import Registry
-
         return Registry(self)
 
     # -- artifacts -----------------------------------------------------------------------
