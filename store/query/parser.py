@@ -6,7 +6,7 @@
 
 The grammar is MLflow's `search_runs` filter plus OR and parentheses (AND binds tighter).
 This module only parses: what an identifier may be compared with is checked when the AST
-is compiled (`search.py`), against the kind of thing searched. Every error is a
+is compiled (`compiler.py`), against the kind of thing searched. Every error is a
 `FilterError` carrying the character position.
 """
 
