@@ -562,3 +562,37 @@ def test_filters_beyond_the_limits_are_refused_with_a_filter_error(client):
         store.search_runs(order_by=[*keys, "metrics.more"])
     with pytest.raises(FilterError):
         store.search_experiments(filter_string="(" * 100 + "name = 'x'" + ")" * 100)
+
+
+ORDERS = [None, ["metrics.acc DESC"], ["colour DESC"], ["params.opt", "metrics.x DOWN"], ["tags.t"]]
+
+
+def _outcome(call):
+    try:
+        call()
+    except FilterError as exc:
+        return (exc.message, exc.position, str(exc))
+    return None
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(FRAGMENTS, max_size=12).map("".join), st.sampled_from(ORDERS))
+def test_the_check_without_a_store_says_what_the_search_says(small, text, order_by):
+    """`check_run_search` (a front end's check as the user types, reading nothing) raises
+    exactly the error the store's search raises, and passes exactly what it runs."""
+    from mltop.store.query import check_run_search
+
+    assert _outcome(lambda: check_run_search(text, order_by)) == _outcome(
+        lambda: small.search_runs(filter_string=text, order_by=order_by)
+    )
+
+
+@pytest.mark.parametrize(("text", "message"), INVALID)
+def test_the_check_without_a_store_refuses_every_invalid_filter(small, text, message):
+    from mltop.store.query import check_run_search
+
+    with pytest.raises(FilterError) as info:
+        check_run_search(text)
+    assert message in info.value.message

@@ -19,6 +19,7 @@ Running the SQL, and paging through it, is the SQLite backend's (`sqlite/search.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ from mltop.store.query.parser import (
     Node,
     NullCheck,
     OrderKey,
+    parse_filter,
+    parse_order_by,
 )
 
 METRICS, PARAMS, TAGS, ATTRIBUTES = "metrics", "params", "tags", "attributes"
@@ -363,3 +366,15 @@ def _string_test(column: str, op: str, value: str) -> tuple[str, str]:
 
 
 # -- pagination ---------------------------------------------------------------------------
+
+
+def check_run_search(filter_string: str | None, order_by: Sequence[str] | None = None) -> None:
+    """Raise the `FilterError` a run search with this filter and order would raise, reading
+    nothing: what a front end checks as the user types, before any store is asked."""
+    text = filter_string or ""
+    compiler = Compiler(text, experiments=False)
+    tree = parse_filter(text)
+    for index, key in enumerate(parse_order_by(order_by)):
+        compiler.order_column(key, index, Sql())
+    if tree is not None:
+        compiler.compile(tree, Sql())
