@@ -41,7 +41,7 @@ from mltop.store import (
 from mltop.tui.live import StoreFollower
 from mltop.tui.screens.runs import RunsScreen
 from mltop.tui.text import clean
-from mltop.tui.workers import report, store_work
+from mltop.tui.workers import WorkFailed, report, store_work
 
 PROBE_EVERY = 1.0  # seconds between looks at a store with a problem
 DASHBOARD_BUSY_TIMEOUT = 5.0  # seconds a read or write waits on another process's lock
@@ -70,6 +70,14 @@ class StoreReplaced(Message):
 @dataclass
 class StoreFailed(Message):
     error: Exception
+
+
+class StoreWorks(Message):
+    """A look at the store that had a problem found it working."""
+
+
+class StoreReconnected(Message):
+    """Connected to the store's new database file."""
 
 
 class MltopApp(App):
@@ -270,6 +278,9 @@ class MltopApp(App):
     def on_store_failed(self, message: StoreFailed) -> None:
         report(self, message.error)
 
+    def on_work_failed(self, message: WorkFailed) -> None:
+        report(self, message.error, loud=message.loud)
+
     # -- the error funnel: every failure of a read or write ends here ----------------------
 
     def store_failed(self, error: StoreError, *, loud: bool = False) -> None:
@@ -298,12 +309,15 @@ class MltopApp(App):
     def _look_again(self) -> None:
         # One look at a time: a look may wait on another's lock for the busy timeout.
         if self._probe is None or self._probe.is_finished:
-            self._probe = self._check_store()
+            self._probe = self._check_store(self.store, self._probe_write)
 
     @store_work(group="probe")
-    def _check_store(self) -> None:
-        self.store.check(write=self._probe_write)
-        self.call_from_thread(self.store_recovered)
+    def _check_store(store: Store, write: bool) -> StoreWorks:
+        store.check(write=write)
+        return StoreWorks()
+
+    def on_store_works(self, message: StoreWorks) -> None:
+        self.store_recovered()
 
     def store_recovered(self) -> None:
         """The store works again: say so, and read again what every screen shows."""
@@ -318,12 +332,15 @@ class MltopApp(App):
         self._reload_screens()
 
     def on_store_replaced(self, message: StoreReplaced) -> None:
-        self._reconnect()
+        self._reconnect(self.store)
 
     @store_work(group="reconnect")
-    def _reconnect(self) -> None:
-        self.store.check()  # connects to the new file
-        self.call_from_thread(self._reload_screens)
+    def _reconnect(store: Store) -> StoreReconnected:
+        store.check()  # connects to the new file
+        return StoreReconnected()
+
+    def on_store_reconnected(self, message: StoreReconnected) -> None:
+        self._reload_screens()
 
     def _reload_screens(self) -> None:
         """Every screen reads again what it shows."""

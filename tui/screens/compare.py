@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -265,23 +265,26 @@ class CompareScreen(Screen):
         """Read the runs again, and what is new for the charts once they are shown (`load`:
         one read at a time)."""
         self._last_load = time.monotonic()
-        return self._read(dict(self.cursors) if self.charts_loaded else None)
+        cursors = dict(self.cursors) if self.charts_loaded else None
+        return self._read(self.store, tuple(self.run_ids), cursors)
 
     @store_work(group="compare")
-    def _read(self, cursors: dict[tuple[str, str], int] | None) -> None:
-        runs = [self.store.get_run(run_id, max_metrics=COMPARED_METRICS) for run_id in self.run_ids]
+    def _read(
+        store: Store, run_ids: Sequence[str], cursors: dict[tuple[str, str], int] | None
+    ) -> CompareLoaded:
+        runs = [store.get_run(run_id, max_metrics=COMPARED_METRICS) for run_id in run_ids]
         histories = None
         if cursors is not None:
             metrics = sorted({k for r in runs for k in r.data.summaries})[:MAX_CHARTS]
             histories = {
                 (key, run.info.run_id): chart_data(
-                    self.store, run.info.run_id, key, cursors.get((key, run.info.run_id))
+                    store, run.info.run_id, key, cursors.get((key, run.info.run_id))
                 )
                 for key in metrics
                 for run in runs
                 if key in run.data.summaries
             }
-        self.post_message(CompareLoaded(runs, histories))
+        return CompareLoaded(runs, histories)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -115,7 +116,7 @@ class HistoryLoaded(Message):
     found: tuple[str, dict[str, MetricSummary], int] | None = None
 
 
-def charted(run: Run, chosen: list[str] | None) -> list[str]:
+def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
     """The metrics charted: those `chosen` that the run has, else the first by name. (A
     run with more metrics than were read keeps every chosen one: it was found there.)"""
     keys = sorted(run.data.summaries)
@@ -289,28 +290,32 @@ class RunDetailScreen(Screen):
 
     def _start_read(self) -> Worker[Any]:
         """Read the run and what is new for its charts (`load`: one read at a time)."""
+        chosen = None if self.chosen is None else tuple(self.chosen)
+        first = self.run is None
         return self._read(
-            dict(self.cursors), self.chosen, first=self.run is None, search=self.metric_search
+            self.store, self.run_id, dict(self.cursors), chosen, first, self.metric_search
         )
 
     @store_work(group="detail")
     def _read(
-        self, cursors: dict[str, int], chosen: list[str] | None, first: bool, search: str
-    ) -> None:
-        run = self.store.get_run(self.run_id, max_metrics=SHOWN_METRICS)
+        store: Store,
+        run_id: str,
+        cursors: dict[str, int],
+        chosen: Sequence[str] | None,
+        first: bool,
+        search: str,
+    ) -> HistoryLoaded:
+        run = store.get_run(run_id, max_metrics=SHOWN_METRICS)
         charts = {
-            key: chart_data(self.store, self.run_id, key, cursors.get(key))
-            for key in charted(run, chosen)
+            key: chart_data(store, run_id, key, cursors.get(key)) for key in charted(run, chosen)
         }
-        parent = parent_label(self.store, run.info.parent_run_id) if first else None
-        artifacts = self.store.artifacts(self.run_id) if first else None
+        parent = parent_label(store, run.info.parent_run_id) if first else None
+        artifacts = store.artifacts(run_id) if first else None
         found = None
         if search:
-            summaries, total = self.store.search_run_metrics(
-                self.run_id, search, limit=SHOWN_METRICS
-            )
+            summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
-        self.post_message(HistoryLoaded(run, charts, parent, artifacts, found))
+        return HistoryLoaded(run, charts, parent, artifacts, found)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:

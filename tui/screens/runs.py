@@ -21,7 +21,7 @@ from textual_fastdatatable import DataTable
 from mltop.store import Changes, FilterError, MltopError, RunRow, Store
 from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
-from mltop.tui.workers import store_work
+from mltop.tui.workers import report, store_work
 
 ALL = "__all__"
 
@@ -32,17 +32,22 @@ FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view
 
 @dataclass
 class RunsLoaded(Message):
+    """The runs of the view (None: not read, for `error`)."""
+
     runs: list[RunRow] | None
     generation: int
+    error: Exception | None = None
 
 
 @dataclass
 class RunsPatched(Message):
-    """Fresh copies of some runs (those a change touched) that still match the view."""
+    """Fresh copies of some runs (those a change touched) that still match the view
+    (none read, for `error`)."""
 
     asked: set[str]
     runs: list[RunRow]
     generation: int
+    error: Exception | None = None
 
 
 @dataclass
@@ -168,39 +173,44 @@ class RunsScreen(Screen):
         """The store works again: read everything shown again."""
         self.refresh_data()
 
-    @store_work(group="experiments", exclusive=True)
     def load_experiments(self) -> None:
-        counts = self.store.experiment_run_counts()
+        self._read_experiments(self.store)
+
+    @store_work(group="experiments", exclusive=True)
+    def _read_experiments(store: Store) -> ExperimentsLoaded:
+        counts = store.experiment_run_counts()
         options = [(ALL, f"All experiments ({sum(t for t, _r in counts.values())})")]
-        for exp in self.store.list_experiments():
+        for exp in store.list_experiments():
             total, running = counts.get(exp.experiment_id, (0, 0))
             live = f", {running} running" if running else ""
             options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
-        self.post_message(ExperimentsLoaded(options))
+        return ExperimentsLoaded(options)
 
     def load_runs(self) -> None:
         """Read every run of the view again (a new filter, sort or experiment)."""
         self.generation += 1
         self.full_load_running = True
         self._last_full = time.monotonic()
-        self._read_all(self.generation, self.experiment_id, self.filter_string, self.order_by)
+        self._read_all(
+            self.store, self.generation, self.experiment_id, self.filter_string, self.order_by
+        )
 
     @store_work(group="runs", exclusive=True)
     def _read_all(
-        self, generation: int, experiment_id: str | None, filter_string: str, order_by: list[str]
-    ) -> None:
+        store: Store,
+        generation: int,
+        experiment_id: str | None,
+        filter_string: str,
+        order_by: list[str],
+    ) -> RunsLoaded:
         scope = None if experiment_id is None else [experiment_id]
-        runs: list[RunRow] | None = None
         try:
             runs = list(
-                self.store.search_run_rows(
-                    scope, filter_string, order_by or None, max_results=50_000
-                )
+                store.search_run_rows(scope, filter_string, order_by or None, max_results=50_000)
             )
-        except FilterError as exc:
-            self.post_message(FilterFailed(exc))
-        finally:  # whatever happened, the screen learns that this read is over
-            self.post_message(RunsLoaded(runs, generation))
+        except Exception as error:  # whatever happened, the screen learns that this read is over
+            return RunsLoaded(None, generation, error)
+        return RunsLoaded(runs, generation)
 
     # -- live changes ----------------------------------------------------------------------
 
@@ -219,24 +229,30 @@ class RunsScreen(Screen):
             self._schedule_full_load()
             return
         self.patch_running = True
-        self._read_some(asked, self.generation, self.experiment_id, self.filter_string)
+        self._read_some(self.store, asked, self.generation, self.experiment_id, self.filter_string)
 
     @store_work(group="runs-patch")
     def _read_some(
-        self, asked: set[str], generation: int, experiment_id: str | None, filter_string: str
-    ) -> None:
+        store: Store,
+        asked: set[str],
+        generation: int,
+        experiment_id: str | None,
+        filter_string: str,
+    ) -> RunsPatched:
         scope = None if experiment_id is None else [experiment_id]
         ids = ", ".join(f"'{run_id}'" for run_id in sorted(asked))  # hex ids, from the store
         clause = f"attributes.run_id IN ({ids})"
         where = f"({filter_string}) AND {clause}" if filter_string else clause
-        runs: list[RunRow] = []
         try:
-            runs = list(self.store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
-        finally:  # whatever happened, the screen learns that this read is over
-            self.post_message(RunsPatched(asked, runs, generation))
+            runs = list(store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
+        except Exception as error:  # whatever happened, the screen learns that this read is over
+            return RunsPatched(asked, [], generation, error)
+        return RunsPatched(asked, runs, generation)
 
     def on_runs_patched(self, message: RunsPatched) -> None:
         self.patch_running = False
+        if message.error is not None:
+            report(self.app, message.error)
         if message.generation != self.generation:
             self.pending |= message.asked  # a full read began meanwhile: ask again after it
         elif not self.query_one(RunsTable).patch(message.asked, message.runs, self.app.now()):  # type: ignore[attr-defined]
@@ -282,6 +298,10 @@ class RunsScreen(Screen):
             listing.highlighted = highlighted
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
+        if isinstance(message.error, FilterError):
+            self._show_filter_error(message.error)
+        elif message.error is not None:
+            report(self.app, message.error)
         if message.generation != self.generation:
             return  # a newer load is on its way
         self.full_load_running = False
@@ -293,10 +313,13 @@ class RunsScreen(Screen):
         self._next_patch()
 
     def on_filter_failed(self, message: FilterFailed) -> None:
+        self._show_filter_error(message.error)
+
+    def _show_filter_error(self, failure: FilterError) -> None:
         error = self.query_one("#filter-error", Static)
         # No-break spaces: the caret's indentation must survive the widget's wrapping.
-        pointer = "\u00a0" * message.error.position + "^"
-        error.update(f"{message.error}\n{clean(message.error.text)}\n{pointer}")
+        pointer = "\u00a0" * failure.position + "^"
+        error.update(f"{failure}\n{clean(failure.text)}\n{pointer}")
         error.add_class("shown")
 
     # -- actions -------------------------------------------------------------------------
