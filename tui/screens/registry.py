@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mltop.store import MltopError, NotFoundError, PlanChangedError, Store, StoreError
+from mltop.store import MltopError, PlanChangedError, Store, StoreError
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.tui.present import HISTORY_COLUMNS, history_row, stage_text
@@ -32,11 +32,22 @@ from mltop.tui.text import clean, number, timestamp
 from mltop.tui.workers import report, store_work
 
 
+class SourceRun(NamedTuple):
+    """The run that produced a version, as the versions table shows it."""
+
+    name: str
+    metrics: str  # its key metrics, as text
+
+
+DELETED_RUN = SourceRun("(deleted run)", "")
+IN_ONE_SEARCH = 500  # run ids per search for the versions' runs
+
+
 @dataclass
 class RegistryLoaded(Message):
     models: list[RegisteredModel]
     versions: list[ModelVersion]
-    run_names: dict[str, str]
+    runs: dict[str, SourceRun]  # by run id; a run deleted from the store is missing
     history: list[TransitionRecord] | None
 
 
@@ -93,6 +104,25 @@ def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str
     )
     others = sorted(k for k in metrics if k not in named)
     return [(k, metrics[k]) for k in [*named, *others][:3]]
+
+
+def source_runs(store: Store, run_ids: list[str], policy: str | None) -> dict[str, SourceRun]:
+    """The runs that produced the versions, by id, read with one search (per
+    IN_ONE_SEARCH), not one read per version; deleted runs too: only a run gone from the
+    store is missing. A RunRow holds a run's first ROW_METRICS metrics: a run may log a
+    million, and three are shown."""
+    ids = sorted(set(run_ids))
+    runs: dict[str, SourceRun] = {}
+    for start in range(0, len(ids), IN_ONE_SEARCH):
+        chunk = ids[start : start + IN_ONE_SEARCH]
+        quoted = ", ".join("'" + run_id.replace("'", "''") + "'" for run_id in chunk)
+        found = store.search_run_rows(
+            filter_string=f"attributes.run_id IN ({quoted})", max_results=len(chunk), view="all"
+        )
+        for row in found:
+            metrics = ", ".join(f"{k} {number(v)}" for k, v in key_metrics(row.metrics, policy))
+            runs[row.info.run_id] = SourceRun(row.info.run_name, metrics)
+    return runs
 
 
 class RegistryScreen(Screen):
@@ -219,22 +249,10 @@ class RegistryScreen(Screen):
         models = registry.search_registered_models()
         name = model_name or (models[0].name if models else None)
         versions = registry.search_model_versions()  # all: a registry is small
-        run_names = {}
         policy = next((m.policy for m in models if m.name == name), None)
-        for version in versions:
-            if version.name != name:
-                continue
-            try:
-                # Its first metrics: a run may log a million, and three are shown.
-                run = store.get_run(version.run_id, max_metrics=256)
-            except NotFoundError:  # the run was deleted: the version says so
-                continue
-            metrics = ", ".join(
-                f"{k} {number(v)}" for k, v in key_metrics(run.data.metrics, policy)
-            )
-            run_names[version.run_id] = f"{run.info.run_name}\t{metrics}"
+        runs = source_runs(store, [v.run_id for v in versions if v.name == name], policy)
         history = registry.history(name) if name and show_history else None
-        return RegistryLoaded(models, versions, run_names, history)
+        return RegistryLoaded(models, versions, runs, history)
 
     def follow(self) -> None:
         self.load()
@@ -262,23 +280,23 @@ class RegistryScreen(Screen):
             )
         if self.models:
             models.move_cursor(row=min(keep, len(self.models) - 1))
-        self._fill_versions(message.run_names)
+        self._fill_versions(message.runs)
         if message.history is not None:
             self._fill_history(message.history)
 
-    def _fill_versions(self, run_names: dict[str, str]) -> None:
+    def _fill_versions(self, runs: dict[str, SourceRun]) -> None:
         table = self.query_one("#versions", DataTable)
         keep = table.cursor_row
         table.clear()
         mine = self._model_versions()
         for version in mine:
-            run_name, _, metrics = run_names.get(version.run_id, "(deleted run)\t").partition("\t")
+            run = runs.get(version.run_id, DELETED_RUN)
             table.add_row(
                 f"v{version.version}",
                 stage_text(version.current_stage),
                 Text(clean(", ".join(version.aliases))),
-                Text(clean(run_name)),
-                Text(clean(metrics)),
+                Text(clean(run.name)),
+                Text(clean(run.metrics)),
                 timestamp(version.creation_time),
                 Text(clean(version.user_id)),
                 key=str(version.version),
