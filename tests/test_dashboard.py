@@ -130,6 +130,53 @@ async def test_filter_applies_and_a_bad_one_keeps_the_results(filled, store_path
 
 
 @sync
+async def test_a_filter_is_checked_without_a_read_and_read_once_applied(
+    filled, store_path, monkeypatch
+):
+    from mltop.store import StoreBusyError
+
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        reads: list[str] = []
+        search = Store.search_run_rows
+
+        def counting(self, *args, **kwargs):
+            reads.append(kwargs.get("filter_string", args[1] if len(args) > 1 else ""))
+            return search(self, *args, **kwargs)
+
+        monkeypatch.setattr(Store, "search_run_rows", counting)
+        filter_input = app.screen.query_one("#filter")
+        error = app.screen.query_one("#filter-error")
+        await type_filter(pilot, app, "attributes.colour = 'red'")  # it parses; no such thing
+        await settle(pilot, lambda: "shown" in error.classes)
+        assert "unknown attribute 'colour'" in str(error.render())
+        assert reads == [] and app.focused is filter_input  # refused with no read at all
+        await type_filter(pilot, app, "params.opt = 'sgd'")
+        await settle(pilot, lambda: names(app) == ["beta"])
+        assert reads == ["params.opt = 'sgd'"] and "shown" not in error.classes
+        assert app.focused is app.screen.query_one(RunsTable).table
+
+        # The store fails as the next filter is first read: not applied, the results stay,
+        # and the filter bar has the keyboard to try again.
+        def busy(self, *args, **kwargs):
+            raise StoreBusyError("the store at /somewhere is busy")
+
+        monkeypatch.setattr(Store, "search_run_rows", busy)
+        await type_filter(pilot, app, "params.opt = 'adam'")
+        await settle(pilot, lambda: any("is busy" in str(n.message) for n in app._notifications))
+        await settle(pilot, lambda: app.focused is filter_input)
+        assert names(app) == ["beta"] and app.screen.filter_string == "params.opt = 'sgd'"
+        assert app.problem is None  # said; the store is not marked as failing
+        monkeypatch.setattr(Store, "search_run_rows", counting)
+        await pilot.press("escape")
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.table.move_cursor(column=column_of(runs_table, "name"))
+        await pilot.press("s")  # sorted anew: read with the filter applied
+        await settle(pilot, lambda: reads[-1:] == ["params.opt = 'sgd'"] and len(reads) == 2)
+
+
+@sync
 async def test_sort_by_the_column_under_the_cursor(filled, store_path):
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from textual_fastdatatable import DataTable
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, Store
+from mltop.store.search import compile_run_search
 from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
 from mltop.tui.workers import report, store_work
@@ -32,10 +33,11 @@ FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view
 
 @dataclass
 class RunsLoaded(Message):
-    """The runs of the view (None: not read, for `error`)."""
+    """The runs of the view, read with `filter_string` (None: not read, for `error`)."""
 
     runs: list[RunRow] | None
     generation: int
+    filter_string: str
     error: Exception | None = None
 
 
@@ -53,11 +55,6 @@ class RunsPatched(Message):
 @dataclass
 class ExperimentsLoaded(Message):
     options: list[tuple[str, str]]
-
-
-@dataclass
-class FilterFailed(Message):
-    error: FilterError
 
 
 class RunsScreen(Screen):
@@ -130,7 +127,8 @@ class RunsScreen(Screen):
         super().__init__()
         self.store = store
         self.experiment_id: str | None = None
-        self.filter_string = ""
+        self.filter_string = ""  # the filter of the view asked for
+        self.shown_filter = ""  # the filter of the runs shown
         self.order_by: list[str] = []
         self.history: list[str] = []
         self.history_index = 0
@@ -209,8 +207,8 @@ class RunsScreen(Screen):
                 store.search_run_rows(scope, filter_string, order_by or None, max_results=50_000)
             )
         except Exception as error:  # whatever happened, the screen learns that this read is over
-            return RunsLoaded(None, generation, error)
-        return RunsLoaded(runs, generation)
+            return RunsLoaded(None, generation, filter_string, error)
+        return RunsLoaded(runs, generation, filter_string)
 
     # -- live changes ----------------------------------------------------------------------
 
@@ -298,22 +296,30 @@ class RunsScreen(Screen):
             listing.highlighted = highlighted
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
-        if isinstance(message.error, FilterError):
-            self._show_filter_error(message.error)
-        elif message.error is not None:
-            report(self.app, message.error)
+        error = message.error
+        if isinstance(error, FilterError):
+            self._show_filter_error(error)
+        elif (
+            isinstance(error, MltopError)
+            and message.filter_string == self.filter_string != self.shown_filter
+        ):
+            # The store failed as a new filter was first read: it is not applied, the
+            # results stay, and the filter bar has the keyboard, to try again.
+            self.filter_string = self.shown_filter
+            self.notify(clean(error), severity="error", markup=False)
+            self.query_one("#filter", Input).focus()
+        elif error is not None:
+            report(self.app, error)
         if message.generation != self.generation:
             return  # a newer load is on its way
         self.full_load_running = False
         if message.runs is not None:
+            self.shown_filter = message.filter_string
             self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
             self._show_count()
             # On screen: now the app follows the store (changes since it opened included).
             self.call_after_refresh(self.app.start_following)  # type: ignore[attr-defined]
         self._next_patch()
-
-    def on_filter_failed(self, message: FilterFailed) -> None:
-        self._show_filter_error(message.error)
 
     def _show_filter_error(self, failure: FilterError) -> None:
         error = self.query_one("#filter-error", Static)
@@ -336,18 +342,12 @@ class RunsScreen(Screen):
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
         self.history_index = len(self.history)
-        previous = self.filter_string
+        try:  # checked as the search would be, without reading the store
+            compile_run_search(self.store, None, text, None, "active")
+        except FilterError as exc:  # not applied: the previous results stay
+            self._show_filter_error(exc)
+            return
         self.filter_string = text
-        try:
-            self.store.search_run_rows(filter_string=text, max_results=1)  # validate now
-        except FilterError as exc:
-            self.filter_string = previous  # keep showing the previous results
-            self.post_message(FilterFailed(exc))
-            return
-        except MltopError as exc:  # the store failed: not applied, the results stay too
-            self.filter_string = previous
-            self.notify(clean(exc), severity="error", markup=False)
-            return
         self.query_one("#filter-error", Static).remove_class("shown")
         self.load_runs()
         self.query_one(RunsTable).table.focus()
