@@ -541,6 +541,35 @@ async def test_m_chooses_which_metrics_are_charted(filled, store_path):
 
 
 @sync
+async def test_every_chart_follows_the_screens_axis_scale_and_smoothing(filled, store_path):
+    from mltop.tui.widgets.metric_chart import MetricChart
+
+    client = MltopClient(Store(store_path))
+    client.log_metric(filled["alpha"], "loss", 0.5)
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        screen = await open_detail(pilot, app, row=0)
+
+        def drawing() -> dict[str, tuple[bool, bool, float]]:
+            return {c.key: (c.by_time, c.log_scale, c.smoothing) for c in screen.query(MetricChart)}
+
+        await settle(pilot, lambda: list(drawing()) == ["acc", "loss"])
+        await pilot.press("m", "down", "space", "enter")  # loss is charted no more
+        await settle(pilot, lambda: list(drawing()) == ["acc"])
+        await pilot.press("x", "l", "plus")
+        assert drawing() == {"acc": (True, True, 0.1)}
+        await pilot.press("m", "down", "space", "enter")  # a chart added follows them too
+        await settle(
+            pilot, lambda: drawing() == {"acc": (True, True, 0.1), "loss": (True, True, 0.1)}
+        )
+        await pilot.press("x", "minus", "minus")
+        assert drawing() == {"acc": (False, True, 0.0), "loss": (False, True, 0.0)}
+    client.close()
+
+
+@sync
 async def test_compare_marked_runs_differences_and_best_values(filled, store_path):
     from textual.widgets import DataTable
 

@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
@@ -181,6 +182,9 @@ class CompareChart(Plot):
 class CompareScreen(Screen):
     """Marked runs side by side (`c` on the runs screen)."""
 
+    diff_only = var(False, init=False)  # `d`: only the rows whose values differ
+    # `f`: the metrics whose best direction the user flipped
+    flipped: var[frozenset[str]] = var(frozenset(), init=False)
     HELP_TITLE = "compare"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="compare.back"),
@@ -229,8 +233,6 @@ class CompareScreen(Screen):
         self.runs: list[Run] = []
         self.rows: list[Row] = []
         self.shown_rows: list[Row] = []
-        self.diff_only = False
-        self.flipped: set[str] = set()  # metrics whose best direction the user flipped
         self.charts_loaded = False
         # Per (metric, run id): the history charted, and where its next read starts.
         self.series: dict[tuple[str, str], Series] = {}
@@ -372,6 +374,11 @@ class CompareScreen(Screen):
 
     def action_toggle_diff(self) -> None:
         self.diff_only = not self.diff_only
+
+    def watch_diff_only(self) -> None:
+        self._fill_table()
+
+    def watch_flipped(self) -> None:
         self._fill_table()
 
     def action_flip(self) -> None:
@@ -382,8 +389,7 @@ class CompareScreen(Screen):
         if row.metric is None:
             self.notify("not a metric: nothing to flip", severity="warning")
             return
-        self.flipped.symmetric_difference_update({row.metric})
-        self._fill_table()
+        self.flipped ^= {row.metric}
 
     # -- charts ----------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -126,6 +127,7 @@ def source_runs(store: Store, run_ids: list[str], policy: str | None) -> dict[st
 
 
 class RegistryScreen(Screen):
+    show_history = var(False, init=False)  # `h`: the model's history instead of its versions
     HELP_TITLE = "registry"
     # The keys that open a dialog are priority keys: acted on as they arrive, so that the
     # dialog is up for the keys typed right after them in the same burst (a paste, a fast
@@ -213,7 +215,6 @@ class RegistryScreen(Screen):
         self.models: list[RegisteredModel] = []
         self.versions: list[ModelVersion] = []
         self.model_name: str | None = None
-        self.show_history = False
         self._asked = 0  # the moves asked for so far: the last is the one its dialog shows
         self._dialog: TransitionDialog | None = None
 
@@ -500,8 +501,11 @@ class RegistryScreen(Screen):
 
     def action_toggle_history(self) -> None:
         self.show_history = not self.show_history
-        self.query_one("#history").set_class(self.show_history, "shown")
-        self.query_one("#versions").display = not self.show_history
-        if self.show_history:
-            self.query_one("#history").focus()
+
+    def watch_show_history(self, shown: bool) -> None:
+        history = self.query_one("#history")
+        history.set_class(shown, "shown")
+        self.query_one("#versions").display = not shown
+        if shown:
+            history.focus()
         self.load()

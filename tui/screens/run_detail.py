@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     DataTable,
@@ -139,6 +140,14 @@ def parent_label(store: Store, parent_id: str | None) -> str:
 
 
 class RunDetailScreen(Screen):
+    # The metrics charted (`m`; None: the first DEFAULT_CHARTS), and what the metrics tab
+    # lists (`/`: the keys containing it); set again to the same, they are read again.
+    chosen: var[list[str] | None] = var(None, init=False, always_update=True)
+    metric_search = var("", init=False, always_update=True)
+    # How every chart is drawn (`x`, `l`, `+` `-`): bound to each chart's own.
+    by_time = var(False, init=False)
+    log_scale = var(False, init=False)
+    smoothing = var(0.0, init=False)
     HELP_TITLE = "run detail"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="detail.back"),
@@ -241,10 +250,8 @@ class RunDetailScreen(Screen):
         self.run_id = run_id
         self.cursors: dict[str, int] = {}  # per chart: where its next read starts
         self.run: Run | None = None
-        self.chosen: list[str] | None = None  # None: the first DEFAULT_CHARTS metrics
         self.parent_label = "-"
         self.artifacts: ArtifactRepository | None = None
-        self.metric_search = ""  # what the metrics tab lists: the keys containing it
         self.listed: list[str] = []  # the metric keys the metrics tab lists now
         self.load = OneAtATime(self._start_read)
 
@@ -337,7 +344,9 @@ class RunDetailScreen(Screen):
             if key not in charts:
                 # In the chosen order: before the first chart that comes after it.
                 later = [k for k in order[order.index(key) + 1 :] if k in charts]
-                charts[key] = MetricChart(key)
+                charts[key] = MetricChart(key).data_bind(
+                    RunDetailScreen.by_time, RunDetailScreen.log_scale, RunDetailScreen.smoothing
+                )
                 grid.mount(charts[key], before=charts[later[0]] if later else None)
             chart = charts[key]
             if data.series is not None:
@@ -437,10 +446,15 @@ class RunDetailScreen(Screen):
     def _search_metrics(self, event: Input.Submitted) -> None:
         event.stop()
         self.metric_search = event.value.strip()
-        self.query_one("#metric-count", Static).update(
-            f"finding metric keys containing {self.metric_search!r}…" if self.metric_search else ""
-        )
         self.query_one("#metrics", DataTable).focus()
+
+    def watch_metric_search(self, search: str) -> None:
+        self.query_one("#metric-count", Static).update(
+            f"finding metric keys containing {search!r}…" if search else ""
+        )
+        self.load()
+
+    def watch_chosen(self) -> None:
         self.load()
 
     def run_ids_shown(self) -> set[str]:
@@ -468,7 +482,6 @@ class RunDetailScreen(Screen):
         def chosen(picked: list[str] | None) -> None:
             if picked is not None:
                 self.chosen = picked
-                self.load()
 
         self.app.push_screen(ChooseMetrics(keys, charted(self.run, self.chosen)), chosen)
 
@@ -503,20 +516,11 @@ class RunDetailScreen(Screen):
         view.show(artifacts)
         self.query_one("#artifact-tree").focus()
 
-    def _charts(self) -> list[MetricChart]:
-        return list(self.query(MetricChart))
-
     def action_toggle_axis(self) -> None:
-        for chart in self._charts():
-            chart.by_time = not chart.by_time
-            chart.redraw()
+        self.by_time = not self.by_time
 
     def action_toggle_log(self) -> None:
-        for chart in self._charts():
-            chart.log_scale = not chart.log_scale
-            chart.redraw()
+        self.log_scale = not self.log_scale
 
     def action_smooth(self, delta: float) -> None:
-        for chart in self._charts():
-            chart.smoothing = round(min(0.9, max(0.0, chart.smoothing + delta)), 2)
-            chart.redraw()
+        self.smoothing = round(min(0.9, max(0.0, self.smoothing + delta)), 2)
