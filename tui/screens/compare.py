@@ -185,6 +185,7 @@ class CompareScreen(Screen):
     diff_only = var(False, init=False)  # `d`: only the rows whose values differ
     # `f`: the metrics whose best direction the user flipped
     flipped: var[frozenset[str]] = var(frozenset(), init=False)
+    CSS_PATH = "compare.tcss"
     HELP_TITLE = "compare"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="compare.back"),
@@ -220,12 +221,6 @@ class CompareScreen(Screen):
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
-    DEFAULT_CSS = """
-    CompareScreen #compare-note { height: 1; padding: 0 1; color: $text-muted; }
-    CompareScreen DataTable { height: 1fr; }
-    CompareScreen #compare-grid { grid-size: 2; grid-gutter: 0 2; height: 1fr; overflow-y: auto; }
-    """
-
     def __init__(self, store: Store, run_ids: list[str]) -> None:
         super().__init__()
         self.store = store
@@ -253,9 +248,6 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TabbedContent).styles.height = "1fr"
-        for pane in self.query(TabPane):
-            pane.styles.height = "1fr"
         table = self.query_one(DataTable)
         table.fixed_columns = 1  # the row names stay while scrolling
         table.focus()

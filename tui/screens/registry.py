@@ -128,6 +128,7 @@ def source_runs(store: Store, run_ids: list[str], policy: str | None) -> dict[st
 
 class RegistryScreen(Screen):
     show_history = var(False, init=False)  # `h`: the model's history instead of its versions
+    CSS_PATH = "registry.tcss"
     HELP_TITLE = "registry"
     # The keys that open a dialog are priority keys: acted on as they arrive, so that the
     # dialog is up for the keys typed right after them in the same burst (a paste, a fast
@@ -200,14 +201,6 @@ class RegistryScreen(Screen):
         ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
-
-    DEFAULT_CSS = """
-    RegistryScreen #models { height: auto; max-height: 40%; }
-    RegistryScreen #versions { height: 1fr; }
-    RegistryScreen #history { height: 1fr; display: none; }
-    RegistryScreen #history.shown { display: block; }
-    RegistryScreen .caption { height: 1; padding: 0 1; color: $text-muted; }
-    """
 
     def __init__(self, store: Store) -> None:
         super().__init__()

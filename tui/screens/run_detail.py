@@ -73,14 +73,7 @@ class ChooseMetrics(ModalScreen[list[str] | None]):
         Binding("a", "all(True)", "All", id="choose.all"),
         Binding("n", "all(False)", "None", id="choose.none"),
     ]
-    DEFAULT_CSS = """
-    ChooseMetrics { align: center middle; }
-    ChooseMetrics > Vertical {
-        width: 60; height: auto; max-height: 80%; border: thick $primary; background: $surface;
-    }
-    ChooseMetrics Static { padding: 0 1; }
-    ChooseMetrics SelectionList { height: auto; max-height: 30; }
-    """
+    CSS_PATH = "run_detail.tcss"
 
     def __init__(self, keys: list[str], chosen: list[str]) -> None:
         super().__init__()
@@ -148,6 +141,7 @@ class RunDetailScreen(Screen):
     by_time = var(False, init=False)
     log_scale = var(False, init=False)
     smoothing = var(0.0, init=False)
+    CSS_PATH = "run_detail.tcss"
     HELP_TITLE = "run detail"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="detail.back"),
@@ -232,18 +226,6 @@ class RunDetailScreen(Screen):
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
-    DEFAULT_CSS = """
-    RunDetailScreen { overflow: hidden; }
-    #metric-search { margin: 0 1; }
-    #metric-count { padding: 0 1; color: $text-muted; height: auto; }
-    #body { height: 1fr; }
-    #summary { height: 4; padding: 0 1; }
-    TabPane { padding: 0; }
-    #charts { grid-size: 2; grid-gutter: 0 2; grid-rows: 1fr; height: 1fr; overflow-y: auto; }
-    #charts.single { grid-size: 1; }
-    #no-charts { padding: 1 2; color: $text-muted; }
-    """
-
     def __init__(self, store: Store, run_id: str) -> None:
         super().__init__()
         self.store = store
@@ -281,11 +263,6 @@ class RunDetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        # TabbedContent and its panes size to their content by default: make them fill the
-        # screen under the summary (inline styles: the widgets' own defaults win over ours).
-        self.query_one(TabbedContent).styles.height = "1fr"
-        for pane in self.query(TabPane):
-            pane.styles.height = "1fr"
         for table_id, columns in (
             ("params", ("Key", "Value")),
             ("tags", ("Key", "Value")),

@@ -58,6 +58,7 @@ class ExperimentsLoaded(Message):
 
 
 class RunsScreen(Screen):
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = None  # the runs table takes the focus itself, once it has rows
     HELP_TITLE = "runs"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -115,13 +116,6 @@ class RunsScreen(Screen):
         ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
-
-    DEFAULT_CSS = """
-    #experiments { width: 30; border-right: solid $primary-darken-2; }
-    #filter-error { color: $error; height: auto; display: none; }
-    #filter-error.shown { display: block; }
-    #count { height: 1; padding: 0 1; color: $text-muted; }
-    """
 
     def __init__(self, store: Store) -> None:
         super().__init__()
