@@ -64,7 +64,6 @@ class StoreFollower:
         self.debounce = debounce
         self.safety = safety
         self.cursor = cursor
-        self.events_seen = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,7 +133,6 @@ class StoreFollower:
 
     def _settle(self) -> None:
         """Let a burst of file events end (at most 4 × debounce) before reading."""
-        self.events_seen += 1
         deadline = time.monotonic() + 4 * self.debounce
         self._wake.clear()
         while time.monotonic() < deadline and self._wake.wait(self.debounce):

@@ -131,7 +131,6 @@ class RunsScreen(Screen):
         self.pending: set[str] = set()
         self.full_load_running = False
         self.patch_running = False
-        self.patches = 0  # how many live changes were applied without a full reload
         self._last_full = 0.0
         self._full_timer: Timer | None = None
         self._experiments_timer: Timer | None = None
@@ -249,8 +248,6 @@ class RunsScreen(Screen):
             self.pending |= message.asked  # a full read began meanwhile: ask again after it
         elif not self.query_one(RunsTable).patch(message.asked, message.runs, self.app.now()):  # type: ignore[attr-defined]
             self._schedule_full_load()  # rows must come, go or move: read the view again
-        else:
-            self.patches += 1
         self._next_patch()
 
     def _schedule_full_load(self) -> None:
