@@ -10,6 +10,8 @@ from textual import events
 
 from mltop.store import MltopClient, Store
 from mltop.tui.app import MltopApp
+from mltop.tui.screens.runs import RunsLoaded, RunsPatched
+from mltop.tui.widgets.live_table import LiveTable
 from mltop.tui.widgets.runs_table import RunsTable
 
 NOW = 1_800_000_000_000
@@ -32,6 +34,21 @@ def filled(store_path):
     client.flush()
     client.close()
     return ids
+
+
+@pytest.fixture
+def rebuilds(monkeypatch) -> list[int]:
+    """Each time a runs table took a new shape (rows or columns came, went or moved), rather
+    than having cells set in place: the number of rows it took."""
+    shapes: list[int] = []
+    replace = LiveTable.replace
+
+    def counted(self, labels, rows):
+        shapes.append(len(rows))
+        return replace(self, labels, rows)
+
+    monkeypatch.setattr(LiveTable, "replace", counted)
+    return shapes
 
 
 def sync(coroutine_function):
@@ -130,6 +147,53 @@ async def test_filter_applies_and_a_bad_one_keeps_the_results(filled, store_path
 
 
 @sync
+async def test_a_filter_is_checked_without_a_read_and_read_once_applied(
+    filled, store_path, monkeypatch
+):
+    from mltop.store import StoreBusyError
+
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        reads: list[str] = []
+        search = Store.search_run_rows
+
+        def counting(self, *args, **kwargs):
+            reads.append(kwargs.get("filter_string", args[1] if len(args) > 1 else ""))
+            return search(self, *args, **kwargs)
+
+        monkeypatch.setattr(Store, "search_run_rows", counting)
+        filter_input = app.screen.query_one("#filter")
+        error = app.screen.query_one("#filter-error")
+        await type_filter(pilot, app, "attributes.colour = 'red'")  # it parses; no such thing
+        await settle(pilot, lambda: "shown" in error.classes)
+        assert "unknown attribute 'colour'" in str(error.render())
+        assert reads == [] and app.focused is filter_input  # refused with no read at all
+        await type_filter(pilot, app, "params.opt = 'sgd'")
+        await settle(pilot, lambda: names(app) == ["beta"])
+        assert reads == ["params.opt = 'sgd'"] and "shown" not in error.classes
+        assert app.focused is app.screen.query_one(RunsTable).table
+
+        # The store fails as the next filter is first read: not applied, the results stay,
+        # and the filter bar has the keyboard to try again.
+        def busy(self, *args, **kwargs):
+            raise StoreBusyError("the store at /somewhere is busy")
+
+        monkeypatch.setattr(Store, "search_run_rows", busy)
+        await type_filter(pilot, app, "params.opt = 'adam'")
+        await settle(pilot, lambda: any("is busy" in str(n.message) for n in app._notifications))
+        await settle(pilot, lambda: app.focused is filter_input)
+        assert names(app) == ["beta"] and app.screen.filter_string == "params.opt = 'sgd'"
+        assert app.problem is None  # said; the store is not marked as failing
+        monkeypatch.setattr(Store, "search_run_rows", counting)
+        await pilot.press("escape")
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.table.move_cursor(column=column_of(runs_table, "name"))
+        await pilot.press("s")  # sorted anew: read with the filter applied
+        await settle(pilot, lambda: reads[-1:] == ["params.opt = 'sgd'"] and len(reads) == 2)
+
+
+@sync
 async def test_sort_by_the_column_under_the_cursor(filled, store_path):
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -186,18 +250,20 @@ async def test_marks_survive_a_filter(filled, store_path):
 
 
 @sync
-async def test_a_live_update_changes_cells_in_place_keeping_sort_and_cursor(filled, store_path):
+async def test_a_live_update_changes_cells_in_place_keeping_sort_and_cursor(
+    filled, store_path, rebuilds
+):
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
         runs_table, acc_column = await sort_by_acc(pilot, app)
         runs_table.table.move_cursor(row=1, column=acc_column)
-        reshapes = runs_table.reshapes
+        shapes = len(rebuilds)
         client = MltopClient(Store(store_path))
         client.log_metric(filled["beta"], "acc", 0.75, step=1, synchronous=True)
         app.screen.load_runs()
         await settle(pilot, lambda: runs_table.table.get_row_at(0)[acc_column] == "0.75")
-        assert runs_table.reshapes == reshapes  # only the changed cell was set
+        assert len(rebuilds) == shapes  # only the changed cell was set
         assert runs_table.table.cursor_coordinate == (1, acc_column)
         assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
         client.close()
@@ -272,7 +338,7 @@ async def test_slash_moves_to_the_filter_without_typing_itself(filled, store_pat
 
 
 @sync
-async def test_a_running_runs_duration_ticks_and_a_stale_one_turns_lost(store_path):
+async def test_a_running_runs_duration_ticks_and_a_stale_one_turns_lost(store_path, rebuilds):
     from mltop.store import now_ms
 
     clock = [now_ms()]
@@ -291,26 +357,31 @@ async def test_a_running_runs_duration_ticks_and_a_stale_one_turns_lost(store_pa
             pilot, lambda: runs_table.table.get_row_at(0)[keys.index("duration")] == "1m05s"
         )
         assert runs_table.table.get_row_at(0)[keys.index("status")] == "? LOST"
-        assert runs_table.reshapes == 1  # the first load only
+        assert rebuilds == [1]  # the first load only
     client.set_terminated(run.info.run_id)
     client.close()
 
 
 @sync
 async def test_live_changes_patch_rows_in_place_and_reread_the_view_only_when_rows_move(
-    filled, store_path
+    filled, store_path, rebuilds
 ):
     app = MltopApp(store_path, clock=lambda: NOW)  # following the store, with file events
     client = MltopClient(Store(store_path))
-    async with app.run_test(size=(120, 40)) as pilot:
+    handled: list = []  # every message the app's screens and widgets handle, in order
+    async with app.run_test(size=(120, 40), message_hook=handled.append) as pilot:
         await loaded(pilot, app, 3)
         screen = app.screen
         runs_table = screen.query_one(RunsTable)
         acc = column_of(runs_table, "acc")
-        reshapes = runs_table.reshapes
+        shapes, seen = len(rebuilds), len(handled)
         client.log_metric(filled["beta"], "acc", 0.71, step=1, synchronous=True)
         await settle(pilot, lambda: runs_table.table.get_row_at(1)[acc] == "0.71")
-        assert runs_table.reshapes == reshapes and screen.patches >= 1  # one row re-read
+        # One row re-read (beta's) and set in place: no read of the view, no new shape.
+        reads = [m for m in handled[seen:] if isinstance(m, RunsLoaded | RunsPatched)]
+        assert reads and all(isinstance(m, RunsPatched) for m in reads)
+        assert {run_id for m in reads for run_id in m.asked} == {filled["beta"]}
+        assert len(rebuilds) == shapes
         # Sorted by accuracy, a change that reorders the runs reads the view again.
         await sort_by_acc(pilot, app)
         client.log_metric(filled["beta"], "acc", 0.95, step=2, synchronous=True)
@@ -490,6 +561,35 @@ async def test_m_chooses_which_metrics_are_charted(filled, store_path):
         for key, character in (("n", "n"), ("enter", "\r")):
             app.post_message(events.Key(key, character))
         await settle(pilot, lambda: app.screen is screen and charted() == [])
+    client.close()
+
+
+@sync
+async def test_every_chart_follows_the_screens_axis_scale_and_smoothing(filled, store_path):
+    from mltop.tui.widgets.metric_chart import MetricChart
+
+    client = MltopClient(Store(store_path))
+    client.log_metric(filled["alpha"], "loss", 0.5)
+    client.flush()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        screen = await open_detail(pilot, app, row=0)
+
+        def drawing() -> dict[str, tuple[bool, bool, float]]:
+            return {c.key: (c.by_time, c.log_scale, c.smoothing) for c in screen.query(MetricChart)}
+
+        await settle(pilot, lambda: list(drawing()) == ["acc", "loss"])
+        await pilot.press("m", "down", "space", "enter")  # loss is charted no more
+        await settle(pilot, lambda: list(drawing()) == ["acc"])
+        await pilot.press("x", "l", "plus")
+        assert drawing() == {"acc": (True, True, 0.1)}
+        await pilot.press("m", "down", "space", "enter")  # a chart added follows them too
+        await settle(
+            pilot, lambda: drawing() == {"acc": (True, True, 0.1), "loss": (True, True, 0.1)}
+        )
+        await pilot.press("x", "minus", "minus")
+        assert drawing() == {"acc": (False, True, 0.0), "loss": (False, True, 0.0)}
     client.close()
 
 

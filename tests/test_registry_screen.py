@@ -516,3 +516,30 @@ async def test_a_move_made_meanwhile_by_someone_else_is_said_to_be_no_longer_pos
         assert history(store_path)[-1].user_id == "bob"
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is screen)
+
+
+@sync
+async def test_the_versions_runs_are_read_in_one_search_not_one_read_each(
+    models, store_path, monkeypatch
+):
+    searches = []
+    search = Store.search_run_rows
+
+    def counting(self, *args, **kwargs):
+        searches.append(kwargs.get("filter_string", args[1] if len(args) > 1 else None))
+        return search(self, *args, **kwargs)
+
+    def refused(self, *args, **kwargs):
+        raise AssertionError("a version's run read on its own")
+
+    monkeypatch.setattr(Store, "get_run", refused)
+    with Store(store_path) as store:
+        store.delete_run(models["beta"])  # a deleted run still names its version's row
+    monkeypatch.setattr(Store, "search_run_rows", counting)
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        versions = screen.query_one("#versions", DataTable)
+        rows = {key: [str(c) for c in versions.get_row(key)[3:5]] for key in ("1", "2")}
+        assert rows == {"1": ["alpha", "acc 0.9"], "2": ["beta", "acc 0.7"]}
+        assert len([f for f in searches if f and "attributes.run_id IN" in f]) == 1

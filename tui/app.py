@@ -28,7 +28,6 @@ from mltop.store import (
     Changes,
     NotAStoreError,
     SchemaTooNewError,
-    Store,
     StoreBusyError,
     StoreCorruptError,
     StoreError,
@@ -36,12 +35,14 @@ from mltop.store import (
     StoreIOError,
     StoreNotFoundError,
     StoreReadOnlyError,
+    TrackingStore,
     now_ms,
+    open_store,
 )
-from mltop.tui.live import StoreFollower
+from mltop.tui.live import FollowsStore, StoreFollower, touched_runs
 from mltop.tui.screens.runs import RunsScreen
 from mltop.tui.text import clean
-from mltop.tui.workers import report, store_work
+from mltop.tui.workers import WorkFailed, report, store_work
 
 PROBE_EVERY = 1.0  # seconds between looks at a store with a problem
 DASHBOARD_BUSY_TIMEOUT = 5.0  # seconds a read or write waits on another process's lock
@@ -70,6 +71,14 @@ class StoreReplaced(Message):
 @dataclass
 class StoreFailed(Message):
     error: Exception
+
+
+class StoreWorks(Message):
+    """A look at the store that had a problem found it working."""
+
+
+class StoreReconnected(Message):
+    """Connected to the store's new database file."""
 
 
 class MltopApp(App):
@@ -106,7 +115,7 @@ class MltopApp(App):
         caller started for it (`mltop demo`'s training jobs). Tracebacks of the dashboard's
         own bugs are appended to `error_log`, if given."""
         super().__init__()
-        self.store = Store(store_path, create=False, busy_timeout=DASHBOARD_BUSY_TIMEOUT)
+        self.store = open_store(store_path, create=False, busy_timeout=DASHBOARD_BUSY_TIMEOUT)
         self.error_log = error_log
         self.problem: str | None = None  # what is wrong with the store, as the header says
         self._probe_timer: Timer | None = None
@@ -233,22 +242,12 @@ class MltopApp(App):
                 screen.tick()
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        from mltop.tui.screens.compare import CompareScreen
-        from mltop.tui.screens.registry import RegistryScreen
-        from mltop.tui.screens.run_detail import RunDetailScreen
-
-        changes = message.changes
-        # The runs touched (None: all may be, when the change feed was read in part).
-        touched = None if changes.more else {*changes.run_ids, *(m.run_id for m in changes.metrics)}
-        for screen in self.screen_stack:  # the runs screen stays current under the detail
-            if isinstance(screen, RunsScreen):
-                screen.apply_changes(changes)
-            elif isinstance(screen, RunDetailScreen | CompareScreen):
-                # A run's screens read again only when one of their runs changed.
-                if touched is None or not touched.isdisjoint(screen.run_ids_shown()):
-                    screen.follow()
-            elif isinstance(screen, RegistryScreen):
-                screen.follow()
+        # Every screen on the stack that follows the store hears of it (the runs screen
+        # stays current under a run's detail); each decides from the runs touched.
+        touched = touched_runs(message.changes)
+        for screen in self.screen_stack:
+            if isinstance(screen, FollowsStore):
+                screen.store_changed(message.changes, touched)
 
     async def action_pop_screen(self) -> None:
         """Back. A screen just pushed may not be built yet (enter then escape typed, or
@@ -269,6 +268,9 @@ class MltopApp(App):
 
     def on_store_failed(self, message: StoreFailed) -> None:
         report(self, message.error)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        report(self, message.error, loud=message.loud)
 
     # -- the error funnel: every failure of a read or write ends here ----------------------
 
@@ -298,12 +300,15 @@ class MltopApp(App):
     def _look_again(self) -> None:
         # One look at a time: a look may wait on another's lock for the busy timeout.
         if self._probe is None or self._probe.is_finished:
-            self._probe = self._check_store()
+            self._probe = self._check_store(self.store, self._probe_write)
 
     @store_work(group="probe")
-    def _check_store(self) -> None:
-        self.store.check(write=self._probe_write)
-        self.call_from_thread(self.store_recovered)
+    def _check_store(store: TrackingStore, write: bool) -> StoreWorks:
+        store.check(write=write)
+        return StoreWorks()
+
+    def on_store_works(self, message: StoreWorks) -> None:
+        self.store_recovered()
 
     def store_recovered(self) -> None:
         """The store works again: say so, and read again what every screen shows."""
@@ -318,12 +323,15 @@ class MltopApp(App):
         self._reload_screens()
 
     def on_store_replaced(self, message: StoreReplaced) -> None:
-        self._reconnect()
+        self._reconnect(self.store)
 
     @store_work(group="reconnect")
-    def _reconnect(self) -> None:
-        self.store.check()  # connects to the new file
-        self.call_from_thread(self._reload_screens)
+    def _reconnect(store: TrackingStore) -> StoreReconnected:
+        store.check()  # connects to the new file
+        return StoreReconnected()
+
+    def on_store_reconnected(self, message: StoreReconnected) -> None:
+        self._reload_screens()
 
     def _reload_screens(self) -> None:
         """Every screen reads again what it shows."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from mltop.store import Metric, Store
+from mltop.store import Metric, TrackingStore
 from mltop.tui.downsample import Series
 
 
@@ -22,7 +22,7 @@ class ChartData(NamedTuple):
     cursor: int
 
 
-def chart_data(store: Store, run_id: str, key: str, after: int | None) -> ChartData:
+def chart_data(store: TrackingStore, run_id: str, key: str, after: int | None) -> ChartData:
     """One chart's read: the whole history when `after` is None (a long one as the store's
     block summaries and the points after them), else the points after the cursor."""
     if after is None:

@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from mltop.store import ChangeCursor, Changes, Store
+from mltop.store import ChangeCursor, Changes, TrackingStore, open_store
 
 
 def _watch(folder: Path, wake: threading.Event) -> Any | None:
@@ -43,6 +43,24 @@ def _watch(folder: Path, wake: threading.Event) -> Any | None:
     return observer
 
 
+@runtime_checkable
+class FollowsStore(Protocol):
+    """A screen that keeps up with the store. The app hands every screen on its stack that
+    is one each change the follower read; the screen decides whether it cares."""
+
+    def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
+        """`touched`: the ids of the runs the change touched (their attributes, params,
+        tags or metrics); None when any may have been (the feed was read in part)."""
+        ...
+
+
+def touched_runs(changes: Changes) -> set[str] | None:
+    """The runs a change touched; None when the change feed was read in part."""
+    if changes.more:
+        return None
+    return {*changes.run_ids, *(point.run_id for point in changes.metrics)}
+
+
 class StoreFollower:
     def __init__(
         self,
@@ -64,12 +82,11 @@ class StoreFollower:
         self.debounce = debounce
         self.safety = safety
         self.cursor = cursor
-        self.events_seen = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._observer = None
-        self._store: Store | None = None
+        self._store: TrackingStore | None = None
 
     @property
     def uses_file_events(self) -> bool:
@@ -97,8 +114,8 @@ class StoreFollower:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _open(self) -> Store:
-        store = Store(self.store_path, create=False)
+    def _open(self) -> TrackingStore:
+        store = open_store(self.store_path, create=False)
         if self.cursor is None:
             self.cursor = store.cursor()
         return store
@@ -134,13 +151,12 @@ class StoreFollower:
 
     def _settle(self) -> None:
         """Let a burst of file events end (at most 4 × debounce) before reading."""
-        self.events_seen += 1
         deadline = time.monotonic() + 4 * self.debounce
         self._wake.clear()
         while time.monotonic() < deadline and self._wake.wait(self.debounce):
             self._wake.clear()
 
-    def _read(self, store: Store) -> None:
+    def _read(self, store: TrackingStore) -> None:
         """Report what changed; a commit that touched no run, metric or experiment (the
         model registry, say) is reported too, as empty Changes: readers look again."""
         assert self.cursor is not None

@@ -1,22 +1,29 @@
-"""Store work off the UI thread, with one way to fail: the app's error funnel.
+"""Store work off the UI thread: plain values in, one message out, one way to fail.
 
-`store_work` makes a screen's (or widget's) method a thread worker that never takes the
-dashboard down. What it raises goes to the app on the UI thread (`report`): a `StoreError`
-(the store busy, unreadable, damaged or gone) to the app's `store_failed`, which says so
-once and retries until the store works again; any other `MltopError` (a run deleted
-meanwhile, a move refused) is said in a notification; anything else is a bug, reported as
-an internal error with its traceback logged. Either way the screen keeps what it showed.
+`store_work` makes a function a thread worker of the screen (or widget) it is called on.
+The function gets no `self`: it cannot read or change the screen from its thread. What it
+needs (the store, the screen's state) is passed as plain values on the UI thread when the
+work starts, and what it read comes back only as the Message it returns, posted to the
+screen and handled on the UI thread.
+
+What it raises goes to the app's error funnel, as a `WorkFailed` message (`report`): a
+`StoreError` (the store busy, unreadable, damaged or gone) to the app's `store_failed`,
+which says so once and retries until the store works again; any other `MltopError` (a run
+deleted meanwhile, a move refused) is said in a notification; anything else is a bug,
+reported as an internal error with its traceback logged. Either way the screen keeps what
+it showed.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar, cast
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, Protocol, cast
 
 from textual.app import App
 from textual.dom import DOMNode
+from textual.message import Message
 from textual.worker import Worker
 
 from mltop.store import MltopError, StoreError
@@ -48,44 +55,60 @@ def report(app: App[Any], error: BaseException, *, loud: bool = False) -> None:
         app.notify(f"internal error: {error!r}", severity="error", markup=False)
 
 
+@dataclass
+class WorkFailed(Message):
+    """Store work raised `error`: for the app to `report` (MltopApp handles it)."""
+
+    error: BaseException
+    loud: bool = False
+
+
 P = ParamSpec("P")
-N = TypeVar("N", bound=DOMNode)
 
 
 def store_work(
     *, group: str, exclusive: bool = False, loud: bool = False
-) -> Callable[[Callable[Concatenate[N, P], object]], Callable[Concatenate[N, P], Worker[Any]]]:
-    """Run the decorated method on a worker thread (Textual's thread worker, in `group`;
-    `exclusive` cancels the group's earlier workers); what it raises is reported (`loud`:
-    always said, for what the user asked for), never re-raised. Calling it returns the
-    Worker."""
+) -> Callable[[Callable[P, Message | None]], Callable[Concatenate[DOMNode, P], Worker[None]]]:
+    """Make `work` a thread worker (Textual's, in `group`; `exclusive` cancels the group's
+    earlier workers) of the node it is called on, as a method: `node.work(store, ...)`
+    starts it, on the UI thread, and returns the Worker. The Message `work` returns is
+    posted to that node; what it raises is reported (`loud`: always said, for what the
+    user asked for), never re-raised.
+
+    `work` is written in the class without `self` (its first argument is the store, or
+    whatever it reads): on its thread it has nothing of the node but the values given."""
 
     def decorate(
-        method: Callable[Concatenate[N, P], object],
-    ) -> Callable[Concatenate[N, P], Worker[Any]]:
-        @functools.wraps(method)
-        def start(self: N, *args: P.args, **kwargs: P.kwargs) -> Worker[Any]:
-            app = self.app  # here, on the UI thread: a screen gone meanwhile has no app
+        work: Callable[P, Message | None],
+    ) -> Callable[Concatenate[DOMNode, P], Worker[None]]:
+        def start(node: DOMNode, /, *args: P.args, **kwargs: P.kwargs) -> Worker[None]:
+            app = node.app  # here, on the UI thread: a screen gone meanwhile has no app
 
-            def body() -> Any:
+            def body() -> None:
                 try:
-                    return method(self, *args, **kwargs)
+                    message = work(*args, **kwargs)
                 except Exception as error:
                     try:
-                        app.call_from_thread(report, app, error, loud=loud)
-                    except RuntimeError:  # the app has stopped meanwhile
+                        reported = app.post_message(WorkFailed(error, loud))
+                    except RuntimeError:  # the app's loop has closed meanwhile
+                        reported = False
+                    if not reported:
                         log.debug("not reported, the app has stopped", exc_info=error)
-                    return None
+                    return
+                if message is not None:
+                    node.post_message(message)
 
-            return self.run_worker(
+            return node.run_worker(
                 body,
-                name=method.__name__,
+                name=work.__name__,
                 group=group,
                 exclusive=exclusive,
                 thread=True,
                 exit_on_error=False,
             )
 
+        start.__name__, start.__qualname__ = work.__name__, work.__qualname__
+        start.__doc__ = work.__doc__
         return start
 
     return decorate

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,12 +21,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
-from mltop.store import Run, Store
+from mltop.store import Changes, Run, TrackingStore
 from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import git_commit
@@ -181,6 +182,10 @@ class CompareChart(Plot):
 class CompareScreen(Screen):
     """Marked runs side by side (`c` on the runs screen)."""
 
+    diff_only = var(False, init=False)  # `d`: only the rows whose values differ
+    # `f`: the metrics whose best direction the user flipped
+    flipped: var[frozenset[str]] = var(frozenset(), init=False)
+    CSS_PATH = "compare.tcss"
     HELP_TITLE = "compare"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="compare.back"),
@@ -216,21 +221,13 @@ class CompareScreen(Screen):
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
-    DEFAULT_CSS = """
-    CompareScreen #compare-note { height: 1; padding: 0 1; color: $text-muted; }
-    CompareScreen DataTable { height: 1fr; }
-    CompareScreen #compare-grid { grid-size: 2; grid-gutter: 0 2; height: 1fr; overflow-y: auto; }
-    """
-
-    def __init__(self, store: Store, run_ids: list[str]) -> None:
+    def __init__(self, store: TrackingStore, run_ids: list[str]) -> None:
         super().__init__()
         self.store = store
         self.run_ids = run_ids
         self.runs: list[Run] = []
         self.rows: list[Row] = []
         self.shown_rows: list[Row] = []
-        self.diff_only = False
-        self.flipped: set[str] = set()  # metrics whose best direction the user flipped
         self.charts_loaded = False
         # Per (metric, run id): the history charted, and where its next read starts.
         self.series: dict[tuple[str, str], Series] = {}
@@ -251,9 +248,6 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TabbedContent).styles.height = "1fr"
-        for pane in self.query(TabPane):
-            pane.styles.height = "1fr"
         table = self.query_one(DataTable)
         table.fixed_columns = 1  # the row names stay while scrolling
         table.focus()
@@ -265,23 +259,26 @@ class CompareScreen(Screen):
         """Read the runs again, and what is new for the charts once they are shown (`load`:
         one read at a time)."""
         self._last_load = time.monotonic()
-        return self._read(dict(self.cursors) if self.charts_loaded else None)
+        cursors = dict(self.cursors) if self.charts_loaded else None
+        return self._read(self.store, tuple(self.run_ids), cursors)
 
     @store_work(group="compare")
-    def _read(self, cursors: dict[tuple[str, str], int] | None) -> None:
-        runs = [self.store.get_run(run_id, max_metrics=COMPARED_METRICS) for run_id in self.run_ids]
+    def _read(
+        store: TrackingStore, run_ids: Sequence[str], cursors: dict[tuple[str, str], int] | None
+    ) -> CompareLoaded:
+        runs = [store.get_run(run_id, max_metrics=COMPARED_METRICS) for run_id in run_ids]
         histories = None
         if cursors is not None:
             metrics = sorted({k for r in runs for k in r.data.summaries})[:MAX_CHARTS]
             histories = {
                 (key, run.info.run_id): chart_data(
-                    self.store, run.info.run_id, key, cursors.get((key, run.info.run_id))
+                    store, run.info.run_id, key, cursors.get((key, run.info.run_id))
                 )
                 for key in metrics
                 for run in runs
                 if key in run.data.summaries
             }
-        self.post_message(CompareLoaded(runs, histories))
+        return CompareLoaded(runs, histories)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -300,8 +297,10 @@ class CompareScreen(Screen):
                 self.cursors[pair] = data.cursor
             self._fill_charts()
 
-    def run_ids_shown(self) -> set[str]:
-        return set(self.run_ids)
+    def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
+        """Read again only when one of the compared runs changed."""
+        if touched is None or not touched.isdisjoint(self.run_ids):
+            self.follow()
 
     def follow(self) -> None:
         """The store changed: read the runs again (and their charts, if shown), at most
@@ -369,6 +368,11 @@ class CompareScreen(Screen):
 
     def action_toggle_diff(self) -> None:
         self.diff_only = not self.diff_only
+
+    def watch_diff_only(self) -> None:
+        self._fill_table()
+
+    def watch_flipped(self) -> None:
         self._fill_table()
 
     def action_flip(self) -> None:
@@ -379,8 +383,7 @@ class CompareScreen(Screen):
         if row.metric is None:
             self.notify("not a metric: nothing to flip", severity="warning")
             return
-        self.flipped.symmetric_difference_update({row.metric})
-        self._fill_table()
+        self.flipped ^= {row.metric}
 
     # -- charts ----------------------------------------------------------------------------
 

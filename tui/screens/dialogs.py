@@ -35,17 +35,6 @@ from mltop.store.registry import (
 from mltop.tui.present import plan_text
 from mltop.tui.text import TYPABLE, clean
 
-DIALOG_CSS = """
-    align: center middle;
-    & > Vertical {
-        width: 84; max-width: 100%; height: auto; border: thick $primary; background: $surface;
-        padding: 0 1;
-    }
-    & Static { height: auto; }
-    & .problem { color: $error; }
-"""
-
-
 R = TypeVar("R")
 
 
@@ -77,7 +66,7 @@ class TransitionDialog(TextFirst[None]):
         # The comment box answers enter itself; this is for when a click took its focus.
         Binding("enter", "confirm", "Confirm", show=False, id="dialog.confirm"),
     ]
-    DEFAULT_CSS = "TransitionDialog {" + DIALOG_CSS + "}"
+    CSS_PATH = "dialogs.tcss"
 
     def __init__(self, what: str, on_confirm: Callable[[str, bool], object]) -> None:
         super().__init__()
@@ -179,7 +168,7 @@ class AliasDialog(TextFirst[str | None]):
         Binding("escape", "cancel", "Cancel", id="alias.cancel"),
         Binding("enter", "confirm", "Set", show=False, id="alias.confirm"),
     ]
-    DEFAULT_CSS = "AliasDialog {" + DIALOG_CSS + "}"
+    CSS_PATH = "dialogs.tcss"
 
     def __init__(self, name: str, version: int) -> None:
         super().__init__()

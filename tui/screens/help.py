@@ -42,14 +42,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
     ]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical {
-        width: 90; height: auto; max-height: 90%; border: thick $primary; background: $surface;
-    }
-    HelpScreen Static { padding: 0 1; text-style: bold; }
-    HelpScreen DataTable { height: auto; max-height: 40; }
-    """
+    CSS_PATH = "help.tcss"
 
     def __init__(self, title: str, rows: list[tuple[str, str]]) -> None:
         super().__init__()

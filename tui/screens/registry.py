@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -20,24 +20,81 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mltop.store import MltopError, NotFoundError, PlanChangedError, Store, StoreError
+from mltop.store import Changes, MltopError, PlanChangedError, StoreError, TrackingStore
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.registry import TransitionPlan
 from mltop.tui.present import HISTORY_COLUMNS, history_row, stage_text
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
 from mltop.tui.text import clean, number, timestamp
-from mltop.tui.workers import store_work
+from mltop.tui.workers import report, store_work
+
+
+class SourceRun(NamedTuple):
+    """The run that produced a version, as the versions table shows it."""
+
+    name: str
+    metrics: str  # its key metrics, as text
+
+
+DELETED_RUN = SourceRun("(deleted run)", "")
+IN_ONE_SEARCH = 500  # run ids per search for the versions' runs
 
 
 @dataclass
 class RegistryLoaded(Message):
     models: list[RegisteredModel]
     versions: list[ModelVersion]
-    run_names: dict[str, str]
+    runs: dict[str, SourceRun]  # by run id; a run deleted from the store is missing
     history: list[TransitionRecord] | None
+
+
+# A move asked for (`ask`: its number on the screen) is planned, then made, off the UI
+# thread; each step ends in one of these, handled by the screen and its dialog.
+
+
+@dataclass
+class MovePlanned(Message):
+    ask: int
+    plan: TransitionPlan
+
+
+@dataclass
+class MoveNotPlanned(Message):
+    """Nothing to ask about (the version is there already, or gone): `error` says why."""
+
+    ask: int
+    error: MltopError
+
+
+@dataclass
+class MoveMade(Message):
+    ask: int
+    done: TransitionPlan
+
+
+@dataclass
+class MoveRefused(Message):
+    """Not made: the registry changed meanwhile, or refuses the move as it is now."""
+
+    ask: int
+    why: str
+    now: TransitionPlan | None  # the move as the registry is now; None: none is possible
+
+
+@dataclass
+class MoveFailed(Message):
+    """Not made: the store failed (nothing changed)."""
+
+    ask: int
+    error: StoreError
+
+
+class AliasSet(Message):
+    """The alias asked for points at its version now."""
 
 
 def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str, float]]:
@@ -50,7 +107,30 @@ def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str
     return [(k, metrics[k]) for k in [*named, *others][:3]]
 
 
+def source_runs(
+    store: TrackingStore, run_ids: list[str], policy: str | None
+) -> dict[str, SourceRun]:
+    """The runs that produced the versions, by id, read with one search (per
+    IN_ONE_SEARCH), not one read per version; deleted runs too: only a run gone from the
+    store is missing. A RunRow holds a run's first ROW_METRICS metrics: a run may log a
+    million, and three are shown."""
+    ids = sorted(set(run_ids))
+    runs: dict[str, SourceRun] = {}
+    for start in range(0, len(ids), IN_ONE_SEARCH):
+        chunk = ids[start : start + IN_ONE_SEARCH]
+        quoted = ", ".join("'" + run_id.replace("'", "''") + "'" for run_id in chunk)
+        found = store.search_run_rows(
+            filter_string=f"attributes.run_id IN ({quoted})", max_results=len(chunk), view="all"
+        )
+        for row in found:
+            metrics = ", ".join(f"{k} {number(v)}" for k, v in key_metrics(row.metrics, policy))
+            runs[row.info.run_id] = SourceRun(row.info.run_name, metrics)
+    return runs
+
+
 class RegistryScreen(Screen):
+    show_history = var(False, init=False)  # `h`: the model's history instead of its versions
+    CSS_PATH = "registry.tcss"
     HELP_TITLE = "registry"
     # The keys that open a dialog are priority keys: acted on as they arrive, so that the
     # dialog is up for the keys typed right after them in the same burst (a paste, a fast
@@ -124,21 +204,14 @@ class RegistryScreen(Screen):
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
-    DEFAULT_CSS = """
-    RegistryScreen #models { height: auto; max-height: 40%; }
-    RegistryScreen #versions { height: 1fr; }
-    RegistryScreen #history { height: 1fr; display: none; }
-    RegistryScreen #history.shown { display: block; }
-    RegistryScreen .caption { height: 1; padding: 0 1; color: $text-muted; }
-    """
-
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: TrackingStore) -> None:
         super().__init__()
         self.store = store
         self.models: list[RegisteredModel] = []
         self.versions: list[ModelVersion] = []
         self.model_name: str | None = None
-        self.show_history = False
+        self._asked = 0  # the moves asked for so far: the last is the one its dialog shows
+        self._dialog: TransitionDialog | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -164,30 +237,22 @@ class RegistryScreen(Screen):
     # -- loading ---------------------------------------------------------------------------
 
     def load(self) -> None:
-        self._read(self.model_name, self.show_history)
+        self._read(self.store, self.model_name, self.show_history)
 
     @store_work(group="registry", exclusive=True)
-    def _read(self, model_name: str | None, show_history: bool) -> None:
-        registry = self.store.registry
+    def _read(store: TrackingStore, model_name: str | None, show_history: bool) -> RegistryLoaded:
+        registry = store.registry
         models = registry.search_registered_models()
         name = model_name or (models[0].name if models else None)
         versions = registry.search_model_versions()  # all: a registry is small
-        run_names = {}
         policy = next((m.policy for m in models if m.name == name), None)
-        for version in versions:
-            if version.name != name:
-                continue
-            try:
-                # Its first metrics: a run may log a million, and three are shown.
-                run = self.store.get_run(version.run_id, max_metrics=256)
-            except NotFoundError:  # the run was deleted: the version says so
-                continue
-            metrics = ", ".join(
-                f"{k} {number(v)}" for k, v in key_metrics(run.data.metrics, policy)
-            )
-            run_names[version.run_id] = f"{run.info.run_name}\t{metrics}"
+        runs = source_runs(store, [v.run_id for v in versions if v.name == name], policy)
         history = registry.history(name) if name and show_history else None
-        self.post_message(RegistryLoaded(models, versions, run_names, history))
+        return RegistryLoaded(models, versions, runs, history)
+
+    def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
+        """Models, versions and their runs' metrics: read again on any change."""
+        self.follow()
 
     def follow(self) -> None:
         self.load()
@@ -215,23 +280,23 @@ class RegistryScreen(Screen):
             )
         if self.models:
             models.move_cursor(row=min(keep, len(self.models) - 1))
-        self._fill_versions(message.run_names)
+        self._fill_versions(message.runs)
         if message.history is not None:
             self._fill_history(message.history)
 
-    def _fill_versions(self, run_names: dict[str, str]) -> None:
+    def _fill_versions(self, runs: dict[str, SourceRun]) -> None:
         table = self.query_one("#versions", DataTable)
         keep = table.cursor_row
         table.clear()
         mine = self._model_versions()
         for version in mine:
-            run_name, _, metrics = run_names.get(version.run_id, "(deleted run)\t").partition("\t")
+            run = runs.get(version.run_id, DELETED_RUN)
             table.add_row(
                 f"v{version.version}",
                 stage_text(version.current_stage),
                 Text(clean(", ".join(version.aliases))),
-                Text(clean(run_name)),
-                Text(clean(metrics)),
+                Text(clean(run.name)),
+                Text(clean(run.metrics)),
                 timestamp(version.creation_time),
                 Text(clean(version.user_id)),
                 key=str(version.version),
@@ -304,30 +369,48 @@ class RegistryScreen(Screen):
     def _ask(self, what: str, name: str, version: int | None, stage: str | None) -> None:
         """The dialog opens at once (keys typed from now on are its text) and the move is
         planned meanwhile; `stage` None is a rollback."""
+        self._asked += 1
+        ask = self._asked
 
         def confirmed(comment: str, force: bool) -> None:
             assert dialog.plan is not None
-            self._apply(dialog, dialog.plan, stage, comment, force)
+            self._apply(self.store, ask, dialog.plan, stage, comment, force)
 
         dialog = TransitionDialog(what, confirmed)
+        self._dialog = dialog
         self.app.push_screen(dialog)
-        self._plan(dialog, name, version, stage)
+        self._plan(self.store, ask, name, version, stage)
+
+    def _dialog_for(self, ask: int) -> TransitionDialog | None:
+        """The dialog of move `ask`; None for a move asked before the last."""
+        return self._dialog if ask == self._asked else None
 
     @store_work(group="registry-plan", exclusive=True)
     def _plan(
-        self, dialog: TransitionDialog, name: str, version: int | None, stage: str | None
-    ) -> None:
-        registry = self.store.registry
+        store: TrackingStore, ask: int, name: str, version: int | None, stage: str | None
+    ) -> MovePlanned | MoveNotPlanned:
+        registry = store.registry
         try:
             plan = (
                 registry.plan_rollback(name)
                 if stage is None
                 else registry.plan_transition(name, version, stage)
             )
-        except MltopError:  # nothing to ask about (already there, gone): said, closed
-            self.app.call_from_thread(self._close, dialog)
-            raise
-        self.app.call_from_thread(dialog.show_plan, plan)
+        except MltopError as error:
+            return MoveNotPlanned(ask, error)
+        return MovePlanned(ask, plan)
+
+    def on_move_planned(self, message: MovePlanned) -> None:
+        dialog = self._dialog_for(message.ask)
+        if dialog is not None:
+            dialog.show_plan(message.plan)
+
+    def on_move_not_planned(self, message: MoveNotPlanned) -> None:
+        """Nothing to ask about: said, and the dialog closed."""
+        dialog = self._dialog_for(message.ask)
+        if dialog is not None:
+            self._close(dialog)
+        report(self.app, message.error)
 
     def _close(self, dialog: TransitionDialog) -> None:
         if dialog.is_attached:
@@ -335,16 +418,16 @@ class RegistryScreen(Screen):
 
     @store_work(group="registry-apply")
     def _apply(
-        self,
-        dialog: TransitionDialog,
+        store: TrackingStore,
+        ask: int,
         plan: TransitionPlan,
         stage: str | None,
         comment: str,
         force: bool,
-    ) -> None:
+    ) -> MoveMade | MoveRefused | MoveFailed:
         """Make the move confirmed; refused, or changed meanwhile, the dialog says why and
         nothing changes (a store problem is also marked in the header)."""
-        registry = self.store.registry
+        registry = store.registry
         try:
             if stage is None:
                 done = registry.rollback(plan.name, comment, expected=plan)
@@ -355,17 +438,11 @@ class RegistryScreen(Screen):
         except PlanChangedError as exc:
             # Changed while the user read it: the dialog shows the move as it is now, to be
             # confirmed again (or cancelled); nothing was done.
-            self.app.call_from_thread(dialog.show_plan, exc.plan)
-            self.app.call_from_thread(
-                dialog.failed,
-                "the registry changed meanwhile (above: the move now); confirm again to make it",
-            )
-            self.app.call_from_thread(self.load)
-            return
+            why = "the registry changed meanwhile (above: the move now); confirm again to make it"
+            return MoveRefused(ask, why, exc.plan)
+        except StoreError as exc:
+            return MoveFailed(ask, exc)
         except MltopError as exc:
-            if isinstance(exc, StoreError):
-                self.app.call_from_thread(dialog.failed, str(exc))
-                raise
             # Refused as the registry is now (the version moved or went meanwhile): the
             # dialog shows what a move would do now, or that none can be made.
             now: TransitionPlan | None = None
@@ -375,18 +452,31 @@ class RegistryScreen(Screen):
                     if stage is None
                     else registry.plan_transition(plan.name, plan.version, stage)
                 )
-            if now is not None:
-                self.app.call_from_thread(dialog.show_plan, now)
+            return MoveRefused(ask, str(exc), now)
+        return MoveMade(ask, done)
+
+    def on_move_made(self, message: MoveMade) -> None:
+        dialog = self._dialog_for(message.ask)
+        if dialog is not None:
+            self._close(dialog)
+        self.notify("done: " + clean(message.done.describe(done=True)), markup=False)
+        self.load()
+
+    def on_move_refused(self, message: MoveRefused) -> None:
+        dialog = self._dialog_for(message.ask)
+        if dialog is not None:
+            if message.now is None:
+                dialog.no_move()
             else:
-                self.app.call_from_thread(dialog.no_move)
-            self.app.call_from_thread(dialog.failed, str(exc))
-            self.app.call_from_thread(self.load)
-            return
-        self.app.call_from_thread(self._close, dialog)
-        self.app.call_from_thread(
-            self.notify, "done: " + clean(done.describe(done=True)), markup=False
-        )
-        self.app.call_from_thread(self.load)
+                dialog.show_plan(message.now)
+            dialog.failed(message.why)
+        self.load()
+
+    def on_move_failed(self, message: MoveFailed) -> None:
+        dialog = self._dialog_for(message.ask)
+        if dialog is not None:
+            dialog.failed(str(message.error))
+        report(self.app, message.error)
 
     def action_alias(self) -> None:
         version = self._current_version()
@@ -396,19 +486,25 @@ class RegistryScreen(Screen):
 
         def answered(alias: str | None) -> None:
             if alias:
-                self._set_alias(version.name, alias, version.version)
+                self._set_alias(self.store, version.name, alias, version.version)
 
         self.app.push_screen(AliasDialog(version.name, version.version), answered)
 
     @store_work(group="registry-apply", loud=True)
-    def _set_alias(self, name: str, alias: str, version: int) -> None:
-        self.store.registry.set_alias(name, alias, version)
-        self.app.call_from_thread(self.load)
+    def _set_alias(store: TrackingStore, name: str, alias: str, version: int) -> AliasSet:
+        store.registry.set_alias(name, alias, version)
+        return AliasSet()
+
+    def on_alias_set(self, message: AliasSet) -> None:
+        self.load()
 
     def action_toggle_history(self) -> None:
         self.show_history = not self.show_history
-        self.query_one("#history").set_class(self.show_history, "shown")
-        self.query_one("#versions").display = not self.show_history
-        if self.show_history:
-            self.query_one("#history").focus()
+
+    def watch_show_history(self, shown: bool) -> None:
+        history = self.query_one("#history")
+        history.set_class(shown, "shown")
+        self.query_one("#versions").display = not shown
+        if shown:
+            history.focus()
         self.load()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import (
     DataTable,
@@ -25,7 +27,7 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
-from mltop.store import MetricSummary, NotFoundError, Run, Store
+from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifacts import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import command, git_label, host
@@ -71,14 +73,7 @@ class ChooseMetrics(ModalScreen[list[str] | None]):
         Binding("a", "all(True)", "All", id="choose.all"),
         Binding("n", "all(False)", "None", id="choose.none"),
     ]
-    DEFAULT_CSS = """
-    ChooseMetrics { align: center middle; }
-    ChooseMetrics > Vertical {
-        width: 60; height: auto; max-height: 80%; border: thick $primary; background: $surface;
-    }
-    ChooseMetrics Static { padding: 0 1; }
-    ChooseMetrics SelectionList { height: auto; max-height: 30; }
-    """
+    CSS_PATH = "run_detail.tcss"
 
     def __init__(self, keys: list[str], chosen: list[str]) -> None:
         super().__init__()
@@ -115,7 +110,7 @@ class HistoryLoaded(Message):
     found: tuple[str, dict[str, MetricSummary], int] | None = None
 
 
-def charted(run: Run, chosen: list[str] | None) -> list[str]:
+def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
     """The metrics charted: those `chosen` that the run has, else the first by name. (A
     run with more metrics than were read keeps every chosen one: it was found there.)"""
     keys = sorted(run.data.summaries)
@@ -126,7 +121,7 @@ def charted(run: Run, chosen: list[str] | None) -> list[str]:
     return [k for k in chosen if k in run.data.summaries]
 
 
-def parent_label(store: Store, parent_id: str | None) -> str:
+def parent_label(store: TrackingStore, parent_id: str | None) -> str:
     """The parent run's name and short id."""
     if not parent_id:
         return "-"
@@ -138,6 +133,15 @@ def parent_label(store: Store, parent_id: str | None) -> str:
 
 
 class RunDetailScreen(Screen):
+    # The metrics charted (`m`; None: the first DEFAULT_CHARTS), and what the metrics tab
+    # lists (`/`: the keys containing it); set again to the same, they are read again.
+    chosen: var[list[str] | None] = var(None, init=False, always_update=True)
+    metric_search = var("", init=False, always_update=True)
+    # How every chart is drawn (`x`, `l`, `+` `-`): bound to each chart's own.
+    by_time = var(False, init=False)
+    log_scale = var(False, init=False)
+    smoothing = var(0.0, init=False)
+    CSS_PATH = "run_detail.tcss"
     HELP_TITLE = "run detail"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="detail.back"),
@@ -222,28 +226,14 @@ class RunDetailScreen(Screen):
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
-    DEFAULT_CSS = """
-    RunDetailScreen { overflow: hidden; }
-    #metric-search { margin: 0 1; }
-    #metric-count { padding: 0 1; color: $text-muted; height: auto; }
-    #body { height: 1fr; }
-    #summary { height: 4; padding: 0 1; }
-    TabPane { padding: 0; }
-    #charts { grid-size: 2; grid-gutter: 0 2; grid-rows: 1fr; height: 1fr; overflow-y: auto; }
-    #charts.single { grid-size: 1; }
-    #no-charts { padding: 1 2; color: $text-muted; }
-    """
-
-    def __init__(self, store: Store, run_id: str) -> None:
+    def __init__(self, store: TrackingStore, run_id: str) -> None:
         super().__init__()
         self.store = store
         self.run_id = run_id
         self.cursors: dict[str, int] = {}  # per chart: where its next read starts
         self.run: Run | None = None
-        self.chosen: list[str] | None = None  # None: the first DEFAULT_CHARTS metrics
         self.parent_label = "-"
         self.artifacts: ArtifactRepository | None = None
-        self.metric_search = ""  # what the metrics tab lists: the keys containing it
         self.listed: list[str] = []  # the metric keys the metrics tab lists now
         self.load = OneAtATime(self._start_read)
 
@@ -273,11 +263,6 @@ class RunDetailScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        # TabbedContent and its panes size to their content by default: make them fill the
-        # screen under the summary (inline styles: the widgets' own defaults win over ours).
-        self.query_one(TabbedContent).styles.height = "1fr"
-        for pane in self.query(TabPane):
-            pane.styles.height = "1fr"
         for table_id, columns in (
             ("params", ("Key", "Value")),
             ("tags", ("Key", "Value")),
@@ -289,28 +274,32 @@ class RunDetailScreen(Screen):
 
     def _start_read(self) -> Worker[Any]:
         """Read the run and what is new for its charts (`load`: one read at a time)."""
+        chosen = None if self.chosen is None else tuple(self.chosen)
+        first = self.run is None
         return self._read(
-            dict(self.cursors), self.chosen, first=self.run is None, search=self.metric_search
+            self.store, self.run_id, dict(self.cursors), chosen, first, self.metric_search
         )
 
     @store_work(group="detail")
     def _read(
-        self, cursors: dict[str, int], chosen: list[str] | None, first: bool, search: str
-    ) -> None:
-        run = self.store.get_run(self.run_id, max_metrics=SHOWN_METRICS)
+        store: TrackingStore,
+        run_id: str,
+        cursors: dict[str, int],
+        chosen: Sequence[str] | None,
+        first: bool,
+        search: str,
+    ) -> HistoryLoaded:
+        run = store.get_run(run_id, max_metrics=SHOWN_METRICS)
         charts = {
-            key: chart_data(self.store, self.run_id, key, cursors.get(key))
-            for key in charted(run, chosen)
+            key: chart_data(store, run_id, key, cursors.get(key)) for key in charted(run, chosen)
         }
-        parent = parent_label(self.store, run.info.parent_run_id) if first else None
-        artifacts = self.store.artifacts(self.run_id) if first else None
+        parent = parent_label(store, run.info.parent_run_id) if first else None
+        artifacts = store.artifacts(run_id) if first else None
         found = None
         if search:
-            summaries, total = self.store.search_run_metrics(
-                self.run_id, search, limit=SHOWN_METRICS
-            )
+            summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
-        self.post_message(HistoryLoaded(run, charts, parent, artifacts, found))
+        return HistoryLoaded(run, charts, parent, artifacts, found)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -332,7 +321,9 @@ class RunDetailScreen(Screen):
             if key not in charts:
                 # In the chosen order: before the first chart that comes after it.
                 later = [k for k in order[order.index(key) + 1 :] if k in charts]
-                charts[key] = MetricChart(key)
+                charts[key] = MetricChart(key).data_bind(
+                    RunDetailScreen.by_time, RunDetailScreen.log_scale, RunDetailScreen.smoothing
+                )
                 grid.mount(charts[key], before=charts[later[0]] if later else None)
             chart = charts[key]
             if data.series is not None:
@@ -432,14 +423,21 @@ class RunDetailScreen(Screen):
     def _search_metrics(self, event: Input.Submitted) -> None:
         event.stop()
         self.metric_search = event.value.strip()
-        self.query_one("#metric-count", Static).update(
-            f"finding metric keys containing {self.metric_search!r}…" if self.metric_search else ""
-        )
         self.query_one("#metrics", DataTable).focus()
+
+    def watch_metric_search(self, search: str) -> None:
+        self.query_one("#metric-count", Static).update(
+            f"finding metric keys containing {search!r}…" if search else ""
+        )
         self.load()
 
-    def run_ids_shown(self) -> set[str]:
-        return {self.run_id}
+    def watch_chosen(self) -> None:
+        self.load()
+
+    def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
+        """Read again only when this run changed: a sweep's other runs commit often."""
+        if touched is None or self.run_id in touched:
+            self.follow()
 
     def follow(self) -> None:
         """New points may have arrived: read after each chart's cursor."""
@@ -463,7 +461,6 @@ class RunDetailScreen(Screen):
         def chosen(picked: list[str] | None) -> None:
             if picked is not None:
                 self.chosen = picked
-                self.load()
 
         self.app.push_screen(ChooseMetrics(keys, charted(self.run, self.chosen)), chosen)
 
@@ -498,20 +495,11 @@ class RunDetailScreen(Screen):
         view.show(artifacts)
         self.query_one("#artifact-tree").focus()
 
-    def _charts(self) -> list[MetricChart]:
-        return list(self.query(MetricChart))
-
     def action_toggle_axis(self) -> None:
-        for chart in self._charts():
-            chart.by_time = not chart.by_time
-            chart.redraw()
+        self.by_time = not self.by_time
 
     def action_toggle_log(self) -> None:
-        for chart in self._charts():
-            chart.log_scale = not chart.log_scale
-            chart.redraw()
+        self.log_scale = not self.log_scale
 
     def action_smooth(self, delta: float) -> None:
-        for chart in self._charts():
-            chart.smoothing = round(min(0.9, max(0.0, chart.smoothing + delta)), 2)
-            chart.redraw()
+        self.smoothing = round(min(0.9, max(0.0, self.smoothing + delta)), 2)

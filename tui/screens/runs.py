@@ -18,10 +18,11 @@ from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual_fastdatatable import DataTable
 
-from mltop.store import Changes, FilterError, MltopError, RunRow, Store
+from mltop.store import Changes, FilterError, MltopError, RunRow, TrackingStore
+from mltop.store.query import check_run_search
 from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.runs_table import Column, RunsTable
-from mltop.tui.workers import store_work
+from mltop.tui.workers import report, store_work
 
 ALL = "__all__"
 
@@ -32,17 +33,23 @@ FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view
 
 @dataclass
 class RunsLoaded(Message):
+    """The runs of the view, read with `filter_string` (None: not read, for `error`)."""
+
     runs: list[RunRow] | None
     generation: int
+    filter_string: str
+    error: Exception | None = None
 
 
 @dataclass
 class RunsPatched(Message):
-    """Fresh copies of some runs (those a change touched) that still match the view."""
+    """Fresh copies of some runs (those a change touched) that still match the view
+    (none read, for `error`)."""
 
     asked: set[str]
     runs: list[RunRow]
     generation: int
+    error: Exception | None = None
 
 
 @dataclass
@@ -50,12 +57,8 @@ class ExperimentsLoaded(Message):
     options: list[tuple[str, str]]
 
 
-@dataclass
-class FilterFailed(Message):
-    error: FilterError
-
-
 class RunsScreen(Screen):
+    CSS_PATH = "runs.tcss"
     AUTO_FOCUS = None  # the runs table takes the focus itself, once it has rows
     HELP_TITLE = "runs"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -114,18 +117,12 @@ class RunsScreen(Screen):
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
-    DEFAULT_CSS = """
-    #experiments { width: 30; border-right: solid $primary-darken-2; }
-    #filter-error { color: $error; height: auto; display: none; }
-    #filter-error.shown { display: block; }
-    #count { height: 1; padding: 0 1; color: $text-muted; }
-    """
-
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: TrackingStore) -> None:
         super().__init__()
         self.store = store
         self.experiment_id: str | None = None
-        self.filter_string = ""
+        self.filter_string = ""  # the filter of the view asked for
+        self.shown_filter = ""  # the filter of the runs shown
         self.order_by: list[str] = []
         self.history: list[str] = []
         self.history_index = 0
@@ -134,7 +131,6 @@ class RunsScreen(Screen):
         self.pending: set[str] = set()
         self.full_load_running = False
         self.patch_running = False
-        self.patches = 0  # how many live changes were applied without a full reload
         self._last_full = 0.0
         self._full_timer: Timer | None = None
         self._experiments_timer: Timer | None = None
@@ -168,41 +164,49 @@ class RunsScreen(Screen):
         """The store works again: read everything shown again."""
         self.refresh_data()
 
-    @store_work(group="experiments", exclusive=True)
     def load_experiments(self) -> None:
-        counts = self.store.experiment_run_counts()
+        self._read_experiments(self.store)
+
+    @store_work(group="experiments", exclusive=True)
+    def _read_experiments(store: TrackingStore) -> ExperimentsLoaded:
+        counts = store.experiment_run_counts()
         options = [(ALL, f"All experiments ({sum(t for t, _r in counts.values())})")]
-        for exp in self.store.list_experiments():
+        for exp in store.list_experiments():
             total, running = counts.get(exp.experiment_id, (0, 0))
             live = f", {running} running" if running else ""
             options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
-        self.post_message(ExperimentsLoaded(options))
+        return ExperimentsLoaded(options)
 
     def load_runs(self) -> None:
         """Read every run of the view again (a new filter, sort or experiment)."""
         self.generation += 1
         self.full_load_running = True
         self._last_full = time.monotonic()
-        self._read_all(self.generation, self.experiment_id, self.filter_string, self.order_by)
+        self._read_all(
+            self.store, self.generation, self.experiment_id, self.filter_string, self.order_by
+        )
 
     @store_work(group="runs", exclusive=True)
     def _read_all(
-        self, generation: int, experiment_id: str | None, filter_string: str, order_by: list[str]
-    ) -> None:
+        store: TrackingStore,
+        generation: int,
+        experiment_id: str | None,
+        filter_string: str,
+        order_by: list[str],
+    ) -> RunsLoaded:
         scope = None if experiment_id is None else [experiment_id]
-        runs: list[RunRow] | None = None
         try:
             runs = list(
-                self.store.search_run_rows(
-                    scope, filter_string, order_by or None, max_results=50_000
-                )
+                store.search_run_rows(scope, filter_string, order_by or None, max_results=50_000)
             )
-        except FilterError as exc:
-            self.post_message(FilterFailed(exc))
-        finally:  # whatever happened, the screen learns that this read is over
-            self.post_message(RunsLoaded(runs, generation))
+        except Exception as error:  # whatever happened, the screen learns that this read is over
+            return RunsLoaded(None, generation, filter_string, error)
+        return RunsLoaded(runs, generation, filter_string)
 
     # -- live changes ----------------------------------------------------------------------
+
+    def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
+        self.apply_changes(changes)
 
     def apply_changes(self, changes: Changes) -> None:
         """Runs changed elsewhere: re-read just those runs, and update their rows in place."""
@@ -219,30 +223,34 @@ class RunsScreen(Screen):
             self._schedule_full_load()
             return
         self.patch_running = True
-        self._read_some(asked, self.generation, self.experiment_id, self.filter_string)
+        self._read_some(self.store, asked, self.generation, self.experiment_id, self.filter_string)
 
     @store_work(group="runs-patch")
     def _read_some(
-        self, asked: set[str], generation: int, experiment_id: str | None, filter_string: str
-    ) -> None:
+        store: TrackingStore,
+        asked: set[str],
+        generation: int,
+        experiment_id: str | None,
+        filter_string: str,
+    ) -> RunsPatched:
         scope = None if experiment_id is None else [experiment_id]
         ids = ", ".join(f"'{run_id}'" for run_id in sorted(asked))  # hex ids, from the store
         clause = f"attributes.run_id IN ({ids})"
         where = f"({filter_string}) AND {clause}" if filter_string else clause
-        runs: list[RunRow] = []
         try:
-            runs = list(self.store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
-        finally:  # whatever happened, the screen learns that this read is over
-            self.post_message(RunsPatched(asked, runs, generation))
+            runs = list(store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
+        except Exception as error:  # whatever happened, the screen learns that this read is over
+            return RunsPatched(asked, [], generation, error)
+        return RunsPatched(asked, runs, generation)
 
     def on_runs_patched(self, message: RunsPatched) -> None:
         self.patch_running = False
+        if message.error is not None:
+            report(self.app, message.error)
         if message.generation != self.generation:
             self.pending |= message.asked  # a full read began meanwhile: ask again after it
         elif not self.query_one(RunsTable).patch(message.asked, message.runs, self.app.now()):  # type: ignore[attr-defined]
             self._schedule_full_load()  # rows must come, go or move: read the view again
-        else:
-            self.patches += 1
         self._next_patch()
 
     def _schedule_full_load(self) -> None:
@@ -282,21 +290,36 @@ class RunsScreen(Screen):
             listing.highlighted = highlighted
 
     def on_runs_loaded(self, message: RunsLoaded) -> None:
+        error = message.error
+        if isinstance(error, FilterError):
+            self._show_filter_error(error)
+        elif (
+            isinstance(error, MltopError)
+            and message.filter_string == self.filter_string != self.shown_filter
+        ):
+            # The store failed as a new filter was first read: it is not applied, the
+            # results stay, and the filter bar has the keyboard, to try again.
+            self.filter_string = self.shown_filter
+            self.notify(clean(error), severity="error", markup=False)
+            self.query_one("#filter", Input).focus()
+        elif error is not None:
+            report(self.app, error)
         if message.generation != self.generation:
             return  # a newer load is on its way
         self.full_load_running = False
         if message.runs is not None:
+            self.shown_filter = message.filter_string
             self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
             self._show_count()
             # On screen: now the app follows the store (changes since it opened included).
             self.call_after_refresh(self.app.start_following)  # type: ignore[attr-defined]
         self._next_patch()
 
-    def on_filter_failed(self, message: FilterFailed) -> None:
+    def _show_filter_error(self, failure: FilterError) -> None:
         error = self.query_one("#filter-error", Static)
         # No-break spaces: the caret's indentation must survive the widget's wrapping.
-        pointer = "\u00a0" * message.error.position + "^"
-        error.update(f"{message.error}\n{clean(message.error.text)}\n{pointer}")
+        pointer = "\u00a0" * failure.position + "^"
+        error.update(f"{failure}\n{clean(failure.text)}\n{pointer}")
         error.add_class("shown")
 
     # -- actions -------------------------------------------------------------------------
@@ -313,18 +336,12 @@ class RunsScreen(Screen):
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
         self.history_index = len(self.history)
-        previous = self.filter_string
+        try:  # checked as the search would be, without reading the store
+            check_run_search(text)
+        except FilterError as exc:  # not applied: the previous results stay
+            self._show_filter_error(exc)
+            return
         self.filter_string = text
-        try:
-            self.store.search_run_rows(filter_string=text, max_results=1)  # validate now
-        except FilterError as exc:
-            self.filter_string = previous  # keep showing the previous results
-            self.post_message(FilterFailed(exc))
-            return
-        except MltopError as exc:  # the store failed: not applied, the results stay too
-            self.filter_string = previous
-            self.notify(clean(exc), severity="error", markup=False)
-            return
         self.query_one("#filter-error", Static).remove_class("shown")
         self.load_runs()
         self.query_one(RunsTable).table.focus()

@@ -121,9 +121,9 @@ class ArtifactsView(Horizontal):
         self._read(self.repo, info)
 
     @store_work(group="preview", exclusive=True)
-    def _read(self, repo: ArtifactRepository, info: FileInfo) -> None:
+    def _read(repo: ArtifactRepository, info: FileInfo) -> PreviewReady:
         heading, text = describe(repo, info)
-        self.post_message(PreviewReady(info.path, heading, text))
+        return PreviewReady(info.path, heading, text)
 
     def on_preview_ready(self, message: PreviewReady) -> None:
         if message.path != self.previewing:

@@ -144,7 +144,7 @@ class LiveTable(DataTable):
         backend.replace(labels, rows)
         self._ordered_columns = None  # widths and labels are measured again
         self._clear_caches()
-        self._update_count += 1
+        self._update_count += 1  # the key of the table's cached cells: drawn anew
         self._require_update_dimensions = True
         # Re-validating the cursor clamps it to the new shape of the table.
         self.cursor_coordinate = self.cursor_coordinate
@@ -167,5 +167,5 @@ class LiveTable(DataTable):
             self.refresh(layout=True)
             self.check_idle()
         if changed:
-            self._update_count += 1
+            self._update_count += 1  # the key of the table's cached cells: drawn anew
             self.refresh()

@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import RenderResult
 from textual.geometry import Size
+from textual.reactive import var
 from textual_plotext import PlotextPlot
 
 from mltop.store import Metric
@@ -62,14 +63,16 @@ class MetricChart(Plot):
     MetricChart { height: 1fr; min-height: 5; }
     """
 
+    # How the history is drawn: x by time or by step, a log y axis, the smoothing. A screen
+    # of several charts binds its own to each (`data_bind`), so that all follow one key.
+    by_time = var(False, init=False)
+    log_scale = var(False, init=False)
+    smoothing = var(0.0, init=False)
+
     def __init__(self, key: str) -> None:
         super().__init__(classes="metric-chart")
         self.key = key
         self.series = Series()
-        self.by_time = False
-        self.log_scale = False
-        self.smoothing = 0.0
-        self.redraws = 0
         self.drawn = 0  # how many points of the history the picture shows
         self.last_drawn: float | None = None  # the value of the last of them
         self._last_redraw = 0.0
@@ -104,9 +107,14 @@ class MetricChart(Plot):
     def on_resize(self) -> None:
         self.redraw()  # the downsampling follows the width
 
+    def _drawing_changed(self, old: object, new: object) -> None:
+        if new != old:  # (a binding's first value, the same as the chart's, changes nothing)
+            self.redraw()
+
+    watch_by_time = watch_log_scale = watch_smoothing = _drawing_changed
+
     def redraw(self) -> None:
         self._last_redraw = time.monotonic()
-        self.redraws += 1
         self.drawn = len(self.series)
         self.last_drawn = self.series.values[-1] if self.series.values else None
         plt = self.plt

@@ -110,7 +110,6 @@ class RunsTable(Vertical):
         self.marked: set[str] = set()
         self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
         self.sort_column: Column | None = None
-        self.reshapes = 0  # how many updates changed rows or columns (tests watch this)
         self._shown: list[list[str | None]] = []  # the cells as displayed, to diff against
         self._ticks = 0
         self._index: dict[str, int] = {}  # run id -> row
@@ -184,7 +183,6 @@ class RunsTable(Vertical):
         keep_col = self.current_column()
         self.runs, self.columns, self._shown = runs, columns, rows
         self._index = {r.info.run_id: i for i, r in enumerate(runs)}
-        self.reshapes += 1
         table.replace(labels, rows)
         keep_id = None if keep_run is None else keep_run.info.run_id
         row = self._index.get(keep_id) if keep_id is not None else None
