@@ -880,39 +880,18 @@ class Store:
             is not None
         )
 
-    def _summaries(
-        self, conn: sqlite3.Connection, where: str, args: Sequence[object]
-    ) -> dict[str, MetricSummary]:
-        nan = math.nan
-        return {
-            k: MetricSummary(
-                k,
-                nan if v is None else v,
-                st,
-                ts,
-                nan if lo is None else lo,
-                nan if hi is None else hi,
-                n,
-            )
-            for k, v, st, ts, lo, hi, n in conn.execute(
-                "SELECT k.key, s.value, s.step, s.timestamp, s.min, s.max, s.count "
-                "FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
-                f"WHERE {where}",
-                args,
-            )
-        }
-
-    def iter_run_metrics(self, run_id: str, contains: str = "") -> Iterator[MetricSummary]:
-        """Every metric summary of the run whose key contains `contains` (any case), by
-        key, read as iterated (a run may log a million keys)."""
-        conn = self.db.connection()
-        run = self._run_row(conn, run_id)[0]
+    @staticmethod
+    def _summary_rows(
+        conn: sqlite3.Connection, where: str, args: Sequence[object]
+    ) -> Iterator[MetricSummary]:
+        """The metric summaries `where` selects (over s: metric_summaries, k: metric_keys),
+        read as iterated."""
         nan = math.nan
         for k, v, st, ts, lo, hi, n in conn.execute(
             "SELECT k.key, s.value, s.step, s.timestamp, s.min, s.max, s.count "
             "FROM metric_summaries AS s JOIN metric_keys AS k ON k.id = s.key "
-            "WHERE s.run = ? AND instr(lower(k.key), ?) > 0 ORDER BY k.key",
-            (run, contains.lower()),
+            f"WHERE {where}",
+            args,
         ):
             yield MetricSummary(
                 k,
@@ -923,6 +902,20 @@ class Store:
                 nan if hi is None else hi,
                 n,
             )
+
+    def _summaries(
+        self, conn: sqlite3.Connection, where: str, args: Sequence[object]
+    ) -> dict[str, MetricSummary]:
+        return {summary.key: summary for summary in self._summary_rows(conn, where, args)}
+
+    def iter_run_metrics(self, run_id: str, contains: str = "") -> Iterator[MetricSummary]:
+        """Every metric summary of the run whose key contains `contains` (any case), by
+        key, read as iterated (a run may log a million keys)."""
+        conn = self.db.connection()
+        run = self._run_row(conn, run_id)[0]
+        yield from self._summary_rows(
+            conn, "s.run = ? AND instr(lower(k.key), ?) > 0 ORDER BY k.key", (run, contains.lower())
+        )
 
     def search_run_metrics(
         self, run_id: str, contains: str = "", *, limit: int = 1000
