@@ -225,3 +225,40 @@ def rollback_target(
     raise InvalidStateError(
         f"{name} has no earlier Production version (still registered) to roll back to"
     )
+
+
+# -- model URIs ---------------------------------------------------------------------------
+
+_URI_FORMS = "models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
+
+
+@dataclass(frozen=True)
+class ModelUri:
+    """A `models:/` URI taken apart: the model's name and one of a version number, the
+    latest version, an alias, or a stage (as written: a backend checks it is one once the
+    model is found, so that an unknown model is said first)."""
+
+    name: str
+    version: int | None = None
+    latest: bool = False
+    alias: str | None = None
+    stage: str | None = None
+
+
+def parse_model_uri(uri: object) -> ModelUri:
+    """`models:/NAME/VERSION`, `models:/NAME/STAGE`, `models:/NAME/latest` or
+    `models:/NAME@ALIAS`, taken apart; ValidationError for anything else."""
+    if not isinstance(uri, str) or not uri.startswith("models:/"):
+        raise ValidationError(f"{uri!r} is not a model URI: expected {_URI_FORMS}")
+    rest = uri[len("models:/") :]
+    if "@" in rest and "/" not in rest:
+        name, alias = rest.split("@", 1)
+        return ModelUri(name, alias=alias)
+    if rest.count("/") != 1:
+        raise ValidationError(f"{uri!r} is not a model URI: expected {_URI_FORMS}")
+    name, which = rest.split("/")
+    if which.isdigit():
+        return ModelUri(name, version=int(which))
+    if which.lower() == "latest":
+        return ModelUri(name, latest=True)
+    return ModelUri(name, stage=which)

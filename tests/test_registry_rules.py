@@ -4,6 +4,8 @@ second backend applies exactly these (store/registry.py)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mltop.store import (
     CommentRequiredError,
@@ -13,9 +15,16 @@ from mltop.store import (
     Run,
     RunData,
     RunInfo,
+    ValidationError,
 )
 from mltop.store.entities import MetricSummary
-from mltop.store.registry import check_move, plan_move, rollback_target
+from mltop.store.registry import (
+    ModelUri,
+    check_move,
+    parse_model_uri,
+    plan_move,
+    rollback_target,
+)
 
 
 def run_with(accuracy: float) -> Run:
@@ -100,3 +109,45 @@ def test_a_rollback_goes_to_the_latest_earlier_production_version_still_register
         rollback_target("m", None, [], set())
     with pytest.raises(InvalidStateError, match="no earlier Production version"):
         rollback_target("m", 5, [5], {5})
+
+
+# -- model URIs ---------------------------------------------------------------------------
+
+NAMES = st.text(
+    st.characters(blacklist_characters="/@", blacklist_categories=("Cs",)), min_size=1, max_size=20
+)
+
+
+@given(NAMES, st.integers(min_value=0, max_value=10**6))
+def test_a_version_uri_names_the_model_and_version(name, version):
+    assert parse_model_uri(f"models:/{name}/{version}") == ModelUri(name, version=version)
+
+
+@given(NAMES, st.sampled_from(["latest", "LATEST", "Latest"]))
+def test_latest_in_any_case(name, latest):
+    assert parse_model_uri(f"models:/{name}/{latest}") == ModelUri(name, latest=True)
+
+
+@given(NAMES, st.text(st.characters(blacklist_characters="/"), max_size=20))
+def test_an_alias_uri_keeps_the_alias_whole(name, alias):
+    assert parse_model_uri(f"models:/{name}@{alias}") == ModelUri(name, alias=alias)
+
+
+@given(st.one_of(st.text(max_size=40), st.integers(), st.none()))
+def test_any_input_is_taken_apart_or_refused_with_a_validation_error(text):
+    try:
+        found = parse_model_uri(text)
+    except ValidationError as exc:
+        assert "is not a model URI" in str(exc)
+        return
+    assert isinstance(text, str) and text.startswith("models:/")
+    chosen = [found.version is not None, found.latest, found.alias is not None, found.stage]
+    assert sum(map(bool, chosen)) <= 1
+
+
+def test_a_stage_is_kept_as_written_for_the_backend_to_check():
+    assert parse_model_uri("models:/m/production") == ModelUri("m", stage="production")
+    assert parse_model_uri("models:/m/") == ModelUri("m", stage="")
+    for bad in ("models:/m", "models:/a/b/c", "model:/m/1", "models:/m/1/"):
+        with pytest.raises(ValidationError, match="is not a model URI"):
+            parse_model_uri(bad)

@@ -30,6 +30,7 @@ from mltop.store.registry import (
     TransitionPlan,
     canonical_stage,
     check_move,
+    parse_model_uri,
     plan_move,
     rollback_target,
     run_id_of,
@@ -665,39 +666,28 @@ class Registry:
     def resolve(self, uri: str) -> ModelVersion:
         """`models:/NAME/VERSION`, `models:/NAME/STAGE`, `models:/NAME/latest`,
         `models:/NAME@ALIAS` to a model version."""
-        if not isinstance(uri, str) or not uri.startswith("models:/"):
-            raise ValidationError(
-                f"{uri!r} is not a model URI: expected models:/NAME/VERSION, "
-                "models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
-            )
-        rest = uri[len("models:/") :]
+        found = parse_model_uri(uri)
+        name = found.name
         conn = self.db.connection()
-        if "@" in rest and "/" not in rest:
-            name, alias = rest.split("@", 1)
-            model = self._model(conn, name)[0]
+        model = self._model(conn, name)[0]
+        if found.alias is not None:
             row = conn.execute(
-                "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", (model, alias)
+                "SELECT version FROM model_aliases WHERE model = ? AND alias = ?",
+                (model, found.alias),
             ).fetchone()
             if row is None:
-                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+                raise NotFoundError(f"model {name!r} has no alias {found.alias!r}")
             return self.get_model_version(name, row[0])
-        if rest.count("/") != 1:
-            raise ValidationError(
-                f"{uri!r} is not a model URI: expected models:/NAME/VERSION, "
-                "models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS"
-            )
-        name, which = rest.split("/")
-        model = self._model(conn, name)[0]
-        if which.isdigit():
-            return self.get_model_version(name, int(which))
-        if which.lower() == "latest":
+        if found.version is not None:
+            return self.get_model_version(name, found.version)
+        if found.latest:
             row = conn.execute(
                 "SELECT max(version) FROM model_versions WHERE model = ?", (model,)
             ).fetchone()
             if row[0] is None:
                 raise NotFoundError(f"model {name!r} has no versions")
             return self.get_model_version(name, row[0])
-        stage = canonical_stage(which)
+        stage = canonical_stage(found.stage)
         row = conn.execute(
             "SELECT max(version) FROM model_versions WHERE model = ? AND stage = ?",
             (model, stage),
