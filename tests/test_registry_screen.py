@@ -543,3 +543,29 @@ async def test_the_versions_runs_are_read_in_one_search_not_one_read_each(
         rows = {key: [str(c) for c in versions.get_row(key)[3:5]] for key in ("1", "2")}
         assert rows == {"1": ["alpha", "acc 0.9"], "2": ["beta", "acc 0.7"]}
         assert len([f for f in searches if f and "attributes.run_id IN" in f]) == 1
+
+
+@sync
+async def test_the_history_shows_each_moves_verdict_at_120_columns_however_long_its_comment(
+    models, store_path
+):
+    """The comment is free text and comes last, where a narrow terminal cuts it: the
+    policy's verdict (here a forced move) stays on screen."""
+    import html
+    import re
+
+    with Store(store_path) as store:
+        store.registry.set_policy("resnet", "metrics.acc >= 0.8")
+        store.registry.transition(
+            "resnet", 2, "Production", "canary clean for 48 hours, " * 6, force=True, user="bo"
+        )
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await pilot.press("h")
+        await settle(pilot, lambda: screen.query_one("#history").has_class("shown"))
+        await pilot.pause(0.2)
+        svg = app.export_screenshot()
+    shown = html.unescape(" ".join(re.findall(r">([^<]*)</text>", svg))).replace("\xa0", " ")
+    assert "FAIL (forced)" in shown and "Staging → Production" in shown
+    assert "canary clean for 48 hours" in shown

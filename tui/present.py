@@ -143,12 +143,13 @@ def plan_text(plan: TransitionPlan) -> Text:
     return text
 
 
-HISTORY_COLUMNS = ("when", "who", "version", "change", "comment", "policy")
+# The comment last: free text, the column a narrow terminal cuts; the verdict stays in view.
+HISTORY_COLUMNS = ("when", "who", "version", "change", "policy", "comment")
 
 
 def history_row(record: TransitionRecord) -> tuple[Text, ...]:
     """One line of a model's history, in HISTORY_COLUMNS: a stage move (and the versions
-    it archived), a rollback, or an alias set or removed; the policy's verdict then."""
+    it archived), a rollback, or an alias set or removed; the policy's verdict, the comment."""
     if record.kind in ("transition", "rollback"):
         change = f"{record.from_stage} → {record.to_stage}"
         if record.kind == "rollback":
@@ -170,6 +171,6 @@ def history_row(record: TransitionRecord) -> tuple[Text, ...]:
         Text(clean(record.user_id)),
         Text(f"v{record.version}"),
         Text(clean(change)),
-        Text(clean(record.comment)),
         Text(verdict, style="bold red" if verdict.startswith("FAIL") else ""),
+        Text(clean(record.comment)),
     )
