@@ -67,6 +67,15 @@ def test_the_demo_command_refuses_a_non_empty_directory(tmp_path):
     (tmp_path / "x" / "file").write_text("mine")
     result = CliRunner().invoke(main, ["demo", "--no-ui", "--store", str(tmp_path / "x")])
     assert result.exit_code == 2 and "not empty" in result.output
+    assert (tmp_path / "x" / "file").read_text() == "mine"
+
+
+def test_the_demo_command_refuses_a_file_and_leaves_it(tmp_path):
+    (tmp_path / "f").write_text("hi")
+    result = CliRunner().invoke(main, ["demo", "--no-ui", "--store", str(tmp_path / "f")])
+    assert result.exit_code == 2 and "is a file" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (tmp_path / "f").read_text() == "hi"
 
 
 def test_the_demo_command_names_a_fresh_directory(tmp_path, monkeypatch):

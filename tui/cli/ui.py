@@ -74,6 +74,8 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
     path = (
         Path(store_path).expanduser().absolute() if store_path else demo.fresh_directory(Path.cwd())
     )
+    if path.exists() and not path.is_dir():
+        raise click.UsageError(f"{path} is a file: the demo needs a new or empty directory")
     if path.exists() and any(path.iterdir()):
         raise click.UsageError(f"{path} is not empty: the demo needs a new or empty directory")
     console = out()
