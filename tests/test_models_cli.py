@@ -113,7 +113,10 @@ def test_policy_failure_shows_values_and_force_needs_a_comment(setup, store_path
     assert cli(store_path, "models", "policy", "m").output.strip() == "metrics.val_acc >= 0.9"
     assert cli(store_path, "models", "policy", "m", "--clear").exit_code == 0
     bad = cli(store_path, "models", "policy", "m", "metrics.val_acc >= 'x'")
-    assert bad.exit_code == 1 and "invalid filter" in bad.output
+    # A usage error, as a bad filter is everywhere (exit 2), pointing at the character.
+    assert bad.exit_code == 2 and "invalid filter" in bad.output, bad.output
+    assert "  metrics.val_acc >= 'x'\n" + " " * 21 + "^" in bad.output
+    assert cli(store_path, "models", "policy", "m").output.strip() == "m has no policy"
 
 
 def test_rollback_alias_unalias_and_history(setup, store_path):

@@ -16,11 +16,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from mltop.store import CommentRequiredError, PlanChangedError
+from mltop.store import CommentRequiredError, FilterError, PlanChangedError
 from mltop.store.protocols import ModelRegistry, TrackingStore
 from mltop.store.registry import TransitionPlan, require_comment
 from mltop.tui.cli.export import dumps
 from mltop.tui.cli.opening import store_from
+from mltop.tui.cli.output import bad_filter
 from mltop.tui.present import HISTORY_COLUMNS, history_row, plan_text, stage_text
 from mltop.tui.text import clean, plain, timestamp
 
@@ -311,7 +312,10 @@ def models_policy(
         reg.set_policy(name, None)
         click.echo(f"{clean(name)}: policy cleared")
     elif expression:
-        reg.set_policy(name, expression)
+        try:
+            reg.set_policy(name, expression)
+        except FilterError as exc:
+            raise bad_filter(exc, "EXPRESSION") from None
         click.echo(f"{clean(name)}: policy set: {clean(expression)}")
     else:
         current = reg.get_registered_model(name).policy

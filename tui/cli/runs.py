@@ -16,9 +16,9 @@ from mltop.store import ROW_METRICS, FilterError, Run, TrackingStore, now_ms
 from mltop.store.entities import VIEWS
 from mltop.tui.cli.export import run_json, write_csv, write_json, write_run_json
 from mltop.tui.cli.opening import store_from, store_option
-from mltop.tui.cli.output import emit_json, out, print_wide
+from mltop.tui.cli.output import bad_filter, emit_json, out, print_wide
 from mltop.tui.present import run_facts, status_text
-from mltop.tui.text import ago, clean, duration, number, plain
+from mltop.tui.text import ago, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
@@ -132,10 +132,7 @@ def runs_list(
                 write_csv(runs, sys.stdout, keys=keys, experiment_names=names)
             return
     except FilterError as exc:
-        raise click.BadParameter(
-            f"{clean(exc)}\n\n  {clean(exc.text)}\n  {' ' * len(clean(exc.text[: exc.position]))}^",
-            param_hint="--order-by" if exc.item is not None else "--filter",
-        ) from None
+        raise bad_filter(exc, "--order-by" if exc.item is not None else "--filter") from None
     names = {e.experiment_id: e.name for e in store.list_experiments("all")}
     param_keys, more_params = _first(sorted({k for r in found for k in r.params}), MAX_COLUMNS)
     metric_keys, more_metrics = _first(sorted({k for r in found for k in r.metrics}), MAX_COLUMNS)
