@@ -718,14 +718,15 @@ async def test_the_registry_screen_follows_promotions_and_opens_source_runs(fill
         await settle(pilot, lambda: str(versions.get_row("2")[1]) == "Production")
         assert str(versions.get_row("1")[1]) == "Archived"
         assert str(models.get_row("resnet")[2]) == "v2"
-        # h: the history, newest first, with who, what it archived and why.
+        # h: the history, newest first, with who, what it archived, the verdict and why.
         await pilot.press("h")
         history = screen.query_one("#history", DataTable)
         await settle(pilot, lambda: history.row_count == 2)
-        assert [str(c) for c in history.get_row_at(0)[1:5]] == [
+        assert [str(c) for c in history.get_row_at(0)[1:6]] == [
             "bob",
             "v2",
             "None → Production (archived v1)",
+            "",  # no policy
             "better",
         ]
         await pilot.press("h")
