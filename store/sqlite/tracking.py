@@ -786,23 +786,27 @@ class Store:
             )
         return out
 
+    @staticmethod
+    def _key_values(
+        conn: sqlite3.Connection, table: str, ids: list[int]
+    ) -> dict[int, dict[str, str]]:
+        """run -> {key: value} of `table` ("params" or "tags", a fixed name) for the runs
+        `ids`, read in primary-key order (no ORDER BY: the tables are clustered on (run, key))."""
+        found: dict[int, dict[str, str]] = {run: {} for run in ids}
+        for chunk in _chunks(ids):
+            for run, key, value in conn.execute(
+                f"SELECT run, key, value FROM {table} WHERE run IN ({_marks(len(chunk))})", chunk
+            ):
+                found[run][key] = value
+        return found
+
     def _load_data(self, ids: list[int]) -> dict[int, RunData]:
         # Read in primary-key order (no ORDER BY: the tables are clustered on (run, key)).
         conn = self.db.connection()
-        params: dict[int, dict[str, str]] = {run: {} for run in ids}
-        tags: dict[int, dict[str, str]] = {run: {} for run in ids}
+        params = self._key_values(conn, "params", ids)
+        tags = self._key_values(conn, "tags", ids)
         summaries: dict[int, dict[str, MetricSummary]] = {run: {} for run in ids}
         nan = math.nan
-        for chunk in _chunks(ids):
-            marks = _marks(len(chunk))
-            for run, key, value in conn.execute(
-                f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
-            ):
-                params[run][key] = value
-            for run, key, value in conn.execute(
-                f"SELECT run, key, value FROM tags WHERE run IN ({marks})", chunk
-            ):
-                tags[run][key] = value
         rows = self._metric_rows(conn, "value, step, timestamp, min, max, count", ids, None)
         for batch in _batches(rows):
             names = self._metric_key_names(conn, {row[1] for row in batch})
@@ -824,15 +828,9 @@ class Store:
         metrics each run logged) from rows of RUN_COLUMNS."""
         conn = self.db.connection()
         ids = [row[0] for row in rows]
-        params: dict[int, dict[str, str]] = {run: {} for run in ids}
+        params = self._key_values(conn, "params", ids)
         metrics: dict[int, dict[str, float]] = {run: {} for run in ids}
         nan = math.nan
-        for chunk in _chunks(ids):
-            marks = _marks(len(chunk))
-            for run, key, value in conn.execute(
-                f"SELECT run, key, value FROM params WHERE run IN ({marks})", chunk
-            ):
-                params[run][key] = value
         cut: set[int] = set()
         for batch in _batches(self._metric_rows(conn, "value", ids, ROW_METRICS, cut)):
             names = self._metric_key_names(conn, {row[1] for row in batch})
