@@ -231,11 +231,13 @@ class MltopClient:
         run_id: str,
         key: str,
         value: float,
-        step: int = 0,
         timestamp: int | None = None,
+        step: int | None = None,
         synchronous: bool | None = None,
     ) -> None:
-        """Log one point. Buffered: returns at once; `flush()` waits for the commit.
+        """Log one point (step 0 when not given). Buffered: returns at once; `flush()`
+        waits for the commit. MLflow's `MlflowClient.log_metric` parameters, in its order
+        (timestamp before step), so that a call written for MLflow means the same here.
 
         This is the hot path of a training loop: validation is cached per key and run,
         and everything else is a type check and a deque append.
@@ -248,7 +250,9 @@ class MltopClient:
             row = self._row(run_id)
         if type(value) is not float:
             value = keys.metric_value(key, value)
-        if type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
+        if step is None:
+            step = 0
+        elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = keys.integer("step", step)
         if timestamp is None:
             timestamp = int(_time() * 1000)
@@ -285,7 +289,7 @@ class MltopClient:
             keys.validate_key(k, "metric key"): keys.metric_value(k, v) for k, v in metrics.items()
         }
         for key, value in checked.items():
-            self.log_metric(run_id, key, value, step, stamp, synchronous)
+            self.log_metric(run_id, key, value, stamp, step, synchronous)
 
     def get_metric_history(
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None

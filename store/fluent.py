@@ -242,7 +242,8 @@ def log_metric(
         if not _stack:
             _active_id()
         run_id = _stack[-1].run_id
-    (_client or get_client()).log_metric(run_id, key, value, step or 0, timestamp, synchronous)
+    # Positional: this is a training loop's hot path (keywords cost a little per call).
+    (_client or get_client()).log_metric(run_id, key, value, timestamp, step, synchronous)
 
 
 def log_metrics(

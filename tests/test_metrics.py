@@ -161,3 +161,20 @@ def test_log_metrics_validates_everything_before_queueing(client, run_id):
         client.log_metrics(run_id, {"good": 1.0, "bad": "x"})
     client.flush()
     assert client.get_run(run_id).data.summaries == {}
+
+
+def test_a_call_written_for_mlflows_client_means_the_same(client, run_id):
+    """MlflowClient.log_metric(run_id, key, value, timestamp=None, step=None): a positional
+    call written for MLflow stores its timestamp as the timestamp and its step as the step
+    (it once stored the timestamp as the step)."""
+    client.log_metric(run_id, "loss", 0.5, 1_700_000_000_123, 7)
+    client.log_metric(run_id, "loss", 0.4, 1_700_000_000_456)  # no step: step 0, as MLflow
+    client.log_metric(run_id, "acc", 0.9, None, 3, True)  # synchronous, positionally too
+    client.flush()
+    points = client.get_metric_history(run_id, "loss")
+    assert [(m.step, m.timestamp, m.value) for m in points] == [
+        (7, 1_700_000_000_123, 0.5),
+        (0, 1_700_000_000_456, 0.4),
+    ]
+    (acc,) = client.get_metric_history(run_id, "acc")
+    assert acc.step == 3 and acc.value == 0.9
