@@ -9,6 +9,7 @@ from time import time as _time
 from typing import IO, Any
 
 from mltop.store import keys
+from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import (
     RUNNING,
     TERMINAL_STATUSES,
@@ -42,7 +43,7 @@ def heartbeat_interval_ms() -> int:
     return int(seconds * 1000)
 
 
-class MltopClient:
+class MltopClient(RegistryMethods):
     """Tracking operations on one store. Metrics are buffered unless `synchronous`."""
 
     def __init__(
