@@ -1,0 +1,19 @@
+# MLflow 3.17.2, mlflow/tracking/client.py, the docstring example of MlflowClient.create_registered_model (Apache License 2.0), unchanged.
+import mlflow
+from mlflow import MlflowClient
+
+
+def print_registered_model_info(rm):
+    print(f"name: {rm.name}")
+    print(f"tags: {rm.tags}")
+    print(f"description: {rm.description}")
+
+
+name = "SocialMediaTextAnalyzer"
+tags = {"nlp.framework": "Spark NLP"}
+desc = "This sentiment analysis model classifies the tone-happy, sad, angry."
+
+mlflow.set_tracking_uri("sqlite:///mlruns.db")
+client = MlflowClient()
+client.create_registered_model(name, tags, desc)
+print_registered_model_info(client.get_registered_model(name))

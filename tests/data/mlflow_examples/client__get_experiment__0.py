@@ -1,0 +1,12 @@
+# MLflow 3.17.2, mlflow/tracking/client.py, the docstring example of MlflowClient.get_experiment (Apache License 2.0), unchanged.
+from mlflow import MlflowClient
+
+client = MlflowClient()
+exp_id = client.create_experiment("Experiment")
+experiment = client.get_experiment(exp_id)
+
+# Show experiment info
+print(f"Name: {experiment.name}")
+print(f"Experiment ID: {experiment.experiment_id}")
+print(f"Artifact Location: {experiment.artifact_location}")
+print(f"Lifecycle_stage: {experiment.lifecycle_stage}")

@@ -1,0 +1,7 @@
+# MLflow 3.17.2, mlflow/tracking/fluent.py, the docstring example of get_run (Apache License 2.0), unchanged.
+import mlflow
+
+with mlflow.start_run() as run:
+    mlflow.log_param("p", 0)
+run_id = run.info.run_id
+print(f"run_id: {run_id}; lifecycle_stage: {mlflow.get_run(run_id).info.lifecycle_stage}")

@@ -1,0 +1,8 @@
+# MLflow 3.17.2, mlflow/tracking/fluent.py, the docstring example of log_image (Apache License 2.0), unchanged.
+import mlflow
+import numpy as np
+
+image = np.random.randint(0, 256, size=(100, 100, 3), dtype=np.uint8)
+
+with mlflow.start_run():
+    mlflow.log_image(image, "image.png")
