@@ -691,3 +691,79 @@ def test_search_experiments_by_quoted_experiment_id(store):
     assert _names(store.search_experiments(text)) == ["b", "Default"]
     with pytest.raises(FilterError, match="an experiment id is an integer"):
         store.search_experiments("experiment_id = 'x'")
+
+
+# -- MLflow's system tags ---------------------------------------------------------------
+
+
+def test_mlflow_system_tags_are_the_runs_columns(store):
+    exp = store.create_experiment("system")
+    parent = store.create_run(exp, "parent", start_time=1, user_id="ana").info.run_id
+    child = store.create_run(
+        exp, None, start_time=2, tags={"mlflow.runName": "child", "mlflow.user": "bob",
+                                       "mlflow.parentRunId": parent},
+    ).info.run_id  # fmt: skip
+    run = store.get_run(child)
+    assert (run.info.run_name, run.info.user_id, run.info.parent_run_id) == ("child", "bob", parent)
+    assert run.data.tags["mlflow.runName"] == "child"
+    assert run.data.tags["mlflow.user"] == "bob"
+    assert run.data.tags["mlflow.parentRunId"] == parent
+    assert "mlflow.parentRunId" not in store.get_run(parent).data.tags  # no parent: no tag
+
+    def ids(text, order_by=None):
+        return [r.info.run_id for r in store.search_runs([exp], text, order_by)]
+
+    assert ids(f"tags.mlflow.parentRunId = '{parent}'") == [child]
+    assert ids("tags.mlflow.parentRunId IS NULL") == [parent]
+    assert ids("tags.mlflow.parentRunId IS NOT NULL") == [child]
+    assert ids(f"tags.mlflow.parentRunId != '{parent}'") == []  # the parent has no such tag
+    assert ids("tags.`mlflow.runName` = 'child'") == [child]
+    assert ids("tags.\"mlflow.runName\" LIKE 'par%'") == [parent]
+    assert ids("tags.mlflow.user ILIKE 'ANA'") == [parent]
+    assert ids(None, ["tags.mlflow.runName"]) == [child, parent]
+    assert ids(None, ["tags.`mlflow.user` DESC"]) == [child, parent]
+    assert ids(None, ["tags.mlflow.parentRunId"]) == [child, parent]  # missing last
+    assert ids(None, ["tags.mlflow.parentRunId DESC"]) == [child, parent]
+    assert [r.data.tags["mlflow.runName"] for r in store.search_runs([exp])] == ["child", "parent"]
+
+
+def test_renaming_a_run_moves_its_mlflow_run_name_tag(store):
+    exp = store.create_experiment("rename")
+    run_id = store.create_run(exp, "old").info.run_id
+    store.set_tags(run_id, {"mlflow.runName": "new"})
+    assert store.get_run(run_id).info.run_name == "new"
+    assert [r.info.run_id for r in store.search_runs([exp], "tags.mlflow.runName = 'new'")] == [
+        run_id
+    ]
+    assert store.search_runs([exp], "tags.mlflow.runName = 'old'") == []
+    store.update_run(run_id, run_name="newer")
+    assert store.search_runs([exp], "tags.mlflow.runName = 'newer'")[0].info.run_id == run_id
+    assert store.get_run(run_id).data.tags["mlflow.runName"] == "newer"
+
+
+def test_mlflow_column_tags_are_checked(store):
+    exp = store.create_experiment("checks")
+    run_id = store.create_run(exp, "r").info.run_id
+    with pytest.raises(ValidationError, match="different values"):
+        store.create_run(exp, "a", tags={"mlflow.runName": "b"})
+    with pytest.raises(ValidationError, match="cannot be deleted"):
+        store.delete_tag(run_id, "mlflow.runName")
+    with pytest.raises(ValidationError, match="its own parent"):
+        store.set_tags(run_id, {"mlflow.parentRunId": run_id})
+    other = store.create_run(exp, "other").info.run_id
+    store.set_tags(run_id, {"mlflow.parentRunId": other, "mlflow.user": "zoe", "k": "v"})
+    run = store.get_run(run_id)
+    assert (run.info.parent_run_id, run.info.user_id, run.data.tags["k"]) == (other, "zoe", "v")
+
+
+def test_mlflow_source_tags_are_recorded_as_mlflow_records_them(store, monkeypatch, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("")
+    monkeypatch.setattr("sys.argv", [str(script)])
+    run = MltopClient(store).create_run(store.create_experiment("src"))
+    assert run.data.tags["mlflow.source.name"] == str(script)
+    assert run.data.tags["mlflow.source.type"] == "LOCAL"
+    assert "mlflow.source.git.commit" not in run.data.tags  # tmp_path is no git work tree
+    monkeypatch.setattr("sys.argv", [""])
+    run = MltopClient(store).create_run(store.create_experiment("console"))
+    assert run.data.tags["mlflow.source.name"] == "<console>"
