@@ -1,4 +1,8 @@
-"""Facts about where a run was started, recorded as `mltop.*` tags without being asked."""
+"""Facts about where a run was started, recorded as tags without being asked: ours
+(`mltop.*`) and MLflow's (`mlflow.source.*`), written as MLflow writes them.
+
+MLflow's `mlflow.runName`, `mlflow.user` and `mlflow.parentRunId` are not stored as tags:
+they are the run's name, user and parent, shown among its tags and searched as tags."""
 
 from __future__ import annotations
 
@@ -18,6 +22,14 @@ TAG_PYTHON = "mltop.python"
 TAG_GIT_COMMIT = "mltop.git.commit"
 TAG_GIT_BRANCH = "mltop.git.branch"
 TAG_GIT_DIRTY = "mltop.git.dirty"
+
+# MLflow's system tags (mlflow/utils/mlflow_tags.py).
+TAG_MLFLOW_RUN_NAME = "mlflow.runName"
+TAG_MLFLOW_USER = "mlflow.user"
+TAG_MLFLOW_PARENT_RUN = "mlflow.parentRunId"
+TAG_MLFLOW_SOURCE_NAME = "mlflow.source.name"
+TAG_MLFLOW_SOURCE_TYPE = "mlflow.source.type"
+TAG_MLFLOW_GIT_COMMIT = "mlflow.source.git.commit"
 
 
 def current_user() -> str:
@@ -71,6 +83,17 @@ def git_facts(where: Path | None = None) -> dict[str, str]:
     return facts
 
 
+def mlflow_source_tags(git: dict[str, str]) -> dict[str, str]:
+    """MLflow's `mlflow.source.*` tags: the script as it was named on the command line
+    (`<console>` without one), LOCAL, and the commit of the git work tree holding the
+    script, when there is a script (`git`: the facts `git_facts` read from its folder)."""
+    main = sys.argv[0] if sys.argv and sys.argv[0] else None
+    tags = {TAG_MLFLOW_SOURCE_NAME: main or "<console>", TAG_MLFLOW_SOURCE_TYPE: "LOCAL"}
+    if main is not None and os.path.exists(main) and TAG_GIT_COMMIT in git:
+        tags[TAG_MLFLOW_GIT_COMMIT] = git[TAG_GIT_COMMIT]
+    return tags
+
+
 def system_tags() -> dict[str, str]:
     argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
     tags = {
@@ -79,5 +102,7 @@ def system_tags() -> dict[str, str]:
         TAG_COMMAND: shlex.join(argv)[:8000],
         TAG_PYTHON: platform.python_version(),
     }
-    tags.update(git_facts())
+    git = git_facts()
+    tags.update(git)
+    tags.update(mlflow_source_tags(git))
     return tags

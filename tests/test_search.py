@@ -179,7 +179,7 @@ INVALID = [
     ("params.opt > 'a'", "compare as strings"),
     ("attributes.start_time LIKE '1%'", "is a number"),
     ("attributes.start_time > '5'", "compare it with a number"),
-    ("attributes.status = 'DONE'", "not a run status"),
+    ("attributes.status IN ('DONE')", "IN works on attributes.run_id only"),
     ("acc > 1", "needs its kind"),
     ("metrics.acc >", "expected a number or a quoted string"),
     ("(metrics.acc > 1", "never closed"),
@@ -358,16 +358,23 @@ def test_search_experiments(small):
     def exp_names(*args, **kwargs):
         return [e.name for e in small.search_experiments(*args, **kwargs)]
 
-    assert exp_names() == ["Default", "A", "B"]
+    # MLflow's default order: newest first, then the experiment id.
+    everything = small.search_experiments(order_by=["experiment_id"])
+    newest_first = [
+        e.name for e in sorted(everything, key=lambda e: (-e.creation_time, int(e.experiment_id)))
+    ]
+    assert exp_names() == newest_first
+    assert exp_names(order_by=["experiment_id"]) == ["Default", "A", "B"]
     assert exp_names("name LIKE 'A%'") == ["A"]
-    assert exp_names("attributes.name != 'A'") == ["Default", "B"]
+    assert exp_names("attributes.name != 'A'", order_by=["experiment_id"]) == ["Default", "B"]
     assert exp_names(order_by=["name DESC"]) == ["Default", "B", "A"]
     small.set_experiment_tag(small.get_experiment_by_name("B").experiment_id, "team", "cv")
     assert exp_names("tags.team = 'cv'") == ["B"]
-    assert exp_names("tags.team IS NULL") == ["Default", "A"]
-    page = small.search_experiments(max_results=2)
+    assert exp_names("tags.team IS NULL", order_by=["experiment_id"]) == ["Default", "A"]
+    page = small.search_experiments(max_results=2, order_by=["experiment_id"])
     assert [e.name for e in page] == ["Default", "A"]
-    assert [e.name for e in small.search_experiments(page_token=page.token)] == ["B"]
+    rest = small.search_experiments(order_by=["experiment_id"], page_token=page.token)
+    assert [e.name for e in rest] == ["B"]
     with pytest.raises(FilterError, match="unknown kind 'metrics'"):
         small.search_experiments("metrics.acc > 1")
 

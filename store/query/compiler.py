@@ -9,7 +9,11 @@ the AST's shape. Semantics follow MLflow's `search_runs`:
 - a metric filter compares the run's latest value; a run without the key never matches,
   not even `!=` (and a NaN latest value matches only `!=`);
 - params and tags compare as strings; LIKE is case-sensitive, ILIKE folds ASCII case;
-- ordering puts NaN and missing values last in both directions.
+- MLflow's system tags `mlflow.runName`, `mlflow.user` and `mlflow.parentRunId` are the
+  run's columns (name, user, parent), read wherever a tag is (filters and order_by);
+- ordering puts numbers in the asked direction, then NaN, then missing values (in both
+  directions), and breaks ties with `start_time DESC`, then the run id, as MLflow does
+  (experiments: the experiment id).
 
 The compiler is also the filter language's type checker: `Compiler.compile` raises
 `FilterError` for a filter that parses but means nothing (a string compared with `<` on a
@@ -23,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mltop.store.entities import RUN_STATUSES
 from mltop.store.errors import FilterError
 from mltop.store.query.parser import (
     BoolOp,
@@ -36,6 +39,7 @@ from mltop.store.query.parser import (
     parse_filter,
     parse_order_by,
 )
+from mltop.store.system import TAG_MLFLOW_PARENT_RUN, TAG_MLFLOW_RUN_NAME, TAG_MLFLOW_USER
 
 METRICS, PARAMS, TAGS, ATTRIBUTES = "metrics", "params", "tags", "attributes"
 ENTITIES = {
@@ -66,10 +70,18 @@ RUN_ATTRIBUTES = {
     "end_time": Attribute(NUMBER, "r.end_time"),
 }
 EXPERIMENT_ATTRIBUTES = {
-    "experiment_id": Attribute(NUMBER, "e.experiment_id"),
+    "experiment_id": Attribute(NUMBER, "e.experiment_id", allows_in=True),
     "name": Attribute(STRING, "e.name"),
     "creation_time": Attribute(NUMBER, "e.creation_time"),
     "last_update_time": Attribute(NUMBER, "e.last_update_time"),
+}
+
+# MLflow's system tags that are a run's own columns, never stored as tag rows: a run has
+# the tag when the column is set (not NULL, not empty).
+DERIVED_TAGS = {
+    TAG_MLFLOW_RUN_NAME: "r.name",
+    TAG_MLFLOW_USER: "r.user_id",
+    TAG_MLFLOW_PARENT_RUN: "r.parent_run_id",
 }
 
 
@@ -119,13 +131,7 @@ class Compiler:
 
     def entity(self, ident: Identifier) -> str:
         if ident.entity is None:
-            if self.experiments and ident.key in self.attributes:
-                return ATTRIBUTES
-            kinds = "attributes, tags" if self.experiments else "metrics, params, tags, attributes"
-            hint = f"attributes.{ident.key}" if ident.key in self.attributes else "metrics.loss"
-            raise self.fail(
-                f"{ident.text!r} needs its kind ({kinds}) before a dot, as in {hint}", ident.pos
-            )
+            return ATTRIBUTES  # a bare key names an attribute, as in MLflow
         entity = ENTITIES.get(ident.entity)
         allowed = (ATTRIBUTES, TAGS) if self.experiments else (METRICS, PARAMS, TAGS, ATTRIBUTES)
         if entity is None or entity not in allowed:
@@ -141,8 +147,20 @@ class Compiler:
         found = self.attributes.get(ident.key)
         if found is None:
             names = ", ".join(self.attributes)
-            raise self.fail(f"unknown attribute {ident.key!r}: expected one of {names}", ident.pos)
+            kinds = "tags" if self.experiments else "metrics, params or tags"
+            hint = "" if ident.entity else f" (a key of {kinds} needs its kind, as in tags.x)"
+            raise self.fail(
+                f"unknown attribute {ident.key!r} in {ident.text!r}: expected one of {names}"
+                + hint,
+                ident.pos,
+            )
         return found
+
+    def derived_tag(self, ident: Identifier, entity: str) -> str | None:
+        """The run column a system tag (`tags.mlflow.runName`, ...) is read from, if any."""
+        if self.experiments or entity != TAGS:
+            return None
+        return DERIVED_TAGS.get(ident.key)
 
     def column(self, attr: Attribute, sql: Sql) -> str:
         if "?" in attr.column:
@@ -242,6 +260,11 @@ class Compiler:
                     f"'{_number_text(value)}'",
                     node.value_pos,
                 )
+            column = self.derived_tag(ident, entity)
+            if column is not None:  # the tag is set when the column is: != needs it too
+                test, pattern = _string_test(column, op, value)
+                sql.add(f"({column} != '' AND {test})", pattern)
+                return
             table, owner_column = self.key_value_table(entity)
             test, pattern = _string_test("p.value", op, value)
             subquery = f"SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ? AND {test}"
@@ -254,6 +277,8 @@ class Compiler:
                     f"{ident.text} is a number: compare it with = != < <= > >=, not {op}",
                     node.op_pos,
                 )
+            if isinstance(value, str) and attr.allows_in:  # MLflow quotes experiment ids
+                value = self.experiment_id(value, node.value_pos)
             if not isinstance(value, float):
                 raise self.fail(
                     f"{ident.text} is a number: compare it with a number, not {value!r}",
@@ -273,11 +298,6 @@ class Compiler:
                 f"'{_number_text(value)}'",
                 node.value_pos,
             )
-        if ident.key == "status" and op in ("=", "!=") and value not in RUN_STATUSES:
-            raise self.fail(
-                f"{value!r} is not a run status: expected one of {', '.join(RUN_STATUSES)}",
-                node.value_pos,
-            )
         column = self.column(attr, sql)
         test, pattern = _string_test(column, op, value)
         sql.add(test, pattern)
@@ -289,6 +309,11 @@ class Compiler:
                 f"IS NULL works on params and tags, not on {entity} ({node.ident.text})",
                 node.op_pos,
             )
+        column = self.derived_tag(node.ident, entity)
+        if column is not None:
+            test = f"{column} != ''" if node.negated else f"({column} IS NULL OR {column} = '')"
+            sql.add(test)
+            return
         table, owner_column = self.key_value_table(entity)
         subquery = f"SELECT p.{owner_column} FROM {table} AS p WHERE p.key = ?"
         if node.negated:
@@ -306,31 +331,67 @@ class Compiler:
         entity = self.entity(node.ident)
         attr = self.attribute(node.ident) if entity == ATTRIBUTES else None
         if attr is None or not attr.allows_in:
-            raise self.fail(
-                f"IN works on attributes.run_id only, not on {node.ident.text}", node.op_pos
-            )
+            key = "experiment_id" if self.experiments else "attributes.run_id"
+            raise self.fail(f"IN works on {key} only, not on {node.ident.text}", node.op_pos)
+        values: list[object] = []
         for value in node.values:
             if not isinstance(value, str):
                 raise self.fail(
-                    f"run ids in an IN list are quoted strings, not {_number_text(value)}",
+                    f"ids in an IN list are quoted strings, not {_number_text(value)}",
                     node.value_pos,
                 )
-        marks = ",".join("?" * len(node.values))
-        sql.add(f"{attr.column} {'NOT IN' if node.negated else 'IN'} ({marks})", *node.values)
+            values.append(self.experiment_id(value, node.value_pos) if self.experiments else value)
+        marks = ",".join("?" * len(values))
+        sql.add(f"{attr.column} {'NOT IN' if node.negated else 'IN'} ({marks})", *values)
+
+    def experiment_id(self, value: str, pos: int) -> float:
+        if not value.strip().isdigit():
+            raise self.fail(f"an experiment id is an integer, not {value!r}", pos)
+        return float(int(value))
 
     # -- ordering ------------------------------------------------------------------------
 
-    def order_column(self, key: OrderKey, index: int, joins: Sql) -> str:
-        """The SQL expression of a sort key; metrics, params and tags get a LEFT JOIN."""
-        ident = key.ident
-        try:
-            entity = ATTRIBUTES if ident.entity is None else self.entity(ident)
-            if entity == ATTRIBUTES:
-                attr = self.attribute(ident)
-                # artifact_uri is the store's artifact root followed by the run id.
-                return "r.run_id" if ident.key == "artifact_uri" else attr.column
-        except FilterError as exc:
-            raise FilterError(exc.message, exc.text, exc.position, item=key.item) from None
+    def order_columns(self, keys: Sequence[OrderKey], joins: Sql) -> list[tuple[str, bool]]:
+        """(SQL expression, descending) of every sort column, MLflow's tie-breaks included:
+        after the caller's keys, `start_time DESC` (unless a key sorts by it) and the run
+        id; for experiments, the experiment id. A metric sorts by a rank first (0 a number,
+        1 NaN, 2 no such metric), so NaN and missing come last in either direction."""
+        columns: list[tuple[str, bool]] = []
+        seen: set[tuple[str, str]] = set()
+        for index, key in enumerate(keys):
+            try:
+                entity = self.entity(key.ident)
+                if (entity, key.ident.key) in seen:
+                    raise self.fail(
+                        f"order_by names {key.ident.text!r} twice (duplicate fields)",
+                        key.ident.pos,
+                    )
+                seen.add((entity, key.ident.key))
+                expressions = self.order_expressions(key.ident, entity, index, joins)
+            except FilterError as exc:
+                raise FilterError(exc.message, exc.text, exc.position, item=key.item) from None
+            columns += [(expr, key.descending and not rank) for expr, rank in expressions]
+        if self.experiments:
+            if (ATTRIBUTES, "experiment_id") not in seen:
+                columns.append(("e.experiment_id", False))
+            return columns
+        if (ATTRIBUTES, "start_time") not in seen:
+            columns.append(("r.start_time", True))
+        if (ATTRIBUTES, "run_id") not in seen:
+            columns.append(("r.run_id", False))
+        return columns
+
+    def order_expressions(
+        self, ident: Identifier, entity: str, index: int, joins: Sql
+    ) -> list[tuple[str, bool]]:
+        """(expression, is a rank) of one sort key; metrics, params and tags get a LEFT JOIN."""
+        if entity == ATTRIBUTES:
+            attr = self.attribute(ident)
+            # artifact_uri is the store's artifact root followed by the run id.
+            return [("r.run_id" if ident.key == "artifact_uri" else attr.column, False)]
+        column = self.derived_tag(ident, entity)
+        if column is not None:
+            return [(f"NULLIF({column}, '')", False)]
         alias = f"o{index}"
         if entity == METRICS:
             joins.add(
@@ -338,7 +399,13 @@ class Compiler:
                 "(SELECT id FROM metric_keys WHERE key = ?)",
                 ident.key,
             )
-        elif self.experiments:
+            # A NaN latest value is stored as NULL in a summary row; no row: no such metric.
+            rank = (
+                f"(CASE WHEN {alias}.run IS NULL THEN 2 "
+                f"WHEN {alias}.value IS NULL THEN 1 ELSE 0 END)"
+            )
+            return [(rank, True), (f"{alias}.value", False)]
+        if self.experiments:
             joins.add(
                 f" LEFT JOIN experiment_tags AS {alias} ON {alias}.experiment_id = "
                 f"e.experiment_id AND {alias}.key = ?",
@@ -350,7 +417,7 @@ class Compiler:
                 f" LEFT JOIN {table} AS {alias} ON {alias}.run = r.id AND {alias}.key = ?",
                 ident.key,
             )
-        return f"{alias}.value"
+        return [(f"{alias}.value", False)]
 
 
 def _number_text(value: object) -> str:
@@ -374,7 +441,6 @@ def check_run_search(filter_string: str | None, order_by: Sequence[str] | None =
     text = filter_string or ""
     compiler = Compiler(text, experiments=False)
     tree = parse_filter(text)
-    for index, key in enumerate(parse_order_by(order_by)):
-        compiler.order_column(key, index, Sql())
+    compiler.order_columns(parse_order_by(order_by), Sql())
     if tree is not None:
         compiler.compile(tree, Sql())

@@ -4,10 +4,12 @@
     (tags.team = 'vision' or tags.team = 'nlp') and attributes.status != 'FAILED'
     metrics.`val loss` <= 0.2 and params."model/arch" LIKE 'resnet%'
 
-The grammar is MLflow's `search_runs` filter plus OR and parentheses (AND binds tighter).
-This module only parses: what an identifier may be compared with is checked when the AST
-is compiled (`compiler.py`), against the kind of thing searched. Every error is a
-`FilterError` carrying the character position.
+The grammar is MLflow's `search_runs` filter plus OR and parentheses (AND binds tighter):
+a bare key is an attribute (`status = 'FAILED'`), a kind may be quoted in backticks
+(`` `params`.lr ``), and MLflow's UI names of attributes (`` `Run name` ``, `Created`) read
+as the attribute they name. This module only parses: what an identifier may be compared
+with is checked when the AST is compiled (`compiler.py`), against the kind of thing
+searched. Every error is a `FilterError` carrying the character position.
 """
 
 from __future__ import annotations
@@ -98,9 +100,7 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("STRING", text[i:end], i, value))
             i = end
         elif c == "`":
-            raise FilterError(
-                "a backtick-quoted key must follow its kind, as in metrics.`val loss`", text, i
-            )
+            i = _read_backticked(text, i, tokens)
         elif c == ";":
             raise FilterError(
                 "';' is not allowed: a filter is one condition, not SQL statements", text, i
@@ -129,7 +129,23 @@ def _read_identifier(text: str, match: re.Match[str], tokens: list[Token]) -> in
         else:
             tokens.append(Token("IDENT", word, start, (None, word)))
         return end
-    key_start = end + 1
+    return _read_key(text, start, word, end + 1, tokens)
+
+
+def _read_backticked(text: str, start: int, tokens: list[Token]) -> int:
+    """`` `params`.lr `` (a quoted kind, as MLflow allows) or `` `Run name` `` (a bare
+    attribute key in backticks)."""
+    word, end = _read_quoted(text, start, "quoted name")
+    if not word:
+        raise FilterError("a quoted name cannot be empty", text, start)
+    if end < len(text) and text[end] == ".":
+        return _read_key(text, start, word, end + 1, tokens)
+    tokens.append(Token("IDENT", text[start:end], start, (None, word)))
+    return end
+
+
+def _read_key(text: str, start: int, word: str, key_start: int, tokens: list[Token]) -> int:
+    """The key after `kind.`: quoted with backticks or double quotes, or bare."""
     if key_start < len(text) and text[key_start] in '`"':
         key, stop = _read_quoted(text, key_start, "quoted key")
         if not key:
@@ -201,6 +217,17 @@ class OrderKey:
 
 # -- the parser ---------------------------------------------------------------------------
 
+
+# The words that name run attributes (a bare key is an attribute too), and the column
+# titles of MLflow's UI that its search reads as the attribute they show.
+ATTRIBUTE_WORDS = ("attributes", "attribute", "attr", "run")
+ATTRIBUTE_ALIASES = {
+    "created": "start_time",
+    "Created": "start_time",
+    "run name": "run_name",
+    "Run name": "run_name",
+    "Run Name": "run_name",
+}
 
 _IDENT_HINT = "an identifier such as metrics.loss, params.lr, tags.team or attributes.status"
 
@@ -284,6 +311,8 @@ class _Parser:
         self.take()
         assert isinstance(token.value, tuple)
         entity, key = token.value
+        if entity is None or entity in ATTRIBUTE_WORDS:
+            key = ATTRIBUTE_ALIASES.get(key, key)
         return Identifier(entity, key, token.pos, token.text)
 
     def value(self, after: Token) -> tuple[str | float, int]:

@@ -1,7 +1,8 @@
 """Searching runs and experiments in the SQLite store: the compiled filter run as one
-query, a page at a time (keyset pagination, `query/paging.py`), ordered with NaN and
-missing values last in both directions and always ending with the run id, so that pages
-are stable."""
+query, a page at a time (keyset pagination, `query/paging.py`), ordered as MLflow orders
+(numbers, then NaN, then missing values, in both directions; ties broken by start time,
+newest first, then the run id), so that pages are stable: every sort column, the ranks
+that place NaN and missing values included, is part of the page token."""
 
 from __future__ import annotations
 
@@ -53,12 +54,10 @@ def compile_run_search(
     root = f"{store.path / ARTIFACTS_DIR}/"
     compiler = Compiler(text, experiments=False, artifact_root=root)
     tree = parse_filter(text)
-    keys = parse_order_by(order_by) or parse_order_by(["start_time DESC"])
     head = Sql()
     joins = Sql()
-    columns = [(compiler.order_column(k, i, joins), k.descending) for i, k in enumerate(keys)]
-    if not any(c == "r.run_id" for c, _ in columns):
-        columns.append(("r.run_id", False))
+    # No order_by: the tie-breaks alone, start_time DESC then the run id (MLflow's default).
+    columns = compiler.order_columns(parse_order_by(order_by), joins)
     head.add(f"SELECT {RUN_COLUMNS}")
     for column, _ in columns:
         head.add(f", {column}")
@@ -192,11 +191,10 @@ def search_experiments(
     text = filter_string or ""
     compiler = Compiler(text, experiments=True)
     tree = parse_filter(text)
-    keys = parse_order_by(order_by) or parse_order_by(["experiment_id ASC"])
+    # MLflow's default order: newest first, then the experiment id.
+    keys = parse_order_by(order_by) or parse_order_by(["creation_time DESC"])
     joins = Sql()
-    columns = [(compiler.order_column(k, i, joins), k.descending) for i, k in enumerate(keys)]
-    if not any(c == "e.experiment_id" for c, _ in columns):
-        columns.append(("e.experiment_id", False))
+    columns = compiler.order_columns(keys, joins)
     sql = Sql()
     sql.add("SELECT e.experiment_id")
     for column, _ in columns:

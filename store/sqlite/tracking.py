@@ -58,6 +58,7 @@ from mltop.store.sqlite.database import BUSY_TIMEOUT_S, Database
 from mltop.store.sqlite.errors import translated
 from mltop.store.sqlite.registry import Registry
 from mltop.store.sqlite.schema import BLOCK_SUMMARY_COLUMNS, INSERT_BLOCK, RUN_COLUMNS
+from mltop.store.system import TAG_MLFLOW_PARENT_RUN, TAG_MLFLOW_RUN_NAME, TAG_MLFLOW_USER
 
 DEFAULT_HEARTBEAT_INTERVAL_MS = 5000
 _CHUNK = 500  # ids per IN (...) list
@@ -395,10 +396,24 @@ class Store:
         heartbeat_interval_ms: int = DEFAULT_HEARTBEAT_INTERVAL_MS,
     ) -> Run:
         status = _check_status(status)
-        if run_name is None or run_name == "":
-            run_name = generate_run_name()
-        keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
         clean_tags = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        # MLflow's system tags that are the run's columns name, user and parent it.
+        tag_name = clean_tags.pop(TAG_MLFLOW_RUN_NAME, "")
+        if run_name and tag_name and tag_name != run_name:
+            raise InvalidValueError(
+                f"both run_name and the {TAG_MLFLOW_RUN_NAME} tag are given, with different "
+                f"values (run_name={run_name!r}, {TAG_MLFLOW_RUN_NAME}={tag_name!r})"
+            )
+        run_name = run_name or tag_name or generate_run_name()
+        keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
+        user_id = clean_tags.pop(TAG_MLFLOW_USER, "") or user_id
+        tag_parent = clean_tags.pop(TAG_MLFLOW_PARENT_RUN, "")
+        if parent_run_id and tag_parent and tag_parent != parent_run_id:
+            raise InvalidValueError(
+                f"both parent_run_id and the {TAG_MLFLOW_PARENT_RUN} tag are given, with "
+                f"different values ({parent_run_id!r}, {tag_parent!r})"
+            )
+        parent_run_id = parent_run_id or tag_parent or None
         start = keys.time_ms("start_time", start_time) if start_time is not None else now_ms()
         exp_id = DEFAULT_EXPERIMENT_ID if experiment_id is None else experiment_id
         run_id = uuid.uuid4().hex
@@ -537,11 +552,21 @@ class Store:
                 self._touch_run(conn, row)
 
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
+        """Set tags; MLflow's `mlflow.runName`, `mlflow.user` and `mlflow.parentRunId` set
+        the run's name, user and parent instead (they are read from those columns)."""
         clean = keys.clean_tags(tags, keys.MAX_TAG_VALUE_LENGTH)
         if not clean:
             return
+        columns = _derived_tag_columns(clean)
         with self.db.write() as conn:
             row = self._writable_run(conn, run_id)
+            parent = columns.get("parent_run_id")
+            if parent:
+                if parent == run_id:
+                    raise InvalidValueError(f"run {run_id} cannot be its own parent")
+                self._run_row(conn, parent)
+            for column, value in columns.items():  # column: a fixed name from the mapping
+                conn.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value or None, row))
             conn.executemany(
                 "INSERT INTO tags (run, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (run, key) DO UPDATE SET value = excluded.value",
@@ -550,6 +575,11 @@ class Store:
             self._touch_run(conn, row)
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        if key in DERIVED_TAG_COLUMNS:
+            raise InvalidValueError(
+                f"{key} is the run's {DERIVED_TAG_COLUMNS[key].replace('_', ' ')}, not a "
+                f"stored tag: it cannot be deleted (set it to change it)"
+            )
         with self.db.write() as conn:
             row = self._writable_run(conn, run_id)
             cur = conn.execute("DELETE FROM tags WHERE run = ? AND key = ?", (row, key))
@@ -778,11 +808,10 @@ class Store:
         out = []
         for row in rows:
             data = found[row[0]]
+            tags = dict(data.tags)
+            tags.update(derived_tags(row))
             out.append(
-                Run(
-                    self._info(row, now),
-                    RunData(dict(data.params), dict(data.tags), dict(data.summaries)),
-                )
+                Run(self._info(row, now), RunData(dict(data.params), tags, dict(data.summaries)))
             )
         return out
 
@@ -864,6 +893,7 @@ class Store:
         ).fetchone()[0]
         params = dict(conn.execute("SELECT key, value FROM params WHERE run = ?", (run,)))
         tags = dict(conn.execute("SELECT key, value FROM tags WHERE run = ?", (run,)))
+        tags.update(derived_tags(rows[0]))
         data = RunData(params, tags, summaries, max(0, total - len(summaries)))
         return Run(self._info(rows[0], now_ms()), data)
 
@@ -1222,6 +1252,28 @@ def summarize_points(
         low, high = (min(values), max(values)) if values else (None, None)
         out.append((run, key, latest[4], latest[2], latest[3], low, high, len(points)))
     return out
+
+
+# MLflow's system tags that are a run's columns (never stored as tag rows), and back.
+DERIVED_TAG_COLUMNS = {
+    TAG_MLFLOW_RUN_NAME: "name",
+    TAG_MLFLOW_USER: "user_id",
+    TAG_MLFLOW_PARENT_RUN: "parent_run_id",
+}
+
+
+def _derived_tag_columns(tags: dict[str, str]) -> dict[str, str]:
+    """Take MLflow's column tags out of `tags`, as {column: value}; a run name is checked."""
+    columns = {DERIVED_TAG_COLUMNS[k]: tags.pop(k) for k in list(tags) if k in DERIVED_TAG_COLUMNS}
+    if "name" in columns:
+        keys.validate_name(columns["name"], "run name", keys.MAX_RUN_NAME_LENGTH)
+    return columns
+
+
+def derived_tags(row: tuple) -> dict[str, str]:
+    """The tags a row of RUN_COLUMNS carries in its columns: its name, user and parent."""
+    found = {TAG_MLFLOW_RUN_NAME: row[3], TAG_MLFLOW_USER: row[7], TAG_MLFLOW_PARENT_RUN: row[9]}
+    return {key: value for key, value in found.items() if value}
 
 
 def _check_view(view: str) -> None:

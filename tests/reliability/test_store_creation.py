@@ -140,7 +140,8 @@ def test_a_reader_never_makes_a_store_of_an_empty_database_file(tmp_path):
     with Store(folder) as made:
         made.create_experiment("e")
     with Store(folder, create=False) as read:
-        assert [e.name for e in read.search_experiments()] == ["Default", "e"]
+        names = [e.name for e in read.search_experiments(order_by=["experiment_id"])]
+        assert names == ["Default", "e"]
 
 
 def test_a_file_that_is_no_store_is_reported_without_a_change(tmp_path):
