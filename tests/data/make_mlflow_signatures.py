@@ -20,12 +20,12 @@ def _params(fn: ast.FunctionDef) -> list[dict[str, object]]:
     positional = [*a.posonlyargs, *a.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults))
     defaults += list(a.defaults)
-    for i, (arg, default) in enumerate(zip(positional, defaults)):
+    for i, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
         kind = "POSITIONAL_ONLY" if i < len(a.posonlyargs) else "POSITIONAL_OR_KEYWORD"
         out.append(_one(arg.arg, kind, default))
     if a.vararg:
         out.append(_one(a.vararg.arg, "VAR_POSITIONAL", None))
-    for arg, default in zip(a.kwonlyargs, a.kw_defaults):
+    for arg, default in zip(a.kwonlyargs, a.kw_defaults, strict=True):
         out.append(_one(arg.arg, "KEYWORD_ONLY", default))
     if a.kwarg:
         out.append(_one(a.kwarg.arg, "VAR_KEYWORD", None))
