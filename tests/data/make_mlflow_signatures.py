@@ -2,8 +2,11 @@
 
 Run once against MLflow's source (never imported):
     python tests/data/make_mlflow_signatures.py /path/to/mlflow > tests/data/mlflow_signatures.json
-The table was made from MLflow 3.17.2 (`mlflow/tracking/client.py`, class MlflowClient, and
-`mlflow/tracking/fluent.py`, module functions). Defaults are kept as source text.
+The table was made from MLflow 3.17.2: `mlflow/tracking/client.py` (class MlflowClient) as
+"client"; as "fluent", the functions `mlflow.*` exports from `mlflow/tracking/fluent.py`
+(every public one), `mlflow/tracking/_tracking_service/utils.py` (the tracking URI) and
+`mlflow/tracking/_model_registry/fluent.py` (the registry's). Defaults are kept as source
+text.
 """
 
 from __future__ import annotations
@@ -55,6 +58,20 @@ def main(root: Path) -> None:
         if params and params[0]["name"] == "self":
             params.pop(0)
     fluent = _public(ast.parse((root / "tracking" / "fluent.py").read_text()).body)
+    for path, names in (
+        (("_tracking_service", "utils.py"), ("set_tracking_uri", "get_tracking_uri")),
+        (
+            ("_model_registry", "fluent.py"),
+            (
+                "register_model",
+                "search_model_versions",
+                "search_registered_models",
+                "set_model_version_tag",
+            ),
+        ),
+    ):
+        found = _public(ast.parse((root / "tracking").joinpath(*path).read_text()).body)
+        fluent.update({name: found[name] for name in names})
     table = {"mlflow_version": "3.17.2", "client": methods, "fluent": fluent}
     json.dump(table, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
