@@ -245,5 +245,5 @@ def test_the_check_catches_a_wrong_order_a_positional_extra_and_a_default():
 
     assert check(swapped)[0] == "client log_metric: position 3: 'step' where MLflow has 'timestamp'"
     assert check(extra)[0] == "client log_metric: position 6: 'x' where MLflow has 'dataset_name'"
-    assert check(shifted) == ["client log_metric: 'timestamp' defaults to 0, MLflow's None"]
+    assert check(shifted)[0] == "client log_metric: 'timestamp' defaults to 0, MLflow's None"
     assert check(complete) == ["client log_metric: our extra parameter 'mine' is not keyword-only"]
