@@ -46,6 +46,11 @@ def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
         return Path(os.fspath(uri)).expanduser().absolute()
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidValueError(f"a tracking URI is a non-empty string or a path, not {uri!r}")
+    if uri.strip().lower() in _REMOTE_SCHEMES:  # "databricks": MLflow's name for a server
+        raise InvalidValueError(
+            f"tracking URI {uri!r}: mltop stores are local folders (a path, file:///..., or "
+            f"sqlite:///<folder>/{DB_NAME}); tracking servers are not supported"
+        )
     scheme, sep, rest = uri.partition(":")
     # A Windows drive letter (C:\...) or no scheme at all: a plain path.
     if not sep or len(scheme) == 1 or not scheme.replace("+", "").replace("-", "").isalnum():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from helpers import run_python
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mltop.store import (
     ActiveRunError,
@@ -24,6 +26,7 @@ from mltop.store import (
     ValidationError,
     ViewType,
 )
+from mltop.store.location import store_path_from_uri
 
 T0 = 1_700_000_000_000
 
@@ -235,7 +238,8 @@ def test_get_tracking_uri_defaults_to_the_store_found(fluent, tmp_path, monkeypa
     [
         ("http://localhost:5000", "local folders"),
         ("https://mlflow.example.com", "local folders"),
-        ("databricks", None),
+        ("databricks", "local folders"),
+        ("databricks-uc", "local folders"),
         ("databricks://profile", "local folders"),
         ("postgresql://u@h/db", "local folders"),
         ("sqlite:///mlflow.db", "'mlflow.db'"),
@@ -248,13 +252,26 @@ def test_get_tracking_uri_defaults_to_the_store_found(fluent, tmp_path, monkeypa
 def test_remote_and_foreign_uris_are_refused(fluent, uri, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = fluent.get_tracking_uri()
-    if message is None:  # a bare word is a relative folder, as MLflow reads a path
-        fluent.set_tracking_uri(uri)
-        assert fluent.get_tracking_uri() == uri
-        return
     with pytest.raises(InvalidValueError, match=message):
         fluent.set_tracking_uri(uri)
     assert fluent.get_tracking_uri() == before
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\x00"),
+        min_size=1,
+        max_size=30,
+    ).filter(lambda name: name not in (".", ".."))
+)
+def test_every_uri_form_names_the_same_folder(name):
+    folder = Path("/tmp/stores") / name
+    assert store_path_from_uri(folder) == folder
+    assert store_path_from_uri(str(folder)) == folder
+    assert store_path_from_uri(folder.as_uri()) == folder
+    if "?" not in name:
+        assert store_path_from_uri(f"sqlite:///{folder}/mltop.db") == folder
 
 
 def test_tracking_uri_cannot_change_during_a_run(fluent, tmp_path):
