@@ -259,7 +259,10 @@ class Load:
         experiment = client.create_experiment(EXPERIMENT)
         for slot in range(self.config.writers):
             run = client.create_run(
-                experiment, f"{RUN_PREFIX}{slot}", status="SCHEDULED", log_system_info=False
+                experiment,
+                run_name=f"{RUN_PREFIX}{slot}",
+                status="SCHEDULED",
+                log_system_info=False,
             )
             self.run_ids.append(run.info.run_id)
         client.close()

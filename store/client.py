@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from time import time as _time
 from typing import IO, Any
 
-from mltop.store import keys
+from mltop.store import keys, media
+from mltop.store.artifacts import clean_relative
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import (
+    FINISHED,
     RUNNING,
     TERMINAL_STATUSES,
     Experiment,
     FileInfo,
     Metric,
+    Param,
     Run,
+    RunTag,
+    ViewType,
 )
 from mltop.store.errors import InvalidValueError
 from mltop.store.query.paging import PagedList
@@ -25,6 +33,31 @@ from mltop.store.sqlite.writer import MetricWriter
 from mltop.store.system import current_user, system_tags
 
 _INT64_MIN, _INT64_MAX = keys.INT64_MIN, keys.INT64_MAX
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000  # MLflow's default page of a client search
+MAX_METRICS_PER_BATCH = 1000  # MLflow's limits on one log_batch
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+LOGGED_IMAGES_TAG = "mlflow.loggedImages"
+LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
+
+
+def refuse_artifact_location(artifact_location: object) -> None:
+    if artifact_location is not None:
+        raise InvalidValueError(
+            f"artifact_location {artifact_location!r}: an mltop store keeps every run's "
+            "artifacts inside itself (<store>/artifacts/<run_id>/); pass None"
+        )
+
+
+def view_of(view_type: int, view: str | None) -> str:
+    """mltop's view string: `view` when given, else MLflow's `ViewType` number mapped."""
+    return view if view is not None else ViewType.to_view(view_type)
+
+
+def _unsupported(what: str, value: object, why: str) -> None:
+    if value is not None:
+        raise InvalidValueError(f"{what} {value!r}: {why}; pass None")
 
 
 def heartbeat_interval_ms() -> int:
@@ -57,7 +90,15 @@ class MltopClient(RegistryMethods):
 
     # -- experiments ---------------------------------------------------------------------
 
-    def create_experiment(self, name: str, tags: Mapping[str, object] | None = None) -> str:
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, object] | None = None,
+    ) -> str:
+        """Create an experiment; its id. `artifact_location` must be None: a run's
+        artifacts live in the store."""
+        refuse_artifact_location(artifact_location)
         return self.store.create_experiment(name, tags)
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
@@ -89,15 +130,16 @@ class MltopClient(RegistryMethods):
     def create_run(
         self,
         experiment_id: str | int | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, object] | None = None,
         run_name: str | None = None,
         *,
-        tags: Mapping[str, object] | None = None,
         parent_run_id: str | None = None,
-        start_time: int | None = None,
         status: str = RUNNING,
         log_system_info: bool = True,
     ) -> Run:
-        """Create a run. A RUNNING run gets a heartbeat for as long as this process lives;
+        """Create a run (in the default experiment when `experiment_id` is None); MLflow's
+        parameters, in its order. A RUNNING run gets a heartbeat for as long as this process lives;
         user, host, command line, Python and git facts are recorded as `mltop.*` tags."""
         all_tags: dict[str, object] = dict(system_tags()) if log_system_info else {}
         all_tags.update(tags or {})
@@ -139,42 +181,47 @@ class MltopClient(RegistryMethods):
 
     def search_runs(
         self,
-        experiment_ids: Iterable[str | int] | None = None,
-        filter_string: str | None = None,
+        experiment_ids: Iterable[str | int] | str | None = None,
+        filter_string: str | None = "",
+        run_view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
         order_by: Sequence[str] | None = None,
-        max_results: int | None = 1000,
         page_token: str | None = None,
         *,
-        view: str = "active",
+        view: str | None = None,
         experiment_names: Iterable[str] | None = None,
     ) -> PagedList:
-        """Runs matching an MLflow search filter; see Store.search_runs."""
+        """Runs matching an MLflow search filter, one page (`.token` fetches the next);
+        see Store.search_runs. `view` ("active", "deleted", "all"), when given, overrides
+        `run_view_type`; every experiment's runs when neither ids nor names are given."""
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [experiment_ids]
         return self.store.search_runs(
             experiment_ids,
             filter_string,
             order_by,
             max_results,
             page_token,
-            view=view,
+            view=view_of(run_view_type, view),
             experiment_names=experiment_names,
         )
 
     def search_experiments(
         self,
+        view_type: int = ViewType.ACTIVE_ONLY,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
         filter_string: str | None = None,
         order_by: Sequence[str] | None = None,
-        max_results: int | None = 1000,
         page_token: str | None = None,
         *,
-        view: str = "active",
+        view: str | None = None,
     ) -> PagedList:
+        """Experiments matching a filter, one page; MLflow's parameters, in its order."""
         return self.store.search_experiments(
-            filter_string, order_by, max_results, page_token, view=view
+            filter_string, order_by, max_results, page_token, view=view_of(view_type, view)
         )
 
-    def update_run(
-        self, run_id: str, *, status: str | None = None, name: str | None = None
-    ) -> None:
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         if status is not None and str(status).upper() in TERMINAL_STATUSES:
             self.set_terminated(run_id, status)
             status = None
@@ -182,9 +229,11 @@ class MltopClient(RegistryMethods):
             self.store.update_run(run_id, status=status, run_name=name)
 
     def set_terminated(
-        self, run_id: str, status: str = "FINISHED", end_time: int | None = None
+        self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> None:
-        """End a run: commit its pending metrics, then record the final status."""
+        """End a run (FINISHED when `status` is None): commit its pending metrics, then
+        record the final status."""
+        status = FINISHED if status is None else status
         self.flush()
         row = self._run_rows.get(run_id)
         if row is not None:
@@ -199,14 +248,20 @@ class MltopClient(RegistryMethods):
 
     # -- params and tags -----------------------------------------------------------------
 
-    def log_param(self, run_id: str, key: str, value: object) -> object:
+    def log_param(
+        self, run_id: str, key: str, value: object, synchronous: bool | None = None
+    ) -> object:
+        """Log a parameter (its value as a string); returns `value`. Always written
+        through (`synchronous` is accepted for MLflow's signature)."""
         self.store.log_params(run_id, {key: value})
         return value
 
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
         self.store.log_params(run_id, params)
 
-    def set_tag(self, run_id: str, key: str, value: object) -> None:
+    def set_tag(
+        self, run_id: str, key: str, value: object, synchronous: bool | None = None
+    ) -> None:
         self.store.set_tags(run_id, {key: value})
 
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
@@ -235,14 +290,20 @@ class MltopClient(RegistryMethods):
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
     ) -> None:
         """Log one point (step 0 when not given). Buffered: returns at once; `flush()`
         waits for the commit. MLflow's `MlflowClient.log_metric` parameters, in its order
         (timestamp before step), so that a call written for MLflow means the same here.
+        mltop links no metric to a dataset or a logged model: those three must be None.
 
         This is the hot path of a training loop: validation is cached per key and run,
         and everything else is a type check and a deque append.
         """
+        if dataset_name is not None or dataset_digest is not None or model_id is not None:
+            self._refuse_metric_links(dataset_name, dataset_digest, model_id)
         kid = self._key_ids.get(key)
         if kid is None:
             kid = self._key_id(key)
@@ -276,6 +337,11 @@ class MltopClient(RegistryMethods):
         if len(queue) >= writer.batch_size:
             writer.kick()
 
+    @staticmethod
+    def _refuse_metric_links(*values: object) -> None:
+        for name, value in zip(("dataset_name", "dataset_digest", "model_id"), values, strict=True):
+            _unsupported(name, value, "mltop does not link metrics to datasets or models")
+
     def log_metrics(
         self,
         run_id: str,
@@ -292,10 +358,70 @@ class MltopClient(RegistryMethods):
         for key, value in checked.items():
             self.log_metric(run_id, key, value, stamp, step, synchronous)
 
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+        synchronous: bool | None = None,
+    ) -> None:
+        """Log metrics (`Metric(key, value, timestamp, step)`), params and tags at once.
+        Everything is checked (MLflow's limits: 1000 metrics, 100 params, 100 tags, 1000
+        in all) before anything is written; then params, tags, and the metrics (buffered
+        unless `synchronous`)."""
+        metrics, params, tags = list(metrics), list(params), list(tags)
+        for what, count, limit in (
+            ("metrics", len(metrics), MAX_METRICS_PER_BATCH),
+            ("params", len(params), MAX_PARAMS_TAGS_PER_BATCH),
+            ("tags", len(tags), MAX_PARAMS_TAGS_PER_BATCH),
+            (
+                "metrics, params and tags",
+                len(metrics) + len(params) + len(tags),
+                MAX_ENTITIES_PER_BATCH,
+            ),
+        ):
+            if count > limit:
+                raise InvalidValueError(
+                    f"a batch holds at most {limit} {what}; this one has {count}"
+                )
+        points = []
+        for i, m in enumerate(metrics):
+            key, value, timestamp, step = (getattr(m, f, None) for f in _METRIC_FIELDS)
+            if key is None and value is None:
+                raise InvalidValueError(
+                    f"metrics[{i}] is a {type(m).__name__}; log_batch takes Metric objects"
+                )
+            key = keys.validate_key(key, "metric key")
+            points.append(
+                (
+                    key,
+                    keys.metric_value(key, value),
+                    keys.integer(f"metrics[{i}].timestamp", timestamp),
+                    0 if step is None else keys.integer(f"metrics[{i}].step", step),
+                )
+            )
+        clean_params = _pairs("params", params, keys.MAX_PARAM_VALUE_LENGTH)
+        clean_tags = _pairs("tags", tags, keys.MAX_TAG_VALUE_LENGTH)
+        self._row(run_id)  # an unknown or deleted run is refused before anything is written
+        if clean_params:
+            self.store.log_params(run_id, clean_params)
+        if clean_tags:
+            self.store.set_tags(run_id, clean_tags)
+        for key, value, timestamp, step in points:
+            self.log_metric(run_id, key, value, timestamp, step, synchronous)
+        if synchronous:
+            self.flush()
+
     def get_metric_history(
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
     ) -> list[Metric]:
         return self.store.get_metric_history(run_id, key, after=after, limit=limit)
+
+    def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
+        uri = self.store.get_run(run_id, max_metrics=0).info.artifact_uri
+        rel = clean_relative(artifact_path)
+        return f"{uri}/{rel}" if rel else uri
 
     def flush(self) -> None:
         """Commit every metric logged so far; raise a commit failure."""
@@ -322,6 +448,128 @@ class MltopClient(RegistryMethods):
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> str:
         return self.store.artifacts(run_id).write_json(dictionary, artifact_file)
 
+    def log_figure(
+        self,
+        run_id: str,
+        figure: Any,
+        artifact_file: str,
+        *,
+        save_kwargs: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Save a matplotlib or plotly figure as `artifact_file` (its format from the
+        extension; plotly: .html, or an image format through kaleido)."""
+        clean_relative(artifact_file, "artifact file")
+        data = media.figure_bytes(figure, artifact_file, save_kwargs)
+        return self.store.artifacts(run_id).write_bytes(data, artifact_file)
+
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> str:
+        """Save a numpy array or PIL image as PNG: as `artifact_file`, or (with `key`, at
+        `step` and `timestamp`) under `images/` as MLflow names them, with a small WebP
+        copy, and the run tagged `mlflow.loggedImages`. Returns the PNG's artifact path."""
+        if artifact_file is not None and (key, step, timestamp) != (None, None, None):
+            raise InvalidValueError(
+                "log_image takes artifact_file alone, or key (with step and timestamp), not both"
+            )
+        if artifact_file is None and key is None:
+            raise InvalidValueError(
+                "log_image needs artifact_file (a static image) or key (an image per step)"
+            )
+        if artifact_file is not None:
+            clean_relative(artifact_file, "artifact file")
+            picture = media.to_pil(image)
+            fmt = os.path.splitext(artifact_file)[1].lstrip(".").upper() or "PNG"
+            fmt = {"JPG": "JPEG", "TIF": "TIFF"}.get(fmt, fmt)
+            try:
+                data = media.image_bytes(picture, fmt)
+            except (KeyError, ValueError, OSError) as exc:
+                raise InvalidValueError(
+                    f"cannot save the image as {artifact_file!r}: {exc}"
+                ) from exc
+            return self.store.artifacts(run_id).write_bytes(data, artifact_file)
+        assert key is not None
+        media.check_image_key(key)
+        step = 0 if not step else keys.integer("step", step)
+        timestamp = now() if not timestamp else keys.integer("timestamp", timestamp)
+        picture = media.to_pil(image)
+        name = f"images/{key.replace('/', '~')}+step+{step}+timestamp+{timestamp}+{uuid.uuid4()}"
+        artifacts = self.store.artifacts(run_id)
+        path = artifacts.write_bytes(media.image_bytes(picture), f"{name}.png")
+        small = media.compressed(picture)
+        artifacts.write_bytes(media.image_bytes(small, "WEBP"), f"{name}+compressed.webp")
+        self.set_tag(run_id, LOGGED_IMAGES_TAG, True)
+        return path
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> str:
+        """Save a dict of columns or a pandas DataFrame as a JSON table
+        (`{"columns": [...], "data": [[...], ...]}`, pandas' `split` form), appending its
+        rows when the file exists; the run's `mlflow.loggedArtifacts` tag lists it."""
+        media.check_table_file(artifact_file)
+        rel = clean_relative(artifact_file, "artifact file")
+        table = media.table_of(data)
+        artifacts = self.store.artifacts(run_id)
+        try:
+            existing_path = artifacts.local_path(rel)
+        except Exception:
+            existing_path = None
+        if existing_path is not None and existing_path.is_file():
+            try:
+                existing = json.loads(existing_path.read_text(encoding="utf-8"))
+                if not isinstance(existing, dict) or {"columns", "data"} - existing.keys():
+                    raise ValueError("not a table")
+            except ValueError as exc:
+                raise InvalidValueError(
+                    f"{artifact_file!r} exists and is not a table: rows cannot be appended to it"
+                ) from exc
+            table = media.append_table(existing, table)
+        path = artifacts.write_text(media.table_text(table), rel)
+        run = self.store.get_run(run_id, max_metrics=0)
+        try:
+            listed = json.loads(run.data.tags.get(LOGGED_ARTIFACTS_TAG, "[]"))
+        except ValueError:
+            listed = []
+        entry = {"path": artifact_file, "type": "table"}
+        if isinstance(listed, list) and entry not in listed:
+            listed.append(entry)
+            self.set_tag(run_id, LOGGED_ARTIFACTS_TAG, json.dumps(listed))
+        return path
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Copy a run's artifact file or folder (`""`: all of them) into `dst_path` (a new
+        temporary folder when None); the local path of the copy. Paths leaving the run's
+        artifacts, and links leading out of them, are refused (ArtifactPathError)."""
+        rel = clean_relative(path)
+        artifacts = self.store.artifacts(run_id)
+        source = artifacts.local_path(rel) if rel else artifacts.root
+        dest_root = Path(dst_path if dst_path is not None else media.new_temp_dir()).absolute()
+        dest_root.mkdir(parents=True, exist_ok=True)
+        if not source.is_dir():
+            target = dest_root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            return str(target)
+        top = dest_root / rel if rel else dest_root
+        top.mkdir(parents=True, exist_ok=True)
+        for info in artifacts.walk():
+            if rel and not info.path.startswith(rel + "/"):
+                continue
+            target = dest_root / info.path
+            if info.is_dir:
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            local = artifacts.local_path(info.path)  # refuses a link leading outside
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, target)
+        return str(top)
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         return self.store.artifacts(run_id).list(path)
 
@@ -330,3 +578,29 @@ class MltopClient(RegistryMethods):
 
     def artifact_local_path(self, run_id: str, path: str) -> Path:
         return self.store.artifacts(run_id).local_path(path)
+
+
+_METRIC_FIELDS = ("key", "value", "timestamp", "step")
+
+
+def now() -> int:
+    return int(_time() * 1000)
+
+
+def _pairs(what: str, items: Sequence[Any], limit: int) -> dict[str, str]:
+    """Params or tags of a batch (objects with .key and .value) checked, as a dict; a key
+    twice with two values is refused."""
+    out: dict[str, str] = {}
+    for i, item in enumerate(items):
+        key, value = getattr(item, "key", None), getattr(item, "value", None)
+        if key is None:
+            raise InvalidValueError(
+                f"{what}[{i}] is a {type(item).__name__}; log_batch takes "
+                f"{'Param' if what == 'params' else 'RunTag'} objects"
+            )
+        key = keys.validate_key(key, f"{what[:-1]} key")
+        text = keys.validate_string_value(value, limit, f"{what}[{i}] ({key!r})")
+        if out.get(key, text) != text:
+            raise InvalidValueError(f"{what}: {key!r} is given twice with different values")
+        out[key] = text
+    return out

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
+
+from mltop.store.errors import InvalidValueError
 
 RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = (
     "RUNNING",
@@ -121,14 +123,16 @@ class RunRow(NamedTuple):
 
 
 class Metric(NamedTuple):
-    """One logged point. `cursor` orders points store-wide: read on after it."""
+    """One logged point, in MLflow's field order: `Metric(key, value, timestamp, step)` is
+    what a script builds for `log_batch`, as it does for MLflow. Read back, a point also
+    names its run, and `cursor` orders points store-wide: read on after it."""
 
     key: str
     value: float
-    step: int
     timestamp: int
-    run_id: str
-    cursor: int
+    step: int
+    run_id: str = ""
+    cursor: int = 0
 
 
 @dataclass(frozen=True)
@@ -203,3 +207,54 @@ class TransitionRecord:
     archived: tuple[int, ...]
     policy: dict | None  # PolicyResult.as_dict(), when a policy was checked
     forced: bool
+
+
+class ViewType:
+    """Which runs or experiments a search sees, as MLflow's `ViewType` (its integers)."""
+
+    ACTIVE_ONLY, DELETED_ONLY, ALL = 1, 2, 3
+    _NAMES: ClassVar[dict[int, str]] = {1: "active_only", 2: "deleted_only", 3: "all"}
+    _VIEWS: ClassVar[dict[int, str]] = {
+        1: "active",
+        2: "deleted",
+        3: "all",
+    }  # mltop's `view` strings
+
+    @classmethod
+    def from_string(cls, view_str: str) -> int:
+        for number, name in cls._NAMES.items():
+            if name == view_str:
+                return number
+        raise InvalidValueError(
+            f"no view type {view_str!r}; the view types are {list(cls._NAMES.values())}"
+        )
+
+    @classmethod
+    def to_string(cls, view_type: int) -> str:
+        if view_type not in cls._NAMES:
+            raise InvalidValueError(f"no view type {view_type!r}; the view types are 1, 2 and 3")
+        return cls._NAMES[view_type]
+
+    @classmethod
+    def to_view(cls, view_type: int) -> str:
+        """mltop's `view` string ("active", "deleted", "all") for an MLflow view type."""
+        if isinstance(view_type, bool) or view_type not in cls._VIEWS:
+            raise InvalidValueError(
+                f"run_view_type must be ViewType.ACTIVE_ONLY, DELETED_ONLY or ALL (1, 2, 3), "
+                f"not {view_type!r}"
+            )
+        return cls._VIEWS[view_type]
+
+
+class Param(NamedTuple):
+    """A parameter to log with `log_batch`, as MLflow's `Param(key, value)`."""
+
+    key: str
+    value: str
+
+
+class RunTag(NamedTuple):
+    """A tag to log with `log_batch`, as MLflow's `RunTag(key, value)`."""
+
+    key: str
+    value: str

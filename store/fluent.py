@@ -7,12 +7,13 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mltop.store.client import MltopClient
+from mltop.store.client import MltopClient, refuse_artifact_location, view_of
 from mltop.store.entities import (
     DEFAULT_EXPERIMENT_ID,
     DELETED,
@@ -23,14 +24,19 @@ from mltop.store.entities import (
     Run,
     RunData,
     RunInfo,
+    ViewType,
 )
-from mltop.store.errors import ActiveRunError, InvalidStateError
+from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueError
+from mltop.store.location import resolve_store_path, store_path_from_uri
+from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
 from mltop.store.sqlite.writer import flush_all
 
 _lock = threading.RLock()
 _client: MltopClient | None = None
 _store_path: str | None = None
+_tracking_uri: str | None = None  # as the user gave it to set_tracking_uri
+_last_run_id: str | None = None
 _experiment_id: str | None = None
 _stack: list[ActiveRun] = []
 _uncaught: type[BaseException] | None = None
@@ -80,17 +86,46 @@ class ActiveRun:
         return f"<ActiveRun {self.info.run_id} {self.info.run_name!r}>"
 
 
+SEARCH_MAX_RESULTS_PANDAS = 100_000  # MLflow's default for the fluent search_runs
+
+
 def set_store(path: str | os.PathLike[str] | None) -> None:
     """Use the store at `path` from now on (None: find it as usual)."""
-    global _client, _store_path, _experiment_id
+    global _tracking_uri
+    _tracking_uri = None
+    _use_store(None if path is None else os.fspath(path))
+
+
+def set_tracking_uri(uri: str | Path | None) -> None:
+    """Use the store a tracking URI names from now on: a folder's path, `file:///abs`,
+    `file:relative`, or `sqlite:///<folder>/mltop.db` (None: find the store as usual:
+    `MLTOP_STORE`, else the nearest `.mltop/`). Servers (http, databricks) are refused:
+    mltop stores are local. Raises ActiveRunError while a run is active."""
+    global _tracking_uri
+    path = None if uri is None else str(store_path_from_uri(uri))
+    _use_store(path)
+    _tracking_uri = None if uri is None else (uri if isinstance(uri, str) else Path(uri).as_uri())
+
+
+def get_tracking_uri() -> str:
+    """The tracking URI in use: as given to set_tracking_uri, else the `file:` URI of the
+    store the fluent API writes to."""
+    if _tracking_uri is not None:
+        return _tracking_uri
+    return resolve_store_path(_store_path).as_uri()
+
+
+def _use_store(path: str | None) -> None:
+    global _client, _store_path, _experiment_id, _last_run_id
     with _lock:
         if _stack:
             raise ActiveRunError("cannot change the store while a run is active; end it first")
         if _client is not None:
             _client.close()
         _client = None
-        _store_path = None if path is None else os.fspath(path)
+        _store_path = path
         _experiment_id = None
+        _last_run_id = None
 
 
 def get_client() -> MltopClient:
@@ -107,12 +142,15 @@ def get_store() -> Store:
 
 
 def set_experiment(
-    experiment_name: str | None = None, experiment_id: str | None = None
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    trace_location: Any = None,
 ) -> Experiment:
     """Make an experiment the one new runs go to, creating it by name if needed."""
     global _experiment_id
+    _no_traces(trace_location)
     if (experiment_name is None) == (experiment_id is None):
-        raise ValueError("give exactly one of experiment_name and experiment_id")
+        raise InvalidValueError("give exactly one of experiment_name and experiment_id")
     client = get_client()
     experiment: Experiment | None
     if experiment_id is not None:
@@ -137,6 +175,73 @@ def set_experiment(
     return experiment
 
 
+def _no_traces(trace_location: object) -> None:
+    if trace_location is not None:
+        raise InvalidValueError(
+            f"trace_location {trace_location!r}: mltop does not keep traces; pass None"
+        )
+
+
+def create_experiment(
+    name: str,
+    artifact_location: str | None = None,
+    tags: Mapping[str, object] | None = None,
+    trace_location: Any = None,
+) -> str:
+    """Create an experiment; its id. `artifact_location` and `trace_location` must be None."""
+    refuse_artifact_location(artifact_location)
+    _no_traces(trace_location)
+    return get_client().create_experiment(name, tags=tags)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    get_client().delete_experiment(experiment_id)
+
+
+def restore_experiment(experiment_id: str) -> None:
+    get_client().restore_experiment(experiment_id)
+
+
+def set_experiment_tag(key: str, value: object) -> None:
+    """Tag the current experiment (the one set, else the default)."""
+    client = get_client()
+    client.set_experiment_tag(_default_experiment_id(client), key, value)
+
+
+def set_experiment_tags(tags: Mapping[str, object]) -> None:
+    client = get_client()
+    experiment_id = _default_experiment_id(client)
+    for key, value in tags.items():
+        client.set_experiment_tag(experiment_id, key, value)
+
+
+def delete_experiment_tag(key: str) -> None:
+    client = get_client()
+    client.delete_experiment_tag(_default_experiment_id(client), key)
+
+
+def search_experiments(
+    view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+) -> list[Experiment]:
+    """Every experiment matching the filter (at most `max_results`), as a list."""
+    client = get_client()
+    found: list[Experiment] = []
+    token = None
+    while max_results is None or len(found) < max_results:
+        want = MAX_RESULTS_LIMIT if max_results is None else max_results - len(found)
+        page = client.search_experiments(
+            view_type, min(want, MAX_RESULTS_LIMIT), filter_string, order_by, token
+        )
+        found.extend(page)
+        token = page.token
+        if not token:
+            break
+    return found
+
+
 def _default_experiment_id(client: MltopClient) -> str:
     if _experiment_id is not None:
         return _experiment_id
@@ -155,10 +260,19 @@ def start_run(
     parent_run_id: str | None = None,
     tags: Mapping[str, object] | None = None,
     description: str | None = None,
+    log_system_metrics: bool | None = None,
+    *,
     log_system_info: bool = True,
 ) -> ActiveRun:
     """Start a run (or resume `run_id`, or the run named by `MLTOP_RUN_ID`) and make it
-    active. With a run already active, pass `nested=True` to start a child of it."""
+    active. With a run already active, pass `nested=True` to start a child of it.
+    `log_system_info=False` leaves out the `mltop.*` facts (user, host, git, ...);
+    mltop samples no system metrics (`log_system_metrics` True is refused)."""
+    if log_system_metrics:
+        raise InvalidValueError(
+            "log_system_metrics=True: mltop does not sample system metrics (CPU, GPU, "
+            "memory) yet; pass None or False"
+        )
     client = get_client()
     with _lock:
         _install_hooks()
@@ -180,7 +294,7 @@ def start_run(
                 all_tags["mltop.note.content"] = description
             run = client.create_run(
                 experiment_id if experiment_id is not None else _default_experiment_id(client),
-                run_name,
+                run_name=run_name,
                 tags=all_tags,
                 parent_run_id=parent,
                 log_system_info=log_system_info,
@@ -195,11 +309,28 @@ def active_run() -> ActiveRun | None:
         return _stack[-1] if _stack else None
 
 
+def last_active_run() -> Run | None:
+    """The active run, else the last run this process ended, read afresh; None when no
+    run was started here."""
+    with _lock:
+        run_id = _stack[-1].run_id if _stack else _last_run_id
+    return None if run_id is None else get_client().get_run(run_id)
+
+
+def _get_or_start_run() -> ActiveRun:
+    """The active run, starting one (as `start_run()` would) when there is none: MLflow
+    starts a run for a script that logs before starting one."""
+    with _lock:
+        return _stack[-1] if _stack else start_run()
+
+
 def _end_through(target: ActiveRun, status: str) -> None:
     # Ending a run also ends the runs nested inside it that are still active.
+    global _last_run_id
     client = get_client()
     while _stack:
         top = _stack.pop()
+        _last_run_id = top.run_id
         client.set_terminated(top.info.run_id, status)
         if top is target:
             return
@@ -213,35 +344,44 @@ def end_run(status: str = FINISHED) -> None:
 
 
 def _active_id() -> str:
-    run = _stack[-1] if _stack else None
-    if run is None:
-        raise ActiveRunError("no active run: call start_run() first")
-    return run.info.run_id
+    """The active run's id, starting a run when there is none (as MLflow does)."""
+    return (_stack[-1] if _stack else _get_or_start_run()).run_id
 
 
-def log_param(key: str, value: object) -> object:
+def _no_links(model_id: object, dataset: object) -> None:
+    for name, value in (("model_id", model_id), ("dataset", dataset)):
+        if value is not None:
+            raise InvalidValueError(
+                f"{name} {value!r}: mltop does not link metrics to models or datasets; pass None"
+            )
+
+
+def log_param(key: str, value: object, synchronous: bool | None = None) -> object:
     return get_client().log_param(_active_id(), key, value)
 
 
-def log_params(params: Mapping[str, object]) -> None:
-    get_client().log_params(_active_id(), params)
+def log_params(
+    params: Mapping[str, object], synchronous: bool | None = None, run_id: str | None = None
+) -> None:
+    get_client().log_params(run_id or _active_id(), params)
 
 
 def log_metric(
     key: str,
     value: float,
     step: int | None = None,
-    *,
-    timestamp: int | None = None,
     synchronous: bool | None = None,
+    timestamp: int | None = None,
     run_id: str | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
-    """Log a metric point of the active run, or of `run_id` (buffered; `synchronous=True`
-    writes through)."""
+    """Log a metric point of the active run (started when there is none), or of `run_id`
+    (buffered; `synchronous=True` writes through)."""
+    if model_id is not None or dataset is not None:
+        _no_links(model_id, dataset)
     if run_id is None:
-        if not _stack:
-            _active_id()
-        run_id = _stack[-1].run_id
+        run_id = (_stack[-1] if _stack else _get_or_start_run()).run_id
     # Positional: this is a training loop's hot path (keywords cost a little per call).
     (_client or get_client()).log_metric(run_id, key, value, timestamp, step, synchronous)
 
@@ -249,20 +389,22 @@ def log_metric(
 def log_metrics(
     metrics: Mapping[str, float],
     step: int | None = None,
-    *,
-    timestamp: int | None = None,
     synchronous: bool | None = None,
     run_id: str | None = None,
+    timestamp: int | None = None,
+    model_id: str | None = None,
+    dataset: Any = None,
 ) -> None:
     """Log several metrics at one step; all are checked before any is logged."""
+    _no_links(model_id, dataset)
     get_client().log_metrics(run_id or _active_id(), metrics, step or 0, timestamp, synchronous)
 
 
-def set_tag(key: str, value: object) -> None:
+def set_tag(key: str, value: object, synchronous: bool | None = None) -> None:
     get_client().set_tag(_active_id(), key, value)
 
 
-def set_tags(tags: Mapping[str, object]) -> None:
+def set_tags(tags: Mapping[str, object], synchronous: bool | None = None) -> None:
     get_client().set_tags(_active_id(), tags)
 
 
@@ -270,20 +412,62 @@ def delete_tag(key: str) -> None:
     get_client().delete_tag(_active_id(), key)
 
 
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-    return get_client().log_artifact(_active_id(), local_path, artifact_path)
+def log_artifact(
+    local_path: str | os.PathLike[str],
+    artifact_path: str | None = None,
+    run_id: str | None = None,
+) -> str:
+    return get_client().log_artifact(run_id or _active_id(), local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-    return get_client().log_artifacts(_active_id(), local_dir, artifact_path)
+def log_artifacts(
+    local_dir: str | os.PathLike[str],
+    artifact_path: str | None = None,
+    run_id: str | None = None,
+) -> str:
+    return get_client().log_artifacts(run_id or _active_id(), local_dir, artifact_path)
 
 
-def log_text(text: str, artifact_file: str) -> str:
-    return get_client().log_text(_active_id(), text, artifact_file)
+def log_text(text: str, artifact_file: str, run_id: str | None = None) -> str:
+    return get_client().log_text(run_id or _active_id(), text, artifact_file)
 
 
-def log_dict(dictionary: Any, artifact_file: str) -> str:
-    return get_client().log_dict(_active_id(), dictionary, artifact_file)
+def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> str:
+    return get_client().log_dict(run_id or _active_id(), dictionary, artifact_file)
+
+
+def log_figure(
+    figure: Any, artifact_file: str, *, save_kwargs: Mapping[str, Any] | None = None
+) -> str:
+    """Save a matplotlib or plotly figure as an artifact of the active run."""
+    return get_client().log_figure(_active_id(), figure, artifact_file, save_kwargs=save_kwargs)
+
+
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = False,
+) -> str:
+    """Save a numpy array or PIL image (see MltopClient.log_image) in the active run."""
+    return get_client().log_image(_active_id(), image, artifact_file, key, step, timestamp)
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> str:
+    """Save (or append to) a JSON table of the active run; see MltopClient.log_table."""
+    return get_client().log_table(run_id or _active_id(), data, artifact_file)
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """Where the active run's artifacts (or one of them) are."""
+    return get_client().get_artifact_uri(_active_id(), artifact_path)
+
+
+def flush_async_logging() -> None:
+    """Commit every metric logged so far (MLflow's name for `flush`)."""
+    flush()
 
 
 def flush() -> None:
@@ -293,32 +477,112 @@ def flush() -> None:
 
 
 def search_runs(
-    experiment_ids: list[str] | None = None,
-    filter_string: str | None = None,
-    order_by: list[str] | None = None,
-    max_results: int | None = 1000,
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = "",
+    run_view_type: int = ViewType.ACTIVE_ONLY,
+    max_results: int | None = SEARCH_MAX_RESULTS_PANDAS,
+    order_by: Sequence[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: Sequence[str] | None = None,
     *,
-    experiment_names: list[str] | None = None,
-    view: str = "active",
-) -> list[Run]:
-    """Runs matching an MLflow search filter, as a list (MLflow's returns a DataFrame);
-    the active experiment's when no experiment is named."""
-    if experiment_ids is None and experiment_names is None and _experiment_id is not None:
-        experiment_ids = [_experiment_id]
-    return list(
-        get_client().search_runs(
-            experiment_ids,
+    view: str | None = None,
+) -> Any:
+    """Runs matching an MLflow search filter, at most `max_results`, in the experiments
+    named by id or name; else every experiment with `search_all_experiments`, else the
+    current one. A pandas DataFrame with MLflow's columns (`output_format="pandas"`, when
+    pandas is installed), else a list of runs."""
+    if output_format not in ("pandas", "list"):
+        raise InvalidValueError(f"output_format is 'pandas' or 'list', not {output_format!r}")
+    if experiment_ids and experiment_names:
+        raise InvalidValueError("give experiment_ids or experiment_names, not both")
+    client = get_client()
+    if not experiment_ids and not experiment_names:
+        if search_all_experiments:
+            experiment_ids = [e.experiment_id for e in search_experiments()]
+        else:
+            experiment_ids = [_default_experiment_id(client)]
+    runs: list[Run] = []
+    token = None
+    while max_results is None or len(runs) < max_results:
+        want = MAX_RESULTS_LIMIT if max_results is None else max_results - len(runs)
+        page = client.search_runs(
+            experiment_ids or None,
             filter_string,
+            run_view_type,
+            min(want, MAX_RESULTS_LIMIT),
             order_by,
-            max_results,
-            view=view,
-            experiment_names=experiment_names,
+            token,
+            view=view_of(run_view_type, view),
+            experiment_names=experiment_names or None,
         )
-    )
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    if output_format == "list":
+        return runs
+    try:
+        import pandas
+    except ImportError:
+        return runs
+    return runs_frame(runs, pandas)
+
+
+def runs_frame(runs: Sequence[Run], pandas: Any) -> Any:
+    """Runs as MLflow's search_runs DataFrame: run_id, experiment_id, status, artifact_uri,
+    start_time and end_time (UTC datetimes), then metrics.K (NaN when missing), params.K
+    and tags.K (None when missing). Run names and parents are under MLflow's tags."""
+    columns: dict[str, list[Any]] = {
+        "run_id": [r.info.run_id for r in runs],
+        "experiment_id": [r.info.experiment_id for r in runs],
+        "status": [r.info.status for r in runs],
+        "artifact_uri": [r.info.artifact_uri for r in runs],
+        "start_time": [pandas.to_datetime(r.info.start_time, unit="ms", utc=True) for r in runs],
+        "end_time": [pandas.to_datetime(r.info.end_time, unit="ms", utc=True) for r in runs],
+    }
+    tags = [_mlflow_tags(r) for r in runs]
+    for prefix, values, missing in (
+        ("metrics.", [r.data.metrics for r in runs], float("nan")),
+        ("params.", [r.data.params for r in runs], None),
+        ("tags.", tags, None),
+    ):
+        names = sorted({k for one in values for k in one})
+        for name in names:
+            columns[prefix + name] = [one.get(name, missing) for one in values]
+    frame = pandas.DataFrame(columns)
+    for name in ("start_time", "end_time"):  # an empty search keeps the datetime dtype
+        frame[name] = pandas.to_datetime(frame[name], utc=True)
+    return frame
+
+
+def _mlflow_tags(run: Run) -> dict[str, str]:
+    tags = dict(run.data.tags)
+    tags.setdefault("mlflow.runName", run.info.run_name)
+    if run.info.parent_run_id:
+        tags.setdefault("mlflow.parentRunId", run.info.parent_run_id)
+    if run.info.user_id:
+        tags.setdefault("mlflow.user", run.info.user_id)
+    return tags
 
 
 def get_run(run_id: str) -> Run:
     return get_client().get_run(run_id)
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    """The run `run_id` is nested in, or None."""
+    client = get_client()
+    parent = client.get_run(run_id).info.parent_run_id
+    return None if parent is None else client.get_run(parent)
+
+
+def delete_run(run_id: str) -> None:
+    get_client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    get_client().restore_run(run_id)
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mltop.store.errors import InvalidValueError
+
 DB_NAME = "mltop.db"
 ARTIFACTS_DIR = "artifacts"
 STORE_DIR_NAME = ".mltop"
@@ -30,3 +32,63 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         if candidate.is_dir():
             return candidate
     return cwd / STORE_DIR_NAME
+
+
+_REMOTE_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc", "postgresql", "mysql")
+
+
+def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
+    """The store folder a tracking URI names: a path, `file:///abs/folder`, `file:rel`, or
+    `sqlite:///<folder>/mltop.db` (`sqlite:////abs/...` for an absolute one, as SQLAlchemy
+    writes them). Tracking servers and other databases are refused: mltop stores are local
+    folders."""
+    if isinstance(uri, os.PathLike):
+        return Path(os.fspath(uri)).expanduser().absolute()
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidValueError(f"a tracking URI is a non-empty string or a path, not {uri!r}")
+    if uri.strip().lower() in _REMOTE_SCHEMES:  # "databricks": MLflow's name for a server
+        raise InvalidValueError(
+            f"tracking URI {uri!r}: mltop stores are local folders (a path, file:///..., or "
+            f"sqlite:///<folder>/{DB_NAME}); tracking servers are not supported"
+        )
+    scheme, sep, rest = uri.partition(":")
+    # A Windows drive letter (C:\...) or no scheme at all: a plain path.
+    if not sep or len(scheme) == 1 or not scheme.replace("+", "").replace("-", "").isalnum():
+        return Path(uri).expanduser().absolute()
+    scheme = scheme.lower()
+    if scheme == "file":
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(uri)
+        if parts.netloc not in ("", "localhost"):
+            raise InvalidValueError(
+                f"tracking URI {uri!r} names another host ({parts.netloc!r}); an mltop "
+                "store is a local folder"
+            )
+        path = unquote(parts.path)
+        if not path:
+            raise InvalidValueError(f"tracking URI {uri!r} names no folder")
+        return Path(path).expanduser().absolute()
+    if scheme == "sqlite":
+        if not rest.startswith("///"):
+            raise InvalidValueError(
+                f"tracking URI {uri!r}: a SQLite URI is sqlite:///<path to {DB_NAME}> "
+                f"(four slashes for an absolute path)"
+            )
+        db = Path(rest[3:].split("?", 1)[0]).expanduser().absolute()
+        if db.name != DB_NAME:
+            raise InvalidValueError(
+                f"tracking URI {uri!r} names {db.name!r}; an mltop store's database file is "
+                f"{DB_NAME!r} in the store's folder (give the folder's path, or "
+                f"sqlite:///<folder>/{DB_NAME})"
+            )
+        return db.parent
+    if scheme.split("+")[0] in _REMOTE_SCHEMES:
+        raise InvalidValueError(
+            f"tracking URI {uri!r}: mltop stores are local folders (a path, file:///..., or "
+            f"sqlite:///<folder>/{DB_NAME}); tracking servers are not supported"
+        )
+    raise InvalidValueError(
+        f"tracking URI {uri!r}: unknown scheme {scheme!r}; give a path, file:///..., or "
+        f"sqlite:///<folder>/{DB_NAME}"
+    )

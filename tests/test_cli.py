@@ -16,8 +16,10 @@ from mltop.tui.cli import main
 def filled(store_path):
     client = MltopClient(Store(store_path))
     exp = client.create_experiment("vision", tags={"team": "cv"})
-    parent = client.create_run(exp, "parent", log_system_info=False)
-    child = client.create_run(exp, "[bold red]x[/] \x1b[2J", parent_run_id=parent.info.run_id)
+    parent = client.create_run(exp, run_name="parent", log_system_info=False)
+    child = client.create_run(
+        exp, run_name="[bold red]x[/] \x1b[2J", parent_run_id=parent.info.run_id
+    )
     client.log_params(child.info.run_id, {"lr": 0.1, "opt": "[link=evil]adam"})
     for step in range(5):
         client.log_metric(child.info.run_id, "loss", 1.0 / (step + 1), step=step)

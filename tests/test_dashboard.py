@@ -26,7 +26,11 @@ def filled(store_path):
         [("alpha", 0.9, "adam"), ("beta", 0.7, "sgd"), ("[bold red]x[/] \x1b[2J", 0.8, "adam")]
     ):
         run = client.create_run(
-            exp, name, start_time=NOW - (i + 1) * 60_000, status="FINISHED", log_system_info=False
+            exp,
+            run_name=name,
+            start_time=NOW - (i + 1) * 60_000,
+            status="FINISHED",
+            log_system_info=False,
         )
         client.log_params(run.info.run_id, {"opt": opt})
         client.log_metric(run.info.run_id, "acc", acc)

@@ -171,8 +171,8 @@ def test_the_demo_opens_the_dashboard_with_jobs_running_and_stops_them_on_quit(
 def test_a_job_that_does_not_stop_is_killed_and_its_run_ended_killed(tmp_path):
     built = demo.DemoStore(tmp_path / "stuck")
     client = MltopClient(Store(built.path))
-    run = client.create_run("0", "resnet18-live-stuck", tags={"live": "yes"})
-    finished = client.create_run("0", "done")
+    run = client.create_run("0", run_name="resnet18-live-stuck", tags={"live": "yes"})
+    finished = client.create_run("0", run_name="done")
     client.set_terminated(finished.info.run_id)
     stuck = subprocess.Popen(  # deaf to SIGTERM, as a job stuck in a syscall would be
         [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import run_python
 
-from mltop.store import ActiveRunError, InvalidStateError, Store
+from mltop.store import ActiveRunError, InvalidStateError, NotFoundError, Store
 
 
 def test_context_manager_logs_and_finishes(fluent):
@@ -62,11 +62,67 @@ def test_ending_a_parent_ends_its_open_children(fluent):
     assert fluent.active_run() is None
 
 
-def test_logging_without_an_active_run_is_a_clear_error(fluent):
-    with pytest.raises(ActiveRunError, match="no active run"):
-        fluent.log_metric("x", 1.0)
-    with pytest.raises(ActiveRunError, match="no active run"):
-        fluent.log_param("x", 1)
+@pytest.mark.parametrize(
+    ("call", "check"),
+    [
+        (lambda mt: mt.log_metric("x", 1.0), lambda run: run.data.metrics == {"x": 1.0}),
+        (
+            lambda mt: mt.log_metrics({"x": 1.0, "y": 2.0}),
+            lambda run: run.data.metrics == {"x": 1.0, "y": 2.0},
+        ),
+        (lambda mt: mt.log_param("x", 1), lambda run: run.data.params == {"x": "1"}),
+        (lambda mt: mt.log_params({"x": 1}), lambda run: run.data.params == {"x": "1"}),
+        (lambda mt: mt.set_tag("x", "v"), lambda run: run.data.tags["x"] == "v"),
+        (lambda mt: mt.set_tags({"x": "v"}), lambda run: run.data.tags["x"] == "v"),
+        (lambda mt: mt.log_text("hi", "a.txt"), lambda run: run.data.params == {}),
+        (lambda mt: mt.log_dict({"k": 1}, "a.json"), lambda run: run.data.params == {}),
+        (lambda mt: mt.log_table({"k": [1]}, "t.json"), lambda run: run.data.params == {}),
+        (lambda mt: mt.get_artifact_uri(), lambda run: run.data.params == {}),
+    ],
+)
+def test_logging_without_an_active_run_starts_one(fluent, call, check):
+    fluent.set_experiment("auto")
+    call(fluent)
+    active = fluent.active_run()
+    assert active is not None
+    fluent.end_run()
+    run = fluent.get_run(active.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.info.experiment_id == fluent.get_experiment_by_name("auto").experiment_id
+    assert check(run)
+    assert fluent.last_active_run().info.run_id == active.run_id
+
+
+def test_delete_tag_without_an_active_run_starts_one_as_mlflow_does(fluent):
+    with pytest.raises(NotFoundError, match="no tag .absent."):
+        fluent.delete_tag("absent")
+    assert fluent.active_run() is not None  # MLflow starts the run before deleting
+
+
+def test_a_script_logging_without_start_run_ends_its_run_finished(store_path):
+    out = run_python(f"""
+        from mltop import store as mt
+        mt.set_tracking_uri({str(store_path)!r})
+        mt.log_param("lr", 0.1)
+        for i in range(100):
+            mt.log_metric("loss", 1.0 / (i + 1), step=i)
+        print(mt.active_run().info.run_id)
+    """)
+    with Store(store_path) as store:
+        stored = store.get_run(out.stdout.strip())
+        assert stored.info.status == "FINISHED"
+        assert stored.data.summaries["loss"].count == 100
+        assert stored.data.params == {"lr": "0.1"}
+
+
+def test_last_active_run(fluent):
+    assert fluent.last_active_run() is None
+    with fluent.start_run(run_name="first") as run:
+        fluent.log_metric("m", 1.0)
+        assert fluent.last_active_run().info.run_id == run.info.run_id
+    last = fluent.last_active_run()
+    assert last.info.run_id == run.info.run_id
+    assert last.info.status == "FINISHED" and last.data.metrics == {"m": 1.0}
 
 
 def test_end_run_with_a_status(fluent):
@@ -157,13 +213,14 @@ def test_search_runs_in_the_active_experiment(fluent):
     for acc in (0.5, 0.95):
         with fluent.start_run(run_name=f"acc-{acc}"):
             fluent.log_metric("acc", acc)
-    found = fluent.search_runs(filter_string="metrics.acc > 0.9")
+    found = fluent.search_runs(filter_string="metrics.acc > 0.9", output_format="list")
     assert [r.info.run_name for r in found] == ["acc-0.95"]
     everywhere = fluent.search_runs(
         experiment_names=["main", "other"],
         filter_string="metrics.acc > 0.9",
         order_by=["metrics.acc"],
+        output_format="list",
     )
     assert [r.info.run_name for r in everywhere] == ["acc-0.95", "elsewhere"]
     client = fluent.get_client()
-    assert [e.name for e in client.search_experiments("name LIKE 'm%'")] == ["main"]
+    assert [e.name for e in client.search_experiments(filter_string="name LIKE 'm%'")] == ["main"]

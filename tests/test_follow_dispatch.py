@@ -14,7 +14,7 @@ from mltop.tui.widgets.runs_table import RunsTable
 
 
 def changes(run_ids: list[str], points: list[str], *, more: bool = False) -> Changes:
-    metrics = [Metric("loss", 0.5, 1, NOW, run_id, 99) for run_id in points]
+    metrics = [Metric("loss", 0.5, NOW, 1, run_id, 99) for run_id in points]
     return Changes([], run_ids, metrics, ChangeCursor(0, 0), more)
 
 

@@ -657,7 +657,7 @@ class Store:
             " ORDER BY id LIMIT ?",
             (row, found[0], after, -1 if limit is None else limit),
         )
-        return [Metric(key, _nan(v), s, t, run_id, i) for i, s, t, v in cur]
+        return [Metric(key, _nan(v), t, s, run_id, i) for i, s, t, v in cur]
 
     def get_metric_blocks(
         self, run_id: str, key: str, *, points_up_to: int = POINTS_UP_TO
@@ -1183,7 +1183,7 @@ class Store:
             ).fetchall()
         more = len(rows) > metric_limit
         rows = rows[:metric_limit]
-        points = [Metric(k, _nan(v), s, t, run, i) for i, k, v, s, t, run in rows]
+        points = [Metric(k, _nan(v), t, s, run, i) for i, k, v, s, t, run in rows]
         top = rows[-1][0] if rows else cursor.metric_id
         return Changes(exps, runs, points, ChangeCursor(seq, top), more)
 

@@ -87,7 +87,7 @@ def hostile(store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     for i, name in enumerate(RUN_NAMES):
         run = client.create_run(
             experiments[i // 3],
-            name,
+            run_name=name,
             start_time=NOW - (i + 1) * 60_000,
             status="FINISHED",
             tags={"note": NOTE, "mltop.host": LINK, "mltop.source.command": SHOT + "\x1b[2J"},

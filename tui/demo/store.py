@@ -67,7 +67,7 @@ def _finished_run(
     """One run as if it had trained from `start`: (run id, final val_acc, status)."""
     run = client.create_run(
         experiment,
-        name,
+        run_name=name,
         start_time=start,
         parent_run_id=parent,
         tags={"source": "mltop demo", **(tags or {})},
@@ -174,7 +174,7 @@ def build(path: Path, *, seed: int = 7) -> DemoStore:
     start = now - 1 * DAY
     parent = client.create_run(
         sweep_exp,
-        "sweep-depth-lr",
+        run_name="sweep-depth-lr",
         start_time=start,
         tags={"source": "mltop demo", "kind": "sweep"},
         log_system_info=False,
