@@ -1,177 +1,133 @@
-"""Artifacts: files kept under `<store>/artifacts/<run_id>/`, never anywhere else."""
+"""Artifacts under MLflow's `mlflow.artifacts` names: `download_artifacts`, `load_text`,
+`load_dict`, `list_artifacts`. (The files themselves are kept by `artifact_repo.py`.)
+
+    from mltop.store.artifacts import download_artifacts   # was: from mlflow.artifacts ...
+
+An artifact is named by `run_id` and `artifact_path`, or by one `artifact_uri`: a
+`runs:/<run_id>/<path>` URI, or the location `get_artifact_uri()` gave (a path, or its
+`file:` URI, inside the store's artifacts). Nothing outside a run's artifacts is read.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import stat
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import suppress
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
+from mltop.store.artifact_repo import ArtifactRepository, clean_relative
 from mltop.store.entities import FileInfo
-from mltop.store.errors import ArtifactPathError, NotFoundError
+from mltop.store.errors import ArtifactPathError, InvalidValueError
+from mltop.store.location import ARTIFACTS_DIR
+
+if TYPE_CHECKING:
+    from mltop.store.client import MltopClient
+
+__all__ = [
+    "ArtifactRepository",
+    "clean_relative",
+    "download_artifacts",
+    "list_artifacts",
+    "load_dict",
+    "load_text",
+]
+
+_RUNS_URI = re.compile(r"^runs:/([0-9a-fA-F]{32})(?:/(.*))?$")
 
 
-def clean_relative(path: str | os.PathLike[str] | None, what: str = "artifact path") -> str:
-    """Normalise a user-given relative artifact path; refuse anything that could escape."""
-    if path is None:
-        return ""
-    text = os.fspath(path)
-    if "\x00" in text:
-        raise ArtifactPathError(f"{what} {text!r} contains a NUL character")
-    text = text.replace("\\", "/")
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        raise ArtifactPathError(f"{what} {text!r} is absolute; give a path relative to the run")
-    parts = [p for p in PurePosixPath(text).parts if p not in ("", ".")]
-    if ".." in parts:
-        raise ArtifactPathError(f"{what} {text!r} contains '..'; it would leave the run's folder")
-    return "/".join(parts)
+def _client(tracking_uri: str | None) -> tuple[MltopClient, bool]:
+    """(the client to read with, whether it is ours to close)."""
+    from mltop.store import fluent  # the backend, only when an artifact is asked for
+    from mltop.store.client import MltopClient
+    from mltop.store.location import store_path_from_uri
+
+    if tracking_uri is None:
+        return fluent.get_client(), False
+    return MltopClient(store_path_from_uri(tracking_uri)), True
 
 
-class ArtifactRepository:
-    """The artifact folder of one run. Every path is checked to stay inside it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _inside(self, relative: str, *, must_exist: bool = False) -> Path:
-        target = self.root / relative if relative else self.root
-        real_root = os.path.realpath(self.root)
-        # Resolve the deepest existing ancestor: a symlink planted inside the run's
-        # folder must not lead a write or a read elsewhere.
-        probe = target
-        while not probe.exists() and probe != self.root and probe.parent != probe:
-            probe = probe.parent
-        real = os.path.realpath(probe)
-        if real != real_root and not real.startswith(real_root + os.sep):
-            raise ArtifactPathError(
-                f"artifact path {relative!r} leads outside the run's artifact folder "
-                "(through a symbolic link); refused"
+def _locate(
+    client: MltopClient, artifact_uri: str | None, run_id: str | None, artifact_path: str | None
+) -> tuple[str, str]:
+    """(run id, path inside its artifacts) of what the caller named."""
+    if artifact_uri is not None:
+        if run_id is not None or artifact_path is not None:
+            raise InvalidValueError(
+                "give either artifact_uri, or run_id (and artifact_path), not both"
             )
-        if must_exist and not target.exists():
-            raise NotFoundError(f"no artifact {relative!r} in {self.root}")
-        return target
-
-    def _no_links(self, relative: str) -> None:
-        """Refuse a symbolic link anywhere on a path to write to, dangling ones included
-        (the containment check cannot follow a link to a target that does not exist, and a
-        copy through it would write wherever it points)."""
-        here = self.root
-        for part in relative.split("/"):
-            here = here / part
-            if here.is_symlink():
-                raise ArtifactPathError(
-                    f"artifact path {relative!r} goes through a symbolic link "
-                    f"({here.relative_to(self.root).as_posix()!r}); nothing is written "
-                    "through one"
-                )
-
-    def _destination(self, artifact_path: str | None, name: str) -> Path:
-        rel = clean_relative(artifact_path)
-        rel = f"{rel}/{name}" if rel else name
-        self._no_links(rel)
-        dest = self._inside(rel)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        self._no_links(rel)  # the folders just made must not have been redirected
-        self._inside(rel)
-        return dest
-
-    @staticmethod
-    def _replace_with(dest: Path, fill: Callable[[Path], object]) -> None:
-        """Write a temporary file beside `dest` with `fill`, then rename it into place: a
-        copy killed halfway never leaves a truncated file under the artifact's name."""
-        tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        match = _RUNS_URI.match(artifact_uri)
+        if match:
+            return match.group(1).lower(), clean_relative(match.group(2) or "")
+        parsed = urlparse(artifact_uri)
+        if parsed.scheme not in ("", "file") or (parsed.scheme == "file" and parsed.netloc):
+            raise InvalidValueError(
+                f"artifact_uri {artifact_uri!r} is neither runs:/<run_id>/<path> nor a "
+                "location in this store"
+            )
+        local = Path(unquote(parsed.path) if parsed.scheme == "file" else artifact_uri)
+        root = Path(os.path.realpath(client.store.path / ARTIFACTS_DIR))
         try:
-            fill(tmp)
-            os.replace(tmp, dest)
-        finally:
-            with suppress(FileNotFoundError):
-                tmp.unlink()
+            inside = Path(os.path.realpath(local.absolute())).relative_to(root)
+        except ValueError:
+            raise ArtifactPathError(
+                f"{artifact_uri!r} is not inside the store's artifacts ({root})"
+            ) from None
+        if not inside.parts:
+            raise InvalidValueError(f"{artifact_uri!r} names no run's artifacts")
+        return inside.parts[0], "/".join(inside.parts[1:])
+    if run_id is None:
+        raise InvalidValueError("give artifact_uri, or run_id (and artifact_path)")
+    return run_id, clean_relative(artifact_path or "")
 
-    def log_file(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        source = Path(local_path)
-        if not source.is_file():
-            raise NotFoundError(f"cannot log artifact {str(source)!r}: no such file")
-        dest = self._destination(artifact_path, source.name)
-        self._replace_with(dest, lambda tmp: shutil.copyfile(source, tmp))
-        return dest.relative_to(self.root).as_posix()
 
-    def log_dir(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise NotFoundError(f"cannot log artifacts from {str(source)!r}: no such directory")
-        base = clean_relative(artifact_path)
-        real_source = os.path.realpath(source)
-        for folder, _dirs, files in os.walk(source):
-            for name in files:
-                file_path = Path(folder) / name
-                real = os.path.realpath(file_path)
-                if not real.startswith(real_source + os.sep):
-                    raise ArtifactPathError(
-                        f"{str(file_path)!r} is a symbolic link to {real!r}, outside "
-                        f"{str(source)!r}; refused"
-                    )
-                rel_dir = Path(folder).relative_to(source).as_posix()
-                parts = [p for p in (base, "" if rel_dir == "." else rel_dir) if p]
-                self.log_file(file_path, "/".join(parts) or None)
-        return base
+def download_artifacts(
+    artifact_uri: str | None = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+    dst_path: str | None = None,
+    tracking_uri: str | None = None,
+) -> str:
+    """Copy an artifact file or folder into `dst_path` (a new temporary folder when None);
+    the local path of the copy, as MLflow's `mlflow.artifacts.download_artifacts`."""
+    client, own = _client(tracking_uri)
+    try:
+        run, path = _locate(client, artifact_uri, run_id, artifact_path)
+        return client.download_artifacts(run, path, dst_path)
+    finally:
+        if own:
+            client.close()
 
-    def write_bytes(self, data: bytes, artifact_file: str) -> str:
-        rel = clean_relative(artifact_file, "artifact file")
-        if not rel:
-            raise ArtifactPathError("artifact file name is empty")
-        folder, _, name = rel.rpartition("/")
-        dest = self._destination(folder or None, name)
-        self._replace_with(dest, lambda tmp: tmp.write_bytes(data))
-        return rel
 
-    def write_text(self, text: str, artifact_file: str) -> str:
-        return self.write_bytes(text.encode("utf-8"), artifact_file)
+def list_artifacts(
+    artifact_uri: str | None = None,
+    run_id: str | None = None,
+    artifact_path: str | None = None,
+    tracking_uri: str | None = None,
+) -> list[FileInfo]:
+    """The files and folders directly in an artifact folder."""
+    client, own = _client(tracking_uri)
+    try:
+        run, path = _locate(client, artifact_uri, run_id, artifact_path)
+        return client.list_artifacts(run, path or None)
+    finally:
+        if own:
+            client.close()
 
-    def write_json(self, data: Any, artifact_file: str) -> str:
-        return self.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", artifact_file)
 
-    def list(self, path: str | None = None) -> list[FileInfo]:
-        rel = clean_relative(path)
-        folder = self._inside(rel)
-        if not folder.exists():
-            return []
-        if folder.is_file():
-            return [FileInfo(rel, False, folder.stat().st_size)]
-        infos = []
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            if entry.name.startswith(".") and ".tmp-" in entry.name:
-                continue
-            child = f"{rel}/{entry.name}" if rel else entry.name
-            is_dir = entry.is_dir(follow_symlinks=False)
-            size = None if is_dir else entry.stat(follow_symlinks=False).st_size
-            infos.append(FileInfo(child, is_dir, size))
-        return infos
+def load_text(artifact_uri: str) -> str:
+    """An artifact's text (UTF-8)."""
+    client, _own = _client(None)
+    run, path = _locate(client, artifact_uri, None, None)
+    with client.open_artifact(run, path, "rb") as f:
+        data: bytes = f.read()
+    return data.decode("utf-8")
 
-    def walk(self) -> Iterator[FileInfo]:
-        pending = [""]
-        while pending:
-            for info in self.list(pending.pop()):
-                yield info
-                if info.is_dir:
-                    pending.append(info.path)
 
-    def local_path(self, path: str) -> Path:
-        rel = clean_relative(path)
-        return self._inside(rel, must_exist=True)
-
-    def open(self, path: str, mode: str = "rb") -> IO[Any]:
-        if mode not in ("r", "rb"):
-            raise ArtifactPathError("artifacts are opened for reading only ('r' or 'rb')")
-        target = self.local_path(path)
-        if target.is_dir():
-            raise NotFoundError(f"artifact {path!r} is a directory; list it instead")
-        if not stat.S_ISREG(target.stat().st_mode):  # a FIFO would block the reader for good
-            raise ArtifactPathError(f"artifact {path!r} is not a regular file; not opened")
-        if mode == "r":
-            return open(target, encoding="utf-8", errors="replace")
-        return open(target, "rb")
+def load_dict(artifact_uri: str) -> Any:
+    """An artifact read as JSON."""
+    try:
+        return json.loads(load_text(artifact_uri))
+    except json.JSONDecodeError as exc:
+        raise InvalidValueError(f"{artifact_uri!r} is not JSON: {exc}") from None

@@ -12,7 +12,7 @@ from time import time as _time
 from typing import IO, Any
 
 from mltop.store import keys, media
-from mltop.store.artifacts import clean_relative
+from mltop.store.artifact_repo import clean_relative
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import (
     FINISHED,

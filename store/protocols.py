@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from mltop.store.artifacts import ArtifactRepository
+from mltop.store.artifact_repo import ArtifactRepository
 from mltop.store.blocks import MetricBlock
 from mltop.store.entities import (
     ChangeCursor,

@@ -20,7 +20,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from mltop.store import keys
-from mltop.store.artifacts import ArtifactRepository
+from mltop.store.artifact_repo import ArtifactRepository
 from mltop.store.blocks import MetricBlock, blocks_of, complete
 from mltop.store.entities import (
     ACTIVE,

@@ -28,7 +28,7 @@ from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
 from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
-from mltop.store.artifacts import ArtifactRepository
+from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import command, git_label, host
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp

@@ -19,7 +19,7 @@ from textual.widgets import Static, TextArea, Tree
 from textual.widgets.tree import TreeNode
 
 from mltop.store import FileInfo, MltopError
-from mltop.store.artifacts import ArtifactRepository
+from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.text import clean, clean_text, file_size
 from mltop.tui.workers import store_work
 
