@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from mltop.store import data
 from mltop.store.client import MltopClient
 from mltop.store.entities import (
     FAILED,
@@ -22,13 +23,17 @@ from mltop.store.entities import (
     SCHEDULED,
     ChangeCursor,
     Changes,
+    Dataset,
+    DatasetInput,
     Experiment,
     FileInfo,
+    InputTag,
     Metric,
     MetricSummary,
     Run,
     RunData,
     RunInfo,
+    RunInputs,
     RunRow,
     now_ms,
 )
@@ -73,6 +78,7 @@ from mltop.store.fluent import (
     log_artifact,
     log_artifacts,
     log_dict,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -131,9 +137,12 @@ __all__ = [
     "ChangeFeed",
     "Changes",
     "CommentRequiredError",
+    "Dataset",
+    "DatasetInput",
     "Experiment",
     "FileInfo",
     "FilterError",
+    "InputTag",
     "InvalidKeyError",
     "InvalidStateError",
     "InvalidValueError",
@@ -153,6 +162,7 @@ __all__ = [
     "Run",
     "RunData",
     "RunInfo",
+    "RunInputs",
     "RunRow",
     "RunSearch",
     "SchemaTooNewError",
@@ -170,6 +180,7 @@ __all__ = [
     "TrackingWriter",
     "ValidationError",
     "active_run",
+    "data",
     "delete_tag",
     "end_run",
     "flush",
@@ -181,6 +192,7 @@ __all__ = [
     "log_artifact",
     "log_artifacts",
     "log_dict",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",
