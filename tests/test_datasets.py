@@ -612,3 +612,39 @@ def test_the_v4_migration_on_a_database_built_by_migrations_1_to_3(tmp_path):
         assert run.info.run_name == "made at 3"
         store.log_inputs(run.info.run_id, [DatasetInput(Dataset("d", "1", "local", "s"))])
         assert store.get_run(run.info.run_id).inputs.dataset_inputs[0].dataset.name == "d"
+
+
+# -- the dashboard ------------------------------------------------------------------------
+
+
+def test_the_run_detail_summary_names_the_datasets_literally(store_path):
+    import asyncio
+
+    from mltop.tui.app import MltopApp
+    from mltop.tui.screens.run_detail import RunDetailScreen
+
+    client = MltopClient(Store(store_path))
+    run = client.create_run(run_name="r", log_system_info=False).info.run_id
+    client.log_inputs(
+        run,
+        [
+            DatasetInput(Dataset("[bold]train[/]", "1", "local", "s"), [InputTag(CONTEXT, "fit")]),
+            DatasetInput(Dataset("test", "2", "local", "s")),
+        ],
+    )
+    client.close()
+
+    async def scenario() -> str:
+        app = MltopApp(store_path, follow=False)
+        async with app.run_test(size=(140, 40)) as pilot:
+            app.push_screen(RunDetailScreen(app.store, run))
+            for _ in range(500):
+                await pilot.pause(0.02)
+                screen = app.screen
+                if isinstance(screen, RunDetailScreen):
+                    text = str(screen.query_one("#summary").render())
+                    if "data" in text:
+                        return text
+            raise AssertionError("the summary never named the datasets")
+
+    assert "data [bold]train[/] (fit), test" in asyncio.run(scenario())

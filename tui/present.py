@@ -209,3 +209,11 @@ def dataset_inputs(run: Run) -> list[tuple[Text, Text, Text, Text]]:
         )
         for item in run.inputs.dataset_inputs
     ]
+
+
+def dataset_summary(run: Run) -> str:
+    """A run's dataset inputs on one line, `name (context)` each: the run detail's summary."""
+    return ", ".join(
+        f"{item.dataset.name} ({item.context})" if item.context else item.dataset.name
+        for item in run.inputs.dataset_inputs
+    )
