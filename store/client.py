@@ -18,6 +18,7 @@ from mltop.store.entities import (
     FINISHED,
     RUNNING,
     TERMINAL_STATUSES,
+    DatasetInput,
     Experiment,
     FileInfo,
     Metric,
@@ -578,6 +579,25 @@ class MltopClient(RegistryMethods):
 
     def artifact_local_path(self, run_id: str, path: str) -> Path:
         return self.store.artifacts(run_id).local_path(path)
+
+    # -- dataset inputs ------------------------------------------------------------------
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] | None = None,
+        models: Sequence[object] | None = None,
+    ) -> None:
+        """Record datasets (`DatasetInput`s) as inputs of a run; MLflow's
+        `MlflowClient.log_inputs` parameters, in its order. A dataset already an input of
+        the run is left as it was. Logged models as inputs (`models`) are not supported
+        yet: passing any raises InvalidValueError."""
+        if models:
+            raise InvalidValueError(
+                "log_inputs(models=...): logged models as run inputs are not supported by "
+                "mltop yet; log the datasets alone"
+            )
+        self.store.log_inputs(run_id, datasets)
 
 
 _METRIC_FIELDS = ("key", "value", "timestamp", "step")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
@@ -105,9 +106,78 @@ class RunData(NamedTuple):
         return {key: s.value for key, s in self.summaries.items()}
 
 
+# The input tag holding the context a dataset was used in ("training", "eval", ...), as
+# MLflow names it: `log_input(dataset, context=...)` sets it, `dataset.context` searches it.
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset a run used, as stored: MLflow's `mlflow.entities.Dataset` fields, in its
+    order. `source` and `schema` and `profile` are text (JSON from `mltop.store.data`'s
+    constructors); `digest` tells versions of one name apart. Stored once per experiment
+    and (name, digest): the first logged wins."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+    def to_dictionary(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "digest": self.digest,
+            "source_type": self.source_type,
+            "source": self.source,
+            "schema": self.schema,
+            "profile": self.profile,
+        }
+
+
+@dataclass(frozen=True)
+class InputTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, init=False)
+class DatasetInput:
+    """A dataset as one run's input, with the input's tags (the context among them)."""
+
+    dataset: Dataset
+    tags: tuple[InputTag, ...]
+
+    def __init__(self, dataset: Dataset, tags: Sequence[InputTag] | None = None) -> None:
+        object.__setattr__(self, "dataset", dataset)
+        object.__setattr__(self, "tags", tuple(tags or ()))
+
+    @property
+    def context(self) -> str | None:
+        """The value of the input tag `mlflow.data.context`, None without one."""
+        found = None
+        for tag in self.tags:
+            if tag.key == DATASET_CONTEXT_TAG:
+                found = tag.value
+        return found
+
+
+class RunInputs(NamedTuple):
+    """What a run used: its dataset inputs in the order first logged. (`model_inputs`:
+    MLflow's logged models as inputs, always empty here for now.)"""
+
+    dataset_inputs: tuple[DatasetInput, ...] = ()
+    model_inputs: tuple[object, ...] = ()
+
+
+NO_INPUTS = RunInputs()
+
+
 class Run(NamedTuple):
     info: RunInfo
     data: RunData
+    inputs: RunInputs = NO_INPUTS
 
 
 class RunRow(NamedTuple):

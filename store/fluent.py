@@ -15,12 +15,16 @@ from typing import Any
 
 from mltop.store.client import MltopClient, refuse_artifact_location, view_of
 from mltop.store.entities import (
+    DATASET_CONTEXT_TAG,
     DEFAULT_EXPERIMENT_ID,
     DELETED,
     FAILED,
     FINISHED,
     KILLED,
+    Dataset,
+    DatasetInput,
     Experiment,
+    InputTag,
     Run,
     RunData,
     RunInfo,
@@ -591,6 +595,45 @@ def get_experiment_by_name(name: str) -> Experiment | None:
 
 def get_experiment(experiment_id: str) -> Experiment:
     return get_client().get_experiment(experiment_id)
+
+
+def log_input(
+    dataset: Dataset | None = None,
+    context: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    model: object | None = None,
+) -> None:
+    """Record `dataset` (from `mltop.store.data`: `from_pandas`, `from_numpy`, or a
+    `Dataset` built by hand) as an input of the active run; `context` ("training",
+    "eval", ...) is kept as the input tag `mlflow.data.context`, after `tags`. MLflow's
+    `mlflow.log_input` parameters, in its order; `model` is not supported yet."""
+    if model is not None:
+        raise InvalidValueError(
+            "log_input(model=...): logged models as run inputs are not supported by mltop "
+            "yet; log the dataset alone"
+        )
+    if dataset is None:
+        if context or tags:
+            raise InvalidValueError("log_input: give the dataset that context or tags are for")
+        return
+    if not isinstance(dataset, Dataset):
+        raise InvalidValueError(
+            f"log_input: dataset must be a Dataset (see mltop.store.data), not "
+            f"{type(dataset).__name__}"
+        )
+    input_tags = [InputTag(key, value) for key, value in (tags or {}).items()]
+    if context:
+        input_tags.append(InputTag(DATASET_CONTEXT_TAG, context))
+    stored = Dataset(
+        dataset.name,
+        dataset.digest,
+        dataset.source_type,
+        dataset.source,
+        dataset.schema,
+        dataset.profile,
+    )
+    run_id = _active_id()  # the active run, started when there is none (as MLflow does)
+    get_client().log_inputs(run_id, [DatasetInput(stored, input_tags)])
 
 
 # -- interpreter exit ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 
+from mltop.store.entities import Dataset, DatasetInput, InputTag
 from mltop.store.errors import InvalidKeyError, InvalidValueError, ValidationError
 
 MAX_KEY_LENGTH = 250
@@ -113,3 +114,58 @@ def validate_name(name: object, what: str, limit: int) -> str:
 
 def is_nan(value: float | None) -> bool:
     return value is None or math.isnan(value)
+
+
+# Datasets as run inputs (MLflow's limits, so that what logs there logs here).
+MAX_DATASET_NAME_LENGTH = 500
+MAX_DATASET_DIGEST_LENGTH = 36
+MAX_DATASET_SOURCE_LENGTH = 65535
+MAX_DATASET_SCHEMA_LENGTH = 1048575
+MAX_DATASET_PROFILE_LENGTH = 16777215
+MAX_INPUT_TAG_KEY_LENGTH = 255
+MAX_INPUT_TAG_VALUE_LENGTH = 500
+
+
+def _dataset_text(value: object, what: str, limit: int, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        found = "None" if value is None else type(value).__name__
+        raise InvalidValueError(f"{what} must be a string, not {found}")
+    if len(value) > limit:
+        raise InvalidValueError(f"{what} is {len(value)} characters long; the limit is {limit}")
+
+
+def check_dataset_inputs(inputs: object) -> list[DatasetInput]:
+    """Dataset inputs (`DatasetInput`s: a dataset and its input tags) checked against
+    MLflow's rules, as a list; InvalidValueError names the first that breaks one."""
+    if inputs is None:
+        return []
+    if isinstance(inputs, (str, bytes, Mapping)) or not hasattr(inputs, "__iter__"):
+        raise InvalidValueError(
+            f"datasets must be a list of DatasetInput, not {type(inputs).__name__}"
+        )
+    checked = list(inputs)
+    for item in checked:
+        if not isinstance(item, DatasetInput):
+            raise InvalidValueError(
+                f"datasets must hold DatasetInput objects, not {type(item).__name__}"
+            )
+        dataset = item.dataset
+        if not isinstance(dataset, Dataset):
+            found = "None" if dataset is None else type(dataset).__name__
+            raise InvalidValueError(f"a dataset input needs a Dataset, not {found}")
+        _dataset_text(dataset.name, "dataset name", MAX_DATASET_NAME_LENGTH)
+        _dataset_text(dataset.digest, "dataset digest", MAX_DATASET_DIGEST_LENGTH)
+        _dataset_text(dataset.source_type, "dataset source_type", MAX_DATASET_SOURCE_LENGTH)
+        _dataset_text(dataset.source, "dataset source", MAX_DATASET_SOURCE_LENGTH)
+        _dataset_text(dataset.schema, "dataset schema", MAX_DATASET_SCHEMA_LENGTH, optional=True)
+        _dataset_text(dataset.profile, "dataset profile", MAX_DATASET_PROFILE_LENGTH, optional=True)
+        for tag in item.tags:
+            if not isinstance(tag, InputTag):
+                raise InvalidValueError(
+                    f"input tags must be InputTag objects, not {type(tag).__name__}"
+                )
+            _dataset_text(tag.key, "input tag key", MAX_INPUT_TAG_KEY_LENGTH)
+            _dataset_text(tag.value, "input tag value", MAX_INPUT_TAG_VALUE_LENGTH)
+    return checked

@@ -28,6 +28,7 @@ from mltop.store.blocks import MetricBlock
 from mltop.store.entities import (
     ChangeCursor,
     Changes,
+    DatasetInput,
     Experiment,
     Metric,
     MetricSummary,
@@ -121,6 +122,8 @@ class TrackingWriter(Protocol):
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None: ...
 
     def delete_tag(self, run_id: str, key: str) -> None: ...
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None: ...
 
 
 class RunSearch(Protocol):

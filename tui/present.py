@@ -174,3 +174,46 @@ def history_row(record: TransitionRecord) -> tuple[Text, ...]:
         Text(verdict, style="bold red" if verdict.startswith("FAIL") else ""),
         Text(clean(record.comment)),
     )
+
+
+# -- datasets -----------------------------------------------------------------------------
+
+
+def dataset_source(source_type: str, source: str) -> str:
+    """Where a dataset came from, for a person: the path or URL in its source JSON (the
+    script, for a dataset made in code), after its kind; the text itself when it is not
+    such JSON."""
+    import json
+
+    try:
+        found = json.loads(source)
+    except ValueError:
+        found = None
+    where = None
+    if isinstance(found, dict):
+        where = found.get("uri") or found.get("url")
+        tags = found.get("tags")
+        if where is None and isinstance(tags, dict):
+            where = tags.get("mlflow.source.name")
+    return f"{source_type}: {where if isinstance(where, str) else source}"
+
+
+def dataset_inputs(run: Run) -> list[tuple[Text, Text, Text, Text]]:
+    """A run's dataset inputs as (name, digest, source, context) cells, in the order logged."""
+    return [
+        (
+            plain(item.dataset.name),
+            plain(item.dataset.digest),
+            plain(dataset_source(item.dataset.source_type, item.dataset.source)),
+            plain(item.context or ""),
+        )
+        for item in run.inputs.dataset_inputs
+    ]
+
+
+def dataset_summary(run: Run) -> str:
+    """A run's dataset inputs on one line, `name (context)` each: the run detail's summary."""
+    return ", ".join(
+        f"{item.dataset.name} ({item.context})" if item.context else item.dataset.name
+        for item in run.inputs.dataset_inputs
+    )

@@ -51,6 +51,10 @@ ENTITIES = {
 
 NUMBER, STRING = "number", "string"
 
+# `dataset.K` / `datasets.K` in a run search: K's column (i: run_inputs, d: datasets).
+DATASET_KINDS = ("dataset", "datasets")
+DATASET_COLUMNS = {"name": "d.name", "digest": "d.digest", "context": "i.context"}
+
 
 @dataclass(frozen=True)
 class Attribute:
@@ -182,7 +186,9 @@ class Compiler:
         """
         if not isinstance(node, BoolOp):
             expr = Sql()
-            if isinstance(node, Comparison):
+            if not self.experiments and node.ident.entity in DATASET_KINDS:
+                self.dataset_comparison(node, expr)
+            elif isinstance(node, Comparison):
                 self.comparison(node, expr)
             elif isinstance(node, NullCheck):
                 self.null_check(node, expr)
@@ -301,6 +307,47 @@ class Compiler:
         column = self.column(attr, sql)
         test, pattern = _string_test(column, op, value)
         sql.add(test, pattern)
+
+    def dataset_comparison(self, node: Comparison | NullCheck | InList, sql: Sql) -> None:
+        """`dataset.name`, `dataset.digest` or `dataset.context` (or `datasets.`): the runs
+        with some dataset input whose value compares true (MLflow's meaning: conditions
+        joined by AND may each hold of a different input)."""
+        ident = node.ident
+        column = DATASET_COLUMNS.get(ident.key)
+        if column is None:
+            raise self.fail(
+                f"unknown dataset key {ident.key!r} in {ident.text!r}: expected one of "
+                f"{', '.join(DATASET_COLUMNS)}",
+                ident.pos,
+            )
+        if isinstance(node, NullCheck):
+            raise self.fail(
+                f"datasets compare with = != LIKE ILIKE IN NOT IN, not IS NULL ({ident.text})",
+                node.op_pos,
+            )
+        values = node.values if isinstance(node, InList) else (node.value,)
+        for value in values:
+            if not isinstance(value, str):
+                raise self.fail(
+                    f"{ident.text} is a string: quote the value, as in {ident.text} = "
+                    f"'{_number_text(value)}'",
+                    node.value_pos,
+                )
+        source = "run_inputs AS i"
+        if ident.key != "context":
+            source += " JOIN datasets AS d ON d.id = i.dataset"
+        if isinstance(node, InList):
+            marks = ",".join("?" * len(values))
+            test = f"{column} {'NOT IN' if node.negated else 'IN'} ({marks})"
+            self.member_of(sql, f"SELECT i.run FROM {source} WHERE {test}", *values)
+            return
+        if node.op not in ("=", "!=", "LIKE", "ILIKE"):
+            raise self.fail(
+                f"datasets compare as strings, with = != LIKE ILIKE IN NOT IN, not {node.op}",
+                node.op_pos,
+            )
+        test, pattern = _string_test(column, node.op, str(node.value))
+        self.member_of(sql, f"SELECT i.run FROM {source} WHERE {test}", pattern)
 
     def null_check(self, node: NullCheck, sql: Sql) -> None:
         entity = self.entity(node.ident)

@@ -290,7 +290,47 @@ INSERT_BLOCK = (
 )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+_V4 = """
+-- Datasets runs used (MLflow's log_input): one row per experiment and (name, digest), the
+-- first logged wins. source, schema and profile are text, JSON as the constructors of
+-- mltop.store.data write them.
+CREATE TABLE IF NOT EXISTS datasets (
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id),
+    name TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    source_type TEXT NOT NULL,
+    source TEXT NOT NULL,
+    schema TEXT,
+    profile TEXT,
+    UNIQUE (experiment_id, name, digest)
+);
+CREATE INDEX IF NOT EXISTS idx_datasets_name ON datasets (name);
+CREATE INDEX IF NOT EXISTS idx_datasets_digest ON datasets (digest);
+-- A dataset as a run's input, once per (run, dataset), in the order logged (id). tags is
+-- every input tag as JSON [[key, value], ...]; context is the value of the one named
+-- mlflow.data.context (NULL without it), kept apart to be searched.
+CREATE TABLE IF NOT EXISTS run_inputs (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL REFERENCES runs (id),
+    dataset INTEGER NOT NULL REFERENCES datasets (id),
+    context TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (run, dataset)
+);
+CREATE INDEX IF NOT EXISTS idx_run_inputs_dataset ON run_inputs (dataset);
+CREATE INDEX IF NOT EXISTS idx_run_inputs_context ON run_inputs (context)
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    # IF NOT EXISTS: a store that a test set back to an older version (by dropping that
+    # version's tables) keeps these; a real older store has none of them.
+    for statement in _statements(_V4):
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 LATEST_VERSION = len(MIGRATIONS)
 
 # A run's attributes as the run store and its searches read them (r: runs).

@@ -9,6 +9,7 @@ SQLite backend of the Protocols in `store/protocols.py`; the logging API (`clien
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sqlite3
@@ -26,18 +27,23 @@ from mltop.store.entities import (
     ACTIVE,
     DEFAULT_EXPERIMENT_ID,
     DELETED,
+    NO_INPUTS,
     RUN_STATUSES,
     RUNNING,
     TERMINAL_STATUSES,
     VIEWS,
     ChangeCursor,
     Changes,
+    Dataset,
+    DatasetInput,
     Experiment,
+    InputTag,
     Metric,
     MetricSummary,
     Run,
     RunData,
     RunInfo,
+    RunInputs,
     RunRow,
     now_ms,
 )
@@ -166,7 +172,7 @@ class Store:
         self.path = resolve_store_path(path)
         self._artifact_prefix = f"{self.path / ARTIFACTS_DIR}{os.sep}"
         self._lock = threading.Lock()
-        self._data_cache: OrderedDict[int, tuple[int, RunData]] = OrderedDict()
+        self._data_cache: OrderedDict[int, tuple[int, RunData, RunInputs]] = OrderedDict()
         self.db = Database(
             self.path,
             create=create,
@@ -590,6 +596,72 @@ class Store:
     def _touch_run(self, conn: sqlite3.Connection, row: int) -> None:
         conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (self.db.next_seq(conn), row))
 
+    # -- dataset inputs ------------------------------------------------------------------
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] | None = None) -> None:
+        """Record datasets as inputs of a run, as MLflow's store does: a dataset is stored
+        once per experiment and (name, digest), and is an input of a run once; logging it
+        again (whatever its source, schema, profile or input tags) changes nothing.
+        All or nothing: an invalid input anywhere leaves every input of the call unlogged."""
+        inputs = keys.check_dataset_inputs(datasets)
+        with self.db.write() as conn:
+            row, exp, stage, _status = self._run_row(conn, run_id)
+            if stage != ACTIVE:
+                raise InvalidStateError(f"run {run_id} is deleted; restore it before logging to it")
+            seen: set[tuple[str, str]] = set()
+            added = False
+            for item in inputs:
+                found = item.dataset
+                if (found.name, found.digest) in seen:
+                    continue  # the first of a call wins, as it does across calls
+                seen.add((found.name, found.digest))
+                conn.execute(
+                    "INSERT INTO datasets (experiment_id, name, digest, source_type, source, "
+                    "schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+                    (
+                        exp,
+                        found.name,
+                        found.digest,
+                        found.source_type,
+                        found.source,
+                        found.schema,
+                        found.profile,
+                    ),
+                )
+                dataset = conn.execute(
+                    "SELECT id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+                    (exp, found.name, found.digest),
+                ).fetchone()[0]
+                tags = json.dumps([[tag.key, tag.value] for tag in item.tags])
+                cur = conn.execute(
+                    "INSERT INTO run_inputs (run, dataset, context, tags) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (run, dataset) DO NOTHING",
+                    (row, dataset, item.context, tags),
+                )
+                added = added or cur.rowcount > 0
+            if added:
+                self._touch_run(conn, row)
+
+    @staticmethod
+    def _load_inputs(conn: sqlite3.Connection, ids: list[int]) -> dict[int, RunInputs]:
+        """run -> its dataset inputs in the order logged, for the runs `ids` (only the runs
+        that have any; nothing is read when no run in the store has one)."""
+        found: dict[int, list[DatasetInput]] = {}
+        if conn.execute("SELECT 1 FROM run_inputs LIMIT 1").fetchone() is None:
+            return {}
+        for chunk in _chunks(ids):
+            for run, name, digest, kind, source, schema, profile, tags in conn.execute(
+                "SELECT i.run, d.name, d.digest, d.source_type, d.source, d.schema, "
+                "d.profile, i.tags FROM run_inputs AS i JOIN datasets AS d ON d.id = i.dataset "
+                f"WHERE i.run IN ({_marks(len(chunk))}) ORDER BY i.run, i.id",
+                chunk,
+            ):
+                dataset = Dataset(name, digest, kind, source, schema, profile)
+                tag_list = [InputTag(key, value) for key, value in json.loads(tags)]
+                found.setdefault(run, []).append(DatasetInput(dataset, tag_list))
+        return {run: RunInputs(tuple(inputs)) for run, inputs in found.items()}
+
     # -- metrics -------------------------------------------------------------------------
 
     def metric_key_id(self, key: str, conn: sqlite3.Connection | None = None) -> int:
@@ -785,6 +857,7 @@ class Store:
         """
         cache = self._data_cache
         found: dict[int, RunData] = {}
+        inputs: dict[int, RunInputs] = {}
         missing = []
         with self._lock:
             for row in rows:
@@ -792,18 +865,21 @@ class Store:
                 if hit is not None and hit[0] == row[-1]:
                     cache.move_to_end(row[0])
                     found[row[0]] = hit[1]
+                    inputs[row[0]] = hit[2]
                 else:
                     missing.append(row[0])
         if missing:
             loaded = self._load_data(missing)
+            loaded_inputs = self._load_inputs(self.db.connection(), missing)
             seqs = {row[0]: row[-1] for row in rows}
             with self._lock:
                 for run, data in loaded.items():
-                    cache[run] = (seqs[run], data)
+                    cache[run] = (seqs[run], data, loaded_inputs.get(run, NO_INPUTS))
                     cache.move_to_end(run)
                 while len(cache) > DATA_CACHE_RUNS:
                     cache.popitem(last=False)
             found.update(loaded)
+            inputs.update(loaded_inputs)
         now = now_ms()
         out = []
         for row in rows:
@@ -811,7 +887,11 @@ class Store:
             tags = dict(data.tags)
             tags.update(derived_tags(row))
             out.append(
-                Run(self._info(row, now), RunData(dict(data.params), tags, dict(data.summaries)))
+                Run(
+                    self._info(row, now),
+                    RunData(dict(data.params), tags, dict(data.summaries)),
+                    inputs.get(row[0], NO_INPUTS),
+                )
             )
         return out
 
@@ -895,7 +975,8 @@ class Store:
         tags = dict(conn.execute("SELECT key, value FROM tags WHERE run = ?", (run,)))
         tags.update(derived_tags(rows[0]))
         data = RunData(params, tags, summaries, max(0, total - len(summaries)))
-        return Run(self._info(rows[0], now_ms()), data)
+        inputs = self._load_inputs(conn, [run]).get(run, NO_INPUTS)
+        return Run(self._info(rows[0], now_ms()), data, inputs)
 
     @staticmethod
     def _more_metrics_than(conn: sqlite3.Connection, run: int, limit: int) -> bool:

@@ -17,7 +17,7 @@ from mltop.store.entities import VIEWS
 from mltop.tui.cli.export import run_json, write_csv, write_json, write_run_json
 from mltop.tui.cli.opening import store_from, store_option
 from mltop.tui.cli.output import bad_filter, emit_json, out, print_wide
-from mltop.tui.present import run_facts, status_text
+from mltop.tui.present import dataset_inputs, run_facts, status_text
 from mltop.tui.text import ago, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
@@ -229,7 +229,7 @@ def runs_show(
     as_json: bool,
     store_path: str | None,
 ) -> None:
-    """Show one run: its facts, params, metrics, tags and artifacts.
+    """Show one run: its facts, params, datasets, metrics, tags and artifacts.
 
     RUN_ID may be a unique prefix of at least 4 characters. Metrics are listed by key, the
     first --max-metrics of them (of the first keys logged, for a run with more);
@@ -254,6 +254,16 @@ def runs_show(
             "more_metrics": 0 if every else more,
             "children": children,
             "artifacts": [asdict(a) for a in artifacts],
+            "inputs": {
+                "dataset_inputs": [
+                    {
+                        "dataset": item.dataset.to_dictionary(),
+                        "tags": {tag.key: tag.value for tag in item.tags},
+                        "context": item.context,
+                    }
+                    for item in run.inputs.dataset_inputs
+                ]
+            },
         }
         if every:
             write_run_json(head, store.iter_run_metrics(run_id, contains or ""), sys.stdout)
@@ -269,6 +279,13 @@ def runs_show(
         facts.add_row(label, value)
     console.print(facts)
     _print_pairs(console, "Params", run.data.params)
+    if run.inputs.dataset_inputs:
+        table = Table(title="Datasets", title_justify="left")
+        for name in ("Name", "Digest", "Source", "Context"):
+            table.add_column(name)
+        for row in dataset_inputs(run):
+            table.add_row(*row)
+        console.print(table)
     if contains is not None and not run.data.summaries:
         console.print(plain(f"No metric key contains {contains!r}."))
     elif run.data.summaries:

@@ -30,7 +30,7 @@ from textual.worker import Worker
 from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
-from mltop.tui.present import command, git_label, host
+from mltop.tui.present import command, dataset_summary, git_label, host
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.metric_chart import MetricChart
@@ -364,7 +364,8 @@ class RunDetailScreen(Screen):
             f"{info.run_name}   {info.display_status}   {info.run_id}",
             f"started {timestamp(info.start_time)}, ran {ran}"
             f"   user {info.user_id}   host {host(tags)}",
-            f"git {git_label(tags, short=True) or '-'}   parent {self.parent_label}",
+            f"git {git_label(tags, short=True) or '-'}   parent {self.parent_label}"
+            + (f"   data {datasets}" if (datasets := dataset_summary(run)) else ""),
             f"command {command(tags) or '-'}",
         ]
         return Text("\n".join(clean(line) for line in lines), no_wrap=True, overflow="ellipsis")
