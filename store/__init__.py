@@ -85,6 +85,7 @@ from mltop.store.fluent import (
     set_tags,
     start_run,
 )
+from mltop.store.fluent_registry import register_model
 from mltop.store.location import resolve_store_path
 from mltop.store.protocols import (
     ArtifactAccess,
@@ -188,6 +189,7 @@ __all__ = [
     "log_text",
     "now_ms",
     "open_store",
+    "register_model",
     "resolve_store_path",
     "search_runs",
     "set_experiment",

@@ -226,7 +226,10 @@ def _order(kind: _Kind, order_by: Sequence[str] | None) -> str:
             )
         if column in columns:
             raise FilterError(
-                f"order_by orders by {ident.text!r} twice", items[key.item], ident.pos, item=key.item
+                f"order_by orders by {ident.text!r} twice",
+                items[key.item],
+                ident.pos,
+                item=key.item,
             )
         columns.append(column)
         parts.append(f"{column} {'DESC' if key.descending else 'ASC'}")
