@@ -9,8 +9,11 @@ rest is what mltop keeps beside MLflow: the audit log, policies and required com
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import mltop.store.sqlite.registry as sqlite_registry
 from mltop import store as mlflow
@@ -663,3 +666,31 @@ def test_register_model_from_a_runs_uri(fluent):
         mlflow.register_model("s3://bucket/model", "Elsewhere")
     with pytest.raises(NotFoundError):
         mlflow.register_model("runs:/0123456789abcdef/model", "Ghost")
+
+
+# -- the filter's string tests against a reference, on generated names and patterns ---------
+
+_OPS = ["=", "!=", "LIKE", "ILIKE"]
+_NAMES = ["a", "A", "ab", "aB_", "a%b", "a_b", "[ab]", "a*b", "a?b", "it's", "b'a%", "AB[b]"]
+
+
+def _like(pattern: str, text: str, fold: bool) -> bool:
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, text, re.DOTALL | (re.IGNORECASE if fold else 0)) is not None
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pattern=st.text(alphabet="aAbB%_[]*?'", max_size=6), op=st.sampled_from(_OPS))
+def test_name_tests_match_a_reference(client, pattern, op):
+    if not client.search_registered_models(max_results=1):
+        for name in _NAMES:
+            client.create_registered_model(name)
+    quoted = pattern.replace("'", "''")
+    found = [m.name for m in client.search_registered_models(f"name {op} '{quoted}'", 100)]
+    expected = {
+        "=": lambda n: n == pattern,
+        "!=": lambda n: n != pattern,
+        "LIKE": lambda n: _like(pattern, n, fold=False),
+        "ILIKE": lambda n: _like(pattern, n, fold=True),
+    }[op]
+    assert found == sorted(n for n in _NAMES if expected(n))
