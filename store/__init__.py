@@ -112,6 +112,7 @@ from mltop.store.fluent import (
     set_tracking_uri,
     start_run,
 )
+from mltop.store.fluent_registry import register_model
 from mltop.store.location import resolve_store_path
 from mltop.store.protocols import (
     ArtifactAccess,
@@ -236,6 +237,7 @@ __all__ = [
     "log_text",
     "now_ms",
     "open_store",
+    "register_model",
     "resolve_store_path",
     "restore_experiment",
     "restore_run",

@@ -232,31 +232,51 @@ class Changes:
 STAGES = ("None", "Staging", "Production", "Archived")
 
 
+READY = "READY"  # a model version's status: ours are ready once registered, as in MLflow
+
+
 @dataclass(frozen=True)
 class ModelVersion:
+    """A registered model's version, with MLflow's field names in MLflow's order.
+
+    `version` is an int, as MLflow's SQL store returns it; every method taking a version
+    also takes its text ("3")."""
+
     name: str
     version: int
-    source: str
-    run_id: str
-    description: str
-    creation_time: int
-    last_update_time: int
-    user_id: str
-    current_stage: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str = ""
+    user_id: str = ""
+    current_stage: str = "None"
+    source: str = ""
+    run_id: str = ""
+    status: str = READY
+    status_message: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
-    aliases: tuple[str, ...] = ()
+    run_link: str | None = None
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class RegisteredModel:
+    """A registered model, with MLflow's field names; `policy` and `latest_by_stage` are
+    mltop's."""
+
     name: str
-    description: str
-    creation_time: int
-    last_update_time: int
-    policy: str | None
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str = ""
+    # The newest version in each stage (MLflow's `latest_versions`), by stage.
+    latest_versions: list[ModelVersion] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
-    latest_versions: dict[str, int] = field(default_factory=dict)  # stage -> newest version
+    policy: str | None = None  # the filter a version's run must pass to enter Production
+
+    @property
+    def latest_by_stage(self) -> dict[str, int]:
+        """Stage -> the newest version in it."""
+        return {v.current_stage: v.version for v in self.latest_versions}
 
 
 @dataclass(frozen=True)

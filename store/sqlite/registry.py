@@ -17,13 +17,29 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mltop.store import keys
-from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord, now_ms
+from mltop.store.entities import (
+    STAGES,
+    ModelVersion,
+    RegisteredModel,
+    TransitionRecord,
+    now_ms,
+)
 from mltop.store.errors import (
     AlreadyExistsError,
     NotFoundError,
+    PageTokenError,
     ValidationError,
 )
-from mltop.store.query import policy
+from mltop.store.query import paging, policy
+from mltop.store.query.registry_search import (
+    MODEL_SEARCH_DEFAULT_MAX_RESULTS,
+    MODEL_SEARCH_MAX_RESULTS,
+    VERSION_SEARCH_DEFAULT_MAX_RESULTS,
+    VERSION_SEARCH_MAX_RESULTS,
+    RegistryQuery,
+    compile_model_search,
+    compile_version_search,
+)
 from mltop.store.registry import (
     ARCHIVED,
     PRODUCTION,
@@ -43,6 +59,11 @@ from mltop.store.system import current_user
 
 if TYPE_CHECKING:
     from mltop.store.sqlite.tracking import Store
+
+# A version's run link (MLflow's `run_link`) is kept as a tag under this key, which no
+# reader shows among its tags.
+RUN_LINK_TAG = "mltop.run_link"
+_MODEL_COLUMNS = "m.id, m.name, m.description, m.creation_time, m.last_update_time, m.policy"
 
 
 @translated(lambda registry: registry.store.path)
@@ -147,9 +168,7 @@ class Registry:
     def get_registered_model(self, name: str) -> RegisteredModel:
         conn = self.db.connection()
         row = conn.execute(
-            "SELECT id, name, description, creation_time, last_update_time, policy "
-            "FROM registered_models WHERE name = ?",
-            (name,),
+            f"SELECT {_MODEL_COLUMNS} FROM registered_models AS m WHERE m.name = ?", (name,)
         ).fetchone()
         if row is None:
             raise NotFoundError(f"no registered model named {name!r}")
@@ -165,14 +184,20 @@ class Registry:
                 "SELECT alias, version FROM model_aliases WHERE model = ? ORDER BY alias", (model,)
             )
         )
-        latest = dict(
-            conn.execute(
-                "SELECT stage, max(version) FROM model_versions WHERE model = ? GROUP BY stage",
-                (model,),
+        newest = [
+            v
+            for (v,) in conn.execute(
+                "SELECT max(version) FROM model_versions WHERE model = ? GROUP BY stage", (model,)
             )
+        ]
+        latest = self._versions(
+            conn,
+            f"v.model = ? AND v.version IN ({', '.join('?' for _ in newest)})",
+            (model, *newest),
         )
+        latest.sort(key=lambda v: STAGES.index(v.current_stage))
         return RegisteredModel(
-            name, description, created, updated, policy_text, tags, aliases, latest
+            name, created, updated, description, latest, tags, aliases, policy_text
         )
 
     def search_registered_models(
@@ -180,10 +205,7 @@ class Registry:
     ) -> list[RegisteredModel]:
         """Models whose name matches a LIKE pattern (case-insensitive) and that carry all
         the given tags, by name."""
-        sql = [
-            "SELECT id, name, description, creation_time, last_update_time, policy "
-            "FROM registered_models AS m WHERE 1"
-        ]
+        sql = [f"SELECT {_MODEL_COLUMNS} FROM registered_models AS m WHERE 1"]
         args: list[object] = []
         if name_like:
             sql.append(" AND m.name LIKE ?")
@@ -261,6 +283,7 @@ class Registry:
         tags: Mapping[str, object] | None = None,
         *,
         create_model: bool = True,
+        run_link: str | None = None,
     ) -> ModelVersion:
         """Register `source` (e.g. `runs:/<run_id>/model`) as the next version of `name`
         (created if missing). The source run must exist in this store."""
@@ -277,6 +300,8 @@ class Registry:
             with contextlib.suppress(AlreadyExistsError):
                 self.create_registered_model(name)
         clean = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        if run_link:
+            clean[RUN_LINK_TAG] = keys.validate_string_value(run_link, 5000, "run_link")
         user = current_user()
         with self.db.write() as conn:
             model = self._model(conn, name)[0]
@@ -326,27 +351,29 @@ class Registry:
                     (model, version),
                 )
             )
-            aliases = tuple(
+            aliases = [
                 a
                 for (a,) in conn.execute(
                     "SELECT alias FROM model_aliases WHERE model = ? AND version = ? "
                     "ORDER BY alias",
                     (model, version),
                 )
-            )
+            ]
+            run_link = tags.pop(RUN_LINK_TAG, None)
             out.append(
                 ModelVersion(
                     name,
                     version,
-                    source,
-                    run_id,
-                    desc,
                     created,
                     updated,
-                    user,
-                    stage,
-                    tags,
-                    aliases,
+                    description=desc,
+                    user_id=user,
+                    current_stage=stage,
+                    source=source,
+                    run_id=run_id,
+                    tags=tags,
+                    run_link=run_link,
+                    aliases=aliases,
                 )
             )
         return out
@@ -411,6 +438,127 @@ class Registry:
                 "DELETE FROM model_versions WHERE model = ? AND version = ?", (model, number)
             )
             self._touch(conn, model, now)
+
+    def update_model_version(self, name: str, version: object, description: str) -> None:
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            number = self._version_row(conn, model, name, version)[0]
+            now = now_ms()
+            conn.execute(
+                "UPDATE model_versions SET description = ?, last_update_time = ? "
+                "WHERE model = ? AND version = ?",
+                (description or "", now, model, number),
+            )
+            self._touch(conn, model, now)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a model's tag; a key it does not carry is not an error (as in MLflow)."""
+        keys.validate_key(key, "tag key")
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            conn.execute(
+                "DELETE FROM registered_model_tags WHERE model = ? AND key = ?", (model, key)
+            )
+            self._touch(conn, model, now_ms())
+
+    def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
+        """Remove a version's tag; a key it does not carry is not an error (as in MLflow)."""
+        keys.validate_key(key, "tag key")
+        with self.db.write() as conn:
+            model = self._model(conn, name)[0]
+            number = self._version_row(conn, model, name, version)[0]
+            conn.execute(
+                "DELETE FROM model_version_tags WHERE model = ? AND version = ? AND key = ?",
+                (model, number, key),
+            )
+            self._touch(conn, model, now_ms())
+
+    # -- searches as MLflow's ------------------------------------------------------------
+
+    def _page(
+        self,
+        what: str,
+        query: RegistryQuery,
+        select: str,
+        max_results: int,
+        limit: int,
+        page_token: str | None,
+        filter_string: str | None,
+        order_by: object,
+    ) -> tuple[list[tuple], str | None]:
+        if isinstance(max_results, bool) or not isinstance(max_results, int):
+            raise ValidationError(f"max_results must be an integer, not {max_results!r}")
+        if not 1 <= max_results <= limit:
+            raise ValidationError(f"max_results must be between 1 and {limit}, not {max_results}")
+        mark = paging.fingerprint(what, filter_string or "", order_by)
+        offset = 0
+        if page_token:
+            offset = paging.decode_token(page_token, mark, 1)[0]
+            if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+                raise PageTokenError("invalid page token: it is damaged")
+        rows = (
+            self.db.connection()
+            .execute(
+                f"{select} WHERE {query.where} ORDER BY {query.order} LIMIT ? OFFSET ?",
+                (*query.params, max_results + 1, offset),
+            )
+            .fetchall()
+        )
+        token = None
+        if len(rows) > max_results:
+            token = paging.encode_token([offset + max_results], mark)
+        return rows[:max_results], token
+
+    def search_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = MODEL_SEARCH_DEFAULT_MAX_RESULTS,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> paging.PagedList:
+        """Registered models as MLflow's `search_registered_models` finds them: a filter
+        over `name` and `tags.<key>`, ordered by name unless `order_by` says otherwise."""
+        query = compile_model_search(filter_string, order_by)
+        rows, token = self._page(
+            "models",
+            query,
+            f"SELECT {_MODEL_COLUMNS} FROM registered_models AS m",
+            max_results,
+            MODEL_SEARCH_MAX_RESULTS,
+            page_token,
+            filter_string,
+            order_by,
+        )
+        conn = self.db.connection()
+        return paging.PagedList([self._model_entity(conn, row) for row in rows], token)
+
+    def search_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = VERSION_SEARCH_DEFAULT_MAX_RESULTS,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> paging.PagedList:
+        """Model versions as MLflow's `search_model_versions` finds them: a filter over
+        `name`, `version_number`, `run_id`, `source_path` and `tags.<key>`, the last
+        updated first unless `order_by` says otherwise."""
+        query = compile_version_search(filter_string, order_by)
+        rows, token = self._page(
+            "versions",
+            query,
+            "SELECT v.model, v.version FROM model_versions AS v "
+            "JOIN registered_models AS m ON m.id = v.model",
+            max_results,
+            VERSION_SEARCH_MAX_RESULTS,
+            page_token,
+            filter_string,
+            order_by,
+        )
+        conn = self.db.connection()
+        found = []
+        for model, version in rows:
+            found += self._versions(conn, "v.model = ? AND v.version = ?", (model, version))
+        return paging.PagedList(found, token)
 
     # -- stages --------------------------------------------------------------------------
 
@@ -625,6 +773,16 @@ class Registry:
                 from_version=old[0],
             )
             self._touch(conn, model, now)
+
+    def get_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        conn = self.db.connection()
+        model, model_name, _policy = self._model(conn, name)
+        row = conn.execute(
+            "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", (model, alias)
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"model {model_name!r} has no alias {alias!r}")
+        return self.get_model_version(name, row[0])
 
     # -- reading -------------------------------------------------------------------------
 

@@ -117,7 +117,7 @@ def models_show(ctx: click.Context, name: str, as_json: bool, store_path: str | 
             plain(", ".join(f"@{a}" for a in v.aliases)),
             plain(run_name),
             plain(metrics),
-            timestamp(v.creation_time),
+            timestamp(v.creation_timestamp),
             plain(v.user_id),
         )
     console.print(table)

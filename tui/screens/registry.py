@@ -268,7 +268,7 @@ class RegistryScreen(Screen):
         models.clear()
         for model in self.models:
             count = len([v for v in message.versions if v.name == model.name])
-            stages = model.latest_versions
+            stages = model.latest_by_stage
             models.add_row(
                 Text(clean(model.name), style="bold"),
                 str(count),
@@ -297,7 +297,7 @@ class RegistryScreen(Screen):
                 Text(clean(", ".join(version.aliases))),
                 Text(clean(run.name)),
                 Text(clean(run.metrics)),
-                timestamp(version.creation_time),
+                timestamp(version.creation_timestamp),
                 Text(clean(version.user_id)),
                 key=str(version.version),
             )
