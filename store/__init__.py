@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from mltop.store import data
+from mltop.store import artifacts, data
 from mltop.store.client import MltopClient
 from mltop.store.entities import (
     FAILED,
@@ -93,6 +93,7 @@ from mltop.store.fluent import (
     log_figure,
     log_image,
     log_input,
+    log_inputs,
     log_metric,
     log_metrics,
     log_param,
@@ -142,6 +143,10 @@ def open_store(
     return Store(path, create=create, busy_timeout=busy_timeout, read_only=read_only)
 
 
+# MLflow's name for the client, so that `from mlflow import MlflowClient` ports by changing
+# the module alone.
+MlflowClient = MltopClient
+
 __all__ = [
     "FAILED",
     "FINISHED",
@@ -171,6 +176,7 @@ __all__ = [
     "Metric",
     "MetricSummary",
     "MetricWriteError",
+    "MlflowClient",
     "MltopClient",
     "MltopError",
     "ModelRegistry",
@@ -205,6 +211,7 @@ __all__ = [
     "ValidationError",
     "ViewType",
     "active_run",
+    "artifacts",
     "create_experiment",
     "data",
     "delete_experiment",
@@ -229,6 +236,7 @@ __all__ = [
     "log_figure",
     "log_image",
     "log_input",
+    "log_inputs",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -621,6 +621,17 @@ def log_input(
             f"log_input: dataset must be a Dataset (see mltop.store.data), not "
             f"{type(dataset).__name__}"
         )
+    run_id = _active_id()  # the active run, started when there is none (as MLflow does)
+    get_client().log_inputs(run_id, [_dataset_input(dataset, context, tags)])
+
+
+def _dataset_input(
+    dataset: object, context: str | None, tags: Mapping[str, str] | None
+) -> DatasetInput:
+    if not isinstance(dataset, Dataset):
+        raise InvalidValueError(
+            f"dataset must be a Dataset (see mltop.store.data), not {type(dataset).__name__}"
+        )
     input_tags = [InputTag(key, value) for key, value in (tags or {}).items()]
     if context:
         input_tags.append(InputTag(DATASET_CONTEXT_TAG, context))
@@ -632,8 +643,41 @@ def log_input(
         dataset.schema,
         dataset.profile,
     )
-    run_id = _active_id()  # the active run, started when there is none (as MLflow does)
-    get_client().log_inputs(run_id, [DatasetInput(stored, input_tags)])
+    return DatasetInput(stored, input_tags)
+
+
+def log_inputs(
+    datasets: Sequence[Dataset | None] | None = None,
+    contexts: Sequence[str | None] | None = None,
+    tags_list: Sequence[Mapping[str, str] | None] | None = None,
+    models: Sequence[object | None] | None = None,
+) -> None:
+    """Record several datasets as inputs of the active run in one write: `contexts` and
+    `tags_list`, when given, pair with `datasets` by position (None entries: nothing). MLflow's
+    `mlflow.log_inputs` parameters, in its order; `models` is not supported yet."""
+    if models and any(m is not None for m in models):
+        raise InvalidValueError(
+            "log_inputs(models=...): logged models as run inputs are not supported by mltop "
+            "yet; log the datasets alone"
+        )
+    datasets = list(datasets or [])
+    for what, values in (("contexts", contexts), ("tags_list", tags_list)):
+        if values is not None and len(values) != len(datasets):
+            raise InvalidValueError(
+                f"log_inputs: {what} has {len(values)} entries for {len(datasets)} datasets; "
+                "they pair by position"
+            )
+    inputs = [
+        _dataset_input(
+            dataset,
+            contexts[i] if contexts is not None else None,
+            tags_list[i] if tags_list is not None else None,
+        )
+        for i, dataset in enumerate(datasets)
+        if dataset is not None
+    ]
+    if inputs:
+        get_client().log_inputs(_active_id(), inputs)
 
 
 # -- interpreter exit ----------------------------------------------------------------------
