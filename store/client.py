@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from time import time as _time
@@ -28,6 +29,7 @@ from mltop.store.entities import (
     ViewType,
 )
 from mltop.store.errors import InvalidValueError
+from mltop.store.location import store_path_from_uri
 from mltop.store.query.paging import PagedList
 from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
 from mltop.store.sqlite.writer import MetricWriter
@@ -43,12 +45,33 @@ LOGGED_IMAGES_TAG = "mlflow.loggedImages"
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"
 
 
-def refuse_artifact_location(artifact_location: object) -> None:
-    if artifact_location is not None:
+REQUESTED_ARTIFACT_LOCATION_TAG = "mltop.requested_artifact_location"
+
+
+class ArtifactLocationWarning(UserWarning):
+    """An experiment was asked to keep its artifacts elsewhere; the store keeps them."""
+
+
+def artifact_location_tags(
+    artifact_location: object, tags: Mapping[str, object] | None
+) -> Mapping[str, object] | None:
+    """The tags of a new experiment asked for `artifact_location`: an mltop store keeps
+    every run's artifacts inside itself, so the request is not followed but kept (as a tag),
+    and a warning says where the artifacts go."""
+    if artifact_location is None:
+        return tags
+    if not isinstance(artifact_location, str):
         raise InvalidValueError(
-            f"artifact_location {artifact_location!r}: an mltop store keeps every run's "
-            "artifacts inside itself (<store>/artifacts/<run_id>/); pass None"
+            f"artifact_location must be a string, not {type(artifact_location).__name__}"
         )
+    warnings.warn(
+        f"artifact_location {artifact_location!r} is not used: an mltop store keeps every "
+        "run's artifacts inside itself (<store>/artifacts/<run_id>/); the request is kept as "
+        f"the experiment tag {REQUESTED_ARTIFACT_LOCATION_TAG}",
+        ArtifactLocationWarning,
+        stacklevel=3,
+    )
+    return {**(tags or {}), REQUESTED_ARTIFACT_LOCATION_TAG: artifact_location}
 
 
 def view_of(view_type: int, view: str | None) -> str:
@@ -81,9 +104,30 @@ class MltopClient(RegistryMethods):
     """Tracking operations on one store. Metrics are buffered unless `synchronous`."""
 
     def __init__(
-        self, store: Store | str | os.PathLike[str] | None = None, *, synchronous: bool = False
+        self,
+        store: Store | str | os.PathLike[str] | None = None,
+        *,
+        synchronous: bool = False,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
     ) -> None:
+        """A client of the store at `store` (a folder's path, a tracking URI such as
+        `file:///...` or `sqlite:///<folder>/mltop.db`, or a Store); `tracking_uri=` is
+        MLflow's name for it. Without either: the store `set_tracking_uri` chose, else
+        `MLTOP_STORE`, else the nearest `.mltop/`. The registry lives in the same store: a
+        `registry_uri` naming another is refused."""
+        if tracking_uri is not None:
+            if store is not None:
+                raise InvalidValueError("give the store or tracking_uri, not both")
+            store = tracking_uri
+        if isinstance(store, str) and store:
+            store = store_path_from_uri(store)
         self.store = store if isinstance(store, Store) else Store(store)
+        if registry_uri is not None and store_path_from_uri(registry_uri) != self.store.path:
+            raise InvalidValueError(
+                f"registry_uri {registry_uri!r}: an mltop store keeps its registry inside "
+                f"itself ({self.store.path}); give the same store, or leave it out"
+            )
         self.synchronous = synchronous
         self._writer = MetricWriter(self.store)
         self._key_ids: dict[str, int] = {}
@@ -97,10 +141,9 @@ class MltopClient(RegistryMethods):
         artifact_location: str | None = None,
         tags: Mapping[str, object] | None = None,
     ) -> str:
-        """Create an experiment; its id. `artifact_location` must be None: a run's
-        artifacts live in the store."""
-        refuse_artifact_location(artifact_location)
-        return self.store.create_experiment(name, tags)
+        """Create an experiment; its id. A run's artifacts live in the store: an
+        `artifact_location` is kept as a tag, with a warning (ArtifactLocationWarning)."""
+        return self.store.create_experiment(name, artifact_location_tags(artifact_location, tags))
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
         return self.store.get_experiment(experiment_id)
@@ -418,6 +461,11 @@ class MltopClient(RegistryMethods):
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
     ) -> list[Metric]:
         return self.store.get_metric_history(run_id, key, after=after, limit=limit)
+
+    def get_parent_run(self, run_id: str) -> Run | None:
+        """The run `run_id` is nested in, or None (MLflow's `MlflowClient.get_parent_run`)."""
+        parent = self.store.get_run(run_id, max_metrics=0).info.parent_run_id
+        return None if parent is None else self.store.get_run(parent)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
         uri = self.store.get_run(run_id, max_metrics=0).info.artifact_uri

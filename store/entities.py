@@ -41,6 +41,9 @@ class Experiment:
     creation_time: int
     last_update_time: int
     tags: dict[str, str] = field(default_factory=dict)
+    # Where the experiment's runs keep their artifacts: `<store>/artifacts` (each run's
+    # under its id), as MLflow's `Experiment.artifact_location` says where its runs' are.
+    artifact_location: str = ""
 
 
 class RunInfo(NamedTuple):
@@ -210,6 +213,11 @@ class FileInfo:
     path: str
     is_dir: bool
     size: int | None
+
+    @property
+    def file_size(self) -> int | None:
+        """MLflow's name for `size`."""
+        return self.size
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mltop.store.client import MltopClient, refuse_artifact_location, view_of
+from mltop.store.client import MltopClient, artifact_location_tags, view_of
 from mltop.store.entities import (
     DATASET_CONTEXT_TAG,
     DEFAULT_EXPERIMENT_ID,
@@ -31,7 +31,7 @@ from mltop.store.entities import (
     ViewType,
 )
 from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueError
-from mltop.store.location import resolve_store_path, store_path_from_uri
+from mltop.store.location import choose_store, resolve_store_path, store_path_from_uri
 from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
 from mltop.store.sqlite.writer import flush_all
@@ -119,6 +119,25 @@ def get_tracking_uri() -> str:
     return resolve_store_path(_store_path).as_uri()
 
 
+def set_registry_uri(uri: str | Path | None) -> None:
+    """MLflow's registry URI: an mltop store keeps its registry inside itself, so `uri` must
+    name the store in use (or be None); another store is refused (InvalidValueError)."""
+    if uri is None:
+        return
+    path = store_path_from_uri(uri)
+    if path != resolve_store_path(_store_path):
+        raise InvalidValueError(
+            f"registry URI {uri!r}: an mltop store keeps its registry inside itself; this "
+            f"process uses the store {resolve_store_path(_store_path)} (set_tracking_uri "
+            "chooses it)"
+        )
+
+
+def get_registry_uri() -> str:
+    """The registry's URI: the tracking URI (the registry is in the same store)."""
+    return get_tracking_uri()
+
+
 def _use_store(path: str | None) -> None:
     global _client, _store_path, _experiment_id, _last_run_id
     with _lock:
@@ -128,6 +147,7 @@ def _use_store(path: str | None) -> None:
             _client.close()
         _client = None
         _store_path = path
+        choose_store(path)  # MltopClient() follows it, as MlflowClient() does in MLflow
         _experiment_id = None
         _last_run_id = None
 
@@ -192,10 +212,12 @@ def create_experiment(
     tags: Mapping[str, object] | None = None,
     trace_location: Any = None,
 ) -> str:
-    """Create an experiment; its id. `artifact_location` and `trace_location` must be None."""
-    refuse_artifact_location(artifact_location)
+    """Create an experiment; its id. `trace_location` must be None; an `artifact_location`
+    is kept as a tag, with a warning (a run's artifacts live in the store)."""
     _no_traces(trace_location)
-    return get_client().create_experiment(name, tags=tags)
+    return get_client().store.create_experiment(
+        name, artifact_location_tags(artifact_location, tags)
+    )
 
 
 def delete_experiment(experiment_id: str) -> None:
@@ -576,9 +598,7 @@ def get_run(run_id: str) -> Run:
 
 def get_parent_run(run_id: str) -> Run | None:
     """The run `run_id` is nested in, or None."""
-    client = get_client()
-    parent = client.get_run(run_id).info.parent_run_id
-    return None if parent is None else client.get_run(parent)
+    return get_client().get_parent_run(run_id)
 
 
 def delete_run(run_id: str) -> None:

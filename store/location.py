@@ -17,10 +17,23 @@ ARTIFACTS_DIR = "artifacts"
 STORE_DIR_NAME = ".mltop"
 
 
+_chosen: str | None = None
+
+
+def choose_store(path: str | os.PathLike[str] | None) -> None:
+    """Make `path` this process's store for every client not told another
+    (`set_tracking_uri`, as in MLflow, where `MlflowClient()` follows it); None: undo."""
+    global _chosen
+    _chosen = None if path is None else os.fspath(path)
+
+
 def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Where the store is: `explicit`, else `MLTOP_STORE`, else the nearest `.mltop/`
-    walking up from the working directory, else `.mltop/` in the working directory."""
-    chosen = explicit if explicit not in (None, "") else os.environ.get("MLTOP_STORE") or None
+    """Where the store is: `explicit`, else the one `set_tracking_uri` chose, else
+    `MLTOP_STORE`, else the nearest `.mltop/` walking up from the working directory, else
+    `.mltop/` in the working directory."""
+    chosen = explicit if explicit not in (None, "") else _chosen
+    if chosen is None:
+        chosen = os.environ.get("MLTOP_STORE") or None
     if chosen is not None:
         path = Path(chosen).expanduser().absolute()
         if path.name == DB_NAME and path.is_file():
@@ -37,11 +50,29 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 _REMOTE_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc", "postgresql", "mysql")
 
 
+_memory: Path | None = None
+
+
+def _memory_store() -> Path:
+    """`sqlite:///:memory:`: a store of this process alone, removed when it exits."""
+    global _memory
+    if _memory is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _memory = Path(tempfile.mkdtemp(prefix="mltop-memory-"))
+        atexit.register(shutil.rmtree, _memory, True)
+    return _memory
+
+
 def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
-    """The store folder a tracking URI names: a path, `file:///abs/folder`, `file:rel`, or
+    """The store folder a tracking URI names: a path, `file:///abs/folder`, `file:rel`,
     `sqlite:///<folder>/mltop.db` (`sqlite:////abs/...` for an absolute one, as SQLAlchemy
-    writes them). Tracking servers and other databases are refused: mltop stores are local
-    folders."""
+    writes them), `sqlite:///<name>.db` as MLflow's docs write it (the store is the folder
+    `<name>.db`; refused when that is a file, such as MLflow's own database), or
+    `sqlite:///:memory:` (a temporary store removed at exit). Tracking servers and other
+    databases are refused: mltop stores are local folders."""
     if isinstance(uri, os.PathLike):
         return Path(os.fspath(uri)).expanduser().absolute()
     if not isinstance(uri, str) or not uri.strip():
@@ -75,14 +106,20 @@ def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
                 f"tracking URI {uri!r}: a SQLite URI is sqlite:///<path to {DB_NAME}> "
                 f"(four slashes for an absolute path)"
             )
-        db = Path(rest[3:].split("?", 1)[0]).expanduser().absolute()
-        if db.name != DB_NAME:
+        name = rest[3:].split("?", 1)[0]
+        if name == ":memory:":
+            return _memory_store()
+        db = Path(name).expanduser().absolute()
+        if db.name == DB_NAME:
+            return db.parent
+        if db.is_file():
             raise InvalidValueError(
-                f"tracking URI {uri!r} names {db.name!r}; an mltop store's database file is "
-                f"{DB_NAME!r} in the store's folder (give the folder's path, or "
-                f"sqlite:///<folder>/{DB_NAME})"
+                f"tracking URI {uri!r} names {str(db)!r}, a file that is not an mltop store's "
+                f"database (MLflow's own?); an mltop store is a folder holding {DB_NAME}: "
+                "name a folder"
             )
-        return db.parent
+        # As MLflow's docs write it (sqlite:///mlruns.db): the store is a folder by that name.
+        return db
     if scheme.split("+")[0] in _REMOTE_SCHEMES:
         raise InvalidValueError(
             f"tracking URI {uri!r}: mltop stores are local folders (a path, file:///..., or "

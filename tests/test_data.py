@@ -216,7 +216,9 @@ def test_a_made_dataset_logs_and_searches(fluent):
     assert stored[0].dataset.schema == dataset.schema
     assert stored[0].dataset.profile == dataset.profile
     assert type(stored[0].dataset) is Dataset  # stored as its fields, not the frame
-    found = fluent.search_runs(filter_string=f"dataset.digest = '{dataset.digest}'")
+    found = fluent.search_runs(
+        filter_string=f"dataset.digest = '{dataset.digest}'", output_format="list"
+    )
     assert [r.info.run_id for r in found] == [run.info.run_id]
 
 

@@ -460,7 +460,7 @@ def test_fluent_log_input_with_context_and_tags(fluent):
         InputTag(CONTEXT, "training"),
     )
     assert inputs[0].context == "training" and inputs[1].context is None
-    found = fluent.search_runs(filter_string="dataset.context = 'training'")
+    found = fluent.search_runs(filter_string="dataset.context = 'training'", output_format="list")
     assert [r.info.run_id for r in found] == [run.info.run_id]
 
 

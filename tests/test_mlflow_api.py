@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from mltop.store import (
     ValidationError,
     ViewType,
 )
+from mltop.store.client import ArtifactLocationWarning
 from mltop.store.location import store_path_from_uri
 
 T0 = 1_700_000_000_000
@@ -37,9 +40,15 @@ T0 = 1_700_000_000_000
 def test_create_experiment_positional_and_artifact_location(client):
     exp = client.create_experiment("e", None, {"team": "cv"})
     assert client.get_experiment(exp).tags == {"team": "cv"}
-    with pytest.raises(InvalidValueError, match="artifacts inside itself"):
-        client.create_experiment("f", "s3://bucket/path")
-    assert client.get_experiment_by_name("f") is None
+    with pytest.warns(ArtifactLocationWarning, match="artifacts inside itself") as caught:
+        made = client.create_experiment("f", "s3://bucket/path")
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    experiment = client.get_experiment(made)
+    assert experiment.tags == {"mltop.requested_artifact_location": "s3://bucket/path"}
+    assert experiment.artifact_location == str(client.store.path / "artifacts")
+    with pytest.raises(InvalidValueError, match="must be a string"):
+        client.create_experiment("g", 3)
+    assert client.get_experiment_by_name("g") is None
 
 
 def test_create_run_positional_as_mlflow(client):
@@ -218,6 +227,8 @@ def test_set_tracking_uri_forms(fluent, tmp_path, monkeypatch):
         "file-rel": ("file:frel", tmp_path / "frel"),
         "sqlite-abs": (f"sqlite:///{tmp_path / 'sa' / 'mltop.db'}", tmp_path / "sa"),
         "sqlite-rel": ("sqlite:///sr/mltop.db", tmp_path / "sr"),
+        # as MLflow's docs write it: the store is a folder by that name
+        "sqlite-mlflow-style": ("sqlite:///mlruns.db", tmp_path / "mlruns.db"),
     }
     for uri, folder in forms.values():
         fluent.set_tracking_uri(uri)
@@ -242,7 +253,6 @@ def test_get_tracking_uri_defaults_to_the_store_found(fluent, tmp_path, monkeypa
         ("databricks-uc", "local folders"),
         ("databricks://profile", "local folders"),
         ("postgresql://u@h/db", "local folders"),
-        ("sqlite:///mlflow.db", "'mlflow.db'"),
         ("sqlite://relative/mltop.db", "sqlite:///"),
         ("file://otherhost/x", "another host"),
         ("s3://bucket/x", "unknown scheme"),
@@ -272,6 +282,34 @@ def test_every_uri_form_names_the_same_folder(name):
     assert store_path_from_uri(folder.as_uri()) == folder
     if "?" not in name:
         assert store_path_from_uri(f"sqlite:///{folder}/mltop.db") == folder
+
+
+def test_a_sqlite_file_that_is_not_a_store_is_refused_untouched(fluent, tmp_path):
+    foreign = tmp_path / "mlflow.db"
+    foreign.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
+    before = foreign.read_bytes()
+    with pytest.raises(InvalidValueError, match="not an mltop store"):
+        fluent.set_tracking_uri(f"sqlite:///{foreign}")
+    assert foreign.read_bytes() == before
+
+
+def test_an_in_memory_uri_is_a_store_of_this_process_alone(tmp_path):
+    script = (
+        "import os, mltop.store as mlflow\n"
+        "mlflow.set_tracking_uri('sqlite:///:memory:')\n"
+        "mlflow.log_metric('m', 1.0)\n"
+        "mlflow.end_run()\n"
+        "store = mlflow.get_store().path\n"
+        "print(store)\n"
+        "assert len(mlflow.search_runs(output_format='list')) == 1\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    store = Path(proc.stdout.strip())
+    assert not store.exists()  # removed at exit
+    assert list(tmp_path.iterdir()) == []  # nothing left where the script ran
 
 
 def test_tracking_uri_cannot_change_during_a_run(fluent, tmp_path):
@@ -336,8 +374,10 @@ def test_download_a_missing_artifact(client, with_artifacts, tmp_path):
 
 def test_fluent_experiment_calls(fluent):
     exp = fluent.create_experiment("made", None, {"a": "1"})
-    with pytest.raises(InvalidValueError, match="artifact_location"):
-        fluent.create_experiment("other", "/somewhere")
+    with pytest.warns(ArtifactLocationWarning) as caught:
+        other = fluent.create_experiment("other", "/somewhere")
+    assert caught[0].filename == __file__
+    assert fluent.get_experiment(other).tags == {"mltop.requested_artifact_location": "/somewhere"}
     fluent.set_experiment(experiment_id=exp)
     fluent.set_experiment_tag("b", "2")
     fluent.set_experiment_tags({"c": "3", "d": "4"})
@@ -347,7 +387,7 @@ def test_fluent_experiment_calls(fluent):
     fluent.delete_experiment(exp)
     assert [e.name for e in fluent.search_experiments(ViewType.DELETED_ONLY)] == ["made"]
     fluent.restore_experiment(exp)
-    assert fluent.search_experiments(max_results=1)[0].name in {"made", "Default"}
+    assert fluent.search_experiments(max_results=1)[0].name == "other"  # the newest active
 
 
 def test_fluent_run_calls(fluent):

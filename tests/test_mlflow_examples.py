@@ -93,11 +93,42 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
         return dict(results)
 
 
+# Examples that stop, with the error given, on MLflow itself: their docstring uses a name it
+# never defined (a NameError under MLflow too). Each must fail with exactly that, having run
+# every line before it.
+BROKEN_IN_MLFLOW = {
+    "client__log_artifact__0.py": "NameError: name 'features' is not defined",
+    "client__log_artifacts__0.py": "NameError: name 'MlflowClient' is not defined",
+    "client__log_dict__0.py": "NameError: name 'mlflow' is not defined",
+    "client__log_figure__0.py": "NameError: name 'client' is not defined",
+    "client__log_figure__1.py": "NameError: name 'client' is not defined",
+    "client__update_registered_model__0.py": "NameError: name 'mlflow' is not defined",
+}
+# Where mltop's documented rules differ from MLflow's, the example meets the rule's error.
+MLTOP_RULES = {
+    # Params are immutable in both; MLflow's example changes one with synchronous=False, and
+    # MLflow reports that failure only from its background queue. mltop raises at once.
+    "fluent__log_param__0.py": "ParamConflictError: param 'learning_rate'",
+}
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_mlflow_example_runs_to_the_end(name: str, ran: dict[str, tuple]) -> None:
     proc, _store = ran[name]
+    expected = BROKEN_IN_MLFLOW.get(name) or MLTOP_RULES.get(name)
+    if expected is not None:
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1].endswith(expected) or (
+            expected in proc.stderr.strip().splitlines()[-1]
+        ), proc.stderr
+        return
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_the_examples_left_out_are_few_and_exist() -> None:
+    assert set(BROKEN_IN_MLFLOW) | set(MLTOP_RULES) <= set(SCRIPTS)
+    assert len(SCRIPTS) >= 80
 
 
 def _runs(store: Path, **search: object) -> list:
@@ -117,7 +148,7 @@ def test_the_quickstart_logged_what_it_says(ran: dict[str, tuple]) -> None:
     client = MltopClient(store)
     history = client.get_metric_history(run.info.run_id, "foo")
     assert len(history) == 3
-    assert [p.key for p in client.list_artifacts(run.info.run_id, "")] == ["test.txt"]
+    assert [p.path for p in client.list_artifacts(run.info.run_id, "")] == ["test.txt"]
     client.close()
 
 
@@ -140,4 +171,6 @@ def test_the_search_example_orders_and_filters_as_mlflow(ran: dict[str, tuple]) 
     # two runs by metrics.m DESC, then the deleted run matching ILIKE '%rc%'
     assert metrics == ["metrics: {'m': 2.5}", "metrics: {'m': 1.55}", "metrics: {'m': 1.55}"]
     tags = [line for line in proc.stdout.splitlines() if line.startswith("tags:")]
-    assert tags[-1] == "tags: {'s.release': '1.1.0-RC'}"
+    # the deleted run's own tag (mltop's `mltop.*` facts are printed beside it)
+    assert "'s.release': '1.1.0-RC'" in tags[-1]
+    assert "1.2.0-GA" not in tags[-1]

@@ -94,8 +94,9 @@ def test_search_runs_gives_a_dataframe_with_mlflows_columns(landed: tuple[dict, 
         "tags.mlflow.runName",
     ):
         assert column in out["df_columns"], column
-    # metrics.loss DESC: +inf first is not MLflow's order; finite first, then inf, then missing
-    assert out["df_names"] == ["child-2", "parent", "child"]
+    # metrics.loss DESC as MLflow's own tests order it: +inf, then finite values downwards
+    # (then NaN, then missing)
+    assert out["df_names"] == ["child", "child-2", "parent"]
     assert out["all_runs"] == 5
 
 
@@ -131,7 +132,7 @@ def test_the_registry_under_mlflows_names(landed: tuple[dict, Path]) -> None:
     assert out["mv1"] == ["first", "Staging", "READY"]
     assert out["aliases_after"] == {}
     # mltop's audit log recorded the moves made through MLflow's names, with the comment
-    history = MltopClient(store).store.registry().history("classifier")
+    history = MltopClient(store).store.registry.history("classifier")
     moves = [(h.version, h.to_stage, h.comment) for h in history if h.kind == "transition"]
     assert (1, "Staging", "") in moves
     assert (2, "Production", "beats v1 on val") in moves

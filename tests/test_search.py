@@ -358,10 +358,11 @@ def test_search_experiments(small):
     def exp_names(*args, **kwargs):
         return [e.name for e in small.search_experiments(*args, **kwargs)]
 
-    # MLflow's default order: newest first, then the experiment id.
+    # Newest first, as MLflow's default order; experiments made in the same millisecond
+    # newest (highest id) first too.
     everything = small.search_experiments(order_by=["experiment_id"])
     newest_first = [
-        e.name for e in sorted(everything, key=lambda e: (-e.creation_time, int(e.experiment_id)))
+        e.name for e in sorted(everything, key=lambda e: (-e.creation_time, -int(e.experiment_id)))
     ]
     assert exp_names() == newest_first
     assert exp_names(order_by=["experiment_id"]) == ["Default", "A", "B"]

@@ -191,8 +191,9 @@ def search_experiments(
     text = filter_string or ""
     compiler = Compiler(text, experiments=True)
     tree = parse_filter(text)
-    # MLflow's default order: newest first, then the experiment id.
-    keys = parse_order_by(order_by) or parse_order_by(["creation_time DESC"])
+    # Newest first, as MLflow's default; experiments made in the same millisecond (a script
+    # making several at once) keep that order too: ids are given in creation order.
+    keys = parse_order_by(order_by) or parse_order_by(["creation_time DESC", "experiment_id DESC"])
     joins = Sql()
     columns = compiler.order_columns(keys, joins)
     sql = Sql()

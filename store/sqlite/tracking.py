@@ -281,7 +281,8 @@ class Store:
                 chunk,
             ):
                 tags[exp][key] = value
-        return [Experiment(str(r[0]), r[1], r[2], r[3], r[4], tags[r[0]]) for r in rows]
+        root = str(self.path / ARTIFACTS_DIR)
+        return [Experiment(str(r[0]), r[1], r[2], r[3], r[4], tags[r[0]], root) for r in rows]
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
         found = self._experiments("experiment_id = ?", (_exp_int(experiment_id),))
