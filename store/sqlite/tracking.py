@@ -886,7 +886,7 @@ class Store:
         for row in rows:
             data = found[row[0]]
             tags = dict(data.tags)
-            tags.update(derived_tags(row))
+            add_derived_tags(tags, row)
             out.append(
                 Run(
                     self._info(row, now),
@@ -974,7 +974,7 @@ class Store:
         ).fetchone()[0]
         params = dict(conn.execute("SELECT key, value FROM params WHERE run = ?", (run,)))
         tags = dict(conn.execute("SELECT key, value FROM tags WHERE run = ?", (run,)))
-        tags.update(derived_tags(rows[0]))
+        add_derived_tags(tags, rows[0])
         data = RunData(params, tags, summaries, max(0, total - len(summaries)))
         inputs = self._load_inputs(conn, [run]).get(run, NO_INPUTS)
         return Run(self._info(rows[0], now_ms()), data, inputs)
@@ -1352,10 +1352,15 @@ def _derived_tag_columns(tags: dict[str, str]) -> dict[str, str]:
     return columns
 
 
-def derived_tags(row: tuple) -> dict[str, str]:
-    """The tags a row of RUN_COLUMNS carries in its columns: its name, user and parent."""
-    found = {TAG_MLFLOW_RUN_NAME: row[3], TAG_MLFLOW_USER: row[7], TAG_MLFLOW_PARENT_RUN: row[9]}
-    return {key: value for key, value in found.items() if value}
+def add_derived_tags(tags: dict[str, str], row: tuple) -> None:
+    """Add to `tags` those a row of RUN_COLUMNS carries in its columns: its name, user and
+    parent, each when set. (Once per run of every search: kept to three tests.)"""
+    if row[3]:
+        tags[TAG_MLFLOW_RUN_NAME] = row[3]
+    if row[7]:
+        tags[TAG_MLFLOW_USER] = row[7]
+    if row[9]:
+        tags[TAG_MLFLOW_PARENT_RUN] = row[9]
 
 
 def _check_view(view: str) -> None:
