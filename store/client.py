@@ -32,7 +32,7 @@ from mltop.store.errors import InvalidValueError
 from mltop.store.location import store_path_from_uri
 from mltop.store.query.paging import PagedList
 from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
-from mltop.store.sqlite.writer import MetricWriter
+from mltop.store.sqlite.writer import MetricWriter, sync_all
 from mltop.store.system import current_user, system_tags
 
 _INT64_MIN, _INT64_MAX = keys.INT64_MIN, keys.INT64_MAX
@@ -212,6 +212,9 @@ class MltopClient(RegistryMethods):
         return self.store.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
+        """A run, with every metric point logged before the call (by any client of this
+        process) counted: reads never miss what the script itself logged."""
+        sync_all()
         return self.store.get_run(run_id)
 
     def list_runs(
@@ -221,6 +224,7 @@ class MltopClient(RegistryMethods):
         view: str = "active",
         max_results: int | None = None,
     ) -> list[Run]:
+        sync_all()
         return self.store.list_runs(experiment_ids, view=view, max_results=max_results)
 
     def search_runs(
@@ -240,6 +244,7 @@ class MltopClient(RegistryMethods):
         `run_view_type`; every experiment's runs when neither ids nor names are given."""
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [experiment_ids]
+        sync_all()  # a search sees every point logged before it
         return self.store.search_runs(
             experiment_ids,
             filter_string,
@@ -460,12 +465,13 @@ class MltopClient(RegistryMethods):
     def get_metric_history(
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
     ) -> list[Metric]:
+        sync_all()
         return self.store.get_metric_history(run_id, key, after=after, limit=limit)
 
     def get_parent_run(self, run_id: str) -> Run | None:
         """The run `run_id` is nested in, or None (MLflow's `MlflowClient.get_parent_run`)."""
         parent = self.store.get_run(run_id, max_metrics=0).info.parent_run_id
-        return None if parent is None else self.store.get_run(parent)
+        return None if parent is None else self.get_run(parent)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
         uri = self.store.get_run(run_id, max_metrics=0).info.artifact_uri

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import atexit
 import os
-import signal
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -34,7 +32,7 @@ from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueEr
 from mltop.store.location import choose_store, resolve_store_path, store_path_from_uri
 from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
-from mltop.store.sqlite.writer import flush_all
+from mltop.store.sqlite.writer import install_stop_handlers, sync_all
 
 _lock = threading.RLock()
 _client: MltopClient | None = None
@@ -497,9 +495,11 @@ def flush_async_logging() -> None:
 
 
 def flush() -> None:
-    """Commit every metric logged so far; raises a commit failure."""
+    """Commit every metric logged so far in this process (by any client); raises a commit
+    failure of the fluent API's own."""
     if _client is not None:
         _client.flush()
+    sync_all()
 
 
 def search_runs(
@@ -703,37 +703,24 @@ def log_inputs(
 # -- interpreter exit ----------------------------------------------------------------------
 
 
-class Terminated(KeyboardInterrupt):
-    """Raised in the main thread by SIGTERM (`kill`, `docker stop`, `scancel`) while runs are
-    active: the stack unwinds as it does for Ctrl-C, so the runs end KILLED with every point
-    logged committed, and then the process dies by the signal, as it would have."""
-
-
-def _terminated(signum: int, frame: object) -> None:
-    raise Terminated(f"signal {signum}")
-
-
 def _install_hooks() -> None:
     global _hooks_installed
     if _hooks_installed:
         return
     _hooks_installed = True
+    # SIGTERM and SIGHUP would end the process at once: nothing flushed, runs never ended.
+    # They raise Terminated instead (a KeyboardInterrupt: runs end KILLED), then the
+    # writer's exit hook commits every point and dies by the signal.
+    install_stop_handlers()
     previous = sys.excepthook
 
     def remember(kind: type[BaseException], value: BaseException, tb: Any) -> None:
         global _uncaught
         _uncaught = kind
-        if not issubclass(kind, Terminated):  # no traceback for being told to stop
-            previous(kind, value, tb)
+        previous(kind, value, tb)
 
     sys.excepthook = remember
-    atexit.register(_at_exit)
-    # SIGTERM's default would end the process at once: nothing flushed, runs never ended.
-    # A handler the program installed itself is left alone (it has decided what to do).
-    if threading.current_thread() is threading.main_thread():
-        with suppress(ValueError, OSError):
-            if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-                signal.signal(signal.SIGTERM, _terminated)
+    atexit.register(_at_exit)  # runs before the writer's own exit hook (registered first)
 
 
 def _at_exit() -> None:
@@ -747,7 +734,3 @@ def _at_exit() -> None:
                 _end_through(_stack[-1], status)
     except Exception as exc:  # the process is ending: report, never hang or raise
         print(f"mltop: could not end the active run at exit: {exc}", file=sys.stderr)
-    if _uncaught is not None and issubclass(_uncaught, Terminated):
-        flush_all()  # every writer, not only the runs': nothing logged is left behind
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)  # die by the signal, as it would have

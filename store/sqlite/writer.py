@@ -10,6 +10,14 @@ busy Python loop waits for the GIL on every row), and it bounds memory.
 The same thread refreshes the heartbeat of the runs this process is running. A failed
 background commit is kept and raised at the next call or flush: nothing is dropped
 silently.
+
+Points waiting in a queue are committed before any read of the store through a client
+(`sync_all`), at interpreter exit, and when the process is told to stop: once a writer has
+started, SIGTERM (`kill`, `docker stop`, a pool's `terminate()`) and SIGHUP (a closed SSH
+session) raise `Terminated` in the main thread instead of killing the process on the spot;
+the stack unwinds as for Ctrl-C, the queues are committed at exit, and the process then
+dies by the signal, as it would have. A handler the program installed itself, or an
+ignored signal (`nohup`), is left alone.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -39,6 +48,7 @@ DEFAULT_BATCH_SIZE = 10_000
 MAX_HELD = 1_000_000
 
 _writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+_in_forked_child = False
 
 
 class MetricWriter:
@@ -52,7 +62,9 @@ class MetricWriter:
         self.store = store
         self.interval = interval
         self.batch_size = batch_size
-        self.forked = False  # in a forked child: points are committed as they are logged
+        # In a forked child: points are committed as they are logged (it may leave by
+        # os._exit, running no exit hook), by the writers it inherited and those it makes.
+        self.forked = _in_forked_child
         self.max_held = MAX_HELD
         self._reset()
         _writers.add(self)
@@ -83,6 +95,13 @@ class MetricWriter:
         error, self.error = self.error, None
         if error is not None:
             raise error
+
+    def sync(self) -> None:
+        """Commit every point queued so far, keeping a failure for the writer's own caller
+        (a reader in the same process calls this: it must see what was logged)."""
+        with self._commit_lock:
+            if self.queue:
+                self._drain(self.store.thread_connection(), raise_errors=False)
 
     def flush(self) -> None:
         """Commit every point queued so far (waiting for a batch the thread is committing);
@@ -116,12 +135,17 @@ class MetricWriter:
             if self._alive():
                 return
             self._stopping = False
+            install_stop_handlers()
             self.thread = threading.Thread(
                 target=self._run, name=f"mltop-writer:{self.store.path}", daemon=True
             )
             self.thread.start()
 
     def _run(self) -> None:
+        # Stop signals go to the main thread: there they interrupt a blocking wait (a pool
+        # worker waiting for its next task); taken by this thread, they would wait unseen.
+        if STOP_SIGNALS and hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         conn: sqlite3.Connection | None = None
         try:
             while not self._stopping:
@@ -215,6 +239,123 @@ def flush_all() -> None:
             print(f"mltop: {exc}", file=sys.stderr)
 
 
+def sync_all() -> None:
+    """Commit the points every writer of this process holds, before a read: a script reads
+    back what it logged (failures stay with each writer, raised to the code that logs)."""
+    for writer in list(_writers):
+        writer.sync()
+
+
+# -- being told to stop ---------------------------------------------------------------------
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread by SIGTERM or SIGHUP once this process logs metrics: the
+    stack unwinds as it does for Ctrl-C (active runs end KILLED), every point logged is
+    committed at exit, and then the process dies by the signal, as it would have."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+_handlers_installed = False
+_ended_by: int | None = None  # the signal whose Terminated ended the program
+_exiting = False  # the exit hook is committing the last points
+
+
+def _terminated(signum: int, frame: object) -> None:
+    global _ended_by
+    if _exiting:
+        # The last commit is under way (the process was ending anyway, or was told to
+        # stop before): it finishes, then the process dies by this signal.
+        if _ended_by is None:
+            _ended_by = signum
+        return
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.parent_process() is not None:
+        # A multiprocessing worker (a pool's, on terminate()): commit its points here and
+        # die by the signal at once, as it would have. (Unwinding it instead may be undone:
+        # a signal taken inside a __del__ is swallowed, and the worker waits for a task.)
+        if _commit_now():
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        # This thread was itself committing: unwind (the batch goes back in its queue),
+        # quietly, and the exit hooks commit it.
+        _ended_by = signum
+        raise SystemExit(128 + signum)
+    raise Terminated(signum)
+
+
+def _commit_now() -> bool:
+    """From a signal handler: commit every writer's queue on connections of its own; False
+    when the interrupted thread holds a writer's commit lock (it is committing)."""
+    for writer in list(_writers):
+        if not writer._commit_lock.acquire(timeout=2):
+            return False
+        conn = None
+        try:
+            if writer.queue:
+                conn = writer.store.new_connection()
+                writer._drain(conn, raise_errors=False)
+        except Exception as exc:  # ending: say what is lost, never raise from here
+            print(f"mltop: {exc}", file=sys.stderr)
+        finally:
+            if conn is not None:
+                conn.close()
+            writer._commit_lock.release()
+    return True
+
+
+def is_ours(handler: object) -> bool:
+    return handler is _terminated
+
+
+def install_stop_handlers() -> None:
+    """Turn SIGTERM and SIGHUP into `Terminated` (where they would kill the process
+    outright: a handler of the program's own, or an ignored signal, is kept). Only the
+    main thread can do this; called when a writer starts, and by the fluent API."""
+    global _handlers_installed
+    if _handlers_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _handlers_installed = True
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signum) == signal.SIG_DFL:
+                signal.signal(signum, _terminated)
+    previous = sys.excepthook
+
+    def remember(kind: type[BaseException], value: BaseException, tb: object) -> None:
+        global _ended_by
+        if isinstance(value, Terminated):
+            _ended_by = value.signum  # no traceback for being told to stop
+            return
+        previous(kind, value, tb)  # type: ignore[arg-type]
+
+    sys.excepthook = remember
+    mp = sys.modules.get("multiprocessing")
+    if mp is not None and mp.parent_process() is not None:
+        # A multiprocessing child may leave by os._exit (forkserver's do), running no exit
+        # hook; multiprocessing's own finalizers run either way.
+        from multiprocessing import util
+
+        util.Finalize(None, _at_exit, exitpriority=100)
+
+
+def _at_exit() -> None:
+    global _exiting
+    _exiting = True
+    flush_all()
+    if _ended_by is not None:
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(_ended_by, signal.SIG_DFL)
+            os.kill(os.getpid(), _ended_by)  # die by the signal, as it would have
+
+
 _held_for_fork: list[threading.Lock] = []
 
 
@@ -236,13 +377,21 @@ def _after_fork_in_parent() -> None:
 def _after_fork_in_child() -> None:
     # The child (a data loader worker, say) starts with empty queues, new locks and no
     # thread: the parent's thread does not exist here, and its queue is the parent's work.
+    global _in_forked_child
+    _in_forked_child = True
     _held_for_fork.clear()
     for writer in list(_writers):
         writer._reset()
         writer.forked = True
+    # Its writes are synchronous, so a stop signal has nothing to commit: it ends the child
+    # at once, as it would have (a forked pool worker leaves by os._exit anyway).
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signum) is _terminated:
+                signal.signal(signum, signal.SIG_DFL)
 
 
-atexit.register(flush_all)
+atexit.register(_at_exit)  # registered first: runs after the fluent API has ended its runs
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(
         before=_before_fork,
