@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from mltop.store import artifacts, data
+from mltop.store import artifacts, data, exceptions, tracking
 from mltop.store.client import MltopClient
 from mltop.store.entities import (
     FAILED,
@@ -28,6 +28,7 @@ from mltop.store.entities import (
     Experiment,
     FileInfo,
     InputTag,
+    LifecycleStage,
     Metric,
     MetricSummary,
     Param,
@@ -36,6 +37,7 @@ from mltop.store.entities import (
     RunInfo,
     RunInputs,
     RunRow,
+    RunStatus,
     RunTag,
     ViewType,
     now_ms,
@@ -115,7 +117,12 @@ from mltop.store.fluent import (
     set_tracking_uri,
     start_run,
 )
-from mltop.store.fluent_registry import register_model
+from mltop.store.fluent_registry import (
+    register_model,
+    search_model_versions,
+    search_registered_models,
+    set_model_version_tag,
+)
 from mltop.store.location import resolve_store_path
 from mltop.store.protocols import (
     ArtifactAccess,
@@ -148,6 +155,7 @@ def open_store(
 # MLflow's name for the client, so that `from mlflow import MlflowClient` ports by changing
 # the module alone.
 MlflowClient = MltopClient
+MlflowException = MltopError
 
 __all__ = [
     "FAILED",
@@ -175,10 +183,12 @@ __all__ = [
     "InvalidKeyError",
     "InvalidStateError",
     "InvalidValueError",
+    "LifecycleStage",
     "Metric",
     "MetricSummary",
     "MetricWriteError",
     "MlflowClient",
+    "MlflowException",
     "MltopClient",
     "MltopError",
     "ModelRegistry",
@@ -196,6 +206,7 @@ __all__ = [
     "RunInputs",
     "RunRow",
     "RunSearch",
+    "RunStatus",
     "RunTag",
     "SchemaTooNewError",
     "Store",
@@ -221,6 +232,7 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "end_run",
+    "exceptions",
     "flush",
     "flush_async_logging",
     "get_artifact_uri",
@@ -253,15 +265,19 @@ __all__ = [
     "restore_experiment",
     "restore_run",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
+    "set_model_version_tag",
     "set_registry_uri",
     "set_store",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "tracking",
     "upgrade_pending",
 ]

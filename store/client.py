@@ -678,3 +678,7 @@ def _pairs(what: str, items: Sequence[Any], limit: int) -> dict[str, str]:
             raise InvalidValueError(f"{what}: {key!r} is given twice with different values")
         out[key] = text
     return out
+
+
+# MLflow's name, for `from mlflow.client import MlflowClient` ported as a module change.
+MlflowClient = MltopClient

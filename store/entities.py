@@ -356,3 +356,38 @@ class RunTag(NamedTuple):
 
     key: str
     value: str
+
+
+class RunStatus:
+    """MLflow's `RunStatus`: the statuses as numbers, and their names (what mltop stores)."""
+
+    _NAMES: ClassVar[dict[int, str]] = dict(enumerate(RUN_STATUSES, start=1))
+    RUNNING, SCHEDULED, FINISHED, FAILED, KILLED = 1, 2, 3, 4, 5
+
+    @classmethod
+    def to_string(cls, status: int) -> str:
+        if status not in cls._NAMES:
+            raise ValueError(f"unknown run status {status!r}")
+        return cls._NAMES[status]
+
+    @classmethod
+    def from_string(cls, name: str) -> int:
+        for number, text in cls._NAMES.items():
+            if text == name:
+                return number
+        raise ValueError(f"unknown run status {name!r}: expected one of {RUN_STATUSES}")
+
+    @classmethod
+    def is_terminated(cls, status: int) -> bool:
+        return status in (cls.FINISHED, cls.FAILED, cls.KILLED)
+
+    @classmethod
+    def all_status(cls) -> list[int]:
+        return list(cls._NAMES)
+
+
+class LifecycleStage:
+    """MLflow's `LifecycleStage`: the values of `lifecycle_stage`."""
+
+    ACTIVE = ACTIVE
+    DELETED = DELETED

@@ -315,7 +315,7 @@ def start_run(
             parent = parent_run_id or (_stack[-1].info.run_id if _stack else None)
             all_tags = dict(tags or {})
             if description is not None:
-                all_tags["mltop.note.content"] = description
+                all_tags["mlflow.note.content"] = description  # where MLflow keeps it
             run = client.create_run(
                 experiment_id if experiment_id is not None else _default_experiment_id(client),
                 run_name=run_name,
@@ -564,8 +564,9 @@ def runs_frame(runs: Sequence[Run], pandas: Any) -> Any:
         "experiment_id": [r.info.experiment_id for r in runs],
         "status": [r.info.status for r in runs],
         "artifact_uri": [r.info.artifact_uri for r in runs],
-        "start_time": [pandas.to_datetime(r.info.start_time, unit="ms", utc=True) for r in runs],
-        "end_time": [pandas.to_datetime(r.info.end_time, unit="ms", utc=True) for r in runs],
+        # one conversion a column (not one a run: 10,000 runs took a second)
+        "start_time": _times(pandas, [r.info.start_time for r in runs]),
+        "end_time": _times(pandas, [r.info.end_time for r in runs]),
     }
     tags = [_mlflow_tags(r) for r in runs]
     for prefix, values, missing in (
@@ -580,6 +581,12 @@ def runs_frame(runs: Sequence[Run], pandas: Any) -> Any:
     for name in ("start_time", "end_time"):  # an empty search keeps the datetime dtype
         frame[name] = pandas.to_datetime(frame[name], utc=True)
     return frame
+
+
+def _times(pandas: Any, millis: list[int | None]) -> Any:
+    """Milliseconds since 1970 (None: none) as UTC datetimes, NaT for None."""
+    values = pandas.array(millis, dtype="Int64")
+    return pandas.to_datetime(values, unit="ms", utc=True)
 
 
 def _mlflow_tags(run: Run) -> dict[str, str]:

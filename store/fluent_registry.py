@@ -7,8 +7,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from mltop.store.client_registry import AWAIT_SECONDS
-from mltop.store.entities import ModelVersion
+from mltop.store.client_registry import (
+    AWAIT_SECONDS,
+    MODEL_SEARCH_DEFAULT_MAX_RESULTS,
+    VERSION_SEARCH_DEFAULT_MAX_RESULTS,
+)
+from mltop.store.entities import ModelVersion, RegisteredModel
 from mltop.store.errors import AlreadyExistsError, InvalidValueError
 from mltop.store.fluent import get_client
 
@@ -36,3 +40,62 @@ def register_model(
     with contextlib.suppress(AlreadyExistsError):
         client.create_registered_model(name)
     return client.create_model_version(name, source, run_id, tags)
+
+
+def _every_page(
+    search: Any,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    max_results: int | None,
+    page_size: int,
+) -> list[Any]:
+    found: list[Any] = []
+    token = None
+    while True:
+        want = page_size if max_results is None else min(page_size, max_results - len(found))
+        page = search(filter_string, want, order_by, token)
+        found.extend(page)
+        token = page.token
+        if token is None or (max_results is not None and len(found) >= max_results):
+            return found
+
+
+def search_registered_models(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[RegisteredModel]:
+    """Every registered model matching the filter (at most `max_results`), as MLflow's
+    fluent `mlflow.search_registered_models`; see MltopClient.search_registered_models."""
+    client = get_client()
+    return _every_page(
+        client.search_registered_models,
+        filter_string,
+        order_by,
+        max_results,
+        MODEL_SEARCH_DEFAULT_MAX_RESULTS,
+    )
+
+
+def search_model_versions(
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[ModelVersion]:
+    """Every model version matching the filter (at most `max_results`), as MLflow's fluent
+    `mlflow.search_model_versions`; see MltopClient.search_model_versions."""
+    client = get_client()
+    return _every_page(
+        client.search_model_versions,
+        filter_string,
+        order_by,
+        max_results,
+        VERSION_SEARCH_DEFAULT_MAX_RESULTS,
+    )
+
+
+def set_model_version_tag(
+    name: str, version: str | None = None, key: str | None = None, value: Any = None
+) -> None:
+    """Set a tag of a model version, as MLflow's fluent `mlflow.set_model_version_tag`."""
+    get_client().set_model_version_tag(name, version, key, value)

@@ -69,24 +69,37 @@ def metric_value(key: str, value: object) -> float:
     """A metric value as float; bools and non-numbers are refused."""
     if type(value) is float:
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        hint = " (call .item() on a tensor or array)" if hasattr(value, "item") else ""
-        raise InvalidValueError(
-            f"metric {key!r}: value must be a real number, not {type(value).__name__} "
-            f"{value!r:.60}{hint}"
-        )
-    return float(value)
+    if not isinstance(value, bool) and isinstance(value, numbers.Number):
+        try:  # any real number, as MLflow takes: int, numpy scalars, Decimal, Fraction
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            pass  # complex, or a Decimal too large
+    hint = " (call .item() on a tensor or array)" if hasattr(value, "item") else ""
+    raise InvalidValueError(
+        f"metric {key!r}: value must be a real number, not {type(value).__name__} "
+        f"{value!r:.60}{hint}"
+    )
 
 
 def integer(name: str, value: object) -> int:
-    """An int64 step or timestamp; bools, floats and strings are refused."""
-    if type(value) is not int:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    """An int64 step or timestamp; a whole float (`3.0`, as MLflow takes it) counts; bools,
+    fractions and strings are refused."""
+    number: int
+    if type(value) is int:
+        number = value
+    else:
+        if isinstance(value, bool) or not isinstance(value, numbers.Number):
             raise InvalidValueError(f"{name} must be an integer, not {type(value).__name__}")
-        value = int(value)
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise InvalidValueError(f"{name} {value} does not fit in 64 bits")
-    return value
+        try:
+            number = int(value)  # type: ignore[call-overload]
+            whole = isinstance(value, numbers.Integral) or float(value) == number  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole:
+            raise InvalidValueError(f"{name} must be a whole number, not {value!r}")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise InvalidValueError(f"{name} {number} does not fit in 64 bits")
+    return number
 
 
 def time_ms(name: str, value: object) -> int:

@@ -532,3 +532,84 @@ def test_mlflows_quick_start_runs_with_its_imports_changed(store_path, tmp_path)
     assert len(client.get_metric_history(run.info.run_id, "foo")) == 3
     assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["test.txt"]
     client.close()
+
+
+# -- MLflow's module names and small entities ----------------------------------------------
+
+
+def test_mlflows_module_paths_port_by_the_import_alone():
+    import mltop.store as mlflow
+    from mltop.store.client import MlflowClient as FromClientModule
+    from mltop.store.exceptions import MlflowException
+
+    assert mlflow.tracking.MlflowClient is mlflow.MltopClient
+    assert FromClientModule is mlflow.MltopClient
+    assert mlflow.MlflowException is MlflowException is mlflow.MltopError
+    with pytest.raises(MlflowException):  # `except MlflowException` catches mltop's errors
+        mlflow.set_tracking_uri("http://example.com")
+
+
+def test_run_status_and_lifecycle_stage_as_mlflow_names_them():
+    from mltop.store import LifecycleStage, RunStatus
+
+    assert RunStatus.to_string(RunStatus.FINISHED) == "FINISHED"
+    assert RunStatus.from_string("FAILED") == RunStatus.FAILED == 4
+    assert [RunStatus.to_string(s) for s in RunStatus.all_status()] == [
+        "RUNNING",
+        "SCHEDULED",
+        "FINISHED",
+        "FAILED",
+        "KILLED",
+    ]
+    assert RunStatus.is_terminated(RunStatus.KILLED) and not RunStatus.is_terminated(1)
+    with pytest.raises(ValueError):
+        RunStatus.from_string("finished")
+    assert (LifecycleStage.ACTIVE, LifecycleStage.DELETED) == ("active", "deleted")
+
+
+def test_a_description_is_mlflows_note_tag(fluent):
+    with fluent.start_run(description="why this run") as run:
+        pass
+    tags = fluent.get_run(run.info.run_id).data.tags
+    assert tags["mlflow.note.content"] == "why this run"
+    found = fluent.search_runs(
+        filter_string="tags.mlflow.note.content = 'why this run'", output_format="list"
+    )
+    assert [r.info.run_id for r in found] == [run.info.run_id]
+
+
+def test_whole_float_steps_and_any_real_value_as_mlflow_takes_them(client):
+    from decimal import Decimal
+    from fractions import Fraction
+
+    run_id = client.create_run("0").info.run_id
+    client.log_metric(run_id, "m", Decimal("1.5"), step=2.0)
+    client.log_metric(run_id, "m", Fraction(1, 4), step=3)
+    assert [(p.value, p.step) for p in client.get_metric_history(run_id, "m")] == [
+        (1.5, 2),
+        (0.25, 3),
+    ]
+    for step in (1.5, float("nan"), True, "3"):
+        with pytest.raises(InvalidValueError, match="step must be"):
+            client.log_metric(run_id, "m", 1.0, step=step)
+    with pytest.raises(InvalidValueError, match="real number"):
+        client.log_metric(run_id, "m", 1j)
+
+
+def test_fluent_registry_searches_page_through_everything(fluent):
+    with fluent.start_run() as run:
+        pass
+    for i in range(3):
+        fluent.register_model(f"runs:/{run.info.run_id}/model", f"model-{i}")
+    fluent.register_model(f"runs:/{run.info.run_id}/model", "model-0")
+    assert [m.name for m in fluent.search_registered_models()] == [
+        "model-0",
+        "model-1",
+        "model-2",
+    ]
+    assert len(fluent.search_registered_models(max_results=2)) == 2
+    versions = fluent.search_model_versions(filter_string="name = 'model-0'")
+    assert sorted(v.version for v in versions) == [1, 2]
+    fluent.set_model_version_tag("model-0", "2", "checked", "yes")
+    client = fluent.get_client()
+    assert client.get_model_version("model-0", 2).tags == {"checked": "yes"}

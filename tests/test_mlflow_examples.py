@@ -26,7 +26,7 @@ _IMPORTS = [
     (re.compile(r"^(\s*)import mlflow[ \t]*$", re.M), r"\1import mltop.store as mlflow"),
     (re.compile(r"^(\s*)from mlflow(?:\.tracking)? import ", re.M), r"\1from mltop.store import "),
     (
-        re.compile(r"^(\s*)from mlflow\.(entities|artifacts|data) import ", re.M),
+        re.compile(r"^(\s*)from mlflow\.(entities|artifacts|data|exceptions|client) import ", re.M),
         r"\1from mltop.store.\2 import ",
     ),
 ]
