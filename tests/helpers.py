@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -60,3 +61,22 @@ def spawn_read_only(code: str, **popen: object) -> subprocess.Popen[str]:
         preexec_fn=_without_override if os.geteuid() == 0 else None,
         **popen,
     )
+
+
+# -- MLflow scripts, ported by changing their imports alone --------------------------------
+
+_IMPORTS = [
+    (re.compile(r"^(\s*)import mlflow[ \t]*$", re.M), r"\1import mltop.store as mlflow"),
+    (re.compile(r"^(\s*)from mlflow(?:\.tracking)? import ", re.M), r"\1from mltop.store import "),
+    (
+        re.compile(r"^(\s*)from mlflow\.(entities|artifacts|data|exceptions|client) import ", re.M),
+        r"\1from mltop.store.\2 import ",
+    ),
+]
+
+
+def port(source: str) -> str:
+    """A script written for MLflow, its imports changed to mltop's (nothing else)."""
+    for pattern, replacement in _IMPORTS:
+        source = pattern.sub(replacement, source)
+    return source

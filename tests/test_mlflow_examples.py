@@ -16,27 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import port
 
 from mltop.store import MltopClient
 
 EXAMPLES = Path(__file__).parent / "data" / "mlflow_examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*__*.py"))
-
-_IMPORTS = [
-    (re.compile(r"^(\s*)import mlflow[ \t]*$", re.M), r"\1import mltop.store as mlflow"),
-    (re.compile(r"^(\s*)from mlflow(?:\.tracking)? import ", re.M), r"\1from mltop.store import "),
-    (
-        re.compile(r"^(\s*)from mlflow\.(entities|artifacts|data|exceptions|client) import ", re.M),
-        r"\1from mltop.store.\2 import ",
-    ),
-]
-
-
-def port(source: str) -> str:
-    """A script written for MLflow, its imports changed to mltop's (nothing else)."""
-    for pattern, replacement in _IMPORTS:
-        source = pattern.sub(replacement, source)
-    return source
 
 
 def test_port_changes_only_the_imports() -> None:

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import port
 
 from mltop.store import MltopClient
-from tests.test_mlflow_examples import port
 
 SCRIPT = Path(__file__).parent / "data" / "mlflow_style_script.py"
 
