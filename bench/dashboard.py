@@ -1,6 +1,13 @@
-"""Benchmark: the dashboard on a store of 10,000 runs.
+"""Benchmark: the dashboard on a store of 10,000 runs (or a million).
 
     python bench/dashboard.py [--runs 10000] [--starts 5] [--points 60] [--store PATH]
+    python bench/dashboard.py --runs 1000000 [--pages 10] [--all]
+
+Over 100,000 runs (a store built by copying runs in SQL, see build_big), the figures are:
+- open: as below, until the count line says "1,000,000 runs" (target < 1 s);
+- paging: in a 120×40 headless dashboard, pgdn from the top, G to the end, pgup from
+  there: from the key until every row on screen is read and drawn (target < 200 ms);
+- memory: `mltop ui` in a pseudo-terminal after opening, G and 20 pgup: RSS (< 200 MB).
 
 Figures (targets from the dashboard issue):
 - open: `mltop ui` started in a 120×40 pseudo-terminal, as from a shell; the time from
@@ -96,7 +103,7 @@ def open_once(store: Path, shown_text: bytes, timeout: float = 60.0) -> dict:
         shown = time.monotonic() - started
         current, peak = proc_rss_mb(child.pid)
         os.write(master, b"q")
-        child.wait(timeout=10)
+        drain(master, child)
     finally:
         if child.poll() is None:
             child.kill()
@@ -105,13 +112,160 @@ def open_once(store: Path, shown_text: bytes, timeout: float = 60.0) -> dict:
     return {"seconds": shown, "rss_mb": current, "peak_mb": peak}
 
 
+def drain(master: int, child: subprocess.Popen, timeout: float = 10.0) -> None:
+    """Read what the dashboard draws as it ends (unread, a full terminal blocks it) until
+    it has."""
+    deadline = time.monotonic() + timeout
+    while child.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
+    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+
+
 def time_open(store: Path, starts: int) -> list[dict]:
     from mltop.store import Store
 
     with Store(store) as opened:
-        count = len(opened.search_runs(max_results=50_000))
+        count = opened.count_runs()
     shown_text = f"{count:,} runs".encode()
     return [open_once(store, shown_text) for _ in range(starts)]
+
+
+# -- a million runs: build, page through, memory ----------------------------------------------
+
+BASE_RUNS = 1000  # logged through the client; the rest are copies of these (see build_big)
+
+
+def build_big(n: int, path: Path) -> None:
+    """A store of `n` runs, quickly: BASE_RUNS runs logged through the client (5 params,
+    2 tags, 5 metrics' last values), then copied in SQL with new ids, names and start
+    times (a minute older each copy) until there are `n`. Logging a million runs through
+    the client would take an hour; what the dashboard reads is the same either way."""
+    import sqlite3
+
+    from mltop.store import MltopClient, Store
+
+    client = MltopClient(Store(path))
+    exp = client.create_experiment("sweep")
+    for name, params, tags, curves in _search_bench().run_specs(BASE_RUNS):
+        run_id = client.store.create_run(exp, name, tags=tags, status="FINISHED").info.run_id
+        client.log_params(run_id, params)
+        client.log_metrics(run_id, {k: v[-1] for k, v in curves.items()}, step=19)
+    client.flush()
+    client.close()
+    conn = sqlite3.connect(path / "mltop.db")
+    conn.execute("BEGIN")
+    lo, hi = conn.execute("SELECT min(id), max(id) FROM runs").fetchone()
+    copied = {
+        "params": "key, value",
+        "tags": "key, value",
+        "metric_summaries": "key, value, step, timestamp, min, max, count",
+    }
+    for k in range(1, n // BASE_RUNS):
+        shift = k * BASE_RUNS
+        conn.execute(
+            "INSERT INTO runs (id, run_id, experiment_id, name, status, start_time, end_time, "
+            "user_id, lifecycle_stage, parent_run_id, heartbeat_time, heartbeat_interval_ms, "
+            f"seq) SELECT id + {shift}, lower(hex(randomblob(16))), experiment_id, "
+            f"name || '-{k}', status, start_time - {k} * 60000, end_time - {k} * 60000, "
+            "user_id, lifecycle_stage, parent_run_id, heartbeat_time, heartbeat_interval_ms, "
+            f"seq FROM runs WHERE id BETWEEN {lo} AND {hi}"
+        )
+        for table, columns in copied.items():
+            conn.execute(
+                f"INSERT INTO {table} (run, {columns}) SELECT run + {shift}, {columns} "
+                f"FROM {table} WHERE run BETWEEN {lo} AND {hi}"
+            )
+    conn.commit()
+    conn.close()
+
+
+def time_pages(store: Path, pages: int) -> dict[str, list[float]]:
+    """Page through the runs as a user does (pgdn from the top; G, then pgup from the
+    end), in a 120×40 headless dashboard: the time from the key until every row on screen
+    is read and drawn, for each page."""
+    from mltop.tui.app import MltopApp
+    from mltop.tui.widgets.runs_table import RunsTable
+
+    times: dict[str, list[float]] = {"pgdn from the top": [], "G to the end": [], "pgup": []}
+
+    async def main() -> None:
+        app = MltopApp(store, follow=False)
+        async with app.run_test(size=SIZE) as pilot:
+            while not app.screen.query(RunsTable) or app.screen.query_one(RunsTable).order is None:
+                await pilot.pause(0.01)
+            runs_table = app.screen.query_one(RunsTable)
+            grid = runs_table.table
+
+            async def timed(key: str, into: list[float]) -> None:
+                before = grid.cursor_row
+                started = time.perf_counter()
+                await pilot.press(key)
+                while grid.cursor_row == before or any(
+                    runs_table.cells(i) is None for i in grid.visible_range()
+                ):
+                    await pilot.pause(0.001)
+                await pilot.pause()  # drawn
+                into.append(time.perf_counter() - started)
+
+            for _ in range(pages):
+                await timed("pagedown", times["pgdn from the top"])
+            await timed("G", times["G to the end"])
+            for _ in range(pages):
+                await timed("pageup", times["pgup"])
+
+    asyncio.run(main())
+    return times
+
+
+def scroll_rss(store: Path, count: int, timeout: float = 120.0) -> dict:
+    """`mltop ui` in a pseudo-terminal: open, then G (the last run shown) and 20 pgup; the
+    resident memory then (current and peak), MB."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mltop.tui.cli", "ui", "--store", str(store)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    started = time.monotonic()
+
+    def until(text: bytes) -> None:
+        seen = b""
+        while text not in seen:
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"the dashboard did not show {text!r}")
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                seen = seen[-4096:] + os.read(master, 65536)
+
+    try:
+        until(f"{count:,} runs".encode())
+        time.sleep(3)  # the whole order read
+        os.write(master, b"G")
+        until(f"run-000000-{count // BASE_RUNS - 1}".encode())  # the oldest run
+        for _ in range(20):
+            os.write(master, b"\x1b[5~")  # pgup
+            time.sleep(0.1)
+        time.sleep(1)
+        current, peak = proc_rss_mb(child.pid)
+        os.write(master, b"q")
+        drain(master, child)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        os.close(master)
+    return {"rss_mb": current, "peak_mb": peak}
 
 
 # -- live latency -----------------------------------------------------------------------------
@@ -194,7 +348,8 @@ def time_live(store: Path, points: int) -> dict[str, list[float]]:
                 keys = [c.key for c in runs_table.columns]
                 if run is None or run.info.run_id != run_id or "probe" not in keys:
                     return None
-                cell = runs_table.table.get_row_at(0)[keys.index("probe")]
+                row = runs_table.table.get_row_at(0)
+                cell = None if row is None else row[keys.index("probe")]
                 return int(cell) if cell else None
 
             await follow(pilot, "table", 1, table_value)
@@ -357,6 +512,35 @@ def time_long_run(store: Path, run_id: str, points: int, starts: int, live: int)
     return {"opens": opens, "latencies": latencies, "redraws": live_costs}
 
 
+BIG = 100_000  # runs: a store this big is built by copying (build_big)
+
+
+def scale(store: Path, runs: int, starts: int, pages: int) -> None:
+    """Open time, paging time and memory on a big store."""
+    from mltop.store import Store
+
+    with Store(store) as opened:
+        count = opened.count_runs()
+    opens = time_open(store, starts)
+    seconds = [o["seconds"] for o in opens]
+    print(
+        f"open, {count:,} runs, the count and first rows drawn: median "
+        f"{statistics.median(seconds):.2f} s (each: {', '.join(f'{s:.2f}' for s in seconds)}; "
+        "target < 1 s)"
+    )
+    for name, values in time_pages(store, pages).items():
+        ms = [v * 1000 for v in values]
+        print(
+            f"page, {name}: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms over "
+            f"{len(ms)} (target < 200 ms a page)"
+        )
+    memory = scroll_rss(store, count)
+    print(
+        f"memory after opening, G and 20 pgup: RSS {memory['rss_mb']:.0f} MB, peak "
+        f"{memory['peak_mb']:.0f} MB (target < 200 MB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -365,7 +549,15 @@ def main() -> None:
     parser.add_argument("--chart-points", type=int, default=1_000_000, help="per metric")
     parser.add_argument("--chart-starts", type=int, default=5)
     parser.add_argument("--store", type=Path, help="a store built by an earlier run")
+    parser.add_argument("--pages", type=int, default=10, help="pages timed each way")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help=f"over {BIG:,} runs, the live and long-run figures too (by default only "
+        "open, paging and memory)",
+    )
     args = parser.parse_args()
+    big = args.runs > BIG
 
     from mltop.store import Store
 
@@ -373,8 +565,15 @@ def main() -> None:
         store = args.store or Path(tmp) / "store"
         if not (store / "mltop.db").exists():
             started = time.perf_counter()
-            _search_bench().build_mltop(args.runs, store)
+            if big:
+                build_big(args.runs, store)
+            else:
+                _search_bench().build_mltop(args.runs, store)
             print(f"built a store of {args.runs:,} runs in {time.perf_counter() - started:.0f} s")
+        if big:
+            scale(store, args.runs, args.starts, args.pages)
+            if not args.all:
+                return
         with Store(store) as opened:
             found = opened.search_runs(filter_string=f"attributes.run_name = '{LONG_RUN}'")
         if found:

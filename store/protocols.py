@@ -35,6 +35,7 @@ from mltop.store.entities import (
     ModelVersion,
     RegisteredModel,
     Run,
+    RunRow,
     TransitionRecord,
 )
 from mltop.store.query.paging import PagedList
@@ -152,6 +153,34 @@ class RunSearch(Protocol):
         view: str = "active",
     ) -> PagedList:
         """A page of `RunRow`s (attributes, params, latest metric values): a table's rows."""
+        ...
+
+    def run_order(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        view: str = "active",
+    ) -> Sequence[int]:
+        """The keys of every matching run, in the search's order: a table reads the rows
+        it shows by key (`run_rows_by_keys`), whatever the number of runs."""
+        ...
+
+    def count_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        *,
+        view: str = "active",
+    ) -> int: ...
+
+    def run_rows_by_keys(self, keys: Sequence[int]) -> list[RunRow | None]:
+        """RunRows in the order of `keys`; None for a run no longer in the store."""
+        ...
+
+    def run_keys(self, run_ids: Iterable[str]) -> dict[str, int]:
+        """Run id -> key, for the runs that exist."""
         ...
 
     def iter_runs(

@@ -11,7 +11,6 @@ from textual import events
 from mltop.store import MltopClient, Store
 from mltop.tui.app import MltopApp
 from mltop.tui.screens.runs import RunsLoaded, RunsPatched
-from mltop.tui.widgets.live_table import LiveTable
 from mltop.tui.widgets.runs_table import RunsTable
 
 NOW = 1_800_000_000_000
@@ -42,16 +41,19 @@ def filled(store_path):
 
 @pytest.fixture
 def rebuilds(monkeypatch) -> list[int]:
-    """Each time a runs table took a new shape (rows or columns came, went or moved), rather
-    than having cells set in place: the number of rows it took."""
+    """Each time a runs table took a new shape (a view opened, or its order was read again
+    because rows came, went or moved), rather than having rows redrawn in place: the number
+    of rows it then had."""
     shapes: list[int] = []
-    replace = LiveTable.replace
+    for method in ("open_view", "set_order"):
+        original = getattr(RunsTable, method)
 
-    def counted(self, labels, rows):
-        shapes.append(len(rows))
-        return replace(self, labels, rows)
+        def counted(self, *args, _original=original, **kwargs):
+            result = _original(self, *args, **kwargs)
+            shapes.append(self.total)
+            return result
 
-    monkeypatch.setattr(LiveTable, "replace", counted)
+        monkeypatch.setattr(RunsTable, method, counted)
     return shapes
 
 
@@ -88,7 +90,8 @@ def shown(app, count: int) -> bool:
     runs_table = app.screen.query_one(RunsTable)
     table = runs_table.table
     return (
-        len(runs_table.runs) == count
+        runs_table.total == count
+        and runs_table.order is not None
         and table.is_mounted
         and table.row_count == count
         and app.focused is table
@@ -114,9 +117,10 @@ def column_of(runs_table: RunsTable, key: str) -> int:
     return [c.key for c in runs_table.columns].index(key)
 
 
-def names(app) -> list[str]:
+def names(app) -> list[str | None]:
+    """The names of the view's runs by position (None: not read, far from the screen)."""
     table = app.screen.query_one(RunsTable)
-    return [r.info.run_name for r in table.runs]
+    return [None if (r := table.run_at(i)) is None else r.info.run_name for i in range(table.total)]
 
 
 @sync
@@ -207,7 +211,7 @@ async def test_sort_by_the_column_under_the_cursor(filled, store_path):
         await pilot.press("S")
         await settle(pilot, lambda: names(app)[0] == "alpha")
         runs_table = app.screen.query_one(RunsTable)
-        assert runs_table.table.rows_backend.labels[5] == "acc ▼"  # the header says so
+        assert runs_table.table.labels[5] == "acc ▼"  # the header says so
 
 
 @sync
@@ -220,15 +224,14 @@ async def test_clicking_a_header_sorts_and_clicking_again_reverses(filled, store
         acc_column = column_of(runs_table, "acc")
 
         def header_of_acc() -> tuple[int, int]:
-            x = sum(c.render_width for c in table.ordered_columns[:acc_column])
-            return (x + 1, 0)
+            return (table.offsets[acc_column] + 1, 0)
 
         await pilot.click(table, offset=header_of_acc())
         await settle(pilot, lambda: names(app)[0] == "beta")  # lowest accuracy first
-        assert table.rows_backend.labels[acc_column] == "acc ▲"
+        assert table.labels[acc_column] == "acc ▲"
         await pilot.click(table, offset=header_of_acc())
         await settle(pilot, lambda: names(app)[0] == "alpha")
-        assert table.rows_backend.labels[acc_column] == "acc ▼"
+        assert table.labels[acc_column] == "acc ▼"
 
 
 @sync
@@ -254,20 +257,16 @@ async def test_marks_survive_a_filter(filled, store_path):
 
 
 @sync
-async def test_a_live_update_changes_cells_in_place_keeping_sort_and_cursor(
-    filled, store_path, rebuilds
-):
+async def test_a_view_read_again_keeps_sort_and_cursor(filled, store_path):
     app = app_for(store_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 3)
         runs_table, acc_column = await sort_by_acc(pilot, app)
         runs_table.table.move_cursor(row=1, column=acc_column)
-        shapes = len(rebuilds)
         client = MltopClient(Store(store_path))
         client.log_metric(filled["beta"], "acc", 0.75, step=1, synchronous=True)
         app.screen.load_runs()
         await settle(pilot, lambda: runs_table.table.get_row_at(0)[acc_column] == "0.75")
-        assert len(rebuilds) == shapes  # only the changed cell was set
         assert runs_table.table.cursor_coordinate == (1, acc_column)
         assert names(app) == ["beta", "[bold red]x[/] \x1b[2J", "alpha"]
         client.close()
@@ -295,6 +294,9 @@ async def test_new_runs_and_columns_arrive_in_place_while_sorted_and_scrolled(st
         acc_column = column_of(runs_table, "acc")
         table.move_cursor(column=acc_column)
         await pilot.press("S")  # highest accuracy first: r119, r118, ...
+        # The cursor keeps its run (r000, now the last): g goes to the first.
+        await settle(pilot, lambda: runs_table.order is not None and table.cursor_row == 119)
+        await pilot.press("g")
         await settle(pilot, lambda: names(app)[0] == "r119")
         table.move_cursor(row=80)
         await pilot.pause(0.05)
@@ -305,7 +307,7 @@ async def test_new_runs_and_columns_arrive_in_place_while_sorted_and_scrolled(st
         client.log_metric(fresh.info.run_id, "acc", 0.99)
         client.log_metric(fresh.info.run_id, "loss", 0.5, synchronous=True)
         app.screen.load_runs()
-        await settle(pilot, lambda: len(runs_table.runs) == 121)
+        await settle(pilot, lambda: runs_table.total == 121 and runs_table.order is not None)
         await pilot.pause(0.05)
         assert runs_table.table is table and table.is_mounted  # the same widget, never remounted
         assert names(app)[:2] == ["new", "r119"]  # still sorted by accuracy, descending
@@ -361,7 +363,7 @@ async def test_a_running_runs_duration_ticks_and_a_stale_one_turns_lost(store_pa
             pilot, lambda: runs_table.table.get_row_at(0)[keys.index("duration")] == "1m05s"
         )
         assert runs_table.table.get_row_at(0)[keys.index("status")] == "? LOST"
-        assert rebuilds == [1]  # the first load only
+        assert rebuilds == [1, 1]  # the first load only (its first rows, then its order)
     client.set_terminated(run.info.run_id)
     client.close()
 
@@ -393,7 +395,7 @@ async def test_live_changes_patch_rows_in_place_and_reread_the_view_only_when_ro
         assert runs_table.table.get_row_at(2)[acc] == "0.95"
         # A run that starts elsewhere, long after the last full read, appears; the cursor
         # keeps its run.
-        screen._last_full -= 10
+        screen._last_order -= 10
         runs_table.table.move_cursor(row=1)
         before = runs_table.current_run().info.run_id
         fresh = client.create_run(

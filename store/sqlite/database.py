@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -146,6 +147,11 @@ def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> in
     return version
 
 
+def _alive(thread: weakref.ref[threading.Thread]) -> bool:
+    found = thread()
+    return found is not None and found.is_alive()
+
+
 def _connect(
     db_path: Path, busy_timeout: float = BUSY_TIMEOUT_S, *, read_only: bool = False
 ) -> sqlite3.Connection:
@@ -251,7 +257,9 @@ class Database:
         self.db_path = self.path / DB_NAME
         self.busy_timeout = busy_timeout
         self.local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Each thread's connection, with its thread: a connection whose thread has ended
+        # (a dashboard runs each read in a new thread) is closed, its cache let go.
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._on_replaced = on_replaced  # called when the database file was replaced
         self._generation = 0  # moves on when the database file is replaced: reconnect
@@ -411,7 +419,7 @@ class Database:
             if conn is not None and local.pid == os.getpid():
                 local.conn = None
                 with self._lock:
-                    self._connections.remove(conn)
+                    self._connections = [(t, c) for t, c in self._connections if c is not conn]
                 conn.close()
             try:
                 conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
@@ -425,7 +433,12 @@ class Database:
             local.connects = getattr(local, "connects", 0) + 1
             local.key_names = {}
             with self._lock:
-                self._connections.append(conn)
+                ended = [c for t, c in self._connections if not _alive(t)]
+                self._connections = [(t, c) for t, c in self._connections if _alive(t)]
+                self._connections.append((weakref.ref(threading.current_thread()), conn))
+            for old in ended:
+                self._opened.pop(id(old), None)
+                old.close()
         return conn
 
     def _read_only_view(self) -> tuple[object, ...]:
@@ -497,7 +510,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for conn in self._connections:
+            for _thread, conn in self._connections:
                 conn.close()
             self._connections.clear()
         self.local = threading.local()

@@ -330,7 +330,17 @@ def _v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(conn: sqlite3.Connection) -> None:
+    # The runs in the default order (newest first, then by id), with what the active view
+    # checks: a table of a million runs reads its first screen, its count and its whole
+    # order from this index alone.
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS idx_runs_newest ON runs "
+        "(start_time DESC, run_id, lifecycle_stage, experiment_id)"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST_VERSION = len(MIGRATIONS)
 
 # A run's attributes as the run store and its searches read them (r: runs).

@@ -6,6 +6,7 @@ that place NaN and missing values included, is part of the page token."""
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,9 @@ def _after(columns: Sequence[tuple[str, bool]], values: Sequence[Any], sql: Sql)
     sql.add(")")
 
 
+RUNS_FROM = " FROM runs AS r JOIN experiments AS e ON e.experiment_id = r.experiment_id"
+
+
 def compile_run_search(
     store: Store,
     experiment_ids: list[int] | None,
@@ -61,8 +65,7 @@ def compile_run_search(
     head.add(f"SELECT {RUN_COLUMNS}")
     for column, _ in columns:
         head.add(f", {column}")
-    head.add(" FROM runs AS r JOIN experiments AS e ON e.experiment_id = r.experiment_id")
-    head.add(joins.sql(), *joins.params)
+    head.add(RUNS_FROM + joins.sql(), *joins.params)
     where = Sql()
     where.add(" WHERE 1")
     if experiment_ids is not None:
@@ -82,10 +85,19 @@ def compile_run_search(
     return head, where, columns, fingerprint
 
 
+NOT_NULL = {"r.run_id", "e.experiment_id"}
+
+
 def _order_clause(columns: Sequence[tuple[str, bool]]) -> str:
+    """NULLs last in both directions. SQLite sorts NULL first, so a descending key needs
+    nothing more, nor a column never NULL: the default order (start_time DESC, run_id)
+    is then an index's order (idx_runs_newest), read without sorting."""
     parts = []
     for column, descending in columns:
-        parts.append(f"({column} IS NULL), {column} {'DESC' if descending else 'ASC'}")
+        if descending or column in NOT_NULL:
+            parts.append(f"{column} {'DESC' if descending else 'ASC'}")
+        else:
+            parts.append(f"({column} IS NULL), {column} ASC")
     return " ORDER BY " + ", ".join(parts)
 
 
@@ -134,6 +146,44 @@ def search_runs(
     return PagedList(store.runs_from_rows(run_rows), token)
 
 
+def run_order(
+    store: Store,
+    experiment_ids: list[int] | None,
+    filter_string: str | None = None,
+    order_by: Sequence[str] | None = None,
+    view: str = "active",
+) -> array[int]:
+    """The row keys of every matching run, in the search's order (a million runs: 8 MB
+    and about a second): a table shows any window of them with `run_rows_by_keys`."""
+    head, where, columns, _fingerprint = compile_run_search(
+        store, experiment_ids, filter_string, order_by, view
+    )
+    # The head's joins (those the sort needs) without its select list.
+    sql = Sql()
+    sql.add("SELECT r.id" + RUNS_FROM + head.sql().partition(RUNS_FROM)[2], *head.params)
+    sql.add(where.sql(), *where.params)
+    sql.add(_order_clause(columns))
+    keys = array("q")
+    cursor = store.thread_connection().execute(sql.sql(), sql.params)
+    while batch := cursor.fetchmany(50_000):
+        keys.extend(row[0] for row in batch)
+    return keys
+
+
+def count_runs(
+    store: Store,
+    experiment_ids: list[int] | None,
+    filter_string: str | None = None,
+    view: str = "active",
+) -> int:
+    """How many runs a search matches."""
+    _head, where, _columns, _fingerprint = compile_run_search(
+        store, experiment_ids, filter_string, None, view
+    )
+    sql = "SELECT count(*)" + RUNS_FROM + where.sql()
+    return int(store.thread_connection().execute(sql, where.params).fetchone()[0])
+
+
 def iter_runs(
     store: Store,
     experiment_ids: list[int] | None,
@@ -159,10 +209,7 @@ def matching_keys(
     _head, where, _columns, _fp = compile_run_search(
         store, experiment_ids, filter_string, None, view
     )
-    runs = (
-        "SELECT r.id FROM runs AS r JOIN experiments AS e ON e.experiment_id = r.experiment_id"
-        + where.sql()
-    )
+    runs = "SELECT r.id" + RUNS_FROM + where.sql()
     conn = store.thread_connection()
     out = {}
     for name, query in (

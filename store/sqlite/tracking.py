@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import uuid
+from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from operator import itemgetter
@@ -27,6 +28,7 @@ from mltop.store.entities import (
     ACTIVE,
     DEFAULT_EXPERIMENT_ID,
     DELETED,
+    LOST_AFTER_INTERVALS,
     NO_INPUTS,
     RUN_STATUSES,
     RUNNING,
@@ -361,10 +363,13 @@ class Store:
         )
 
     def experiment_run_counts(self) -> dict[str, tuple[int, int]]:
-        """experiment id -> (active runs, RUNNING runs among them)."""
+        """experiment id -> (active runs, running runs among them: RUNNING and not LOST,
+        as a table of runs shows them)."""
         rows = self.db.connection().execute(
-            "SELECT experiment_id, count(*), sum(status = 'RUNNING') FROM runs "
-            "WHERE lifecycle_stage = 'active' GROUP BY experiment_id"
+            "SELECT experiment_id, count(*), sum(status = 'RUNNING' AND (heartbeat_time IS "
+            "NULL OR ? - heartbeat_time <= ? * heartbeat_interval_ms)) FROM runs "
+            "WHERE lifecycle_stage = 'active' GROUP BY experiment_id",
+            (now_ms(), LOST_AFTER_INTERVALS),
         )
         return {str(exp): (total, running or 0) for exp, total, running in rows}
 
@@ -1102,6 +1107,62 @@ class Store:
         return search.search_runs(
             self, scope, filter_string, order_by, max_results, page_token, view, rows=True
         )
+
+    def run_order(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        *,
+        view: str = "active",
+    ) -> array[int]:
+        """The keys of every run a search matches, in its order (`search_runs`'s order):
+        a table of a million runs holds these (8 MB) and reads the rows it shows with
+        `run_rows_by_keys`."""
+        _check_view(view)
+        scope = self._experiment_scope(experiment_ids)
+        if scope == []:
+            return array("q")
+        return search.run_order(self, scope, filter_string, order_by, view)
+
+    def count_runs(
+        self,
+        experiment_ids: Iterable[str | int] | None = None,
+        filter_string: str | None = None,
+        *,
+        view: str = "active",
+    ) -> int:
+        """How many runs a search matches."""
+        _check_view(view)
+        scope = self._experiment_scope(experiment_ids)
+        if scope == []:
+            return 0
+        return search.count_runs(self, scope, filter_string, view)
+
+    def run_rows_by_keys(self, keys: Sequence[int]) -> list[RunRow | None]:
+        """The RunRows of runs by key (from `run_order`), in that order; None for a run
+        deleted from the store since."""
+        found: dict[int, RunRow] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 900):  # within SQLite's limit on parameters
+            batch = keys[start : start + 900]
+            marks = ",".join("?" * len(batch))
+            rows = self._run_infos(f"r.id IN ({marks})", batch)
+            made = self.run_rows_from_rows(rows)
+            found.update((row[0], run) for row, run in zip(rows, made, strict=True))
+        return [found.get(key) for key in keys]
+
+    def run_keys(self, run_ids: Iterable[str]) -> dict[str, int]:
+        """Run id -> key (as `run_order` gives them), for the runs that exist."""
+        out: dict[str, int] = {}
+        conn = self.db.connection()
+        ids = list(run_ids)
+        for start in range(0, len(ids), 900):  # within SQLite's limit on parameters
+            batch = ids[start : start + 900]
+            marks = ",".join("?" * len(batch))
+            query = f"SELECT run_id, id FROM runs WHERE run_id IN ({marks})"
+            out.update(conn.execute(query, batch).fetchall())
+        return out
 
     def iter_runs(
         self,

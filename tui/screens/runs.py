@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,59 +16,93 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual_fastdatatable import DataTable
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, TrackingStore
 from mltop.store.query import check_run_search
 from mltop.tui.text import TYPABLE, clean
-from mltop.tui.widgets.runs_table import Column, RunsTable
+from mltop.tui.widgets.grid import Grid
+from mltop.tui.widgets.runs_table import MARGIN, Column, RunsTable
 from mltop.tui.workers import report, store_work
 
 ALL = "__all__"
 
 
-PATCH_LIMIT = 500  # more changed runs than this at once: read the whole view again
-FULL_RELOAD_EVERY = 0.5  # seconds: live changes that move rows re-read the view this often
+PATCH_LIMIT = 500  # more changed runs than this at once: read the order again
+REORDER_EVERY = 0.5  # seconds: live changes that move rows read the order at most this often
+REORDER_COST_SHARE = 3  # ... and at most once per this many times the last read took
+FIRST_ROWS = 200  # runs read to open a view, before its whole order is known
 
 
 @dataclass
 class RunsLoaded(Message):
-    """The runs of the view, read with `filter_string` (None: not read, for `error`)."""
+    """A view opened: how many runs match `filter_string` and the first of them (None:
+    not read, for `error`)."""
 
     runs: list[RunRow] | None
+    total: int
     generation: int
     filter_string: str
     error: Exception | None = None
 
 
 @dataclass
+class OrderLoaded(Message):
+    """The view's whole order (run keys), and the runs from `start` around the screen;
+    `cursor` is where the cursor's run now stands (None: it left the view)."""
+
+    order: Sequence[int] | None
+    start: int
+    runs: list[RunRow | None]
+    cursor: int | None
+    top: int | None
+    generation: int
+    seconds: float
+    error: Exception | None = None
+
+
+@dataclass
+class RowsLoaded(Message):
+    """Runs of the view at positions `start`.., read as the user scrolled to them."""
+
+    start: int
+    runs: list[RunRow | None]
+    generation: int
+    order: Sequence[int]
+    error: Exception | None = None
+
+
+@dataclass
 class RunsPatched(Message):
-    """Fresh copies of some runs (those a change touched) that still match the view
-    (none read, for `error`)."""
+    """Fresh copies of some runs (those a change touched) that still match the view, and
+    which of the runs asked about are in the view's order (none read, for `error`)."""
 
     asked: set[str]
     runs: list[RunRow]
     generation: int
+    in_order: set[str] = field(default_factory=set)
     error: Exception | None = None
 
 
 @dataclass
 class ExperimentsLoaded(Message):
     options: list[tuple[str, str]]
+    names: dict[str, str]
 
 
 class RunsScreen(Screen):
     CSS_PATH = "runs.tcss"
-    AUTO_FOCUS = None  # the runs table takes the focus itself, once it has rows
+    AUTO_FOCUS = None  # the runs table takes the focus itself
     HELP_TITLE = "runs"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "slash",
             "focus_filter",
             "Filter",
-            tooltip="Filter runs (search language; ↑ recalls)",
+            tooltip="Filter runs: plain words find runs by name as you type; the search "
+            "language applies on enter (↑ recalls)",
             id="runs.filter",
         ),
         Binding(
@@ -104,14 +140,51 @@ class RunsScreen(Screen):
             tooltip="Open the run: summary, charts, params, metrics, tags, artifacts",
             id="runs.open",
         ),
-        Binding("j", "move(1)", "Down", show=False, tooltip="Next run", id="runs.down"),
-        Binding("k", "move(-1)", "Up", show=False, tooltip="Previous run", id="runs.up"),
+        Binding("j", "nav('down')", "Down", show=False, tooltip="Next run", id="runs.down"),
+        Binding("k", "nav('up')", "Up", show=False, tooltip="Previous run", id="runs.up"),
+        Binding("g", "nav('first')", "First", show=False, tooltip="First run", id="runs.first"),
+        Binding("G", "nav('last')", "Last", show=False, tooltip="Last run", id="runs.last"),
+        Binding("ctrl+d", "nav('half_down')", "Half page down", show=False, id="runs.half_down"),
+        Binding("ctrl+u", "nav('half_up')", "Half page up", show=False, id="runs.half_up"),
+        Binding(
+            "y",
+            "copy_run_id",
+            "Copy id",
+            show=False,
+            tooltip="Copy the run's id to the clipboard (OSC 52: works over SSH)",
+            id="runs.copy",
+        ),
+        Binding(
+            "e",
+            "toggle_experiments",
+            "Experiments",
+            show=False,
+            tooltip="Show or hide the experiments list (hidden by itself below 100 columns)",
+            id="runs.experiments",
+        ),
+        Binding(
+            "tab",
+            "area(1)",
+            "Next area",
+            show=False,
+            tooltip="Move to the next area: experiments, filter, runs",
+            id="runs.next_area",
+        ),
+        Binding(
+            "shift+tab",
+            "area(-1)",
+            "Previous area",
+            show=False,
+            tooltip="Move to the previous area",
+            id="runs.previous_area",
+        ),
         Binding(
             "escape",
-            "focus_table",
+            "escape",
             "Back to runs",
             show=False,
-            tooltip="Leave the filter bar or the experiments list",
+            tooltip="In the filter bar: put back the applied filter, then leave; elsewhere: "
+            "back to the runs",
             id="runs.escape",
         ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
@@ -123,36 +196,54 @@ class RunsScreen(Screen):
         self.experiment_id: str | None = None
         self.filter_string = ""  # the filter of the view asked for
         self.shown_filter = ""  # the filter of the runs shown
+        self.filter_text = ""  # what the filter bar holds for it (plain words: a name search)
         self.order_by: list[str] = []
         self.history: list[str] = []
         self.history_index = 0
         self.generation = 0
-        # Live changes: run ids waiting to be re-read, and whether a read is under way.
+        self.experiment_names: dict[str, str] = {}
+        self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
+        # Live changes: run ids waiting to be re-read, and what is being read.
         self.pending: set[str] = set()
-        self.full_load_running = False
+        self.view_running = False
+        self.order_running = False
+        self.order_again = False
         self.patch_running = False
-        self._last_full = 0.0
-        self._full_timer: Timer | None = None
+        self._order_seconds = 0.0
+        self._last_order = 0.0
+        self._order_timer: Timer | None = None
         self._experiments_timer: Timer | None = None
+        self._quick_timer: Timer | None = None
+        self._rows_running: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
             yield OptionList(id="experiments")
-            with Vertical():
+            with Vertical(id="main"):
                 yield Input(
-                    placeholder="/ filter: metrics.val_acc > 0.9 and params.lr = '0.01'",
+                    placeholder="/ name, or filter: metrics.val_acc > 0.9 and params.lr = '0.01'",
                     id="filter",
                     restrict=TYPABLE,
                 )
                 yield Static(id="filter-error", markup=False)
                 yield Static("reading runs…", id="count", markup=False)
+                yield Static(id="empty", markup=False)
                 yield RunsTable(id="runs")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(RunsTable).table.focus()
-        self.refresh_data()
+        self.set_focus(self.query_one(RunsTable).table)
+        self._fit_sidebar()
+        self.load_runs()  # the experiments once the runs are drawn: first things first
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_sidebar()
+
+    def _fit_sidebar(self) -> None:
+        wide = self.size.width >= SIDEBAR_MIN_WIDTH
+        shown = wide if self.sidebar is None else self.sidebar
+        self.query_one("#experiments").display = shown
 
     # -- loading -------------------------------------------------------------------------
 
@@ -170,24 +261,30 @@ class RunsScreen(Screen):
     @store_work(group="experiments", exclusive=True)
     def _read_experiments(store: TrackingStore) -> ExperimentsLoaded:
         counts = store.experiment_run_counts()
-        options = [(ALL, f"All experiments ({sum(t for t, _r in counts.values())})")]
-        for exp in store.list_experiments():
+        experiments = store.list_experiments()
+        total = sum(counts.get(exp.experiment_id, (0, 0))[0] for exp in experiments)
+        running = sum(counts.get(exp.experiment_id, (0, 0))[1] for exp in experiments)
+        live = f", {running} running" if running else ""
+        options = [(ALL, f"All experiments ({total}{live})")]
+        for exp in experiments:
             total, running = counts.get(exp.experiment_id, (0, 0))
             live = f", {running} running" if running else ""
             options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
-        return ExperimentsLoaded(options)
+        names = {exp.experiment_id: clean(exp.name) for exp in experiments}
+        return ExperimentsLoaded(options, names)
 
     def load_runs(self) -> None:
-        """Read every run of the view again (a new filter, sort or experiment)."""
+        """Open the view again (a new filter, sort or experiment): its count and first
+        runs at once, then its whole order."""
         self.generation += 1
-        self.full_load_running = True
-        self._last_full = time.monotonic()
-        self._read_all(
+        self.view_running = True
+        self.order_running = False  # an order read for the old view is of no use
+        self._read_view(
             self.store, self.generation, self.experiment_id, self.filter_string, self.order_by
         )
 
     @store_work(group="runs", exclusive=True)
-    def _read_all(
+    def _read_view(
         store: TrackingStore,
         generation: int,
         experiment_id: str | None,
@@ -196,12 +293,96 @@ class RunsScreen(Screen):
     ) -> RunsLoaded:
         scope = None if experiment_id is None else [experiment_id]
         try:
-            runs = list(
-                store.search_run_rows(scope, filter_string, order_by or None, max_results=50_000)
-            )
+            total = store.count_runs(scope, filter_string)
+            runs = list(store.search_run_rows(scope, filter_string, order_by or None, FIRST_ROWS))
         except Exception as error:  # whatever happened, the screen learns that this read is over
-            return RunsLoaded(None, generation, filter_string, error)
-        return RunsLoaded(runs, generation, filter_string)
+            return RunsLoaded(None, 0, generation, filter_string, error)
+        return RunsLoaded(runs, total, generation, filter_string)
+
+    def load_order(self) -> None:
+        """Read the view's whole order again, keeping the cursor on its run."""
+        if self.order_running:
+            self.order_again = True
+            return
+        self.order_running, self.order_again = True, False
+        self._last_order = time.monotonic()
+        runs_table = self.query_one(RunsTable)
+        grid = runs_table.table
+        run = runs_table.current_run()
+        self._read_order(
+            self.store,
+            self.generation,
+            self.experiment_id,
+            self.filter_string,
+            self.order_by,
+            None if run is None else run.info.run_id,
+            grid.cursor_row - grid.scroll_offset.y,
+            grid.scroll_offset.y,
+            grid.visible_rows,
+        )
+
+    @store_work(group="runs-order", exclusive=True)
+    def _read_order(
+        store: TrackingStore,
+        generation: int,
+        experiment_id: str | None,
+        filter_string: str,
+        order_by: list[str],
+        cursor_run: str | None,
+        cursor_line: int,
+        top: int,
+        height: int,
+    ) -> OrderLoaded:
+        scope = None if experiment_id is None else [experiment_id]
+        started = time.monotonic()
+        try:
+            order = store.run_order(scope, filter_string, order_by or None)
+            cursor = None
+            if cursor_run is not None:
+                key = store.run_keys([cursor_run]).get(cursor_run)
+                cursor = position(order, key)
+            new_top = top if cursor is None else max(0, cursor - cursor_line)
+            start = max(0, new_top - MARGIN * height)
+            stop = min(len(order), new_top + (MARGIN + 1) * height)
+            runs = store.run_rows_by_keys(order[start:stop])
+        except Exception as error:  # whatever happened, the screen learns that this read is over
+            return OrderLoaded(None, 0, [], None, None, generation, 0.0, error)
+        seconds = time.monotonic() - started
+        return OrderLoaded(order, start, runs, cursor, new_top, generation, seconds)
+
+    @on(Grid.RowsWanted)
+    def read_rows(self, event: Grid.RowsWanted) -> None:
+        event.stop()
+        runs_table = self.query_one(RunsTable)
+        order = runs_table.order
+        if order is None or self._rows_running is not None:
+            return  # the order brings the rows on screen; or a read is on its way
+        start, stop = runs_table.missing(event.start, event.end)
+        if start >= stop:
+            return
+        self._rows_running = (start, stop)
+        self._read_rows(self.store, self.generation, order, start, stop)
+
+    @store_work(group="runs-rows", exclusive=True)
+    def _read_rows(
+        store: TrackingStore, generation: int, order: Sequence[int], start: int, stop: int
+    ) -> RowsLoaded:
+        try:
+            runs = store.run_rows_by_keys(order[start:stop])
+        except Exception as error:  # whatever happened, the screen learns that this read is over
+            return RowsLoaded(start, [], generation, order, error)
+        return RowsLoaded(start, runs, generation, order)
+
+    def on_rows_loaded(self, message: RowsLoaded) -> None:
+        self._rows_running = None
+        if message.error is not None:
+            report(self.app, message.error)
+            return
+        runs_table = self.query_one(RunsTable)
+        if message.generation == self.generation and message.order is runs_table.order:
+            runs_table.put_rows(message.start, message.runs, self.app.now())  # type: ignore[attr-defined]
+        else:
+            runs_table.table.rows_arrived()  # ask again, for the order shown now
 
     # -- live changes ----------------------------------------------------------------------
 
@@ -216,14 +397,25 @@ class RunsScreen(Screen):
         self._next_patch()
 
     def _next_patch(self) -> None:
-        if self.full_load_running or self.patch_running or not self.pending:
+        if self.view_running or self.patch_running or not self.pending:
             return
         asked, self.pending = self.pending, set()
         if len(asked) > PATCH_LIMIT:
-            self._schedule_full_load()
+            self._schedule_order()
+            return
+        tables = self.query(RunsTable)
+        if not tables:
+            self.pending |= asked  # composing or closing: nothing to patch
             return
         self.patch_running = True
-        self._read_some(self.store, asked, self.generation, self.experiment_id, self.filter_string)
+        self._read_some(
+            self.store,
+            asked,
+            self.generation,
+            self.experiment_id,
+            self.filter_string,
+            tables.first().order,
+        )
 
     @store_work(group="runs-patch")
     def _read_some(
@@ -232,6 +424,7 @@ class RunsScreen(Screen):
         generation: int,
         experiment_id: str | None,
         filter_string: str,
+        order: Sequence[int] | None,
     ) -> RunsPatched:
         scope = None if experiment_id is None else [experiment_id]
         ids = ", ".join(f"'{run_id}'" for run_id in sorted(asked))  # hex ids, from the store
@@ -239,32 +432,57 @@ class RunsScreen(Screen):
         where = f"({filter_string}) AND {clause}" if filter_string else clause
         try:
             runs = list(store.search_run_rows(scope, where, max_results=PATCH_LIMIT))
+            in_order = set()
+            if order is not None:
+                for run_id, key in store.run_keys(asked).items():
+                    if position(order, key) is not None:
+                        in_order.add(run_id)
         except Exception as error:  # whatever happened, the screen learns that this read is over
-            return RunsPatched(asked, [], generation, error)
-        return RunsPatched(asked, runs, generation)
+            return RunsPatched(asked, [], generation, error=error)
+        return RunsPatched(asked, runs, generation, in_order)
 
     def on_runs_patched(self, message: RunsPatched) -> None:
         self.patch_running = False
         if message.error is not None:
             report(self.app, message.error)
+        runs_table = self.query_one(RunsTable)
         if message.generation != self.generation:
-            self.pending |= message.asked  # a full read began meanwhile: ask again after it
-        elif not self.query_one(RunsTable).patch(message.asked, message.runs, self.app.now()):  # type: ignore[attr-defined]
-            self._schedule_full_load()  # rows must come, go or move: read the view again
+            self.pending |= message.asked  # a new view began meanwhile: ask again after it
+        elif runs_table.order is None:
+            self.order_again = self.order_again or self.order_running  # read since
+        elif not runs_table.patch(message.asked, message.runs, self.app.now()):  # type: ignore[attr-defined]
+            self._schedule_order()  # rows must come, go or move
+        elif self._moves_elsewhere(message, runs_table):
+            self._schedule_order()
         self._next_patch()
 
-    def _schedule_full_load(self) -> None:
-        """A full read for live changes, at most every FULL_RELOAD_EVERY seconds."""
-        if self._full_timer is not None:
+    def _moves_elsewhere(self, message: RunsPatched, runs_table: RunsTable) -> bool:
+        """Whether runs not held (off screen) came into the view, left it, or may have
+        moved in it (sorted by something a live run changes)."""
+        matched = {run.info.run_id for run in message.runs}
+        stable = runs_table.sort_column is None or runs_table.sort_column.key == "started"
+        for run_id in message.asked:
+            if runs_table.position_of(run_id) is not None:
+                continue
+            ordered = run_id in message.in_order
+            if ordered != (run_id in matched) or (ordered and not stable):
+                return True
+        return False
+
+    def _schedule_order(self) -> None:
+        """The order read again for live changes: at most every REORDER_EVERY seconds, and
+        less often when reading it is slow (a million runs)."""
+        if self._order_timer is not None:
             return
+        every = max(REORDER_EVERY, REORDER_COST_SHARE * self._order_seconds)
         # (A timer needs a positive delay: Textual divides by it.)
-        wait = max(0.01, self._last_full + FULL_RELOAD_EVERY - time.monotonic())
+        wait = max(0.01, self._last_order + every - time.monotonic())
 
         def go() -> None:
-            self._full_timer = None
-            self.load_runs()
+            self._order_timer = None
+            self.load_order()
 
-        self._full_timer = self.set_timer(wait, go)
+        self._order_timer = self.set_timer(wait, go)
 
     def _schedule_experiments(self) -> None:
         if self._experiments_timer is None:
@@ -281,6 +499,7 @@ class RunsScreen(Screen):
             runs_table.tick(self.app.now())  # type: ignore[attr-defined]
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
+        self.experiment_names = message.names
         listing = self.query_one("#experiments", OptionList)
         highlighted = listing.highlighted
         listing.clear_options()
@@ -301,18 +520,45 @@ class RunsScreen(Screen):
             # results stay, and the filter bar has the keyboard, to try again.
             self.filter_string = self.shown_filter
             self.notify(clean(error), severity="error", markup=False)
-            self.query_one("#filter", Input).focus()
+            self.set_focus(self.query_one("#filter", Input))
         elif error is not None:
             report(self.app, error)
         if message.generation != self.generation:
             return  # a newer load is on its way
-        self.full_load_running = False
+        self.view_running = False
         if message.runs is not None:
             self.shown_filter = message.filter_string
-            self.query_one(RunsTable).show(message.runs, self.app.now())  # type: ignore[attr-defined]
+            runs_table = self.query_one(RunsTable)
+            runs_table.open_view(message.total, message.runs, self.app.now())  # type: ignore[attr-defined]
             self._show_count()
+            # Once this is drawn: reading a million keys holds the interpreter a while.
+            self.call_after_refresh(self.load_order)
+            if not self.experiment_names:
+                self.call_after_refresh(self.load_experiments)
             # On screen: now the app follows the store (changes since it opened included).
             self.call_after_refresh(self.app.start_following)  # type: ignore[attr-defined]
+        self._next_patch()
+
+    def on_order_loaded(self, message: OrderLoaded) -> None:
+        self.order_running = False
+        if message.error is not None:
+            report(self.app, message.error)
+        if message.generation != self.generation:
+            return  # the order of a view no longer shown
+        if message.order is not None:
+            self._order_seconds = message.seconds
+            runs_table = self.query_one(RunsTable)
+            runs_table.set_order(
+                message.order,
+                message.start,
+                message.runs,
+                message.cursor,
+                message.top,
+                self.app.now(),  # type: ignore[attr-defined]
+            )
+            self._show_count()
+        if self.order_again:
+            self._schedule_order()
         self._next_patch()
 
     def _show_filter_error(self, failure: FilterError) -> None:
@@ -336,23 +582,49 @@ class RunsScreen(Screen):
         if text and (not self.history or self.history[-1] != text):
             self.history.append(text)
         self.history_index = len(self.history)
+        if self._quick_timer is not None:
+            self._quick_timer.stop()
+            self._quick_timer = None
+        filter_string = name_search(text) if is_plain_words(text) else text
         try:  # checked as the search would be, without reading the store
-            check_run_search(text)
+            check_run_search(filter_string)
         except FilterError as exc:  # not applied: the previous results stay
             self._show_filter_error(exc)
             return
-        self.filter_string = text
+        self._apply(text, filter_string)
+        self.set_focus(self.query_one(RunsTable).table)
+
+    def _apply(self, text: str, filter_string: str) -> None:
         self.query_one("#filter-error", Static).remove_class("shown")
-        self.load_runs()
-        self.query_one(RunsTable).table.focus()
+        self.filter_text = text
+        if filter_string != self.filter_string:
+            self.filter_string = filter_string
+            self.load_runs()
+
+    @on(Input.Changed, "#filter")
+    def quick_search(self, event: Input.Changed) -> None:
+        """Plain words find runs by name as they are typed (after a short pause)."""
+        text = event.value.strip()
+        if not is_plain_words(text) or text == self.filter_text:
+            return
+        if self._quick_timer is not None:
+            self._quick_timer.stop()
+
+        def go() -> None:
+            self._quick_timer = None
+            if self.query_one("#filter", Input).value.strip() == text:
+                self._apply(text, name_search(text))
+
+        self._quick_timer = self.set_timer(QUICK_SEARCH_PAUSE, go)
 
     def on_key(self, event: events.Key) -> None:
         filter_input = self.query_one("#filter", Input)
         if event.key == "slash" and not filter_input.has_focus:
-            # `/` moves to the filter bar, without typing itself into it.
+            # `/` moves to the filter bar, without typing itself into it; at once, so
+            # that keys typed right after it go there too.
             event.prevent_default()
             event.stop()
-            filter_input.focus()
+            self.set_focus(filter_input)
             return
         if not filter_input.has_focus or event.key not in ("up", "down") or not self.history:
             return
@@ -365,10 +637,68 @@ class RunsScreen(Screen):
         event.stop()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_focus_table(self) -> None:
-        self.query_one(RunsTable).table.focus()
+        self.set_focus(self.query_one(RunsTable).table)
+
+    def action_escape(self) -> None:
+        """In the filter bar, text that is not the applied filter is put back to it (the
+        bar never shows a filter other than the one applied); else back to the runs."""
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.has_focus and filter_input.value.strip() != self.filter_text:
+            if self._quick_timer is not None:
+                self._quick_timer.stop()
+                self._quick_timer = None
+            filter_input.value = self.filter_text
+            filter_input.cursor_position = len(self.filter_text)
+            self.query_one("#filter-error", Static).remove_class("shown")
+            return
+        self.action_focus_table()
+
+    def action_area(self, step: int) -> None:
+        """tab / shift+tab: experiments, filter bar, runs table, round."""
+        areas: list[Widget] = [
+            self.query_one("#experiments", OptionList),
+            self.query_one("#filter", Input),
+            self.query_one(RunsTable).table,
+        ]
+        shown = [w for w in areas if w.display]
+        focused = self.focused
+        at = shown.index(focused) if focused in shown else len(shown) - 1
+        self.set_focus(shown[(at + step) % len(shown)])
+
+    def action_nav(self, where: str) -> None:
+        """j k g G ctrl+d ctrl+u on the list that has the keyboard (the table's own keys
+        take them first; the experiments list gets them here)."""
+        focused = self.focused
+        if isinstance(focused, OptionList):
+            actions = {
+                "down": focused.action_cursor_down,
+                "up": focused.action_cursor_up,
+                "first": focused.action_first,
+                "last": focused.action_last,
+                "half_down": focused.action_page_down,
+                "half_up": focused.action_page_up,
+            }
+            actions[where]()
+            return
+        grid = self.query_one(RunsTable).table
+        {
+            "down": grid.action_cursor_down,
+            "up": grid.action_cursor_up,
+            "first": grid.action_first,
+            "last": grid.action_last,
+            "half_down": lambda: grid.action_half_page(1),
+            "half_up": lambda: grid.action_half_page(-1),
+        }[where]()
+
+    def action_toggle_experiments(self) -> None:
+        listing = self.query_one("#experiments", OptionList)
+        self.sidebar = not listing.display
+        self._fit_sidebar()
+        if not self.sidebar and listing.has_focus:
+            self.action_focus_table()
 
     def action_sort(self, reverse: bool) -> None:
         """`s` sorts by the column under the cursor (newest first for `started`), `S` reversed."""
@@ -383,24 +713,25 @@ class RunsScreen(Screen):
         runs_table = self.query_one(RunsTable)
         runs_table.sorted_by = (column.order_key, descending)
         runs_table.sort_column = column
+        runs_table.relabel()
         self.load_runs()
 
-    @on(DataTable.HeaderSelected)
-    def sort_by_header(self, event: DataTable.HeaderSelected) -> None:
+    @on(Grid.HeaderClicked)
+    def sort_by_header(self, event: Grid.HeaderClicked) -> None:
         """A click on a column's header sorts by it; a second click reverses."""
         event.stop()
         runs_table = self.query_one(RunsTable)
-        if not 0 <= event.column_index < len(runs_table.columns):
+        if not 0 <= event.column < len(runs_table.columns):
             return
-        column = runs_table.columns[event.column_index]
+        column = runs_table.columns[event.column]
         current = runs_table.sorted_by
         natural = column.key == "started"
         # The first click sorts the natural way; each further click flips the direction.
         again = current is not None and current[0] == column.order_key
         self.sort_by(column, reverse=again and current is not None and current[1] == natural)
 
-    @on(DataTable.CellSelected)
-    def open_selected(self, event: DataTable.CellSelected) -> None:
+    @on(Grid.Selected)
+    def open_selected(self, event: Grid.Selected) -> None:
         """Enter on the table (the table turns the key into a selection)."""
         event.stop()
         self.action_open_run()
@@ -414,6 +745,13 @@ class RunsScreen(Screen):
 
             self.app.push_screen(RunDetailScreen(self.store, run.info.run_id))
 
+    def action_copy_run_id(self) -> None:
+        run = self.query_one(RunsTable).current_run()
+        if run is None:
+            return
+        self.app.copy_to_clipboard(run.info.run_id)
+        self.notify(f"copied run id {run.info.run_id}", markup=False)
+
     def action_compare(self) -> None:
         runs_table = self.query_one(RunsTable)
         if len(runs_table.marked) < 2:
@@ -421,26 +759,86 @@ class RunsScreen(Screen):
             return
         from mltop.tui.screens.compare import CompareScreen
 
-        # In the order they stand in the table; marked runs filtered out of view come last.
+        # In the order they stand in the table; marked runs not held come last.
         shown = [r.info.run_id for r in runs_table.runs if r.info.run_id in runs_table.marked]
         rest = sorted(runs_table.marked - set(shown))
         self.app.push_screen(CompareScreen(self.store, shown + rest))
-
-    def action_move(self, rows: int) -> None:
-        table = self.query_one(RunsTable).table
-        table.move_cursor(row=max(0, table.cursor_row + rows))
 
     def action_mark(self) -> None:
         self.query_one(RunsTable).toggle_mark()
         self._show_count()
 
     def _show_count(self) -> None:
-        """The line over the table: how many runs, whether filtered, how many marked."""
+        """The line over the table: how many runs, whether filtered, how many marked; with
+        no runs, what to do next."""
         runs_table = self.query_one(RunsTable)
-        count = len(runs_table.runs)
+        count = runs_table.total
         parts = [f"{count:,} run{'' if count == 1 else 's'}"]
         if self.filter_string:
-            parts[0] += " match the filter" if count != 1 else " matches the filter"
+            quick = is_plain_words(self.filter_text)
+            what = f'"{self.filter_text}" in the name' if quick else "the filter"
+            parts[0] += f" match {what}" if count != 1 else f" matches {what}"
         if runs_table.marked:
             parts.append(f"{len(runs_table.marked):,} marked")
-        self.query_one("#count", Static).update(" · ".join(parts))
+        self.query_one("#count", Static).update(Text(" · ".join(parts)))
+        empty = self.query_one("#empty", Static)
+        if count:
+            empty.remove_class("shown")
+            runs_table.display = True
+            return
+        if self.filter_string:
+            message = (
+                f"No run matches {clean(self.filter_text)!r}.\n\n"
+                "Press / to change the filter (escape puts back the one applied), "
+                "or empty it and press enter to see every run."
+            )
+        elif self.experiment_id is not None:
+            message = "No runs in this experiment yet. Choose another on the left (tab)."
+        else:
+            message = (
+                "No runs yet. Log one from Python:\n\n"
+                "    import mltop.store as mlflow\n"
+                "    with mlflow.start_run():\n"
+                '        mlflow.log_param("lr", 0.01)\n'
+                '        mlflow.log_metric("loss", 0.5, step=1)\n\n'
+                "or try `mltop demo` for a store with live training."
+            )
+        empty.update(Text(message))
+        empty.add_class("shown")
+        runs_table.display = False
+
+
+SIDEBAR_MIN_WIDTH = 100  # columns: narrower, the experiments list hides (e shows it)
+QUICK_SEARCH_PAUSE = 0.15  # seconds after the last key before a name search is read
+
+_PLAIN = re.compile(r"[^=<>!'\"`()]*")
+
+
+def is_plain_words(text: str) -> bool:
+    """Whether the filter bar holds words to find in run names rather than a filter
+    (no comparison, no quotes, no parentheses)."""
+    if not text or not _PLAIN.fullmatch(text):
+        return False
+    try:
+        check_run_search(text)
+    except FilterError:
+        return True
+    return False
+
+
+def name_search(text: str) -> str:
+    """The filter finding runs whose name holds the letters of `text` in order, any case
+    (fuzzy: "rn01" finds "resnet-lr0.1"); LIKE's wildcards typed are taken as any char."""
+    letters = [c for c in text if not c.isspace()]
+    pattern = "%" + "%".join(letters) + "%"
+    return f"attributes.run_name ILIKE '{pattern}'"
+
+
+def position(order: Sequence[int], key: int | None) -> int | None:
+    """Where `key` stands in `order` (None: not there)."""
+    if key is None:
+        return None
+    try:
+        return order.index(key)
+    except ValueError:
+        return None

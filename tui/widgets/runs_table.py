@@ -1,28 +1,28 @@
-"""The runs table: one row per run, always updated in place.
+"""The runs table: one row per run, whatever the number of runs, always updated in place.
 
-A `LiveTable` (textual-fastdatatable, which draws only the rows on screen, over plain
-lists) that is never remounted: when only values change (a metric moving, a run finishing,
-a duration ticking) just those cells are set; when rows or columns change (a new run, a new
-metric, another sort) the table takes its new shape in place and the cursor stays on the
-same run and column. Every value a user logged is shown literally: markup is off and
-control characters are made visible.
+The view (an experiment, a filter, a sort) is a list of run keys in the store's order,
+read once (a million runs: 8 MB, about a second, in a worker) and again only when live
+changes may move rows. The table holds the runs of the window on screen plus a margin,
+formatted as they arrive, and asks for others as the user scrolls (`Grid.RowsWanted`);
+a live change to a run on screen re-reads that run and redraws its line. Every value a
+user logged is shown literally: control characters are made visible, nothing is markup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.coordinate import Coordinate
 
 from mltop.store import RunRow
-from mltop.tui.present import status_label
+from mltop.tui.present import STATUS_STYLE, status_label
 from mltop.tui.text import ago, clean, duration, number
-from mltop.tui.widgets.live_table import LiveTable
+from mltop.tui.widgets.grid import Grid
 
-FIXED = ["", "status", "name", "started", "duration"]
 MARK = "•"
+MARGIN = 2  # screens of rows kept (and read) above and below the one shown
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,18 @@ class Column:
         }.get(self.key)
 
 
-def columns_for(runs: list[RunRow]) -> list[Column]:
+ATTRIBUTES = [Column("attribute", "mark", " ")] + [
+    Column("attribute", key, key) for key in ("status", "name", "started", "duration")
+]
+
+
+def columns_for(runs: Iterable[RunRow]) -> list[Column]:
+    """The attribute columns, then a column per metric and per param the runs have."""
+    runs = list(runs)
     metrics = sorted({k for r in runs for k in r.metrics})
     params = sorted({k for r in runs for k in r.params})
     both = set(metrics) & set(params)
-    cols = [
-        Column("attribute", key, key) for key in ("mark", "status", "name", "started", "duration")
-    ]
-    cols[0] = Column("attribute", "mark", " ")
+    cols = list(ATTRIBUTES)
     cols += [Column("metric", k, clean(f"metrics.{k}" if k in both else k)) for k in metrics]
     cols += [Column("param", k, clean(f"params.{k}" if k in both else k)) for k in params]
     return cols
@@ -62,14 +66,13 @@ AGO_EVERY_TICKS = 60  # finished runs' "started N ago", past their first minute:
 TIMED = ("started", "duration")  # the columns that change with the clock alone
 
 
-def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int) -> list:
-    """One column's cells for `runs`, formatted for display (a column at a time: ten
-    thousand rows format in a few tens of milliseconds)."""
+def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int) -> list[str]:
+    """One column's cells for `runs`, formatted for display."""
     key = column.key
     if column.kind == "metric":
-        return [None if (m := r.metrics.get(key)) is None else number(m) for r in runs]
+        return ["" if (m := r.metrics.get(key)) is None else number(m) for r in runs]
     if column.kind == "param":
-        return [None if (p := r.params.get(key)) is None else clean(p) for r in runs]
+        return ["" if (p := r.params.get(key)) is None else clean(p) for r in runs]
     if key == "mark":
         return [MARK if r.info.run_id in marked else "" for r in runs]
     if key == "name":
@@ -95,183 +98,267 @@ def sort_value(run: RunRow, column: Column) -> object:
     }.get(column.key)
 
 
+STATUS_COLOURS = {status_label(s): style for s, (_glyph, style) in STATUS_STYLE.items()}
+
+
 class RunsTable(Vertical):
-    """Shows runs; `show()` changes the table in place, keeping the cursor on its run."""
+    """The runs of a view, by position; `open_view` / `set_order` / `put_rows` fill it."""
 
     DEFAULT_CSS = """
     RunsTable { height: 1fr; }
-    RunsTable LiveTable { height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.runs: list[RunRow] = []
+        self.total = 0  # runs in the view (exact)
+        self.order: Sequence[int] | None = None  # their keys, in order, once read
         self.columns: list[Column] = []
         self.marked: set[str] = set()
         self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
         self.sort_column: Column | None = None
-        self._shown: list[list[str | None]] = []  # the cells as displayed, to diff against
+        self._rows: dict[int, RunRow] = {}  # position -> run (the window on screen)
+        self._cells: dict[int, tuple[str, ...]] = {}  # position -> its cells as shown
+        self._where: dict[str, int] = {}  # run id -> position, for the rows held
         self._ticks = 0
-        self._index: dict[str, int] = {}  # run id -> row
-        # Rows already formatted, per run id, with what they were made from: formatting
-        # ten thousand rows again for every live change would cost a tenth of a second.
-        self._made: dict[str, tuple[object, list[str | None]]] = {}
-        self._made_for: list[Column] = []
-        self._table = LiveTable(
-            cursor_type="cell",
-            render_markup=False,
-            zebra_stripes=True,
-            show_row_labels=False,
-            null_rep="",
-            max_column_content_width=40,
-        )
+        self._grid = Grid(self)
 
     def compose(self) -> ComposeResult:
-        yield self._table
+        yield self._grid
 
     @property
-    def table(self) -> LiveTable:
-        return self._table
+    def table(self) -> Grid:
+        return self._grid
+
+    # -- GridSource ---------------------------------------------------------------------
+
+    def row_count(self) -> int:
+        return self.total
+
+    def cells(self, index: int) -> tuple[str, ...] | None:
+        return self._cells.get(index)
+
+    def is_marked(self, index: int) -> bool:
+        run = self._rows.get(index)
+        return run is not None and run.info.run_id in self.marked
+
+    def cell_style(self, index: int, column: int, text: str) -> str:
+        if column == 1:
+            return STATUS_COLOURS.get(text, "")
+        return ""
+
+    # -- what the screen asks --------------------------------------------------------
+
+    @property
+    def runs(self) -> list[RunRow]:
+        """The runs held (those on screen and near it), in order."""
+        return [self._rows[i] for i in sorted(self._rows)]
+
+    def run_at(self, position: int) -> RunRow | None:
+        return self._rows.get(position)
+
+    def position_of(self, run_id: str) -> int | None:
+        return self._where.get(run_id)
 
     def current_run(self) -> RunRow | None:
-        row = self.table.cursor_row
-        return self.runs[row] if 0 <= row < len(self.runs) else None
+        return self._rows.get(self._grid.cursor_row)
 
     def current_column(self) -> Column | None:
-        col = self.table.cursor_column
+        col = self._grid.cursor_column
         return self.columns[col] if 0 <= col < len(self.columns) else None
 
-    def _rows(self, runs: list[RunRow], columns: list[Column], now: int) -> list[list[str | None]]:
-        if columns != self._made_for:
-            self._made, self._made_for = {}, columns
-        timed = [i for i, c in enumerate(columns) if c.kind == "attribute" and c.key in TIMED]
-        made, marked = self._made, self.marked
-        sources = [(run.info, run.params, run.metrics, run.info.run_id in marked) for run in runs]
-        missing = [
-            i
-            for i, (run, source) in enumerate(zip(runs, sources, strict=True))
-            if (hit := made.get(run.info.run_id)) is None or hit[0] != source
+    def window(self) -> range:
+        """The positions worth holding: the screen and MARGIN screens either side."""
+        grid = self._grid
+        height = grid.visible_rows
+        top = grid.scroll_offset.y
+        return range(max(0, top - MARGIN * height), min(self.total, top + (MARGIN + 1) * height))
+
+    # -- filling -------------------------------------------------------------------------
+
+    def open_view(self, total: int, first: list[RunRow], now: int) -> None:
+        """A new view (experiment, filter or sort): its count and its first runs; the
+        cursor stays on its run if that is among them, else at the same place."""
+        keep = self.current_run()
+        keep_column = self.current_column()
+        self.total, self.order = total, None
+        self._drop_all()
+        self._set_columns(columns_for(first), keep_column)
+        self._store(range(len(first)), first, now)
+        grid = self._grid
+        row = self._where.get(keep.info.run_id) if keep is not None else None
+        grid.rows_changed()
+        grid.move_to(row=grid.cursor_row if row is None else row)
+
+    def set_order(
+        self,
+        order: Sequence[int],
+        start: int,
+        runs: list[RunRow | None],
+        cursor: int | None,
+        top: int | None,
+        now: int,
+    ) -> None:
+        """The view's order (all its keys), with the runs at `start`.. around the screen;
+        the cursor moves to `cursor` (its run's new place) and the view to `top`."""
+        self.order, self.total = order, len(order)
+        self._drop_all()
+        present = [(start + i, run) for i, run in enumerate(runs) if run is not None]
+        self._grow_columns(run for _i, run in present)
+        self._store([i for i, _r in present], [r for _i, r in present], now)
+        grid = self._grid
+        grid.rows_changed()
+        if top is not None:
+            grid.scroll_to(y=top, animate=False, immediate=True)
+        grid.move_to(row=grid.cursor_row if cursor is None else cursor)
+
+    def put_rows(self, start: int, runs: list[RunRow | None], now: int) -> None:
+        """Runs read for positions `start`..: held, and drawn if on screen; those far from
+        the screen are let go."""
+        present = [(start + i, run) for i, run in enumerate(runs) if run is not None]
+        self._grow_columns(run for _i, run in present)
+        self._store([i for i, _r in present], [r for _i, r in present], now)
+        keep = self.window()
+        for position in [p for p in self._rows if p not in keep]:
+            self._drop(position)
+        self._grid.rows_arrived()
+
+    def missing(self, start: int, stop: int) -> tuple[int, int]:
+        """The span of positions to read for rows [start, stop) wanted: the window
+        around them, less what is held at its ends."""
+        window = self.window()
+        lo, hi = min(start, window.start), max(stop, window.stop)
+        while lo < hi and lo in self._cells:
+            lo += 1
+        while hi > lo and hi - 1 in self._cells:
+            hi -= 1
+        return lo, hi
+
+    def _drop_all(self) -> None:
+        self._rows, self._cells, self._where = {}, {}, {}
+
+    def _drop(self, position: int) -> None:
+        run = self._rows.pop(position)
+        self._cells.pop(position, None)
+        if self._where.get(run.info.run_id) == position:
+            del self._where[run.info.run_id]
+
+    def _store(self, positions: Sequence[int], runs: Sequence[RunRow], now: int) -> None:
+        runs = [
+            run if run.info.at(now) is run.info else run._replace(info=run.info.at(now))
+            for run in runs
         ]
-        if missing:
-            fresh = [runs[i] for i in missing]
-            cells = [column_cells(c, fresh, marked, now) for c in columns]
-            for i, row in zip(missing, zip(*cells, strict=True), strict=True):
-                made[runs[i].info.run_id] = (sources[i], list(row))
-        rows = [list(made[run.info.run_id][1]) for run in runs]
-        if timed and len(missing) < len(runs):  # rows made just now are up to date
-            fresh_rows = set(missing)
-            stale = [i for i in range(len(runs)) if i not in fresh_rows]
-            stale_runs = [runs[i] for i in stale]
-            for x in timed:
-                values = column_cells(columns[x], stale_runs, marked, now)
-                for i, value in zip(stale, values, strict=True):
-                    rows[i][x] = value
-        return rows
+        made = self._format(list(runs), now)
+        for position, run, cells in zip(positions, runs, made, strict=True):
+            old = self._rows.get(position)
+            if old is not None and self._where.get(old.info.run_id) == position:
+                del self._where[old.info.run_id]
+            self._rows[position] = run
+            self._cells[position] = cells
+            self._where[run.info.run_id] = position
+        self._grid.fit_rows(made)
 
-    def show(self, runs: list[RunRow], now: int) -> None:
-        columns = columns_for(runs)
-        rows = self._rows(runs, columns, now)
-        same_rows = [r.info.run_id for r in runs] == [r.info.run_id for r in self.runs]
-        table = self.table
-        labels = [self._label(c) for c in columns]
-        if same_rows and columns == self.columns and labels == table.rows_backend.labels:
-            self._set_rows(range(len(rows)), runs, rows)
+    def _format(self, runs: list[RunRow], now: int) -> list[tuple[str, ...]]:
+        if not runs:
+            return []
+        columns = [column_cells(c, runs, self.marked, now) for c in self.columns]
+        return list(zip(*columns, strict=True))
+
+    def _set_columns(self, columns: list[Column], keep: Column | None) -> None:
+        self.columns = columns
+        grid = self._grid
+        grid.set_columns([self._label(c) for c in columns])
+        if keep in columns:
+            grid.cursor_column = columns.index(keep)
+
+    def _grow_columns(self, runs: Iterable[RunRow]) -> None:
+        """Runs read as one scrolls may bring keys the first ones lacked: new columns at
+        the end of their kind, every held row formatted again."""
+        have = set(self.columns)
+        wanted = columns_for(runs)
+        if all(c in have for c in wanted):
             return
-        # Rows or columns changed (a new run, a new metric, another sort or filter): the
-        # table takes the new shape in place; the cursor stays on its run and column.
-        keep_run = self.current_run()
-        keep_col = self.current_column()
-        self.runs, self.columns, self._shown = runs, columns, rows
-        self._index = {r.info.run_id: i for i, r in enumerate(runs)}
-        table.replace(labels, rows)
-        keep_id = None if keep_run is None else keep_run.info.run_id
-        row = self._index.get(keep_id) if keep_id is not None else None
-        if row is None:  # the run left (filtered out, deleted): stay at the same place
-            row = min(table.cursor_row, max(0, len(runs) - 1))
-        col = columns.index(keep_col) if keep_col in columns else 0
-        table.cursor_coordinate = Coordinate(row, col)
-        # Scrolled only once the new dimensions are known, and only as far as keeps the
-        # cursor in view: a run appearing above does not move what the user looks at.
-        table.call_after_refresh(table.move_cursor)
+        metrics = {c for c in self.columns + wanted if c.kind == "metric"}
+        params = {c for c in self.columns + wanted if c.kind == "param"}
+        grown = columns_for([])
+        grown += sorted(metrics, key=lambda c: c.key) + sorted(params, key=lambda c: c.key)
+        self._set_columns(grown, self.current_column())
+        positions = sorted(self._rows)
+        for position, cells in zip(
+            positions, self._format([self._rows[p] for p in positions], self._now), strict=True
+        ):
+            self._cells[position] = cells
 
-    def _set_rows(self, positions, runs: list[RunRow], rows: list[list[str | None]]) -> None:
-        """Put `rows` (for `runs`) at `positions`, setting only the cells that changed."""
-        changes = []
-        for y, run, new in zip(positions, runs, rows, strict=True):
-            old = self._shown[y]
-            changes += [(y, x, b) for x, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
-            self.runs[y] = run
-            self._shown[y] = new
-        self.table.set_cells(changes)
+    @property
+    def _now(self) -> int:
+        return self.app.now()  # type: ignore[attr-defined]
+
+    # -- live ----------------------------------------------------------------------------
 
     def patch(self, asked: set[str], runs: list[RunRow], now: int) -> bool:
-        """Fresh copies of the runs in `asked` that still match the view: update their rows
-        in place, if they can be (False: rows would come, go or move; nothing was done)."""
-        index = self._index
+        """Fresh copies of the runs in `asked` that still match the view: update the rows
+        held in place, if they can be (False: rows would come, go or move: the order must
+        be read again; nothing was done). Runs not held are not looked at here."""
+        where = self._where
         matched = {run.info.run_id for run in runs}
-        if any(run_id in index for run_id in asked - matched):
+        if any(run_id in where for run_id in asked - matched):
             return False  # a run left the view
         known = (
             {c.key for c in self.columns if c.kind == "metric"},
             {c.key for c in self.columns if c.kind == "param"},
         )
-        for run in runs:
-            position = index.get(run.info.run_id)
-            if position is None:
-                return False  # a new run
+        held = [run for run in runs if run.info.run_id in where]
+        for run in held:
+            position = where[run.info.run_id]
             if not known[0].issuperset(run.metrics) or not known[1].issuperset(run.params):
                 return False  # a new column
             column = self.sort_column
             if column is not None and sort_value(run, column) != sort_value(
-                self.runs[position], column
+                self._rows[position], column
             ):
                 return False  # it may move
-        self._set_rows(
-            [index[run.info.run_id] for run in runs], runs, self._rows(runs, self.columns, now)
-        )
+        self._replace([where[run.info.run_id] for run in held], held, now)
         return True
 
+    def _replace(self, positions: list[int], runs: list[RunRow], now: int) -> None:
+        """New copies of held runs: only the lines whose cells changed are drawn again."""
+        before = [self._cells.get(p) for p in positions]
+        self._store(positions, runs, now)
+        changed = [p for p, old in zip(positions, before, strict=True) if self._cells[p] != old]
+        self._grid.refresh_rows(changed)
+
     def tick(self, now: int) -> None:
-        """Running runs: durations, how long ago they started, heartbeats gone stale. The
-        others: how long ago they started, every tick while that is counted in seconds,
-        each minute otherwise (it shows minutes, hours or days)."""
+        """Running runs on screen: durations, how long ago they started, heartbeats gone
+        stale. The others: how long ago they started, every tick while that is counted in
+        seconds, each minute otherwise (it shows minutes, hours or days)."""
         self._ticks += 1
-        positions = [i for i, run in enumerate(self.runs) if run.info.status == "RUNNING"]
-        if positions:
-            runs = [self.runs[i] for i in positions]
-            runs = [
-                run if run.info.at(now) is run.info else run._replace(info=run.info.at(now))
-                for run in runs
-            ]
-            self._set_rows(positions, runs, self._rows(runs, self.columns, now))
-        started = next((x for x, c in enumerate(self.columns) if c.key == "started"), None)
-        if started is None:
-            return
         every = self._ticks % AGO_EVERY_TICKS == 0
-        changes = []
-        for y, run in enumerate(self.runs):
-            start = run.info.start_time
-            if run.info.status == "RUNNING" or start is None:
+        on_screen = self._grid.visible_range()
+        due = []
+        for position in on_screen:
+            run = self._rows.get(position)
+            if run is None:
                 continue
-            if every or now - start < 61_000:
-                text = ago(start, now)
-                if text != self._shown[y][started]:
-                    self._shown[y][started] = text
-                    changes.append((y, started, text))
-        if changes:
-            self.table.set_cells(changes)
+            start = run.info.start_time
+            if run.info.status == "RUNNING" or (
+                start is not None and (every or now - start < 61_000)
+            ):
+                due.append(position)
+        if due:
+            self._replace(due, [self._rows[p] for p in due], now)
 
     def _label(self, column: Column) -> str:
         if self.sorted_by is None or column.order_key != self.sorted_by[0]:
             return column.label
         return f"{column.label} {'▼' if self.sorted_by[1] else '▲'}"
 
+    def relabel(self) -> None:
+        """The sort changed: arrows on the headers."""
+        self._grid.set_labels([self._label(c) for c in self.columns])
+
     def toggle_mark(self) -> None:
         run = self.current_run()
         if run is None:
             return
         self.marked.symmetric_difference_update({run.info.run_id})
-        mark = MARK if run.info.run_id in self.marked else ""
-        row = self.table.cursor_row
-        self._shown[row][0] = mark
-        self.table.set_cells([(row, 0, mark)])
+        position = self._grid.cursor_row
+        self._replace([position], [run], self._now)
