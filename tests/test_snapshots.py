@@ -86,7 +86,8 @@ async def wait_loaded(pilot) -> None:
         await pilot.pause(0.02)
         runs_table = app.screen.query_one(RunsTable)
         table = runs_table.table
-        if len(runs_table.runs) == 4 and table.is_mounted and app.focused is table:
+        ready = runs_table.order is not None and len(runs_table.runs) == 4
+        if ready and table.is_mounted and app.focused is table:
             break
     await pilot.pause(0.1)
 

@@ -267,8 +267,8 @@ class RunsTable(Vertical):
         self.columns = columns
         grid = self._grid
         grid.set_columns([self._label(c) for c in columns])
-        if keep in columns:
-            grid.cursor_column = columns.index(keep)
+        # The column under the cursor stays; at first, the run's name.
+        grid.cursor_column = columns.index(keep if keep in columns else ATTRIBUTES[2])
 
     def _grow_columns(self, runs: Iterable[RunRow]) -> None:
         """Runs read as one scrolls may bring keys the first ones lacked: new columns at

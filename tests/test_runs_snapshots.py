@@ -1,0 +1,63 @@
+"""What the runs screen looks like at 80×24 (the sidebar folded away), marked rows, a
+name search, and with nothing to show (fixed store, fixed clock)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from test_snapshots import fixed_store, make_app, wait_loaded  # noqa: F401 (a fixture)
+
+from mltop.store import Store
+from mltop.tui.app import MltopApp
+
+SMALL = (80, 24)
+
+
+def test_runs_screen_80x24(snap_compare, fixed_store):  # noqa: F811
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("j", "space", "j", "space")  # two rows marked
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SMALL, run_before=run_before)
+
+
+def test_runs_screen_80x24_with_the_experiments_shown(snap_compare, fixed_store):  # noqa: F811
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("e")
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SMALL, run_before=run_before)
+
+
+def test_name_search_with_no_match_80x24(snap_compare, fixed_store):  # noqa: F811
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("slash")
+        pilot.app.screen.query_one("#filter").cursor_blink = False
+        await pilot.press(*"zzz")
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if "shown" in pilot.app.screen.query_one("#empty").classes:
+                break
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=SMALL, run_before=run_before)
+
+
+def test_an_empty_store_80x24(snap_compare):
+    # At a fixed path: the header shows it.
+    path = Path(tempfile.gettempdir()) / "mltop-snapshots-empty" / "store"
+    shutil.rmtree(path.parent, ignore_errors=True)
+    Store(path).close()
+    app = MltopApp(path, follow=False, clock=lambda: 1_800_000_000_000)
+
+    async def run_before(pilot) -> None:
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if "shown" in pilot.app.screen.query_one("#empty").classes:
+                break
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
