@@ -50,13 +50,19 @@ ATTRIBUTES = [Column("attribute", "mark", " ")] + [
 ]
 
 
-def columns_for(runs: Iterable[RunRow]) -> list[Column]:
-    """The attribute columns, then a column per metric and per param the runs have."""
+EXPERIMENT = Column("attribute", "experiment", "experiment")
+
+
+def columns_for(runs: Iterable[RunRow], *, experiments: bool = False) -> list[Column]:
+    """The attribute columns (with `experiments`, the experiment's name after the run's),
+    then a column per metric and per param the runs have."""
     runs = list(runs)
     metrics = sorted({k for r in runs for k in r.metrics})
     params = sorted({k for r in runs for k in r.params})
     both = set(metrics) & set(params)
     cols = list(ATTRIBUTES)
+    if experiments:
+        cols.insert(3, EXPERIMENT)
     cols += [Column("metric", k, clean(f"metrics.{k}" if k in both else k)) for k in metrics]
     cols += [Column("param", k, clean(f"params.{k}" if k in both else k)) for k in params]
     return cols
@@ -66,8 +72,16 @@ AGO_EVERY_TICKS = 60  # finished runs' "started N ago", past their first minute:
 TIMED = ("started", "duration")  # the columns that change with the clock alone
 
 
-def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int) -> list[str]:
-    """One column's cells for `runs`, formatted for display."""
+def column_cells(
+    column: Column,
+    runs: list[RunRow],
+    marked: set[str],
+    now: int,
+    names: dict[str, str] | None = None,
+) -> list[str]:
+    """One column's cells for `runs`, formatted for display (`names`: experiment id ->
+    its name, shown clean)."""
+    names = names or {}
     key = column.key
     if column.kind == "metric":
         return ["" if (m := r.metrics.get(key)) is None else number(m) for r in runs]
@@ -77,6 +91,8 @@ def column_cells(column: Column, runs: list[RunRow], marked: set[str], now: int)
         return [MARK if r.info.run_id in marked else "" for r in runs]
     if key == "name":
         return [clean(r.info.run_name) for r in runs]
+    if key == "experiment":
+        return [names.get(r.info.experiment_id, r.info.experiment_id) for r in runs]
     if key == "status":
         return [status_label(r.info.display_status) for r in runs]
     if key == "started":
@@ -116,6 +132,8 @@ class RunsTable(Vertical):
         self.marked: set[str] = set()
         self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
         self.sort_column: Column | None = None
+        self.experiment_names: dict[str, str] = {}  # shown in an experiment column
+        self.all_experiments = False  # a view of every experiment: its column shown
         self._rows: dict[int, RunRow] = {}  # position -> run (the window on screen)
         self._cells: dict[int, tuple[str, ...]] = {}  # position -> its cells as shown
         self._where: dict[str, int] = {}  # run id -> position, for the rows held
@@ -182,7 +200,7 @@ class RunsTable(Vertical):
         keep_column = self.current_column()
         self.total, self.order = total, None
         self._drop_all()
-        self._set_columns(columns_for(first), keep_column)
+        self._set_columns(columns_for(first, experiments=self.all_experiments), keep_column)
         self._store(range(len(first)), first, now)
         grid = self._grid
         row = self._where.get(keep.info.run_id) if keep is not None else None
@@ -260,7 +278,8 @@ class RunsTable(Vertical):
     def _format(self, runs: list[RunRow], now: int) -> list[tuple[str, ...]]:
         if not runs:
             return []
-        columns = [column_cells(c, runs, self.marked, now) for c in self.columns]
+        names = self.experiment_names
+        columns = [column_cells(c, runs, self.marked, now, names) for c in self.columns]
         return list(zip(*columns, strict=True))
 
     def _set_columns(self, columns: list[Column], keep: Column | None) -> None:
@@ -274,19 +293,32 @@ class RunsTable(Vertical):
         """Runs read as one scrolls may bring keys the first ones lacked: new columns at
         the end of their kind, every held row formatted again."""
         have = set(self.columns)
-        wanted = columns_for(runs)
+        wanted = columns_for(runs, experiments=self.all_experiments)
         if all(c in have for c in wanted):
             return
         metrics = {c for c in self.columns + wanted if c.kind == "metric"}
         params = {c for c in self.columns + wanted if c.kind == "param"}
-        grown = columns_for([])
+        grown = columns_for([], experiments=self.all_experiments)
         grown += sorted(metrics, key=lambda c: c.key) + sorted(params, key=lambda c: c.key)
         self._set_columns(grown, self.current_column())
         positions = sorted(self._rows)
-        for position, cells in zip(
-            positions, self._format([self._rows[p] for p in positions], self._now), strict=True
-        ):
-            self._cells[position] = cells
+        made = self._format([self._rows[p] for p in positions], self._now)
+        self._cells.update(zip(positions, made, strict=True))
+
+    def set_experiments(self, names: dict[str, str], all_experiments: bool) -> None:
+        """The experiments' names, and whether the view spans several (an experiment
+        column then, after the run's name): held rows are drawn again."""
+        if names == self.experiment_names and all_experiments == self.all_experiments:
+            return
+        self.experiment_names, self.all_experiments = names, all_experiments
+        data = [c for c in self.columns if c.kind != "attribute"]
+        attributes = columns_for([], experiments=all_experiments)
+        self._set_columns(attributes + data, self.current_column())
+        positions = sorted(self._rows)
+        made = self._format([self._rows[p] for p in positions], self._now)
+        self._cells.update(zip(positions, made, strict=True))
+        self._grid.fit_rows(made)
+        self._grid.refresh()
 
     @property
     def _now(self) -> int:
