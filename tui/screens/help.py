@@ -1,4 +1,6 @@
-"""`?`: every key of the screen being looked at, the hidden ones too, then the app's."""
+"""`?`: every key of the screen being looked at, the hidden ones too, then the app's (those
+that act there: the list keys j k g G ctrl+d ctrl+u among them). The window fits the
+terminal, 80×24 included; its table scrolls."""
 
 from __future__ import annotations
 
@@ -22,12 +24,23 @@ MOVING = [
 
 
 def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
-    """(binding, its keys, what it does) for the screen's bindings, then the app's."""
+    """(binding, its keys, what it does) for the screen's bindings, then the app's that act
+    on it (an app key the screen binds itself is the screen's)."""
     app = screen.app
     rows: list[tuple[Binding, str, str]] = []
     seen: set[str] = set()
-    for binding in [*type(screen).BINDINGS, *type(app).BINDINGS]:
+    taken: set[str] = set()
+    for binding in type(screen).BINDINGS:
+        if isinstance(binding, Binding):
+            taken.update(key.strip() for key in binding.key.split(","))
+    for node, binding in [
+        *((screen, b) for b in type(screen).BINDINGS),
+        *((app, b) for b in type(app).BINDINGS),
+    ]:
         if not isinstance(binding, Binding) or binding.action in seen:
+            continue
+        action = binding.action.partition("(")[0]
+        if node is app and (binding.key in taken or app.check_action(action, ()) is False):
             continue
         seen.add(binding.action)
         keys = " ".join(
