@@ -41,6 +41,7 @@ from mltop.store import (
     now_ms,
     open_store,
 )
+from mltop.tui.list_keys import LIST_ACTIONS, list_bindings
 from mltop.tui.live import FollowsStore, StoreFollower, touched_runs
 from mltop.tui.screens.runs import RunsScreen
 from mltop.tui.text import clean
@@ -106,28 +107,9 @@ class MltopApp(App):
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.ctrl_c"),
         # vi's keys on every list (a table, an option list, a list view) that has the
         # focus, as in k9s and lazygit; a widget's or a screen's own binding wins.
-        Binding("j", "list_move(1)", "Down", show=False, tooltip="Down a row", id="app.down"),
-        Binding("k", "list_move(-1)", "Up", show=False, tooltip="Up a row", id="app.up"),
-        Binding("g", "list_end(0)", "First", show=False, tooltip="The first row", id="app.first"),
-        Binding("G", "list_end(1)", "Last", show=False, tooltip="The last row", id="app.last"),
-        Binding(
-            "ctrl+d",
-            "list_half(1)",
-            "Half page down",
-            show=False,
-            tooltip="Down half a page",
-            id="app.half_down",
-        ),
-        Binding(
-            "ctrl+u",
-            "list_half(-1)",
-            "Half page up",
-            show=False,
-            tooltip="Up half a page",
-            id="app.half_up",
-        ),
+        *list_bindings(),
     ]
-    LIST_ACTIONS = ("list_move", "list_end", "list_half")
+
     # Ended by one of these, the app exits as `q` does: a closed terminal (a dropped SSH
     # session), `kill`. EXIT_GRACE seconds after `on_exit` has run, the process is gone.
     EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -228,7 +210,7 @@ class MltopApp(App):
         a modal from acting.) The help toggle may still close the help it opened. On the
         registry, its key is not listed: it does nothing there. The list keys act on a
         focused list only; elsewhere the key goes on, as if unbound."""
-        if action in self.LIST_ACTIONS:
+        if action in LIST_ACTIONS:
             return True if self._focused_list() is not None else None
         stack = self.screen_stack
         if action == "registry" and _is_registry(self._base_screen()):
@@ -307,7 +289,7 @@ class MltopApp(App):
         ours: list[SystemCommand] = []
         for binding, keys, does in bindings_of(screen):
             title = binding.description or does
-            if binding.action.partition("(")[0] in self.LIST_ACTIONS or title in titles:
+            if binding.action.partition("(")[0] in LIST_ACTIONS or title in titles:
                 continue
             titles.add(title)
             ours.append(

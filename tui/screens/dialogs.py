@@ -36,6 +36,7 @@ from mltop.store.registry import (
     require_comment,
     validate_alias,
 )
+from mltop.tui.list_keys import list_bindings
 from mltop.tui.present import plan_text
 from mltop.tui.text import TYPABLE, clean
 
@@ -224,6 +225,7 @@ class UnaliasDialog(ModalScreen[str | None]):
     AUTO_FOCUS = "#aliases"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="unalias.cancel"),
+        *list_bindings("app."),
     ]
     CSS_PATH = "dialogs.tcss"
 

@@ -13,9 +13,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from mltop.tui.list_keys import list_bindings
+
 # Keys the widgets themselves answer, worth knowing on every screen with a table or list.
 MOVING = [
-    ("↑ ↓ ← →", "Move the cursor"),
+    ("↑ ↓ ← →", "Move the cursor (j k g G ctrl+d ctrl+u too, in any list)"),
     ("pgup pgdn home end", "Move a page, or to either end"),
     ("tab shift+tab", "Next / previous area"),
     ("ctrl+p", "Command palette: every action by name"),
@@ -54,6 +56,7 @@ def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
+        *list_bindings("app."),
     ]
     CSS_PATH = "help.tcss"
 
@@ -66,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static(f"Keys: {self.title_text}   (? or escape closes)", markup=False)
             table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
-            table.add_column("Key", width=20)
+            table.add_column("Key", width=16)
             table.add_column("Does")
             for keys, does in [*self.rows, *MOVING]:
                 table.add_row(Text(keys, style="bold"), Text(does))
