@@ -255,6 +255,19 @@ class ModelRegistry(Protocol):
         self, name_like: str | None = None, tags: Mapping[str, str] | None = None
     ) -> list[RegisteredModel]: ...
 
+    def search_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = ...,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """A page of `RegisteredModel`s as MLflow's `search_registered_models` finds them:
+        a filter over `name` and `tags.<key>`, by name unless `order_by` (name, timestamp,
+        last_updated_timestamp, creation_timestamp) says otherwise; the result's `token`
+        fetches the next page. A bad filter raises FilterError."""
+        ...
+
     def rename_registered_model(self, name: str, new_name: str) -> None: ...
 
     def update_registered_model(self, name: str, description: str) -> None: ...
@@ -281,6 +294,20 @@ class ModelRegistry(Protocol):
     def search_model_versions(
         self, name: str | None = None, run_id: str | None = None, stage: str | None = None
     ) -> list[ModelVersion]: ...
+
+    def search_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = ...,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """A page of `ModelVersion`s as MLflow's `search_model_versions` finds them: a filter
+        over `name`, `run_id`, `source_path`, `version_number` and `tags.<key>`, the last
+        updated first unless `order_by` (name, version_number, creation_timestamp,
+        last_updated_timestamp) says otherwise; the result's `token` fetches the next page.
+        A bad filter raises FilterError."""
+        ...
 
     def set_model_version_tag(
         self, name: str, version: object, key: str, value: object

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -22,6 +23,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import DataTable, ListView, OptionList
 from textual.worker import Worker
 
 from mltop.store import (
@@ -39,6 +41,7 @@ from mltop.store import (
     now_ms,
     open_store,
 )
+from mltop.tui.list_keys import LIST_ACTIONS, list_bindings
 from mltop.tui.live import FollowsStore, StoreFollower, touched_runs
 from mltop.tui.screens.runs import RunsScreen
 from mltop.tui.text import clean
@@ -81,6 +84,13 @@ class StoreReconnected(Message):
     """Connected to the store's new database file."""
 
 
+def _is_registry(screen: Screen[Any] | None) -> bool:
+    """Whether `screen` is the registry: without importing it (the dashboard's start does
+    not need it), as a registry screen exists only once its module is imported."""
+    module = sys.modules.get("mltop.tui.screens.registry")
+    return module is not None and isinstance(screen, module.RegistryScreen)
+
+
 class MltopApp(App):
     TITLE = "mltop"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,7 +105,11 @@ class MltopApp(App):
         # Ctrl+C quits, as in htop and k9s (Textual only hints at ctrl+q with it); a
         # priority binding, so that a focused input's copy does not swallow it.
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.ctrl_c"),
+        # vi's keys on every list (a table, an option list, a list view) that has the
+        # focus, as in k9s and lazygit; a widget's or a screen's own binding wins.
+        *list_bindings(),
     ]
+
     # Ended by one of these, the app exits as `q` does: a closed terminal (a dropped SSH
     # session), `kill`. EXIT_GRACE seconds after `on_exit` has run, the process is gone.
     EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -193,8 +207,14 @@ class MltopApp(App):
         """Over a modal screen (a dialog, the help, the palette) the app's keys that open a
         screen do nothing, however they arrive: a key meant as text in a dialog must never
         open anything over it. (Textual already keeps the bindings of the screens beneath
-        a modal from acting.) The help toggle may still close the help it opened."""
+        a modal from acting.) The help toggle may still close the help it opened. On the
+        registry, its key is not listed: it does nothing there. The list keys act on a
+        focused list only; elsewhere the key goes on, as if unbound."""
+        if action in LIST_ACTIONS:
+            return True if self._focused_list() is not None else None
         stack = self.screen_stack
+        if action == "registry" and _is_registry(self._base_screen()):
+            return False
         if action in ("registry", "toggle_help") and stack and stack[-1].is_modal:
             from mltop.tui.screens.help import HelpScreen
 
@@ -202,6 +222,44 @@ class MltopApp(App):
                 return True
             return None  # disabled, yet still listed: the footer beneath keeps its keys
         return True
+
+    def _base_screen(self) -> Screen[Any] | None:
+        """The topmost screen that is not a modal one (a dialog, the help)."""
+        return next((s for s in reversed(self.screen_stack) if not s.is_modal), None)
+
+    # -- the list keys: j k g G ctrl+d ctrl+u on whatever list has the focus --------------
+
+    def _focused_list(self) -> DataTable[Any] | OptionList | ListView | None:
+        focused = self.focused
+        return focused if isinstance(focused, DataTable | OptionList | ListView) else None
+
+    def _list_go(self, where: Callable[[int, int, int], int]) -> None:
+        """Move the focused list's cursor to `where(row, rows, half a page)`."""
+        widget = self._focused_list()
+        if widget is None:
+            return
+        half = max(1, widget.scrollable_content_region.height // 2)
+        if isinstance(widget, DataTable):
+            if widget.row_count:
+                row = where(widget.cursor_row, widget.row_count, half)
+                widget.move_cursor(row=min(max(row, 0), widget.row_count - 1))
+        elif isinstance(widget, OptionList):
+            if widget.option_count:
+                now = widget.highlighted if widget.highlighted is not None else 0
+                row = where(now, widget.option_count, half)
+                widget.highlighted = min(max(row, 0), widget.option_count - 1)
+        elif len(widget):
+            now = widget.index if widget.index is not None else 0
+            widget.index = min(max(where(now, len(widget), half), 0), len(widget) - 1)
+
+    def action_list_move(self, step: int) -> None:
+        self._list_go(lambda row, rows, half: row + step)
+
+    def action_list_end(self, last: int) -> None:
+        self._list_go(lambda row, rows, half: rows - 1 if last else 0)
+
+    def action_list_half(self, direction: int) -> None:
+        self._list_go(lambda row, rows, half: row + direction * half)
 
     def action_toggle_help(self) -> None:
         """`?`: every binding of the current screen, in a window over it (again to close)."""
@@ -221,18 +279,34 @@ class MltopApp(App):
             self.push_screen(RegistryScreen(self.store))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette (ctrl+p) lists every action of the screen, by name."""
+        """The command palette (ctrl+p) lists every action of the screen, by name, each
+        once: one `Quit` (ctrl+c's, `q`'s and Textual's are one), no list keys (they move
+        a cursor, they are not commands), Textual's own commands under other names."""
         from mltop.tui.screens.help import bindings_of
 
-        yield from super().get_system_commands(screen)
         own = {b.action for b in type(screen).BINDINGS if isinstance(b, Binding)}
+        titles: set[str] = set()
+        ours: list[SystemCommand] = []
         for binding, keys, does in bindings_of(screen):
-            yield SystemCommand(
-                binding.description or does,
-                f"{does} (key: {keys})",
-                # The app's own keys (help, registry) are actions of the app.
-                partial(self.run_action, binding.action, screen if binding.action in own else self),
+            title = binding.description or does
+            if binding.action.partition("(")[0] in LIST_ACTIONS or title in titles:
+                continue
+            titles.add(title)
+            ours.append(
+                SystemCommand(
+                    title,
+                    f"{does} (key: {keys})",
+                    # The app's own keys (help, registry) are actions of the app.
+                    partial(
+                        self.run_action, binding.action, screen if binding.action in own else self
+                    ),
+                )
             )
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:
+                titles.add(command.title)
+                yield command
+        yield from ours
 
     def _tick(self) -> None:
         # Running runs' durations tick and their heartbeats can go stale: nothing else

@@ -1,11 +1,15 @@
-"""Dialogs that ask before the registry changes: a stage move (or rollback) and an alias.
+"""Dialogs that ask before the registry changes: a stage move (or rollback), an alias set,
+an alias removed.
 
 The move dialog opens at once and states exactly what will happen once the plan is read
 (`TransitionPlan.describe()`), the policy check clause by clause with the run's actual
 values, and takes a comment, required for a move into or out of Production (a rollback
 too) and for a forced move: the registry's rule, asked before confirming. A policy failure
-can be forced only with a comment. It stays open until the move is made, or says why it
-was not, keeping the comment.
+can be forced only with a comment; a rollback under a failing policy says that the policy
+does not block it (it puts back a version that was live) and that the result is recorded.
+It stays open until the move is made, or says why it was not, keeping the comment.
+
+Each dialog scrolls when the terminal is too small for it (80×24 shows them whole).
 
 Each dialog's text box has the focus from the start, so every key typed is text, never a
 command: enter confirms, escape cancels and changes nothing. (The app keeps its own keys
@@ -21,9 +25,9 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from mltop.store import CommentRequiredError, ValidationError
 from mltop.store.registry import (
@@ -32,6 +36,7 @@ from mltop.store.registry import (
     require_comment,
     validate_alias,
 )
+from mltop.tui.list_keys import list_bindings
 from mltop.tui.present import plan_text
 from mltop.tui.text import TYPABLE, clean
 
@@ -78,10 +83,10 @@ class TransitionDialog(TextFirst[None]):
         self.moving = False  # confirmed; the move is being made
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():
             yield Static(Text(f"{clean(self.what)}: checking…", style="bold"), id="plan")
             force = Static("", id="force", classes="problem", markup=False)
-            force.display = False  # shown when the policy fails
+            force.display = False  # shown when the policy fails: what that means for the move
             yield force
             yield Input(
                 placeholder="comment: why this move",
@@ -100,13 +105,18 @@ class TransitionDialog(TextFirst[None]):
         self.impossible = False
         self.force = plan.blocked and not plan.rollback
         self.query_one("#plan", Static).update(plan_text(plan))
-        if self.force:
-            force = self.query_one("#force", Static)
-            force.update(
+        note = self.query_one("#force", Static)
+        note.display = plan.blocked
+        if plan.rollback:
+            note.update(
+                "The policy fails, but does not block a rollback: it puts back a version "
+                "that was in Production. The policy's result is recorded with the rollback."
+            )
+        else:
+            note.update(
                 "The policy fails: confirming forces the move, logged as forced, "
                 "and needs a comment saying why."
             )
-            force.display = True
         hint = "required" if comment_required(plan, force=self.force) else "optional"
         self.query_one("#comment", Input).placeholder = f"comment ({hint}): why this move"
 
@@ -176,7 +186,7 @@ class AliasDialog(TextFirst[str | None]):
         self.version = version
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():
             yield Static(f"Alias for {clean(self.model)} v{self.version}", markup=False)
             yield Input(
                 placeholder="alias, e.g. champion",
@@ -202,6 +212,52 @@ class AliasDialog(TextFirst[str | None]):
             alias.focus()
             return
         self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class UnaliasDialog(ModalScreen[str | None]):
+    """Asks before removing an alias of a version (chosen from a list when it has several);
+    dismissed with the alias, or None. The list has the focus: enter removes the alias
+    highlighted, escape cancels and changes nothing."""
+
+    AUTO_FOCUS = "#aliases"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="unalias.cancel"),
+        *list_bindings("app."),
+    ]
+    CSS_PATH = "dialogs.tcss"
+
+    def __init__(self, name: str, version: int, stage: str, aliases: list[str]) -> None:
+        super().__init__()
+        self.model = name
+        self.version = version
+        self.stage = stage
+        self.aliases = aliases
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(
+                Text(
+                    f"Remove an alias of {clean(self.model)} v{self.version} ({self.stage})",
+                    style="bold",
+                )
+            )
+            yield OptionList(*(Text(clean(alias)) for alias in self.aliases), id="aliases")
+            yield Static(
+                f"The version stays as it is; models:/{clean(self.model)}@<alias> no longer "
+                "finds it. Recorded in the model's history, with your user name.",
+                markup=False,
+            )
+            yield Static(
+                "enter removes the alias highlighted; escape cancels and changes nothing",
+                markup=False,
+            )
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.aliases[event.option_index])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -2,17 +2,20 @@
 and its transition history (`h`); enter on a version opens the run that produced it.
 
 `P` `S` `A` `N` move the version under the cursor to Production, Staging, Archived or None,
-`b` rolls Production back, `a` points an alias at the version: each move is planned first
-(nothing changes) and confirmed in a dialog that says exactly what will happen, with the
-policy check (`dialogs.py`). It follows the store live, so a promotion made in another
-terminal shows at once.
+`b` rolls Production back, `a` points an alias at the version, `x` removes one of its
+aliases: each change is planned first (nothing changes) and confirmed in a dialog that says
+exactly what will happen, with the policy check (`dialogs.py`). An alias left on an
+Archived version is flagged. The footer lists only the keys that act on what is shown. With
+no model registered yet, the screen says how to register one. It follows the store live, so
+a promotion made in another terminal shows at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import on
@@ -22,14 +25,16 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from mltop.store import Changes, MltopError, PlanChangedError, StoreError, TrackingStore
 from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
+from mltop.store.query.paging import PagedList
 from mltop.store.registry import TransitionPlan
 from mltop.tui.present import HISTORY_COLUMNS, history_row, stage_text
-from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog
+from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog, UnaliasDialog
 from mltop.tui.text import clean, number, timestamp
+from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.workers import report, store_work
 
 
@@ -42,6 +47,15 @@ class SourceRun(NamedTuple):
 
 DELETED_RUN = SourceRun("(deleted run)", "")
 IN_ONE_SEARCH = 500  # run ids per search for the versions' runs
+PAGE = 1000  # models or versions per registry search
+# What an empty registry says: the command that registers a model (`mltop models register`).
+EMPTY = (
+    "No model registered yet.\n\n"
+    "Register the model a run logged as the next version of a model:\n\n"
+    "    mltop models register runs:/<run_id>/model NAME\n\n"
+    "(or mlflow.register_model / mltop.store.register_model from Python).\n"
+    "It shows here at once; escape goes back to the runs."
+)
 
 
 @dataclass
@@ -95,6 +109,41 @@ class MoveFailed(Message):
 
 class AliasSet(Message):
     """The alias asked for points at its version now."""
+
+
+@dataclass
+class AliasRemoved(Message):
+    name: str
+    alias: str
+    version: int
+
+
+def all_pages(search: Callable[[str | None], PagedList]) -> list[Any]:
+    """Every result of a paged registry search, `search(page_token)` a page at a time."""
+    found: list[Any] = []
+    token: str | None = None
+    while True:
+        page = search(token)
+        found += page
+        token = page.token
+        if not token:
+            return found
+
+
+def archived_aliases(versions: list[ModelVersion]) -> list[tuple[str, int]]:
+    """(alias, version) for each alias left on an Archived version: a warning."""
+    return sorted(
+        (alias, v.version) for v in versions if v.current_stage == "Archived" for alias in v.aliases
+    )
+
+
+def aliases_text(version: ModelVersion) -> Text:
+    """A version's aliases; on an Archived version, in the warning colour, marked."""
+    text = Text(clean(", ".join(version.aliases)))
+    if version.aliases and version.current_stage == "Archived":
+        text.stylize("bold yellow")
+        text.append(" ⚠ archived", style="bold yellow")
+    return text
 
 
 def key_metrics(metrics: dict[str, float], policy: str | None) -> list[tuple[str, float]]:
@@ -187,6 +236,14 @@ class RegistryScreen(Screen):
             priority=True,
         ),
         Binding(
+            "x",
+            "unalias",
+            "Remove alias",
+            tooltip="Remove an alias from the version (asks first)",
+            id="registry.unalias",
+            priority=True,
+        ),
+        Binding(
             "h",
             "toggle_history",
             "History",
@@ -215,13 +272,17 @@ class RegistryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical():
+        empty = Static(EMPTY, id="empty", markup=False)
+        empty.display = False  # shown once a read finds no model
+        yield empty
+        with Vertical(id="registry"):
             yield Static("Models", classes="caption", markup=False)
             yield DataTable(id="models", cursor_type="row")
             yield Static("", id="versions-caption", classes="caption", markup=False)
+            yield Static("", id="alias-warning", markup=False)
             yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#models", DataTable).add_columns(
@@ -242,9 +303,12 @@ class RegistryScreen(Screen):
     @store_work(group="registry", exclusive=True)
     def _read(store: TrackingStore, model_name: str | None, show_history: bool) -> RegistryLoaded:
         registry = store.registry
-        models = registry.search_registered_models()
+        models = all_pages(lambda token: registry.search_models(None, PAGE, None, token))
         name = model_name or (models[0].name if models else None)
-        versions = registry.search_model_versions()  # all: a registry is small
+        # All of them, a model's newest first: a registry is small, and each model's count
+        # of versions is shown.
+        order = ["name ASC", "version_number DESC"]
+        versions = all_pages(lambda token: registry.search_versions(None, PAGE, order, token))
         policy = next((m.policy for m in models if m.name == name), None)
         runs = source_runs(store, [v.run_id for v in versions if v.name == name], policy)
         history = registry.history(name) if name and show_history else None
@@ -263,6 +327,8 @@ class RegistryScreen(Screen):
         self.models, self.versions = message.models, message.versions
         if self.model_name is None and self.models:
             self.model_name = self.models[0].name
+        self.query_one("#empty").display = not self.models
+        self.query_one("#registry").display = bool(self.models)
         models = self.query_one("#models", DataTable)
         keep = models.cursor_row
         models.clear()
@@ -274,7 +340,7 @@ class RegistryScreen(Screen):
                 str(count),
                 f"v{stages['Production']}" if "Production" in stages else "-",
                 f"v{stages['Staging']}" if "Staging" in stages else "-",
-                Text(clean(", ".join(f"{a}→v{v}" for a, v in sorted(model.aliases.items())))),
+                self._model_aliases(model, message.versions),
                 Text(clean(model.policy or "-")),
                 key=model.name,
             )
@@ -294,7 +360,7 @@ class RegistryScreen(Screen):
             table.add_row(
                 f"v{version.version}",
                 stage_text(version.current_stage),
-                Text(clean(", ".join(version.aliases))),
+                aliases_text(version),
                 Text(clean(run.name)),
                 Text(clean(run.metrics)),
                 timestamp(version.creation_timestamp),
@@ -310,6 +376,31 @@ class RegistryScreen(Screen):
             else f"Versions of {name} (enter: the run that produced it; h: history)"
         )
         self.query_one("#versions-caption", Static).update(caption if name else "")
+        stray = archived_aliases(mine)
+        warning = self.query_one("#alias-warning", Static)
+        warning.display = bool(stray) and not self.show_history
+        warning.update(
+            Text(
+                "⚠ "
+                + "; ".join(f"alias {clean(a)} points at v{v}, which is Archived" for a, v in stray)
+                + " (x removes an alias, a moves one)",
+                style="bold yellow",
+            )
+        )
+        self.refresh_bindings()
+
+    def _model_aliases(self, model: RegisteredModel, versions: list[ModelVersion]) -> Text:
+        """A model's aliases, alias→version; one on an Archived version marked ⚠."""
+        archived = {
+            v.version for v in versions if v.name == model.name and v.current_stage == "Archived"
+        }
+        text = Text()
+        for i, (alias, version) in enumerate(sorted(model.aliases.items())):
+            if i:
+                text.append(", ")
+            style = "bold yellow" if version in archived else ""
+            text.append(f"{clean(alias)}→v{version}" + (" ⚠" if version in archived else ""), style)
+        return text
 
     def _fill_history(self, records: list[TransitionRecord]) -> None:
         table = self.query_one("#history", DataTable)
@@ -324,6 +415,27 @@ class RegistryScreen(Screen):
         if name is not None and name != self.model_name:
             self.model_name = name
             self.load()
+
+    @on(DataTable.RowHighlighted, "#versions")
+    def _version_highlighted(self) -> None:
+        self.refresh_bindings()  # `x` acts only on a version with an alias
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer lists only the keys that act on what is shown: the version keys while
+        the versions are shown and one is under the cursor (`x` if it has an alias), `b`
+        while the model has a version in Production."""
+        if action in ("move", "alias", "unalias"):
+            version = None if self.show_history else self._current_version()
+            if version is None:
+                return False
+            return action != "unalias" or bool(version.aliases)
+        if action == "rollback":
+            return any(
+                v.name == self.model_name and v.current_stage == "Production" for v in self.versions
+            )
+        if action == "toggle_history":
+            return self.model_name is not None
+        return True
 
     @on(DataTable.RowSelected, "#versions")
     def _version_selected(self, event: DataTable.RowSelected) -> None:
@@ -498,6 +610,35 @@ class RegistryScreen(Screen):
     def on_alias_set(self, message: AliasSet) -> None:
         self.load()
 
+    def action_unalias(self) -> None:
+        """`x`: remove one of the version's aliases, once confirmed (logged, with who)."""
+        version = self._current_version()
+        if version is None or not version.aliases:
+            self.notify("no alias on the version under the cursor", severity="warning")
+            return
+
+        def answered(alias: str | None) -> None:
+            if alias:
+                self._remove_alias(self.store, version.name, alias, version.version)
+
+        self.app.push_screen(
+            UnaliasDialog(version.name, version.version, version.current_stage, version.aliases),
+            answered,
+        )
+
+    @store_work(group="registry-apply", loud=True)
+    def _remove_alias(store: TrackingStore, name: str, alias: str, version: int) -> AliasRemoved:
+        store.registry.delete_alias(name, alias)
+        return AliasRemoved(name, alias, version)
+
+    def on_alias_removed(self, message: AliasRemoved) -> None:
+        self.notify(
+            f"done: alias {clean(message.alias)} removed from {clean(message.name)} "
+            f"v{message.version}",
+            markup=False,
+        )
+        self.load()
+
     def action_toggle_history(self) -> None:
         self.show_history = not self.show_history
 
@@ -506,5 +647,7 @@ class RegistryScreen(Screen):
         history.set_class(shown, "shown")
         self.query_one("#versions").display = not shown
         if shown:
+            self.query_one("#alias-warning").display = False
             history.focus()
+        self.refresh_bindings()
         self.load()

@@ -1,0 +1,175 @@
+"""The app's chrome, issue 14: vi's list keys on any focused list, the command palette
+without duplicates, the help listing the list keys; snapshots of the help at 80×24 and
+120×40."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+from test_dashboard import NOW, settle, sync
+from test_snapshots import fixed_store, make_app, wait_loaded  # noqa: F401
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Label, ListItem, ListView, OptionList
+
+from mltop.tui.app import MltopApp
+from mltop.tui.screens.help import HelpScreen, bindings_of
+from mltop.tui.screens.registry import RegistryScreen
+from mltop.tui.screens.runs import RunsScreen
+
+LIST_KEYS = ["j", "k", "g", "G", "ctrl+d", "ctrl+u"]
+
+
+class Lists(Screen[None]):
+    """A screen of lists with no keys of their own but `x`, bound to j for the test of a
+    screen's binding winning."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "noop", "Nothing")]
+    DEFAULT_CSS = "Lists > * { height: 10; }"
+
+    def __init__(self, own_j: bool = False) -> None:
+        super().__init__()
+        self.own_j = own_j
+        self.js = 0
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(*(f"option {i}" for i in range(40)), id="options")
+        yield ListView(*(ListItem(Label(f"item {i}")) for i in range(40)), id="items")
+        table: DataTable[str] = DataTable(id="table", cursor_type="row")
+        table.add_column("n")
+        table.add_rows([(str(i),) for i in range(40)])
+        yield table
+
+    def action_noop(self) -> None:
+        pass
+
+
+class OwnJ(Lists):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("j", "count_j", "Count")]
+
+    def action_count_j(self) -> None:
+        self.js += 1
+
+
+def position(widget) -> int:
+    if isinstance(widget, OptionList):
+        return widget.highlighted or 0
+    if isinstance(widget, ListView):
+        return widget.index or 0
+    return widget.cursor_row
+
+
+@pytest.mark.parametrize("list_id", ["options", "items", "table"])
+@sync
+async def test_vi_keys_move_any_focused_list(store_path, list_id):
+    from mltop.store import Store
+
+    Store(store_path).close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        screen = Lists()
+        await app.push_screen(screen)
+        widget = screen.query_one(f"#{list_id}")
+        widget.focus()
+        await pilot.pause(0.05)
+        await pilot.press("j", "j", "j", "k")
+        assert position(widget) == 2
+        await pilot.press("G")
+        assert position(widget) == 39
+        await pilot.press("g")
+        assert position(widget) == 0
+        await pilot.press("ctrl+d")
+        half = position(widget)
+        assert half == max(1, widget.scrollable_content_region.height // 2) and half > 1
+        await pilot.press("ctrl+u")
+        assert position(widget) == 0
+
+
+@sync
+async def test_a_screens_own_binding_wins_over_the_list_keys(store_path):
+    from mltop.store import Store
+
+    Store(store_path).close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        screen = OwnJ()
+        await app.push_screen(screen)
+        table = screen.query_one("#table", DataTable)
+        table.focus()
+        await pilot.press("j", "j")
+        assert screen.js == 2 and table.cursor_row == 0
+        await pilot.press("G")
+        assert table.cursor_row == 39
+
+
+@sync
+async def test_the_list_keys_move_in_the_help_window(store_path):
+    from mltop.store import Store
+
+    Store(store_path).close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        table = app.screen.query_one(DataTable)
+        table.focus()
+        await pilot.press("G")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("g", "j")
+        assert table.cursor_row == 1
+
+
+@sync
+async def test_the_help_lists_the_list_keys_on_every_screen(store_path):
+    from mltop.store import Store
+
+    Store(store_path).close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RegistryScreen))
+        keys = [keys for _binding, keys, _does in bindings_of(app.screen)]
+        for key in ("j", "k", "g", "G", "^d", "^u"):
+            assert key in keys
+        assert "r" not in keys  # the registry's key does nothing on the registry
+
+
+@sync
+async def test_the_command_palette_lists_each_command_once_on_each_screen(store_path):
+    from mltop.store import MltopClient, Store
+
+    client = MltopClient(Store(store_path))
+    run = client.create_run(run_name="a", status="FINISHED", log_system_info=False)
+    client.store.registry.create_model_version("m", f"runs:/{run.info.run_id}/model")
+    client.close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, RunsScreen))
+        seen = []
+        for opens, kind in (("", RunsScreen), ("r", RegistryScreen)):
+            if opens:
+                await pilot.press(opens)
+            await settle(pilot, lambda kind=kind: isinstance(app.screen, kind))
+            titles = [command.title for command in app.get_system_commands(app.screen)]
+            assert len(titles) == len(set(titles)), titles
+            assert "Quit" in titles and "Help" in titles
+            assert not {"First", "Last", "Half page down", "Half page up"} & set(titles)
+            seen.append(titles)
+        assert "Registry" in seen[0] and "Registry" not in seen[1]
+        assert "Roll back" in seen[1]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_runs_help(snap_compare, fixed_store, size):  # noqa: F811
+    async def run_before(pilot) -> None:
+        await wait_loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=size, run_before=run_before)
