@@ -17,12 +17,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, TrackingStore
 from mltop.store.query import check_run_search
 from mltop.tui.text import TYPABLE, clean
+from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.grid import Grid
 from mltop.tui.widgets.runs_table import MARGIN, Column, RunsTable
 from mltop.tui.workers import report, store_work
@@ -140,12 +141,6 @@ class RunsScreen(Screen):
             tooltip="Open the run: summary, charts, params, metrics, tags, artifacts",
             id="runs.open",
         ),
-        Binding("j", "nav('down')", "Down", show=False, tooltip="Next run", id="runs.down"),
-        Binding("k", "nav('up')", "Up", show=False, tooltip="Previous run", id="runs.up"),
-        Binding("g", "nav('first')", "First", show=False, tooltip="First run", id="runs.first"),
-        Binding("G", "nav('last')", "Last", show=False, tooltip="Last run", id="runs.last"),
-        Binding("ctrl+d", "nav('half_down')", "Half page down", show=False, id="runs.half_down"),
-        Binding("ctrl+u", "nav('half_up')", "Half page up", show=False, id="runs.half_up"),
         Binding(
             "y",
             "copy_run_id",
@@ -230,7 +225,7 @@ class RunsScreen(Screen):
                 yield Static("reading runs…", id="count", markup=False)
                 yield Static(id="empty", markup=False)
                 yield RunsTable(id="runs")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(RunsTable).table)
@@ -673,31 +668,6 @@ class RunsScreen(Screen):
         focused = self.focused
         at = shown.index(focused) if focused in shown else len(shown) - 1
         self.set_focus(shown[(at + step) % len(shown)])
-
-    def action_nav(self, where: str) -> None:
-        """j k g G ctrl+d ctrl+u on the list that has the keyboard (the table's own keys
-        take them first; the experiments list gets them here)."""
-        focused = self.focused
-        if isinstance(focused, OptionList):
-            actions = {
-                "down": focused.action_cursor_down,
-                "up": focused.action_cursor_up,
-                "first": focused.action_first,
-                "last": focused.action_last,
-                "half_down": focused.action_page_down,
-                "half_up": focused.action_page_up,
-            }
-            actions[where]()
-            return
-        grid = self.query_one(RunsTable).table
-        {
-            "down": grid.action_cursor_down,
-            "up": grid.action_cursor_up,
-            "first": grid.action_first,
-            "last": grid.action_last,
-            "half_down": lambda: grid.action_half_page(1),
-            "half_up": lambda: grid.action_half_page(-1),
-        }[where]()
 
     def action_toggle_experiments(self) -> None:
         listing = self.query_one("#experiments", OptionList)
