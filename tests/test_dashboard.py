@@ -211,7 +211,8 @@ async def test_sort_by_the_column_under_the_cursor(filled, store_path):
         await pilot.press("S")
         await settle(pilot, lambda: names(app)[0] == "alpha")
         runs_table = app.screen.query_one(RunsTable)
-        assert runs_table.table.labels[column_of(runs_table, "acc")] == "acc ▼"  # the header says so
+        acc = column_of(runs_table, "acc")
+        assert runs_table.table.labels[acc] == "acc ▼"  # the header says so
 
 
 @sync
