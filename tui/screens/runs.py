@@ -495,9 +495,7 @@ class RunsScreen(Screen):
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         self.experiment_names = message.names
-        self.query_one(RunsTable).set_experiments(
-            message.names, self.experiment_id is None and len(message.names) != 1
-        )
+        self.query_one(RunsTable).set_experiments(message.names, False)
         listing = self.query_one("#experiments", OptionList)
         highlighted = listing.highlighted
         listing.clear_options()
@@ -527,9 +525,7 @@ class RunsScreen(Screen):
         if message.runs is not None:
             self.shown_filter = message.filter_string
             runs_table = self.query_one(RunsTable)
-            runs_table.all_experiments = self.experiment_id is None and (
-                len(self.experiment_names) != 1
-            )
+            runs_table.all_experiments = False  # issue 14: the column waits for a picker
             runs_table.open_view(message.total, message.runs, self.app.now())  # type: ignore[attr-defined]
             self._show_count()
             # Once this is drawn: reading a million keys holds the interpreter a while.
