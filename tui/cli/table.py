@@ -56,9 +56,9 @@ def _fitted(texts: list[str], sizes: list[int], width: int, right: bool) -> list
     ]
 
 
-def _shrink(widths: list[int], columns: Sequence[Column], excess: int) -> int:
+def _shrink(widths: list[int], columns: Sequence[Column], excess: int) -> None:
     """Narrow the capped columns, the widest first, down to their minimum, by up to
-    `excess` cells in all; the cells still in excess."""
+    `excess` cells in all."""
     while excess > 0:
         shrinkable = [
             i
@@ -70,7 +70,6 @@ def _shrink(widths: list[int], columns: Sequence[Column], excess: int) -> int:
         widest = max(shrinkable, key=lambda i: widths[i])
         widths[widest] -= 1
         excess -= 1
-    return excess
 
 
 def _table_width(widths: Sequence[int]) -> int:
