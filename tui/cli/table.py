@@ -26,7 +26,7 @@ from mltop.tui.text import clean
 Cell = str | tuple[str, str]
 
 ELLIPSIS = "…"
-NARROWEST_CUT = 4  # a column cut at the terminal's edge is shown when this many cells fit
+NARROWEST_CUT = 4  # a text column cut at the terminal's edge is shown if this many cells fit
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,10 @@ def print_table(console: Console, columns: Sequence[Column], rows: Sequence[Sequ
         while shown > 1 and _table_width(widths[:shown]) > console.width:
             shown -= 1
         room = console.width - _table_width(widths[:shown]) - 3
-        if shown < len(columns) and room >= NARROWEST_CUT:
+        # The first column that does not fit is shown cut if it holds text (a number is
+        # never cut: a cut number reads as another number).
+        cut = shown < len(columns) and columns[shown].max_width is not None
+        if cut and room >= NARROWEST_CUT:
             widths[shown] = room
             shown += 1
         widths = widths[:shown]
