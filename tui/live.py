@@ -80,7 +80,7 @@ class StoreFollower:
         on_replaced: Callable[[], object] | None = None,
         poll: float | None = None,
         debounce: float = 0.03,
-        every: float = 0.2,
+        every: float = 0.15,
         safety: float = 2.0,
         cursor: ChangeCursor | None = None,
     ) -> None:
