@@ -86,6 +86,17 @@ def _uint8(array: Any) -> Any:
     import numpy as np
 
     is_int = np.issubdtype(array.dtype, np.integer)
+    if not is_int and array.dtype.kind == "f" and not np.isfinite(array).all():
+        counts = [
+            (int(np.isnan(array).sum()), "NaN"),
+            (int(np.isposinf(array).sum()), "+inf"),
+            (int(np.isneginf(array).sum()), "-inf"),
+        ]
+        found = ", ".join(f"{n:,} {what}" for n, what in counts if n)
+        raise InvalidValueError(
+            f"an image array holds values that are not pixels ({found} of {array.size:,}): "
+            "nothing was logged; replace them first (numpy.nan_to_num, or a mask)"
+        )
     top = 255 if is_int else 1
     if array.size and (array.min() < 0 or array.max() > top):
         if is_int:

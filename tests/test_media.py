@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 
 import matplotlib
 
@@ -147,6 +148,29 @@ def test_float_out_of_range_is_rescaled_with_a_warning(client, run_id):
     with pytest.warns(UserWarning, match="rescaled"):
         client.log_image(run_id, np.array([[-1.0, 0.0, 1.0]]), "r.png")
     assert np.asarray(png(client, run_id, "r.png")).tolist() == [[0, 127, 255]]
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (float("nan"), "1 NaN of 3"),
+        (float("inf"), r"1 \+inf of 3"),
+        (-float("inf"), "1 -inf of 3"),
+    ],
+)
+def test_an_image_holding_nan_or_inf_is_refused_and_nothing_is_lost(client, run_id, bad, message):
+    client.log_image(run_id, np.array([[0.0, 1.0]]), "kept.png")
+    array = np.array([[0.0, bad, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # refused outright, not a warning and a black pixel
+        with pytest.raises(InvalidValueError, match=message):
+            client.log_image(run_id, array, "bad.png")
+        with pytest.raises(InvalidValueError, match="not pixels"):
+            client.log_image(run_id, array.astype(np.float32), key="k", step=1)
+    assert [a.path for a in client.list_artifacts(run_id)] == ["kept.png"]
+    assert "mlflow.loggedImages" not in client.get_run(run_id).data.tags
+    client.log_image(run_id, np.nan_to_num(array, nan=0.0, posinf=1.0, neginf=0.0), key="k")
+    assert np.asarray(png(client, run_id, "kept.png")).tolist() == [[0, 255]]
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,13 @@ A commit to the store touches `mltop.db-wal`, so a watchdog observer on the stor
 hears it at once. Events come in bursts (a training loop commits every 100 ms), so the
 follower waits for a short quiet spell, asks SQLite whether anything was committed since it
 last looked (`PRAGMA data_version`, no query of the data), and only then reads what changed
-after its cursor. All of that happens on the follower's own thread and connection; the
-caller gets `Changes` through a callback (the dashboard turns it into a message). Where
-file events do not arrive (network filesystems), `poll` makes it check every `poll`
-seconds instead; even with events it checks every `safety` seconds, so that nothing is
-missed and heartbeats going stale are noticed.
+after its cursor; it reads at most once every `every` seconds (what arrives meanwhile is
+read together), so that a screen following eight runs that each commit ten times a second
+redraws a few times a second, not eighty. All of that happens on the follower's own thread
+and connection; the caller gets `Changes` through a callback (the dashboard turns it into a
+message). Where file events do not arrive (network filesystems), `poll` makes it check
+every `poll` seconds instead; even with events it checks every `safety` seconds, so that
+nothing is missed and heartbeats going stale are noticed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mltop.store import ChangeCursor, Changes, TrackingStore, open_store
+
+# watchdog's event types that may mean a commit: a write to the WAL or the database, a file
+# made, removed or renamed. Opening, closing and permissions are left out: each reader
+# (every worker of the dashboard itself) opens, chmods and closes the files.
+WRITES = ("modified", "created", "deleted", "moved")
 
 
 def _watch(folder: Path, wake: threading.Event) -> Any | None:
@@ -34,7 +41,9 @@ def _watch(folder: Path, wake: threading.Event) -> Any | None:
 
     class Wake(FileSystemEventHandler):
         def on_any_event(self, event: FileSystemEvent) -> None:
-            wake.set()
+            # The folder's own "modified" only echoes a file made or removed in it.
+            if event.event_type in WRITES and not event.is_directory:
+                wake.set()
 
     observer = Observer()
     observer.schedule(Wake(), str(folder), recursive=False)
@@ -71,6 +80,7 @@ class StoreFollower:
         on_replaced: Callable[[], object] | None = None,
         poll: float | None = None,
         debounce: float = 0.03,
+        every: float = 0.15,
         safety: float = 2.0,
         cursor: ChangeCursor | None = None,
     ) -> None:
@@ -80,11 +90,13 @@ class StoreFollower:
         self.on_replaced = on_replaced
         self.poll = poll
         self.debounce = debounce
+        self.every = every
         self.safety = safety
         self.cursor = cursor
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_look = 0.0  # when file events last made it look (time.monotonic())
         self._observer = None
         self._store: TrackingStore | None = None
 
@@ -129,6 +141,10 @@ class StoreFollower:
                 break
             if heard:
                 self._settle()
+                if self._stop.wait(self._last_look + self.every - time.monotonic()):
+                    break
+                self._wake.clear()  # what was heard meanwhile is read now
+                self._last_look = time.monotonic()
             try:
                 if store is None:
                     store = self._open()

@@ -6,12 +6,15 @@ from dataclasses import asdict
 from typing import Any
 
 import click
-from rich.table import Table
 
 from mltop.store.entities import VIEWS, Experiment
 from mltop.tui.cli.opening import store_from, store_option
-from mltop.tui.cli.output import emit_json, out, print_wide
+from mltop.tui.cli.output import emit_json, out
+from mltop.tui.cli.table import Cell, Column, print_table
 from mltop.tui.text import plain, timestamp
+
+NAME_WIDTH = 40  # cells of an experiment's name shown at most
+TAGS_WIDTH = 60
 
 
 @click.group()
@@ -37,28 +40,28 @@ def experiments_list(ctx: click.Context, view: str, as_json: bool, store_path: s
     if as_json:
         emit_json([experiment_json(e, counts) for e in exps])
         return
-    table = Table()
-    for name, justify in [
-        ("ID", "right"),
-        ("Name", "left"),
-        ("Runs", "right"),
-        ("Running", "right"),
-        ("Created", "left"),
-        ("Tags", "left"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    columns = [
+        Column("ID", justify="right", max_width=None),
+        Column("Name", max_width=NAME_WIDTH),
+        Column("Runs", justify="right", max_width=None),
+        Column("Running", justify="right", max_width=None),
+        Column("Created", max_width=None),
+        Column("Tags", max_width=TAGS_WIDTH),
+    ]
+    rows: list[list[Cell]] = []
     for exp in exps:
         total, running = counts.get(exp.experiment_id, (0, 0))
-        label = plain(exp.name, "strike dim" if exp.lifecycle_stage == "deleted" else "bold")
-        tags = ", ".join(f"{k}={v}" for k, v in exp.tags.items())
-        table.add_row(
-            exp.experiment_id,
-            label,
-            str(total),
-            str(running) if running else "",
-            timestamp(exp.creation_time),
-            plain(tags),
+        deleted = exp.lifecycle_stage == "deleted"
+        rows.append(
+            [
+                exp.experiment_id,
+                (exp.name, "strike dim" if deleted else "bold"),
+                str(total),
+                str(running) if running else "",
+                timestamp(exp.creation_time),
+                ", ".join(f"{k}={v}" for k, v in exp.tags.items()),
+            ]
         )
     console = out()
     console.print(plain(f"Experiments in {store.path}", "italic"))
-    print_wide(console, table)
+    print_table(console, columns, rows)

@@ -6,23 +6,26 @@ import itertools
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from mltop.store import ROW_METRICS, FilterError, Run, TrackingStore, now_ms
-from mltop.store.entities import VIEWS
+from mltop.store.entities import VIEWS, RunRow
+from mltop.store.query import paging
 from mltop.tui.cli.export import run_json, write_csv, write_json, write_run_json
 from mltop.tui.cli.opening import store_from, store_option
-from mltop.tui.cli.output import bad_filter, emit_json, out, print_wide
-from mltop.tui.present import dataset_inputs, run_facts, status_text
+from mltop.tui.cli.output import bad_filter, emit_json, out
+from mltop.tui.cli.table import Cell, Column, print_table
+from mltop.tui.present import STATUS_STYLE, dataset_inputs, run_facts, status_label
 from mltop.tui.text import ago, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
 MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
+NAME_WIDTH = 40  # a run's or experiment's name in `runs list` is cut beyond this (cells)
+VALUE_WIDTH = 30  # and a param's value
 
 
 @click.group()
@@ -118,10 +121,9 @@ def runs_list(
     order = list(order_by) or None
     try:
         if fmt == "table":
-            page = store.search_run_rows(
-                scope, filter_string, order, max_results=max_results or TABLE_DEFAULT_MAX, view=view
+            found, more = _table_rows(
+                store, scope, filter_string, order, max_results or TABLE_DEFAULT_MAX, view
             )
-            found, more = list(page), page.token is not None
         else:
             runs = _limited(store.iter_runs(scope, filter_string, order, view=view), max_results)
             if fmt == "json":
@@ -138,53 +140,60 @@ def runs_list(
     metric_keys, more_metrics = _first(sorted({k for r in found for k in r.metrics}), MAX_COLUMNS)
     now = now_ms()
     show_experiment = experiment is None and len({r.info.experiment_id for r in found}) > 1
-    rows: list[list[Any]] = []
+    both = set(metric_keys) & set(param_keys)  # `lr` logged as a metric and as a param
+    columns = [
+        Column("Status", min_width=10, max_width=None),
+        Column("Run ID", style="dim", min_width=8, max_width=None),
+        Column("Name", style="bold", min_width=12, max_width=NAME_WIDTH),
+    ]
+    if show_experiment:
+        columns.append(Column("Experiment", min_width=8, max_width=NAME_WIDTH))
+    columns += [
+        Column("Started", min_width=7, max_width=None),
+        Column("Duration", justify="right", min_width=6, max_width=None),
+    ]
+    # Numbers are never cut: as wide as the widest value (a long key may be cut).
+    columns += [
+        Column(
+            f"metrics.{key}" if key in both else key,
+            "magenta",
+            justify="right",
+            min_width=min(len(key), 8),
+            max_width=None,
+        )
+        for key in metric_keys
+    ]
+    columns += [
+        Column(
+            f"params.{key}" if key in both else key,
+            "cyan",
+            min_width=min(len(key), 8),
+            max_width=VALUE_WIDTH,
+        )
+        for key in param_keys
+    ]
+    rows: list[list[Cell]] = []
     for run in found:
         info = run.info
-        cells: list[Any] = [status_text(info.display_status), info.run_id[:8], plain(info.run_name)]
+        status = info.display_status
+        style = STATUS_STYLE.get(status, ("", ""))[1]
+        cells: list[Cell] = [(status_label(status), style), info.run_id[:8]]
+        cells.append(info.run_name)
         if show_experiment:
-            cells.append(plain(names.get(info.experiment_id, info.experiment_id)))
+            cells.append(names.get(info.experiment_id, info.experiment_id))
         cells += [ago(info.start_time, now), duration(info.start_time, info.end_time, now)]
-        cells += [number(run.metrics[k]) if k in run.metrics else "" for k in metric_keys]
-        cells += [plain(run.params.get(k, "")) for k in param_keys]
+        metrics, params = run.metrics, run.params
+        cells += [number(metrics[k]) if k in metrics else "" for k in metric_keys]
+        cells += [params.get(k, "") for k in param_keys]
         rows.append(cells)
-
-    table = Table()
-    table.add_column("Status", no_wrap=True, min_width=10)
-    table.add_column("Run ID", no_wrap=True, style="dim", min_width=8)
-    table.add_column("Name", no_wrap=True, style="bold", min_width=12, overflow="ellipsis")
-    if show_experiment:
-        table.add_column("Experiment", no_wrap=True, min_width=8, overflow="ellipsis")
-    table.add_column("Started", no_wrap=True, min_width=7)
-    table.add_column("Duration", justify="right", no_wrap=True, min_width=6)
-    first_metric = len(table.columns)
-    both = set(metric_keys) & set(param_keys)  # `lr` logged as a metric and as a param
-    for i, key in enumerate(metric_keys):
-        # Numbers are never cut: as wide as the widest value (a long key may be).
-        widest = max((len(str(r[first_metric + i])) for r in rows), default=0)
-        table.add_column(
-            plain(f"metrics.{key}" if key in both else key, "magenta"),
-            justify="right",
-            no_wrap=True,
-            min_width=max(widest, min(len(key), 8)),
-        )
-    for key in param_keys:
-        table.add_column(
-            plain(f"params.{key}" if key in both else key, "cyan"),
-            no_wrap=True,
-            overflow="ellipsis",
-            min_width=min(len(key), 8),
-        )
-    for cells in rows:
-        table.add_row(*cells)
     console = out()
     console.print(plain(f"Runs in {store.path}", "italic"))
-    print_wide(console, table)
+    left_out = print_table(console, columns, rows)
     if not found:
         console.print("No runs match." if filter_string else "No runs.")
     if more:
         console.print(
-            f"(showing the first {len(found)}: --max-results N for more, "
+            f"(showing the first {len(found):,}: --max-results N for more, "
             "--format csv or json for all)"
         )
     hidden = [
@@ -192,6 +201,11 @@ def runs_list(
     ]
     if hidden:
         console.print(f"({', '.join(hidden)} not shown: use --json or `mltop runs show`)")
+    if left_out:
+        console.print(
+            f"({left_out} column{'s' if left_out > 1 else ''} did not fit the terminal: "
+            "a wider one, or --format csv, shows them)"
+        )
     wide = [run.info.run_id[:8] for run in found if run.metrics_cut]
     if wide:
         console.print(
@@ -199,6 +213,33 @@ def runs_list(
             f"{' and more' if len(wide) > 5 else ''} logged over {ROW_METRICS:,} metrics: "
             "the first ones are shown; `mltop runs show ID --metric TEXT` finds the others)"
         )
+
+
+def _table_rows(
+    store: TrackingStore,
+    scope: list[str] | None,
+    filter_string: str | None,
+    order: list[str] | None,
+    limit: int,
+    view: str,
+) -> tuple[list[RunRow], bool]:
+    """The first `limit` rows, read a page at a time (any `limit`: a page holds at most the
+    store's page limit), and whether more match."""
+    found: list[RunRow] = []
+    token: str | None = None
+    while True:
+        page = store.search_run_rows(
+            scope,
+            filter_string,
+            order,
+            max_results=min(limit - len(found), paging.MAX_RESULTS_LIMIT),
+            page_token=token,
+            view=view,
+        )
+        found += page
+        token = page.token
+        if token is None or len(found) >= limit:
+            return found, token is not None
 
 
 @runs.command("show")
