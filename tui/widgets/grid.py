@@ -187,7 +187,8 @@ class Grid(ScrollView, can_focus=True):
         at = 0
         for width in self.widths:
             self.offsets.append(at)
-            at += width + 2
+            at += width + 1  # a space before each cell
+        at += 1  # and one after the last
         self._layout += 1
         self._lines.clear()
         self.virtual_size = Size(at, self.source.row_count() + 1)
@@ -265,7 +266,8 @@ class Grid(ScrollView, can_focus=True):
         segments = []
         for x, (label, width) in enumerate(zip(self.labels, self.widths, strict=True)):
             style = current if x == self.cursor_column else base
-            segments.append(Segment(" " + fit(label, width) + " ", style))
+            segments.append(Segment(" " + fit(label, width), style))
+        segments.append(Segment(" ", base))
         return Strip(segments)
 
     def _draw_row(
@@ -279,7 +281,7 @@ class Grid(ScrollView, can_focus=True):
         if cursor:
             style += self.get_component_rich_style("grid--cursor")
         if cells is None:
-            total = sum(w + 2 for w in self.widths)
+            total = sum(w + 1 for w in self.widths) + 1
             dim = style + self.get_component_rich_style("grid--placeholder")
             return Strip([Segment(fit(" …", total), dim)])
         segments = []
@@ -294,7 +296,7 @@ class Grid(ScrollView, can_focus=True):
                 cell = cell + cursor_cell
             segments.append(Segment(" ", style))
             segments.append(Segment(fit(text, width), cell))
-            segments.append(Segment(" ", style))
+        segments.append(Segment(" ", style))
         return Strip(segments)
 
     def notify_style_update(self) -> None:
@@ -358,10 +360,10 @@ class Grid(ScrollView, can_focus=True):
             self.scroll_to(y=row, animate=False, immediate=True)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
-        if self.offsets:
+        view = self.scrollable_content_region.width
+        if self.offsets and view > 0:  # (not laid out yet: nothing to keep in view)
             left = self.offsets[self.cursor_column]
             right = left + self.widths[self.cursor_column] + 2
-            view = self.scrollable_content_region.width
             scroll_x = self.scroll_offset.x
             if left < scroll_x:
                 self.scroll_to(x=left, animate=False, immediate=True)
@@ -413,9 +415,8 @@ class Grid(ScrollView, can_focus=True):
         row = self.scroll_offset.y + offset.y - 1
         if row >= self.source.row_count():
             return
-        again = row == self.cursor_row and column == self.cursor_column
         self.move_to(row=row, column=column)
-        if again or event.chain > 1:
+        if event.chain > 1:  # a double click opens; a click only moves the cursor
             self.post_message(self.Selected(self, row))
 
     # -- what tests and scripts read ------------------------------------------------
