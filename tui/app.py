@@ -311,9 +311,10 @@ class MltopApp(App):
     def _tick(self) -> None:
         # Running runs' durations tick and their heartbeats can go stale: nothing else
         # changes with the clock, and store changes arrive through the follower.
-        for screen in self.screen_stack:
-            if isinstance(screen, RunsScreen):
-                screen.tick()
+        # Only the screen on top: one under a run's detail catches up when it shows again
+        # (ticking it would repaint the screen over it each second).
+        if isinstance(self.screen, RunsScreen):
+            self.screen.tick()
 
     def on_store_changed(self, message: StoreChanged) -> None:
         # Every screen on the stack that follows the store hears of it (the runs screen

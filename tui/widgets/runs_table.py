@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from mltop.store import RunRow
+from mltop.store import RunInfo, RunRow
 from mltop.tui.present import STATUS_STYLE, status_label
 from mltop.tui.text import ago, clean, duration, number
 from mltop.tui.widgets.grid import Grid
@@ -97,7 +97,13 @@ def column_cells(
         return [status_label(r.info.display_status) for r in runs]
     if key == "started":
         return [ago(r.info.start_time, now) for r in runs]
-    return [duration(r.info.start_time, r.info.end_time, now) for r in runs]
+    return [duration(r.info.start_time, _ended(r.info), now) for r in runs]
+
+
+def _ended(info: RunInfo) -> int | None:
+    """When the run ended: its end time; for a LOST run, its last heartbeat (its process
+    is gone: the clock no longer adds to its duration)."""
+    return info.heartbeat_time if info.lost and info.end_time is None else info.end_time
 
 
 def sort_value(run: RunRow, column: Column) -> object:
@@ -371,8 +377,10 @@ class RunsTable(Vertical):
             if run is None:
                 continue
             start = run.info.start_time
-            if run.info.status == "RUNNING" or (
-                start is not None and (every or now - start < 61_000)
+            if (
+                (run.info.status == "RUNNING" and not run.info.lost)
+                or (start is not None and (every or now - start < 61_000))
+                or run.info.at(now).lost != run.info.lost
             ):
                 due.append(position)
         if due:
