@@ -147,6 +147,9 @@ def _check_identity(db_path: Path, app_id: int, version: int, tables: int) -> in
     return version
 
 
+IDLE_CONNECTIONS = 4  # kept for threads to come, of those whose threads have ended
+
+
 def _alive(thread: weakref.ref[threading.Thread]) -> bool:
     found = thread()
     return found is not None and found.is_alive()
@@ -257,9 +260,11 @@ class Database:
         self.db_path = self.path / DB_NAME
         self.busy_timeout = busy_timeout
         self.local = threading.local()
-        # Each thread's connection, with its thread: a connection whose thread has ended
-        # (a dashboard runs each read in a new thread) is closed, its cache let go.
-        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        # Each thread's connection (with its thread, database generation and read-only
+        # view): one whose thread has ended is handed to the next new thread.
+        self._connections: list[
+            tuple[weakref.ref[threading.Thread], sqlite3.Connection, int, object]
+        ] = []
         self._lock = threading.Lock()
         self._on_replaced = on_replaced  # called when the database file was replaced
         self._generation = 0  # moves on when the database file is replaced: reconnect
@@ -419,27 +424,56 @@ class Database:
             if conn is not None and local.pid == os.getpid():
                 local.conn = None
                 with self._lock:
-                    self._connections = [(t, c) for t, c in self._connections if c is not conn]
+                    self._connections = [e for e in self._connections if e[1] is not conn]
+                self._opened.pop(id(conn), None)
                 conn.close()
-            try:
-                conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
-            except sqlite3.Error as exc:
-                raise store_error(exc, self.path) from exc
-            self._opened[id(conn)] = self.file_identity()
+            conn = self._adopt(view)
+            if conn is None:
+                try:
+                    conn = _connect(self.db_path, self.busy_timeout, read_only=self.read_only)
+                except sqlite3.Error as exc:
+                    raise store_error(exc, self.path) from exc
+                self._opened[id(conn)] = self.file_identity()
+                with self._lock:
+                    self._connections.append(
+                        (weakref.ref(threading.current_thread()), conn, self._generation, view)
+                    )
             local.conn = conn
             local.pid = os.getpid()
             local.generation = self._generation
             local.view = view
             local.connects = getattr(local, "connects", 0) + 1
             local.key_names = {}
-            with self._lock:
-                ended = [c for t, c in self._connections if not _alive(t)]
-                self._connections = [(t, c) for t, c in self._connections if _alive(t)]
-                self._connections.append((weakref.ref(threading.current_thread()), conn))
-            for old in ended:
-                self._opened.pop(id(old), None)
-                old.close()
         return conn
+
+    def _adopt(self, view: object) -> sqlite3.Connection | None:
+        """A connection a thread that has ended left, for this thread: a dashboard reads in
+        a new thread each time, and opening a connection (and SQLite reading the schema
+        again) costs thirty times a small read. Those that do not fit (another database
+        file, another view) and those beyond IDLE_CONNECTIONS are closed."""
+        me = weakref.ref(threading.current_thread())
+        found = None
+        ended = []
+        with self._lock:
+            kept = []
+            for entry in self._connections:
+                thread, conn, generation, seen = entry
+                if _alive(thread):
+                    kept.append(entry)
+                elif found is None and generation == self._generation and seen == view:
+                    found = conn
+                    kept.append((me, conn, generation, seen))
+                else:
+                    ended.append(entry)
+            idle = [e for e in ended if e[2] == self._generation and e[3] == view]
+            spare = idle[:IDLE_CONNECTIONS]
+            kept += spare
+            self._connections = kept
+        for _thread, conn, _generation, _view in ended:
+            if not any(conn is e[1] for e in spare):
+                self._opened.pop(id(conn), None)
+                conn.close()
+        return found
 
     def _read_only_view(self) -> tuple[object, ...]:
         """How a read-only connection sees the database now: through the WAL, or the main
@@ -510,7 +544,7 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
-            for _thread, conn in self._connections:
+            for _thread, conn, _generation, _view in self._connections:
                 conn.close()
             self._connections.clear()
         self.local = threading.local()

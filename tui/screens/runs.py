@@ -197,6 +197,7 @@ class RunsScreen(Screen):
         self.history_index = 0
         self.generation = 0
         self.experiment_names: dict[str, str] = {}
+        self._experiment_options: list[tuple[str, str]] = []
         self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
         # Live changes: run ids waiting to be re-read, and what is being read.
         self.pending: set[str] = set()
@@ -497,6 +498,9 @@ class RunsScreen(Screen):
         self.experiment_names = message.names
         self.query_one(RunsTable).set_experiments(message.names, False)
         listing = self.query_one("#experiments", OptionList)
+        if message.options == self._experiment_options:
+            return  # nothing to draw again (live runs ask each second)
+        self._experiment_options = message.options
         highlighted = listing.highlighted
         listing.clear_options()
         for key, label in message.options:
