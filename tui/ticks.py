@@ -24,13 +24,11 @@ Ticks = tuple[list[float], list[str]]
 
 
 def _round_step(span: float, count: int) -> float:
-    """1, 2 or 5 times a power of ten, so that about `count` ticks cover `span`."""
-    raw = span / max(1, count)
-    power = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 5, 10):
-        if factor * power >= raw:
-            return factor * power
-    return 10 * power
+    """1, 2 or 5 times a power of ten: the one whose ticks over `span` come nearest to
+    `count` (fewer rather than more on a tie)."""
+    power = 10 ** math.floor(math.log10(span / max(1, count)))
+    steps = [factor * power for factor in (1, 2, 5, 10)]
+    return min(reversed(steps), key=lambda step: abs(span / step - count))
 
 
 def _multiples(lo: float, hi: float, step: float, offset: float = 0.0) -> list[float]:

@@ -510,4 +510,4 @@ class CompareScreen(Screen):
                     for summary in [run.data.summaries.get(metric)]
                 ]
             )
-        grid.styles.grid_rows = "1fr" if len(metrics) <= 4 else "14"
+        grid.fit(len(metrics))

@@ -12,8 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.reactive import var
+from textual.reactive import reactive, var
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import (
     DataTable,
     Footer,
@@ -56,6 +57,16 @@ TAB_FOCUS = {
     "metrics-tab": "#metrics",
     "tags-tab": "#tags",
 }
+
+
+class Summary(Widget):
+    """The run's facts, four lines: a change repaints them without laying the screen out
+    again (as `Static.update` would), for a running run's duration changes every second."""
+
+    text: reactive[Text] = reactive(Text, layout=False)
+
+    def render(self) -> Text:
+        return self.text
 
 
 class MetricList(SelectionList[str]):
@@ -162,7 +173,7 @@ class RunDetailScreen(Screen):
         Binding(
             "plus,equals_sign",
             "smooth(0.1)",
-            "Smooth +",
+            "Smooth",
             tooltip="Charts: more smoothing (moving average over the raw line)",
             id="detail.smooth_more",
         ),
@@ -170,6 +181,7 @@ class RunDetailScreen(Screen):
             "minus",
             "smooth(-0.1)",
             "Smooth -",
+            show=False,
             tooltip="Charts: less smoothing",
             id="detail.smooth_less",
         ),
@@ -180,7 +192,8 @@ class RunDetailScreen(Screen):
             tooltip="Choose which metrics to chart",
             id="detail.metrics",
         ),
-        Binding("y", "copy_id", "Copy id", tooltip="Copy the run id (OSC 52)", id="detail.copy"),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+        Binding("y", "copy_id", "Copy", tooltip="Copy the run id (OSC 52)", id="detail.copy"),
         Binding(
             "1",
             "tab('charts-tab')",
@@ -224,7 +237,6 @@ class RunDetailScreen(Screen):
             tooltip="Metrics tab: find metrics by a part of their key",
             id="detail.find_metric",
         ),
-        Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
     # The keys that act on one tab only: elsewhere the footer leaves them out.
     TAB_ACTIONS: ClassVar[dict[str, str]] = {
@@ -247,9 +259,7 @@ class RunDetailScreen(Screen):
         self.artifacts: ArtifactRepository | None = None
         self.listed: list[str] = []  # the metric keys the metrics tab lists now
         self.load = OneAtATime(self._start_read)
-        self.shown_summary: Text | None = None
         self.counted = ""  # what the metrics tab says of its count
-        self.grid_rows = ""
         # What the tables show (refilled only when it changed: a refill lays them out).
         self.shown_tables: dict[str, list[tuple[str, ...]]] = {}
         self.unshown: dict[str, list[tuple[str, ...]]] = {}  # read while their tab was hidden
@@ -257,7 +267,7 @@ class RunDetailScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="body"):
-            yield Static(id="summary", markup=False)
+            yield Summary(id="summary")
             with TabbedContent(initial="charts-tab"):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
@@ -277,7 +287,7 @@ class RunDetailScreen(Screen):
                 # Its tree and preview are made when the tab is first shown: a run opens
                 # without paying for them.
                 yield TabPane("Artifacts", id="artifacts-tab")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for table_id, columns in (
@@ -326,10 +336,7 @@ class RunDetailScreen(Screen):
         self.run = message.run
         if message.parent is not None:
             self.parent_label = message.parent
-        summary = self._summary(message.run)
-        if summary != self.shown_summary:  # (an update lays the screen out again)
-            self.shown_summary = summary
-            self.query_one("#summary", Static).update(summary)
+        self.query_one(Summary).text = self._summary(message.run)
         grid = self.query_one("#charts", ChartGrid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():
@@ -369,13 +376,7 @@ class RunDetailScreen(Screen):
 
     def _lay_out_charts(self, count: int, run: Run) -> None:
         grid = self.query_one("#charts", ChartGrid)
-        grid.set_class(count == 1, "single")
-        # Up to three rows share the height; more scroll, each chart a readable size.
-        rows = (count + 1) // 2 if count > 1 else 1
-        grid_rows = "1fr" if rows <= 3 else "12"
-        if grid_rows != self.grid_rows:
-            self.grid_rows = grid_rows
-            grid.styles.grid_rows = grid_rows
+        grid.fit(count)
         note = self.query_one("#no-charts", Static)
         if count:
             note.display = False

@@ -42,7 +42,7 @@ from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks
 from mltop.tui.workers import report
 
 REDRAW_EVERY = 0.2  # seconds: a live run's chart follows at most five times a second...
-BUILD_SHARE = 0.08  # ...and less often when building its screen's charts would take more
+BUILD_SHARE = 0.05  # ...and less often when building its screen's charts would take more
 FULL = (0.0, 1.0)  # the zoom that shows the whole x range
 MOST_COLUMNS = 4000  # a zoomed chart downsamples its whole history to at most this many
 CURSOR_STEPS = 60  # left / right: the cursor moves this fraction of the range shown
@@ -187,11 +187,15 @@ class Plot(PlotextPlot):
         lo, hi = first + (last - first) * lo_zoom, first + (last - first) * hi_zoom
         shown = [clipped(line, lo, hi) for line in drawn]
         legend = self._legend(shown, lo, hi, width)
+        # One line, or two when it is longer (more is cut).
+        legend_lines = 1 if legend.cell_len <= width else 2
+        legend.truncate(width * legend_lines, overflow="ellipsis")
+        plot_height = max(3, height - 1 - legend_lines)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.plotsize(width, max(3, height - 2))
-        self._plot._set_size(width, max(3, height - 2))  # see textual_plotext's render
+        plt.plotsize(width, plot_height)
+        self._plot._set_size(width, plot_height)  # see textual_plotext's render
         plt.theme(self._get_plotext_theme_name(self.app.theme))
         # Before plotting: plotext takes each line's scale as it is when the line is added.
         plt.yscale("log" if self.log_scale else "linear")
@@ -206,7 +210,7 @@ class Plot(PlotextPlot):
         plt.xticks(*ticks(self.x_axis, lo, hi, max(2, width // TICK_WIDTH), integer=integer))
         if self.cursor is not None:
             plt.vline(lo + (hi - lo) * self.cursor, "gray")
-        body = Text.from_ansi(plt.build())
+        body = Text.from_ansi(plt.build().rstrip("\n"))  # (its last line ends with one)
         return Group(heading, body, legend)
 
     def _without_plot(self, lines: list[Line]) -> Text:
@@ -253,7 +257,6 @@ class Plot(PlotextPlot):
                 out.append(line.label)
                 if line.latest is not None:
                     out.append(f" {number(line.latest)}", style="dim")
-        out.truncate(width, overflow="ellipsis")
         return out
 
     def _where(self, step: float, at: float) -> str:
@@ -388,10 +391,35 @@ def series_lines(
 
 
 class ChartGrid(ScrollableContainer):
-    """Charts, two a row; it takes the focus, so that the keyboard scrolls through many
-    (up, down, page up and down, home, end), and left / right walk the value cursor."""
+    """Charts, two a row, sharing the height while each keeps READABLE_ROWS lines, else
+    scrolling; it takes the focus, so that the keyboard scrolls through many (up, down,
+    page up and down, home, end), and left / right walk the value cursor."""
 
     DEFAULT_CSS = "ChartGrid { layout: grid; }"
+    READABLE_ROWS = 11  # a chart's lines: heading, 8 of plot and ticks, legend
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.charts = 0
+        self._grid_rows = ""
+
+    def fit(self, charts: int) -> None:
+        """Lay out `charts` charts (one alone takes the whole width)."""
+        self.charts = charts
+        self.set_class(charts == 1, "single")
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        rows = max(1, (self.charts + 1) // 2 if self.charts > 1 else 1)
+        shared = self.size.height // rows >= self.READABLE_ROWS or not self.size.height
+        grid_rows = "1fr" if shared else str(self.READABLE_ROWS)
+        if grid_rows != self._grid_rows:  # (a change lays the screen out)
+            self._grid_rows = grid_rows
+            self.styles.grid_rows = grid_rows
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "screen.walk(-1)", "Cursor", show=False, id="charts.left"),
         Binding("right", "screen.walk(1)", "Cursor", show=False, id="charts.right"),
@@ -405,11 +433,11 @@ CHART_BINDINGS: list[BindingType] = [
     Binding(
         "x",
         "cycle_axis",
-        "X axis",
+        "Axis",
         tooltip="Charts: x axis by step, time since start, or clock time",
         id="charts.axis",
     ),
-    Binding("l", "toggle_log", "Log y", tooltip="Charts: logarithmic y axis", id="charts.log"),
+    Binding("l", "toggle_log", "Log", tooltip="Charts: logarithmic y axis", id="charts.log"),
     Binding(
         "z",
         "zoom(2)",
@@ -417,11 +445,19 @@ CHART_BINDINGS: list[BindingType] = [
         tooltip="Charts: zoom into the x range around the cursor (left / right move it)",
         id="charts.zoom_in",
     ),
-    Binding("Z", "zoom(0.5)", "Unzoom", tooltip="Charts: zoom back out", id="charts.zoom_out"),
+    Binding(
+        "Z",
+        "zoom(0.5)",
+        "Unzoom",
+        show=False,
+        tooltip="Charts: zoom back out",
+        id="charts.zoom_out",
+    ),
     Binding(
         "0",
         "reset_view",
         "Reset",
+        show=False,
         tooltip="Charts: the whole x range, no cursor",
         id="charts.reset",
     ),
