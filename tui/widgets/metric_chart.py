@@ -63,6 +63,7 @@ class Line:
     steps: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     latest: float | None = None  # shown by the label in the legend
+    origin: float | None = None  # when its run started (seconds), for the time since
 
     def near(self, x: float) -> int | None:
         """The index of the point nearest to `x` (xs ascending, as logged), if any."""
@@ -85,7 +86,7 @@ def clipped(line: Line, lo: float, hi: float) -> Line:
 
     return Line(
         line.label, pick(line.xs), pick(line.ys), line.marker, line.colour,
-        pick(line.steps), pick(line.times), line.latest,
+        pick(line.steps), pick(line.times), line.latest, line.origin,
     )  # fmt: skip
 
 
@@ -242,7 +243,7 @@ class Plot(PlotextPlot):
                 if i is None:
                     continue
                 if not where and line.steps and line.times:
-                    where = self._where(line.steps[i], line.times[i])
+                    where = where_label(line.steps[i], line.times[i], line.origin)
                     out.append(f"  ▏{where}")
                 out.append(f"  {marker_of(line)} ", style=_style(line))
                 out.append(f"{line.label} " if line.label else "")
@@ -259,10 +260,11 @@ class Plot(PlotextPlot):
                     out.append(f" {number(line.latest)}", style="dim")
         return out
 
-    def _where(self, step: float, at: float) -> str:
-        origin = getattr(self, "origin", None)
-        since = f" · {duration_label(at - origin)}" if origin is not None else ""
-        return f"step {number_label_of([step])}{since} · {clock_label(at)}"
+
+def where_label(step: float, at: float, origin: float | None) -> str:
+    """Where the cursor is: the step, the time since the run started, the clock time."""
+    since = f" · {duration_label(at - origin)}" if origin is not None else ""
+    return f"step {number_label_of([step])}{since} · {clock_label(at)}"
 
 
 def number_label_of(values: Sequence[float]) -> str:
@@ -381,7 +383,7 @@ def series_lines(
         steps, times = (other, xs) if by_time else (xs, other)
     raw = Line(
         label if label or not smoothing else "raw",
-        [x - shift for x in xs] if shift else xs, ys, marker, colour, steps, times, latest,
+        [x - shift for x in xs] if shift else xs, ys, marker, colour, steps, times, latest, origin,
     )  # fmt: skip
     if smoothed is None:
         return [raw]
