@@ -295,7 +295,7 @@ class CompareScreen(Screen):
                     yield ListTable(id="compare", cursor_type="row", zebra_stripes=True)
                 with TabPane("Charts", id="compare-charts"):
                     yield ChartGrid(id="compare-grid")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -412,7 +412,7 @@ class CompareScreen(Screen):
         note = (
             f"{len(self.runs)} runs · {differing} of {len(self.rows)} rows differ"
             + (" · only those shown (d: all)" if self.diff_only else " · d: only those")
-            + " · f flips best for the metric under the cursor"
+            + " · f: flip best"
         )
         self.query_one("#compare-note", Static).update(note)
 
