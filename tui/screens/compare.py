@@ -22,7 +22,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import var
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
@@ -31,6 +30,7 @@ from mltop.store import Changes, Run, TrackingStore
 from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import git_commit
+from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import clean, duration, number
 from mltop.tui.ticks import Axis
 from mltop.tui.widgets.lists import ListTable
@@ -215,7 +215,7 @@ class CompareChart(Plot):
         ]  # fmt: skip
 
 
-class CompareScreen(Screen):
+class CompareScreen(OpaqueScreen):
     """Marked runs side by side (`c` on the runs screen)."""
 
     diff_only = var(False, init=False)  # `d`: only the rows whose values differ

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive, var
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import (
     DataTable,
@@ -32,6 +32,7 @@ from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStor
 from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import command, dataset_summary, git_label, host
+from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
 from mltop.tui.ticks import Axis
 from mltop.tui.widgets.artifacts import ArtifactsView
@@ -70,10 +71,16 @@ class Summary(Widget):
 
 
 class MetricList(SelectionList[str]):
-    """The metrics to tick; enter applies the choice (space ticks)."""
+    """The metrics to tick; enter applies the choice (space ticks); the list keys move."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "screen.apply", "Apply", id="choose.apply"),
+        Binding("j", "cursor_down", "Down", show=False, id="choose.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="choose.up"),
+        Binding("g", "first", "First", show=False, id="choose.first"),
+        Binding("G", "last", "Last", show=False, id="choose.last"),
+        Binding("ctrl+d", "page_down", "Page down", show=False, id="choose.page_down"),
+        Binding("ctrl+u", "page_up", "Page up", show=False, id="choose.page_up"),
     ]
 
 
@@ -147,7 +154,7 @@ def parent_label(store: TrackingStore, parent_id: str | None) -> str:
     return f"{name} ({parent_id[:8]})"
 
 
-class RunDetailScreen(Screen):
+class RunDetailScreen(OpaqueScreen):
     # The metrics charted (`m`; None: the first DEFAULT_CHARTS), and what the metrics tab
     # lists (`/`: the keys containing it); set again to the same, they are read again.
     chosen: var[list[str] | None] = var(None, init=False, always_update=True)
