@@ -313,3 +313,37 @@ def test_compare_charts_small(snap_compare, fixed_store):
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_store), terminal_size=SMALL, run_before=run_before)
+
+
+# -- cost ----------------------------------------------------------------------------------
+
+
+@sync
+async def test_changes_on_the_runs_screen_beneath_do_not_repaint_the_detail(
+    fixed_store, monkeypatch
+):
+    """The runs screen stays live under a run's detail; what changes there is hidden, and
+    must not repaint the whole detail screen each time (it did, about 20 times a second for
+    a run logging 20 steps a second)."""
+    from textual._compositor import Compositor
+
+    from mltop.tui.widgets.runs_table import RunsTable
+
+    app = make_app(fixed_store)
+    async with app.run_test(size=LARGE) as pilot:
+        await open_run(pilot, RUN_ROW)
+        full: list[int] = []
+        original = Compositor.render_full_update
+
+        def counted(self, *args, **kwargs):
+            full.append(1)
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Compositor, "render_full_update", counted)
+        beneath = app.screen_stack[-2].query_one(RunsTable).table
+        for _ in range(5):
+            beneath.refresh()
+            await pilot.pause(0.05)
+        assert not full
+        await pilot.press("escape")  # back on the runs screen: it shows its changes
+        await settle(pilot, lambda: bool(full))
