@@ -14,7 +14,6 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive, var
 from textual.screen import ModalScreen
-from textual.widget import Widget
 from textual.widgets import (
     DataTable,
     Footer,
@@ -60,7 +59,7 @@ TAB_FOCUS = {
 }
 
 
-class Summary(Widget):
+class Summary(Static):
     """The run's facts, four lines: a change repaints them without laying the screen out
     again (as `Static.update` would), for a running run's duration changes every second."""
 
