@@ -144,6 +144,9 @@ async def test_the_footer_shows_the_keys_of_the_tab_shown_and_always_help_and_qu
         assert {"q", "?", "y", "esc"} <= set(params)
         await pilot.press("x")  # does nothing here
         assert app.screen.x_axis == "step"
+        await pilot.press("3")  # metrics: what a search finds can be charted
+        await pilot.pause(0.1)
+        assert "m" in footer_keys(app) and "x" not in footer_keys(app)
         await pilot.press("1")
         await pilot.pause(0.1)
         assert set(footer_keys(app)) == set(charts)

@@ -244,15 +244,16 @@ class RunDetailScreen(OpaqueScreen):
             id="detail.find_metric",
         ),
     ]
-    # The keys that act on one tab only: elsewhere the footer leaves them out.
-    TAB_ACTIONS: ClassVar[dict[str, str]] = {
-        "cycle_axis": "charts-tab",
-        "toggle_log": "charts-tab",
-        "zoom": "charts-tab",
-        "reset_view": "charts-tab",
-        "walk": "charts-tab",
-        "smooth": "charts-tab",
-        "choose_metrics": "charts-tab",
+    # The keys that act on some tabs only: elsewhere the footer leaves them out. (`m` charts
+    # metrics found on the metrics tab too.)
+    TAB_ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "cycle_axis": ("charts-tab",),
+        "toggle_log": ("charts-tab",),
+        "zoom": ("charts-tab",),
+        "reset_view": ("charts-tab",),
+        "walk": ("charts-tab",),
+        "smooth": ("charts-tab",),
+        "choose_metrics": ("charts-tab", "metrics-tab"),
     }
 
     def __init__(self, store: TrackingStore, run_id: str) -> None:
@@ -547,9 +548,9 @@ class RunDetailScreen(OpaqueScreen):
     # -- keys that act on one tab only ------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        tab = self.TAB_ACTIONS.get(action)
-        if tab is not None and self.is_mounted:
-            return self.query_one(TabbedContent).active == tab
+        tabs = self.TAB_ACTIONS.get(action)
+        if tabs is not None and self.is_mounted:
+            return self.query_one(TabbedContent).active in tabs
         return True
 
     @on(TabbedContent.TabActivated)

@@ -439,6 +439,23 @@ CHART_BINDINGS: list[BindingType] = [
         tooltip="Charts: x axis by step, time since start, or clock time",
         id="charts.axis",
     ),
+    # (Also the chart grid's own, where they win over its scrolling: here for the help.)
+    Binding(
+        "left",
+        "walk(-1)",
+        "Cursor left",
+        show=False,
+        tooltip="Charts: the value cursor left (shift+left: further)",
+        id="charts.cursor_left",
+    ),
+    Binding(
+        "right",
+        "walk(1)",
+        "Cursor right",
+        show=False,
+        tooltip="Charts: the value cursor right (shift+right: further)",
+        id="charts.cursor_right",
+    ),
     Binding("l", "toggle_log", "Log", tooltip="Charts: logarithmic y axis", id="charts.log"),
     Binding(
         "z",
