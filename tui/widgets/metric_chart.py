@@ -8,7 +8,9 @@ cost a few milliseconds plus plotext's own drawing.
 What a chart costs is what keeps the dashboard light while runs log: its picture (plotext's
 figure, then Rich text) is built in `render`, only when its data, its settings or its size
 changed since the last build (`Plot.changed`), never on a mere repaint; a live chart asks
-for that at most about five times a second (`REDRAW_EVERY`).
+for that at most about seven times a second (`REDRAW_EVERY`), and less often when building
+the pictures of all the charts of its screen that often would take more than BUILD_SHARE
+of a core (a 120x40 screen of charts costs about 40 ms of plotext and Rich per round).
 
 Every chart draws the same way (`Plot`): a heading line (the metric, its latest value, the
 log scale when on), the plot, then a legend line outside it (the x axis, and a marker per
@@ -41,7 +43,7 @@ from mltop.tui.text import clean, number
 from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks
 from mltop.tui.workers import report
 
-REDRAW_EVERY = 0.2  # seconds: a live run's chart follows at most five times a second...
+REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven times a second...
 BUILD_SHARE = 0.05  # ...and less often when building its screen's charts would take more
 FULL = (0.0, 1.0)  # the zoom that shows the whole x range
 MOST_COLUMNS = 4000  # a zoomed chart downsamples its whole history to at most this many
