@@ -596,7 +596,7 @@ async def test_every_chart_follows_the_screens_axis_scale_and_smoothing(filled, 
         await settle(
             pilot, lambda: drawing() == {"acc": (True, True, 0.1), "loss": (True, True, 0.1)}
         )
-        await pilot.press("x", "minus", "minus")
+        await pilot.press("x", "x", "minus", "minus")  # step, elapsed, clock, step again
         assert drawing() == {"acc": (False, True, 0.0), "loss": (False, True, 0.0)}
     client.close()
 

@@ -19,10 +19,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import var
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
@@ -31,10 +30,26 @@ from mltop.store import Changes, Run, TrackingStore
 from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import git_commit
+from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import clean, duration, number
-from mltop.tui.widgets.metric_chart import Plot
+from mltop.tui.ticks import Axis
+from mltop.tui.widgets.lists import ListTable
+from mltop.tui.widgets.metric_chart import (
+    CHART_BINDINGS,
+    FULL,
+    ChartGrid,
+    Line,
+    Plot,
+    next_axis,
+    series_lines,
+    unzoomed_cursor,
+    walked,
+    zoomed,
+)
 from mltop.tui.workers import OneAtATime, store_work
 
+# A run's marker, by its place among the compared runs: with NO_COLOR, runs still differ.
+MARKERS = ["•", "x", "+", "o", "*", "#", "%", "@", "=", "&"]
 # A run's colour, by its place among the compared runs (then again, past the last).
 PALETTE = [
     "#4e9af1", "#f1a34e", "#5cc96b", "#e8575a", "#b07ce8",
@@ -54,6 +69,10 @@ def lower_is_better(metric: str) -> bool:
 def colour(index: int) -> str:
     """The run's colour as a Rich style colour (`#rrggbb`)."""
     return PALETTE[index % len(PALETTE)]
+
+
+def marker(index: int) -> str:
+    return MARKERS[index % len(MARKERS)]
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -146,49 +165,77 @@ class CompareLoaded(Message):
     histories: dict[tuple[str, str], ChartData] | None
 
 
+@dataclass(frozen=True)
+class Compared:
+    """One run's line on a compare chart."""
+
+    name: str
+    index: int  # its place among the compared runs: its colour and marker
+    series: Series
+    origin: float | None  # when the run started (seconds): its elapsed time's 0
+    latest: float | None
+
+
 class CompareChart(Plot):
-    """One metric across the compared runs: a line per run, in its colour, with a legend."""
+    """One metric across the compared runs: a line per run, in its colour and marker, with
+    a legend below the plot."""
 
     DEFAULT_CSS = "CompareChart { height: 1fr; min-height: 8; }"
 
     def __init__(self, metric: str) -> None:
         super().__init__()
         self.metric = metric
-        self.lines: list[tuple[str, str, Series]] = []  # (run name, colour, points)
+        self.compared: list[Compared] = []
         self.drawn: list[int] = []  # how many points of each line the picture shows
 
-    def show(self, lines: list[tuple[str, str, Series]]) -> None:
-        self.lines = lines
-        self.redraw()
-
-    def on_resize(self) -> None:
-        self.redraw()
-
-    def redraw(self) -> None:
-        plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
-        width = max(10, self.size.width or 80)
-        self.drawn = [len(series) for _name, _hue, series in self.lines]
-        for name, hue, series in self.lines:
-            (xs, ys), _smoothed = series.view(width)
-            if xs:
-                plt.plot(xs, ys, marker="braille", color=rgb(hue), label=clean(name)[:24])
-        plt.title(clean(self.metric))
-        plt.xlabel("step")
+    def show(self, compared: list[Compared]) -> None:
+        self.compared = compared
+        self.drawn = [len(c.series) for c in compared]
         self.changed()
 
+    def title(self) -> Text:
+        return Text(clean(self.metric), style="bold")
 
-class CompareScreen(Screen):
+    def points(self) -> int:
+        return sum(self.drawn)
+
+    @property
+    def lines(self) -> list[tuple[str, str, Series]]:
+        """(run name, colour, history) of each line."""
+        return [(c.name, colour(c.index), c.series) for c in self.compared]
+
+    def chart_lines(self, columns: int) -> list[Line]:
+        return [
+            series_lines(
+                c.series, columns, self.x_axis, c.origin, log=self.log_scale,
+                with_points=self.cursor is not None, label=clean(c.name)[:24],
+                marker=marker(c.index), colour=rgb(colour(c.index)), latest=c.latest,
+            )[0]
+            for c in self.compared
+        ]  # fmt: skip
+
+
+class CompareScreen(OpaqueScreen):
     """Marked runs side by side (`c` on the runs screen)."""
 
     diff_only = var(False, init=False)  # `d`: only the rows whose values differ
     # `f`: the metrics whose best direction the user flipped
     flipped: var[frozenset[str]] = var(frozenset(), init=False)
+    # How every chart is drawn (`x`, `l`, the cursor, `z` `Z` `0`): bound to each chart's.
+    x_axis: var[Axis] = var("step", init=False)
+    log_scale = var(False, init=False)
+    cursor: var[float | None] = var(None, init=False)
+    zoom: var[tuple[float, float]] = var(FULL, init=False)
     CSS_PATH = "compare.tcss"
     HELP_TITLE = "compare"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="compare.back"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            tooltip="Back to the runs (on the charts: first the cursor and zoom go)",
+            id="compare.back",
+        ),
         Binding(
             "d",
             "toggle_diff",
@@ -218,8 +265,11 @@ class CompareScreen(Screen):
             tooltip="Each metric overlaid across the runs",
             id="compare.tab_charts",
         ),
+        *CHART_BINDINGS,
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
+    TABLE_ACTIONS = ("toggle_diff", "flip")
+    CHART_ACTIONS = ("cycle_axis", "toggle_log", "zoom", "reset_view", "walk")
 
     def __init__(self, store: TrackingStore, run_ids: list[str]) -> None:
         super().__init__()
@@ -242,10 +292,10 @@ class CompareScreen(Screen):
             yield Static("", id="compare-note", markup=False)
             with TabbedContent(initial="compare-table"):
                 with TabPane("Table", id="compare-table"):
-                    yield DataTable(id="compare", cursor_type="row", zebra_stripes=True)
+                    yield ListTable(id="compare", cursor_type="row", zebra_stripes=True)
                 with TabPane("Charts", id="compare-charts"):
-                    yield Grid(id="compare-grid")
-        yield Footer()
+                    yield ChartGrid(id="compare-grid")
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -362,7 +412,7 @@ class CompareScreen(Screen):
         note = (
             f"{len(self.runs)} runs · {differing} of {len(self.rows)} rows differ"
             + (" · only those shown (d: all)" if self.diff_only else " · d: only those")
-            + " · f flips best for the metric under the cursor"
+            + " · f: flip best"
         )
         self.query_one("#compare-note", Static).update(note)
 
@@ -387,27 +437,77 @@ class CompareScreen(Screen):
 
     # -- charts ----------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        on_charts = self.query_one(TabbedContent).active == "compare-charts"
+        if action in self.CHART_ACTIONS:
+            return on_charts
+        if action in self.TABLE_ACTIONS:
+            return not on_charts
+        return True
+
+    def action_back(self) -> None:
+        """Escape: the cursor and zoom go first (on the charts), then the screen."""
+        on_charts = self.query_one(TabbedContent).active == "compare-charts"
+        if on_charts and (self.cursor is not None or self.zoom != FULL):
+            self.action_reset_view()
+        else:
+            self.app.pop_screen()
+
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.query_one("#compare" if tab == "compare-table" else "#compare-grid").focus()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
         if event.pane.id == "compare-charts" and not self.charts_loaded:
             self.charts_loaded = True
             self.load()
 
+    def action_cycle_axis(self) -> None:
+        self.x_axis = next_axis(self.x_axis)
+
+    def action_toggle_log(self) -> None:
+        self.log_scale = not self.log_scale
+
+    def action_walk(self, columns: int) -> None:
+        self.cursor = walked(self.cursor, columns)
+
+    def action_zoom(self, factor: float) -> None:
+        zoom = zoomed(self.zoom, self.cursor, factor)
+        self.cursor = unzoomed_cursor(self.cursor, self.zoom, zoom)
+        self.zoom = zoom
+
+    def action_reset_view(self) -> None:
+        self.cursor = None
+        self.zoom = FULL
+
     def _fill_charts(self) -> None:
-        grid = self.query_one("#compare-grid", Grid)
+        grid = self.query_one("#compare-grid", ChartGrid)
         charts = {chart.metric: chart for chart in self.query(CompareChart)}
         metrics = sorted({metric for metric, _run in self.series})
         for metric in metrics:
             if metric not in charts:
-                charts[metric] = CompareChart(metric)
+                charts[metric] = CompareChart(metric).data_bind(
+                    CompareScreen.x_axis,
+                    CompareScreen.log_scale,
+                    CompareScreen.cursor,
+                    CompareScreen.zoom,
+                )
                 grid.mount(charts[metric])
             charts[metric].show(
                 [
-                    (run.info.run_name, colour(i), self.series[metric, run.info.run_id])
+                    Compared(
+                        run.info.run_name,
+                        i,
+                        self.series[metric, run.info.run_id],
+                        None if run.info.start_time is None else run.info.start_time / 1000,
+                        None if summary is None else summary.value,
+                    )
                     for i, run in enumerate(self.runs)
                     if (metric, run.info.run_id) in self.series
+                    for summary in [run.data.summaries.get(metric)]
                 ]
             )
-        grid.styles.grid_rows = "1fr" if len(metrics) <= 4 else "14"
+        grid.fit(len(metrics))

@@ -10,10 +10,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import ScrollableContainer, Vertical
+from textual.containers import Vertical
 from textual.message import Message
-from textual.reactive import var
-from textual.screen import ModalScreen, Screen
+from textual.reactive import reactive, var
+from textual.screen import ModalScreen
 from textual.widgets import (
     DataTable,
     Footer,
@@ -31,9 +31,21 @@ from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStor
 from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import command, dataset_summary, git_label, host
+from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
+from mltop.tui.ticks import Axis
 from mltop.tui.widgets.artifacts import ArtifactsView
-from mltop.tui.widgets.metric_chart import MetricChart
+from mltop.tui.widgets.lists import ListTable
+from mltop.tui.widgets.metric_chart import (
+    CHART_BINDINGS,
+    FULL,
+    ChartGrid,
+    MetricChart,
+    next_axis,
+    unzoomed_cursor,
+    walked,
+    zoomed,
+)
 from mltop.tui.workers import OneAtATime, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
@@ -47,18 +59,27 @@ TAB_FOCUS = {
 }
 
 
-class ChartGrid(ScrollableContainer):
-    """The charts, two a row; it takes the focus, so that the keyboard scrolls through many
-    (arrows, page up and down, home, end), not only a mouse wheel."""
+class Summary(Static):
+    """The run's facts, four lines: a change repaints them without laying the screen out
+    again (as `Static.update` would), for a running run's duration changes every second."""
 
-    DEFAULT_CSS = "ChartGrid { layout: grid; }"
+    text: reactive[Text] = reactive(Text, layout=False)
+
+    def render(self) -> Text:
+        return self.text
 
 
 class MetricList(SelectionList[str]):
-    """The metrics to tick; enter applies the choice (space ticks)."""
+    """The metrics to tick; enter applies the choice (space ticks); the list keys move."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "screen.apply", "Apply", id="choose.apply"),
+        Binding("j", "cursor_down", "Down", show=False, id="choose.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="choose.up"),
+        Binding("g", "first", "First", show=False, id="choose.first"),
+        Binding("G", "last", "Last", show=False, id="choose.last"),
+        Binding("ctrl+d", "page_down", "Page down", show=False, id="choose.page_down"),
+        Binding("ctrl+u", "page_up", "Page up", show=False, id="choose.page_up"),
     ]
 
 
@@ -132,37 +153,33 @@ def parent_label(store: TrackingStore, parent_id: str | None) -> str:
     return f"{name} ({parent_id[:8]})"
 
 
-class RunDetailScreen(Screen):
+class RunDetailScreen(OpaqueScreen):
     # The metrics charted (`m`; None: the first DEFAULT_CHARTS), and what the metrics tab
     # lists (`/`: the keys containing it); set again to the same, they are read again.
     chosen: var[list[str] | None] = var(None, init=False, always_update=True)
     metric_search = var("", init=False, always_update=True)
-    # How every chart is drawn (`x`, `l`, `+` `-`): bound to each chart's own.
-    by_time = var(False, init=False)
+    # How every chart is drawn (`x`, `l`, `+` `-`, the cursor, `z` `Z` `0`): bound to each
+    # chart's own.
+    x_axis: var[Axis] = var("step", init=False)
     log_scale = var(False, init=False)
     smoothing = var(0.0, init=False)
+    cursor: var[float | None] = var(None, init=False)
+    zoom: var[tuple[float, float]] = var(FULL, init=False)
     CSS_PATH = "run_detail.tcss"
     HELP_TITLE = "run detail"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back", tooltip="Back to the runs", id="detail.back"),
         Binding(
-            "x",
-            "toggle_axis",
-            "Step/time",
-            tooltip="Charts: x axis by step or by time",
-            id="detail.axis",
+            "escape",
+            "back",
+            "Back",
+            tooltip="Back to the runs (on the charts: first the cursor and zoom go)",
+            id="detail.back",
         ),
-        Binding(
-            "l",
-            "toggle_log",
-            "Log scale",
-            tooltip="Charts: logarithmic y axis, or linear",
-            id="detail.log",
-        ),
+        *CHART_BINDINGS,
         Binding(
             "plus,equals_sign",
             "smooth(0.1)",
-            "Smooth +",
+            "Smooth",
             tooltip="Charts: more smoothing (moving average over the raw line)",
             id="detail.smooth_more",
         ),
@@ -170,6 +187,7 @@ class RunDetailScreen(Screen):
             "minus",
             "smooth(-0.1)",
             "Smooth -",
+            show=False,
             tooltip="Charts: less smoothing",
             id="detail.smooth_less",
         ),
@@ -180,6 +198,8 @@ class RunDetailScreen(Screen):
             tooltip="Choose which metrics to chart",
             id="detail.metrics",
         ),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+        Binding("y", "copy_id", "Copy", tooltip="Copy the run id (OSC 52)", id="detail.copy"),
         Binding(
             "1",
             "tab('charts-tab')",
@@ -223,8 +243,18 @@ class RunDetailScreen(Screen):
             tooltip="Metrics tab: find metrics by a part of their key",
             id="detail.find_metric",
         ),
-        Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
+    # The keys that act on some tabs only: elsewhere the footer leaves them out. (`m` charts
+    # metrics found on the metrics tab too.)
+    TAB_ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "cycle_axis": ("charts-tab",),
+        "toggle_log": ("charts-tab",),
+        "zoom": ("charts-tab",),
+        "reset_view": ("charts-tab",),
+        "walk": ("charts-tab",),
+        "smooth": ("charts-tab",),
+        "choose_metrics": ("charts-tab", "metrics-tab"),
+    }
 
     def __init__(self, store: TrackingStore, run_id: str) -> None:
         super().__init__()
@@ -236,17 +266,21 @@ class RunDetailScreen(Screen):
         self.artifacts: ArtifactRepository | None = None
         self.listed: list[str] = []  # the metric keys the metrics tab lists now
         self.load = OneAtATime(self._start_read)
+        self.counted = ""  # what the metrics tab says of its count
+        # What the tables show (refilled only when it changed: a refill lays them out).
+        self.shown_tables: dict[str, list[tuple[str, ...]]] = {}
+        self.unshown: dict[str, list[tuple[str, ...]]] = {}  # read while their tab was hidden
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="body"):
-            yield Static(id="summary", markup=False)
+            yield Summary(id="summary")
             with TabbedContent(initial="charts-tab"):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
                     yield ChartGrid(id="charts")
                 with TabPane("Params", id="params-tab"):
-                    yield DataTable(id="params", cursor_type="row")
+                    yield ListTable(id="params", cursor_type="row")
                 with TabPane("Metrics", id="metrics-tab"):
                     yield Input(
                         placeholder="/ find metrics whose key contains…  (enter; empty: all)",
@@ -254,13 +288,13 @@ class RunDetailScreen(Screen):
                         restrict=TYPABLE,
                     )
                     yield Static("", id="metric-count", markup=False)
-                    yield DataTable(id="metrics", cursor_type="row")
+                    yield ListTable(id="metrics", cursor_type="row")
                 with TabPane("Tags", id="tags-tab"):
-                    yield DataTable(id="tags", cursor_type="row")
+                    yield ListTable(id="tags", cursor_type="row")
                 # Its tree and preview are made when the tab is first shown: a run opens
                 # without paying for them.
                 yield TabPane("Artifacts", id="artifacts-tab")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for table_id, columns in (
@@ -309,7 +343,7 @@ class RunDetailScreen(Screen):
         self.run = message.run
         if message.parent is not None:
             self.parent_label = message.parent
-        self.query_one("#summary", Static).update(self._summary(message.run))
+        self.query_one(Summary).text = self._summary(message.run)
         grid = self.query_one("#charts", ChartGrid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():
@@ -322,10 +356,18 @@ class RunDetailScreen(Screen):
                 # In the chosen order: before the first chart that comes after it.
                 later = [k for k in order[order.index(key) + 1 :] if k in charts]
                 charts[key] = MetricChart(key).data_bind(
-                    RunDetailScreen.by_time, RunDetailScreen.log_scale, RunDetailScreen.smoothing
+                    RunDetailScreen.x_axis,
+                    RunDetailScreen.log_scale,
+                    RunDetailScreen.smoothing,
+                    RunDetailScreen.cursor,
+                    RunDetailScreen.zoom,
                 )
                 grid.mount(charts[key], before=charts[later[0]] if later else None)
             chart = charts[key]
+            start = message.run.info.start_time
+            chart.origin = None if start is None else start / 1000
+            latest = message.run.data.summaries.get(key)
+            chart.latest = None if latest is None else (latest.value, latest.step)
             if data.series is not None:
                 chart.replace_series(data.series)
             elif data.points:
@@ -341,10 +383,7 @@ class RunDetailScreen(Screen):
 
     def _lay_out_charts(self, count: int, run: Run) -> None:
         grid = self.query_one("#charts", ChartGrid)
-        grid.set_class(count == 1, "single")
-        # Up to three rows share the height; more scroll, each chart a readable size.
-        rows = (count + 1) // 2 if count > 1 else 1
-        grid.styles.grid_rows = "1fr" if rows <= 3 else "12"
+        grid.fit(count)
         note = self.query_one("#no-charts", Static)
         if count:
             note.display = False
@@ -360,10 +399,13 @@ class RunDetailScreen(Screen):
         info, tags = run.info, run.data.tags
         now = self.app.now()  # type: ignore[attr-defined]
         ran = duration(info.start_time, info.end_time, now)
+        where = "".join(
+            f"   {label} {value}" for label, value in (("user", info.user_id), ("host", host(tags)))
+            if value
+        )  # fmt: skip
         lines = [
             f"{info.run_name}   {info.display_status}   {info.run_id}",
-            f"started {timestamp(info.start_time)}, ran {ran}"
-            f"   user {info.user_id}   host {host(tags)}",
+            f"started {timestamp(info.start_time)}, ran {ran}{where}",
             f"git {git_label(tags, short=True) or '-'}   parent {self.parent_label}"
             + (f"   data {datasets}" if (datasets := dataset_summary(run)) else ""),
             f"command {command(tags) or '-'}",
@@ -373,48 +415,51 @@ class RunDetailScreen(Screen):
     def _fill_tables(
         self, run: Run, found: tuple[str, dict[str, MetricSummary], int] | None
     ) -> None:
-        params = self.query_one("#params", DataTable)
-        params.clear()
-        params.add_rows([(Text(clean(k)), Text(clean(v))) for k, v in run.data.params.items()])
-        tags = self.query_one("#tags", DataTable)
-        tags.clear()
-        tags.add_rows([(Text(clean(k)), Text(clean(v))) for k, v in run.data.tags.items()])
+        self._fill("#params", list(run.data.params.items()))
+        self._fill("#tags", list(run.data.tags.items()))
         if self.metric_search and (found is None or found[0] != self.metric_search):
             return  # read before the search now asked for: the next read has it
         if not self.metric_search:
             found = None  # a search since cleared
         summaries = run.data.summaries if found is None else found[1]
         listed = sorted(summaries)
-        count = self.query_one("#metric-count", Static)
         if found is not None:
             text, total = found[0], found[2]
             more = f", the first {len(listed):,} listed" if total > len(listed) else ""
             keys = "1 metric key contains" if total == 1 else f"{total:,} metric keys contain"
-            count.update(f"{keys} {text!r}{more}")
+            counted = f"{keys} {text!r}{more}"
         elif run.data.more_metrics:
             total = len(listed) + run.data.more_metrics
-            count.update(
+            counted = (
                 f"{total:,} metrics: the first {len(listed):,} logged are listed; "
                 "/ finds the others"
             )
         else:
-            count.update(f"{len(listed):,} metrics" if listed else "")
+            counted = f"{len(listed):,} metrics" if listed else ""
+        self._count(counted)
         self.listed = listed
-        metrics = self.query_one("#metrics", DataTable)
-        metrics.clear()
-        metrics.add_rows(
-            [
-                (
-                    Text(clean(k)),
-                    number(s.value),
-                    str(s.step),
-                    number(s.min),
-                    number(s.max),
-                    str(s.count),
-                )
-                for k, s in ((k, summaries[k]) for k in listed)
-            ]
-        )
+        rows = [
+            (k, number(s.value), str(s.step), number(s.min), number(s.max), str(s.count))
+            for k, s in ((k, summaries[k]) for k in listed)
+        ]
+        self._fill("#metrics", rows)
+
+    def _fill(self, table_id: str, rows: Sequence[tuple[str, ...]]) -> None:
+        """Show `rows` in the table, keeping its cursor, unless it shows them already."""
+        if self.shown_tables.get(table_id) == rows:
+            return
+        table = self.query_one(table_id, DataTable)
+        hidden = self.query_one(TabbedContent).active != f"{table_id[1:]}-tab"
+        if hidden and table_id in self.shown_tables:
+            self.unshown[table_id] = list(rows)  # (a live run's metrics change with every read)
+            return
+        self.unshown.pop(table_id, None)
+        self.shown_tables[table_id] = list(rows)
+        row = table.cursor_row
+        table.clear()
+        table.add_rows([tuple(Text(clean(cell)) for cell in cells) for cells in rows])
+        if rows:
+            table.move_cursor(row=min(row, len(rows) - 1), animate=False)
 
     def action_search_metrics(self) -> None:
         self.query_one(TabbedContent).active = "metrics-tab"
@@ -426,10 +471,14 @@ class RunDetailScreen(Screen):
         self.metric_search = event.value.strip()
         self.query_one("#metrics", DataTable).focus()
 
+    def _count(self, text: str) -> None:
+        """Say how many metrics are listed (an update lays the screen out: only a change)."""
+        if text != self.counted:
+            self.counted = text
+            self.query_one("#metric-count", Static).update(text)
+
     def watch_metric_search(self, search: str) -> None:
-        self.query_one("#metric-count", Static).update(
-            f"finding metric keys containing {search!r}…" if search else ""
-        )
+        self._count(f"finding metric keys containing {search!r}…" if search else "")
         self.load()
 
     def watch_chosen(self) -> None:
@@ -496,11 +545,51 @@ class RunDetailScreen(Screen):
         view.show(artifacts)
         self.query_one("#artifact-tree").focus()
 
-    def action_toggle_axis(self) -> None:
-        self.by_time = not self.by_time
+    # -- keys that act on one tab only ------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tabs = self.TAB_ACTIONS.get(action)
+        if tabs is not None and self.is_mounted:
+            return self.query_one(TabbedContent).active in tabs
+        return True
+
+    @on(TabbedContent.TabActivated)
+    def _keys_follow_the_tab(self) -> None:
+        self.refresh_bindings()
+        for table_id, rows in list(self.unshown.items()):
+            self._fill(table_id, rows)
+
+    def action_back(self) -> None:
+        """Escape: the cursor and zoom go first (on the charts), then the screen."""
+        on_charts = self.query_one(TabbedContent).active == "charts-tab"
+        if on_charts and (self.cursor is not None or self.zoom != FULL):
+            self.action_reset_view()
+        else:
+            self.app.pop_screen()
+
+    def action_copy_id(self) -> None:
+        self.app.copy_to_clipboard(self.run_id)
+        self.notify(f"copied the run id {self.run_id}", markup=False)
+
+    # -- the charts ------------------------------------------------------------------------
+
+    def action_cycle_axis(self) -> None:
+        self.x_axis = next_axis(self.x_axis)
 
     def action_toggle_log(self) -> None:
         self.log_scale = not self.log_scale
 
     def action_smooth(self, delta: float) -> None:
         self.smoothing = round(min(0.9, max(0.0, self.smoothing + delta)), 2)
+
+    def action_walk(self, columns: int) -> None:
+        self.cursor = walked(self.cursor, columns)
+
+    def action_zoom(self, factor: float) -> None:
+        zoom = zoomed(self.zoom, self.cursor, factor)
+        self.cursor = unzoomed_cursor(self.cursor, self.zoom, zoom)
+        self.zoom = zoom
+
+    def action_reset_view(self) -> None:
+        self.cursor = None
+        self.zoom = FULL

@@ -4,15 +4,23 @@ Folders are listed when first expanded (a run may hold thousands of files), thro
 store's `ArtifactRepository`, which refuses any path leading outside the run's folder. The
 preview reads at most `PREVIEW_BYTES` on a worker thread; a binary file is described, not
 shown; text is shown literally (a read-only TextArea, control characters made visible).
+`o` opens the highlighted file in the user's `$PAGER` (default `less`), the dashboard
+suspended meanwhile; a folder, a binary or missing file, or a path that would lead outside
+the run's folder is refused with a note.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea, Tree
@@ -55,6 +63,42 @@ class PreviewReady(Message):
     text: str
 
 
+def is_binary(repo: ArtifactRepository, path: str) -> bool:
+    with repo.open(path, "rb") as handle:
+        return b"\x00" in handle.read(8192)
+
+
+class ArtifactTree(Tree[FileInfo]):
+    """The run's files, with the list keys (j k g G ctrl+d ctrl+u) and `o` to open one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "o", "open", "Open in $PAGER", tooltip="Open the file in $PAGER", id="artifacts.open"
+        ),
+        Binding("j", "cursor_down", "Down", show=False, id="artifacts.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="artifacts.up"),
+        Binding("g", "first", "First", show=False, id="artifacts.first"),
+        Binding("G", "last", "Last", show=False, id="artifacts.last"),
+        Binding("ctrl+d", "half_page(1)", "Half page down", show=False, id="artifacts.half_down"),
+        Binding("ctrl+u", "half_page(-1)", "Half page up", show=False, id="artifacts.half_up"),
+    ]
+
+    def action_first(self) -> None:
+        self.cursor_line = 0
+
+    def action_last(self) -> None:
+        self.cursor_line = max(0, self.last_line)
+
+    def action_half_page(self, direction: int) -> None:
+        rows = max(1, self.scrollable_content_region.height // 2)
+        self.cursor_line = min(max(0, self.cursor_line + direction * rows), max(0, self.last_line))
+
+    def action_open(self) -> None:
+        view = self.parent
+        if isinstance(view, ArtifactsView):
+            view.open_highlighted()
+
+
 class ArtifactsView(Horizontal):
     DEFAULT_CSS = """
     ArtifactsView { height: 1fr; }
@@ -70,7 +114,7 @@ class ArtifactsView(Horizontal):
         self.previewing: str | None = None
 
     def compose(self) -> ComposeResult:
-        tree: Tree[FileInfo] = Tree("artifacts", id="artifact-tree")
+        tree = ArtifactTree("artifacts", id="artifact-tree")
         tree.show_root = False
         yield tree
         with Vertical(id="preview-pane"):
@@ -132,3 +176,31 @@ class ArtifactsView(Horizontal):
         preview = self.query_one(TextArea)
         preview.display = True
         preview.load_text(message.text)
+
+    def open_highlighted(self) -> None:
+        """`o`: the highlighted file in `$PAGER` (default `less`), the dashboard suspended."""
+        node = self.query_one(Tree).cursor_node
+        info = None if node is None else node.data
+        if info is None or self.repo is None:
+            self.notify("no file highlighted", severity="warning")
+            return
+        name = clean(info.path)
+        if info.is_dir:
+            self.notify(f"{name} is a folder: enter opens it", severity="warning", markup=False)
+            return
+        try:
+            path = self.repo.local_path(info.path)  # refuses a path leading outside the run
+            if is_binary(self.repo, info.path):
+                self.notify(f"{name} is a binary file: not paged", severity="warning", markup=False)
+                return
+        except (OSError, MltopError) as exc:
+            self.notify(f"cannot open {name}: {clean(exc)}", severity="error", markup=False)
+            return
+        pager = shlex.split(os.environ.get("PAGER") or "less")
+        try:
+            with self.app.suspend():
+                subprocess.run([*pager, str(path)], check=False)
+        except SuspendNotSupported:
+            self.notify("this terminal cannot be handed to a pager", severity="error")
+        except OSError as exc:
+            self.notify(f"cannot run the pager: {clean(exc)}", severity="error", markup=False)
