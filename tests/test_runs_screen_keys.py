@@ -7,6 +7,7 @@ from test_dashboard import NOW, app_for, loaded, names, settle, sync
 from textual.widgets import Input, OptionList, Static
 
 from mltop.store import MltopClient, Store
+from mltop.tui.app import MltopApp
 from mltop.tui.screens.runs import is_plain_words, name_search
 from mltop.tui.widgets.runs_table import RunsTable
 
@@ -229,3 +230,30 @@ def filled(store_path):
     client.flush()
     client.close()
     return ids
+
+
+@sync
+async def test_under_a_runs_detail_the_runs_screen_reads_nothing_and_catches_up_after(
+    filled, store_path
+):
+    from mltop.tui.app import StoreChanged
+    from mltop.tui.screens.run_detail import RunDetailScreen
+    from mltop.tui.screens.runs import RunsPatched
+
+    app = MltopApp(store_path, clock=lambda: NOW)  # following the store, with file events
+    handled: list = []
+    client = MltopClient(Store(store_path))
+    async with app.run_test(size=(120, 40), message_hook=handled.append) as pilot:
+        await loaded(pilot, app, 3)
+        runs_table = app.screen.query_one(RunsTable)
+        acc = [c.key for c in runs_table.columns].index("acc")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        seen = len(handled)
+        client.log_metric(filled["beta"], "acc", 0.42, step=5, synchronous=True)
+        await settle(pilot, lambda: any(isinstance(m, StoreChanged) for m in handled[seen:]))
+        await pilot.pause(0.2)
+        assert not [m for m in handled[seen:] if isinstance(m, RunsPatched)]
+        await pilot.press("escape")
+        await settle(pilot, lambda: runs_table.table.get_row_at(1)[acc] == "0.42")
+    client.close()

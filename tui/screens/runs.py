@@ -198,6 +198,7 @@ class RunsScreen(Screen):
         self.generation = 0
         self.experiment_names: dict[str, str] = {}
         self._experiment_options: list[tuple[str, str]] = []
+        self._experiments_stale = False
         self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
         # Live changes: run ids waiting to be re-read, and what is being read.
         self.pending: set[str] = set()
@@ -395,6 +396,8 @@ class RunsScreen(Screen):
     def _next_patch(self) -> None:
         if self.view_running or self.patch_running or not self.pending:
             return
+        if not self.is_active:
+            return  # under another screen: the runs changed are read when it shows again
         asked, self.pending = self.pending, set()
         if len(asked) > PATCH_LIMIT:
             self._schedule_order()
@@ -481,6 +484,9 @@ class RunsScreen(Screen):
         self._order_timer = self.set_timer(wait, go)
 
     def _schedule_experiments(self) -> None:
+        if not self.is_active:
+            self._experiments_stale = True  # read when the screen shows again
+            return
         if self._experiments_timer is None:
 
             def go() -> None:
@@ -488,6 +494,15 @@ class RunsScreen(Screen):
                 self.load_experiments()
 
             self._experiments_timer = self.set_timer(1.0, go)
+
+    def on_screen_resume(self) -> None:
+        """Back on top (a run's detail, compare or the registry closed): what changed
+        meanwhile is read now, and the clock catches up."""
+        self.tick()
+        if self._experiments_stale:
+            self._experiments_stale = False
+            self.load_experiments()
+        self._next_patch()
 
     def tick(self) -> None:
         """The clock moved: running runs' durations and staleness, with no read."""

@@ -152,6 +152,8 @@ class Grid(ScrollView, can_focus=True):
         self._lines: OrderedDict[tuple, Strip] = OrderedDict()
         self._layout = 0  # bumped when widths, labels or styles change: every line anew
         self._wanted: tuple[int, int] | None = None
+        # (layout, focus), the component styles then, and cell styles parsed.
+        self._style_cache: tuple[object, dict[str, Style], dict[str, Style]] = (None, {}, {})
 
     # -- shape ------------------------------------------------------------------------
 
@@ -270,33 +272,50 @@ class Grid(ScrollView, can_focus=True):
         segments.append(Segment(" ", base))
         return Strip(segments)
 
+    def _styles(self) -> dict[str, Style]:
+        """The component styles, looked up once per layout (every line uses them)."""
+        key = (self._layout, self.has_focus)
+        if self._style_cache[0] != key:
+            names = ("odd", "marked", "cursor", "placeholder", "cursor-cell")
+            styles = {name: self.get_component_rich_style(f"grid--{name}") for name in names}
+            styles["base"] = self.rich_style
+            self._style_cache = (key, styles, {})
+        return self._style_cache[1]
+
+    def _parsed(self, style: str) -> Style:
+        parsed = self._style_cache[2]
+        found = parsed.get(style)
+        if found is None:
+            found = parsed[style] = Style.parse(style)
+        return found
+
     def _draw_row(
         self, index: int, cells: Sequence[str] | None, cursor: bool, marked: bool
     ) -> Strip:
-        style = self.rich_style
+        styles = self._styles()
+        style = styles["base"]
         if index % 2:
-            style += self.get_component_rich_style("grid--odd")
+            style += styles["odd"]
         if marked:
-            style += self.get_component_rich_style("grid--marked")
+            style += styles["marked"]
         if cursor:
-            style += self.get_component_rich_style("grid--cursor")
+            style += styles["cursor"]
         if cells is None:
             total = sum(w + 1 for w in self.widths) + 1
-            dim = style + self.get_component_rich_style("grid--placeholder")
-            return Strip([Segment(fit(" …", total), dim)])
+            return Strip([Segment(fit(" …", total), style + styles["placeholder"])])
         segments = []
-        cursor_cell = self.get_component_rich_style("grid--cursor-cell")
+        space = Segment(" ", style)
         for x, width in enumerate(self.widths):
             text = cells[x] if x < len(cells) else ""
             cell = style
             extra = self.source.cell_style(index, x, text)
             if extra:
-                cell = cell + Style.parse(extra)
+                cell = cell + self._parsed(extra)
             if cursor and x == self.cursor_column:
-                cell = cell + cursor_cell
-            segments.append(Segment(" ", style))
+                cell = cell + styles["cursor-cell"]
+            segments.append(space)
             segments.append(Segment(fit(text, width), cell))
-        segments.append(Segment(" ", style))
+        segments.append(space)
         return Strip(segments)
 
     def notify_style_update(self) -> None:
