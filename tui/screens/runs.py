@@ -199,6 +199,7 @@ class RunsScreen(Screen):
         self.experiment_names: dict[str, str] = {}
         self._experiment_options: list[tuple[str, str]] = []
         self._experiments_stale = False
+        self.runs_table = RunsTable(id="runs")
         self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
         # Live changes: run ids waiting to be re-read, and what is being read.
         self.pending: set[str] = set()
@@ -226,11 +227,11 @@ class RunsScreen(Screen):
                 yield Static(id="filter-error", markup=False)
                 yield Static("reading runs…", id="count", markup=False)
                 yield Static(id="empty", markup=False)
-                yield RunsTable(id="runs")
+                yield self.runs_table
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.set_focus(self.query_one(RunsTable).table)
+        self.set_focus(self.runs_table.table)
         self._fit_sidebar()
         self.load_runs()  # the experiments once the runs are drawn: first things first
 
@@ -303,7 +304,7 @@ class RunsScreen(Screen):
             return
         self.order_running, self.order_again = True, False
         self._last_order = time.monotonic()
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         grid = runs_table.table
         run = runs_table.current_run()
         self._read_order(
@@ -350,7 +351,7 @@ class RunsScreen(Screen):
     @on(Grid.RowsWanted)
     def read_rows(self, event: Grid.RowsWanted) -> None:
         event.stop()
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         order = runs_table.order
         if order is None or self._rows_running is not None:
             return  # the order brings the rows on screen; or a read is on its way
@@ -375,7 +376,7 @@ class RunsScreen(Screen):
         if message.error is not None:
             report(self.app, message.error)
             return
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         if message.generation == self.generation and message.order is runs_table.order:
             runs_table.put_rows(message.start, message.runs, self.app.now())  # type: ignore[attr-defined]
         else:
@@ -402,8 +403,7 @@ class RunsScreen(Screen):
         if len(asked) > PATCH_LIMIT:
             self._schedule_order()
             return
-        tables = self.query(RunsTable)
-        if not tables:
+        if not self.runs_table.is_mounted:
             self.pending |= asked  # composing or closing: nothing to patch
             return
         self.patch_running = True
@@ -413,7 +413,7 @@ class RunsScreen(Screen):
             self.generation,
             self.experiment_id,
             self.filter_string,
-            tables.first().order,
+            self.runs_table.order,
         )
 
     @store_work(group="runs-patch")
@@ -444,7 +444,7 @@ class RunsScreen(Screen):
         self.patch_running = False
         if message.error is not None:
             report(self.app, message.error)
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         if message.generation != self.generation:
             self.pending |= message.asked  # a new view began meanwhile: ask again after it
         elif runs_table.order is None:
@@ -506,12 +506,12 @@ class RunsScreen(Screen):
 
     def tick(self) -> None:
         """The clock moved: running runs' durations and staleness, with no read."""
-        for runs_table in self.query(RunsTable):  # none while composing or closing
-            runs_table.tick(self.app.now())  # type: ignore[attr-defined]
+        if self.runs_table.is_mounted:  # not while composing or closing
+            self.runs_table.tick(self.app.now())  # type: ignore[attr-defined]
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         self.experiment_names = message.names
-        self.query_one(RunsTable).set_experiments(message.names, False)
+        self.runs_table.set_experiments(message.names, False)
         listing = self.query_one("#experiments", OptionList)
         if message.options == self._experiment_options:
             return  # nothing to draw again (live runs ask each second)
@@ -543,7 +543,7 @@ class RunsScreen(Screen):
         self.view_running = False
         if message.runs is not None:
             self.shown_filter = message.filter_string
-            runs_table = self.query_one(RunsTable)
+            runs_table = self.runs_table
             runs_table.all_experiments = False  # issue 14: the column waits for a picker
             runs_table.open_view(message.total, message.runs, self.app.now())  # type: ignore[attr-defined]
             self._show_count()
@@ -563,7 +563,7 @@ class RunsScreen(Screen):
             return  # the order of a view no longer shown
         if message.order is not None:
             self._order_seconds = message.seconds
-            runs_table = self.query_one(RunsTable)
+            runs_table = self.runs_table
             runs_table.set_order(
                 message.order,
                 message.start,
@@ -608,7 +608,7 @@ class RunsScreen(Screen):
             self._show_filter_error(exc)
             return
         self._apply(text, filter_string)
-        self.set_focus(self.query_one(RunsTable).table)
+        self.set_focus(self.runs_table.table)
 
     def _apply(self, text: str, filter_string: str) -> None:
         self.query_one("#filter-error", Static).remove_class("shown")
@@ -656,7 +656,7 @@ class RunsScreen(Screen):
         self.set_focus(self.query_one("#filter", Input))
 
     def action_focus_table(self) -> None:
-        self.set_focus(self.query_one(RunsTable).table)
+        self.set_focus(self.runs_table.table)
 
     def action_escape(self) -> None:
         """In the filter bar, text that is not the applied filter is put back to it (the
@@ -677,7 +677,7 @@ class RunsScreen(Screen):
         areas: list[Widget] = [
             self.query_one("#experiments", OptionList),
             self.query_one("#filter", Input),
-            self.query_one(RunsTable).table,
+            self.runs_table.table,
         ]
         shown = [w for w in areas if w.display]
         focused = self.focused
@@ -693,7 +693,7 @@ class RunsScreen(Screen):
 
     def action_sort(self, reverse: bool) -> None:
         """`s` sorts by the column under the cursor (newest first for `started`), `S` reversed."""
-        self.sort_by(self.query_one(RunsTable).current_column(), reverse)
+        self.sort_by(self.runs_table.current_column(), reverse)
 
     def sort_by(self, column: Column | None, reverse: bool) -> None:
         if column is None or column.order_key is None:
@@ -701,7 +701,7 @@ class RunsScreen(Screen):
             return
         descending = (column.key == "started") != reverse
         self.order_by = [f"{column.order_key} {'DESC' if descending else 'ASC'}"]
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         runs_table.sorted_by = (column.order_key, descending)
         runs_table.sort_column = column
         runs_table.relabel()
@@ -711,7 +711,7 @@ class RunsScreen(Screen):
     def sort_by_header(self, event: Grid.HeaderClicked) -> None:
         """A click on a column's header sorts by it; a second click reverses."""
         event.stop()
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         if not 0 <= event.column < len(runs_table.columns):
             return
         column = runs_table.columns[event.column]
@@ -730,21 +730,21 @@ class RunsScreen(Screen):
     def action_open_run(self) -> None:
         if self.app.screen is not self:
             return  # a selection read after another screen was opened over this one
-        run = self.query_one(RunsTable).current_run()
+        run = self.runs_table.current_run()
         if run is not None:
             from mltop.tui.screens.run_detail import RunDetailScreen
 
             self.app.push_screen(RunDetailScreen(self.store, run.info.run_id))
 
     def action_copy_run_id(self) -> None:
-        run = self.query_one(RunsTable).current_run()
+        run = self.runs_table.current_run()
         if run is None:
             return
         self.app.copy_to_clipboard(run.info.run_id)
         self.notify(f"copied run id {run.info.run_id}", markup=False)
 
     def action_compare(self) -> None:
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         if len(runs_table.marked) < 2:
             self.notify("mark two or more runs (space) to compare them", severity="warning")
             return
@@ -756,13 +756,13 @@ class RunsScreen(Screen):
         self.app.push_screen(CompareScreen(self.store, shown + rest))
 
     def action_mark(self) -> None:
-        self.query_one(RunsTable).toggle_mark()
+        self.runs_table.toggle_mark()
         self._show_count()
 
     def _show_count(self) -> None:
         """The line over the table: how many runs, whether filtered, how many marked; with
         no runs, what to do next."""
-        runs_table = self.query_one(RunsTable)
+        runs_table = self.runs_table
         count = runs_table.total
         parts = [f"{count:,} run{'' if count == 1 else 's'}"]
         if self.filter_string:
