@@ -257,3 +257,26 @@ async def test_under_a_runs_detail_the_runs_screen_reads_nothing_and_catches_up_
         await pilot.press("escape")
         await settle(pilot, lambda: runs_table.table.get_row_at(1)[acc] == "0.42")
     client.close()
+
+
+@sync
+async def test_a_move_made_while_the_order_is_read_is_kept(filled, store_path, monkeypatch):
+    import threading
+
+    go = threading.Event()
+    read_order = Store.run_order
+
+    def held_back(self, *args, **kwargs):
+        go.wait(10)  # until the user has moved
+        return read_order(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "run_order", held_back)
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs_table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: runs_table.total == 3 and runs_table.order is None)
+        await pilot.press("j")
+        assert runs_table.current_run().info.run_name == "beta"
+        go.set()
+        await settle(pilot, lambda: runs_table.order is not None)
+        assert runs_table.current_run().info.run_name == "beta"

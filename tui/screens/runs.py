@@ -61,6 +61,8 @@ class OrderLoaded(Message):
     top: int | None
     generation: int
     seconds: float
+    asked_for: str | None = None  # the run under the cursor when the order was asked for
+    keys: dict[str, int] = field(default_factory=dict)  # of the runs held then
     error: Exception | None = None
 
 
@@ -317,6 +319,7 @@ class RunsScreen(Screen):
             grid.cursor_row - grid.scroll_offset.y,
             grid.scroll_offset.y,
             grid.visible_rows,
+            [r.info.run_id for r in runs_table.runs],
         )
 
     @store_work(group="runs-order", exclusive=True)
@@ -330,23 +333,26 @@ class RunsScreen(Screen):
         cursor_line: int,
         top: int,
         height: int,
+        held: list[str],
     ) -> OrderLoaded:
         scope = None if experiment_id is None else [experiment_id]
         started = time.monotonic()
         try:
             order = store.run_order(scope, filter_string, order_by or None)
-            cursor = None
-            if cursor_run is not None:
-                key = store.run_keys([cursor_run]).get(cursor_run)
-                cursor = position(order, key)
+            # The keys of the runs held: the cursor may move to another of them while
+            # this is read; its place in the new order is found when it arrives.
+            keys = store.run_keys(held + ([cursor_run] if cursor_run else []))
+            cursor = position(order, keys.get(cursor_run)) if cursor_run else None
             new_top = top if cursor is None else max(0, cursor - cursor_line)
             start = max(0, new_top - MARGIN * height)
             stop = min(len(order), new_top + (MARGIN + 1) * height)
             runs = store.run_rows_by_keys(order[start:stop])
         except Exception as error:  # whatever happened, the screen learns that this read is over
-            return OrderLoaded(None, 0, [], None, None, generation, 0.0, error)
+            return OrderLoaded(None, 0, [], None, None, generation, 0.0, error=error)
         seconds = time.monotonic() - started
-        return OrderLoaded(order, start, runs, cursor, new_top, generation, seconds)
+        return OrderLoaded(
+            order, start, runs, cursor, new_top, generation, seconds, cursor_run, keys
+        )
 
     @on(Grid.RowsWanted)
     def read_rows(self, event: Grid.RowsWanted) -> None:
@@ -564,12 +570,21 @@ class RunsScreen(Screen):
         if message.order is not None:
             self._order_seconds = message.seconds
             runs_table = self.runs_table
+            cursor, top = message.cursor, message.top
+            now_on = runs_table.current_run()
+            if now_on is not None and now_on.info.run_id != message.asked_for:
+                # The user moved while the order was read: keep the run moved to.
+                grid = runs_table.table
+                moved = position(message.order, message.keys.get(now_on.info.run_id))
+                if moved is not None:
+                    cursor = moved
+                    top = max(0, moved - (grid.cursor_row - grid.scroll_offset.y))
             runs_table.set_order(
                 message.order,
                 message.start,
                 message.runs,
-                message.cursor,
-                message.top,
+                cursor,
+                top,
                 self.app.now(),  # type: ignore[attr-defined]
             )
             self._show_count()
