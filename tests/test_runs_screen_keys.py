@@ -280,3 +280,49 @@ async def test_a_move_made_while_the_order_is_read_is_kept(filled, store_path, m
         go.set()
         await settle(pilot, lambda: runs_table.order is not None)
         assert runs_table.current_run().info.run_name == "beta"
+
+
+@sync
+async def test_keys_sent_in_one_burst_with_slash_all_reach_the_filter_bar(filled, store_path):
+    from textual import events
+
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        for key, character in [("slash", "/"), ("b", "b"), ("e", "e"), ("t", "t"), ("a", "a")]:
+            app.post_message(events.Key(key, character))  # queued at once, as a paste is
+        box = app.screen.query_one("#filter", Input)
+        await settle(pilot, lambda: box.value == "beta")
+        assert app.screen.query_one("#experiments", OptionList).display  # `e` only typed
+
+
+@sync
+async def test_emptying_a_name_search_shows_every_run_again(filled, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        await pilot.press("slash", "b", "t")
+        runs_table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: runs_table.total == 1)
+        await pilot.press("backspace", "backspace")
+        await settle(pilot, lambda: runs_table.total == 3)
+        assert count_line(app) == "3 runs"
+
+
+@sync
+async def test_a_new_sort_shows_its_first_runs_and_g_at_the_end_reads_only_a_window(many):
+    app = app_for(many)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 2500)
+        runs_table = app.screen.query_one(RunsTable)
+        grid = runs_table.table
+        await pilot.press("pagedown", "pagedown")
+        runs_table.table.move_cursor(column=[c.key for c in runs_table.columns].index("acc"))
+        await pilot.press("S")  # highest accuracy first: r2499
+        await settle(pilot, lambda: runs_table.order is not None and grid.cursor_row == 0)
+        assert runs_table.current_run().info.run_name == "r2499"
+        assert grid.scroll_offset.y == 0
+        await pilot.press("G")
+        await settle(pilot, lambda: runs_table.current_run() is not None)
+        assert runs_table.current_run().info.run_name == "r0000"
+        assert len(runs_table.runs) <= 5 * grid.visible_rows  # the end and a margin only

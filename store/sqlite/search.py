@@ -43,6 +43,10 @@ def _after(columns: Sequence[tuple[str, bool]], values: Sequence[Any], sql: Sql)
     sql.add(")")
 
 
+# Runs: a scan over more keeps none of its pages in the connection's cache afterwards (a
+# dashboard's reads run on several connections; a million runs would fill each cache).
+BIG_SCAN = 100_000
+
 RUNS_FROM = " FROM runs AS r JOIN experiments AS e ON e.experiment_id = r.experiment_id"
 
 
@@ -164,9 +168,12 @@ def run_order(
     sql.add(where.sql(), *where.params)
     sql.add(_order_clause(columns))
     keys = array("q")
-    cursor = store.thread_connection().execute(sql.sql(), sql.params)
+    conn = store.thread_connection()
+    cursor = conn.execute(sql.sql(), sql.params)
     while batch := cursor.fetchmany(50_000):
         keys.extend(row[0] for row in batch)
+    if len(keys) > BIG_SCAN:
+        conn.execute("PRAGMA shrink_memory")  # the pages of a scan this big: let go
     return keys
 
 
@@ -181,7 +188,11 @@ def count_runs(
         store, experiment_ids, filter_string, None, view
     )
     sql = "SELECT count(*)" + RUNS_FROM + where.sql()
-    return int(store.thread_connection().execute(sql, where.params).fetchone()[0])
+    conn = store.thread_connection()
+    count = int(conn.execute(sql, where.params).fetchone()[0])
+    if count > BIG_SCAN:
+        conn.execute("PRAGMA shrink_memory")
+    return count
 
 
 def iter_runs(

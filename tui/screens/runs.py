@@ -201,6 +201,7 @@ class RunsScreen(Screen):
         self.experiment_names: dict[str, str] = {}
         self._experiment_options: list[tuple[str, str]] = []
         self._experiments_stale = False
+        self._to_top = False
         self.runs_table = RunsTable(id="runs")
         self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
         # Live changes: run ids waiting to be re-read, and what is being read.
@@ -551,7 +552,13 @@ class RunsScreen(Screen):
             self.shown_filter = message.filter_string
             runs_table = self.runs_table
             runs_table.all_experiments = False  # issue 14: the column waits for a picker
-            runs_table.open_view(message.total, message.runs, self.app.now())  # type: ignore[attr-defined]
+            runs_table.open_view(
+                message.total,
+                message.runs,
+                self.app.now(),  # type: ignore[attr-defined]
+                top=self._to_top,
+            )
+            self._to_top = False
             self._show_count()
             # Once this is drawn: reading a million keys holds the interpreter a while.
             self.call_after_refresh(self.load_order)
@@ -571,6 +578,8 @@ class RunsScreen(Screen):
             self._order_seconds = message.seconds
             runs_table = self.runs_table
             cursor, top = message.cursor, message.top
+            if runs_table.table.scroll_offset.y == 0:
+                top = 0  # a view at its top stays there: runs new at the top show
             now_on = runs_table.current_run()
             if now_on is not None and now_on.info.run_id != message.asked_for:
                 # The user moved while the order was read: keep the run moved to.
@@ -578,7 +587,8 @@ class RunsScreen(Screen):
                 moved = position(message.order, message.keys.get(now_on.info.run_id))
                 if moved is not None:
                     cursor = moved
-                    top = max(0, moved - (grid.cursor_row - grid.scroll_offset.y))
+                    if top != 0:
+                        top = max(0, moved - (grid.cursor_row - grid.scroll_offset.y))
             runs_table.set_order(
                 message.order,
                 message.start,
@@ -636,7 +646,8 @@ class RunsScreen(Screen):
     def quick_search(self, event: Input.Changed) -> None:
         """Plain words find runs by name as they are typed (after a short pause)."""
         text = event.value.strip()
-        if not is_plain_words(text) or text == self.filter_text:
+        emptied = not text and is_plain_words(self.filter_text)  # a name search taken back
+        if not (is_plain_words(text) or emptied) or text == self.filter_text:
             return
         if self._quick_timer is not None:
             self._quick_timer.stop()
@@ -644,18 +655,26 @@ class RunsScreen(Screen):
         def go() -> None:
             self._quick_timer = None
             if self.query_one("#filter", Input).value.strip() == text:
-                self._apply(text, name_search(text))
+                self._apply(text, name_search(text) if text else "")
 
         self._quick_timer = self.set_timer(QUICK_SEARCH_PAUSE, go)
 
     def on_key(self, event: events.Key) -> None:
         filter_input = self.query_one("#filter", Input)
-        if event.key == "slash" and not filter_input.has_focus:
+        if event.key == "slash" and self.focused is not filter_input:
             # `/` moves to the filter bar, without typing itself into it; at once, so
             # that keys typed right after it go there too.
             event.prevent_default()
             event.stop()
             self.set_focus(filter_input)
+            return
+        # (`focused`, not `has_focus`: that is set once the input has handled its focus.)
+        if self.focused is filter_input and event.is_printable and event.character:
+            # A key sent to the table before `/` moved the keyboard (keys in one burst:
+            # typed fast, pasted, a laggy link): it belongs in the filter bar too.
+            event.prevent_default()
+            event.stop()
+            filter_input.insert_text_at_cursor(event.character)
             return
         if not filter_input.has_focus or event.key not in ("up", "down") or not self.history:
             return
@@ -720,6 +739,7 @@ class RunsScreen(Screen):
         runs_table.sorted_by = (column.order_key, descending)
         runs_table.sort_column = column
         runs_table.relabel()
+        self._to_top = True  # a new sort shows its first runs
         self.load_runs()
 
     @on(Grid.HeaderClicked)

@@ -199,10 +199,11 @@ class RunsTable(Vertical):
 
     # -- filling -------------------------------------------------------------------------
 
-    def open_view(self, total: int, first: list[RunRow], now: int) -> None:
+    def open_view(self, total: int, first: list[RunRow], now: int, *, top: bool = False) -> None:
         """A new view (experiment, filter or sort): its count and its first runs; the
-        cursor stays on its run if that is among them, else at the same place."""
-        keep = self.current_run()
+        cursor stays on its run if that is among them, else at the same place (`top`: at
+        the first run, the view at the top: a new sort shows its best first)."""
+        keep = None if top else self.current_run()
         keep_column = self.current_column()
         self.total, self.order = total, None
         self._drop_all()
@@ -211,6 +212,10 @@ class RunsTable(Vertical):
         grid = self._grid
         row = self._where.get(keep.info.run_id) if keep is not None else None
         grid.rows_changed()
+        if top:
+            grid.scroll_to(y=0, animate=False, immediate=True)
+            grid.move_to(row=0)
+            return
         grid.move_to(row=grid.cursor_row if row is None else row)
 
     def set_order(
@@ -249,8 +254,10 @@ class RunsTable(Vertical):
     def missing(self, start: int, stop: int) -> tuple[int, int]:
         """The span of positions to read for rows [start, stop) wanted: the window
         around them, less what is held at its ends."""
-        window = self.window()
-        lo, hi = min(start, window.start), max(stop, window.stop)
+        margin = MARGIN * self._grid.visible_rows
+        # Never more than the rows wanted and a margin either side, whatever the screen
+        # said before (a jump to the end must not read everything in between).
+        lo, hi = max(0, start - margin), min(self.total, stop + margin)
         while lo < hi and lo in self._cells:
             lo += 1
         while hi > lo and hi - 1 in self._cells:
