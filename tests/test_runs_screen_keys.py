@@ -326,3 +326,26 @@ async def test_a_new_sort_shows_its_first_runs_and_g_at_the_end_reads_only_a_win
         await settle(pilot, lambda: runs_table.current_run() is not None)
         assert runs_table.current_run().info.run_name == "r0000"
         assert len(runs_table.runs) <= 5 * grid.visible_rows  # the end and a margin only
+
+
+@sync
+async def test_g_pressed_while_the_order_is_read_stays_at_the_end(many, monkeypatch):
+    import threading
+
+    go = threading.Event()
+    read_order = Store.run_order
+
+    def held_back(self, *args, **kwargs):
+        go.wait(10)  # until the user has pressed G
+        return read_order(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "run_order", held_back)
+    app = app_for(many)
+    async with app.run_test(size=(120, 40)) as pilot:
+        runs_table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: runs_table.total == 2500 and runs_table.order is None)
+        await pilot.press("G")
+        go.set()
+        await settle(pilot, lambda: runs_table.current_run() is not None)
+        assert runs_table.table.cursor_row == 2499
+        assert runs_table.current_run().info.run_name == "r2499"

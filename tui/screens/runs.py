@@ -202,6 +202,7 @@ class RunsScreen(Screen):
         self._experiment_options: list[tuple[str, str]] = []
         self._experiments_stale = False
         self._to_top = False
+        self._order_asked_row = 0
         self.runs_table = RunsTable(id="runs")
         self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
         # Live changes: run ids waiting to be re-read, and what is being read.
@@ -310,6 +311,7 @@ class RunsScreen(Screen):
         runs_table = self.runs_table
         grid = runs_table.table
         run = runs_table.current_run()
+        self._order_asked_row = grid.cursor_row
         self._read_order(
             self.store,
             self.generation,
@@ -581,9 +583,12 @@ class RunsScreen(Screen):
             if runs_table.table.scroll_offset.y == 0:
                 top = 0  # a view at its top stays there: runs new at the top show
             now_on = runs_table.current_run()
-            if now_on is not None and now_on.info.run_id != message.asked_for:
+            grid = runs_table.table
+            if now_on is None and grid.cursor_row != self._order_asked_row:
+                # The user moved to rows not read yet (G as a big view opens): stay there.
+                cursor, top = grid.cursor_row, grid.scroll_offset.y
+            elif now_on is not None and now_on.info.run_id != message.asked_for:
                 # The user moved while the order was read: keep the run moved to.
-                grid = runs_table.table
                 moved = position(message.order, message.keys.get(now_on.info.run_id))
                 if moved is not None:
                     cursor = moved
