@@ -349,3 +349,27 @@ async def test_g_pressed_while_the_order_is_read_stays_at_the_end(many, monkeypa
         await settle(pilot, lambda: runs_table.current_run() is not None)
         assert runs_table.table.cursor_row == 2499
         assert runs_table.current_run().info.run_name == "r2499"
+
+
+@sync
+async def test_g_pressed_while_a_new_sort_is_read_goes_to_its_end(many, monkeypatch):
+    import threading
+
+    go = threading.Event()
+    count_runs = Store.count_runs
+    app = app_for(many)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 2500)
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.table.move_cursor(column=[c.key for c in runs_table.columns].index("acc"))
+
+        def held_back(self, *args, **kwargs):
+            go.wait(10)  # until the user has pressed G
+            return count_runs(self, *args, **kwargs)
+
+        monkeypatch.setattr(Store, "count_runs", held_back)
+        await pilot.press("S", "G")  # highest accuracy first, then straight to its end
+        go.set()
+        await settle(pilot, lambda: runs_table.order is not None)
+        await settle(pilot, lambda: runs_table.current_run() is not None)
+        assert runs_table.current_run().info.run_name == "r0000"  # the lowest accuracy

@@ -203,6 +203,7 @@ class RunsScreen(Screen):
         self._experiments_stale = False
         self._to_top = False
         self._order_asked_row = 0
+        self._sort_row = 0
         self.runs_table = RunsTable(id="runs")
         self.sidebar: bool | None = None  # shown or hidden by the user (None: by width)
         # Live changes: run ids waiting to be re-read, and what is being read.
@@ -554,11 +555,16 @@ class RunsScreen(Screen):
             self.shown_filter = message.filter_string
             runs_table = self.runs_table
             runs_table.all_experiments = False  # issue 14: the column waits for a picker
+            grid = runs_table.table
+            # G pressed while a new sort was read: the end of the new order.
+            last = self._to_top and grid.cursor_row != self._sort_row
+            last = last and grid.cursor_row == runs_table.total - 1
             runs_table.open_view(
                 message.total,
                 message.runs,
                 self.app.now(),  # type: ignore[attr-defined]
-                top=self._to_top,
+                top=self._to_top and not last,
+                last=last,
             )
             self._to_top = False
             self._show_count()
@@ -745,6 +751,7 @@ class RunsScreen(Screen):
         runs_table.sort_column = column
         runs_table.relabel()
         self._to_top = True  # a new sort shows its first runs
+        self._sort_row = runs_table.table.cursor_row
         self.load_runs()
 
     @on(Grid.HeaderClicked)

@@ -199,11 +199,14 @@ class RunsTable(Vertical):
 
     # -- filling -------------------------------------------------------------------------
 
-    def open_view(self, total: int, first: list[RunRow], now: int, *, top: bool = False) -> None:
+    def open_view(
+        self, total: int, first: list[RunRow], now: int, *, top: bool = False, last: bool = False
+    ) -> None:
         """A new view (experiment, filter or sort): its count and its first runs; the
         cursor stays on its run if that is among them, else at the same place (`top`: at
-        the first run, the view at the top: a new sort shows its best first)."""
-        keep = None if top else self.current_run()
+        the first run, the view at the top: a new sort shows its best first; `last`: at
+        the last run, for a G pressed while the view was read)."""
+        keep = None if top or last else self.current_run()
         keep_column = self.current_column()
         self.total, self.order = total, None
         self._drop_all()
@@ -212,6 +215,9 @@ class RunsTable(Vertical):
         grid = self._grid
         row = self._where.get(keep.info.run_id) if keep is not None else None
         grid.rows_changed()
+        if last:
+            grid.move_to(row=total - 1)
+            return
         if top:
             grid.scroll_to(y=0, animate=False, immediate=True)
             grid.move_to(row=0)
