@@ -175,6 +175,7 @@ async def test_an_empty_store_shows_how_to_log_a_run(tmp_path):
         await settle(pilot, lambda: "shown" in app.screen.query_one("#empty").classes)
         text = str(app.screen.query_one("#empty", Static).render())
         assert "No runs yet" in text and "mlflow.start_run()" in text
+        assert f"mlflow.set_tracking_uri({str(tmp_path / 'empty')!r})" in text
 
 
 @sync
