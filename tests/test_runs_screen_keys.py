@@ -295,6 +295,8 @@ async def test_keys_sent_in_one_burst_with_slash_all_reach_the_filter_bar(filled
         box = app.screen.query_one("#filter", Input)
         await settle(pilot, lambda: box.value == "beta")
         assert app.screen.query_one("#experiments", OptionList).display  # `e` only typed
+        await pilot.press("q")  # typed on after them (not replacing them, nor quitting)
+        assert box.value == "betaq" and app.is_running
 
 
 @sync

@@ -228,6 +228,9 @@ class RunsScreen(Screen):
                     placeholder="/ name, or filter: metrics.val_acc > 0.9 and params.lr = '0.01'",
                     id="filter",
                     restrict=TYPABLE,
+                    # Keys typed in one burst with `/` are in it before it takes the focus:
+                    # selecting all then would have the next key replace them.
+                    select_on_focus=False,
                 )
                 yield Static(id="filter-error", markup=False)
                 yield Static("reading runs…", id="count", markup=False)
