@@ -76,13 +76,12 @@ def proc_rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def open_once(store: Path, shown_text: bytes, timeout: float = 60.0) -> dict:
-    """Start `mltop ui` in a 120×40 pseudo-terminal, as a user would, and read what it
-    draws until `shown_text` (the runs count over the table) appears."""
+def spawn_ui(store: Path) -> tuple[int, subprocess.Popen]:
+    """`mltop ui --store STORE` in a 120×40 pseudo-terminal of its own: (its terminal's
+    side, the process)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])}
-    started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-m", "mltop.tui.cli", "ui", "--store", str(store)],
         stdin=slave,
@@ -92,6 +91,14 @@ def open_once(store: Path, shown_text: bytes, timeout: float = 60.0) -> dict:
         start_new_session=True,
     )
     os.close(slave)
+    return master, child
+
+
+def open_once(store: Path, shown_text: bytes, timeout: float = 60.0) -> dict:
+    """Start `mltop ui` in a 120×40 pseudo-terminal, as a user would, and read what it
+    draws until `shown_text` (the runs count over the table) appears."""
+    started = time.monotonic()
+    master, child = spawn_ui(store)
     seen = b""
     try:
         while shown_text not in seen:
@@ -225,18 +232,7 @@ def time_pages(store: Path, pages: int) -> dict[str, list[float]]:
 def scroll_rss(store: Path, count: int, timeout: float = 120.0) -> dict:
     """`mltop ui` in a pseudo-terminal: open, then G (the last run shown) and 20 pgup; the
     resident memory then (current and peak), MB."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "mltop.tui.cli", "ui", "--store", str(store)],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
+    master, child = spawn_ui(store)
     started = time.monotonic()
 
     def until(text: bytes) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import test_dashboard
 from test_dashboard import NOW, app_for, loaded, names, settle, sync
 from textual.widgets import Input, OptionList, Static
 
@@ -29,6 +30,9 @@ def many(store_path):
     client.flush()
     client.close()
     return store_path
+
+
+filled = test_dashboard.filled  # alpha, beta and a name of markup: the same three runs
 
 
 def count_line(app) -> str:
@@ -208,29 +212,6 @@ def test_plain_words_are_told_from_filters():
     assert not is_plain_words("metrics.acc > 0.5")
     assert not is_plain_words("")
     assert name_search("rn 01") == "attributes.run_name ILIKE '%r%n%0%1%'"
-
-
-@pytest.fixture
-def filled(store_path):
-    client = MltopClient(Store(store_path))
-    exp = client.create_experiment("vision")
-    ids = {}
-    for i, (name, acc, opt) in enumerate(
-        [("alpha", 0.9, "adam"), ("beta", 0.7, "sgd"), ("gamma", 0.8, "adam")]
-    ):
-        run = client.create_run(
-            exp,
-            run_name=name,
-            start_time=NOW - (i + 1) * 60_000,
-            status="FINISHED",
-            log_system_info=False,
-        )
-        client.log_params(run.info.run_id, {"opt": opt})
-        client.log_metric(run.info.run_id, "acc", acc)
-        ids[name] = run.info.run_id
-    client.flush()
-    client.close()
-    return ids
 
 
 @sync
