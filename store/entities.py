@@ -183,16 +183,27 @@ class Run(NamedTuple):
     inputs: RunInputs = NO_INPUTS
 
 
+class Extremes(NamedTuple):
+    """A metric's smallest and largest value (ignoring NaN; NaN when every point is NaN),
+    each with the step of the first point holding it (None where not known)."""
+
+    min: float
+    min_step: int | None
+    max: float
+    max_step: int | None
+
+
 class RunRow(NamedTuple):
-    """A run as a table of runs shows it: its attributes, params and each metric's latest
-    value (NaN for a NaN). Read several times faster than a `Run`, without tags and the
-    metrics' min, max and counts: a dashboard reads ten thousand of these at once."""
+    """A run as a table of runs shows it: its attributes, params, each metric's latest
+    value (NaN for a NaN) and its extremes (best so far). Read several times faster than a
+    `Run`, without tags and counts: a dashboard reads ten thousand of these at once."""
 
     info: RunInfo
     params: dict[str, str]
     metrics: dict[str, float]
     # The run has more metric keys than a row holds (ROW_METRICS, the first it logged).
     metrics_cut: bool = False
+    extremes: dict[str, Extremes] | None = None  # by metric key, as `metrics`
 
 
 class Metric(NamedTuple):

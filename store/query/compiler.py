@@ -408,13 +408,23 @@ class Compiler:
         for index, key in enumerate(keys):
             try:
                 entity = self.entity(key.ident)
-                if (entity, key.ident.key) in seen:
+                field = (
+                    entity if key.extreme is None else f"{key.extreme}:{entity}",
+                    key.ident.key,
+                )
+                if field in seen:
                     raise self.fail(
                         f"order_by names {key.ident.text!r} twice (duplicate fields)",
                         key.ident.pos,
                     )
-                seen.add((entity, key.ident.key))
-                expressions = self.order_expressions(key.ident, entity, index, joins)
+                if key.extreme is not None and entity != METRICS:
+                    raise self.fail(
+                        f"{key.extreme}() takes a metric, as in {key.extreme}(metrics.loss); "
+                        f"{key.ident.text!r} is not one",
+                        key.ident.pos,
+                    )
+                seen.add(field)
+                expressions = self.order_expressions(key.ident, entity, index, joins, key.extreme)
             except FilterError as exc:
                 raise FilterError(exc.message, exc.text, exc.position, item=key.item) from None
             columns += [(expr, key.descending and not rank) for expr, rank in expressions]
@@ -429,9 +439,10 @@ class Compiler:
         return columns
 
     def order_expressions(
-        self, ident: Identifier, entity: str, index: int, joins: Sql
+        self, ident: Identifier, entity: str, index: int, joins: Sql, extreme: str | None = None
     ) -> list[tuple[str, bool]]:
-        """(expression, is a rank) of one sort key; metrics, params and tags get a LEFT JOIN."""
+        """(expression, is a rank) of one sort key; metrics, params and tags get a LEFT JOIN.
+        `extreme` ("min" or "max"): a metric's smallest or largest value, not its latest."""
         if entity == ATTRIBUTES:
             attr = self.attribute(ident)
             # artifact_uri is the store's artifact root followed by the run id.
@@ -446,12 +457,11 @@ class Compiler:
                 "(SELECT id FROM metric_keys WHERE key = ?)",
                 ident.key,
             )
-            # A NaN latest value is stored as NULL in a summary row; no row: no such metric.
-            rank = (
-                f"(CASE WHEN {alias}.run IS NULL THEN 2 "
-                f"WHEN {alias}.value IS NULL THEN 1 ELSE 0 END)"
-            )
-            return [(rank, True), (f"{alias}.value", False)]
+            # A NaN latest value is stored as NULL in a summary row (min and max: NULL when
+            # every value is NaN); no row: no such metric.
+            column = f"{alias}.{extreme or 'value'}"  # fixed words: value, min, max
+            rank = f"(CASE WHEN {alias}.run IS NULL THEN 2 WHEN {column} IS NULL THEN 1 ELSE 0 END)"
+            return [(rank, True), (column, False)]
         if self.experiments:
             joins.add(
                 f" LEFT JOIN experiment_tags AS {alias} ON {alias}.experiment_id = "

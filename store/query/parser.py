@@ -213,6 +213,9 @@ class OrderKey:
     ident: Identifier
     descending: bool
     item: int  # which order_by entry
+    # `min(metrics.loss)` / `max(metrics.loss)`: the metric's smallest or largest value over
+    # its whole history (best so far) rather than its latest; None: the latest
+    extreme: str | None = None
 
 
 # -- the parser ---------------------------------------------------------------------------
@@ -314,6 +317,23 @@ class _Parser:
         if entity is None or entity in ATTRIBUTE_WORDS:
             key = ATTRIBUTE_ALIASES.get(key, key)
         return Identifier(entity, key, token.pos, token.text)
+
+    def extreme(self) -> str | None:
+        """`min(` or `max(` opening an order_by entry: which (lower-case); else None."""
+        token = self.tok
+        following = self.tokens[self.i + 1] if self.i + 1 < len(self.tokens) else None
+        if (
+            token.kind == "IDENT"
+            and following is not None
+            and following.kind == "LPAREN"
+            and isinstance(token.value, tuple)
+            and token.value[0] is None
+            and token.value[1].lower() in ("min", "max")
+        ):
+            self.take()
+            self.take()
+            return token.value[1].lower()
+        return None
 
     def value(self, after: Token) -> tuple[str | float, int]:
         token = self.tok
@@ -419,7 +439,14 @@ def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
         if parser.tok.kind == "END":
             raise FilterError("an order_by entry is empty", item, 0, item=number)
         try:
+            extreme = parser.extreme()
             ident = parser.identifier()
+            if extreme is not None:
+                if parser.tok.kind != "RPAREN":
+                    raise parser.fail(
+                        f"expected ')' after {ident.text!r}, found {_describe(parser.tok)}"
+                    )
+                parser.take()
             descending = False
             if parser.keyword("ASC", "DESC"):
                 descending = parser.take().value == "DESC"
@@ -427,5 +454,5 @@ def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
                 raise parser.fail(f"expected ASC, DESC or the end, found {_describe(parser.tok)}")
         except FilterError as exc:
             raise FilterError(exc.message, item, exc.position, item=number) from None
-        keys.append(OrderKey(ident, descending, number))
+        keys.append(OrderKey(ident, descending, number, extreme))
     return keys

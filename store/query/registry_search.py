@@ -216,7 +216,7 @@ def _order(kind: _Kind, order_by: Sequence[str] | None) -> str:
     for key in parse_order_by(items):
         ident = key.ident
         attribute = ident.entity is None or ident.entity.lower() in ("attribute", "attributes")
-        column = kind.order.get(ident.key) if attribute else None
+        column = kind.order.get(ident.key) if attribute and key.extreme is None else None
         if column is None:
             raise FilterError(
                 f"{kind.what} are ordered by {', '.join(sorted(kind.order))}, not {ident.text!r}",

@@ -340,7 +340,29 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(conn: sqlite3.Connection) -> None:
+    # Where each series first reached its min and its max: the "best so far" of a table of
+    # runs (loss at its lowest, and when). Series logged before are read from their blocks,
+    # which keep the same per block; the first block holding the extreme has the first step.
+    have = {row[1] for row in conn.execute("PRAGMA table_info(metric_summaries)")}
+    for column in ("min_step", "max_step"):
+        if column not in have:  # a test may set an upgraded store back to an older version
+            conn.execute(f"ALTER TABLE metric_summaries ADD COLUMN {column} INTEGER")
+    conn.execute(
+        "UPDATE metric_summaries SET "
+        "min_step = (SELECT b.low_step FROM metric_blocks AS b "
+        "  WHERE b.run = metric_summaries.run AND b.key = metric_summaries.key "
+        "  AND b.low IS NOT NULL "
+        "  ORDER BY b.low, b.block LIMIT 1), "
+        "max_step = (SELECT b.high_step FROM metric_blocks AS b "
+        "  WHERE b.run = metric_summaries.run AND b.key = metric_summaries.key "
+        "  AND b.high IS NOT NULL "
+        "  ORDER BY b.high DESC, b.block LIMIT 1) "
+        "WHERE min IS NOT NULL"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST_VERSION = len(MIGRATIONS)
 
 # A run's attributes as the run store and its searches read them (r: runs).

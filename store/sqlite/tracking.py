@@ -39,6 +39,7 @@ from mltop.store.entities import (
     Dataset,
     DatasetInput,
     Experiment,
+    Extremes,
     InputTag,
     Metric,
     MetricSummary,
@@ -110,8 +111,9 @@ def _nan(value: float | None) -> float:
 
 # Merges a batch's summary of one (run, key) series into the stored one.
 _MERGE_SUMMARY = """
-INSERT INTO metric_summaries (run, key, value, step, timestamp, min, max, count)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO metric_summaries
+    (run, key, value, step, timestamp, min, max, count, min_step, max_step)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (run, key) DO UPDATE SET
     value = CASE WHEN excluded.step > step
                    OR (excluded.step = step AND excluded.timestamp >= timestamp)
@@ -124,7 +126,12 @@ ON CONFLICT (run, key) DO UPDATE SET
                WHEN excluded.min IS NULL THEN min ELSE min(min, excluded.min) END,
     max = CASE WHEN max IS NULL THEN excluded.max
                WHEN excluded.max IS NULL THEN max ELSE max(max, excluded.max) END,
-    count = count + excluded.count
+    count = count + excluded.count,
+    -- where the series first reached its min and its max (SET reads the row as it was)
+    min_step = CASE WHEN min IS NULL OR excluded.min < min THEN excluded.min_step
+                    ELSE min_step END,
+    max_step = CASE WHEN max IS NULL OR excluded.max > max THEN excluded.max_step
+                    ELSE max_step END
 """
 
 # Merges a batch's summary of (part of) one block into the stored one (store/blocks.py).
@@ -945,15 +952,27 @@ class Store:
         ids = [row[0] for row in rows]
         params = self._key_values(conn, "params", ids)
         metrics: dict[int, dict[str, float]] = {run: {} for run in ids}
+        extremes: dict[int, dict[str, Extremes]] = {run: {} for run in ids}
         nan = math.nan
         cut: set[int] = set()
-        for batch in _batches(self._metric_rows(conn, "value", ids, ROW_METRICS, cut)):
+        columns = "value, min, min_step, max, max_step"
+        for batch in _batches(self._metric_rows(conn, columns, ids, ROW_METRICS, cut)):
             names = self._metric_key_names(conn, {row[1] for row in batch})
-            for run, k, v in batch:
-                metrics[run][names[k]] = nan if v is None else v
+            for run, k, v, lo, lo_step, hi, hi_step in batch:
+                name = names[k]
+                metrics[run][name] = nan if v is None else v
+                extremes[run][name] = Extremes(
+                    nan if lo is None else lo, lo_step, nan if hi is None else hi, hi_step
+                )
         now = now_ms()
         return [
-            RunRow(self._info(row, now), params[row[0]], metrics[row[0]], row[0] in cut)
+            RunRow(
+                self._info(row, now),
+                params[row[0]],
+                metrics[row[0]],
+                row[0] in cut,
+                extremes[row[0]],
+            )
             for row in rows
         ]
 
@@ -1385,15 +1404,24 @@ def summarize_points(
     rows: Sequence[tuple], series: dict[tuple[int, int], Sequence[int]]
 ) -> list[tuple]:
     """Per (run, key) series of a batch: (run, key, latest value, its step, its timestamp,
-    min, max, count). Latest is the highest step, then timestamp, then the last logged;
-    min and max skip NaN (None). Built from C-level helpers: this runs once per point."""
+    min, max, count, step of the min, step of the max). Latest is the highest step, then
+    timestamp, then the last logged; min and max skip NaN (None), and their steps are those
+    of the first point holding them. Built from C-level helpers: this runs once per point."""
     out = []
     for (run, key), positions in series.items():
         points = _points_of(rows, positions)
         latest = max(reversed(points), key=_ORDER)
-        values = [v for v in map(_VALUE, points) if v is not None]
-        low, high = (min(values), max(values)) if values else (None, None)
-        out.append((run, key, latest[4], latest[2], latest[3], low, high, len(points)))
+        all_values = list(map(_VALUE, points))
+        values = [v for v in all_values if v is not None]
+        if values:
+            low, high = min(values), max(values)
+            low_step = points[all_values.index(low)][2]
+            high_step = points[all_values.index(high)][2]
+        else:
+            low = high = low_step = high_step = None
+        out.append(
+            (run, key, latest[4], latest[2], latest[3], low, high, len(points), low_step, high_step)
+        )
     return out
 
 
