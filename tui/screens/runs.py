@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, TrackingStore
 from mltop.store.query import check_run_search
+from mltop.tui.columns import RESET, Choice, ColumnPrefs, Picked
 from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.grid import Grid
@@ -184,12 +185,21 @@ class RunsScreen(Screen):
             "back to the runs",
             id="runs.escape",
         ),
+        Binding(
+            "C",
+            "columns",
+            "Columns",
+            tooltip="Choose and order the columns, a metric's min or max so far among them "
+            "(kept per experiment)",
+            id="runs.columns",
+        ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
     ]
 
     def __init__(self, store: TrackingStore) -> None:
         super().__init__()
         self.store = store
+        self.column_prefs = ColumnPrefs(store.path)
         self.experiment_id: str | None = None
         self.filter_string = ""  # the filter of the view asked for
         self.shown_filter = ""  # the filter of the runs shown
@@ -240,6 +250,9 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.set_focus(self.runs_table.table)
+        self.column_prefs.load()
+        if self.column_prefs.problem is not None:
+            self.notify(self.column_prefs.problem, severity="warning", markup=False)
         self._fit_sidebar()
         self.load_runs()  # the experiments once the runs are drawn: first things first
 
@@ -524,7 +537,7 @@ class RunsScreen(Screen):
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         self.experiment_names = message.names
-        self.runs_table.set_experiments(message.names, False)
+        self.runs_table.set_experiments(message.names, self.runs_table.all_experiments)
         listing = self.query_one("#experiments", OptionList)
         if message.options == self._experiment_options:
             return  # nothing to draw again (live runs ask each second)
@@ -557,7 +570,8 @@ class RunsScreen(Screen):
         if message.runs is not None:
             self.shown_filter = message.filter_string
             runs_table = self.runs_table
-            runs_table.all_experiments = False  # issue 14: the column waits for a picker
+            runs_table.all_experiments = self.experiment_id is None
+            runs_table.choice = self.column_prefs.get(self.experiment_id)
             grid = runs_table.table
             # G pressed while a new sort was read: the end of the new order.
             last = self._to_top and grid.cursor_row != self._sort_row
@@ -785,6 +799,40 @@ class RunsScreen(Screen):
             from mltop.tui.screens.run_detail import RunDetailScreen
 
             self.app.push_screen(RunDetailScreen(self.store, run.info.run_id))
+
+    def action_columns(self) -> None:
+        """`C`: the column picker; what is chosen holds for this experiment from now on."""
+        from mltop.tui.screens.columns import ColumnsScreen
+
+        runs_table = self.runs_table
+        default, extra = runs_table.offered()
+        shown = [c for c in runs_table.columns if c.key != "mark" or c.kind != "attribute"]
+        offered = [c for c in default + extra if c.key != "mark" or c.kind != "attribute"]
+        experiment = self.experiment_id
+        self.app.push_screen(
+            ColumnsScreen(shown, offered), lambda picked: self._columns_picked(experiment, picked)
+        )
+
+    def _columns_picked(self, experiment: str | None, picked: Picked | str | None) -> None:
+        if picked is None:
+            return
+        if picked == RESET:
+            choice = None
+        else:
+            assert not isinstance(picked, str)
+            choice = Choice(
+                [c.id for c, shown in picked if shown], [c.id for c, shown in picked if not shown]
+            )
+        if experiment == self.experiment_id:
+            self.runs_table.set_choice(choice)
+        try:
+            self.column_prefs.set(experiment, choice)
+        except OSError as error:
+            self.notify(
+                f"columns not remembered: {error} (they hold until mltop quits)",
+                severity="warning",
+                markup=False,
+            )
 
     def action_copy_run_id(self) -> None:
         run = self.runs_table.current_run()

@@ -11,61 +11,28 @@ user logged is shown literally: control characters are made visible, nothing is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from mltop.store import RunInfo, RunRow
+from mltop.tui.columns import (
+    ATTRIBUTES,
+    EXPERIMENT,
+    Choice,
+    Column,
+    arrange,
+    attributes,
+    count_keys,
+    data_columns,
+)
 from mltop.tui.present import STATUS_STYLE, status_label
 from mltop.tui.text import ago, clean, duration, number
 from mltop.tui.widgets.grid import Grid
 
 MARK = "•"
+__all__ = ["ATTRIBUTES", "EXPERIMENT", "Column", "RunsTable"]
 MARGIN = 2  # screens of rows kept (and read) above and below the one shown
-
-
-@dataclass(frozen=True)
-class Column:
-    kind: str  # attribute, metric, param
-    key: str  # for attributes: status, name, started, duration, mark
-    label: str
-
-    @property
-    def order_key(self) -> str | None:
-        """The search order_by identifier sorting by this column, if any."""
-        if self.kind == "metric":
-            return f"metrics.`{self.key}`"
-        if self.kind == "param":
-            return f"params.`{self.key}`"
-        return {
-            "status": "attributes.status",
-            "name": "attributes.run_name",
-            "started": "start_time",
-        }.get(self.key)
-
-
-ATTRIBUTES = [Column("attribute", "mark", " ")] + [
-    Column("attribute", key, key) for key in ("status", "name", "started", "duration")
-]
-
-
-EXPERIMENT = Column("attribute", "experiment", "experiment")
-
-
-def columns_for(runs: Iterable[RunRow], *, experiments: bool = False) -> list[Column]:
-    """The attribute columns (with `experiments`, the experiment's name after the run's),
-    then a column per metric and per param the runs have."""
-    runs = list(runs)
-    metrics = sorted({k for r in runs for k in r.metrics})
-    params = sorted({k for r in runs for k in r.params})
-    both = set(metrics) & set(params)
-    cols = list(ATTRIBUTES)
-    if experiments:
-        cols.insert(3, EXPERIMENT)
-    cols += [Column("metric", k, clean(f"metrics.{k}" if k in both else k)) for k in metrics]
-    cols += [Column("param", k, clean(f"params.{k}" if k in both else k)) for k in params]
-    return cols
 
 
 AGO_EVERY_TICKS = 60  # finished runs' "started N ago", past their first minute: each minute
@@ -84,6 +51,8 @@ def column_cells(
     names = names or {}
     key = column.key
     if column.kind == "metric":
+        if column.stat:
+            return [best(r, key, column.stat) for r in runs]
         return ["" if (m := r.metrics.get(key)) is None else number(m) for r in runs]
     if column.kind == "param":
         return ["" if (p := r.params.get(key)) is None else clean(p) for r in runs]
@@ -100,6 +69,15 @@ def column_cells(
     return [duration(r.info.start_time, _ended(r.info), now) for r in runs]
 
 
+def best(run: RunRow, key: str, stat: str) -> str:
+    """A metric's min or max so far, with the step that first reached it: `0.031 @450`."""
+    found = None if run.extremes is None else run.extremes.get(key)
+    if found is None:
+        return ""
+    value, step = (found.min, found.min_step) if stat == "min" else (found.max, found.max_step)
+    return number(value) if step is None else f"{number(value)} @{step}"
+
+
 def _ended(info: RunInfo) -> int | None:
     """When the run ended: its end time; for a LOST run, its last heartbeat (its process
     is gone: the clock no longer adds to its duration)."""
@@ -109,6 +87,9 @@ def _ended(info: RunInfo) -> int | None:
 def sort_value(run: RunRow, column: Column) -> object:
     """What the store sorts `run` by in `column` (NaN made comparable)."""
     if column.kind == "metric":
+        if column.stat:
+            found = None if run.extremes is None else run.extremes.get(column.key)
+            return None if found is None else repr(found.min if column.stat == "min" else found.max)
         value = run.metrics.get(column.key)
         return None if value is None else repr(value)
     if column.kind == "param":
@@ -140,6 +121,12 @@ class RunsTable(Vertical):
         self.sort_column: Column | None = None
         self.experiment_names: dict[str, str] = {}  # shown in an experiment column
         self.all_experiments = False  # a view of every experiment: its column shown
+        self.choice: Choice | None = None  # the user's columns for this view (C)
+        # Metric and param keys of the view: in how many of its first runs (new keys found
+        # as one scrolls: 0), and how many runs that was. They order the columns.
+        self._metric_keys: dict[str, int] = {}
+        self._param_keys: dict[str, int] = {}
+        self._counted = 0
         self._rows: dict[int, RunRow] = {}  # position -> run (the window on screen)
         self._cells: dict[int, tuple[str, ...]] = {}  # position -> its cells as shown
         self._where: dict[str, int] = {}  # run id -> position, for the rows held
@@ -166,7 +153,7 @@ class RunsTable(Vertical):
         return run is not None and run.info.run_id in self.marked
 
     def cell_style(self, index: int, column: int, text: str) -> str:
-        if column == 1:
+        if 0 <= column < len(self.columns) and self.columns[column].key == "status":
             return STATUS_COLOURS.get(text, "")
         return ""
 
@@ -210,7 +197,8 @@ class RunsTable(Vertical):
         keep_column = self.current_column()
         self.total, self.order = total, None
         self._drop_all()
-        self._set_columns(columns_for(first, experiments=self.all_experiments), keep_column)
+        self._metric_keys, self._param_keys, self._counted = count_keys(first)
+        self._set_columns(self.arranged(), keep_column)
         self._store(range(len(first)), first, now)
         grid = self._grid
         row = self._where.get(keep.info.run_id) if keep is not None else None
@@ -301,28 +289,50 @@ class RunsTable(Vertical):
         columns = [column_cells(c, runs, self.marked, now, names) for c in self.columns]
         return list(zip(*columns, strict=True))
 
+    def offered(self) -> tuple[list[Column], list[Column]]:
+        """Every column this view can show: those shown by default, in default order, and
+        those offered besides (each metric's min and max)."""
+        default, extra = data_columns(self._metric_keys, self._param_keys, self._counted)
+        return attributes(self.all_experiments) + default, extra
+
+    def arranged(self) -> list[Column]:
+        """The columns to show: the user's choice for this view, else the defaults."""
+        return arrange(*self.offered(), self.choice)
+
     def _set_columns(self, columns: list[Column], keep: Column | None) -> None:
         self.columns = columns
         grid = self._grid
         grid.set_columns([self._label(c) for c in columns])
-        # The column under the cursor stays; at first, the run's name.
-        grid.cursor_column = columns.index(keep if keep in columns else ATTRIBUTES[2])
+        # The column under the cursor stays; at first, the run's name (or the first).
+        if keep not in columns:
+            keep = ATTRIBUTES[2] if ATTRIBUTES[2] in columns else columns[min(1, len(columns) - 1)]
+        grid.cursor_column = columns.index(keep)
 
-    def _grow_columns(self, runs: Iterable[RunRow]) -> None:
-        """Runs read as one scrolls may bring keys the first ones lacked: new columns at
-        the end of their kind, every held row formatted again."""
-        have = set(self.columns)
-        wanted = columns_for(runs, experiments=self.all_experiments)
-        if all(c in have for c in wanted):
+    def _rearrange(self, *, anyway: bool = False) -> None:
+        """The columns again (keys found, a choice made): every held row formatted again
+        (`anyway`: even if the columns are the same)."""
+        columns = self.arranged()
+        if columns == self.columns and not anyway:
             return
-        metrics = {c for c in self.columns + wanted if c.kind == "metric"}
-        params = {c for c in self.columns + wanted if c.kind == "param"}
-        grown = columns_for([], experiments=self.all_experiments)
-        grown += sorted(metrics, key=lambda c: c.key) + sorted(params, key=lambda c: c.key)
-        self._set_columns(grown, self.current_column())
+        self._set_columns(columns, self.current_column())
         positions = sorted(self._rows)
         made = self._format([self._rows[p] for p in positions], self._now)
         self._cells.update(zip(positions, made, strict=True))
+        self._grid.fit_rows(made)
+        self._grid.refresh()
+
+    def _grow_columns(self, runs: Iterable[RunRow]) -> None:
+        """Runs read as one scrolls may bring keys the first ones lacked: new columns after
+        the others (counted 0: they are on none of the first runs)."""
+        grown = False
+        for run in runs:
+            for keys, found in ((self._metric_keys, run.metrics), (self._param_keys, run.params)):
+                for key in found:
+                    if key not in keys:
+                        keys[key] = 0
+                        grown = True
+        if grown:
+            self._rearrange()
 
     def set_experiments(self, names: dict[str, str], all_experiments: bool) -> None:
         """The experiments' names, and whether the view spans several (an experiment
@@ -330,14 +340,12 @@ class RunsTable(Vertical):
         if names == self.experiment_names and all_experiments == self.all_experiments:
             return
         self.experiment_names, self.all_experiments = names, all_experiments
-        data = [c for c in self.columns if c.kind != "attribute"]
-        attributes = columns_for([], experiments=all_experiments)
-        self._set_columns(attributes + data, self.current_column())
-        positions = sorted(self._rows)
-        made = self._format([self._rows[p] for p in positions], self._now)
-        self._cells.update(zip(positions, made, strict=True))
-        self._grid.fit_rows(made)
-        self._grid.refresh()
+        self._rearrange(anyway=True)  # names may have changed: the cells are made again
+
+    def set_choice(self, choice: Choice | None) -> None:
+        """The user's columns for this view (None: the defaults)."""
+        self.choice = choice
+        self._rearrange()
 
     @property
     def _now(self) -> int:
@@ -353,14 +361,11 @@ class RunsTable(Vertical):
         matched = {run.info.run_id for run in runs}
         if any(run_id in where for run_id in asked - matched):
             return False  # a run left the view
-        known = (
-            {c.key for c in self.columns if c.kind == "metric"},
-            {c.key for c in self.columns if c.kind == "param"},
-        )
+        known = (self._metric_keys.keys(), self._param_keys.keys())
         held = [run for run in runs if run.info.run_id in where]
         for run in held:
             position = where[run.info.run_id]
-            if not known[0].issuperset(run.metrics) or not known[1].issuperset(run.params):
+            if not known[0] >= run.metrics.keys() or not known[1] >= run.params.keys():
                 return False  # a new column
             column = self.sort_column
             if column is not None and sort_value(run, column) != sort_value(

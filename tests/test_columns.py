@@ -1,0 +1,200 @@
+"""The runs table's columns: the default order (by how many runs have each key), the column
+picker `C` (show, hide, reorder, best so far), remembered per experiment in the store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_dashboard import NOW, app_for, loaded, names, settle, sync
+from textual.widgets import SelectionList
+
+from mltop.store import MltopClient, Store
+from mltop.tui.columns import PREFS_FILE, Column, data_columns
+from mltop.tui.screens.columns import ColumnsScreen
+from mltop.tui.widgets.runs_table import RunsTable
+
+HOSTILE = "[@click=app.quit]q[/]"  # an experiment's name
+ODD = "z/sub: key"
+
+
+@pytest.fixture
+def sweep(store_path):
+    """Two experiments. "sweep": 4 runs with loss (each a history: its min not its latest)
+    and lr, 1 run of the 4 with two sparse metrics; an experiment named as markup: 1 run
+    with acc."""
+    client = MltopClient(Store(store_path))
+    exp = client.create_experiment("sweep")
+    other = client.create_experiment(HOSTILE)
+    histories = {"a": [3, 1, 2], "b": [0.5, 4, 4], "c": [2, 2, 2], "d": [9, 8, 0.25]}
+    for i, (name, history) in enumerate(histories.items()):
+        run = client.create_run(
+            exp, run_name=name, start_time=NOW - (i + 1) * 60_000, status="FINISHED",
+            log_system_info=False,
+        )  # fmt: skip
+        for step, value in enumerate(history):
+            client.log_metric(run.info.run_id, "loss", value, step=step * 10)
+        client.log_params(run.info.run_id, {"lr": str(i)})
+        if name == "a":
+            client.log_metric(run.info.run_id, "rare", 1.0)
+            client.log_metric(run.info.run_id, ODD, 1.0)
+    run = client.create_run(
+        other, run_name="o", start_time=NOW - 10 * 60_000, status="FINISHED",
+        log_system_info=False,
+    )  # fmt: skip
+    client.log_metric(run.info.run_id, "acc", 0.5)
+    client.flush()
+    client.close()
+    return {"sweep": exp, HOSTILE: other}
+
+
+def labels(app) -> list[str]:
+    return [c.label for c in app.screen.query_one(RunsTable).columns]
+
+
+async def open_experiment(pilot, app, name: str, count: int) -> None:
+    listing = app.screen.query_one("#experiments")
+    index = next(
+        i
+        for i in range(listing.option_count)
+        if str(listing.get_option_at_index(i).prompt).startswith(name)
+    )
+    listing.highlighted = index
+    listing.action_select()
+    await settle(pilot, lambda: app.screen.query_one(RunsTable).total == count)
+    await loaded(pilot, app, count)
+
+
+def picker_items(app) -> list[tuple[str, bool]]:
+    screen = app.screen
+    assert isinstance(screen, ColumnsScreen)
+    ticked = set(screen.query_one(SelectionList).selected)
+    return [(c.label, i in ticked) for i, (c, _s) in enumerate(screen.items)]
+
+
+def test_sparse_keys_go_last_and_metrics_before_params():
+    default, extra = data_columns({"loss": 10, "rare": 1, "acc": 10}, {"lr": 10, "seed": 2}, 10)
+    assert [c.label for c in default] == ["acc", "loss", "lr", "rare", "seed"]
+    assert [c.label for c in extra] == [
+        "min(acc)", "max(acc)", "min(loss)", "max(loss)", "min(rare)", "max(rare)",
+    ]  # fmt: skip
+    assert Column("metric", "loss", "min(loss)", "min").order_key == "min(metrics.`loss`)"
+
+
+@sync
+async def test_columns_follow_how_many_runs_have_them_and_all_experiments_shows_the_experiment(
+    sweep, store_path
+):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)  # All experiments
+        await settle(pilot, lambda: app.screen.query_one(RunsTable).experiment_names)
+        experiments = [app.screen.query_one(RunsTable).cells(i)[3] for i in range(5)]
+        assert experiments == ["sweep"] * 4 + [HOSTILE]  # literally
+        assert labels(app)[:6] == [" ", "status", "name", "experiment", "started", "duration"]
+        assert labels(app)[6:] == ["loss", "lr", "acc", "rare", ODD]  # dense, then sparse
+        await open_experiment(pilot, app, "sweep", 4)
+        assert "experiment" not in labels(app)
+        assert labels(app)[5:] == ["loss", "lr", "rare", ODD]
+
+
+@sync
+async def test_the_picker_hides_moves_and_adds_a_best_so_far_column_remembered_per_experiment(
+    sweep, store_path
+):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        await open_experiment(pilot, app, "sweep", 4)
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        items = picker_items(app)
+        assert items[:4] == [
+            ("status", True),
+            ("name", True),
+            ("started", True),
+            ("duration", True),
+        ]
+        assert ("min(loss)", False) in items and ("max(loss)", False) in items
+        assert (ODD, True) in items
+        # Hide "started"; bring min(loss) up to just after "name".
+        await pilot.press("j", "j", "space")
+        at = [label for label, _ in items].index("min(loss)")
+        await pilot.press("g", *["j"] * at, "space", *["K"] * (at - 2))
+        await pilot.press("enter")
+        await settle(pilot, lambda: not isinstance(app.screen, ColumnsScreen))
+        assert labels(app)[:5] == [" ", "status", "name", "min(loss)", "duration"]
+        runs_table = app.screen.query_one(RunsTable)
+        assert runs_table.cells(0)[3] == "1 @10"  # a: min 1 at step 10
+        assert [runs_table.cells(i)[3] for i in range(1, 4)] == ["0.5 @0", "2 @0", "0.25 @20"]
+        # s on it sorts by the best so far, not the latest value.
+        runs_table.table.move_cursor(column=3)
+        await pilot.press("s")
+        await settle(pilot, lambda: names(app)[0] == "d")
+        assert names(app) == ["d", "b", "a", "c"]
+        saved = json.loads((store_path / PREFS_FILE).read_text())
+        assert saved["experiments"][sweep["sweep"]]["shown"][:3] == [
+            "attribute:status", "attribute:name", "metric.min:loss",
+        ]  # fmt: skip
+        # Another experiment keeps its own (default) columns.
+        await open_experiment(pilot, app, HOSTILE, 1)
+        assert "started" in labels(app) and "min(acc)" not in labels(app)
+
+    app = app_for(store_path)  # the next session
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        await open_experiment(pilot, app, "sweep", 4)
+        assert labels(app)[:5] == [" ", "status", "name", "min(loss)", "duration"]
+
+
+@sync
+async def test_escape_changes_nothing_and_r_puts_the_defaults_back(sweep, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        before = labels(app)
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("space", "J", "escape")
+        await settle(pilot, lambda: not isinstance(app.screen, ColumnsScreen))
+        assert labels(app) == before
+        assert not (store_path / PREFS_FILE).exists()
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("space", "enter")  # status hidden
+        await settle(pilot, lambda: "status" not in labels(app))
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("r")
+        await settle(pilot, lambda: labels(app) == before)
+        saved = json.loads((store_path / PREFS_FILE).read_text())
+        assert saved["experiments"] == {}
+
+
+@sync
+async def test_a_broken_column_file_is_said_kept_and_never_crashes(sweep, store_path):
+    (store_path / PREFS_FILE).write_text('{"experiments": [1, 2')
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        assert any("is not JSON" in str(n.message) for n in app._notifications)
+        assert labels(app)[3] == "experiment"  # the defaults
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("space", "enter")
+        await settle(pilot, lambda: "status" not in labels(app))
+    assert (store_path / (PREFS_FILE + ".bad")).read_text() == '{"experiments": [1, 2'
+    assert json.loads((store_path / PREFS_FILE).read_text())["experiments"]["all"]["hidden"]
+
+
+@sync
+async def test_columns_that_cannot_be_saved_still_hold_for_the_session(sweep, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        app.screen.column_prefs.path = store_path / "gone" / PREFS_FILE  # a folder removed
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("space", "enter")
+        await settle(pilot, lambda: "status" not in labels(app))
+        assert any("columns not remembered" in str(n.message) for n in app._notifications)
