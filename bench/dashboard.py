@@ -170,7 +170,7 @@ def build_big(n: int, path: Path) -> None:
     copied = {
         "params": "key, value",
         "tags": "key, value",
-        "metric_summaries": "key, value, step, timestamp, min, max, count",
+        "metric_summaries": "key, value, step, timestamp, min, max, count, min_step, max_step",
     }
     for k in range(1, n // BASE_RUNS):
         shift = k * BASE_RUNS

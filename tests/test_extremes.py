@@ -135,3 +135,21 @@ def test_a_wrong_best_so_far_order_says_what_is_wrong(client, order_by, message)
 def test_models_are_not_ordered_by_an_extreme(client):
     with pytest.raises(FilterError, match="are ordered by"):
         client.search_registered_models(order_by=["min(name)"])
+
+
+def test_pages_in_best_so_far_order_neither_repeat_nor_skip(client):
+    exp = client.create_experiment("x")
+    for i in range(7):
+        run_id = client.create_run(exp, run_name=f"r{i}", log_system_info=False).info.run_id
+        for step, value in enumerate([i % 3, 5 - i, 2]):
+            client.log_metric(run_id, "loss", value, step=step)
+    client.flush()
+    order = ["min(metrics.loss) DESC"]
+    whole = [r.info.run_name for r in client.store.search_runs([exp], "", order_by=order)]
+    paged, token = [], None
+    while True:
+        page = client.store.search_runs([exp], "", order_by=order, max_results=2, page_token=token)
+        paged += [r.info.run_name for r in page]
+        if not (token := page.token):
+            break
+    assert paged == whole and sorted(whole) == [f"r{i}" for i in range(7)]

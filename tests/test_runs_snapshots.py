@@ -61,3 +61,39 @@ def test_an_empty_store_80x24(snap_compare):
         await pilot.pause(0.1)
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+def _picker_with_a_best_so_far_column(size: tuple[int, int]):
+    async def run_before(pilot) -> None:
+        from mltop.tui.screens.columns import ColumnsScreen
+
+        await wait_loaded(pilot)
+        await pilot.press("C")
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if isinstance(pilot.app.screen, ColumnsScreen):
+                break
+        await pilot.press("G")  # the last offered: a metric's max so far
+        await pilot.press("space")
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def test_column_picker_80x24(snap_compare, fixed_store):  # noqa: F811
+    run_before = _picker_with_a_best_so_far_column(SMALL)
+    assert snap_compare(make_app(fixed_store), terminal_size=SMALL, run_before=run_before)
+
+
+def test_column_picker_120x40(snap_compare, fixed_store):  # noqa: F811
+    run_before = _picker_with_a_best_so_far_column((120, 40))
+    assert snap_compare(make_app(fixed_store), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_a_best_so_far_column_120x40(snap_compare, fixed_store):  # noqa: F811
+    async def run_before(pilot) -> None:
+        await _picker_with_a_best_so_far_column((120, 40))(pilot)
+        await pilot.press(*"KKKKKKK", "enter")  # moved up to the first metric, applied
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(fixed_store), terminal_size=(120, 40), run_before=run_before)
