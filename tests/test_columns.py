@@ -198,3 +198,21 @@ async def test_columns_that_cannot_be_saved_still_hold_for_the_session(sweep, st
         await pilot.press("space", "enter")
         await settle(pilot, lambda: "status" not in labels(app))
         assert any("columns not remembered" in str(n.message) for n in app._notifications)
+
+
+@sync
+async def test_one_experiment_with_runs_needs_no_experiment_column_but_offers_it(
+    store_path,
+):
+    client = MltopClient(Store(store_path))
+    exp = client.create_experiment("only")
+    client.create_run(exp, run_name="r", start_time=NOW - 1000, log_system_info=False)
+    client.close()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 1)
+        await settle(pilot, lambda: app.screen.query_one(RunsTable).experiment_names)
+        assert "experiment" not in labels(app)
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        assert ("experiment", False) in picker_items(app)

@@ -94,6 +94,7 @@ class RunsPatched(Message):
 class ExperimentsLoaded(Message):
     options: list[tuple[str, str]]
     names: dict[str, str]
+    with_runs: int = 0  # how many experiments have runs
 
 
 class RunsScreen(Screen):
@@ -290,7 +291,8 @@ class RunsScreen(Screen):
             live = f", {running} running" if running else ""
             options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
         names = {exp.experiment_id: clean(exp.name) for exp in experiments}
-        return ExperimentsLoaded(options, names)
+        with_runs = sum(1 for exp in experiments if counts.get(exp.experiment_id, (0, 0))[0])
+        return ExperimentsLoaded(options, names, with_runs)
 
     def load_runs(self) -> None:
         """Open the view again (a new filter, sort or experiment): its count and first
@@ -537,7 +539,9 @@ class RunsScreen(Screen):
 
     def on_experiments_loaded(self, message: ExperimentsLoaded) -> None:
         self.experiment_names = message.names
-        self.runs_table.set_experiments(message.names, self.runs_table.all_experiments)
+        self.runs_table.set_experiments(
+            message.names, self.runs_table.all_experiments, message.with_runs > 1
+        )
         listing = self.query_one("#experiments", OptionList)
         if message.options == self._experiment_options:
             return  # nothing to draw again (live runs ask each second)

@@ -120,7 +120,8 @@ class RunsTable(Vertical):
         self.sorted_by: tuple[str, bool] | None = None  # (order key, descending), shown ▲/▼
         self.sort_column: Column | None = None
         self.experiment_names: dict[str, str] = {}  # shown in an experiment column
-        self.all_experiments = False  # a view of every experiment: its column shown
+        self.all_experiments = False  # a view of every experiment: its column offered...
+        self.several = False  # ...and shown by default when several experiments have runs
         self.choice: Choice | None = None  # the user's columns for this view (C)
         # Metric and param keys of the view: in how many of its first runs (new keys found
         # as one scrolls: 0), and how many runs that was. They order the columns.
@@ -293,6 +294,8 @@ class RunsTable(Vertical):
         """Every column this view can show: those shown by default, in default order, and
         those offered besides (each metric's min and max)."""
         default, extra = data_columns(self._metric_keys, self._param_keys, self._counted)
+        if self.all_experiments and not self.several:
+            return attributes(False) + default, [EXPERIMENT, *extra]
         return attributes(self.all_experiments) + default, extra
 
     def arranged(self) -> list[Column]:
@@ -334,12 +337,17 @@ class RunsTable(Vertical):
         if grown:
             self._rearrange()
 
-    def set_experiments(self, names: dict[str, str], all_experiments: bool) -> None:
-        """The experiments' names, and whether the view spans several (an experiment
-        column then, after the run's name): held rows are drawn again."""
-        if names == self.experiment_names and all_experiments == self.all_experiments:
+    def set_experiments(self, names: dict[str, str], all_experiments: bool, several: bool) -> None:
+        """The experiments' names, whether the view is of every experiment, and whether
+        several have runs (an experiment column then, after the run's name, unless the
+        user chose otherwise): held rows are drawn again."""
+        if (names, all_experiments, several) == (
+            self.experiment_names,
+            self.all_experiments,
+            self.several,
+        ):
             return
-        self.experiment_names, self.all_experiments = names, all_experiments
+        self.experiment_names, self.all_experiments, self.several = names, all_experiments, several
         self._rearrange(anyway=True)  # names may have changed: the cells are made again
 
     def set_choice(self, choice: Choice | None) -> None:
