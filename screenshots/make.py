@@ -117,6 +117,40 @@ async def main() -> None:
             await pilot.pause(1.0)
             pilot.app.screen.query_one("#comment").cursor_blink = False
 
+        async def picker(pilot) -> None:
+            """cifar10-resnet's columns: its val_acc at its best (max), moved up front."""
+            screen = pilot.app.screen
+            screen.experiment_id = next(
+                e.experiment_id
+                for e in screen.store.list_experiments()
+                if e.name == "cifar10-resnet"
+            )
+            screen.load_runs()
+            await pilot.pause(0.8)
+            await pilot.press("C")
+            await pilot.pause(0.5)
+            labels = [c.label for c, _shown in pilot.app.screen.items]
+            at = labels.index("max(val_acc)")
+            first_metric = next(
+                i for i, (c, _s) in enumerate(pilot.app.screen.items) if c.kind == "metric"
+            )
+            await pilot.press("g", *["j"] * at, "space", *["K"] * (at - first_metric))
+            await pilot.pause(0.3)
+
+        async def best_so_far(pilot) -> None:
+            await picker(pilot)
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+            screen = pilot.app.screen
+            runs_table = screen.query_one(RunsTable)
+            runs_table.table.move_cursor(
+                column=[c.label for c in runs_table.columns].index("max(val_acc)")
+            )
+            await pilot.press("S")  # highest first
+            await pilot.pause(0.8)
+
+        await shoot(store, "columns", picker)
+        await shoot(store, "runs-best", best_so_far)
         await shoot(store, "registry", registry)
         await shoot(store, "promotion", promotion)
         await shoot(store, "compare", compare(False))
