@@ -39,7 +39,9 @@ def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
         *((screen, b) for b in type(screen).BINDINGS),
         *((app, b) for b in type(app).BINDINGS),
     ]:
-        if not isinstance(binding, Binding) or binding.action in seen:
+        # (A binding without a description is another's fallback on its key, as the registry's
+        # `x` saying a version has no alias: not a key of its own.)
+        if not isinstance(binding, Binding) or binding.action in seen or not binding.description:
             continue
         action = binding.action.partition("(")[0]
         if node is app and (binding.key in taken or app.check_action(action, ()) is False):
