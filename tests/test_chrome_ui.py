@@ -18,6 +18,7 @@ from mltop.tui.app import MltopApp
 from mltop.tui.screens.help import HelpScreen, bindings_of
 from mltop.tui.screens.registry import RegistryScreen
 from mltop.tui.screens.runs import RunsScreen
+from mltop.tui.widgets.runs_table import RunsTable
 
 LIST_KEYS = ["j", "k", "g", "G", "ctrl+d", "ctrl+u"]
 
@@ -173,3 +174,35 @@ def test_runs_help(snap_compare, fixed_store, size):  # noqa: F811
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_store), terminal_size=size, run_before=run_before)
+
+
+@sync
+async def test_the_command_palette_has_no_duplicates_over_details_and_the_help(store_path):
+    """The run detail's `m` (choose metrics) and `3` (the metrics tab) share a name: both
+    are listed, told apart. Textual's `Keys` panel is our help again: left out. Over the
+    help, the list keys and the registry (which do nothing there) are not commands."""
+    from mltop.store import MltopClient, Store
+    from mltop.tui.screens.run_detail import RunDetailScreen
+
+    client = MltopClient(Store(store_path))
+    run = client.create_run(run_name="a", status="FINISHED", log_system_info=False)
+    client.log_metric(run.info.run_id, "loss", 0.5)
+    client.close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, RunsScreen))
+        table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: len(table.runs) == 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        commands = list(app.get_system_commands(app.screen))
+        titles = [command.title for command in commands]
+        assert len(titles) == len(set(titles)), titles
+        assert {"Metrics", "Metrics tab", "Help", "Quit"} <= set(titles)
+        assert "Keys" not in titles
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles)), titles
+        assert "Close" in titles and "Quit" in titles
+        assert not {"Down", "Up", "First", "Last", "Registry", "Keys"} & set(titles)
