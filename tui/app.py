@@ -267,14 +267,13 @@ class MltopApp(App):
 
     def action_toggle_help(self) -> None:
         """`?`: every binding of the current screen, in a window over it (again to close)."""
-        from mltop.tui.screens.help import HelpScreen, bindings_of
+        from mltop.tui.screens.help import HelpScreen, help_rows
 
         screen = self.screen
         if isinstance(screen, HelpScreen):
             screen.dismiss()
             return
-        rows = [(keys, does) for _binding, keys, does in bindings_of(screen)]
-        self.push_screen(HelpScreen(getattr(screen, "HELP_TITLE", "mltop"), rows))
+        self.push_screen(HelpScreen(getattr(screen, "HELP_TITLE", "mltop"), help_rows(screen)))
 
     def action_registry(self) -> None:
         from mltop.tui.screens.registry import RegistryScreen
