@@ -263,3 +263,42 @@ async def test_the_help_fits_80x24_lists_each_key_once_and_wraps_long_lines(stor
         for i, text in enumerate(does):
             row = table.rows[table.coordinate_to_cell_key((i, 0)).row_key]
             assert row.height * does_width >= len(text), text
+
+
+def footer_keys(screen) -> list[tuple[str, int, int]]:
+    """(key, left, right) of each key the footer shows, left to right."""
+    shown = [key for key in screen.query("FooterKey").results() if key.display]
+    return sorted(((key.key, key.region.x, key.region.right) for key in shown), key=lambda k: k[1])
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+@sync
+async def test_the_footer_shows_whole_keys_only_and_always_help_and_quit(store_path, width):
+    from mltop.store import MltopClient, Store
+    from mltop.tui.widgets.footer import KeysFooter
+
+    client = MltopClient(Store(store_path))
+    client.create_run(run_name="a", status="FINISHED", log_system_info=False)
+    client.close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, RunsScreen))
+        footer = app.screen.query_one(KeysFooter)
+        await settle(pilot, lambda: len(footer_keys(app.screen)) > 2)
+        await pilot.pause(0.1)
+        shown = footer_keys(app.screen)
+        assert [key for key, _, _ in shown[:2]] == ["question_mark", "q"]
+        assert all(right <= width for _, _, right in shown)
+        for key in footer.query("FooterKey").results():
+            if key.display:  # drawn whole: as wide as its text
+                assert key.region.width == key.render().cell_len + key.styles.gutter.width
+        everything = len(list(footer.query("FooterKey").results()))
+        if width == 200:
+            assert len(shown) == everything  # palette included
+        else:
+            assert 2 < len(shown) < everything
+            assert "ctrl+p" not in [key for key, _, _ in shown]  # the first to go
+        # Narrowed: fewer keys, still whole, still ? and q.
+        await pilot.resize_terminal(40, 24)
+        await settle(pilot, lambda: all(r <= 40 for _, _, r in footer_keys(app.screen)))
+        assert [key for key, _, _ in footer_keys(app.screen)][:2] == ["question_mark", "q"]

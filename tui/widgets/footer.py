@@ -1,15 +1,17 @@
-"""The footer: Textual's, with the keys a user must always find first.
+"""The footer: Textual's, with the keys a user must always find first, and only whole keys.
 
 Textual's footer lists a screen's keys in the order they are bound (the focused widget's,
-the screen's, then the app's) and cuts what does not fit: at 80 columns the app's `?` (help)
-went off the edge. Here `?` and `q` come first, so a narrow terminal cuts a screen's own
-keys, which `?` lists, rather than the way to find them or to leave.
+the screen's, then the app's) and cuts what does not fit, mid-word: at 80 columns the app's
+`?` (help) went off the edge, and the last key read `c Com`. Here `?` and `q` come first and
+always show; the others follow in their order, and those that do not fit whole are left
+out, the last first (the command palette's `^p` before any of them: `?` lists every key).
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 # The actions of `?` (the app's help) and `q` (quit), as the footer's keys name them.
 FIRST = ("toggle_help", "app.toggle_help", "quit", "app.quit")
@@ -24,3 +26,27 @@ class KeysFooter(Footer):
         )
         yield from first
         yield from (key for key in keys if key not in first)
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self.call_after_refresh(self.fit)
+
+    def on_resize(self) -> None:
+        self.fit()
+
+    def fit(self) -> None:
+        """Show the keys that fit whole, in their order of importance."""
+        keys = list(self.query_children(FooterKey))
+        palette = [key for key in keys if key.has_class("-command-palette")]
+        ranked = [key for key in keys if key not in palette] + palette
+        room = self.size.width
+        shown: set[FooterKey] = set()
+        for key in ranked:
+            width = key.render().cell_len + key.styles.gutter.width + key.styles.margin.width
+            if width > room and key.action not in FIRST:
+                # A key left out leaves out those after it: the order stays the order.
+                break
+            room -= width
+            shown.add(key)
+        for key in keys:
+            key.display = key in shown
