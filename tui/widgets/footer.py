@@ -10,8 +10,8 @@ out, the last first (the command palette's `^p` before any of them: `?` lists ev
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 # The actions of `?` (the app's help) and `q` (quit), as the footer's keys name them.
 FIRST = ("toggle_help", "app.toggle_help", "quit", "app.quit")
@@ -36,14 +36,18 @@ class KeysFooter(Footer):
 
     def fit(self) -> None:
         """Show the keys that fit whole, in their order of importance."""
-        keys = list(self.query_children(FooterKey))
+        keys = list(self.query_children("FooterKey"))  # (a class Textual does not export)
         palette = [key for key in keys if key.has_class("-command-palette")]
         ranked = [key for key in keys if key not in palette] + palette
         room = self.size.width
-        shown: set[FooterKey] = set()
+        shown: set[Widget] = set()
         for key in ranked:
-            width = key.render().cell_len + key.styles.gutter.width + key.styles.margin.width
-            if width > room and key.action not in FIRST:
+            width = (
+                key.get_content_width(self.size, self.app.size)
+                + key.styles.gutter.width
+                + key.styles.margin.width
+            )
+            if width > room and getattr(key, "action", None) not in FIRST:
                 # A key left out leaves out those after it: the order stays the order.
                 break
             room -= width
