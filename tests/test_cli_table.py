@@ -80,9 +80,12 @@ def test_on_a_narrow_terminal_columns_shrink_and_the_rest_is_said():
     assert all(cell_len(line) <= 65 for line in plain.splitlines())
     assert 0 < left_out < 8
     assert "metric0" in plain and "metric7" not in plain
-    assert "a-long-…" in plain  # the name shrank to its minimum width
+    # The name shrank, only as far as the columns shown need: the room a left-out column
+    # leaves goes to it.
+    assert "a-long-run-nam…" in plain
+    assert {cell_len(line) for line in plain.splitlines()} == {65}
     assert "\x1b[34m✔ FINISHED\x1b[0m" in written  # the status in its colour
-    # Room for four cells of metric3 is left: a number is left out, never cut.
+    # A number is left out, never cut.
     assert re.search(r"\d…", plain) is None and "metric3" not in plain
 
 
@@ -129,3 +132,39 @@ def test_max_results_over_the_page_limit_reads_page_after_page(ten_runs, monkeyp
 def test_max_results_over_the_store_limit_lists_every_run(ten_runs):
     output = invoke("runs", "list", "--store", str(ten_runs), "--max-results", "99999")
     assert sorted(names_listed(output)) == [f"run-{i}" for i in range(10)]
+
+
+def test_a_250_character_key_is_cut_and_the_other_columns_stay(store_path, monkeypatch):
+    """MLflow allows keys of 250 characters: as a header one pushed every column after it
+    off the terminal. Each header is capped (cut in the middle, so keys that differ at their
+    end stay told apart); the numbers under it are never cut."""
+    client = MltopClient(Store(store_path))
+    for i in range(2):
+        run = client.create_run(run_name=f"run-{i}", log_system_info=False)
+        client.log_metric(run.info.run_id, "m" * 244 + f"_top{i}", 1234.5 + i)
+        client.log_metric(run.info.run_id, "loss", 0.25)
+        client.log_param(run.info.run_id, "p" * 250, "adam")
+        client.log_param(run.info.run_id, "lr", "0.1")
+    client.close()
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich: a terminal, though a pipe
+    monkeypatch.setenv("COLUMNS", "120")
+    output = invoke("runs", "list", "--store", str(store_path))
+    lines = table_lines(output)
+    assert lines and all(cell_len(re.sub(r"\x1b\[[0-9;]*m", "", line)) <= 120 for line in lines)
+    assert "did not fit" not in output
+    header = re.sub(r"\x1b\[[0-9;]*m", "", lines[1])
+    for shown in ("Name", "loss", "m…_top0", "m…_top1", "lr", "p…p"):
+        assert shown in header, header
+    body = re.sub(r"\x1b\[[0-9;]*m", "", "".join(lines[3:5]))
+    assert "1,234.5" in body or "1234.5" in body
+    assert "1235.5" in body or "1,235.5" in body
+    assert "adam" in body and "0.1" in body
+
+
+def test_a_long_header_gives_way_to_the_numbers_under_it_on_a_narrow_terminal():
+    console = Console(file=io.StringIO(), force_terminal=True, width=40, color_system=None)
+    columns = [Column("Name", max_width=None), Column("x" * 100, justify="right", max_width=None)]
+    assert print_table(console, columns, [["a", "123456789"]]) == 0
+    plain = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "123456789" in plain and "x" * 30 not in plain
+    assert all(cell_len(line) <= 40 for line in plain.splitlines())

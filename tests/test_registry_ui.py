@@ -13,6 +13,7 @@ from mltop.store import MltopClient, Store
 from mltop.store.sqlite.registry import Registry
 from mltop.tui.app import MltopApp
 from mltop.tui.screens.dialogs import TransitionDialog, UnaliasDialog
+from mltop.tui.screens.help import bindings_of
 from mltop.tui.screens.registry import RegistryScreen
 
 SIZES = [(80, 24), (120, 40)]
@@ -150,16 +151,22 @@ async def test_x_on_a_version_with_two_aliases_removes_the_one_chosen_and_escape
 
 
 @sync
-async def test_x_is_not_offered_on_a_version_without_an_alias(many):
+async def test_x_is_not_offered_on_a_version_without_an_alias_and_says_why(many):
     app = MltopApp(many, follow=False, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await registry_open(pilot, app, 30)
         screen.query_one("#versions", DataTable).focus()
         await pilot.pause(0.05)
         assert "unalias" not in {b.binding.action for b in screen.active_bindings.values()}
+        footer = [key.key for key in screen.query("FooterKey").results()]
+        assert "x" not in footer
         await pilot.press("x")
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: len(app._notifications) == 1)
         assert app.screen is screen
+        (said,) = app._notifications
+        assert said.message == "resnet v30 has no alias to remove (a points one at it)"
+        assert said.severity == "warning" and not said.markup
+        assert [keys for _binding, keys, _does in bindings_of(screen)].count("x") == 1
         await pilot.press("G")
         await settle(
             pilot,

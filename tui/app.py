@@ -212,13 +212,17 @@ class MltopApp(App):
         focused list only; elsewhere the key goes on, as if unbound."""
         if action in LIST_ACTIONS:
             return True if self._focused_list() is not None else None
-        stack = self.screen_stack
+        return self._acts_over(action, self.screen_stack[-1] if self.screen_stack else None)
+
+    def _acts_over(self, action: str, top: Screen[Any] | None) -> bool | None:
+        """`check_action` for one of the app's keys, `top` the screen on top (the one the
+        command palette was opened over, for the palette)."""
         if action == "registry" and _is_registry(self._base_screen()):
             return False
-        if action in ("registry", "toggle_help") and stack and stack[-1].is_modal:
+        if action in ("registry", "toggle_help") and top is not None and top.is_modal:
             from mltop.tui.screens.help import HelpScreen
 
-            if action == "toggle_help" and isinstance(stack[-1], HelpScreen):
+            if action == "toggle_help" and isinstance(top, HelpScreen):
                 return True
             return None  # disabled, yet still listed: the footer beneath keeps its keys
         return True
@@ -263,14 +267,13 @@ class MltopApp(App):
 
     def action_toggle_help(self) -> None:
         """`?`: every binding of the current screen, in a window over it (again to close)."""
-        from mltop.tui.screens.help import HelpScreen, bindings_of
+        from mltop.tui.screens.help import HelpScreen, help_rows
 
         screen = self.screen
         if isinstance(screen, HelpScreen):
             screen.dismiss()
             return
-        rows = [(keys, does) for _binding, keys, does in bindings_of(screen)]
-        self.push_screen(HelpScreen(getattr(screen, "HELP_TITLE", "mltop"), rows))
+        self.push_screen(HelpScreen(getattr(screen, "HELP_TITLE", "mltop"), help_rows(screen)))
 
     def action_registry(self) -> None:
         from mltop.tui.screens.registry import RegistryScreen
@@ -280,30 +283,39 @@ class MltopApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette (ctrl+p) lists every action of the screen, by name, each
-        once: one `Quit` (ctrl+c's, `q`'s and Textual's are one), no list keys (they move
-        a cursor, they are not commands), Textual's own commands under other names."""
+        once: one `Quit` (ctrl+c's, `q`'s and Textual's are one), one help (ours: Textual's
+        `Keys` panel says less), no list keys (they move a cursor, they are not commands),
+        no app key that does nothing there (the registry over the help), Textual's own commands
+        under other names. Two actions of one name (the run detail's `m` and its metrics
+        tab) are told apart by what they do."""
         from mltop.tui.screens.help import bindings_of
 
         own = {b.action for b in type(screen).BINDINGS if isinstance(b, Binding)}
         titles: set[str] = set()
         ours: list[SystemCommand] = []
         for binding, keys, does in bindings_of(screen):
-            title = binding.description or does
-            if binding.action.partition("(")[0] in LIST_ACTIONS or title in titles:
+            action = binding.action.partition("(")[0].removeprefix("app.")
+            if action in LIST_ACTIONS or (action == "quit" and "Quit" in titles):
                 continue
+            node = screen if binding.action in own else self
+            if node is self and self._acts_over(action, screen) is not True:
+                continue
+            title = binding.description or does
+            if title in titles:
+                title = does.partition(":")[0] if does.partition(":")[0] != title else does
+                if title in titles:
+                    continue
             titles.add(title)
             ours.append(
                 SystemCommand(
                     title,
                     f"{does} (key: {keys})",
                     # The app's own keys (help, registry) are actions of the app.
-                    partial(
-                        self.run_action, binding.action, screen if binding.action in own else self
-                    ),
+                    partial(self.run_action, binding.action, node),
                 )
             )
         for command in super().get_system_commands(screen):
-            if command.title not in titles:
+            if command.title not in titles and command.title != "Keys":
                 titles.add(command.title)
                 yield command
         yield from ours

@@ -3,9 +3,12 @@ second.
 
 Rich's `Table` measures and lays out every cell (about 1 ms a row for a table of runs).
 This draws the same heavy-headed box from widths computed once from the data: each column
-as wide as its widest cell, up to a cap (a longer cell is cut, ending in an ellipsis). On a
-terminal narrower than the table, the capped (text) columns shrink towards their minimum
-width; columns that still do not fit are left out, and `print_table` says how many. Every
+as wide as its widest cell, up to a cap (a longer cell is cut, ending in an ellipsis), and
+its header no wider than its own cap (a 250-character metric key does not push the other
+columns off the terminal; the key is cut in the middle, its numbers never are). On a
+terminal narrower than the table, text columns and long headers shrink, as far as needed,
+towards their minimum width; the last columns that still do not fit are left out, and
+`print_table` says how many. Every
 cell and header is shown literally (`clean`): never read as markup, never a terminal escape.
 """
 
@@ -37,6 +40,8 @@ class Column:
     justify: Literal["left", "right"] = "left"
     min_width: int = 1  # never narrower, even on a narrow terminal
     max_width: int | None = 40  # longer cells are cut with an ellipsis; None: never cut
+    # A longer header is cut with an ellipsis, unless the cells make the column wider.
+    max_header_width: int = 24
 
 
 def _width(text: str) -> int:
@@ -56,20 +61,29 @@ def _fitted(texts: list[str], sizes: list[int], width: int, right: bool) -> list
     ]
 
 
-def _shrink(widths: list[int], columns: Sequence[Column], excess: int) -> None:
-    """Narrow the capped columns, the widest first, down to their minimum, by up to
-    `excess` cells in all."""
+def _shrink(widths: list[int], floors: Sequence[int], excess: int) -> None:
+    """Narrow the columns, the widest first, down to their floors, by up to `excess` cells
+    in all."""
     while excess > 0:
-        shrinkable = [
-            i
-            for i, c in enumerate(columns)
-            if c.max_width is not None and widths[i] > max(c.min_width, 1)
-        ]
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
         if not shrinkable:
             break
         widest = max(shrinkable, key=lambda i: widths[i])
         widths[widest] -= 1
         excess -= 1
+
+
+def _cut_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut in the middle: keys that differ at their end (a
+    long prefix, then `_top1`, `_top5`) stay told apart."""
+    if _width(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    head = set_cell_size(text, width - 1 - tail).rstrip()
+    end = text[-tail:] if tail else ""
+    while end and _width(end) > tail:
+        end = end[1:]
+    return head + ELLIPSIS + end
 
 
 def _table_width(widths: Sequence[int]) -> int:
@@ -115,32 +129,42 @@ def print_table(console: Console, columns: Sequence[Column], rows: Sequence[Sequ
         plain = [c if isinstance(c, str) else c[0] for c in given]
         texts.append([c if c.isprintable() else clean(c) for c in plain])
     sizes = [[len(t) if t.isascii() else cell_len(t) for t in column] for column in texts]
-    widths = []
+    natural: list[int] = []
+    floors: list[int] = []  # how narrow each column may get on a narrow terminal
     for i, column in enumerate(columns):
-        natural = max([_width(headers[i]), *sizes[i]])
+        widest = max(sizes[i], default=0)
+        width = max(min(_width(headers[i]), column.max_header_width), widest)
         if column.max_width is not None:
-            natural = min(natural, column.max_width)
-        widths.append(max(natural, column.min_width, 1))
+            width = min(width, column.max_width)
+            floors.append(max(column.min_width, 1))
+        else:  # never cut a cell: only a long header gives way
+            floors.append(max(column.min_width, widest, 1))
+        natural.append(max(width, column.min_width, 1))
+    widths = list(natural)
     shown = len(columns)
     if console.is_terminal and _table_width(widths) > console.width:
-        _shrink(widths, columns, _table_width(widths) - console.width)
-        while shown > 1 and _table_width(widths[:shown]) > console.width:
+        # The most columns that fit, each narrowed only as much as they need.
+        while True:
+            widths = natural[:shown]
+            _shrink(widths, floors[:shown], _table_width(widths) - console.width)
+            if shown == 1 or _table_width(widths) <= console.width:
+                break
             shown -= 1
-        room = console.width - _table_width(widths[:shown]) - 3
+        room = console.width - _table_width(widths) - 3
         # The first column that does not fit is shown cut if it holds text (a number is
         # never cut: a cut number reads as another number).
         cut = shown < len(columns) and columns[shown].max_width is not None
         if cut and room >= NARROWEST_CUT:
-            widths[shown] = room
+            widths.append(room)
             shown += 1
-        widths = widths[:shown]
     box = HEAVY_HEAD.substitute(console.options)
     styles = _Styles(console)
     head = []
     body = []
     for i in range(shown):
         column, right = columns[i], columns[i].justify == "right"
-        (header,) = _fitted([headers[i]], [_width(headers[i])], widths[i], right)
+        header = _cut_middle(headers[i], widths[i])
+        (header,) = _fitted([header], [_width(header)], widths[i], right)
         head.append(styles.wrap(header, f"bold {column.header_style}"))
         cells = _fitted(texts[i], sizes[i], widths[i], right)
         own = own_styles[i]

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -23,7 +24,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker
 
 from mltop.store import Changes, Run, TrackingStore
@@ -33,6 +34,7 @@ from mltop.tui.present import git_commit
 from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import clean, duration, number
 from mltop.tui.ticks import Axis
+from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.lists import ListTable
 from mltop.tui.widgets.metric_chart import (
     CHART_BINDINGS,
@@ -59,6 +61,10 @@ LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "perplexity", "latency
 MAX_CHARTS = 8
 COMPARED_METRICS = 256  # metrics read per run (the first logged): a run may log a million
 FOLLOW_EVERY = 1.0  # seconds between reads while the compared runs change
+# The row names' column at most (cells): a third of the screen, within these bounds. A
+# longer name (a metric key may have 250 characters) is cut in the middle, and shown whole
+# under the table while its row is highlighted.
+LABEL_WIDTH = (16, 48)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -135,6 +141,18 @@ def rows_for(runs: list[Run], now: int) -> list[Row]:
         Row("user", "user", None, lambda r: r.info.user_id, _shown),
     ]
     return [Row(r.key, clean(r.label), r.metric, r.value, r.text) for r in rows]
+
+
+def cut_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut in the middle (keys that differ only at their
+    end, or rows that end in ` min` and ` max`, stay told apart)."""
+    if cell_len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    end = text[len(text) - tail :] if tail else ""
+    while cell_len(end) > tail:
+        end = end[1:]
+    return set_cell_size(text, width - 1 - cell_len(end)) + "…" + end
 
 
 def _same(a: object, b: object) -> bool:
@@ -254,7 +272,6 @@ class CompareScreen(OpaqueScreen):
             "1",
             "tab('compare-table')",
             "Table",
-            show=False,
             tooltip="The table",
             id="compare.tab_table",
         ),
@@ -283,6 +300,7 @@ class CompareScreen(OpaqueScreen):
         self.series: dict[tuple[str, str], Series] = {}
         self.cursors: dict[tuple[str, str], int] = {}
         self._last_load = 0.0
+        self._label_width = 0  # the row names' column, as wide as drawn
         self._follow_timer: Timer | None = None
         self.load = OneAtATime(self._start_read)
 
@@ -293,9 +311,10 @@ class CompareScreen(OpaqueScreen):
             with TabbedContent(initial="compare-table"):
                 with TabPane("Table", id="compare-table"):
                     yield ListTable(id="compare", cursor_type="row", zebra_stripes=True)
+                    yield Static("", id="compare-key", markup=False)
                 with TabPane("Charts", id="compare-charts"):
                     yield ChartGrid(id="compare-grid")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -381,7 +400,11 @@ class CompareScreen(OpaqueScreen):
         table.clear(columns=True)
         # The pinned column is sized up front: measured later, it was sometimes drawn at the
         # width of its header alone.
-        width = max([len("run"), *(len(row.label) for row in self.rows)])
+        width = min(
+            max([len("run"), *(cell_len(row.label) for row in self.rows)]),
+            self.label_width(),
+        )
+        self._label_width = width
         table.add_column(Text("run", style="bold"), key="label", width=width)
         for i, run in enumerate(self.runs):
             name = Text(clean(run.info.run_name), style=f"bold {colour(i)}")
@@ -398,7 +421,7 @@ class CompareScreen(OpaqueScreen):
             if row.metric is not None:
                 lower = lower_is_better(row.metric) != (row.metric in self.flipped)
                 best = best_index(values, lower)
-            label = Text(row.label, style="bold yellow" if differ else "")
+            label = Text(cut_middle(row.label, width), style="bold yellow" if differ else "")
             cells = [
                 Text(row.text(v), style="bold reverse" if i in best else "")
                 for i, v in enumerate(values)
@@ -409,12 +432,36 @@ class CompareScreen(OpaqueScreen):
         if keep in keys:
             table.move_cursor(row=keys.index(keep))
         table.scroll_to(keep_x, keep_y, animate=False)
+        self._show_key()
         note = (
             f"{len(self.runs)} runs · {differing} of {len(self.rows)} rows differ"
             + (" · only those shown (d: all)" if self.diff_only else " · d: only those")
             + " · f: flip best"
         )
         self.query_one("#compare-note", Static).update(note)
+
+    def label_width(self) -> int:
+        low, high = LABEL_WIDTH
+        return max(low, min(high, self.app.size.width // 3))
+
+    def on_resize(self) -> None:
+        if self.rows and self.label_width() != self._label_width:
+            self._fill_table()
+
+    @on(DataTable.RowHighlighted, "#compare")
+    def _show_key(self) -> None:
+        """Under the table: the highlighted row's name whole, when the table cuts it."""
+        table = self.query_one(DataTable)
+        key_line = self.query_one("#compare-key", Static)
+        row = (
+            self.shown_rows[table.cursor_row]
+            if 0 <= table.cursor_row < len(self.shown_rows)
+            else None
+        )
+        cut = row is not None and cell_len(row.label) > self._label_width
+        key_line.display = cut
+        if row is not None and cut:
+            key_line.update(Text(row.label.strip()))
 
     def action_toggle_diff(self) -> None:
         self.diff_only = not self.diff_only
@@ -445,6 +492,8 @@ class CompareScreen(OpaqueScreen):
             return on_charts
         if action in self.TABLE_ACTIONS:
             return not on_charts
+        if action == "tab":  # the footer offers the other tab
+            return parameters != (("compare-charts",) if on_charts else ("compare-table",))
         return True
 
     def action_back(self) -> None:

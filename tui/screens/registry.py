@@ -243,6 +243,9 @@ class RegistryScreen(Screen):
             id="registry.unalias",
             priority=True,
         ),
+        # `x` on a version without an alias: says so (a key that does nothing looks broken).
+        # No description: not a key of its own in the help or the palette.
+        Binding("x", "no_alias", "", show=False, id="registry.no_alias", priority=True),
         Binding(
             "h",
             "toggle_history",
@@ -424,10 +427,12 @@ class RegistryScreen(Screen):
         """The footer lists only the keys that act on what is shown: the version keys while
         the versions are shown and one is under the cursor (`x` if it has an alias), `b`
         while the model has a version in Production."""
-        if action in ("move", "alias", "unalias"):
+        if action in ("move", "alias", "unalias", "no_alias"):
             version = None if self.show_history else self._current_version()
             if version is None:
                 return False
+            if action == "no_alias":
+                return not version.aliases
             return action != "unalias" or bool(version.aliases)
         if action == "rollback":
             return any(
@@ -625,6 +630,16 @@ class RegistryScreen(Screen):
             UnaliasDialog(version.name, version.version, version.current_stage, version.aliases),
             answered,
         )
+
+    def action_no_alias(self) -> None:
+        version = self._current_version()
+        if version is not None:
+            self.notify(
+                f"{clean(version.name)} v{version.version} has no alias to remove "
+                "(a points one at it)",
+                severity="warning",
+                markup=False,
+            )
 
     @store_work(group="registry-apply", loud=True)
     def _remove_alias(store: TrackingStore, name: str, alias: str, version: int) -> AliasRemoved:
