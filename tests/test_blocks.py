@@ -5,6 +5,7 @@ when it is opened."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 
@@ -64,7 +65,7 @@ def test_blocks_kept_by_commits_equal_the_whole_history_summarised(
     rows = {key: store.metric_key_id(key) for key in ("a", "b")}
     run = store.run_row_id(run_id)
     batch: list[tuple] = []
-    cut = iter(cuts * 10)
+    cut = itertools.cycle(cuts)
     size = next(cut)
     for step, (key, value) in enumerate(points):
         stored = None if math.isnan(value) else value

@@ -47,6 +47,10 @@ async def test_paging_through_thousands_of_runs_reads_rows_as_they_come_on_scree
         runs_table = app.screen.query_one(RunsTable)
         grid = runs_table.table
         assert count_line(app) == "2,500 runs"
+        listing = app.screen.query_one("#experiments", OptionList)
+        await settle(pilot, lambda: listing.option_count == 3)
+        prompts = [str(listing.get_option_at_index(i).prompt) for i in range(3)]
+        assert prompts[0] == "All experiments (2,500)" and prompts[2] == "sweep (2,500)"
         assert len(runs_table.runs) < 300  # only the window around the screen is held
         await pilot.press("G")
         await settle(pilot, lambda: runs_table.current_run() is not None)

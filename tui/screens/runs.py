@@ -284,12 +284,12 @@ class RunsScreen(Screen):
         experiments = store.list_experiments()
         total = sum(counts.get(exp.experiment_id, (0, 0))[0] for exp in experiments)
         running = sum(counts.get(exp.experiment_id, (0, 0))[1] for exp in experiments)
-        live = f", {running} running" if running else ""
-        options = [(ALL, f"All experiments ({total}{live})")]
+        live = f", {running:,} running" if running else ""
+        options = [(ALL, f"All experiments ({total:,}{live})")]
         for exp in experiments:
             total, running = counts.get(exp.experiment_id, (0, 0))
-            live = f", {running} running" if running else ""
-            options.append((exp.experiment_id, f"{clean(exp.name)} ({total}{live})"))
+            live = f", {running:,} running" if running else ""
+            options.append((exp.experiment_id, f"{clean(exp.name)} ({total:,}{live})"))
         names = {exp.experiment_id: clean(exp.name) for exp in experiments}
         with_runs = sum(1 for exp in experiments if counts.get(exp.experiment_id, (0, 0))[0])
         return ExperimentsLoaded(options, names, with_runs)
