@@ -216,3 +216,27 @@ async def test_one_experiment_with_runs_needs_no_experiment_column_but_offers_it
         await pilot.press("C")
         await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
         assert ("experiment", False) in picker_items(app)
+
+
+@sync
+async def test_s_on_duration_sorts_by_how_long_runs_ran(store_path):
+    client = MltopClient(Store(store_path))
+    exp = client.create_experiment("timed")
+    for i, minutes in enumerate([5, 50, 20]):
+        start = NOW - (i + 1) * 3_600_000
+        run = client.store.create_run(exp, f"ran{minutes}m", start_time=start)
+        client.store.update_run(
+            run.info.run_id, status="FINISHED", end_time=start + minutes * 60_000
+        )
+    client.close()
+    app = app_for(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 3)
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.table.move_cursor(column=[c.key for c in runs_table.columns].index("duration"))
+        await pilot.press("S")  # longest first
+        await settle(pilot, lambda: names(app)[0] == "ran50m")
+        assert names(app) == ["ran50m", "ran20m", "ran5m"]
+        await pilot.press("s")
+        await settle(pilot, lambda: names(app)[0] == "ran5m")
+        assert names(app) == ["ran5m", "ran20m", "ran50m"]

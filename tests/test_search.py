@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -604,3 +605,34 @@ def test_the_check_without_a_store_refuses_every_invalid_filter(small, text, mes
     with pytest.raises(FilterError) as info:
         check_run_search(text)
     assert message in info.value.message
+
+
+def test_runs_sort_and_filter_by_how_long_they_ran(client):
+    """`duration` (beyond MLflow, ms): to the end; a LOST run to its last heartbeat; a
+    running one to now."""
+    now = int(time.time() * 1000)
+    store = client.store
+    for name, start, end in [
+        ("short", now - 10_000, now - 5_000),
+        ("long", now - 100_000, now - 1_000),
+        ("running", now - 50_000, None),
+        ("lost", now - 1_000_000, None),
+    ]:
+        interval = 1_000 if name == "lost" else 10**9
+        run = store.create_run("0", name, start_time=start, heartbeat_interval_ms=interval)
+        if end is not None:
+            store.update_run(run.info.run_id, status="FINISHED", end_time=end)
+        if name == "lost":  # its process gone two seconds in
+            conn = store.thread_connection()
+            conn.execute(
+                "UPDATE runs SET heartbeat_time = ? WHERE run_id = ?",
+                (start + 2_000, run.info.run_id),
+            )
+            conn.commit()
+
+    def names(filter_string: str = "", *order_by: str) -> list[str]:
+        return [r.info.run_name for r in store.search_run_rows(None, filter_string, order_by, 10)]
+
+    assert names("", "duration DESC") == ["long", "running", "short", "lost"]
+    assert names("", "attributes.duration") == ["lost", "short", "running", "long"]
+    assert names("duration > 20000", "duration") == ["running", "long"]

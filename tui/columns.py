@@ -49,6 +49,7 @@ class Column:
             "status": "attributes.status",
             "name": "attributes.run_name",
             "started": "start_time",
+            "duration": "attributes.duration",
         }.get(self.key)
 
     @property

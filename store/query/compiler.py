@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mltop.store.entities import LOST_AFTER_INTERVALS
 from mltop.store.errors import FilterError
 from mltop.store.query.parser import (
     BoolOp,
@@ -63,6 +64,16 @@ class Attribute:
     allows_in: bool = False
 
 
+# How long a run ran, in ms, now: to its end; a RUNNING run whose heartbeats stopped (LOST)
+# to its last heartbeat; any other to now (as the runs table shows it). Fixed text.
+_NOW_MS = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+DURATION = (
+    f"(CASE WHEN r.end_time IS NOT NULL THEN r.end_time "
+    f"WHEN r.status = 'RUNNING' AND r.heartbeat_time IS NOT NULL AND {_NOW_MS} - "
+    f"r.heartbeat_time > {LOST_AFTER_INTERVALS} * r.heartbeat_interval_ms "
+    f"THEN r.heartbeat_time ELSE {_NOW_MS} END - r.start_time)"
+)
+
 RUN_ATTRIBUTES = {
     "run_id": Attribute(STRING, "r.run_id", allows_in=True),
     "run_name": Attribute(STRING, "r.name"),
@@ -72,6 +83,7 @@ RUN_ATTRIBUTES = {
     "start_time": Attribute(NUMBER, "r.start_time"),
     "created": Attribute(NUMBER, "r.start_time"),
     "end_time": Attribute(NUMBER, "r.end_time"),
+    "duration": Attribute(NUMBER, DURATION),  # beyond MLflow: ms, as start_time
 }
 EXPERIMENT_ATTRIBUTES = {
     "experiment_id": Attribute(NUMBER, "e.experiment_id", allows_in=True),

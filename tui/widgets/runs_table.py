@@ -94,6 +94,8 @@ def sort_value(run: RunRow, column: Column) -> object:
         return None if value is None else repr(value)
     if column.kind == "param":
         return run.params.get(column.key)
+    if column.key == "duration":  # what makes it change other than the clock
+        return (run.info.start_time, _ended(run.info), run.info.status)
     return {
         "status": run.info.status,
         "name": run.info.run_name,
