@@ -4,13 +4,15 @@ picker `C` (show, hide, reorder, best so far), remembered per experiment in the 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from test_dashboard import NOW, app_for, loaded, names, settle, sync
+from textual import events
 from textual.widgets import SelectionList
 
 from mltop.store import MltopClient, Store
-from mltop.tui.columns import PREFS_FILE, Column, data_columns
+from mltop.tui.columns import PREFS_FILE, Choice, Column, ColumnPrefs, data_columns
 from mltop.tui.screens.columns import ColumnsScreen
 from mltop.tui.widgets.runs_table import RunsTable
 
@@ -163,12 +165,42 @@ async def test_escape_changes_nothing_and_r_puts_the_defaults_back(sweep, store_
         await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
         await pilot.press("space", "enter")  # status hidden
         await settle(pilot, lambda: "status" not in labels(app))
+        hidden = labels(app)
         await pilot.press("C")
         await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
-        await pilot.press("r")
+        await pilot.press("r")  # the defaults in the list, not yet applied
+        assert picker_items(app)[0] == ("status", True)
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, ColumnsScreen))
+        assert labels(app) == hidden
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("r", "enter")
         await settle(pilot, lambda: labels(app) == before)
         saved = json.loads((store_path / PREFS_FILE).read_text())
         assert saved["experiments"] == {}
+
+
+@sync
+async def test_keys_typed_in_one_burst_tick_the_rows_they_were_typed_on(sweep, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("G")
+        last = len(picker_items(app)) - 1
+        # Four hidden rows at the end (min/max of loss and rare...): tick the last three
+        # from the bottom up, and apply, all keys queued at once (fast typing, auto-repeat).
+        for key, character in [("space", " "), ("k", "k"), ("space", " "), ("k", "k"),
+                               ("space", " "), ("enter", "\r")]:  # fmt: skip
+            app.post_message(events.Key(key, character))
+        await settle(pilot, lambda: not isinstance(app.screen, ColumnsScreen))
+        runs_table = app.screen.query_one(RunsTable)
+        shown = {c.label for c in runs_table.columns}
+        offered = [c.label for c in runs_table.offered()[1]]
+        assert set(offered[-3:]) <= shown, (offered, shown)
+        assert last > 3
 
 
 @sync
@@ -240,3 +272,49 @@ async def test_s_on_duration_sorts_by_how_long_runs_ran(store_path):
         await pilot.press("s")
         await settle(pilot, lambda: names(app)[0] == "ran5m")
         assert names(app) == ["ran5m", "ran20m", "ran50m"]
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("[" * 200_000, "is not JSON"),  # nested past Python's recursion limit
+        ('{"experiments": {}, "pad": "' + "x" * 5_000_000 + '"}', "bytes"),
+        (b"\xff\xfe not text", "is not JSON"),
+        ("[1, 2]", "is not a column choice of mltop"),
+    ],
+)
+def test_a_column_file_that_cannot_be_used_is_said_and_left_alone(tmp_path, content, said):
+    path = tmp_path / PREFS_FILE
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    before = path.read_bytes()
+    prefs = ColumnPrefs(tmp_path)
+    prefs.load()
+    assert prefs.problem is not None and said in prefs.problem
+    assert prefs.get(None) is None and path.read_bytes() == before
+    (tmp_path / (PREFS_FILE + ".bad")).write_text("an older one")
+    prefs.set(None, Choice(["attribute:name"], []))
+    assert (tmp_path / (PREFS_FILE + ".bad")).read_text() == "an older one"
+    assert (tmp_path / (PREFS_FILE + ".bad.1")).read_bytes() == before
+    assert prefs.moved_aside == tmp_path / (PREFS_FILE + ".bad.1")
+
+
+def test_two_dashboards_on_one_store_keep_each_others_choices(tmp_path):
+    first, second = ColumnPrefs(tmp_path), ColumnPrefs(tmp_path)
+    first.load()
+    second.load()
+    first.set("1", Choice(["attribute:name"], ["attribute:status"]))
+    second.set("2", Choice(["metric:loss"], []))
+    again = ColumnPrefs(tmp_path)
+    again.load()
+    assert again.get("1") == Choice(["attribute:name"], ["attribute:status"])
+    assert again.get("2") == Choice(["metric:loss"], [])
+    assert (tmp_path / PREFS_FILE).stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -80,6 +80,9 @@ def test_a_store_written_before_gets_its_steps_from_the_blocks(tmp_path):
         client.log_metric(run_id, "a", value, step=i)
         series.append((i, value))
     client.log_metric(run_id, "nan", math.nan, step=0)
+    infinite = [(0, 1.0), (1, math.inf), (2, -math.inf), (3, 2.0), (4, -math.inf)]
+    for step, value in infinite:  # blocks keep finite extremes only
+        client.log_metric(run_id, "inf", value, step=step)
     client.close()
     conn = sqlite3.connect(path / "mltop.db")
     conn.execute("UPDATE metric_summaries SET min_step = NULL, max_step = NULL")
@@ -92,6 +95,7 @@ def test_a_store_written_before_gets_its_steps_from_the_blocks(tmp_path):
     assert same(row.extremes["a"], expected(series))
     assert row.extremes["a"].min_step is not None
     assert same(row.extremes["nan"], Extremes(math.nan, None, math.nan, None))
+    assert same(row.extremes["inf"], Extremes(-math.inf, 2, math.inf, 1))
     migrated.close()
 
 

@@ -28,6 +28,7 @@ RESET = "reset"  # the column picker's answer for "back to the defaults"
 ALL = "all"  # the key of "All experiments" in the file
 SPARSE = 0.5  # a column on fewer than this share of the runs shown goes last
 MAX_REMEMBERED = 1000  # column ids kept per experiment (a sweep may log thousands of keys)
+MAX_FILE_BYTES = 4_000_000  # a larger file is not read (it would hold the screen up)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class ColumnPrefs:
         self.path = None if folder is None else folder / PREFS_FILE
         self.choices: dict[str, Choice] = {}
         self.problem: str | None = None  # why the file could not be read, if it could not
+        self.moved_aside: Path | None = None  # where an unreadable file was put, once it was
         self._unreadable = False
 
     def load(self) -> None:
@@ -157,15 +159,19 @@ class ColumnPrefs:
         if self.path is None:
             return
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            with self.path.open("rb") as file:
+                raw = file.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
             self._fail(f"cannot read {self.path}: {error}")
             return
+        if len(raw) > MAX_FILE_BYTES:
+            self._fail(f"{self.path} is over {MAX_FILE_BYTES:,} bytes: default columns shown")
+            return
         try:
-            data = json.loads(raw)
-        except ValueError as error:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
             self._fail(f"{self.path} is not JSON ({error}): default columns shown")
             return
         experiments = data.get("experiments") if isinstance(data, dict) else None
@@ -188,6 +194,14 @@ class ColumnPrefs:
         """Remember `choice` (None: back to the defaults) and write the file. Raises
         OSError when it cannot be written (the choice holds for this session)."""
         key = ALL if experiment is None else experiment
+        if self.path is not None and not self._unreadable:
+            # Another dashboard on this store may have chosen since: keep its choices.
+            mine = self.choices
+            self.load()
+            if self._unreadable:
+                self.choices = mine
+            else:
+                self.choices = {**mine, **self.choices}
         if choice is None:
             self.choices.pop(key, None)
         else:
@@ -197,7 +211,8 @@ class ColumnPrefs:
         if self.path is None:
             return
         if self._unreadable and self.path.exists():
-            os.replace(self.path, self.path.with_name(PREFS_FILE + ".bad"))  # kept, not lost
+            self.moved_aside = _aside(self.path)
+            os.replace(self.path, self.moved_aside)  # kept, not lost
             self._unreadable = False
         data = {
             "version": 1,
@@ -210,10 +225,23 @@ class ColumnPrefs:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(data, out, indent=1, ensure_ascii=False)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # as any file of the store, not mkstemp's 0600
             os.replace(temporary, self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+def _aside(path: Path) -> Path:
+    """A free name beside `path` for it: columns.json.bad, else .bad.1, .bad.2..."""
+    aside = path.with_name(path.name + ".bad")
+    number = 0
+    while aside.exists():
+        number += 1
+        aside = path.with_name(f"{path.name}.bad.{number}")
+    return aside
 
 
 def _ids(value: object) -> list[str]:

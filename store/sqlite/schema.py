@@ -360,6 +360,14 @@ def _v6(conn: sqlite3.Connection) -> None:
         "  ORDER BY b.high DESC, b.block LIMIT 1) "
         "WHERE min IS NOT NULL"
     )
+    # Blocks keep finite extremes only: an infinite min or max is found among the points.
+    for column, step in (("min", "min_step"), ("max", "max_step")):
+        conn.execute(
+            f"UPDATE metric_summaries SET {step} = (SELECT m.step FROM metrics AS m "
+            "  WHERE m.run = metric_summaries.run AND m.key = metric_summaries.key "
+            f"  AND m.value = metric_summaries.{column} ORDER BY m.id LIMIT 1) "
+            f"WHERE {column} IN (9e999, -9e999)"
+        )
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]

@@ -3,9 +3,9 @@ order, including each metric's best so far (its min or max and the step it was r
 
 Every column the view offers is listed, those shown first in their order and ticked, then
 the others. space shows or hides the highlighted column, J and K (or shift+down and
-shift+up) move it down or up, r goes back to the defaults, enter applies, escape changes
-nothing. Dismissed with the columns in order, each with whether it is shown; with RESET
-for the defaults; or None.
+shift+up) move it down or up, r puts the defaults in the list, enter applies (the defaults
+when the list is theirs), escape changes nothing. Dismissed with the columns in order,
+each with whether it is shown; with RESET for the defaults; or None.
 """
 
 from __future__ import annotations
@@ -35,6 +35,18 @@ def describe(column: Column) -> Text:
     return Text.assemble(column.label, ("  " + kind, "dim"))
 
 
+class PickList(SelectionList[int]):
+    """The list of columns. Its keys act in the order typed: space ticks the row highlighted
+    when it is pressed, and enter applies after every key before it (SelectionList's own
+    space toggles once its message is handled, a few keys later in a burst; its enter
+    would tick too). They are the screen's actions, listed in its help."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "screen.tick", "Show/hide", show=False),
+        Binding("enter", "screen.apply", "Apply", show=False),
+    ]
+
+
 class ColumnsScreen(ModalScreen[Picked | str | None]):
     """Pick and order the runs table's columns."""
 
@@ -54,35 +66,40 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Close, changing nothing",
                 id="columns.cancel"),
-        # priority: the list would take enter as space, to tick
         Binding("enter", "apply", "Apply", tooltip="Show the columns ticked, in this order",
-                id="columns.apply", priority=True),
+                id="columns.apply"),
         Binding("J,shift+down", "move(1)", "Move down",
                 tooltip="Move the column down (right in the table)", id="columns.down"),
         Binding("K,shift+up", "move(-1)", "Move up",
                 tooltip="Move the column up (left in the table)", id="columns.up"),
-        Binding("r", "reset", "Defaults", tooltip="Back to the default columns",
+        Binding("r", "reset", "Defaults", tooltip="The default columns (enter applies them)",
                 id="columns.reset"),
+        Binding("space", "tick", "Show/hide", tooltip="Show or hide the column",
+                id="columns.toggle"),
         *list_bindings("app."),
     ]  # fmt: skip
 
-    def __init__(self, shown: list[Column], offered: list[Column]) -> None:
+    def __init__(self, shown: list[Column], offered: list[Column], default: list[Column]) -> None:
+        """`shown`: the columns shown now, in order; `offered`: every column there may be;
+        `default`: those shown by default, in order."""
         super().__init__()
+        self.items: Picked = self.arranged(shown, offered)
+        self.defaults: Picked = self.arranged(default, offered)
+
+    @staticmethod
+    def arranged(shown: list[Column], offered: list[Column]) -> Picked:
         listed = set(shown)
-        self.items: Picked = [(c, True) for c in shown] + [
-            (c, False) for c in offered if c not in listed
-        ]
+        return [(c, True) for c in shown] + [(c, False) for c in offered if c not in listed]
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text("Columns", style="bold"))
-            yield SelectionList[int](*self._selections(), id="columns")
             yield Static(
-                Text(
-                    "space show/hide · J/K move · r defaults · enter apply · esc cancel",
-                    style="dim",
+                Text.assemble(
+                    ("Columns", "bold"),
+                    ("  space show/hide · J/K move · r defaults · enter apply · esc cancel", "dim"),
                 )
             )
+            yield PickList(*self._selections(), id="columns")
 
     def _selections(self) -> list[Selection[int]]:
         return [
@@ -110,12 +127,22 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
         listing.add_options(self._selections())
         listing.highlighted = at + step
 
+    def action_tick(self) -> None:
+        listing = self.listing
+        if listing.highlighted is not None:
+            listing.toggle(listing.get_option_at_index(listing.highlighted).value)
+
     def action_apply(self) -> None:
         self._read_ticks()
-        self.dismiss(self.items)
+        self.dismiss(RESET if self.items == self.defaults else self.items)
 
     def action_reset(self) -> None:
-        self.dismiss(RESET)
+        """The defaults in the list, to look at: enter applies them, escape does not."""
+        self.items = list(self.defaults)
+        listing = self.listing
+        listing.clear_options()
+        listing.add_options(self._selections())
+        listing.highlighted = 0
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, TrackingStore
 from mltop.store.query import check_run_search
-from mltop.tui.columns import RESET, Choice, ColumnPrefs, Picked
+from mltop.tui.columns import RESET, Choice, ColumnPrefs, Picked, arrange
 from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.grid import Grid
@@ -813,8 +813,10 @@ class RunsScreen(Screen):
         shown = [c for c in runs_table.columns if c.key != "mark" or c.kind != "attribute"]
         offered = [c for c in default + extra if c.key != "mark" or c.kind != "attribute"]
         experiment = self.experiment_id
+        defaults = arrange(default, extra, None)[1:]  # without the mark
         self.app.push_screen(
-            ColumnsScreen(shown, offered), lambda picked: self._columns_picked(experiment, picked)
+            ColumnsScreen(shown, offered, defaults),
+            lambda picked: self._columns_picked(experiment, picked),
         )
 
     def _columns_picked(self, experiment: str | None, picked: Picked | str | None) -> None:
@@ -829,8 +831,16 @@ class RunsScreen(Screen):
             )
         if experiment == self.experiment_id:
             self.runs_table.set_choice(choice)
+        prefs = self.column_prefs
+        aside = prefs.moved_aside
         try:
-            self.column_prefs.set(experiment, choice)
+            prefs.set(experiment, choice)
+            if prefs.moved_aside != aside:
+                self.notify(
+                    f"{prefs.path} could not be read: kept as {prefs.moved_aside}",
+                    severity="warning",
+                    markup=False,
+                )
         except OSError as error:
             self.notify(
                 f"columns not remembered: {error} (they hold until mltop quits)",
