@@ -318,3 +318,35 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+@sync
+async def test_a_sort_by_a_hidden_column_is_said_over_the_table(sweep, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        runs_table = app.screen.query_one(RunsTable)
+        runs_table.table.move_cursor(column=[c.key for c in runs_table.columns].index("loss"))
+        await pilot.press("S")
+        await settle(pilot, lambda: runs_table.sorted_by is not None and runs_table.order)
+        count = app.screen.query_one("#count")
+        assert "sorted by" not in str(count.render())  # the header has the arrow
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        at = [label for label, _ in picker_items(app)].index("loss")
+        await pilot.press(*["j"] * at, "space", "enter")
+        await settle(pilot, lambda: "loss" not in labels(app))
+        assert str(count.render()) == "5 runs · sorted by loss ▼ (hidden)"
+
+
+@sync
+async def test_enter_on_an_experiment_goes_on_to_its_runs(sweep, store_path):
+    app = app_for(store_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await loaded(pilot, app, 5)
+        await pilot.press("shift+tab", "shift+tab")  # table -> filter -> experiments
+        listing = app.screen.query_one("#experiments")
+        assert app.focused is listing
+        await pilot.press("j", "j", "enter")  # All, Default, sweep
+        await settle(pilot, lambda: app.screen.query_one(RunsTable).total == 4)
+        assert app.focused is app.screen.query_one(RunsTable).table

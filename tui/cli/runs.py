@@ -79,7 +79,8 @@ def _limited(runs: Iterable[Run], limit: int | None) -> Iterator[Run]:
     "order_by",
     metavar="KEY [ASC|DESC]",
     multiple=True,
-    help="Sort key, e.g. 'metrics.loss ASC'; repeat for more (default: newest first).",
+    help="Sort key, e.g. 'metrics.loss ASC', 'min(metrics.loss)' (best so far), "
+    "'duration DESC'; repeat for more (default: newest first).",
 )
 @click.option(
     "--max-results",

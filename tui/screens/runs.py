@@ -648,6 +648,7 @@ class RunsScreen(Screen):
         key = event.option.id
         self.experiment_id = None if key in (None, ALL) else key
         self.load_runs()
+        self.action_focus_table()  # chosen: on to its runs (tab goes back)
 
     @on(Input.Submitted, "#filter")
     def apply_filter(self, event: Input.Submitted) -> None:
@@ -831,6 +832,7 @@ class RunsScreen(Screen):
             )
         if experiment == self.experiment_id:
             self.runs_table.set_choice(choice)
+            self._show_count()
         prefs = self.column_prefs
         aside = prefs.moved_aside
         try:
@@ -883,6 +885,10 @@ class RunsScreen(Screen):
             parts[0] += f" match {what}" if count != 1 else f" matches {what}"
         if runs_table.marked:
             parts.append(f"{len(runs_table.marked):,} marked")
+        column, by = runs_table.sort_column, runs_table.sorted_by
+        if column is not None and by is not None and column not in runs_table.columns:
+            # The sort's arrow is on no header: said here.
+            parts.append(f"sorted by {column.label} {'▼' if by[1] else '▲'} (hidden)")
         self.query_one("#count", Static).update(Text(" · ".join(parts)))
         empty = self.query_one("#empty", Static)
         if count:
