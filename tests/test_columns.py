@@ -350,3 +350,21 @@ async def test_enter_on_an_experiment_goes_on_to_its_runs(sweep, store_path):
         await pilot.press("j", "j", "enter")  # All, Default, sweep
         await settle(pilot, lambda: app.screen.query_one(RunsTable).total == 4)
         assert app.focused is app.screen.query_one(RunsTable).table
+
+
+@sync
+async def test_question_mark_in_the_picker_lists_its_keys(sweep, store_path):
+    from mltop.tui.screens.help import HelpScreen
+
+    app = app_for(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app, 5)
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = " ".join(str(row) for row in app.screen.query_one("DataTable")._data.values())
+        for does in ("Show or hide the column", "Move the column down", "The default columns"):
+            assert does in text, text
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))

@@ -224,6 +224,8 @@ class MltopApp(App):
 
             if action == "toggle_help" and isinstance(top, HelpScreen):
                 return True
+            if action == "toggle_help" and getattr(top, "HELP_OVER", False):
+                return True  # a modal of keys alone (no text box): its keys can be asked
             return None  # disabled, yet still listed: the footer beneath keeps its keys
         return True
 

@@ -63,6 +63,7 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
     }
     """
     HELP_TITLE = "column picker"
+    HELP_OVER = True  # ? lists these keys (nothing here takes text)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Close, changing nothing",
                 id="columns.cancel"),
@@ -76,6 +77,9 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
                 id="columns.reset"),
         Binding("space", "tick", "Show/hide", tooltip="Show or hide the column",
                 id="columns.toggle"),
+        # (The app's own keys do not reach a modal screen: this one asks for its help.)
+        Binding("question_mark", "app.toggle_help", "Help", tooltip="These keys",
+                id="columns.help"),
         *list_bindings("app."),
     ]  # fmt: skip
 
