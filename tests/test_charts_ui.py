@@ -14,6 +14,7 @@ from rich.console import Console
 from test_dashboard import settle, sync
 from test_snapshots import NOW, fixed_store, make_app, open_compare, open_run
 
+from mltop.store import MltopClient, Store
 from mltop.tui import ticks
 from mltop.tui.screens.compare import CompareChart
 from mltop.tui.screens.run_detail import RunDetailScreen
@@ -157,7 +158,7 @@ async def test_left_and_right_walk_a_value_cursor(fixed_store):
         await pilot.press("left")  # the cursor appears on the latest point
         await pilot.pause()
         text_of(chart)
-        assert screen.cursor == 1.0
+        assert screen.cursor == 59  # an x value: the step
         # Step, time since the start (its last point, 20 minutes in) and clock time, then
         # the value.
         assert re.match(r"step 59 · 20m · \d\d:\d\d:\d\d 0\.35$", chart.readout)
@@ -176,7 +177,38 @@ async def test_left_and_right_walk_a_value_cursor(fixed_store):
         await pilot.press("shift+left", "shift+left")
         await pilot.pause()
         text_of(chart)
-        assert screen.cursor == 0.0 and chart.readout.startswith("step 0 ")
+        assert screen.cursor == 0 and chart.readout.startswith("step 0 ")
+
+
+@sync
+async def test_the_cursor_stays_on_its_point_while_a_live_run_grows(fixed_store):
+    """The cursor is a place on the x axis, not a fraction of the range: more points
+    logged (the range doubles) leave it on the same step, on every axis."""
+    app = make_app(fixed_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_run(pilot, RUN_ROW)
+        screen = app.screen
+        chart = loss_chart(screen)
+        await pilot.press(*["left"] * 13)
+        await pilot.pause()
+        text_of(chart)
+        before = chart.readout.split(" · ")[0]
+        assert re.fullmatch(r"step 4\d", before), chart.readout
+        client = MltopClient(Store(fixed_store))
+        start = NOW - 2 * 3_600_000  # the run's start (the fixture's second run)
+        for step in range(60, 120):
+            client.log_metric(screen.run_id, "loss", 0.3, start + step * 20_000, step)
+        client.close()
+        screen.follow()  # as a live change does
+        await settle(pilot, lambda: chart.drawn == 120)
+        text_of(chart)
+        assert chart.readout.split(" · ")[0] == before
+        assert "step 119" in chart.title().plain or chart.whole == (0, 119)
+        for axis in ("elapsed", "clock", "step"):  # and it stays there as the axis cycles
+            await pilot.press("x")
+            await pilot.pause()
+            text_of(chart)
+            assert screen.x_axis == axis and chart.readout.split(" · ")[0] == before
 
 
 @sync
@@ -188,7 +220,7 @@ async def test_z_zooms_around_the_cursor_Z_and_0_and_escape_come_back(fixed_stor
         chart = loss_chart(screen)
         await pilot.press("left", "z")
         assert screen.zoom == (0.5, 1.0) and chart.zoom == (0.5, 1.0)
-        assert screen.cursor == 1.0  # still on the latest point
+        assert screen.cursor == 59  # still on the latest point
         await pilot.pause()
         shown = text_of(chart)
         assert "zoom 50%" in shown.splitlines()[0]
@@ -275,7 +307,8 @@ async def test_compare_charts_follow_x_cursor_and_zoom(fixed_store):
         screen = app.screen
         await pilot.press("x", "left", "z")
         assert {loss.x_axis, val_acc.x_axis} == {"elapsed"}
-        assert loss.zoom == val_acc.zoom == (0.5, 1.0) and loss.cursor == 1.0
+        assert loss.zoom == val_acc.zoom == (0.5, 1.0)
+        assert loss.cursor == val_acc.cursor == 1200  # 20 minutes in: the latest point
         await pilot.pause()
         legend = " ".join(text_of(loss).splitlines()[-2:])
         assert re.search(r"▏step 59 · 20m · .*resnet-lr0\.1 0\.35", legend), legend

@@ -15,9 +15,10 @@ of a core (a 120x40 screen of charts costs about 40 ms of plotext and Rich per r
 Every chart draws the same way (`Plot`): a heading line (the metric, its latest value, the
 log scale when on), the plot, then a legend line outside it (the x axis, and a marker per
 line so that lines differ without colour). The x axis is the step, the time elapsed since
-the run started or the clock (`ticks.py`, round ticks); a value cursor (a fraction of the
-x range shown) draws a vertical marker and says each line's value there; a zoom shows a
-part of the x range (fractions of the whole).
+the run started or the clock (`ticks.py`, round ticks); a value cursor (a place on the x
+axis, in its units: a step, seconds since the start, or a clock time, so that it stays on
+its point while a live run's range grows) draws a vertical marker and says each line's
+value there; a zoom shows a part of the x range (fractions of the whole).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven t
 BUILD_SHARE = 0.05  # ...and less often when building its screen's charts would take more
 FULL = (0.0, 1.0)  # the zoom that shows the whole x range
 MOST_COLUMNS = 4000  # a zoomed chart downsamples its whole history to at most this many
-CURSOR_STEPS = 60  # left / right: the cursor moves this fraction of the range shown
+CURSOR_STEPS = 60  # left / right: the cursor moves 1/CURSOR_STEPS of the range shown
 TICK_WIDTH = 12  # columns per x tick, about
 AXIS_NAMES = {"step": "step", "elapsed": "time since start", "clock": "clock time"}
 
@@ -92,11 +93,11 @@ def clipped(line: Line, lo: float, hi: float) -> Line:
     )  # fmt: skip
 
 
-def zoomed(zoom: tuple[float, float], cursor: float | None, factor: float) -> tuple[float, float]:
-    """The zoom `factor` times narrower (wider if below 1) around the cursor (else the
-    middle), held within the whole range."""
+def zoomed(zoom: tuple[float, float], at: float | None, factor: float) -> tuple[float, float]:
+    """The zoom `factor` times narrower (wider if below 1) around `at` (the cursor, as a
+    fraction of the whole range; None: the middle of the zoom), held within the whole."""
     lo, hi = zoom
-    centre = lo + (hi - lo) * (0.5 if cursor is None else cursor)
+    centre = (lo + hi) / 2 if at is None else at
     span = min(1.0, (hi - lo) / factor)
     lo = min(max(0.0, centre - span / 2), 1.0 - span)
     return (lo, lo + span) if span < 1.0 else FULL
@@ -116,7 +117,7 @@ class Plot(PlotextPlot):
     # that all follow one key.
     x_axis: var[Axis] = var("step", init=False)
     log_scale = var(False, init=False)
-    cursor: var[float | None] = var(None, init=False)
+    cursor: var[float | None] = var(None, init=False)  # an x value, on the axis shown
     zoom: var[tuple[float, float]] = var(FULL, init=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -125,6 +126,11 @@ class Plot(PlotextPlot):
         self._built: tuple[tuple[int, Size], RenderResult] | None = None
         self.build_seconds = 0.0  # how long the last picture took to build
         self.readout = ""  # the cursor's line of text, as last drawn
+        # As last drawn: the x range of all the data, and the part shown (zoomed).
+        self.whole: tuple[float, float] | None = None
+        self.shown: tuple[float, float] | None = None
+        # The point the cursor reads, as last drawn: (step, time, its run's start).
+        self.cursor_point: tuple[float, float, float | None] | None = None
 
     @property
     def by_time(self) -> bool:
@@ -183,13 +189,18 @@ class Plot(PlotextPlot):
         lines = self.chart_lines(columns)
         drawn = [line for line in lines if line.xs]
         self.readout = ""
+        self.cursor_point = None
         if self.points() == 1 or not drawn:
+            self.whole = self.shown = None
             return Group(heading, self._without_plot(lines))
         first = min(line.xs[0] for line in drawn)
         last = max(line.xs[-1] for line in drawn)
         lo, hi = first + (last - first) * lo_zoom, first + (last - first) * hi_zoom
+        self.whole, self.shown = (first, last), (lo, hi)
         shown = [clipped(line, lo, hi) for line in drawn]
-        legend = self._legend(shown, lo, hi, width)
+        # The cursor reads the lines shown; off them (zoomed, as a live run grew), all.
+        off = self.cursor is not None and not lo <= self.cursor <= hi
+        legend = self._legend(drawn if off else shown, width)
         # One line, or two when it is longer (more is cut).
         legend_lines = 1 if legend.cell_len <= width else 2
         legend.truncate(width * legend_lines, overflow="ellipsis")
@@ -211,8 +222,8 @@ class Plot(PlotextPlot):
             x == int(x) for line in shown for x in line.xs[:1] + line.xs[-1:]
         )
         plt.xticks(*ticks(self.x_axis, lo, hi, max(2, width // TICK_WIDTH), integer=integer))
-        if self.cursor is not None:
-            plt.vline(lo + (hi - lo) * self.cursor, "gray")
+        if self.cursor is not None and lo <= self.cursor <= hi:
+            plt.vline(self.cursor, "gray")
         body = Text.from_ansi(plt.build().rstrip("\n"))  # (its last line ends with one)
         return Group(heading, body, legend)
 
@@ -232,12 +243,12 @@ class Plot(PlotextPlot):
             )
         return out
 
-    def _legend(self, lines: list[Line], lo: float, hi: float, width: int) -> Text:
+    def _legend(self, lines: list[Line], width: int) -> Text:
         """Below the plot: the x axis, then each line's marker and label, or where the
-        cursor is and each line's value there."""
+        cursor is and each line's value there (the point of each line nearest to it)."""
         out = Text(f"x: {AXIS_NAMES[self.x_axis]}", style="dim")
         if self.cursor is not None:
-            x = lo + (hi - lo) * self.cursor
+            x = self.cursor
             parts: list[str] = []
             where = ""
             for line in lines:
@@ -246,6 +257,7 @@ class Plot(PlotextPlot):
                     continue
                 if not where and line.steps and line.times:
                     where = where_label(line.steps[i], line.times[i], line.origin)
+                    self.cursor_point = (line.steps[i], line.times[i], line.origin)
                     out.append(f"  ▏{where}")
                 out.append(f"  {marker_of(line)} ", style=_style(line))
                 out.append(f"{line.label} " if line.label else "")
@@ -489,18 +501,72 @@ def next_axis(axis: Axis) -> Axis:
     return AXES[(AXES.index(axis) + 1) % len(AXES)]
 
 
-def walked(cursor: float | None, columns: int) -> float:
-    """The cursor `columns` steps of 1/CURSOR_STEPS along (from the right end if none)."""
-    start = 1.0 if cursor is None else cursor
-    moved = start + columns / CURSOR_STEPS if cursor is not None else start
-    return min(1.0, max(0.0, moved))
+def x_on(axis: Axis, step: float, at: float, origin: float | None) -> float:
+    """A point's x on `axis`: its step, the seconds since its run started, or its time."""
+    if axis == "step":
+        return step
+    if axis == "elapsed":
+        return at - origin if origin is not None else at
+    return at
 
 
-def unzoomed_cursor(
-    cursor: float | None, old: tuple[float, float], new: tuple[float, float]
-) -> float | None:
-    """The cursor at the same place of the whole range, in the new zoom's fraction."""
-    if cursor is None:
+def span_of(ranges: Sequence[tuple[float, float] | None]) -> tuple[float, float] | None:
+    """The x range covering every range given (None: none drawn yet)."""
+    known = [r for r in ranges if r is not None]
+    if not known:
         return None
-    at = old[0] + (old[1] - old[0]) * cursor
-    return min(1.0, max(0.0, (at - new[0]) / (new[1] - new[0])))
+    return min(r[0] for r in known), max(r[1] for r in known)
+
+
+def walked(cursor: float | None, columns: int, shown: tuple[float, float]) -> float:
+    """The cursor `columns` steps of 1/CURSOR_STEPS of the range `shown` along, held in it
+    (at its right end, the latest point, when there was no cursor)."""
+    lo, hi = shown
+    if cursor is None:
+        return hi
+    return min(hi, max(lo, cursor + columns * (hi - lo) / CURSOR_STEPS))
+
+
+def fraction_of(x: float | None, whole: tuple[float, float] | None) -> float | None:
+    """Where `x` lies in the range `whole`, as a fraction (for zooming around it)."""
+    if x is None or whole is None:
+        return None
+    lo, hi = whole
+    return 0.5 if hi <= lo else min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+
+class ChartKeys:
+    """The chart keys of a screen of charts (CHART_BINDINGS): the screen holds `x_axis`,
+    `log_scale`, `cursor` and `zoom`, bound to each of its `charts()`."""
+
+    x_axis: Axis
+    log_scale: bool
+    cursor: float | None
+    zoom: tuple[float, float]
+
+    def charts(self) -> list[Plot]:
+        raise NotImplementedError
+
+    def action_cycle_axis(self) -> None:
+        """The next axis; the cursor stays on its point (its x on the new axis)."""
+        axis = next_axis(self.x_axis)
+        if self.cursor is not None:
+            points = [c.cursor_point for c in self.charts() if c.cursor_point is not None]
+            self.cursor = x_on(axis, *points[0]) if points else None
+        self.x_axis = axis
+
+    def action_toggle_log(self) -> None:
+        self.log_scale = not self.log_scale
+
+    def action_walk(self, columns: int) -> None:
+        shown = span_of([c.shown for c in self.charts()])
+        if shown is not None:
+            self.cursor = walked(self.cursor, columns, shown)
+
+    def action_zoom(self, factor: float) -> None:
+        whole = span_of([c.whole for c in self.charts()])
+        self.zoom = zoomed(self.zoom, fraction_of(self.cursor, whole), factor)
+
+    def action_reset_view(self) -> None:
+        self.cursor = None
+        self.zoom = FULL
