@@ -41,7 +41,7 @@ from textual_plotext import PlotextPlot
 from mltop.store import Metric
 from mltop.tui.downsample import Series
 from mltop.tui.text import clean, number
-from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks
+from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks, value_ticks
 from mltop.tui.workers import report
 
 REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven times a second...
@@ -50,6 +50,7 @@ FULL = (0.0, 1.0)  # the zoom that shows the whole x range
 MOST_COLUMNS = 4000  # a zoomed chart downsamples its whole history to at most this many
 CURSOR_STEPS = 60  # left / right: the cursor moves 1/CURSOR_STEPS of the range shown
 TICK_WIDTH = 12  # columns per x tick, about
+TICK_HEIGHT = 4  # lines per y tick, about
 AXIS_NAMES = {"step": "step", "elapsed": "time since start", "clock": "clock time"}
 
 
@@ -222,6 +223,10 @@ class Plot(PlotextPlot):
             x == int(x) for line in shown for x in line.xs[:1] + line.xs[-1:]
         )
         plt.xticks(*ticks(self.x_axis, lo, hi, max(2, width // TICK_WIDTH), integer=integer))
+        if not self.log_scale:  # (on a log axis, plotext's own: powers of ten)
+            ys = [y for line in shown for y in line.ys]
+            if ys and min(ys) < max(ys):
+                plt.yticks(*value_ticks(min(ys), max(ys), max(3, plot_height // TICK_HEIGHT)))
         if self.cursor is not None and lo <= self.cursor <= hi:
             plt.vline(self.cursor, "gray")
         body = Text.from_ansi(plt.build().rstrip("\n"))  # (its last line ends with one)
