@@ -334,3 +334,50 @@ def test_elapsed_and_clock_axes_use_the_points_times(axis):
     else:
         assert line.xs[0] == NOW / 1000
     assert line.steps == list(range(10)) and line.times[0] == NOW / 1000
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "clear"])
+def test_a_chart_is_drawn_from_plotexts_cells_as_plotext_writes_it(theme):
+    """The picture made from plotext's matrix of cells is what its ANSI text says: the
+    same characters, colours and styles."""
+    from rich.text import Text
+    from textual_plotext.plot import Plot as Figure
+
+    from mltop.tui.widgets.metric_chart import matrix_text
+
+    def figure() -> Figure:
+        fig = Figure()
+        fig.plotsize(60, 12)
+        fig._set_size(60, 12)
+        fig.theme(theme)
+        xs = list(range(80))
+        fig.plot(xs, [1 / (1 + x) for x in xs], marker="braille")
+        fig.plot(xs, [0.5 / (1 + x) for x in xs], marker="x", color=(200, 100, 50))
+        fig.vline(40, "gray")
+        return fig
+
+    def styled(text: Text) -> str:
+        console = Console(width=80, file=io.StringIO(), record=True, color_system="truecolor")
+        console.print(text)
+        return console.export_text(styles=True)
+
+    expected = Text.from_ansi(figure().build().rstrip("\n"))
+    assert styled(matrix_text(figure())) == styled(expected)
+
+
+def test_live_charts_redraw_at_once_within_their_share_of_a_core_and_wait_beyond_it():
+    from mltop.tui.widgets.metric_chart import BUILD_SHARE, BUILD_WINDOW, ChartGrid
+
+    grid = ChartGrid()
+    now = 1000.0
+    build = BUILD_SHARE * BUILD_WINDOW / 4  # four builds fill the share
+    assert grid.budget_wait(now, build) == 0  # nothing built lately: at once
+    grid._builds.extend([(now - 0.9, build), (now - 0.5, build), (now - 0.2, build)])
+    assert grid.budget_wait(now, build) == 0  # the fourth still fits
+    grid._builds.append((now - 0.1, build))
+    # A fifth must wait until the oldest leaves the window.
+    assert grid.budget_wait(now, build) == pytest.approx(BUILD_WINDOW - 0.9)
+    assert grid.budget_wait(now + 0.2, build) == 0  # (it has left by then)
+    # A build dearer than the whole share: once the last build has left the window.
+    dear = 2 * BUILD_SHARE * BUILD_WINDOW
+    assert grid.budget_wait(now, dear) == pytest.approx(BUILD_WINDOW - 0.1)

@@ -7,10 +7,12 @@ cost a few milliseconds plus plotext's own drawing.
 
 What a chart costs is what keeps the dashboard light while runs log: its picture (plotext's
 figure, then Rich text) is built in `render`, only when its data, its settings or its size
-changed since the last build (`Plot.changed`), never on a mere repaint; a live chart asks
-for that at most about seven times a second (`REDRAW_EVERY`), and less often when building
-the pictures of all the charts of its screen that often would take more than BUILD_SHARE
-of a core (a 120x40 screen of charts costs about 40 ms of plotext and Rich per round).
+changed since the last build (`Plot.changed`), never on a mere repaint, and drawn from
+plotext's matrix of cells without a round trip through ANSI text (`matrix_text`). A live
+chart redraws at once when new points arrive, at most about seven times a second
+(`REDRAW_EVERY`), and later when its screen's charts took more than BUILD_SHARE of a core
+to build over the last BUILD_WINDOW (`ChartGrid.budget_wait`): points arriving now and then
+are drawn as they come, and eight runs logging twenty steps a second cost a bounded share.
 
 Every chart draws the same way (`Plot`): a heading line (the metric, its latest value, the
 log scale when on), the plot, then a legend line outside it (the x axis, and a marker per
@@ -25,12 +27,15 @@ from __future__ import annotations
 
 import bisect
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from plotext._utility import colors_to_ansi  # type: ignore[import-untyped]
 from rich.console import Group
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 from textual.app import RenderResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
@@ -45,7 +50,8 @@ from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks, valu
 from mltop.tui.workers import report
 
 REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven times a second...
-BUILD_SHARE = 0.05  # ...and less often when building its screen's charts would take more
+BUILD_SHARE = 0.05  # ...and later while building its screen's charts took more of a core...
+BUILD_WINDOW = 1.0  # ...over this many seconds
 FULL = (0.0, 1.0)  # the zoom that shows the whole x range
 MOST_COLUMNS = 4000  # a zoomed chart downsamples its whole history to at most this many
 CURSOR_STEPS = 60  # left / right: the cursor moves 1/CURSOR_STEPS of the range shown
@@ -176,6 +182,8 @@ class Plot(PlotextPlot):
             picture = Text(f"cannot draw this chart ({type(error).__name__}: {error})", style="dim")
         self._built = (key, picture)
         self.build_seconds = time.perf_counter() - started
+        if isinstance(self.parent, ChartGrid):
+            self.parent.built(self.build_seconds)
         return picture
 
     def _picture(self, width: int, height: int) -> RenderResult:
@@ -229,8 +237,7 @@ class Plot(PlotextPlot):
                 plt.yticks(*value_ticks(min(ys), max(ys), max(3, plot_height // TICK_HEIGHT)))
         if self.cursor is not None and lo <= self.cursor <= hi:
             plt.vline(self.cursor, "gray")
-        body = Text.from_ansi(plt.build().rstrip("\n"))  # (its last line ends with one)
-        return Group(heading, body, legend)
+        return Group(heading, matrix_text(plt), legend)
 
     def _without_plot(self, lines: list[Line]) -> Text:
         """A chart of one point is a number; of no drawable point, a sentence."""
@@ -278,6 +285,56 @@ class Plot(PlotextPlot):
                 if line.latest is not None:
                     out.append(f" {number(line.latest)}", style="dim")
         return out
+
+
+_STYLES: dict[str, Style] = {}  # a plotext cell's colours and style (as its ANSI) -> Rich's
+
+
+def _style_of(colours: list[Any]) -> Style:
+    """The Rich style of a plotext cell's (colour, style, background), read once from the
+    ANSI codes plotext writes for them."""
+    ansi = colors_to_ansi(*colours)
+    style = _STYLES.get(ansi)
+    if style is None:
+        spans = Text.from_ansi(ansi + "x").spans if ansi else []
+        styles = [Style.parse(s.style) if isinstance(s.style, str) else s.style for s in spans]
+        style = _STYLES[ansi] = Style.combine(styles) if styles else Style.null()
+    return style
+
+
+def matrix_text(figure: Any) -> Text:
+    """A plotext figure built into Rich text straight from its matrix of cells: what
+    `Text.from_ansi(figure.build())` gives, without writing ANSI codes and parsing them
+    back (a third of a chart's build)."""
+    figure._set_sizes()
+    figure._build_matrix()
+    matrix = figure.monitor.matrix
+    parts: list[str] = []
+    spans: list[Span] = []
+    at = 0
+    cols = matrix.cols
+    for row in range(matrix.rows - 1, -1, -1):  # (plotext's rows count from the bottom)
+        markers = matrix.marker[row]
+        fore, kind, back = matrix.fullground[row], matrix.style[row], matrix.background[row]
+        start = 0
+        for col in range(1, cols + 1):
+            if (
+                col < cols
+                and fore[col] == fore[start]
+                and kind[col] == kind[start]
+                and (back[col] == back[start])
+            ):
+                continue
+            run = "".join(markers[start:col])
+            style = _style_of([fore[start], kind[start], back[start]])
+            if style:
+                spans.append(Span(at, at + len(run), style))
+            parts.append(run)
+            at += len(run)
+            start = col
+        parts.append("\n")
+        at += 1
+    return Text("".join(parts[:-1]), spans=spans)
 
 
 def where_label(step: float, at: float, origin: float | None) -> str:
@@ -333,13 +390,14 @@ class MetricChart(Plot):
         self.redraw()
 
     def request_redraw(self) -> None:
-        """Redraw now, or once REDRAW_EVERY has passed since the last redraw, or longer,
-        so that building its screen's charts takes at most BUILD_SHARE of a core."""
+        """Redraw now, or once REDRAW_EVERY has passed since the last redraw, or later
+        while its screen's charts took more than BUILD_SHARE of a core to build."""
         if self._redraw_pending:
             return
-        charts = len(self.parent.children) if self.parent is not None else 1
-        every = max(REDRAW_EVERY, self.build_seconds * charts / BUILD_SHARE)
-        wait = self._last_redraw + every - time.monotonic()
+        now = time.monotonic()
+        wait = self._last_redraw + REDRAW_EVERY - now
+        if isinstance(self.parent, ChartGrid):
+            wait = max(wait, self.parent.budget_wait(now, self.build_seconds))
         if wait <= 0:
             self.redraw()
         else:
@@ -348,7 +406,7 @@ class MetricChart(Plot):
 
     def _pending_redraw(self) -> None:
         self._redraw_pending = False
-        self.redraw()
+        self.request_redraw()  # (the other charts may have spent the budget meanwhile)
 
     def redraw(self) -> None:
         self._last_redraw = time.monotonic()
@@ -423,6 +481,30 @@ class ChartGrid(ScrollableContainer):
         super().__init__(id=id)
         self.charts = 0
         self._grid_rows = ""
+        self._builds: deque[tuple[float, float]] = deque()  # (when, seconds) of each build
+
+    def built(self, seconds: float) -> None:
+        """A chart's picture was built, in `seconds`."""
+        now = time.monotonic()
+        while self._builds and self._builds[0][0] <= now - BUILD_WINDOW:
+            self._builds.popleft()
+        self._builds.append((now, seconds))
+
+    def budget_wait(self, now: float, cost: float) -> float:
+        """How long until one more build of `cost` seconds keeps the builds of the last
+        BUILD_WINDOW within BUILD_SHARE of it (0: now)."""
+        builds = self._builds
+        while builds and builds[0][0] <= now - BUILD_WINDOW:
+            builds.popleft()
+        over = sum(seconds for _, seconds in builds) + cost - BUILD_SHARE * BUILD_WINDOW
+        if over <= 0:
+            return 0.0
+        for when, seconds in builds:  # they leave the window oldest first
+            over -= seconds
+            if over <= 0:
+                return when + BUILD_WINDOW - now
+        # One build costs more than the whole share: once the last has left the window.
+        return builds[-1][0] + BUILD_WINDOW - now if builds else 0.0
 
     def fit(self, charts: int) -> None:
         """Lay out `charts` charts (one alone takes the whole width)."""
