@@ -15,8 +15,9 @@ nothing is missed and heartbeats going stale are noticed.
 While the store is busy (eight training runs commit eighty times a second), hearing every
 commit costs more than the reads: watchdog's threads wake for each write to the WAL. So once
 `BUSY_LOOKS` looks in a row were each woken again before the next was due, the follower
-stops listening and simply looks every `every` seconds (`PRAGMA data_version`, cheap); after
-`quiet` seconds of looks that find nothing new it listens again.
+stops listening and simply looks every `busy_every` seconds (`PRAGMA data_version`, cheap;
+a little less often than `every`, as each look then redraws what changed); after `quiet`
+seconds of looks that find nothing new it listens again.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class StoreFollower:
         poll: float | None = None,
         debounce: float = 0.03,
         every: float = 0.15,
+        busy_every: float = 0.2,
         safety: float = 2.0,
         quiet: float = 1.0,
         cursor: ChangeCursor | None = None,
@@ -109,6 +111,7 @@ class StoreFollower:
         self.poll = poll
         self.debounce = debounce
         self.every = every
+        self.busy_every = busy_every
         self.safety = safety
         self.quiet = quiet
         self.cursor = cursor
@@ -118,7 +121,9 @@ class StoreFollower:
         self._last_look = 0.0  # when file events last made it look (time.monotonic())
         self._observer: Any | None = None
         self._listens = False  # file events can be heard here (watchdog watches the folder)
-        self.busy = False  # looking every `every` seconds, not listening, while commits pour in
+        self.busy = (
+            False  # looking every `busy_every` seconds, not listening, while commits pour in
+        )
         self._store: TrackingStore | None = None
 
     @property
@@ -167,7 +172,8 @@ class StoreFollower:
         while not self._stop.is_set():
             if self.busy:
                 heard = False
-                if self._stop.wait(max(0.0, self._last_look + self.every - time.monotonic())):
+                wait_turn = self._last_look + self.busy_every - time.monotonic()
+                if self._stop.wait(max(0.0, wait_turn)):
                     break
                 self._last_look = time.monotonic()
             else:
@@ -183,7 +189,7 @@ class StoreFollower:
                 self._wake.clear()  # what was heard meanwhile is read now
                 self._last_look = time.monotonic()
                 if woken >= BUSY_LOOKS:
-                    self._unwatch()  # commits pour in: look every `every` seconds instead
+                    self._unwatch()  # commits pour in: look every `busy_every` seconds
                     self.busy, woken, quiet_since = True, 0, time.monotonic()
             try:
                 if store is None:
