@@ -14,6 +14,7 @@ from rich.console import Console
 from test_dashboard import settle, sync
 from test_snapshots import NOW, fixed_store, make_app, open_compare, open_run
 
+from mltop.store import MltopClient, Store
 from mltop.tui import ticks
 from mltop.tui.screens.compare import CompareChart
 from mltop.tui.screens.run_detail import RunDetailScreen
@@ -157,7 +158,7 @@ async def test_left_and_right_walk_a_value_cursor(fixed_store):
         await pilot.press("left")  # the cursor appears on the latest point
         await pilot.pause()
         text_of(chart)
-        assert screen.cursor == 1.0
+        assert screen.cursor == 59  # an x value: the step
         # Step, time since the start (its last point, 20 minutes in) and clock time, then
         # the value.
         assert re.match(r"step 59 · 20m · \d\d:\d\d:\d\d 0\.35$", chart.readout)
@@ -176,7 +177,38 @@ async def test_left_and_right_walk_a_value_cursor(fixed_store):
         await pilot.press("shift+left", "shift+left")
         await pilot.pause()
         text_of(chart)
-        assert screen.cursor == 0.0 and chart.readout.startswith("step 0 ")
+        assert screen.cursor == 0 and chart.readout.startswith("step 0 ")
+
+
+@sync
+async def test_the_cursor_stays_on_its_point_while_a_live_run_grows(fixed_store):
+    """The cursor is a place on the x axis, not a fraction of the range: more points
+    logged (the range doubles) leave it on the same step, on every axis."""
+    app = make_app(fixed_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_run(pilot, RUN_ROW)
+        screen = app.screen
+        chart = loss_chart(screen)
+        await pilot.press(*["left"] * 13)
+        await pilot.pause()
+        text_of(chart)
+        before = chart.readout.split(" · ")[0]
+        assert re.fullmatch(r"step 4\d", before), chart.readout
+        client = MltopClient(Store(fixed_store))
+        start = NOW - 2 * 3_600_000  # the run's start (the fixture's second run)
+        for step in range(60, 120):
+            client.log_metric(screen.run_id, "loss", 0.3, start + step * 20_000, step)
+        client.close()
+        screen.follow()  # as a live change does
+        await settle(pilot, lambda: chart.drawn == 120)
+        text_of(chart)
+        assert chart.readout.split(" · ")[0] == before
+        assert "step 119" in chart.title().plain or chart.whole == (0, 119)
+        for axis in ("elapsed", "clock", "step"):  # and it stays there as the axis cycles
+            await pilot.press("x")
+            await pilot.pause()
+            text_of(chart)
+            assert screen.x_axis == axis and chart.readout.split(" · ")[0] == before
 
 
 @sync
@@ -188,7 +220,7 @@ async def test_z_zooms_around_the_cursor_Z_and_0_and_escape_come_back(fixed_stor
         chart = loss_chart(screen)
         await pilot.press("left", "z")
         assert screen.zoom == (0.5, 1.0) and chart.zoom == (0.5, 1.0)
-        assert screen.cursor == 1.0  # still on the latest point
+        assert screen.cursor == 59  # still on the latest point
         await pilot.pause()
         shown = text_of(chart)
         assert "zoom 50%" in shown.splitlines()[0]
@@ -275,7 +307,8 @@ async def test_compare_charts_follow_x_cursor_and_zoom(fixed_store):
         screen = app.screen
         await pilot.press("x", "left", "z")
         assert {loss.x_axis, val_acc.x_axis} == {"elapsed"}
-        assert loss.zoom == val_acc.zoom == (0.5, 1.0) and loss.cursor == 1.0
+        assert loss.zoom == val_acc.zoom == (0.5, 1.0)
+        assert loss.cursor == val_acc.cursor == 1200  # 20 minutes in: the latest point
         await pilot.pause()
         legend = " ".join(text_of(loss).splitlines()[-2:])
         assert re.search(r"▏step 59 · 20m · .*resnet-lr0\.1 0\.35", legend), legend
@@ -301,3 +334,50 @@ def test_elapsed_and_clock_axes_use_the_points_times(axis):
     else:
         assert line.xs[0] == NOW / 1000
     assert line.steps == list(range(10)) and line.times[0] == NOW / 1000
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "clear"])
+def test_a_chart_is_drawn_from_plotexts_cells_as_plotext_writes_it(theme):
+    """The picture made from plotext's matrix of cells is what its ANSI text says: the
+    same characters, colours and styles."""
+    from rich.text import Text
+    from textual_plotext.plot import Plot as Figure
+
+    from mltop.tui.widgets.metric_chart import matrix_text
+
+    def figure() -> Figure:
+        fig = Figure()
+        fig.plotsize(60, 12)
+        fig._set_size(60, 12)
+        fig.theme(theme)
+        xs = list(range(80))
+        fig.plot(xs, [1 / (1 + x) for x in xs], marker="braille")
+        fig.plot(xs, [0.5 / (1 + x) for x in xs], marker="x", color=(200, 100, 50))
+        fig.vline(40, "gray")
+        return fig
+
+    def styled(text: Text) -> str:
+        console = Console(width=80, file=io.StringIO(), record=True, color_system="truecolor")
+        console.print(text)
+        return console.export_text(styles=True)
+
+    expected = Text.from_ansi(figure().build().rstrip("\n"))
+    assert styled(matrix_text(figure())) == styled(expected)
+
+
+def test_live_charts_redraw_at_once_within_their_share_of_a_core_and_wait_beyond_it():
+    from mltop.tui.widgets.metric_chart import BUILD_SHARE, BUILD_WINDOW, ChartGrid
+
+    grid = ChartGrid()
+    now = 1000.0
+    build = BUILD_SHARE * BUILD_WINDOW / 4  # four builds fill the share
+    assert grid.budget_wait(now, build) == 0  # nothing built lately: at once
+    grid._builds.extend([(now - 0.9, build), (now - 0.5, build), (now - 0.2, build)])
+    assert grid.budget_wait(now, build) == 0  # the fourth still fits
+    grid._builds.append((now - 0.1, build))
+    # A fifth must wait until the oldest leaves the window.
+    assert grid.budget_wait(now, build) == pytest.approx(BUILD_WINDOW - 0.9)
+    assert grid.budget_wait(now + 0.2, build) == 0  # (it has left by then)
+    # A build dearer than the whole share: once the last build has left the window.
+    dear = 2 * BUILD_SHARE * BUILD_WINDOW
+    assert grid.budget_wait(now, dear) == pytest.approx(BUILD_WINDOW - 0.1)

@@ -67,6 +67,37 @@ def test_a_store_committing_every_40_ms_is_read_a_few_times_a_second(store_path)
     assert len(reads) <= writing / follower.every + 3, (len(reads), writing)
 
 
+def test_a_busy_store_is_looked_at_not_listened_to_then_heard_again(store_path):
+    """Commits pouring in: the follower stops hearing each (watchdog's threads woke for
+    every write) and looks every `every` seconds; quiet again, it listens again."""
+    client = MltopClient(Store(store_path))
+    run = client.create_run(status="SCHEDULED", log_system_info=False).info.run_id
+    arrived: queue.Queue = queue.Queue()
+    follower = StoreFollower(store_path, arrived.put, safety=3600.0, quiet=0.5)
+    follower.start()
+    busy_seen: list[bool] = []
+    try:
+        writer = subprocess.Popen([sys.executable, "-c", BUSY_WRITER, str(store_path), "60"])
+        while writer.poll() is None:
+            busy_seen.append(follower.busy and follower._observer is None)
+            time.sleep(0.02)
+        reads = changes_until(
+            arrived, lambda got: any(p.step == 59 for c in got for p in c.metrics)
+        )
+        assert [p.step for c in reads for p in c.metrics] == list(range(60))  # nothing lost
+        assert any(busy_seen), "the follower never stopped listening"
+        deadline = time.monotonic() + 10
+        while follower.busy and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not follower.busy and follower._observer is not None  # listening again
+        # A commit now, with the timed look an hour away, arrives through its file events.
+        client.set_tag(run, "note", "one commit")
+        changes_until(arrived, lambda got: any(run in c.run_ids for c in got), timeout=5)
+    finally:
+        follower.stop()
+        client.close()
+
+
 def test_reading_the_store_does_not_wake_the_follower(store_path):
     client = MltopClient(Store(store_path))
     run = client.create_run(status="SCHEDULED", log_system_info=False).info.run_id

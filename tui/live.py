@@ -11,6 +11,13 @@ and connection; the caller gets `Changes` through a callback (the dashboard turn
 message). Where file events do not arrive (network filesystems), `poll` makes it check
 every `poll` seconds instead; even with events it checks every `safety` seconds, so that
 nothing is missed and heartbeats going stale are noticed.
+
+While the store is busy (eight training runs commit eighty times a second), hearing every
+commit costs more than the reads: watchdog's threads wake for each write to the WAL. So once
+`BUSY_LOOKS` looks in a row were each woken again before the next was due, the follower
+stops listening and simply looks every `busy_every` seconds (`PRAGMA data_version`, cheap;
+a little less often than `every`, as each look then redraws what changed); after `quiet`
+seconds of looks that find nothing new it listens again.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from mltop.store import ChangeCursor, Changes, TrackingStore, open_store
 # made, removed or renamed. Opening, closing and permissions are left out: each reader
 # (every worker of the dashboard itself) opens, chmods and closes the files.
 WRITES = ("modified", "created", "deleted", "moved")
+BUSY_LOOKS = 5  # looks in a row woken while waiting for their turn: the store is busy
 
 
 def _watch(folder: Path, wake: threading.Event) -> Any | None:
@@ -34,7 +42,14 @@ def _watch(folder: Path, wake: threading.Event) -> Any | None:
     watchdog). watchdog is imported here, when the dashboard starts following, after its
     first screen: importing it costs start-up time."""
     try:  # watchdog is a dependency; its absence only costs the file events
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.events import (
+            FileCreatedEvent,
+            FileDeletedEvent,
+            FileModifiedEvent,
+            FileMovedEvent,
+            FileSystemEvent,
+            FileSystemEventHandler,
+        )
         from watchdog.observers import Observer
     except ImportError:  # pragma: no cover - exercised where watchdog cannot be installed
         return None
@@ -46,7 +61,10 @@ def _watch(folder: Path, wake: threading.Event) -> Any | None:
                 wake.set()
 
     observer = Observer()
-    observer.schedule(Wake(), str(folder), recursive=False)
+    # Only the kinds of event that may mean a commit are asked for (on Linux, inotify then
+    # never wakes the observer's threads for the opens and closes of every reader).
+    kinds = [FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent]
+    observer.schedule(Wake(), str(folder), recursive=False, event_filter=kinds)
     observer.daemon = True
     observer.start()
     return observer
@@ -81,7 +99,9 @@ class StoreFollower:
         poll: float | None = None,
         debounce: float = 0.03,
         every: float = 0.15,
+        busy_every: float = 0.2,
         safety: float = 2.0,
+        quiet: float = 1.0,
         cursor: ChangeCursor | None = None,
     ) -> None:
         self.store_path = Path(store_path)
@@ -91,18 +111,25 @@ class StoreFollower:
         self.poll = poll
         self.debounce = debounce
         self.every = every
+        self.busy_every = busy_every
         self.safety = safety
+        self.quiet = quiet
         self.cursor = cursor
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_look = 0.0  # when file events last made it look (time.monotonic())
-        self._observer = None
+        self._observer: Any | None = None
+        self._listens = False  # file events can be heard here (watchdog watches the folder)
+        self.busy = (
+            False  # looking every `busy_every` seconds, not listening, while commits pour in
+        )
         self._store: TrackingStore | None = None
 
     @property
     def uses_file_events(self) -> bool:
-        return self._observer is not None
+        """Whether it follows file events (while busy, it looks without hearing them)."""
+        return self._listens
 
     def start(self) -> None:
         """Take the starting cursor now (changes from here on are reported), then follow."""
@@ -114,17 +141,22 @@ class StoreFollower:
                 self.on_error(exc)
         if self.poll is None:
             self._observer = _watch(self.store_path, self._wake)
+            self._listens = self._observer is not None
         self._thread = threading.Thread(target=self._run, name="mltop-follower", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._unwatch()
+
+    def _unwatch(self) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
 
     def _open(self) -> TrackingStore:
         store = open_store(self.store_path, create=False)
@@ -135,16 +167,30 @@ class StoreFollower:
     def _run(self) -> None:
         store = self._store
         wait = self.poll if self.poll is not None else self.safety
+        woken = 0  # looks in a row that were woken again while waiting for their turn
+        quiet_since = time.monotonic()  # while busy: since when looks found nothing new
         while not self._stop.is_set():
-            heard = self._wake.wait(wait)
+            if self.busy:
+                heard = False
+                wait_turn = self._last_look + self.busy_every - time.monotonic()
+                if self._stop.wait(max(0.0, wait_turn)):
+                    break
+                self._last_look = time.monotonic()
+            else:
+                heard = self._wake.wait(wait)
             if self._stop.is_set():
                 break
             if heard:
                 self._settle()
-                if self._stop.wait(self._last_look + self.every - time.monotonic()):
+                delay = self._last_look + self.every - time.monotonic()
+                if self._stop.wait(delay):
                     break
+                woken = woken + 1 if delay > 0 and self._wake.is_set() else 0
                 self._wake.clear()  # what was heard meanwhile is read now
                 self._last_look = time.monotonic()
+                if woken >= BUSY_LOOKS:
+                    self._unwatch()  # commits pour in: look every `busy_every` seconds
+                    self.busy, woken, quiet_since = True, 0, time.monotonic()
             try:
                 if store is None:
                     store = self._open()
@@ -154,7 +200,14 @@ class StoreFollower:
                     if self.on_replaced is not None:
                         self.on_replaced()
                 elif store.has_changed():
+                    quiet_since = time.monotonic()
                     self._read(store)
+                elif self.busy and time.monotonic() - quiet_since >= self.quiet:
+                    # Quiet again: listen, then look once more (a commit made while the
+                    # observer started is read then, not at the next event).
+                    self._observer = _watch(self.store_path, self._wake)
+                    self.busy = False
+                    self._wake.set()
             except Exception as exc:  # a vanished or locked store: say so, retry later
                 if store is not None:
                     store.close()

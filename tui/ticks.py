@@ -1,8 +1,10 @@
-"""Where a chart's x axis puts its ticks, and what they say: round values only.
+"""Where a chart's axes put their ticks, and what they say: round values only.
 
-Three axes (`x` cycles them): the step (integer steps get integer ticks), the time elapsed
-since the run started (0, 30s, 1m, 5m, 1h...), and the clock (HH:MM, or HH:MM:SS when the
-span is short, or the day when it is long). A chart never shows raw Unix seconds.
+Numbers (the y axis, and the step on x) get ticks at multiples of 1, 2, 2.5 or 5 times a
+power of ten, 3 to 8 of them where the range allows (`round_ticks`); integer steps get
+integer ticks. Three x axes (`x` cycles them): the step, the time elapsed since the run
+started (0, 30s, 1m, 5m, 1h...), and the clock (HH:MM, or HH:MM:SS when the span is short,
+or the day when it is long). A chart never shows raw Unix seconds.
 """
 
 from __future__ import annotations
@@ -23,12 +25,49 @@ ROUND_SECONDS = (
 Ticks = tuple[list[float], list[str]]
 
 
+ROUND_FACTORS = (1.0, 2.0, 2.5, 5.0)  # a round step: one of these times a power of ten
+FEWEST, MOST = 3, 8  # ticks on an axis, where its range allows
+
+
 def _round_step(span: float, count: int) -> float:
     """1, 2 or 5 times a power of ten: the one whose ticks over `span` come nearest to
     `count` (fewer rather than more on a tie)."""
     power = 10 ** math.floor(math.log10(span / max(1, count)))
     steps = [factor * power for factor in (1, 2, 5, 10)]
     return min(reversed(steps), key=lambda step: abs(span / step - count))
+
+
+def _at(i: int, step: float, exponent: int, factor: float) -> float:
+    """`i` times `step`, rounded to the step's digits (0.1 * 3 is 0.3, not 0.30000000000000004)."""
+    digits = -exponent + (1 if factor == 2.5 else 0)
+    return round(i * step, digits) if digits > 0 else float(round(i * step))
+
+
+def round_ticks(lo: float, hi: float, count: int, *, integer: bool = False) -> list[float]:
+    """Ticks from `lo` to `hi` at the multiples of a round step (1, 2, 2.5 or 5 times a
+    power of ten; whole numbers when `integer`): about `count` of them, and from FEWEST
+    to MOST where the range has room for that many."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    span = hi - lo
+    top = math.floor(math.log10(span))
+    best: tuple[tuple[int, int, bool, float], list[float]] | None = None
+    for exponent in range(top - 2, top + 1):
+        for factor in ROUND_FACTORS:
+            step = factor * 10.0**exponent
+            if integer and (step < 1 or step != int(step)):
+                continue
+            first, last = math.ceil(lo / step), math.floor(hi / step)
+            xs = [_at(i, step, exponent, factor) for i in range(first, last + 1)]
+            xs = [x for x in xs if lo <= x <= hi]
+            # Within FEWEST..MOST first, then nearest to `count`, then 1, 2, 5 before 2.5
+            # (rounder), then the coarser.
+            outside = max(0, FEWEST - len(xs), len(xs) - MOST)
+            score = (outside, abs(len(xs) - count), factor == 2.5, -step)
+            if best is None or score < best[0]:
+                best = (score, xs)
+    assert best is not None
+    return best[1]
 
 
 def _multiples(lo: float, hi: float, step: float, offset: float = 0.0) -> list[float]:
@@ -45,15 +84,37 @@ def number_label(value: float) -> str:
     return f"{value:.4g}"
 
 
+def tick_labels(xs: list[float]) -> list[str]:
+    """The ticks' numbers, all with the same digits after the point, as few as tell each
+    exactly (0, 0.5, 1 as 0.0, 0.5, 1.0; whole numbers as such; very large or very small
+    ones in e notation)."""
+    if all(x == int(x) and abs(x) < 1e7 for x in xs):
+        return [str(int(x)) for x in xs]
+    largest = max(abs(x) for x in xs)
+    if largest >= 1e7 or largest < 1e-4:
+        for digits in range(1, 16):
+            labels = [f"{x:.{digits}g}" for x in xs]
+            if all(float(label) == x for label, x in zip(labels, xs, strict=True)):
+                return labels
+        return [f"{x:.16g}" for x in xs]
+    for decimals in range(1, 16):
+        labels = [f"{x:.{decimals}f}" for x in xs]
+        if all(float(label) == x for label, x in zip(labels, xs, strict=True)):
+            return labels
+    return [f"{x:.16g}" for x in xs]
+
+
 def step_ticks(lo: float, hi: float, count: int, *, integer: bool = True) -> Ticks:
     """About `count` round ticks from `lo` to `hi`; whole numbers only when `integer`."""
     if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
         return [lo], [number_label(lo)]
-    step = _round_step(hi - lo, count)
-    if integer:
-        step = max(1.0, round(step))
-    xs = _multiples(lo, hi, step)
-    return xs, [number_label(x) for x in xs]
+    xs = round_ticks(lo, hi, count, integer=integer)
+    return xs, tick_labels(xs)
+
+
+def value_ticks(lo: float, hi: float, count: int) -> Ticks:
+    """The y axis: about `count` round ticks from `lo` to `hi` (one, where they are equal)."""
+    return step_ticks(lo, hi, count, integer=False)
 
 
 def duration_label(seconds: float) -> str:

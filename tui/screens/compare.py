@@ -40,13 +40,10 @@ from mltop.tui.widgets.metric_chart import (
     CHART_BINDINGS,
     FULL,
     ChartGrid,
+    ChartKeys,
     Line,
     Plot,
-    next_axis,
     series_lines,
-    unzoomed_cursor,
-    walked,
-    zoomed,
 )
 from mltop.tui.workers import OneAtATime, store_work
 
@@ -233,7 +230,7 @@ class CompareChart(Plot):
         ]  # fmt: skip
 
 
-class CompareScreen(OpaqueScreen):
+class CompareScreen(ChartKeys, OpaqueScreen):
     """Marked runs side by side (`c` on the runs screen)."""
 
     diff_only = var(False, init=False)  # `d`: only the rows whose values differ
@@ -242,7 +239,7 @@ class CompareScreen(OpaqueScreen):
     # How every chart is drawn (`x`, `l`, the cursor, `z` `Z` `0`): bound to each chart's.
     x_axis: var[Axis] = var("step", init=False)
     log_scale = var(False, init=False)
-    cursor: var[float | None] = var(None, init=False)
+    cursor: var[float | None] = var(None, init=False)  # an x value (`ChartKeys`)
     zoom: var[tuple[float, float]] = var(FULL, init=False)
     CSS_PATH = "compare.tcss"
     HELP_TITLE = "compare"
@@ -514,23 +511,8 @@ class CompareScreen(OpaqueScreen):
             self.charts_loaded = True
             self.load()
 
-    def action_cycle_axis(self) -> None:
-        self.x_axis = next_axis(self.x_axis)
-
-    def action_toggle_log(self) -> None:
-        self.log_scale = not self.log_scale
-
-    def action_walk(self, columns: int) -> None:
-        self.cursor = walked(self.cursor, columns)
-
-    def action_zoom(self, factor: float) -> None:
-        zoom = zoomed(self.zoom, self.cursor, factor)
-        self.cursor = unzoomed_cursor(self.cursor, self.zoom, zoom)
-        self.zoom = zoom
-
-    def action_reset_view(self) -> None:
-        self.cursor = None
-        self.zoom = FULL
+    def charts(self) -> list[Plot]:
+        return list(self.query(CompareChart))
 
     def _fill_charts(self) -> None:
         grid = self.query_one("#compare-grid", ChartGrid)

@@ -40,11 +40,9 @@ from mltop.tui.widgets.metric_chart import (
     CHART_BINDINGS,
     FULL,
     ChartGrid,
+    ChartKeys,
     MetricChart,
-    next_axis,
-    unzoomed_cursor,
-    walked,
-    zoomed,
+    Plot,
 )
 from mltop.tui.workers import OneAtATime, store_work
 
@@ -153,7 +151,7 @@ def parent_label(store: TrackingStore, parent_id: str | None) -> str:
     return f"{name} ({parent_id[:8]})"
 
 
-class RunDetailScreen(OpaqueScreen):
+class RunDetailScreen(ChartKeys, OpaqueScreen):
     # The metrics charted (`m`; None: the first DEFAULT_CHARTS), and what the metrics tab
     # lists (`/`: the keys containing it); set again to the same, they are read again.
     chosen: var[list[str] | None] = var(None, init=False, always_update=True)
@@ -163,7 +161,7 @@ class RunDetailScreen(OpaqueScreen):
     x_axis: var[Axis] = var("step", init=False)
     log_scale = var(False, init=False)
     smoothing = var(0.0, init=False)
-    cursor: var[float | None] = var(None, init=False)
+    cursor: var[float | None] = var(None, init=False)  # an x value (`ChartKeys`)
     zoom: var[tuple[float, float]] = var(FULL, init=False)
     CSS_PATH = "run_detail.tcss"
     HELP_TITLE = "run detail"
@@ -573,23 +571,8 @@ class RunDetailScreen(OpaqueScreen):
 
     # -- the charts ------------------------------------------------------------------------
 
-    def action_cycle_axis(self) -> None:
-        self.x_axis = next_axis(self.x_axis)
-
-    def action_toggle_log(self) -> None:
-        self.log_scale = not self.log_scale
+    def charts(self) -> list[Plot]:
+        return list(self.query(MetricChart))
 
     def action_smooth(self, delta: float) -> None:
         self.smoothing = round(min(0.9, max(0.0, self.smoothing + delta)), 2)
-
-    def action_walk(self, columns: int) -> None:
-        self.cursor = walked(self.cursor, columns)
-
-    def action_zoom(self, factor: float) -> None:
-        zoom = zoomed(self.zoom, self.cursor, factor)
-        self.cursor = unzoomed_cursor(self.cursor, self.zoom, zoom)
-        self.zoom = zoom
-
-    def action_reset_view(self) -> None:
-        self.cursor = None
-        self.zoom = FULL

@@ -303,8 +303,10 @@ class Grid(ScrollView, can_focus=True):
         if cells is None:
             total = sum(w + 1 for w in self.widths) + 1
             return Strip([Segment(fit(" …", total), style + styles["placeholder"])])
-        segments = []
-        space = Segment(" ", style)
+        # Cells of the row's own style run together in one segment (a row is then a few
+        # segments, not two a cell: every repaint of the line walks them).
+        segments: list[Segment] = []
+        run: list[str] = []
         for x, width in enumerate(self.widths):
             text = cells[x] if x < len(cells) else ""
             cell = style
@@ -313,9 +315,15 @@ class Grid(ScrollView, can_focus=True):
                 cell = cell + self._parsed(extra)
             if cursor and x == self.cursor_column:
                 cell = cell + styles["cursor-cell"]
-            segments.append(space)
-            segments.append(Segment(fit(text, width), cell))
-        segments.append(space)
+            run.append(" ")
+            if cell is style:
+                run.append(fit(text, width))
+            else:
+                segments.append(Segment("".join(run), style))
+                segments.append(Segment(fit(text, width), cell))
+                run = []
+        run.append(" ")
+        segments.append(Segment("".join(run), style))
         return Strip(segments)
 
     def notify_style_update(self) -> None:

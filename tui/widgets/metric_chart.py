@@ -7,29 +7,35 @@ cost a few milliseconds plus plotext's own drawing.
 
 What a chart costs is what keeps the dashboard light while runs log: its picture (plotext's
 figure, then Rich text) is built in `render`, only when its data, its settings or its size
-changed since the last build (`Plot.changed`), never on a mere repaint; a live chart asks
-for that at most about seven times a second (`REDRAW_EVERY`), and less often when building
-the pictures of all the charts of its screen that often would take more than BUILD_SHARE
-of a core (a 120x40 screen of charts costs about 40 ms of plotext and Rich per round).
+changed since the last build (`Plot.changed`), never on a mere repaint, and drawn from
+plotext's matrix of cells without a round trip through ANSI text (`matrix_text`). A live
+chart redraws at once when new points arrive, at most about seven times a second
+(`REDRAW_EVERY`), and later when its screen's charts took more than BUILD_SHARE of a core
+to build over the last BUILD_WINDOW (`ChartGrid.budget_wait`): points arriving now and then
+are drawn as they come, and eight runs logging twenty steps a second cost a bounded share.
 
 Every chart draws the same way (`Plot`): a heading line (the metric, its latest value, the
 log scale when on), the plot, then a legend line outside it (the x axis, and a marker per
 line so that lines differ without colour). The x axis is the step, the time elapsed since
-the run started or the clock (`ticks.py`, round ticks); a value cursor (a fraction of the
-x range shown) draws a vertical marker and says each line's value there; a zoom shows a
-part of the x range (fractions of the whole).
+the run started or the clock (`ticks.py`, round ticks); a value cursor (a place on the x
+axis, in its units: a step, seconds since the start, or a clock time, so that it stays on
+its point while a live run's range grows) draws a vertical marker and says each line's
+value there; a zoom shows a part of the x range (fractions of the whole).
 """
 
 from __future__ import annotations
 
 import bisect
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from plotext._utility import colors_to_ansi  # type: ignore[import-untyped]
 from rich.console import Group
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 from textual.app import RenderResult
 from textual.binding import Binding, BindingType
 from textual.containers import ScrollableContainer
@@ -40,15 +46,17 @@ from textual_plotext import PlotextPlot
 from mltop.store import Metric
 from mltop.tui.downsample import Series
 from mltop.tui.text import clean, number
-from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks
+from mltop.tui.ticks import AXES, Axis, clock_label, duration_label, ticks, value_ticks
 from mltop.tui.workers import report
 
 REDRAW_EVERY = 0.15  # seconds: a live run's chart follows at most about seven times a second...
-BUILD_SHARE = 0.05  # ...and less often when building its screen's charts would take more
+BUILD_SHARE = 0.05  # ...and later while building its screen's charts took more of a core...
+BUILD_WINDOW = 1.0  # ...over this many seconds
 FULL = (0.0, 1.0)  # the zoom that shows the whole x range
 MOST_COLUMNS = 4000  # a zoomed chart downsamples its whole history to at most this many
-CURSOR_STEPS = 60  # left / right: the cursor moves this fraction of the range shown
+CURSOR_STEPS = 60  # left / right: the cursor moves 1/CURSOR_STEPS of the range shown
 TICK_WIDTH = 12  # columns per x tick, about
+TICK_HEIGHT = 4  # lines per y tick, about
 AXIS_NAMES = {"step": "step", "elapsed": "time since start", "clock": "clock time"}
 
 
@@ -92,11 +100,11 @@ def clipped(line: Line, lo: float, hi: float) -> Line:
     )  # fmt: skip
 
 
-def zoomed(zoom: tuple[float, float], cursor: float | None, factor: float) -> tuple[float, float]:
-    """The zoom `factor` times narrower (wider if below 1) around the cursor (else the
-    middle), held within the whole range."""
+def zoomed(zoom: tuple[float, float], at: float | None, factor: float) -> tuple[float, float]:
+    """The zoom `factor` times narrower (wider if below 1) around `at` (the cursor, as a
+    fraction of the whole range; None: the middle of the zoom), held within the whole."""
     lo, hi = zoom
-    centre = lo + (hi - lo) * (0.5 if cursor is None else cursor)
+    centre = (lo + hi) / 2 if at is None else at
     span = min(1.0, (hi - lo) / factor)
     lo = min(max(0.0, centre - span / 2), 1.0 - span)
     return (lo, lo + span) if span < 1.0 else FULL
@@ -116,7 +124,7 @@ class Plot(PlotextPlot):
     # that all follow one key.
     x_axis: var[Axis] = var("step", init=False)
     log_scale = var(False, init=False)
-    cursor: var[float | None] = var(None, init=False)
+    cursor: var[float | None] = var(None, init=False)  # an x value, on the axis shown
     zoom: var[tuple[float, float]] = var(FULL, init=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -125,6 +133,11 @@ class Plot(PlotextPlot):
         self._built: tuple[tuple[int, Size], RenderResult] | None = None
         self.build_seconds = 0.0  # how long the last picture took to build
         self.readout = ""  # the cursor's line of text, as last drawn
+        # As last drawn: the x range of all the data, and the part shown (zoomed).
+        self.whole: tuple[float, float] | None = None
+        self.shown: tuple[float, float] | None = None
+        # The point the cursor reads, as last drawn: (step, time, its run's start).
+        self.cursor_point: tuple[float, float, float | None] | None = None
 
     @property
     def by_time(self) -> bool:
@@ -169,6 +182,8 @@ class Plot(PlotextPlot):
             picture = Text(f"cannot draw this chart ({type(error).__name__}: {error})", style="dim")
         self._built = (key, picture)
         self.build_seconds = time.perf_counter() - started
+        if isinstance(self.parent, ChartGrid):
+            self.parent.built(self.build_seconds)
         return picture
 
     def _picture(self, width: int, height: int) -> RenderResult:
@@ -183,13 +198,18 @@ class Plot(PlotextPlot):
         lines = self.chart_lines(columns)
         drawn = [line for line in lines if line.xs]
         self.readout = ""
+        self.cursor_point = None
         if self.points() == 1 or not drawn:
+            self.whole = self.shown = None
             return Group(heading, self._without_plot(lines))
         first = min(line.xs[0] for line in drawn)
         last = max(line.xs[-1] for line in drawn)
         lo, hi = first + (last - first) * lo_zoom, first + (last - first) * hi_zoom
+        self.whole, self.shown = (first, last), (lo, hi)
         shown = [clipped(line, lo, hi) for line in drawn]
-        legend = self._legend(shown, lo, hi, width)
+        # The cursor reads the lines shown; off them (zoomed, as a live run grew), all.
+        off = self.cursor is not None and not lo <= self.cursor <= hi
+        legend = self._legend(drawn if off else shown, width)
         # One line, or two when it is longer (more is cut).
         legend_lines = 1 if legend.cell_len <= width else 2
         legend.truncate(width * legend_lines, overflow="ellipsis")
@@ -211,10 +231,13 @@ class Plot(PlotextPlot):
             x == int(x) for line in shown for x in line.xs[:1] + line.xs[-1:]
         )
         plt.xticks(*ticks(self.x_axis, lo, hi, max(2, width // TICK_WIDTH), integer=integer))
-        if self.cursor is not None:
-            plt.vline(lo + (hi - lo) * self.cursor, "gray")
-        body = Text.from_ansi(plt.build().rstrip("\n"))  # (its last line ends with one)
-        return Group(heading, body, legend)
+        if not self.log_scale:  # (on a log axis, plotext's own: powers of ten)
+            ys = [y for line in shown for y in line.ys]
+            if ys and min(ys) < max(ys):
+                plt.yticks(*value_ticks(min(ys), max(ys), max(3, plot_height // TICK_HEIGHT)))
+        if self.cursor is not None and lo <= self.cursor <= hi:
+            plt.vline(self.cursor, "gray")
+        return Group(heading, matrix_text(plt), legend)
 
     def _without_plot(self, lines: list[Line]) -> Text:
         """A chart of one point is a number; of no drawable point, a sentence."""
@@ -232,12 +255,12 @@ class Plot(PlotextPlot):
             )
         return out
 
-    def _legend(self, lines: list[Line], lo: float, hi: float, width: int) -> Text:
+    def _legend(self, lines: list[Line], width: int) -> Text:
         """Below the plot: the x axis, then each line's marker and label, or where the
-        cursor is and each line's value there."""
+        cursor is and each line's value there (the point of each line nearest to it)."""
         out = Text(f"x: {AXIS_NAMES[self.x_axis]}", style="dim")
         if self.cursor is not None:
-            x = lo + (hi - lo) * self.cursor
+            x = self.cursor
             parts: list[str] = []
             where = ""
             for line in lines:
@@ -246,6 +269,7 @@ class Plot(PlotextPlot):
                     continue
                 if not where and line.steps and line.times:
                     where = where_label(line.steps[i], line.times[i], line.origin)
+                    self.cursor_point = (line.steps[i], line.times[i], line.origin)
                     out.append(f"  ▏{where}")
                 out.append(f"  {marker_of(line)} ", style=_style(line))
                 out.append(f"{line.label} " if line.label else "")
@@ -261,6 +285,56 @@ class Plot(PlotextPlot):
                 if line.latest is not None:
                     out.append(f" {number(line.latest)}", style="dim")
         return out
+
+
+_STYLES: dict[str, Style] = {}  # a plotext cell's colours and style (as its ANSI) -> Rich's
+
+
+def _style_of(colours: list[Any]) -> Style:
+    """The Rich style of a plotext cell's (colour, style, background), read once from the
+    ANSI codes plotext writes for them."""
+    ansi = colors_to_ansi(*colours)
+    style = _STYLES.get(ansi)
+    if style is None:
+        spans = Text.from_ansi(ansi + "x").spans if ansi else []
+        styles = [Style.parse(s.style) if isinstance(s.style, str) else s.style for s in spans]
+        style = _STYLES[ansi] = Style.combine(styles) if styles else Style.null()
+    return style
+
+
+def matrix_text(figure: Any) -> Text:
+    """A plotext figure built into Rich text straight from its matrix of cells: what
+    `Text.from_ansi(figure.build())` gives, without writing ANSI codes and parsing them
+    back (a third of a chart's build)."""
+    figure._set_sizes()
+    figure._build_matrix()
+    matrix = figure.monitor.matrix
+    parts: list[str] = []
+    spans: list[Span] = []
+    at = 0
+    cols = matrix.cols
+    for row in range(matrix.rows - 1, -1, -1):  # (plotext's rows count from the bottom)
+        markers = matrix.marker[row]
+        fore, kind, back = matrix.fullground[row], matrix.style[row], matrix.background[row]
+        start = 0
+        for col in range(1, cols + 1):
+            if (
+                col < cols
+                and fore[col] == fore[start]
+                and kind[col] == kind[start]
+                and (back[col] == back[start])
+            ):
+                continue
+            run = "".join(markers[start:col])
+            style = _style_of([fore[start], kind[start], back[start]])
+            if style:
+                spans.append(Span(at, at + len(run), style))
+            parts.append(run)
+            at += len(run)
+            start = col
+        parts.append("\n")
+        at += 1
+    return Text("".join(parts[:-1]), spans=spans)
 
 
 def where_label(step: float, at: float, origin: float | None) -> str:
@@ -316,13 +390,14 @@ class MetricChart(Plot):
         self.redraw()
 
     def request_redraw(self) -> None:
-        """Redraw now, or once REDRAW_EVERY has passed since the last redraw, or longer,
-        so that building its screen's charts takes at most BUILD_SHARE of a core."""
+        """Redraw now, or once REDRAW_EVERY has passed since the last redraw, or later
+        while its screen's charts took more than BUILD_SHARE of a core to build."""
         if self._redraw_pending:
             return
-        charts = len(self.parent.children) if self.parent is not None else 1
-        every = max(REDRAW_EVERY, self.build_seconds * charts / BUILD_SHARE)
-        wait = self._last_redraw + every - time.monotonic()
+        now = time.monotonic()
+        wait = self._last_redraw + REDRAW_EVERY - now
+        if isinstance(self.parent, ChartGrid):
+            wait = max(wait, self.parent.budget_wait(now, self.build_seconds))
         if wait <= 0:
             self.redraw()
         else:
@@ -331,7 +406,7 @@ class MetricChart(Plot):
 
     def _pending_redraw(self) -> None:
         self._redraw_pending = False
-        self.redraw()
+        self.request_redraw()  # (the other charts may have spent the budget meanwhile)
 
     def redraw(self) -> None:
         self._last_redraw = time.monotonic()
@@ -406,6 +481,30 @@ class ChartGrid(ScrollableContainer):
         super().__init__(id=id)
         self.charts = 0
         self._grid_rows = ""
+        self._builds: deque[tuple[float, float]] = deque()  # (when, seconds) of each build
+
+    def built(self, seconds: float) -> None:
+        """A chart's picture was built, in `seconds`."""
+        now = time.monotonic()
+        while self._builds and self._builds[0][0] <= now - BUILD_WINDOW:
+            self._builds.popleft()
+        self._builds.append((now, seconds))
+
+    def budget_wait(self, now: float, cost: float) -> float:
+        """How long until one more build of `cost` seconds keeps the builds of the last
+        BUILD_WINDOW within BUILD_SHARE of it (0: now)."""
+        builds = self._builds
+        while builds and builds[0][0] <= now - BUILD_WINDOW:
+            builds.popleft()
+        over = sum(seconds for _, seconds in builds) + cost - BUILD_SHARE * BUILD_WINDOW
+        if over <= 0:
+            return 0.0
+        for when, seconds in builds:  # they leave the window oldest first
+            over -= seconds
+            if over <= 0:
+                return when + BUILD_WINDOW - now
+        # One build costs more than the whole share: once the last has left the window.
+        return builds[-1][0] + BUILD_WINDOW - now if builds else 0.0
 
     def fit(self, charts: int) -> None:
         """Lay out `charts` charts (one alone takes the whole width)."""
@@ -489,18 +588,72 @@ def next_axis(axis: Axis) -> Axis:
     return AXES[(AXES.index(axis) + 1) % len(AXES)]
 
 
-def walked(cursor: float | None, columns: int) -> float:
-    """The cursor `columns` steps of 1/CURSOR_STEPS along (from the right end if none)."""
-    start = 1.0 if cursor is None else cursor
-    moved = start + columns / CURSOR_STEPS if cursor is not None else start
-    return min(1.0, max(0.0, moved))
+def x_on(axis: Axis, step: float, at: float, origin: float | None) -> float:
+    """A point's x on `axis`: its step, the seconds since its run started, or its time."""
+    if axis == "step":
+        return step
+    if axis == "elapsed":
+        return at - origin if origin is not None else at
+    return at
 
 
-def unzoomed_cursor(
-    cursor: float | None, old: tuple[float, float], new: tuple[float, float]
-) -> float | None:
-    """The cursor at the same place of the whole range, in the new zoom's fraction."""
-    if cursor is None:
+def span_of(ranges: Sequence[tuple[float, float] | None]) -> tuple[float, float] | None:
+    """The x range covering every range given (None: none drawn yet)."""
+    known = [r for r in ranges if r is not None]
+    if not known:
         return None
-    at = old[0] + (old[1] - old[0]) * cursor
-    return min(1.0, max(0.0, (at - new[0]) / (new[1] - new[0])))
+    return min(r[0] for r in known), max(r[1] for r in known)
+
+
+def walked(cursor: float | None, columns: int, shown: tuple[float, float]) -> float:
+    """The cursor `columns` steps of 1/CURSOR_STEPS of the range `shown` along, held in it
+    (at its right end, the latest point, when there was no cursor)."""
+    lo, hi = shown
+    if cursor is None:
+        return hi
+    return min(hi, max(lo, cursor + columns * (hi - lo) / CURSOR_STEPS))
+
+
+def fraction_of(x: float | None, whole: tuple[float, float] | None) -> float | None:
+    """Where `x` lies in the range `whole`, as a fraction (for zooming around it)."""
+    if x is None or whole is None:
+        return None
+    lo, hi = whole
+    return 0.5 if hi <= lo else min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+
+class ChartKeys:
+    """The chart keys of a screen of charts (CHART_BINDINGS): the screen holds `x_axis`,
+    `log_scale`, `cursor` and `zoom`, bound to each of its `charts()`."""
+
+    x_axis: Axis
+    log_scale: bool
+    cursor: float | None
+    zoom: tuple[float, float]
+
+    def charts(self) -> list[Plot]:
+        raise NotImplementedError
+
+    def action_cycle_axis(self) -> None:
+        """The next axis; the cursor stays on its point (its x on the new axis)."""
+        axis = next_axis(self.x_axis)
+        if self.cursor is not None:
+            points = [c.cursor_point for c in self.charts() if c.cursor_point is not None]
+            self.cursor = x_on(axis, *points[0]) if points else None
+        self.x_axis = axis
+
+    def action_toggle_log(self) -> None:
+        self.log_scale = not self.log_scale
+
+    def action_walk(self, columns: int) -> None:
+        shown = span_of([c.shown for c in self.charts()])
+        if shown is not None:
+            self.cursor = walked(self.cursor, columns, shown)
+
+    def action_zoom(self, factor: float) -> None:
+        whole = span_of([c.whole for c in self.charts()])
+        self.zoom = zoomed(self.zoom, fraction_of(self.cursor, whole), factor)
+
+    def action_reset_view(self) -> None:
+        self.cursor = None
+        self.zoom = FULL
