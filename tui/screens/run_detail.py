@@ -16,7 +16,6 @@ from textual.reactive import reactive, var
 from textual.screen import ModalScreen
 from textual.widgets import (
     DataTable,
-    Footer,
     Header,
     Input,
     SelectionList,
@@ -35,6 +34,7 @@ from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
 from mltop.tui.ticks import Axis
 from mltop.tui.widgets.artifacts import ArtifactsView
+from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.lists import ListTable
 from mltop.tui.widgets.metric_chart import (
     CHART_BINDINGS,
@@ -292,7 +292,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
                 # Its tree and preview are made when the tab is first shown: a run opens
                 # without paying for them.
                 yield TabPane("Artifacts", id="artifacts-tab")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         for table_id, columns in (
