@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
 # C0 controls, DEL and C1 controls become visible \xNN escapes: a run name holding an
@@ -115,3 +116,16 @@ def json_number(value: float) -> float | str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+def cut_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut in the middle with an ellipsis: keys that differ
+    only at their end (a long prefix, then `_top1`, `_top5`; rows ending in ` min` and
+    ` max`) stay told apart."""
+    if cell_len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    end = text[len(text) - tail :] if tail else ""
+    while cell_len(end) > tail:
+        end = end[1:]
+    return set_cell_size(text, width - 1 - cell_len(end)) + "…" + end

@@ -23,7 +23,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.text import Text
 
-from mltop.tui.text import clean
+from mltop.tui.text import clean, cut_middle
 
 # A cell: its text, or (text, style) for a cell with a style of its own (a run's status).
 Cell = str | tuple[str, str]
@@ -71,19 +71,6 @@ def _shrink(widths: list[int], floors: Sequence[int], excess: int) -> None:
         widest = max(shrinkable, key=lambda i: widths[i])
         widths[widest] -= 1
         excess -= 1
-
-
-def _cut_middle(text: str, width: int) -> str:
-    """`text` in at most `width` cells, cut in the middle: keys that differ at their end (a
-    long prefix, then `_top1`, `_top5`) stay told apart."""
-    if _width(text) <= width:
-        return text
-    tail = (width - 1) // 2
-    head = set_cell_size(text, width - 1 - tail).rstrip()
-    end = text[-tail:] if tail else ""
-    while end and _width(end) > tail:
-        end = end[1:]
-    return head + ELLIPSIS + end
 
 
 def _table_width(widths: Sequence[int]) -> int:
@@ -163,7 +150,7 @@ def print_table(console: Console, columns: Sequence[Column], rows: Sequence[Sequ
     body = []
     for i in range(shown):
         column, right = columns[i], columns[i].justify == "right"
-        header = _cut_middle(headers[i], widths[i])
+        header = cut_middle(headers[i], widths[i])
         (header,) = _fitted([header], [_width(header)], widths[i], right)
         head.append(styles.wrap(header, f"bold {column.header_style}"))
         cells = _fitted(texts[i], sizes[i], widths[i], right)

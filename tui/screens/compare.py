@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -32,7 +32,7 @@ from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import git_commit
 from mltop.tui.screens.opaque import OpaqueScreen
-from mltop.tui.text import clean, duration, number
+from mltop.tui.text import clean, cut_middle, duration, number
 from mltop.tui.ticks import Axis
 from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.lists import ListTable
@@ -138,18 +138,6 @@ def rows_for(runs: list[Run], now: int) -> list[Row]:
         Row("user", "user", None, lambda r: r.info.user_id, _shown),
     ]
     return [Row(r.key, clean(r.label), r.metric, r.value, r.text) for r in rows]
-
-
-def cut_middle(text: str, width: int) -> str:
-    """`text` in at most `width` cells, cut in the middle (keys that differ only at their
-    end, or rows that end in ` min` and ` max`, stay told apart)."""
-    if cell_len(text) <= width:
-        return text
-    tail = (width - 1) // 2
-    end = text[len(text) - tail :] if tail else ""
-    while cell_len(end) > tail:
-        end = end[1:]
-    return set_cell_size(text, width - 1 - cell_len(end)) + "…" + end
 
 
 def _same(a: object, b: object) -> bool:
