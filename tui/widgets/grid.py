@@ -233,7 +233,7 @@ class Grid(ScrollView, can_focus=True):
             if strip is None:
                 strip = self._draw_header()
                 self._remember(key, strip)
-            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
+            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
         index = scroll_y + y - 1
         if index >= self.source.row_count():
             return Strip.blank(width, self.rich_style)
@@ -254,7 +254,7 @@ class Grid(ScrollView, can_focus=True):
         if strip is None:
             strip = self._draw_row(index, cells, cursor, marked)
             self._remember(key, strip)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
 
     def _remember(self, key: tuple, strip: Strip) -> None:
         lines = self._lines
