@@ -246,3 +246,16 @@ def test_a_store_from_the_previous_mltop_is_upgraded_once_and_said(store_path):
     assert f"upgrading the store at {store_path}" in first.stderr
     again = runner.invoke(main, ["runs", "list", "--store", str(store_path)])
     assert again.exit_code == 0 and "upgrading" not in again.stderr
+
+
+def test_a_dashboard_that_failed_exits_non_zero(store_path, monkeypatch):
+    """A crash of the dashboard itself (Textual prints the traceback) is a failure to the
+    shell: `mltop ui && next` must not go on."""
+    from mltop.tui import app as app_module
+
+    def failed_run(self, *args, **kwargs):
+        self._return_code = 1  # what Textual sets when an unhandled error ends the app
+
+    monkeypatch.setattr(app_module.MltopApp, "run", failed_run)
+    result = CliRunner().invoke(main, ["ui", "--store", str(store_path)])
+    assert result.exit_code == 1

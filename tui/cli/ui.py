@@ -27,6 +27,8 @@ def run_dashboard(store_path: str | None, poll: float | None) -> None:
     app.run()
     if app.signalled is not None:  # SIGHUP, SIGTERM: the status a shell expects
         sys.exit(128 + app.signalled)
+    if app.return_code:  # it failed (Textual printed why): a script must see it
+        sys.exit(app.return_code)
 
 
 @click.command("ui")
@@ -107,5 +109,7 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
         stop()
     if app.signalled is not None:  # the terminal may be gone (SIGHUP): nothing to say
         sys.exit(128 + app.signalled)
+    if app.return_code:
+        sys.exit(app.return_code)
     console.print(plain(f"The demo store stays in {path}; open it again with:"), soft_wrap=True)
     console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
