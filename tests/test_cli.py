@@ -256,6 +256,7 @@ def test_a_dashboard_that_failed_exits_non_zero(store_path, monkeypatch):
     def failed_run(self, *args, **kwargs):
         self._return_code = 1  # what Textual sets when an unhandled error ends the app
 
+    Store(store_path).close()
     monkeypatch.setattr(app_module.MltopApp, "run", failed_run)
     result = CliRunner().invoke(main, ["ui", "--store", str(store_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 1 and result.output == ""
