@@ -368,3 +368,27 @@ async def test_question_mark_in_the_picker_lists_its_keys(sweep, store_path):
             assert does in text, text
         await pilot.press("question_mark")
         await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+
+
+@sync
+async def test_the_runs_name_stays_in_sight_as_the_table_scrolls_to_far_columns(store_path):
+    client = MltopClient(Store(store_path))
+    exp = client.create_experiment("wide")
+    run = client.create_run(exp, run_name="the-run", start_time=NOW - 1000, log_system_info=False)
+    client.log_metrics(run.info.run_id, {f"metric_number_{i:02}": i / 7 for i in range(30)})
+    client.close()
+    app = app_for(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app, 1)
+        runs_table = app.screen.query_one(RunsTable)
+        await pilot.press("G")
+        for _ in range(len(runs_table.columns)):
+            await pilot.press("l")
+        await pilot.pause(0.1)
+        grid = runs_table.table
+        assert grid.cursor_column == len(runs_table.columns) - 1 and grid.scroll_offset.x > 0
+        lines = ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
+        header = next(line for line in lines if "metric_number_29" in line)
+        row = next(line for line in lines if "the-run" in line)
+        assert "name" in header and header.index("name") < header.index("metric_number_29")
+        assert row.index("the-run") < row.index(f"{29 / 7:.6g}"[:5])

@@ -31,6 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 MAX_WIDTH = 40  # a column's widest, in cells: longer values end with an ellipsis
+PINNED_SHARE = 0.6  # the fixed columns stay put while they take at most this share of the width
 CACHE_LINES = 400  # lines kept drawn: a couple of screens of the tallest terminal
 
 
@@ -149,6 +150,9 @@ class Grid(ScrollView, can_focus=True):
         self.cursor_row = 0
         self.cursor_column = 0
         self.sort_mark: dict[int, str] = {}  # column -> ▲ / ▼
+        # The first columns stay put as the others scroll sideways (a run's name stays in
+        # sight next to the metric far right), while they take at most PINNED_SHARE.
+        self.fixed_columns = 0
         self._lines: OrderedDict[tuple, Strip] = OrderedDict()
         self._layout = 0  # bumped when widths, labels or styles change: every line anew
         self._wanted: tuple[int, int] | None = None
@@ -224,6 +228,25 @@ class Grid(ScrollView, can_focus=True):
 
     # -- drawing ----------------------------------------------------------------------
 
+    @property
+    def pinned(self) -> int:
+        """The cells the fixed columns take on the left of every line (0: none pinned)."""
+        fixed = self.fixed_columns
+        if not 0 < fixed < len(self.offsets):
+            return 0
+        cells = self.offsets[fixed]
+        return cells if cells <= PINNED_SHARE * self.scrollable_content_region.width else 0
+
+    def _view(self, strip: Strip, width: int, scroll_x: int) -> Strip:
+        """The part of a whole line on screen: the pinned cells, then the rest scrolled."""
+        pinned = self.pinned
+        if pinned and scroll_x:
+            start = pinned + scroll_x
+            strip = Strip.join([strip.crop(0, pinned), strip.crop(start, start + width - pinned)])
+        else:
+            strip = strip.crop(scroll_x, scroll_x + width)
+        return strip.extend_cell_length(width, self.rich_style)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
@@ -233,7 +256,7 @@ class Grid(ScrollView, can_focus=True):
             if strip is None:
                 strip = self._draw_header()
                 self._remember(key, strip)
-            return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+            return self._view(strip, width, scroll_x)
         index = scroll_y + y - 1
         if index >= self.source.row_count():
             return Strip.blank(width, self.rich_style)
@@ -254,7 +277,7 @@ class Grid(ScrollView, can_focus=True):
         if strip is None:
             strip = self._draw_row(index, cells, cursor, marked)
             self._remember(key, strip)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
+        return self._view(strip, width, scroll_x)
 
     def _remember(self, key: tuple, strip: Strip) -> None:
         lines = self._lines
@@ -389,13 +412,25 @@ class Grid(ScrollView, can_focus=True):
             self.scroll_to(y=row - height + 1, animate=False, immediate=True)
         view = self.scrollable_content_region.width
         if self.offsets and view > 0:  # (not laid out yet: nothing to keep in view)
-            left = self.offsets[self.cursor_column]
+            pinned = self.pinned
+            if pinned and self.cursor_column < self.fixed_columns:
+                return  # always in sight
+            # Where the column is among the columns that scroll, in the room they have.
+            left = self.offsets[self.cursor_column] - pinned
             right = left + self.widths[self.cursor_column] + 2
+            view -= pinned
             scroll_x = self.scroll_offset.x
             if left < scroll_x:
                 self.scroll_to(x=left, animate=False, immediate=True)
             elif right > scroll_x + view:
-                self.scroll_to(x=min(left, right - view), animate=False, immediate=True)
+                x = min(left, right - view)
+                if pinned:  # next to the pinned columns, a column starts (none cut in two)
+                    starts = [
+                        self.offsets[c] - pinned
+                        for c in range(self.fixed_columns, len(self.offsets))
+                    ]
+                    x = min((start for start in starts if start >= x), default=x)
+                self.scroll_to(x=x, animate=False, immediate=True)
 
     def action_cursor_down(self) -> None:
         self.move_to(row=self.cursor_row + 1)
@@ -431,7 +466,8 @@ class Grid(ScrollView, can_focus=True):
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        x = offset.x + self.scroll_offset.x
+        pinned = self.pinned
+        x = offset.x if pinned and offset.x < pinned else offset.x + self.scroll_offset.x
         column = next(
             (i for i in range(len(self.offsets) - 1, -1, -1) if self.offsets[i] <= x), None
         )

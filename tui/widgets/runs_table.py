@@ -308,6 +308,10 @@ class RunsTable(Vertical):
         self.columns = columns
         grid = self._grid
         grid.set_columns([self._label(c) for c in columns])
+        # The run's name (and the columns before it, when they are few) stays in sight as
+        # the table scrolls sideways to the metrics.
+        leading = [c.key if c.kind == "attribute" else "" for c in columns[:4]]
+        grid.fixed_columns = leading.index("name") + 1 if "name" in leading else 0
         # The column under the cursor stays; at first, the run's name (or the first).
         if keep not in columns:
             keep = ATTRIBUTES[2] if ATTRIBUTES[2] in columns else columns[min(1, len(columns) - 1)]
