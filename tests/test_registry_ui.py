@@ -12,7 +12,7 @@ from textual.widgets import DataTable, OptionList, Static
 from mltop.store import MltopClient, Store
 from mltop.store.sqlite.registry import Registry
 from mltop.tui.app import MltopApp
-from mltop.tui.screens.dialogs import TransitionDialog, UnaliasDialog
+from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog, UnaliasDialog
 from mltop.tui.screens.help import bindings_of
 from mltop.tui.screens.registry import RegistryScreen
 
@@ -366,5 +366,19 @@ def test_registry_help(snap_compare, registry_store, size):  # noqa: F811
         await open_registry(pilot)
         await pilot.press("question_mark")
         await pilot.pause(0.3)
+
+    assert snap_compare(make_app(registry_store), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_alias_dialog(snap_compare, registry_store, size):  # noqa: F811
+    async def run_before(pilot) -> None:
+        await open_registry(pilot)
+        versions = pilot.app.screen.query_one("#versions", DataTable)
+        versions.move_cursor(row=[k.value for k in versions.rows].index("1"))
+        await pilot.press("a")
+        await settle(pilot, lambda: isinstance(pilot.app.screen, AliasDialog))
+        pilot.app.screen.query_one("#alias").cursor_blink = False
+        await pilot.pause(0.2)
 
     assert snap_compare(make_app(registry_store), terminal_size=size, run_before=run_before)

@@ -97,3 +97,19 @@ def test_a_best_so_far_column_120x40(snap_compare, fixed_store):  # noqa: F811
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_store), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_an_empty_store_120x40(snap_compare):
+    path = Path(tempfile.gettempdir()) / "mltop-snapshots-empty-wide" / "store"
+    shutil.rmtree(path.parent, ignore_errors=True)
+    Store(path).close()
+    app = MltopApp(path, follow=False, clock=lambda: 1_800_000_000_000)
+
+    async def run_before(pilot) -> None:
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if "shown" in pilot.app.screen.query_one("#empty").classes:
+                break
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
