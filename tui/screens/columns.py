@@ -55,7 +55,7 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
     ColumnsScreen {
         align: center middle;
         & > Vertical {
-            width: 72; max-width: 100%; height: auto; max-height: 100%;
+            width: 84; max-width: 100%; height: auto; max-height: 100%;
             border: thick $primary; background: $surface; padding: 0 1;
         }
         & Static { height: auto; }
