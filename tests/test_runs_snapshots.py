@@ -46,21 +46,25 @@ def test_name_search_with_no_match_80x24(snap_compare, fixed_store):  # noqa: F8
     assert snap_compare(make_app(fixed_store), terminal_size=SMALL, run_before=run_before)
 
 
-def test_an_empty_store_80x24(snap_compare):
+def _empty_store(folder: str) -> MltopApp:
     # At a fixed path: the header shows it.
-    path = Path(tempfile.gettempdir()) / "mltop-snapshots-empty" / "store"
+    path = Path(tempfile.gettempdir()) / folder / "store"
     shutil.rmtree(path.parent, ignore_errors=True)
     Store(path).close()
-    app = MltopApp(path, follow=False, clock=lambda: 1_800_000_000_000)
+    return MltopApp(path, follow=False, clock=lambda: 1_800_000_000_000)
 
-    async def run_before(pilot) -> None:
-        for _ in range(500):
-            await pilot.pause(0.02)
-            if "shown" in pilot.app.screen.query_one("#empty").classes:
-                break
-        await pilot.pause(0.1)
 
-    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+async def _empty_shown(pilot) -> None:
+    for _ in range(500):
+        await pilot.pause(0.02)
+        if "shown" in pilot.app.screen.query_one("#empty").classes:
+            break
+    await pilot.pause(0.1)
+
+
+def test_an_empty_store_80x24(snap_compare):
+    app = _empty_store("mltop-snapshots-empty")
+    assert snap_compare(app, terminal_size=SMALL, run_before=_empty_shown)
 
 
 def _picker_with_a_best_so_far_column(size: tuple[int, int]):
@@ -100,16 +104,5 @@ def test_a_best_so_far_column_120x40(snap_compare, fixed_store):  # noqa: F811
 
 
 def test_an_empty_store_120x40(snap_compare):
-    path = Path(tempfile.gettempdir()) / "mltop-snapshots-empty-wide" / "store"
-    shutil.rmtree(path.parent, ignore_errors=True)
-    Store(path).close()
-    app = MltopApp(path, follow=False, clock=lambda: 1_800_000_000_000)
-
-    async def run_before(pilot) -> None:
-        for _ in range(500):
-            await pilot.pause(0.02)
-            if "shown" in pilot.app.screen.query_one("#empty").classes:
-                break
-        await pilot.pause(0.1)
-
-    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+    app = _empty_store("mltop-snapshots-empty-wide")
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_empty_shown)
