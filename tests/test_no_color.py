@@ -26,6 +26,15 @@ async def test_every_screen_draws_without_colour(filled, store_path, monkeypatch
             )
 
         assert "alpha" in drawn()
+        # The picker says in words which columns are shown (its ticks look alike).
+        await pilot.press("C")
+        await settle(pilot, lambda: isinstance(app.screen, ColumnsScreen))
+        assert "status  run  · shown" in drawn()
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert "status  run  · hidden" in drawn()
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, ColumnsScreen))
         for key, screen in [("C", ColumnsScreen), ("question_mark", HelpScreen)]:
             await pilot.press(key)
             await settle(pilot, lambda screen=screen: isinstance(app.screen, screen))

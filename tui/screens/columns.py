@@ -24,15 +24,17 @@ from mltop.tui.columns import RESET, Column, Picked
 from mltop.tui.list_keys import list_bindings
 
 
-def describe(column: Column) -> Text:
-    """The column's name as a Text (never markup), with what it holds, dimmed."""
+def describe(column: Column, shown: bool | None = None) -> Text:
+    """The column's name as a Text (never markup), with what it holds, dimmed; with
+    `shown`, whether it is shown, in words (without colour, the ticks look alike)."""
     kind = {
         ("metric", ""): "metric, latest",
         ("metric", "min"): "metric, min so far @ step",
         ("metric", "max"): "metric, max so far @ step",
         ("param", ""): "param",
     }.get((column.kind, column.stat), "run")
-    return Text.assemble(column.label, ("  " + kind, "dim"))
+    state = "" if shown is None else ("  · shown" if shown else "  · hidden")
+    return Text.assemble(column.label, ("  " + kind, "dim"), state)
 
 
 class PickList(SelectionList[int]):
@@ -106,8 +108,9 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
             yield PickList(*self._selections(), id="columns")
 
     def _selections(self) -> list[Selection[int]]:
+        words = self.app.no_color
         return [
-            Selection(describe(column), index, shown)
+            Selection(describe(column, shown if words else None), index, shown)
             for index, (column, shown) in enumerate(self.items)
         ]
 
@@ -133,8 +136,14 @@ class ColumnsScreen(ModalScreen[Picked | str | None]):
 
     def action_tick(self) -> None:
         listing = self.listing
-        if listing.highlighted is not None:
-            listing.toggle(listing.get_option_at_index(listing.highlighted).value)
+        at = listing.highlighted
+        if at is None:
+            return
+        value = listing.get_option_at_index(at).value
+        listing.toggle(value)
+        if self.app.no_color:
+            shown = value in listing.selected
+            listing.replace_option_prompt_at_index(at, describe(self.items[value][0], shown))
 
     def action_apply(self) -> None:
         self._read_ticks()
