@@ -80,6 +80,15 @@ class ArtifactRepository:
         self._inside(rel)
         return dest
 
+    def writable_path(self, artifact_file: str) -> Path:
+        """Where to write (append to, in place) the artifact file `artifact_file`: its
+        folders made, no symbolic link on the way, inside the run's folder."""
+        rel = clean_relative(artifact_file, "artifact file")
+        if not rel:
+            raise ArtifactPathError("artifact file name is empty")
+        folder, _, name = rel.rpartition("/")
+        return self._destination(folder or None, name)
+
     @staticmethod
     def _replace_with(dest: Path, fill: Callable[[Path], object]) -> None:
         """Write a temporary file beside `dest` with `fill`, then rename it into place: a

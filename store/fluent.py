@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from mltop.store.capture import CAPTURED_BY_ENV, ProcessCapture
 from mltop.store.client import MltopClient, artifact_location_tags, view_of
 from mltop.store.entities import (
     DATASET_CONTEXT_TAG,
@@ -56,6 +57,7 @@ class ActiveRun:
         self._run = run
         self.run_id = run.info.run_id
         self.owner_pid = os.getpid()
+        self.capture: ProcessCapture | None = None  # this process's output, copied
 
     @property
     def info(self) -> RunInfo:
@@ -287,10 +289,14 @@ def start_run(
     log_system_metrics: bool | None = None,
     *,
     log_system_info: bool = True,
+    capture_output: bool = False,
 ) -> ActiveRun:
     """Start a run (or resume `run_id`, or the run named by `MLTOP_RUN_ID`) and make it
     active. With a run already active, pass `nested=True` to start a child of it.
     `log_system_info=False` leaves out the `mltop.*` facts (user, host, git, ...);
+    `capture_output=True` copies this process's stdout and stderr (file descriptors 1 and
+    2: C extensions and child processes too) to the run's `logs/stdout.log` until the run
+    ends, still showing them (under `mltop run`, which captures already, it does nothing);
     mltop samples no system metrics (`log_system_metrics` True is refused)."""
     if log_system_metrics:
         raise InvalidValueError(
@@ -306,6 +312,11 @@ def start_run(
             raise ActiveRunError(
                 f"run {_stack[-1].info.run_id} is already active; end it with end_run() or "
                 "start this one with nested=True"
+            )
+        if capture_output and any(a.capture is not None for a in _stack):
+            raise ActiveRunError(
+                "output is already captured for an active run: a process's output goes to "
+                "one run's log at a time"
             )
         if run_id is not None:
             run = client.resume_run(run_id)
@@ -324,6 +335,9 @@ def start_run(
                 log_system_info=log_system_info,
             )
         active = ActiveRun(run)
+        if capture_output and not os.environ.get(CAPTURED_BY_ENV):
+            active.capture = ProcessCapture(client.store.artifacts(active.run_id))
+            active.capture.start()
         _stack.append(active)
         return active
 
@@ -355,6 +369,9 @@ def _end_through(target: ActiveRun, status: str) -> None:
     while _stack:
         top = _stack.pop()
         _last_run_id = top.run_id
+        if top.capture is not None:
+            top.capture.stop()
+            top.capture = None
         client.set_terminated(top.info.run_id, status)
         if top is target:
             return

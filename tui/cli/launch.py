@@ -1,0 +1,762 @@
+"""`mltop run`: a project's entry point run as a tracked run.
+
+The parent (this process) creates the run, records what is needed to run it again (entry
+point, parameters, commit, the uncommitted diff), starts the command in a process group
+of its own with `MLTOP_RUN_ID` and `MLTOP_STORE` set (the script's own logging lands in
+the run), copies its output to the terminal and to the run's console log, samples system
+metrics, and records how it ended:
+
+- exit status 0: FINISHED (unless the script itself ended the run FAILED or KILLED);
+- another exit status, or death by a signal nobody here sent: FAILED, the status kept in
+  the tag `mltop.exit_code` (a negative number: the signal);
+- Ctrl-C, SIGTERM or SIGHUP to `mltop run`: the signal is passed to the command's process
+  group (Ctrl-C as SIGINT, so a Python script ends its run as KILLED itself); after the
+  grace (`--stop-timeout`, GRACE_S by default) it gets SIGTERM, and as long again later
+  SIGKILL; a second signal kills at once. The run is KILLED.
+- Processes the command left in its group are stopped when it ends, however it ends.
+
+The command's stdin is /dev/null: it runs in a process group of its own, and one that
+is not the terminal's foreground group would be stopped by the terminal on reading it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from mltop.store import MltopClient, NotFoundError, ValidationError
+from mltop.store.capture import CAPTURED_BY_ENV, ConsoleLog, Tee
+from mltop.store.entities import FAILED, FINISHED, KILLED, Run
+from mltop.store.projects import EntryPoint, Project, load_project
+from mltop.store.system import (
+    TAG_COMMAND,
+    TAG_GIT_BRANCH,
+    TAG_GIT_COMMIT,
+    TAG_GIT_DIRTY,
+    TAG_HOST,
+    TAG_MLFLOW_GIT_COMMIT,
+    TAG_MLFLOW_SOURCE_NAME,
+    TAG_MLFLOW_SOURCE_TYPE,
+    TAG_PYTHON,
+    TAG_USER,
+    current_user,
+    git_facts,
+)
+from mltop.tui.cli.opening import chosen_store, store_option
+from mltop.tui.text import clean
+
+GRACE_S = 10.0  # after the first stop signal, before SIGTERM (and again before SIGKILL)
+LEFTOVER_GRACE_S = 3.0  # processes left in the group after the command ended
+
+# Tags: MLflow's names where MLflow has them (mlflow/utils/mlflow_tags.py), ours beside.
+TAG_ENTRY_POINT = "mlflow.project.entryPoint"
+TAG_PROJECT_ENV = "mlflow.project.env"
+TAG_PROJECT_BACKEND = "mlflow.project.backend"
+TAG_MLFLOW_GIT_BRANCH = "mlflow.source.git.branch"
+TAG_PROJECT_DIR = "mltop.project.dir"
+TAG_PROJECT_NAME = "mltop.project.name"
+TAG_PROJECT_COMMAND = "mltop.project.command"
+TAG_PROJECT_WORKDIR = "mltop.project.workdir"  # where it ran, when not the project folder
+TAG_EXIT_CODE = "mltop.exit_code"
+TAG_RERUN_OF = "mltop.rerun_of"
+TAG_RERUN_DIFF = "mltop.rerun.diff_applied"
+DIFF_ARTIFACT = "project/git.diff"
+
+
+class LaunchError(ValidationError):
+    """`mltop run` cannot start: a project, parameter, commit or environment problem."""
+
+
+def parse_parameters(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`-P key=value` pairs; the value may itself hold `=`."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise LaunchError(f"-P {pair!r}: give a parameter as key=value")
+        params[key.strip()] = value
+    return params
+
+
+# -- git ----------------------------------------------------------------------------------
+
+
+def _git(where: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=where, capture_output=True, text=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LaunchError(f"git {args[0]} failed: {exc}") from exc
+    if check and done.returncode != 0:
+        raise LaunchError(f"git {' '.join(args)} failed: {done.stderr.strip() or done.stdout}")
+    return done
+
+
+def git_diff(where: Path) -> bytes:
+    """The uncommitted changes to tracked files (staged or not), as `git apply` takes them."""
+    try:
+        done = subprocess.run(
+            ["git", "diff", "HEAD", "--binary"], cwd=where, capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError):
+        return b""
+    return done.stdout if done.returncode == 0 else b""
+
+
+def _repo_root(where: Path) -> Path | None:
+    done = _git(where, "rev-parse", "--show-toplevel", check=False)
+    return Path(done.stdout.strip()) if done.returncode == 0 else None
+
+
+@dataclass
+class Worktree:
+    """A clean checkout of one commit, removed again with `remove()`."""
+
+    repo: Path
+    path: Path
+
+    def remove(self) -> None:
+        _git(self.repo, "worktree", "remove", "--force", str(self.path), check=False)
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()
+
+
+def clean_worktree(repo: Path, commit: str) -> Worktree:
+    """`git worktree add --detach` of `commit` in a temporary folder."""
+    parent = Path(tempfile.mkdtemp(prefix="mltop-rerun-"))
+    path = parent / "worktree"
+    _git(repo, "worktree", "add", "--detach", str(path), commit)
+    return Worktree(repo, path)
+
+
+# -- what runs ------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Everything decided before the command starts."""
+
+    project: Project
+    entry: EntryPoint
+    params: dict[str, str]  # every value, checked, defaults filled
+    command: str
+    workdir: Path  # where the command runs
+    tags: dict[str, str]
+    env_manager: str
+    diff: bytes = b""  # the uncommitted changes (recorded as an artifact)
+    worktree: Worktree | None = None
+    notes: list[str] = field(default_factory=list)  # said before the command starts
+
+
+def _resolve(path: str) -> tuple[Path, str | None]:
+    """A project folder and the entry point a file path names (None: not named)."""
+    given = Path(path)
+    if given.is_file():
+        return given.resolve().parent, given.name
+    if not given.is_dir():
+        raise LaunchError(f"no project folder or script {path!r}")
+    return given.resolve(), None
+
+
+def _script_python(entry: EntryPoint, command: str, env_manager: str) -> str:
+    """A .py entry point runs with this mltop's Python in the local environment (a bare
+    `python` may be another, or missing); in a built environment, with its own."""
+    if entry.script and env_manager == "local" and command.startswith("python "):
+        return shlex.quote(sys.executable) + command[len("python") :]
+    return command
+
+
+def plan(
+    path: str,
+    entry_name: str | None,
+    given: Mapping[str, str],
+    *,
+    env_manager: str = "local",
+    rerun: Run | None = None,
+    read_diff: Callable[[str], bytes | None] | None = None,
+) -> Plan:
+    """Read the project, check the parameters, make the command and the tags. For a
+    rerun, `read_diff(run_id)` reads the original run's diff artifact (None: none)."""
+    notes: list[str] = []
+    worktree: Worktree | None = None
+    given = dict(given)
+    if rerun is not None:
+        tags = rerun.data.tags
+        recorded_dir = tags.get(TAG_PROJECT_DIR)
+        if not recorded_dir and path == ".":
+            raise LaunchError(
+                f"run {rerun.info.run_id} was not started by `mltop run`: nothing says how to "
+                "run it again"
+            )
+        home = Path(recorded_dir if path == "." and recorded_dir else path).resolve()
+        if not home.is_dir():
+            raise LaunchError(f"the project folder {home} is not there any more; give its path")
+        entry_name = entry_name or tags.get(TAG_ENTRY_POINT)
+        given = {**rerun.data.params, **given}
+        folder = home
+        commit = tags.get(TAG_GIT_COMMIT)
+        if commit:
+            diff = read_diff(rerun.info.run_id) if read_diff is not None else None
+            folder, worktree, extra = _checkout_for_rerun(home, commit, rerun, diff)
+            notes.extend(extra)
+    else:
+        home, named = _resolve(path)
+        folder = home
+        entry_name = entry_name or named
+    try:
+        project = load_project(folder)
+        entry = project.entry_point(entry_name)
+        values = entry.values(given, folder)
+        command = entry.command_for(given, folder)
+    except BaseException:
+        if worktree is not None:
+            worktree.remove()
+        raise
+    command = _script_python(entry, command, env_manager)
+    git = git_facts(folder)
+    tags = {
+        TAG_USER: current_user(),
+        TAG_HOST: socket.gethostname(),
+        TAG_PYTHON: platform.python_version(),
+        TAG_COMMAND: command[:8000],
+        TAG_PROJECT_DIR: str(home),
+        TAG_PROJECT_NAME: project.name,
+        TAG_PROJECT_COMMAND: command[:8000],
+        TAG_ENTRY_POINT: entry.name,
+        TAG_PROJECT_ENV: env_manager,
+        TAG_PROJECT_BACKEND: "local",
+        TAG_MLFLOW_SOURCE_TYPE: "PROJECT",
+        TAG_MLFLOW_SOURCE_NAME: str(folder),
+        **git,
+    }
+    if TAG_GIT_COMMIT in git:
+        tags[TAG_MLFLOW_GIT_COMMIT] = git[TAG_GIT_COMMIT]
+    if TAG_GIT_BRANCH in git:
+        tags[TAG_MLFLOW_GIT_BRANCH] = git[TAG_GIT_BRANCH]
+    if worktree is not None:
+        tags[TAG_PROJECT_WORKDIR] = str(folder)
+    if rerun is not None:
+        tags[TAG_RERUN_OF] = rerun.info.run_id
+        if any(n.startswith("applied") for n in notes):
+            tags[TAG_RERUN_DIFF] = "true"
+    diff = git_diff(folder) if git.get(TAG_GIT_DIRTY) == "true" else b""
+    return Plan(project, entry, values, command, folder, tags, env_manager, diff, worktree, notes)
+
+
+def _checkout_for_rerun(
+    folder: Path, commit: str, original: Run, diff: bytes | None
+) -> tuple[Path, Worktree | None, list[str]]:
+    """The folder to rerun in: the project folder itself when it is clean at `commit`,
+    else the same folder in a clean worktree of `commit` (with the original run's
+    uncommitted diff applied when it had one)."""
+    repo = _repo_root(folder)
+    if repo is None:
+        raise LaunchError(
+            f"run {original.info.run_id} was made at commit {commit[:12]}, and {folder} is "
+            "not in a git repository any more"
+        )
+    found = _git(repo, "cat-file", "-e", f"{commit}^{{commit}}", check=False)
+    if found.returncode != 0:
+        raise LaunchError(
+            f"commit {commit[:12]} of run {original.info.run_id} is not in the repository "
+            f"{repo} (fetch it, or was it rebased away?); nothing run"
+        )
+    now = git_facts(folder)
+    dirty_before = original.data.tags.get(TAG_GIT_DIRTY) == "true"
+    if now.get(TAG_GIT_COMMIT) == commit and now.get(TAG_GIT_DIRTY) != "true" and not dirty_before:
+        return folder, None, []
+    worktree = clean_worktree(repo, commit)
+    inside = worktree.path / folder.resolve().relative_to(repo.resolve())
+    notes = [f"running in a clean worktree of commit {commit[:12]}: {worktree.path}"]
+    if dirty_before:
+        if not diff:
+            notes.append(
+                "the original run had uncommitted changes and no diff artifact: "
+                "running the commit as it is"
+            )
+        else:
+            applied = subprocess.run(
+                ["git", "apply", "--binary", "-"],
+                cwd=worktree.path,
+                input=diff,
+                capture_output=True,
+                check=False,
+            )
+            if applied.returncode != 0:
+                worktree.remove()
+                raise LaunchError(
+                    "the original run's uncommitted changes do not apply to commit "
+                    f"{commit[:12]}: {applied.stderr.decode(errors='replace').strip()}"
+                )
+            notes.append("applied the original run's uncommitted changes (project/git.diff)")
+    return inside, worktree, notes
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+class Stopper:
+    """Turns Ctrl-C, SIGTERM and SIGHUP to this process into a stop of the command's
+    process group: the signal first, then SIGTERM after `grace`, SIGKILL as long later;
+    a second signal kills at once."""
+
+    def __init__(self, say: Callable[[str], None], grace: float = GRACE_S) -> None:
+        self.grace = grace
+        self.group: int | None = None
+        self.asked: int | None = None  # the first signal received
+        self._deadline: float | None = None
+        self._sent_term = False
+        self._say = say
+        self._previous: dict[int, Any] = {}
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError, OSError):
+                self._previous[signum] = signal.signal(signum, self._received)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(signum, handler)
+
+    def _received(self, signum: int, frame: FrameType | None) -> None:
+        if self.asked is None:
+            self.asked = signum
+            if self.group is None:
+                return
+            forwarded = signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM
+            self._sent_term = forwarded == signal.SIGTERM
+            self._signal(forwarded)
+            self._deadline = time.monotonic() + self.grace
+            if signum == signal.SIGINT:
+                self._say("stopping the run (Ctrl-C again to kill it now)")
+        else:
+            self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        if self.group is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.group, signum)
+
+    def tick(self) -> None:
+        """Escalate when the command outlived its grace."""
+        if self._deadline is None or time.monotonic() < self._deadline:
+            return
+        if not self._sent_term:
+            self._sent_term = True
+            self._signal(signal.SIGTERM)
+            self._deadline = time.monotonic() + self.grace
+        else:
+            self._signal(signal.SIGKILL)
+            self._deadline = None
+
+    def started(self, group: int) -> None:
+        self.group = group
+        first = self.asked
+        if first is not None:  # a signal came while starting
+            self.asked = None
+            self._received(first, None)
+
+
+def stop_group(group: int, grace: float = LEFTOVER_GRACE_S) -> bool:
+    """SIGTERM what is left in process group `group`, SIGKILL it after `grace`; True when
+    something was left."""
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not _group_alive(group):
+            return True
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+    return True
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Zombies still count for killpg; reap our own, others belong to their parents.
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-group, os.WNOHANG)[0] > 0:
+            pass
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def group_pids(group: int) -> set[int]:
+    """The processes of group `group` now (Linux /proc; elsewhere only the leader)."""
+    pids = {group}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return pids
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(group):
+            pids.add(int(entry.name))
+    return pids
+
+
+def child_environment(client: MltopClient, run_id: str, store: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["MLTOP_RUN_ID"] = run_id
+    env["MLTOP_STORE"] = str(store)
+    env.pop("MLTOP_EXPERIMENT_ID", None)
+    env.pop("MLTOP_EXPERIMENT_NAME", None)
+    env["PYTHONUNBUFFERED"] = "1"  # a pipe would otherwise hold Python's output back
+    env[CAPTURED_BY_ENV] = str(os.getpid())
+    return env
+
+
+@dataclass
+class Outcome:
+    status: str
+    exit_code: int  # what `mltop run` exits with
+    returncode: int  # the command's (negative: killed by that signal)
+
+
+def _start_sampler(client: MltopClient, run_id: str, group: int) -> Any:
+    try:
+        from mltop.store import system_metrics  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    start = getattr(system_metrics, "start_sampler", None)
+    if start is None:
+        return None
+    return start(client, run_id, pids=lambda: group_pids(group))
+
+
+@contextlib.contextmanager
+def _maybe(obj: Any) -> Iterator[Any]:
+    try:
+        yield obj
+    finally:
+        if obj is not None:
+            obj.stop()
+
+
+def execute(
+    client: MltopClient,
+    run_id: str,
+    plan_: Plan,
+    store: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    system_metrics: bool = True,
+    say: Callable[[str], None] | None = None,
+    stopper: Stopper | None = None,
+) -> Outcome:
+    """Run the planned command as run `run_id` and record how it ended."""
+
+    def _say(text: str) -> None:
+        with contextlib.suppress(OSError):
+            os.write(2, f"mltop: {text}\n".encode(errors="replace"))
+
+    say = say or _say
+    stopper = stopper or Stopper(say)
+    child_env = dict(env) if env is not None else child_environment(client, run_id, store)
+    if system_metrics:
+        child_env["MLTOP_SYSTEM_METRICS_BY"] = str(os.getpid())
+    log: ConsoleLog | None
+    try:
+        log = ConsoleLog(client.store.artifacts(run_id), warn=say)
+    except (OSError, ValidationError) as exc:
+        say(f"console output not kept: {exc}")
+        log = None
+    stopper.install()
+    try:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", plan_.command],
+            cwd=plan_.workdir,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **_own_group(),
+        )
+    except OSError as exc:
+        stopper.restore()
+        if log is not None:
+            log.finish()
+        client.set_tags(run_id, {TAG_EXIT_CODE: "127"})
+        client.set_terminated(run_id, FAILED)
+        raise LaunchError(f"cannot start {plan_.command!r}: {exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    group = proc.pid
+    stopper.started(group)
+    terminals = {1: _fileno(sys.stdout), 2: _fileno(sys.stderr)}
+    tee = Tee({proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}, terminals, log).start()
+    sampler = _start_sampler(client, run_id, group) if system_metrics else None
+    try:
+        with _maybe(sampler):
+            while True:
+                try:
+                    returncode = proc.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    stopper.tick()
+            left = stop_group(group)
+            tee.join(timeout=2.0 if left else 10.0)
+            tee.stop(timeout=5.0)
+    finally:
+        stopper.restore()
+    outcome = _ending(client, run_id, returncode, stopper.asked)
+    client.set_tags(run_id, {TAG_EXIT_CODE: str(returncode)})
+    client.set_terminated(run_id, outcome.status)
+    return outcome
+
+
+def _own_group() -> dict[str, Any]:
+    """Popen arguments starting the command as the leader of a new process group."""
+    if sys.version_info >= (3, 11):
+        return {"process_group": 0}
+    return {"preexec_fn": os.setpgrp}  # 3.10: setpgid(0, 0), a single system call
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        return int(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _ending(client: MltopClient, run_id: str, returncode: int, asked: int | None) -> Outcome:
+    if asked is not None:
+        code = 130 if asked == signal.SIGINT else 128 + asked
+        return Outcome(KILLED, code, returncode)
+    if returncode == 0:
+        try:
+            said = client.store.get_run(run_id).info.status
+        except NotFoundError:
+            said = FINISHED
+        status = said if said in (FAILED, KILLED) else FINISHED
+        return Outcome(status, 0 if status == FINISHED else 1, 0)
+    code = returncode if returncode > 0 else 128 - returncode
+    return Outcome(FAILED, code, returncode)
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def _read_diff(client: MltopClient) -> Callable[[str], bytes | None]:
+    def read(run_id: str) -> bytes | None:
+        try:
+            with client.store.artifacts(run_id).open(DIFF_ARTIFACT, "rb") as handle:
+                data: bytes = handle.read()
+                return data
+        except (NotFoundError, ValidationError, OSError):
+            return None
+
+    return read
+
+
+def _experiment_id(client: MltopClient, name: str | None) -> str | None:
+    if name is None:
+        return None
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    return client.create_experiment(name)
+
+
+def launch(
+    path: str,
+    entry_name: str | None,
+    params: Mapping[str, str],
+    *,
+    store_path: str | None,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    env_manager: str = "local",
+    rerun_id: str | None = None,
+    system_metrics: bool = True,
+    stop_timeout: float = GRACE_S,
+    say: Callable[[str], None],
+) -> Outcome:
+    """Everything `mltop run` does; returns how the command ended."""
+    from mltop.store import open_store
+
+    store = open_store(store_path, create=rerun_id is None)
+    client = MltopClient(store)  # type: ignore[arg-type]
+    rerun = None
+    if rerun_id is not None:
+        rerun = client.get_run(store.resolve_run_id(rerun_id))
+    planned = plan(
+        path,
+        entry_name,
+        params,
+        env_manager=env_manager,
+        rerun=rerun,
+        read_diff=_read_diff(client),
+    )
+    try:
+        for note in planned.notes:
+            say(note)
+        environment_env: dict[str, str] | None = None
+        if env_manager == "virtualenv":
+            from mltop.tui.cli.envs import prepare_virtualenv
+
+            environment_env = prepare_virtualenv(planned.project, say=say)
+        if experiment is None and rerun is not None:
+            experiment_id: str | None = rerun.info.experiment_id
+        else:
+            experiment_id = _experiment_id(client, experiment)
+        run = client.create_run(
+            experiment_id, run_name=run_name, tags=planned.tags, log_system_info=False
+        )
+        run_id = run.info.run_id
+        client.log_params(run_id, planned.params)
+        if planned.diff:
+            client.store.artifacts(run_id).write_bytes(planned.diff, DIFF_ARTIFACT)
+        say(f"run {run_id} ({run.info.run_name}): {planned.command}")
+        env = child_environment(client, run_id, store.path)
+        if environment_env is not None:
+            env.update(environment_env)
+        outcome = execute(
+            client,
+            run_id,
+            planned,
+            store.path,
+            env=env,
+            system_metrics=system_metrics,
+            say=say,
+            stopper=Stopper(say, stop_timeout),
+        )
+        say(f"run {run_id} {outcome.status}" + _exit_words(outcome))
+        return outcome
+    finally:
+        if planned.worktree is not None:
+            planned.worktree.remove()
+        client.close()
+
+
+def _exit_words(outcome: Outcome) -> str:
+    if outcome.returncode == 0:
+        return ""
+    if outcome.returncode < 0:
+        try:
+            name = signal.Signals(-outcome.returncode).name
+        except ValueError:
+            name = f"signal {-outcome.returncode}"
+        return f" (ended by {name})"
+    return f" (exit status {outcome.returncode})"
+
+
+@click.command(
+    "run",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.argument("path", default=".", required=False)
+@click.option("-e", "--entry-point", "entry", metavar="NAME", help="Entry point (default: main).")
+@click.option(
+    "-P", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter; repeatable."
+)
+@click.option(
+    "--experiment",
+    "--experiment-name",
+    "experiment",
+    metavar="NAME",
+    help="Experiment of the run (made when missing; default: the default experiment).",
+)
+@click.option("--run-name", metavar="NAME", help="Name of the run (default: a generated one).")
+@click.option(
+    "--env-manager",
+    type=click.Choice(["local", "virtualenv"]),
+    default="local",
+    show_default=True,
+    help="local: this Python environment; virtualenv: one built from python_env.yaml "
+    "(kept and reused).",
+)
+@click.option(
+    "--rerun",
+    "rerun_id",
+    metavar="RUN_ID",
+    help="Run again as that run ran: its entry point, parameters (-P overrides) and commit.",
+)
+@click.option(
+    "--no-system-metrics",
+    is_flag=True,
+    help="Do not sample CPU, memory, disk, network and GPUs every 10 s.",
+)
+@click.option(
+    "--stop-timeout",
+    type=click.FloatRange(min=0),
+    default=GRACE_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="After Ctrl-C (or SIGTERM), how long the command has to end before SIGTERM, "
+    "then as long before SIGKILL.",
+)
+@store_option
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    path: str,
+    entry: str | None,
+    params: tuple[str, ...],
+    experiment: str | None,
+    run_name: str | None,
+    env_manager: str,
+    rerun_id: str | None,
+    no_system_metrics: bool,
+    stop_timeout: float,
+    store_path: str | None,
+) -> None:
+    """Run a project's entry point (or a .py/.sh file) as a tracked run.
+
+    PATH is a project folder with an MLproject file (default: here), or a script. The
+    command's output goes to the terminal and to the run's logs/stdout.log; its own
+    logging lands in the run (MLTOP_RUN_ID and MLTOP_STORE are set). Exits with the
+    command's exit status.
+    """
+
+    def say(text: str) -> None:
+        click.echo(f"mltop: {clean(text)}", err=True)
+
+    outcome = launch(
+        path,
+        entry,
+        parse_parameters(params),
+        store_path=chosen_store(ctx, store_path),
+        experiment=experiment,
+        run_name=run_name,
+        env_manager=env_manager,
+        rerun_id=rerun_id,
+        system_metrics=not no_system_metrics,
+        stop_timeout=stop_timeout,
+        say=say,
+    )
+    ctx.exit(outcome.exit_code)
