@@ -164,7 +164,10 @@ class Tee:
         sources: dict[int, int],
         terminals: dict[int, int | None],
         log: ConsoleLog | None,
+        *,
+        finish_log: bool = True,
     ) -> None:
+        self._finish_log = finish_log
         self._sources = dict(sources)  # pipe read fd -> stream (1, 2)
         self._terminals = dict(terminals)  # stream -> fd to copy to (None: nowhere)
         self._log = log
@@ -221,7 +224,10 @@ class Tee:
             self._drain()
         finally:
             if self._log is not None:
-                self._log.finish()
+                if self._finish_log:
+                    self._log.finish()
+                else:
+                    self._log.flush_partial(everything=True)
 
     def _drain(self) -> None:
         """After stop(): copy what is already in the pipes, without waiting for more."""
@@ -253,6 +259,7 @@ class ProcessCapture:
         self._artifacts = artifacts
         self._saved: dict[int, int] = {}
         self._tee: Tee | None = None
+        self._log: ConsoleLog | None = None
         self._buffering: dict[int, bool] = {}
 
     def start(self) -> None:
@@ -275,7 +282,8 @@ class ProcessCapture:
             sources[read] = stream
         for stream, text in ((1, sys.stdout), (2, sys.stderr)):
             self._line_buffered(stream, text)
-        self._tee = Tee(sources, dict(self._saved), log).start()
+        self._log = log
+        self._tee = Tee(sources, dict(self._saved), log, finish_log=False).start()
 
     def _line_buffered(self, stream: int, text: TextIO | None) -> None:
         reconfigure = getattr(text, "reconfigure", None)
@@ -285,9 +293,11 @@ class ProcessCapture:
             self._buffering[stream] = bool(text.line_buffering)
             reconfigure(line_buffering=True)
 
-    def stop(self) -> None:
+    def stop(self, last_words: bytes = b"") -> None:
         """Put fds 1 and 2 back and copy what was written before; child processes still
-        holding the old pipe do not keep this waiting."""
+        holding the old pipe do not keep this waiting. `last_words` go to the log only,
+        as stderr (the traceback of the exception ending the run, which Python shows on
+        the terminal itself later)."""
         if self._tee is None:
             return
         _flush_python_streams()
@@ -304,6 +314,10 @@ class ProcessCapture:
             with contextlib.suppress(OSError):
                 os.close(saved)
         self._saved.clear()
+        if self._log is not None:
+            self._log.write(2, last_words)
+            self._log.finish()
+            self._log = None
 
 
 def _flush_python_streams() -> None:

@@ -6,6 +6,7 @@ import atexit
 import os
 import sys
 import threading
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -82,6 +83,10 @@ class ActiveRun:
             status = KILLED
         else:
             status = FAILED
+        if exc_type is not None and self.capture is not None and exc_type is not SystemExit:
+            text = "".join(traceback.format_exception(exc_type, exc, tb))
+            self.capture.stop(text.encode("utf-8", "replace"))
+            self.capture = None
         with _lock:
             if self in _stack:
                 _end_through(self, status)

@@ -1,0 +1,446 @@
+"""`mltop run` end to end: a project in a temporary git repository, run by the real
+command in a child process, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mltop.store import FAILED, FINISHED, KILLED, Store
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups; /proc")
+
+MLPROJECT = """\
+name: toy
+entry_points:
+  main:
+    parameters:
+      lr: {type: float, default: 0.1}
+      epochs: {type: int, default: 3}
+      fail: {type: int, default: 0}
+      out: {type: path, default: out}
+    command: "python train.py --lr {lr} --epochs {epochs} --fail {fail} --out {out}"
+  sleepy:
+    parameters:
+      pids: path
+      ignore: {type: string, default: ""}
+    command: "python sleepy.py {pids} {ignore}"
+"""
+
+TRAIN = """\
+import argparse, sys
+import mltop.store as ml
+p = argparse.ArgumentParser()
+p.add_argument("--lr", type=float); p.add_argument("--epochs", type=int)
+p.add_argument("--fail", type=int); p.add_argument("--out")
+a = p.parse_args()
+with ml.start_run():
+    for e in range(a.epochs):
+        ml.log_metric("loss", 1.0 / (e + 1), step=e)
+        print(f"VERSION-1 epoch {e}")
+        print(f"warning {e}", file=sys.stderr)
+    if a.fail:
+        raise SystemExit(a.fail)
+"""
+
+# Starts a grandchild that ignores SIGINT (only the process group's stop ends it), writes
+# both pids, then logs until stopped. With "ignore", it ignores SIGINT and SIGTERM too.
+SLEEPY = """\
+import os, signal, subprocess, sys, time
+import mltop.store as ml
+if len(sys.argv) > 2 and sys.argv[2] == "ignore":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(600)"])
+with ml.start_run():
+    with open(sys.argv[1], "w") as f:
+        f.write(f"{os.getpid()} {child.pid}")
+    ml.log_metric("x", -1, step=0, synchronous=True)
+    print("ready", flush=True)
+    step = 1
+    while True:
+        ml.log_metric("x", step, step=step); step += 1
+        time.sleep(0.05)
+"""
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    folder = repo / "toy"  # a project in a subfolder of its repository
+    folder.mkdir(parents=True)
+    (folder / "MLproject").write_text(MLPROJECT)
+    (folder / "train.py").write_text(TRAIN)
+    (folder / "sleepy.py").write_text(SLEEPY)
+    (folder / "plain.py").write_text("import sys\nprint('plain', sys.argv[1:])\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1")
+    return folder
+
+
+def mltop(
+    store: Path, *args: str, cwd: Path | None = None, **popen: object
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mltop.tui.cli", "--store", str(store), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+        **popen,  # type: ignore[call-overload]
+    )
+
+
+def only_run(store_path: Path) -> tuple[Store, str]:
+    store = Store(store_path, create=False)
+    runs = store.list_runs(view="all")
+    assert len(runs) == 1, [r.info.run_name for r in runs]
+    return store, runs[0].info.run_id
+
+
+def log_of(store: Store, run_id: str) -> tuple[bytes, list[tuple[int, int, int]]]:
+    root = store.artifacts(run_id).root / "logs"
+    times = [
+        tuple(int(x) for x in line.split())
+        for line in (root / "stdout.log.times").read_text().splitlines()
+    ]
+    return (root / "stdout.log").read_bytes(), times  # type: ignore[return-value]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_project_runs_as_a_run_with_its_params_commit_and_logs(
+    project: Path, store_path: Path
+) -> None:
+    done = mltop(store_path, "run", str(project), "-P", "lr=0.5", "--experiment", "toys")
+    assert done.returncode == 0, done.stderr
+    assert "VERSION-1 epoch 2" in done.stdout  # still shown on the terminal
+    assert "warning 2" in done.stderr
+    store, run_id = only_run(store_path)
+    run = store.get_run(run_id)
+    assert run.info.status == FINISHED
+    assert store.get_experiment(run.info.experiment_id).name == "toys"
+    # Every parameter, the defaults filled and the path made absolute.
+    assert run.data.params == {
+        "lr": "0.5",
+        "epochs": "3",
+        "fail": "0",
+        "out": str(project / "out"),
+    }
+    tags = run.data.tags
+    assert tags["mltop.git.commit"] == git(project, "rev-parse", "HEAD")
+    assert tags["mlflow.source.git.commit"] == tags["mltop.git.commit"]
+    assert tags["mltop.git.branch"] == "main"
+    assert tags["mltop.git.dirty"] == "false"
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert tags["mltop.project.dir"] == str(project)
+    assert tags["mltop.exit_code"] == "0"
+    assert "project/git.diff" not in {f.path for f in store.artifacts(run_id).walk()}
+    # The script's own logging landed in the same run.
+    assert [m.value for m in store.get_metric_history(run_id, "loss")] == [1.0, 0.5, 1 / 3]
+    # Its output, both streams, in the run's console log, each line with its time and fd.
+    data, times = log_of(store, run_id)
+    lines = data.decode().splitlines(keepends=True)
+    assert sorted(lines) == sorted(
+        [f"VERSION-1 epoch {e}\n" for e in range(3)] + [f"warning {e}\n" for e in range(3)]
+    )
+    assert len(times) == len(lines)
+    for offset, ms, fd in times:
+        line = data[offset:].split(b"\n", 1)[0]
+        assert fd == (2 if line.startswith(b"warning") else 1)
+        assert abs(ms - run.info.start_time) < 60_000
+
+
+def test_a_bad_parameter_is_refused_before_anything_runs(project: Path, store_path: Path) -> None:
+    done = mltop(store_path, "run", str(project), "-P", "epochs=1.5")
+    assert done.returncode == 1
+    assert "epochs" in done.stderr and "1.5" in done.stderr
+    done = mltop(store_path, "run", str(project), "-P", "epochs")
+    assert done.returncode == 1
+    assert "key=value" in done.stderr
+    done = mltop(store_path, "run", str(project), "-e", "nope")
+    assert done.returncode == 1
+    assert "no entry point 'nope'" in done.stderr
+    assert Store(store_path).list_runs(view="all") == []
+
+
+def test_a_dirty_tree_records_its_diff(project: Path, store_path: Path) -> None:
+    train = project / "train.py"
+    train.write_text(train.read_text().replace("VERSION-1", "VERSION-DIRTY"))
+    done = mltop(store_path, "run", str(project))
+    assert done.returncode == 0, done.stderr
+    assert "VERSION-DIRTY" in done.stdout
+    store, run_id = only_run(store_path)
+    assert store.get_run(run_id).data.tags["mltop.git.dirty"] == "true"
+    diff = (store.artifacts(run_id).root / "project" / "git.diff").read_text()
+    assert '-        print(f"VERSION-1 epoch {e}")' in diff
+    assert '+        print(f"VERSION-DIRTY epoch {e}")' in diff
+
+
+def test_a_failing_command_fails_the_run_with_its_exit_code(
+    project: Path, store_path: Path
+) -> None:
+    done = mltop(store_path, "run", str(project), "-P", "fail=3")
+    assert done.returncode == 3
+    assert "FAILED (exit status 3)" in done.stderr
+    store, run_id = only_run(store_path)
+    run = store.get_run(run_id)
+    assert run.info.status == FAILED
+    assert run.data.tags["mltop.exit_code"] == "3"
+
+
+def test_a_script_without_mlproject_is_its_own_entry_point(project: Path, store_path: Path) -> None:
+    (project / "MLproject").unlink()
+    done = mltop(store_path, "run", str(project / "plain.py"), "-P", "a=x y")
+    assert done.returncode == 0, done.stderr
+    assert "plain ['--a', 'x y']" in done.stdout
+    store, run_id = only_run(store_path)
+    run = store.get_run(run_id)
+    assert run.data.params == {"a": "x y"}
+    assert run.data.tags["mlflow.project.entryPoint"] == "plain.py"
+
+
+def start_sleepy(
+    store_path: Path, project: Path, *extra: str
+) -> tuple[subprocess.Popen[str], int, int]:
+    pids = project / "pids.txt"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mltop.tui.cli",
+            "--store",
+            str(store_path),
+            "run",
+            str(project),
+            "-e",
+            "sleepy",
+            "-P",
+            f"pids={pids}",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ready\n"
+    child, grandchild = (int(p) for p in pids.read_text().split())
+    return proc, child, grandchild
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [
+        (signal.SIGINT, 130),
+        (signal.SIGTERM, 128 + signal.SIGTERM),
+        (signal.SIGHUP, 128 + signal.SIGHUP),
+    ],
+)
+def test_a_stop_signal_kills_the_run_and_its_whole_process_group(
+    project: Path, store_path: Path, signum: int, code: int
+) -> None:
+    proc, child, grandchild = start_sleepy(store_path, project)
+    assert alive(child) and alive(grandchild)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "KILLED" in err
+    wait_for(lambda: not alive(grandchild))  # it ignored SIGINT: the group's stop ended it
+    assert not alive(child)
+    store, run_id = only_run(store_path)
+    run = store.get_run(run_id)
+    assert run.info.status == KILLED
+    assert run.info.end_time is not None
+    assert store.get_metric_history(run_id, "x")  # what it logged before is kept
+
+
+def test_a_command_ignoring_signals_is_killed_after_the_grace(
+    project: Path, store_path: Path
+) -> None:
+    proc, child, grandchild = start_sleepy(
+        store_path, project, "-P", "ignore=ignore", "--stop-timeout", "0.3"
+    )
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 20
+    wait_for(lambda: not alive(child) and not alive(grandchild))
+    store, run_id = only_run(store_path)
+    assert store.get_run(run_id).info.status == KILLED
+
+
+def test_rerun_runs_the_recorded_commit_in_a_clean_worktree(
+    project: Path, store_path: Path
+) -> None:
+    first = mltop(store_path, "run", str(project), "-P", "epochs=2")
+    assert first.returncode == 0, first.stderr
+    store, original = only_run(store_path)
+    old_commit = git(project, "rev-parse", "HEAD")
+    train = project / "train.py"
+    train.write_text(train.read_text().replace("VERSION-1", "VERSION-2"))
+    git(project, "commit", "-qam", "v2")
+    # From anywhere: the project folder was recorded.
+    again = mltop(store_path, "run", "--rerun", original[:8], cwd=project.parent.parent)
+    assert again.returncode == 0, again.stderr
+    assert "clean worktree" in again.stderr
+    assert "VERSION-1 epoch 1" in again.stdout and "VERSION-2" not in again.stdout
+    runs = {r.info.run_id: r for r in store.list_runs()}
+    (rerun_id,) = set(runs) - {original}
+    rerun = runs[rerun_id]
+    assert rerun.data.tags["mltop.rerun_of"] == original
+    assert rerun.data.tags["mltop.git.commit"] == old_commit
+    assert rerun.data.params == runs[original].data.params
+    assert rerun.data.tags["mltop.project.dir"] == str(project)
+    assert git(project, "worktree", "list").count("\n") == 0  # the worktree is gone
+    # A parameter can be changed on a rerun.
+    third = mltop(store_path, "run", "--rerun", original, "-P", "epochs=1")
+    assert third.returncode == 0, third.stderr
+    assert "VERSION-1 epoch 0" in third.stdout and "epoch 1" not in third.stdout
+
+
+def test_rerun_of_a_dirty_run_applies_its_diff(project: Path, store_path: Path) -> None:
+    train = project / "train.py"
+    train.write_text(train.read_text().replace("VERSION-1", "VERSION-DIRTY"))
+    assert mltop(store_path, "run", str(project)).returncode == 0
+    _, original = only_run(store_path)
+    git(project, "checkout", "--", "train.py")  # the change is gone from the tree
+    again = mltop(store_path, "run", "--rerun", original)
+    assert again.returncode == 0, again.stderr
+    assert "VERSION-DIRTY epoch 0" in again.stdout
+    assert "applied the original run's uncommitted changes" in again.stderr
+
+
+def test_rerun_is_refused_when_the_commit_is_gone(project: Path, store_path: Path) -> None:
+    assert mltop(store_path, "run", str(project)).returncode == 0
+    store, original = only_run(store_path)
+    gone = git(project, "rev-parse", "HEAD")
+    (project / "train.py").write_text(TRAIN.replace("VERSION-1", "VERSION-3"))
+    git(project, "commit", "-qa", "--amend", "-m", "rewritten")
+    git(project, "reflog", "expire", "--expire=now", "--all")
+    git(project, "gc", "-q", "--prune=now")
+    again = mltop(store_path, "run", "--rerun", original)
+    assert again.returncode == 1
+    assert f"commit {gone[:12]}" in again.stderr
+    assert "not in the repository" in again.stderr
+    assert len(store.list_runs(view="all")) == 1  # nothing run, no run made
+
+
+def test_rerun_of_a_run_not_started_by_mltop_run_says_so(store_path: Path) -> None:
+    store = Store(store_path)
+    run = store.create_run("0", "by-hand")
+    done = mltop(store_path, "run", "--rerun", run.info.run_id)
+    assert done.returncode == 1
+    assert "was not started by `mltop run`" in done.stderr
+
+
+ENV_SCRIPT = """\
+import sys
+import mltop.store as ml
+with ml.start_run():
+    ml.log_metric("in_env", 1.0)
+print("prefix", sys.prefix)
+"""
+
+
+def test_virtualenv_is_built_from_python_env_yaml_and_reused(
+    project: Path, store_path: Path, tmp_path: Path
+) -> None:
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    (project / "python_env.yaml").write_text(
+        f'python: "{version}"\nbuild_dependencies: []\ndependencies: []\n'
+    )
+    (project / "MLproject").write_text(
+        "name: envy\npython_env: python_env.yaml\n"
+        "entry_points:\n  main:\n    command: python env_script.py\n"
+    )
+    (project / "env_script.py").write_text(ENV_SCRIPT)
+    envs = tmp_path / "envs"
+    env = {**os.environ, "MLTOP_ENV_ROOT": str(envs)}
+    first = mltop(store_path, "run", str(project), "--env-manager", "virtualenv", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "building environment for envy" in first.stderr
+    (built,) = [p for p in envs.iterdir() if p.is_dir()]
+    assert first.stdout.strip() == f"prefix {built}"  # the script ran inside it
+    second = mltop(store_path, "run", str(project), "--env-manager", "virtualenv", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "(reused)" in second.stderr and "building" not in second.stderr
+    store = Store(store_path)
+    runs = store.list_runs()
+    assert len(runs) == 2
+    for run in runs:
+        assert run.info.status == FINISHED
+        assert run.data.metrics == {"in_env": 1.0}  # logged with this mltop, into this store
+        assert run.data.tags["mlflow.project.env"] == "virtualenv"
+    # A build that died halfway (no ready mark) is not reused: it is made again.
+    (built / ".mltop-ready").unlink()
+    third = mltop(store_path, "run", str(project), "--env-manager", "virtualenv", env=env)
+    assert third.returncode == 0, third.stderr
+    assert "building environment" in third.stderr
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"python_env.yaml": 'python: "2.7"\n'}, "asks for Python 2.7: no python2.7 on PATH"),
+        ({"python_env.yaml": "dependencies: numpy\n"}, "dependencies must be a list"),
+        ({"python_env.yaml": "[unclosed\n"}, "is not YAML"),
+    ],
+)
+def test_a_python_env_that_cannot_be_built_is_refused(
+    project: Path, store_path: Path, tmp_path: Path, files: dict[str, str], message: str
+) -> None:
+    for name, text in files.items():
+        (project / name).write_text(text)
+    (project / "MLproject").write_text(
+        "name: envy\npython_env: python_env.yaml\n"
+        "entry_points:\n  main:\n    command: python env_script.py\n"
+    )
+    env = {**os.environ, "MLTOP_ENV_ROOT": str(tmp_path / "envs"), "PATH": "/nonexistent"}
+    done = mltop(store_path, "run", str(project), "--env-manager", "virtualenv", env=env)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert Store(store_path).list_runs(view="all") == []
