@@ -3,6 +3,7 @@ command in a child process, as a user runs it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -335,7 +336,15 @@ def test_rerun_runs_the_recorded_commit_in_a_clean_worktree(
     assert rerun.data.tags["mltop.git.commit"] == old_commit
     assert rerun.data.params == runs[original].data.params
     assert rerun.data.tags["mltop.project.dir"] == str(project)
+    assert rerun.data.tags["mlflow.source.name"] == str(project)
     assert git(project, "worktree", "list").count("\n") == 0  # the worktree is gone
+    # The link, both ways.
+    shown = mltop(store_path, "runs", "show", original, "--json")
+    assert json.loads(shown.stdout)["reruns"] == [rerun_id]
+    shown = mltop(store_path, "runs", "show", original)
+    assert f"Reruns      {rerun_id[:8]}" in shown.stdout
+    shown = mltop(store_path, "runs", "show", rerun_id)
+    assert f"Rerun of    {original[:8]}" in shown.stdout
     # A parameter can be changed on a rerun.
     third = mltop(store_path, "run", "--rerun", original, "-P", "epochs=1")
     assert third.returncode == 0, third.stderr

@@ -4,6 +4,7 @@ Every presenter returns Rich `Text` built from data (never a markup string)."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -58,6 +59,37 @@ def command(tags: dict[str, str]) -> str:
     return tags.get(TAG_COMMAND, "")
 
 
+TAG_RERUN_OF = "mltop.rerun_of"  # set by `mltop run --rerun` (tui/cli/launch.py)
+
+
+def rerun_filter(run_id: str) -> str:
+    """A search filter for the runs that reran `run_id`."""
+    return f"tags.`{TAG_RERUN_OF}` = '{run_id}'"
+
+
+def project_label(tags: dict[str, str]) -> str:
+    """`name:entry point (env manager)` of a run `mltop run` started; else empty."""
+    entry = tags.get("mlflow.project.entryPoint")
+    if not entry:
+        return ""
+    name = tags.get("mltop.project.name", "")
+    env = tags.get("mlflow.project.env", "")
+    return f"{name}:{entry}" + (f" ({env})" if env and env != "local" else "")
+
+
+def exit_label(tags: dict[str, str]) -> str:
+    """The command's exit status when it was not 0 (negative: the signal that ended it)."""
+    code = tags.get("mltop.exit_code", "0")
+    if code in ("", "0"):
+        return ""
+    if code.startswith("-") and code[1:].isdigit():
+        try:
+            return f"{code} ({signal.Signals(int(code[1:])).name})"
+        except ValueError:
+            return code
+    return code
+
+
 def git_commit(tags: dict[str, str]) -> str:
     return tags.get(TAG_GIT_COMMIT, "")
 
@@ -83,6 +115,7 @@ def run_facts(
     experiment: Experiment | None = None,
     parent: str | None = None,
     children: Sequence[str] = (),
+    reruns: Sequence[str] = (),
 ) -> list[tuple[str, Text]]:
     """A run's facts, labelled, in the order shown: name and id, experiment, lifecycle
     (when not active), status, times, user, where it ran, parent, children, artifacts. A
@@ -108,6 +141,10 @@ def run_facts(
         ("Git", plain(git_label(tags))),
         ("Parent", plain(parent)),
         ("Children", plain(", ".join(c[:8] for c in children))),
+        ("Project", plain(project_label(tags))),
+        ("Exit code", plain(exit_label(tags), "red")),
+        ("Rerun of", plain(tags.get(TAG_RERUN_OF, "")[:8])),
+        ("Reruns", plain(", ".join(r[:8] for r in reruns))),
         ("Artifacts", plain(info.artifact_uri)),
     ]
     if info.lifecycle_stage != "active":

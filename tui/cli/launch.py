@@ -242,7 +242,7 @@ def plan(
         TAG_PROJECT_ENV: env_manager,
         TAG_PROJECT_BACKEND: "local",
         TAG_MLFLOW_SOURCE_TYPE: "PROJECT",
-        TAG_MLFLOW_SOURCE_NAME: str(folder),
+        TAG_MLFLOW_SOURCE_NAME: str(home),
         **git,
     }
     if TAG_GIT_COMMIT in git:

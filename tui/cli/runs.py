@@ -18,7 +18,13 @@ from mltop.tui.cli.export import run_json, write_csv, write_json, write_run_json
 from mltop.tui.cli.opening import store_from, store_option
 from mltop.tui.cli.output import bad_filter, emit_json, out
 from mltop.tui.cli.table import Cell, Column, print_table
-from mltop.tui.present import STATUS_STYLE, dataset_inputs, run_facts, status_label
+from mltop.tui.present import (
+    STATUS_STYLE,
+    dataset_inputs,
+    rerun_filter,
+    run_facts,
+    status_label,
+)
 from mltop.tui.text import ago, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
@@ -290,11 +296,18 @@ def runs_show(
         more = total - len(found)
     artifacts = list(store.artifacts(run_id).walk())
     children = store.child_run_ids(run_id)
+    reruns = [
+        r.info.run_id
+        for r in store.search_runs(
+            None, rerun_filter(run_id), ["attributes.start_time"], 1000, view="all"
+        )
+    ]
     if as_json:
         head = {
             **run_json(run),
             "more_metrics": 0 if every else more,
             "children": children,
+            "reruns": reruns,
             "artifacts": [asdict(a) for a in artifacts],
             "inputs": {
                 "dataset_inputs": [
@@ -317,7 +330,7 @@ def runs_show(
     facts.add_column(style="bold")
     facts.add_column()
     exp = store.get_experiment(run.info.experiment_id)
-    for label, value in run_facts(run, now_ms(), experiment=exp, children=children):
+    for label, value in run_facts(run, now_ms(), experiment=exp, children=children, reruns=reruns):
         facts.add_row(label, value)
     console.print(facts)
     _print_pairs(console, "Params", run.data.params)
