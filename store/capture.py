@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import select
 import sys
@@ -69,7 +70,7 @@ class ConsoleLog:
             with open(log_path, "rb") as existing:
                 existing.seek(-1, os.SEEK_END)
                 if existing.read(1) != b"\n":
-                    self._append(b"\n", None)
+                    self._append(b"\n", b"")
         self._pending: dict[int, bytearray] = {1: bytearray(), 2: bytearray()}
         self._pending_since: dict[int, float] = {}
         self._open_fd: int | None = None  # the stream whose line is written but not ended
@@ -103,32 +104,38 @@ class ConsoleLog:
                 self._lines(fd, data)
 
     def _lines(self, fd: int, data: bytes) -> None:
-        """Write whole lines (and possibly a last partial one) of stream `fd`."""
+        """Write whole lines (and possibly a last partial one) of stream `fd`: the bytes
+        in one write, then their time entries in another."""
         if self._open_fd is not None and self._open_fd != fd:
-            self._append(b"\n", None)  # end the other stream's partial line
+            self._append(b"\n", b"")  # end the other stream's partial line
             self._open_fd = None
-        start = 0
-        stamp = int(self._clock() * 1000)
-        while start < len(data):
-            cut = data.find(b"\n", start)
-            piece = data[start:] if cut < 0 else data[start : cut + 1]
-            self._append(piece, None if self._open_fd == fd else (stamp, fd))
-            self._open_fd = fd if cut < 0 else None
-            start += len(piece)
+        # Where each line starts: after each newline but the last byte, and at the start
+        # unless it continues this stream's partial line.
+        lengths = [len(part) + 1 for part in data.split(b"\n")]
+        lengths.pop()  # the bytes after the last newline: no line starts after them
+        starts = list(itertools.accumulate(lengths, initial=0))
+        if self._open_fd == fd:
+            starts.pop(0)
+        if starts and starts[-1] >= len(data):
+            starts.pop()  # the data ends with a newline: nothing starts there
+        suffix = f" {int(self._clock() * 1000)} {fd}\n"
+        base = self._offset
+        entries = "".join(f"{base + start}{suffix}" for start in starts).encode("ascii")
+        self._append(data, entries)
+        self._open_fd = None if data.endswith(b"\n") else fd
 
-    def _append(self, piece: bytes, starts: tuple[int, int] | None) -> None:
+    def _append(self, data: bytes, entries: bytes) -> None:
         if self._log is None or self._times is None:
             return
         try:
-            offset = self._offset
-            view = memoryview(piece)
+            view = memoryview(data)
             while view:
                 written = os.write(self._log, view)
                 view = view[written:]
                 self._offset += written
-            if starts is not None:
-                entry = f"{offset} {starts[0]} {starts[1]}\n".encode("ascii")
-                os.write(self._times, entry)
+            view = memoryview(entries)
+            while view:
+                view = view[os.write(self._times, view) :]
         except OSError as exc:
             self._fail(exc)
 
@@ -150,7 +157,7 @@ class ConsoleLog:
         """Write what is pending, end a partial last line, and close."""
         self.flush_partial(everything=True)
         if self._open_fd is not None:
-            self._append(b"\n", None)
+            self._append(b"\n", b"")
             self._open_fd = None
         self.close()
 
