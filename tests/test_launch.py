@@ -100,7 +100,9 @@ def project(tmp_path: Path) -> Path:
     (folder / "MLproject").write_text(MLPROJECT)
     (folder / "train.py").write_text(TRAIN)
     (folder / "sleepy.py").write_text(SLEEPY)
-    (folder / "plain.py").write_text("import sys\nprint('plain', sys.argv[1:])\n")
+    (folder / "plain.py").write_text(
+        "import sys\nprint('plain', sys.argv[1:], sys.executable, repr(sys.stdin.read()))\n"
+    )
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "v1")
@@ -236,7 +238,8 @@ def test_a_script_without_mlproject_is_its_own_entry_point(project: Path, store_
     (project / "MLproject").unlink()
     done = mltop(store_path, "run", str(project / "plain.py"), "-P", "a=x y")
     assert done.returncode == 0, done.stderr
-    assert "plain ['--a', 'x y']" in done.stdout
+    # This Python (not whatever `python` is on PATH), and stdin at its end at once.
+    assert done.stdout.strip() == f"plain ['--a', 'x y'] {sys.executable} ''"
     store, run_id = only_run(store_path)
     run = store.get_run(run_id)
     assert run.data.params == {"a": "x y"}
@@ -285,6 +288,11 @@ def test_a_stop_signal_kills_the_run_and_its_whole_process_group(
 ) -> None:
     proc, child, grandchild = start_sleepy(store_path, project)
     assert alive(child) and alive(grandchild)
+    # The output reached the run's log as it came, not when the command ended.
+    store = Store(store_path, create=False)
+    (running,) = store.list_runs()
+    log = store.artifacts(running.info.run_id).root / "logs" / "stdout.log"
+    wait_for(lambda: log.read_bytes() == b"ready\n")
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
@@ -309,6 +317,24 @@ def test_a_command_ignoring_signals_is_killed_after_the_grace(
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert time.monotonic() - started < 20
+    wait_for(lambda: not alive(child) and not alive(grandchild))
+    store, run_id = only_run(store_path)
+    assert store.get_run(run_id).info.status == KILLED
+
+
+def test_a_second_ctrl_c_kills_at_once(project: Path, store_path: Path) -> None:
+    proc, child, grandchild = start_sleepy(
+        store_path, project, "-P", "ignore=ignore", "--stop-timeout", "600"
+    )
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # (the line saying which run started comes first)
+    while "Ctrl-C again to kill it now" not in line:
+        assert line, "mltop run ended without saying it was stopping"
+        line = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)  # well before the 600 s grace
+    assert proc.returncode == 130
     wait_for(lambda: not alive(child) and not alive(grandchild))
     store, run_id = only_run(store_path)
     assert store.get_run(run_id).info.status == KILLED
@@ -429,6 +455,40 @@ def test_virtualenv_is_built_from_python_env_yaml_and_reused(
     third = mltop(store_path, "run", str(project), "--env-manager", "virtualenv", env=env)
     assert third.returncode == 0, third.stderr
     assert "building environment" in third.stderr
+
+
+def test_two_launches_at_once_build_one_environment(
+    project: Path, store_path: Path, tmp_path: Path
+) -> None:
+    (project / "python_env.yaml").write_text("build_dependencies: []\ndependencies: []\n")
+    (project / "MLproject").write_text(
+        "name: envy\npython_env: python_env.yaml\n"
+        "entry_points:\n  main:\n    command: python env_script.py\n"
+    )
+    (project / "env_script.py").write_text(ENV_SCRIPT)
+    env = {**os.environ, "MLTOP_ENV_ROOT": str(tmp_path / "envs")}
+    command = [sys.executable, "-m", "mltop.tui.cli", "--store", str(store_path), "run",
+               str(project), "--env-manager", "virtualenv"]  # fmt: skip
+    both = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    said = [p.communicate(timeout=300)[1] for p in both]
+    assert [p.returncode for p in both] == [0, 0], said
+    assert sum("building environment" in s for s in said) == 1
+    assert sum("(reused)" in s for s in said) == 1
+    assert len([p for p in (tmp_path / "envs").iterdir() if p.is_dir()]) == 1
+
+
+def test_virtualenv_refuses_a_conda_project(project: Path, store_path: Path) -> None:
+    (project / "MLproject").write_text(
+        "name: condy\nconda_env: conda.yaml\nentry_points:\n  main:\n    command: python x.py\n"
+    )
+    done = mltop(store_path, "run", str(project), "--env-manager", "virtualenv")
+    assert done.returncode == 1
+    assert "the project declares conda_env" in done.stderr
 
 
 @pytest.mark.parametrize(
