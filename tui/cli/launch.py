@@ -215,6 +215,11 @@ def plan(
             diff = read_diff(rerun.info.run_id) if read_diff is not None else None
             folder, worktree, extra = _checkout_for_rerun(home, commit, rerun, diff)
             notes.extend(extra)
+        else:
+            notes.append(
+                f"run {rerun.info.run_id[:8]} recorded no git commit (its folder was not in a "
+                "repository): running the folder as it is now"
+            )
     else:
         home, named = _resolve(path)
         folder = home
