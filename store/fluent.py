@@ -9,7 +9,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltop.store.client import MltopClient, artifact_location_tags, view_of
 from mltop.store.entities import (
@@ -34,6 +34,9 @@ from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
 from mltop.store.sqlite.writer import install_stop_handlers, sync_all
 
+if TYPE_CHECKING:
+    from mltop.store.system_metrics import SystemMetricsSampler
+
 _lock = threading.RLock()
 _client: MltopClient | None = None
 _store_path: str | None = None
@@ -43,6 +46,8 @@ _experiment_id: str | None = None
 _stack: list[ActiveRun] = []
 _uncaught: type[BaseException] | None = None
 _hooks_installed = False
+# "true" or "1": every run samples system metrics (ours, and MLflow's name for it).
+SYSTEM_METRICS_ENV = ("MLTOP_ENABLE_SYSTEM_METRICS_LOGGING", "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING")
 
 
 class ActiveRun:
@@ -56,6 +61,7 @@ class ActiveRun:
         self._run = run
         self.run_id = run.info.run_id
         self.owner_pid = os.getpid()
+        self.sampler: SystemMetricsSampler | None = None  # log_system_metrics=True
 
     @property
     def info(self) -> RunInfo:
@@ -290,13 +296,21 @@ def start_run(
 ) -> ActiveRun:
     """Start a run (or resume `run_id`, or the run named by `MLTOP_RUN_ID`) and make it
     active. With a run already active, pass `nested=True` to start a child of it.
-    `log_system_info=False` leaves out the `mltop.*` facts (user, host, git, ...);
-    mltop samples no system metrics (`log_system_metrics` True is refused)."""
-    if log_system_metrics:
-        raise InvalidValueError(
-            "log_system_metrics=True: mltop does not sample system metrics (CPU, GPU, "
-            "memory) yet; pass None or False"
+    `log_system_info=False` leaves out the `mltop.*` facts (user, host, git, ...).
+    `log_system_metrics=True` samples the run's system metrics (CPU, memory, disk, network,
+    GPUs: `mltop.store.system_metrics`) until it ends; None: as the environment says
+    (`MLTOP_ENABLE_SYSTEM_METRICS_LOGGING` or MLflow's `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`,
+    "true" or "1"). Under `mltop run`, which samples the run itself (it sets
+    `MLTOP_SYSTEM_METRICS_BY` to its process id), no second sampler is started."""
+    sample = log_system_metrics
+    if sample is None:
+        sample = any(
+            os.environ.get(name, "").strip().lower() in ("true", "1") for name in SYSTEM_METRICS_ENV
         )
+    if sample:
+        from mltop.store import system_metrics  # (psutil: only for runs that sample)
+
+        interval = system_metrics.interval_from_env()  # a bad value refused before the run
     client = get_client()
     with _lock:
         _install_hooks()
@@ -325,6 +339,13 @@ def start_run(
             )
         active = ActiveRun(run)
         _stack.append(active)
+        if sample and not system_metrics.sampled_elsewhere():
+            try:
+                active.sampler = system_metrics.start_sampler(
+                    client, run.info.run_id, interval=interval
+                )
+            except Exception as exc:  # the training goes on without them
+                print(f"mltop: system metrics not sampled: {exc}", file=sys.stderr)
         return active
 
 
@@ -355,6 +376,8 @@ def _end_through(target: ActiveRun, status: str) -> None:
     while _stack:
         top = _stack.pop()
         _last_run_id = top.run_id
+        if top.sampler is not None:
+            top.sampler.stop()
         client.set_terminated(top.info.run_id, status)
         if top is target:
             return
