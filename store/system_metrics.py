@@ -225,6 +225,9 @@ class SystemMetricsSampler:
         else:
             store = Store(client_or_store)
         self.store = store
+        self._own_store = store is not client_or_store and not isinstance(
+            client_or_store, MltopClient
+        )  # opened here from a path: closed as the sampler ends
         self.run_id = run_id
         self.interval = interval_from_env() if interval is None else float(interval)
         if self.interval <= 0:
@@ -288,6 +291,8 @@ class SystemMetricsSampler:
         finally:
             if self._gpus is not None:
                 self._gpus.close()
+            if self._own_store:
+                self.store.close()
 
     def _open(self) -> None:
         psutil.cpu_percent(interval=None)  # the first call starts the measure (it says 0.0)

@@ -298,6 +298,16 @@ def test_a_store_that_cannot_be_written_stops_it_said_once(store, monkeypatch, c
     assert "is full" in err
 
 
+def test_a_store_given_by_its_path_is_opened_and_closed_by_the_sampler(store, monkeypatch):
+    install(monkeypatch, None)
+    run_id = store.create_run().info.run_id
+    sampler = start_sampler(str(store.path), run_id, interval=3600)
+    sampler.stop()
+    assert not sampler.running
+    assert sampler.store is not store
+    assert set(latest(store, run_id)) == BASE_KEYS
+
+
 def test_an_unknown_run_is_refused_at_start(store):
     with pytest.raises(Exception, match="nope"):
         start_sampler(store, "nope")

@@ -208,17 +208,29 @@ class SystemView(Vertical):
         self.follow()
 
     def _start_read(self) -> Worker[Any]:
-        return self._read(self.store, self.run_id, dict(self.cursors), self.start_time is None)
+        # What each line holds: a line whose key logged nothing since is not read again.
+        counts = {key: s.count for key, s in self.summaries.items() if key in self.cursors}
+        return self._read(
+            self.store, self.run_id, dict(self.cursors), counts, self.start_time is None
+        )
 
     @store_work(group="system")
     def _read(
-        store: TrackingStore, run_id: str, cursors: dict[str, int], first: bool
+        store: TrackingStore,
+        run_id: str,
+        cursors: dict[str, int],
+        counts: dict[str, int],
+        first: bool,
     ) -> SystemLoaded:
         start = store.get_run(run_id, max_metrics=0).info.start_time if first else None
         summaries, _total = store.search_run_metrics(run_id, SYSTEM_PREFIX, limit=MOST_KEYS)
         summaries = {k: s for k, s in summaries.items() if k.startswith(SYSTEM_PREFIX)}
         charted = [key for _group, lines in grouped(list(summaries)) for key, _label in lines]
-        charts = {key: chart_data(store, run_id, key, cursors.get(key)) for key in charted}
+        charts = {
+            key: chart_data(store, run_id, key, cursors.get(key))
+            for key in charted
+            if counts.get(key) != summaries[key].count
+        }
         return SystemLoaded(summaries, charts, start)
 
     @on(Worker.StateChanged)
