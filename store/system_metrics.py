@@ -52,6 +52,7 @@ INTERVAL_ENV = ("MLTOP_SYSTEM_METRICS_SAMPLING_INTERVAL", "MLFLOW_SYSTEM_METRICS
 # Set by a process that samples its child's run itself (`mltop run`): the child's
 # start_run(log_system_metrics=True) then starts no second sampler while that process lives.
 SAMPLED_BY_ENV = "MLTOP_SYSTEM_METRICS_BY"
+CPU_WINDOW_S = 0.1  # the first sample's CPU use is measured over this long at least
 STOP_WAIT_S = 5.0  # stop() waits at most this long for a sample under way (a slow NVML call)
 MB = 1e6
 
@@ -94,6 +95,16 @@ def process_tree() -> set[int]:
 
 def _round(value: float) -> float:
     return round(float(value), 1)
+
+
+def _cpu_times() -> tuple[float, float]:
+    """(all, busy) CPU seconds of the machine so far, as psutil.cpu_percent counts them."""
+    times = psutil.cpu_times()
+    total = sum(times)
+    # On Linux, guest time is counted in user and nice already.
+    total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return total, total - idle
 
 
 class Gpus:
@@ -247,6 +258,7 @@ class SystemMetricsSampler:
         self._disk_path = str(Path(store.path))
         self._gpus: Gpus | None = None
         self._net_start: tuple[float, float] | None = None
+        self._cpu_last: tuple[float, float] | None = None
 
     # -- the thread ---------------------------------------------------------------------
 
@@ -295,7 +307,18 @@ class SystemMetricsSampler:
                 self.store.close()
 
     def _open(self) -> None:
-        psutil.cpu_percent(interval=None)  # the first call starts the measure (it says 0.0)
+        # CPU use is a difference of two readings: the first is taken here. (The sampler's
+        # own, not psutil.cpu_percent's, whose last reading is shared by every caller in
+        # the process: the training's own calls, another run's sampler.)
+        try:
+            self._cpu_last = _cpu_times()
+        except Exception:
+            self._cpu_last = None
+        else:
+            # The first sample comes at once: over a few milliseconds (or none of the
+            # kernel's clock ticks) CPU use means nothing. (Not a wait stop() cuts short:
+            # a short run gets a first sample whole.)
+            time.sleep(CPU_WINDOW_S)
         try:
             net = psutil.net_io_counters()
             self._net_start = (net.bytes_recv, net.bytes_sent)
@@ -331,9 +354,15 @@ class SystemMetricsSampler:
             self.errors += self._gpus.read(pids, out)
         return out
 
-    @staticmethod
-    def _cpu(out: dict[str, float]) -> None:
-        out[PREFIX + "cpu_utilization_percentage"] = _round(psutil.cpu_percent(interval=None))
+    def _cpu(self, out: dict[str, float]) -> None:
+        now, last = _cpu_times(), self._cpu_last
+        self._cpu_last = now
+        if last is None:
+            return
+        total, busy = now[0] - last[0], now[1] - last[1]
+        if total > 0:
+            share = min(100.0, max(0.0, busy / total * 100))
+            out[PREFIX + "cpu_utilization_percentage"] = _round(share)
 
     @staticmethod
     def _memory(out: dict[str, float]) -> None:

@@ -7,11 +7,12 @@ import logging
 import os
 import subprocess
 import sys
+from unittest import mock
 
 import pytest
 from fake_nvml import FakeGpu, FakeProcess, GpuFake, NVMLError, install
 
-from mltop.store import InvalidValueError, Store
+from mltop.store import InvalidValueError, Store, system_metrics
 from mltop.store.errors import StoreFullError
 from mltop.store.system_metrics import GPUS_TAG, SystemMetricsSampler, start_sampler
 
@@ -75,6 +76,7 @@ class Ticks:
         self.samples = samples
         self.cost = cost
         self.waits: list[float] = []
+        self.cpu_reads = 0
 
     def clock(self) -> float:
         return self.now
@@ -88,6 +90,12 @@ class Ticks:
         self.now += self.cost
         return {ME}
 
+    def cpu_times(self) -> tuple[float, float]:
+        """The machine's (all, busy) CPU seconds: 40 % busy, ten seconds a reading (the
+        samples of a fake clock come within a millisecond: no real CPU time between)."""
+        self.cpu_reads += 1
+        return (10.0 * self.cpu_reads, 4.0 * self.cpu_reads)
+
 
 def run_sampler(store: Store, run_id: str, samples: int, **kwargs) -> SystemMetricsSampler:
     """Sample `samples` times on the sampler's thread, and wait for it to end."""
@@ -96,9 +104,13 @@ def run_sampler(store: Store, run_id: str, samples: int, **kwargs) -> SystemMetr
         store, run_id, kwargs.pop("interval", 10.0), kwargs.pop("pids", ticks.pids),
         clock=ticks.clock, wait=ticks.wait, **kwargs,
     )  # fmt: skip
-    sampler.start()
-    assert sampler.thread is not None
-    sampler.thread.join(10)
+    with (
+        mock.patch.object(system_metrics, "_cpu_times", ticks.cpu_times),
+        mock.patch.object(system_metrics, "CPU_WINDOW_S", 0.0),
+    ):
+        sampler.start()
+        assert sampler.thread is not None
+        sampler.thread.join(10)
     assert not sampler.running
     return sampler
 
@@ -124,7 +136,7 @@ def test_two_gpus_logged_under_mlflow_names_and_our_process_memory(store, monkey
     # Only our process on GPU 1 counts: another's there, and GPU 0's, are not the run's.
     assert values["system/gpu_1_process_memory_megabytes"] == 4_500
     assert store.get_run(run_id).data.tags[GPUS_TAG] == "1"
-    assert 0 <= values["system/cpu_utilization_percentage"] <= 100
+    assert values["system/cpu_utilization_percentage"] == 40
     assert 0 < values["system/system_memory_usage_percentage"] <= 100
     assert values["system/system_memory_usage_megabytes"] > 0
     assert 0 < values["system/disk_usage_percentage"] <= 100
@@ -135,10 +147,37 @@ def test_steps_are_sample_numbers_and_timestamps_wall_time(store, monkeypatch):
     install(monkeypatch, None)
     run_id = store.create_run().info.run_id
     run_sampler(store, run_id, 3)
-    history = store.get_metric_history(run_id, "system/cpu_utilization_percentage")
+    history = store.get_metric_history(run_id, "system/system_memory_usage_percentage")
     assert [p.step for p in history] == [0, 1, 2]
     start = store.get_run(run_id).info.start_time
     assert all(start - 1000 <= p.timestamp <= start + 60_000 for p in history)
+
+
+def test_cpu_use_is_the_samplers_own_measure_whatever_else_reads_psutil(store, monkeypatch):
+    import psutil
+
+    install(monkeypatch, two_gpus())  # (the run's processes are asked for: GPUs)
+    run_id = store.create_run().info.run_id
+    readings = iter([(100.0, 40.0), (200.0, 65.0), (300.0, 165.0)])  # (all, busy) seconds
+    ticks = Ticks(2)
+    ticks.cpu_times = lambda: next(readings)
+
+    def pids() -> set[int]:
+        psutil.cpu_percent(interval=None)  # the training's own reading changes nothing
+        return {ME}
+
+    run_sampler(store, run_id, 2, ticks=ticks, pids=pids)
+    history = store.get_metric_history(run_id, "system/cpu_utilization_percentage")
+    assert [(p.step, p.value) for p in history] == [(0, 25.0), (1, 100.0)]
+
+
+def test_real_cpu_use_is_measured_over_a_tenth_of_a_second_at_least(store, monkeypatch):
+    install(monkeypatch, None)
+    run_id = store.create_run().info.run_id
+    sampler = start_sampler(store, run_id, interval=3600)
+    sampler.stop()  # at once: the first sample is still whole
+    cpu = latest(store, run_id)["system/cpu_utilization_percentage"]
+    assert 0 <= cpu <= 100
 
 
 def test_a_resumed_run_goes_on_after_its_last_sample(store, monkeypatch):

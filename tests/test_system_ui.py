@@ -137,6 +137,23 @@ async def test_a_run_without_system_metrics_says_how_to_get_them(tmp_path):
 
 
 @sync
+async def test_a_run_with_only_system_metrics_says_where_they_are(tmp_path, monkeypatch):
+    install(monkeypatch, None)
+    path = tmp_path / "store"
+    with Store(path) as store:
+        run_sampler(store, store.create_run(run_name="idle").info.run_id, 1)
+    app = make_app(path)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_detail(pilot, 1, 0)
+        note = screen.query_one("#no-charts")
+        await settle(pilot, lambda: note.display)
+        assert str(note.render()) == (
+            "no metrics logged for this run; its system metrics are on the System tab (6)"
+        )
+        assert not screen.query(MetricChart)
+
+
+@sync
 async def test_the_system_tab_follows_new_samples_only_while_shown(sampled, monkeypatch):
     path, run_id = sampled
     app = make_app(path)

@@ -399,10 +399,12 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             note.display = False
         else:
             note.display = True
+            own = [k for k in run.data.summaries if not k.startswith(SYSTEM_PREFIX)]
             note.update(
-                "no metrics logged for this run"
-                if not run.data.summaries
-                else "no metric chosen: press m to choose the metrics to chart"
+                "no metric chosen: press m to choose the metrics to chart"
+                if own
+                else "no metrics logged for this run"
+                + ("; its system metrics are on the System tab (6)" if run.data.summaries else "")
             )
 
     def _summary(self, run: Run) -> Text:
