@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from unittest import mock
@@ -335,6 +336,22 @@ def test_a_store_that_cannot_be_written_stops_it_said_once(store, monkeypatch, c
     err = capsys.readouterr().err
     assert err.count("mltop: system metrics of run") == 1
     assert "is full" in err
+
+
+def test_a_deleted_store_stops_it_said_once(store, monkeypatch, capsys):
+    install(monkeypatch, two_gpus())
+    run_id = store.create_run().info.run_id
+    ticks = Ticks(samples=50)
+
+    def pids() -> set[int]:
+        if len(ticks.waits) == 1:  # before the second sample is written: the store goes
+            shutil.rmtree(store.path)
+        return {ME}
+
+    sampler = run_sampler(store, run_id, 50, ticks=ticks, pids=pids)
+    assert sampler.samples == 1 and len(ticks.waits) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is gone" in err
 
 
 def test_a_store_given_by_its_path_is_opened_and_closed_by_the_sampler(store, monkeypatch):
