@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltop.store.capture import CAPTURED_BY_ENV, ProcessCapture
 from mltop.store.client import MltopClient, artifact_location_tags, view_of
@@ -36,6 +36,9 @@ from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
 from mltop.store.sqlite.writer import install_stop_handlers, sync_all
 
+if TYPE_CHECKING:
+    from mltop.store.system_metrics import SystemMetricsSampler
+
 _lock = threading.RLock()
 _client: MltopClient | None = None
 _store_path: str | None = None
@@ -45,6 +48,8 @@ _experiment_id: str | None = None
 _stack: list[ActiveRun] = []
 _uncaught: type[BaseException] | None = None
 _hooks_installed = False
+# "true" or "1": every run samples system metrics (ours, and MLflow's name for it).
+SYSTEM_METRICS_ENV = ("MLTOP_ENABLE_SYSTEM_METRICS_LOGGING", "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING")
 
 
 class ActiveRun:
@@ -59,6 +64,7 @@ class ActiveRun:
         self.run_id = run.info.run_id
         self.owner_pid = os.getpid()
         self.capture: ProcessCapture | None = None  # this process's output, copied
+        self.sampler: SystemMetricsSampler | None = None  # log_system_metrics=True
 
     @property
     def info(self) -> RunInfo:
@@ -298,16 +304,24 @@ def start_run(
 ) -> ActiveRun:
     """Start a run (or resume `run_id`, or the run named by `MLTOP_RUN_ID`) and make it
     active. With a run already active, pass `nested=True` to start a child of it.
-    `log_system_info=False` leaves out the `mltop.*` facts (user, host, git, ...);
+    `log_system_info=False` leaves out the `mltop.*` facts (user, host, git, ...).
     `capture_output=True` copies this process's stdout and stderr (file descriptors 1 and
     2: C extensions and child processes too) to the run's `logs/stdout.log` until the run
-    ends, still showing them (under `mltop run`, which captures already, it does nothing);
-    mltop samples no system metrics (`log_system_metrics` True is refused)."""
-    if log_system_metrics:
-        raise InvalidValueError(
-            "log_system_metrics=True: mltop does not sample system metrics (CPU, GPU, "
-            "memory) yet; pass None or False"
+    ends, still showing them (under `mltop run`, which captures already, it does nothing).
+    `log_system_metrics=True` samples the run's system metrics (CPU, memory, disk, network,
+    GPUs: `mltop.store.system_metrics`) until it ends; None: as the environment says
+    (`MLTOP_ENABLE_SYSTEM_METRICS_LOGGING` or MLflow's `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`,
+    "true" or "1"). Under `mltop run`, which samples the run itself (it sets
+    `MLTOP_SYSTEM_METRICS_BY` to its process id), no second sampler is started."""
+    sample = log_system_metrics
+    if sample is None:
+        sample = any(
+            os.environ.get(name, "").strip().lower() in ("true", "1") for name in SYSTEM_METRICS_ENV
         )
+    if sample:
+        from mltop.store import system_metrics  # (psutil: only for runs that sample)
+
+        interval = system_metrics.interval_from_env()  # a bad value refused before the run
     client = get_client()
     with _lock:
         _install_hooks()
@@ -344,6 +358,13 @@ def start_run(
             active.capture = ProcessCapture(client.store.artifacts(active.run_id))
             active.capture.start()
         _stack.append(active)
+        if sample and not system_metrics.sampled_elsewhere():
+            try:
+                active.sampler = system_metrics.start_sampler(
+                    client, run.info.run_id, interval=interval
+                )
+            except Exception as exc:  # the training goes on without them
+                print(f"mltop: system metrics not sampled: {exc}", file=sys.stderr)
         return active
 
 
@@ -374,6 +395,8 @@ def _end_through(target: ActiveRun, status: str) -> None:
     while _stack:
         top = _stack.pop()
         _last_run_id = top.run_id
+        if top.sampler is not None:
+            top.sampler.stop()
         if top.capture is not None:
             top.capture.stop()
             top.capture = None

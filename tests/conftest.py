@@ -18,6 +18,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "MLTOP_EXPERIMENT_NAME",
         "MLTOP_EXPERIMENT_ID",
         "MLTOP_HEARTBEAT_INTERVAL",
+        # A developer's shell may sample every run: tests sample only when they ask.
+        "MLTOP_ENABLE_SYSTEM_METRICS_LOGGING",
+        "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
+        "MLTOP_SYSTEM_METRICS_SAMPLING_INTERVAL",
+        "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
+        "MLTOP_SYSTEM_METRICS_BY",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLTOP_USER", "tester")

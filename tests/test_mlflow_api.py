@@ -401,10 +401,7 @@ def test_fluent_run_calls(fluent):
     assert fluent.get_run(child.info.run_id).info.lifecycle_stage == "active"
 
 
-def test_start_run_refuses_system_metrics_and_trace_location(fluent):
-    with pytest.raises(InvalidValueError, match="system metrics"):
-        fluent.start_run(log_system_metrics=True)
-    assert fluent.active_run() is None
+def test_start_run_refuses_trace_location(fluent):
     with pytest.raises(InvalidValueError, match="traces"):
         fluent.set_experiment("x", trace_location="somewhere")
 

@@ -453,15 +453,17 @@ class Outcome:
     returncode: int  # the command's (negative: killed by that signal)
 
 
-def _start_sampler(client: MltopClient, run_id: str, group: int) -> Any:
+def _start_sampler(
+    client: MltopClient, run_id: str, group: int, say: Callable[[str], None]
+) -> Any:
+    """System metrics of the run, with the GPU memory of the command's process group."""
     try:
-        from mltop.store import system_metrics  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
+        from mltop.store.system_metrics import start_sampler
+
+        return start_sampler(client, run_id, pids=lambda: group_pids(group))
+    except Exception as exc:  # the command runs on without them
+        say(f"system metrics not sampled: {exc}")
         return None
-    start = getattr(system_metrics, "start_sampler", None)
-    if start is None:
-        return None
-    return start(client, run_id, pids=lambda: group_pids(group))
 
 
 @contextlib.contextmanager
@@ -524,7 +526,7 @@ def execute(
     stopper.started(group)
     terminals = {1: _fileno(sys.stdout), 2: _fileno(sys.stderr)}
     tee = Tee({proc.stdout.fileno(): 1, proc.stderr.fileno(): 2}, terminals, log).start()
-    sampler = _start_sampler(client, run_id, group) if system_metrics else None
+    sampler = _start_sampler(client, run_id, group, say) if system_metrics else None
     try:
         with _maybe(sampler):
             while True:

@@ -44,6 +44,7 @@ from mltop.tui.widgets.metric_chart import (
     MetricChart,
     Plot,
 )
+from mltop.tui.widgets.system_view import SYSTEM_PREFIX, SystemView
 from mltop.tui.workers import OneAtATime, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
@@ -51,6 +52,7 @@ SHOWN_METRICS = 500  # metrics read and listed at once: a run may log a million 
 # What has the keyboard when a tab is shown by its key.
 TAB_FOCUS = {
     "charts-tab": "#charts",
+    "system-tab": "#system-charts",
     "params-tab": "#params",
     "metrics-tab": "#metrics",
     "tags-tab": "#tags",
@@ -132,7 +134,7 @@ class HistoryLoaded(Message):
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
     """The metrics charted: those `chosen` that the run has, else the first by name. (A
     run with more metrics than were read keeps every chosen one: it was found there.)"""
-    keys = sorted(run.data.summaries)
+    keys = sorted(k for k in run.data.summaries if not k.startswith(SYSTEM_PREFIX))  # System tab
     if chosen is None:
         return keys[:DEFAULT_CHARTS]
     if run.data.more_metrics:
@@ -207,6 +209,14 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             id="detail.tab_charts",
         ),
         Binding(
+            "6",
+            "tab('system-tab')",
+            "System",
+            show=False,
+            tooltip="System tab: CPU, memory, disk, network and GPUs (log_system_metrics=True)",
+            id="detail.tab_system",
+        ),
+        Binding(
             "2",
             "tab('params-tab')",
             "Params",
@@ -277,6 +287,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
                     yield ChartGrid(id="charts")
+                with TabPane("System", id="system-tab"):
+                    yield SystemView(self.store, self.run_id, id="system")
                 with TabPane("Params", id="params-tab"):
                     yield ListTable(id="params", cursor_type="row")
                 with TabPane("Metrics", id="metrics-tab"):
@@ -387,10 +399,12 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             note.display = False
         else:
             note.display = True
+            own = [k for k in run.data.summaries if not k.startswith(SYSTEM_PREFIX)]
             note.update(
-                "no metrics logged for this run"
-                if not run.data.summaries
-                else "no metric chosen: press m to choose the metrics to chart"
+                "no metric chosen: press m to choose the metrics to chart"
+                if own
+                else "no metrics logged for this run"
+                + ("; its system metrics are on the System tab (6)" if run.data.summaries else "")
             )
 
     def _summary(self, run: Run) -> Text:
@@ -490,12 +504,14 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
     def follow(self) -> None:
         """New points may have arrived: read after each chart's cursor."""
         self.load()
+        self.query_one(SystemView).follow()
 
     def reload(self) -> None:
         """Read everything shown again, each chart's whole history too (the store works
         again, or it is another file now: what was read may not be in it)."""
         self.cursors.clear()
         self.load()
+        self.query_one(SystemView).reload()
 
     def action_choose_metrics(self) -> None:
         if self.run is None:
@@ -527,6 +543,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.query_one(SystemView).set_shown(event.pane.id == "system-tab")
         if event.pane.id == "artifacts-tab" and self.artifacts is not None:
             self._show_artifacts(event.pane, self.artifacts)
 
