@@ -181,6 +181,8 @@ def test_a_project_runs_as_a_run_with_its_params_commit_and_logs(
     assert tags["mltop.project.dir"] == str(project)
     assert tags["mltop.exit_code"] == "0"
     assert "project/git.diff" not in {f.path for f in store.artifacts(run_id).walk()}
+    # System metrics sampled by mltop run itself (on by default).
+    assert "system/cpu_utilization_percentage" in run.data.metrics
     # The script's own logging landed in the same run.
     assert [m.value for m in store.get_metric_history(run_id, "loss")] == [1.0, 0.5, 1 / 3]
     # Its output, both streams, in the run's console log, each line with its time and fd.
@@ -448,7 +450,8 @@ def test_virtualenv_is_built_from_python_env_yaml_and_reused(
     assert len(runs) == 2
     for run in runs:
         assert run.info.status == FINISHED
-        assert run.data.metrics == {"in_env": 1.0}  # logged with this mltop, into this store
+        mine = {k: v for k, v in run.data.metrics.items() if not k.startswith("system/")}
+        assert mine == {"in_env": 1.0}  # logged with this mltop, into this store
         assert run.data.tags["mlflow.project.env"] == "virtualenv"
     # A build that died halfway (no ready mark) is not reused: it is made again.
     (built / ".mltop-ready").unlink()
@@ -513,3 +516,61 @@ def test_a_python_env_that_cannot_be_built_is_refused(
     assert done.returncode == 1
     assert message in done.stderr
     assert Store(store_path).list_runs(view="all") == []
+
+
+GPU_SCRIPT = """\
+import subprocess, sys, time
+import mltop.store as ml
+# A grandchild in the command's process group holds the GPU; it waits for the test.
+holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+open(sys.argv[-1], "w").write(str(holder.pid))
+store = ml.MltopClient()
+with ml.start_run() as run:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if "system/gpu_0_process_memory_megabytes" in store.get_run(run.info.run_id).data.metrics:
+            break
+        time.sleep(0.05)
+    holder.kill()
+"""
+
+
+def test_the_gpu_memory_of_the_command_s_processes_is_the_run_s(
+    project: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_nvml import FakeGpu, FakeProcess, GpuFake, install
+
+    from mltop.tui.cli.launch import launch
+
+    pid_file = project / "holder.pid"
+
+    class Holders(list):  # type: ignore[type-arg]
+        """GPU 0's processes: the command's grandchild, once it is there, and a stranger."""
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            mine = (
+                [FakeProcess(int(pid_file.read_text()), 2_000_000_000)]
+                if pid_file.exists() and pid_file.read_text()
+                else []
+            )
+            return iter([*mine, FakeProcess(1, 5_000_000_000)])
+
+    fake = GpuFake([FakeGpu(utilization=97, processes=Holders()), FakeGpu(utilization=0)])
+    install(monkeypatch, fake)
+    monkeypatch.setenv("MLTOP_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.2")
+    (project / "gpu.py").write_text(GPU_SCRIPT)
+    said: list[str] = []
+    outcome = launch(
+        str(project / "gpu.py"),
+        None,
+        {"pids": str(pid_file)},
+        store_path=str(store_path),
+        say=said.append,
+    )
+    assert outcome.status == FINISHED, said
+    store, run_id = only_run(store_path)
+    run = store.get_run(run_id)
+    assert run.data.metrics["system/gpu_0_process_memory_megabytes"] == 2000.0
+    assert "system/gpu_1_process_memory_megabytes" not in run.data.metrics  # not ours
+    assert run.data.metrics["system/gpu_0_utilization_percentage"] == 97.0
+    assert run.data.tags["mltop.gpus"] == "0"
