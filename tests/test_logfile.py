@@ -5,9 +5,9 @@ as a terminal would; long lines cut; times found in the times file, garbage igno
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -207,9 +207,10 @@ def test_times_are_found_in_a_big_times_file_with_garbage(tmp_path):
 
 
 def search(log: LogFile, query: bytes, after: int, direction: int) -> int | None:
-    pattern = re.compile(re.escape(query), re.IGNORECASE)
     text = query.decode().lower()
-    return find_line(log, pattern, after, direction, lambda i: text in log.line(i).lower())
+    return find_line(
+        log, query.lower(), True, after, direction, lambda i: text in log.line(i).lower()
+    )
 
 
 def test_find_line_forward_backward_and_around(tmp_path):
@@ -260,3 +261,32 @@ def test_indexed_lines_are_the_file_split_at_newlines(chunks, looks, tail, limit
         assert log.lines() == content.split(b"\n")
         reopened = full(opened(path, tail_bytes=tail))
         assert reopened.lines() == content.split(b"\n")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(st.text(alphabet="abAB", max_size=8), min_size=1, max_size=20),
+    needle=st.text(alphabet="abAB", min_size=1, max_size=3),
+    after=st.integers(min_value=-1, max_value=19),
+    direction=st.sampled_from([1, -1]),
+    chunk=st.integers(min_value=1, max_value=9),
+)
+def test_find_line_is_the_nearest_line_holding_the_text(lines, needle, after, direction, chunk):
+    """Read in chunks of any size, the line found is the next (or previous) one holding the
+    text in any case, wrapping around; None when no line does."""
+    after = min(after, len(lines) - 1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "stdout.log"
+        path.write_bytes("".join(f"{line}\n" for line in lines).encode())
+        log = opened(path)
+        with mock.patch("mltop.tui.logfile.SEARCH_CHUNK", chunk):
+            found = find_line(log, needle.lower().encode(), True, after, direction, lambda i: True)
+    holding = [i for i, line in enumerate(lines) if needle.lower() in line.lower()]
+    if direction > 0:
+        order = [i for i in holding if i > after] + [i for i in holding if i <= after]
+    else:
+        start = after if after >= 0 else len(lines)
+        order = [i for i in reversed(holding) if i < start] + [
+            i for i in reversed(holding) if i >= start
+        ]
+    assert found == (order[0] if order else None)

@@ -36,7 +36,9 @@ from typing import BinaryIO
 
 MAX_LINE = 64 * 1024  # bytes of one line read and shown; the rest is cut, with a note
 TAIL_BYTES = 256 * 1024  # read first, from the end: more than a screenful of lines
-CHUNK = 8 * 1024 * 1024  # bytes read at once when indexing
+# Bytes read at once when indexing: a chunk's split holds the interpreter (a worker's
+# chunks would stall the screen for as long).
+CHUNK = 1024 * 1024
 REFRESH_BYTES = 16 * 1024 * 1024  # read at most this much per refresh (the rest next time)
 
 
@@ -260,12 +262,13 @@ SEARCH_CHUNK = 1024 * 1024
 
 
 def find_in(
-    log: LogFile, pattern: re.Pattern[bytes], start: int, stop: int, last: bool
+    log: LogFile, needle: bytes, fold: bool, start: int, stop: int, last: bool
 ) -> int | None:
-    """The offset of the first (or `last`) match starting in [start, stop) of the file."""
-    if start >= stop:
+    """The offset of the first (or `last`) `needle` starting in [start, stop) of the file;
+    `fold`: ASCII letters in any case (`needle` given in lower case). Read in chunks."""
+    if start >= stop or not needle:
         return None
-    overlap = max(0, len(pattern.pattern) - 1)  # a match across two chunks is read whole
+    overlap = len(needle) - 1  # a match across two chunks is read whole
     with open(log.path, "rb") as handle:
         fd = handle.fileno()
         if last:
@@ -273,37 +276,39 @@ def find_in(
             while end > start:
                 begin = max(start, end - SEARCH_CHUNK)
                 data = os.pread(fd, end - begin + overlap, begin)
-                found = None
-                for each in pattern.finditer(data):
-                    if begin + each.start() >= end:
-                        break
-                    found = begin + each.start()
-                if found is not None:
-                    return found
+                if fold:
+                    data = data.lower()
+                found = data.rfind(needle, 0, end - begin + len(needle) - 1)
+                if found >= 0:
+                    return begin + found
                 end = begin
             return None
         at = start
         while at < stop:
             size = min(SEARCH_CHUNK, stop - at)
             data = os.pread(fd, size + overlap, at)
-            match = pattern.search(data)
-            if match is not None and match.start() < size:
-                return at + match.start()
+            if fold:
+                data = data.lower()
+            found = data.find(needle, 0, size + len(needle) - 1)
+            if found >= 0:
+                return at + found
             at += size
     return None
 
 
 def find_line(
     log: LogFile,
-    pattern: re.Pattern[bytes],
+    needle: bytes,
+    fold: bool,
     after: int,
     direction: int,
     shown: Callable[[int], bool],
 ) -> int | None:
-    """The next line (`direction` 1) or previous (-1) after line `after` whose bytes match
-    `pattern` and for which `shown(index)` holds (the text shown has it: not only a part
-    a carriage return hid, or an escape code), wrapping around; None when none does.
-    `after` -1 searches from the first line. A worker's job: it reads the file."""
+    """The next line (`direction` 1) or previous (-1) after line `after` whose bytes hold
+    `needle` (`fold`: in any ASCII case, `needle` in lower case) and for which
+    `shown(index)` holds (the text shown has it: not only a part a carriage return hid, or
+    an escape code), wrapping around; None when none does. `after` -1 searches from the
+    first line. A worker's job: it reads the file."""
     starts = log.starts
     count = len(starts)
     if not count:
@@ -319,7 +324,7 @@ def find_line(
         ranges = [(base, split), (split, size)]
     for start, stop in ranges:
         while start < stop:
-            offset = find_in(log, pattern, start, stop, last=direction < 0)
+            offset = find_in(log, needle, fold, start, stop, last=direction < 0)
             if offset is None:
                 break
             line = bisect_right(starts, offset) - 1  # (in these numbers, if lines are joined)

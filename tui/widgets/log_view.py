@@ -180,6 +180,7 @@ class LogView(ScrollView, can_focus=True):
         self._widest = 0
         self._lines: OrderedDict[tuple[object, ...], Strip] = OrderedDict()
         self._styles: dict[str, Style] | None = None
+        self._head_wanted = False
 
     # -- the file --------------------------------------------------------------------------
 
@@ -216,8 +217,9 @@ class LogView(ScrollView, can_focus=True):
             self.new_lines = 0
             self.match_line = None
             self._count = 0
-            if self.logfile.exists and not self.logfile.head_done:
-                self._index_head()
+            # The lines before the end are indexed once the end is drawn (`render_line`):
+            # the worker would hold the interpreter meanwhile.
+            self._head_wanted = self.logfile.exists and not self.logfile.head_done
         elif not self.following:
             self.new_lines += max(0, count - self._count)
         self._count = count
@@ -322,6 +324,11 @@ class LogView(ScrollView, can_focus=True):
         self._start_find(at, direction)
 
     def _top_line(self) -> int:
+        """The first line on screen. Following, the last lines are, wherever the scroll
+        offset is yet: the first paint after the tab is made shows the end already."""
+        if self.following:
+            rows = max(0, self.scrollable_content_region.height - 1)
+            return max(0, len(self.logfile) - rows)
         return int(self.scroll_y)
 
     def _start_find(self, after: int, direction: int) -> None:
@@ -330,15 +337,18 @@ class LogView(ScrollView, can_focus=True):
         self.finding = True
         self.searches += 1
         self.refresh_lines(0)
-        query = self.query_text
-        needle = re.compile(re.escape(query.encode("utf-8")), smart_case(query))
-        self._find(self.searches, needle, self.pattern, after, direction, self.logfile.epoch)
+        fold = smart_case(self.query_text) == re.IGNORECASE
+        needle = self.query_text.encode("utf-8")
+        if fold:
+            needle = needle.lower()
+        self._find(self.searches, needle, fold, self.pattern, after, direction, self.logfile.epoch)
 
     @work(thread=True, exclusive=True, group="log-find")
     def _find(
         self,
         serial: int,
-        needle: re.Pattern[bytes],
+        needle: bytes,
+        fold: bool,
         shown: re.Pattern[str],
         after: int,
         direction: int,
@@ -350,7 +360,7 @@ class LogView(ScrollView, can_focus=True):
             return shown.search(ansi_text(log.line(index)).plain) is not None
 
         try:
-            line = find_line(log, needle, after, direction, is_shown)
+            line = find_line(log, needle, fold, after, direction, is_shown)
         except OSError:
             line = None
         self.post_message(Found(epoch, serial, line))
@@ -423,7 +433,7 @@ class LogView(ScrollView, can_focus=True):
             style = base + self.styles_of()[name]
             text.stylize(style)
             return Strip(text.render(self.app.console)).crop_extend(0, width, style)
-        index = int(self.scroll_y) + y - 1
+        index = self._top_line() + y - 1
         log = self.logfile
         if not log.exists:
             note = EMPTY[y - 2] if 2 <= y < 2 + len(EMPTY) else ""
@@ -431,6 +441,9 @@ class LogView(ScrollView, can_focus=True):
             return empty.crop_extend(0, width, base)
         if index >= len(log):
             return Strip.blank(width, base)
+        if self._head_wanted:
+            self._head_wanted = False
+            self.call_later(self._index_head)  # (after this paint)
         span = log.span(index)
         key = (
             index,
@@ -490,7 +503,7 @@ class LogView(ScrollView, can_focus=True):
 
     def visible_lines(self) -> list[str]:
         """The text of the lines on screen (their plain text, as drawn)."""
-        top = int(self.scroll_y)
+        top = self._top_line()
         rows = max(0, self.scrollable_content_region.height - 1)
         return [self.logfile.line(i) for i in range(top, min(len(self.logfile), top + rows))]
 
