@@ -11,6 +11,7 @@ from pathlib import Path
 from test_dashboard import settle, sync
 from test_logfile import write_log
 from test_snapshots import fixed_store, make_app, open_run
+from textual import events
 
 from mltop.tui.widgets.log_view import LogSearch, LogView
 
@@ -82,6 +83,33 @@ async def test_the_tab_follows_a_growing_log_and_pauses_when_scrolled_up(fixed_s
         assert view.following and shown(view)[-1] == "line 104"
         append(folder, ["line 105"])
         await settle(pilot, lambda: shown(view)[-1] == "line 105")
+
+
+@sync
+async def test_the_mouse_wheel_up_pauses_too(fixed_store):
+    app = make_app(fixed_store)
+    async with app.run_test(size=LARGE) as pilot:
+        view, folder = await open_logs(pilot, [f"line {i}" for i in range(100)])
+        await settle(pilot, lambda: shown(view)[-1] == "line 99")
+        view.post_message(events.MouseScrollUp(view, 5, 5, 0, -1, 0, False, False, False))
+        await settle(pilot, lambda: not view.following)
+        append(folder, ["line 100"])
+        await settle(pilot, lambda: "1 new line," in status(view))
+        assert shown(view)[-1] != "line 100"
+
+
+@sync
+async def test_a_line_of_megabytes_is_shown_cut_with_a_note(fixed_store):
+    app = make_app(fixed_store)
+    async with app.run_test(size=LARGE) as pilot:
+        view, _ = await open_logs(pilot, ["before", "x" * 5_000_000, "after"])
+        await settle(pilot, lambda: shown(view)[1:4] != ["", "", ""])
+        before, long, after = shown(view)[1:4]
+        assert (before, after) == ("before", "after")
+        assert long == "x" * view.scrollable_content_region.width  # to the screen's edge
+        strip = view._draw(1, view.logfile.span(1))  # the whole line as drawn
+        assert strip.text.endswith("… (a line of 4.8 MiB: the first 64.0 KiB shown)")
+        assert strip.cell_length < 70_000
 
 
 @sync
