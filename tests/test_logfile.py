@@ -89,6 +89,20 @@ def test_refresh_reads_only_the_appended_bytes(tmp_path, monkeypatch):
     assert log.line(len(log) - 1) == "new line"
 
 
+def test_a_burst_is_read_in_steps_and_says_more_is_pending(tmp_path):
+    path = write_log(tmp_path, [b"start\n"])
+    log = opened(path)
+    with open(path, "ab") as out:
+        out.write(b"".join(f"burst {i}\n".encode() for i in range(100)))
+    assert log.refresh(max_bytes=300) and log.pending
+    steps = 1
+    while log.pending:
+        assert log.refresh(max_bytes=300)
+        steps += 1
+    assert steps == 3  # 890 bytes, 300 at a time
+    assert shown(log) == ["start", *(f"burst {i}" for i in range(100))]
+
+
 def test_the_end_is_read_first_and_the_rest_joined_before_it(tmp_path):
     lines = [f"line {i}\n".encode() for i in range(10_000)]
     path = write_log(tmp_path, lines)

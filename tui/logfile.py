@@ -81,6 +81,7 @@ class LogFile:
         self.starts = array("q")  # where each line known starts, in order
         self.head_done = False  # `starts` begins at the file's first byte
         self.size = 0  # bytes indexed
+        self.pending = False  # more was appended than the last `refresh` read
         self.file: Identity | None = None
         self.handle: BinaryIO | None = None  # the file read (a replaced file: the old one)
         # Bumped whenever line numbers change meaning (lines joined before, or the file
@@ -128,6 +129,7 @@ class LogFile:
 
     def _reset(self) -> None:
         self.close()
+        self.pending = False
         self.starts = array("q")
         self.head_done = False
         self.size = 0
@@ -200,15 +202,8 @@ class LogFile:
             return False
         self.starts.extend(newline_ends(data, self.size))
         self.size += len(data)
+        self.pending = self.size < stat.st_size
         return True
-
-    @property
-    def behind(self) -> bool:
-        """More was appended than the last `refresh` read."""
-        try:
-            return os.stat(self.path).st_size > self.size
-        except OSError:
-            return False
 
     # -- lines --------------------------------------------------------------------------
 

@@ -209,6 +209,8 @@ class LogView(ScrollView, can_focus=True):
         epoch = self.logfile.epoch
         if self.logfile.refresh():
             self._grown(fresh=self.logfile.epoch != epoch)
+        if self.logfile.pending:  # a burst bigger than one read: the rest soon, in steps
+            self.set_timer(0.02, self._tick)
 
     def _grown(self, fresh: bool = False) -> None:
         """The lines changed: size the view again and keep the end in sight if following."""
@@ -259,6 +261,8 @@ class LogView(ScrollView, can_focus=True):
             self._to_end()
         else:
             self.scroll_to(y=self.scroll_y + shift, animate=False, immediate=True)
+        if self.query_text and self.not_found:  # it may be in the lines before
+            self._start_find(-1, 1)
         self.refresh()
 
     # -- scrolling -------------------------------------------------------------------------
