@@ -56,9 +56,8 @@ EMPTY = (
     "`start_run(capture_output=True)`: its stdout and stderr show here as they come.",
 )
 
-# SGR (colours, bold, ...): kept, for Rich to read as styles.
-_SGR = re.compile(r"\x1b\[[0-9;]*m")
-# Every other control character (C0 but tab, DEL, C1) and the bidirectional overrides.
+# SGR sequences (colours, bold, ...: kept, for Rich to read as styles), then every other
+# control character (C0 but tab, DEL, C1) and the bidirectional overrides.
 _CONTROL = re.compile(r"\x1b\[[0-9;]*m|[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -294,9 +293,14 @@ class LogView(ScrollView, can_focus=True):
         self._scroll_by(step * max(1, (self.size.height - 1) // 2))
 
     def _scroll_by(self, lines: int) -> None:
-        self.scroll_to(y=self.scroll_y + lines, animate=False, immediate=True)
+        top = self._top_line()
+        if lines < 0 and top > 0:
+            self.pause()
+        self.scroll_to(y=top + lines, animate=False, immediate=True)
 
     def action_first(self) -> None:
+        if self._top_line() > 0:
+            self.pause()
         self.scroll_to(y=0, animate=False, immediate=True)
 
     def action_sideways(self, step: int) -> None:
@@ -502,18 +506,6 @@ class LogView(ScrollView, can_focus=True):
     def _widen(self) -> None:
         if self.virtual_size.width < self._widest:
             self.virtual_size = Size(self._widest, self.virtual_size.height)
-
-    # -- what tests read -------------------------------------------------------------------
-
-    def visible_lines(self) -> list[str]:
-        """The text of the lines on screen (their plain text, as drawn)."""
-        top = self._top_line()
-        rows = max(0, self.scrollable_content_region.height - 1)
-        return [self.logfile.line(i) for i in range(top, min(len(self.logfile), top + rows))]
-
-    @property
-    def at_end(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y
 
 
 class FindAsked(Message):
