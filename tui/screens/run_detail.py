@@ -1,4 +1,5 @@
-"""The run detail screen: the run's facts, then charts, params, metrics, tags and artifacts."""
+"""The run detail screen: the run's facts, then charts, params, metrics, tags, artifacts
+and the console log."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from textual.worker import Worker
 from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.history import ChartData, chart_data
+from mltop.tui.logfile import LogFile
 from mltop.tui.present import command, dataset_summary, git_label, host
 from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
@@ -36,6 +38,7 @@ from mltop.tui.ticks import Axis
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.lists import ListTable
+from mltop.tui.widgets.log_view import LogPane
 from mltop.tui.widgets.metric_chart import (
     CHART_BINDINGS,
     FULL,
@@ -209,14 +212,6 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             id="detail.tab_charts",
         ),
         Binding(
-            "6",
-            "tab('system-tab')",
-            "System",
-            show=False,
-            tooltip="System tab: CPU, memory, disk, network and GPUs (log_system_metrics=True)",
-            id="detail.tab_system",
-        ),
-        Binding(
             "2",
             "tab('params-tab')",
             "Params",
@@ -242,6 +237,22 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             show=False,
             tooltip="Artifacts tab: files, with a preview",
             id="detail.tab_artifacts",
+        ),
+        Binding(
+            "6",
+            "tab('system-tab')",
+            "System",
+            show=False,
+            tooltip="System tab: CPU, memory, disk, network and GPUs (log_system_metrics=True)",
+            id="detail.tab_system",
+        ),
+        Binding(
+            "7",
+            "tab('logs-tab')",
+            "Logs",
+            show=False,
+            tooltip="Logs tab: the run's console output, live",
+            id="detail.tab_logs",
         ),
         Binding(
             "slash",
@@ -287,8 +298,6 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
                     yield ChartGrid(id="charts")
-                with TabPane("System", id="system-tab"):
-                    yield SystemView(self.store, self.run_id, id="system")
                 with TabPane("Params", id="params-tab"):
                     yield ListTable(id="params", cursor_type="row")
                 with TabPane("Metrics", id="metrics-tab"):
@@ -304,6 +313,9 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
                 # Its tree and preview are made when the tab is first shown: a run opens
                 # without paying for them.
                 yield TabPane("Artifacts", id="artifacts-tab")
+                with TabPane("System", id="system-tab"):
+                    yield SystemView(self.store, self.run_id, id="system")
+                yield TabPane("Logs", id="logs-tab")  # (its view too: made when first shown)
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -390,6 +402,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             tabs = self.query_one(TabbedContent)
             if tabs.active == "artifacts-tab":  # asked for before the run was read
                 self._show_artifacts(tabs.get_pane("artifacts-tab"), message.artifacts)
+            elif tabs.active == "logs-tab":
+                self._show_logs(tabs.get_pane("logs-tab"), message.artifacts)
 
     def _lay_out_charts(self, count: int, run: Run) -> None:
         grid = self.query_one("#charts", ChartGrid)
@@ -540,12 +554,18 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             trees = self.query("#artifact-tree")
             if trees:
                 trees.first().focus()
+        elif tab == "logs-tab":
+            views = self.query("#log-view")
+            if views:
+                views.first().focus()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.query_one(SystemView).set_shown(event.pane.id == "system-tab")
         if event.pane.id == "artifacts-tab" and self.artifacts is not None:
             self._show_artifacts(event.pane, self.artifacts)
+        elif event.pane.id == "logs-tab" and self.artifacts is not None:
+            self._show_logs(event.pane, self.artifacts)
 
     @work(group="artifacts-view", exclusive=True)
     async def _show_artifacts(self, pane: TabPane, artifacts: ArtifactRepository) -> None:
@@ -559,6 +579,15 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             await pane.mount(view)
         view.show(artifacts)
         self.query_one("#artifact-tree").focus()
+
+    @work(group="logs-view", exclusive=True)
+    async def _show_logs(self, pane: TabPane, artifacts: ArtifactRepository) -> None:
+        """The run's console log, made the first time the tab is shown (it follows the
+        file from then on, while shown)."""
+        if not pane.query(LogPane):
+            log = LogFile(artifacts.root / "logs" / "stdout.log")
+            await pane.mount(LogPane(log, id="logs"))
+        self.query_one("#log-view").focus()
 
     # -- keys that act on one tab only ------------------------------------------------------
 
