@@ -25,13 +25,14 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from mltop.store import RUNNING, Metric, RunInfo, RunRow, TrackingStore
+from mltop.store import RUNNING, Metric, Run, RunInfo, RunRow, TrackingStore
 from mltop.tui.text import clean, number
 
 NON_FINITE = "non-finite"
 DIVERGENCE = "divergence"
 STALLED = "stalled"
 IDLE_GPU = "idle GPU"
+LIVE_KINDS = (STALLED, IDLE_GPU)  # those the live read finds (the others: from a row)
 
 DIVERGE_MARGIN = 0.25  # above its best by this share of the best's size (at least)
 DIVERGE_SHARE = 0.5  # ... and above best + this share of (worst - best)
@@ -137,6 +138,10 @@ def run_gpus(keys: Iterable[str]) -> list[int]:
     return sorted({int(m.group(1)) for k in keys if (m := _UTILISATION.fullmatch(k))})
 
 
+def is_utilisation(key: str) -> bool:
+    return key.startswith(GPU_PREFIX) and _UTILISATION.fullmatch(key) is not None
+
+
 def utilisation_key(gpu: int) -> str:
     return f"system/gpu_{gpu}_utilization_percentage"
 
@@ -203,26 +208,51 @@ def idle_gpus(info: RunInfo, tails: Mapping[str, Sequence[Metric]], now: int) ->
     )
 
 
+def live_only(store: TrackingStore, infos: Sequence[RunInfo], now: int) -> dict[str, list[Alert]]:
+    """The stalled and idle-GPU alerts of the runs among `infos` that are running, by run
+    id, reading what those need (two cheap reads: summaries, and the last few minutes of
+    the `system/gpu_*` keys)."""
+    running = [info for info in infos if watched(info, now)]
+    if not running:
+        return {}
+    ids = [info.run_id for info in running]
+    activity = store.metric_activity(ids)
+    tails = store.metric_tails(ids, GPU_PREFIX, now - IDLE_FOR_MS - 60_000)
+    out: dict[str, list[Alert]] = {}
+    for info in running:
+        found = [
+            alert
+            for alert in (
+                stalled(info, activity.get(info.run_id), now),
+                idle_gpus(info, tails.get(info.run_id, {}), now),
+            )
+            if alert is not None
+        ]
+        if found:
+            out[info.run_id] = found
+    return out
+
+
 def live_alerts(store: TrackingStore, runs: Sequence[RunRow], now: int) -> dict[str, list[Alert]]:
     """Every alert of `runs` (a table's rows), by run id: their metrics' and, for those
-    running, the stalled and idle-GPU rules, reading what those need (two cheap reads:
-    summaries, and the last few minutes of the GPU keys)."""
-    running = [row.info.run_id for row in runs if watched(row.info, now)]
-    activity = store.metric_activity(running) if running else {}
-    tails = store.metric_tails(running, GPU_PREFIX, now - IDLE_FOR_MS - 60_000) if running else {}
+    running, the live rules' (`live_only`)."""
+    live = live_only(store, [row.info for row in runs], now)
     out: dict[str, list[Alert]] = {}
     for row in runs:
-        run_id = row.info.run_id
-        found = row_alerts(row)
-        for alert in (
-            stalled(row.info, activity.get(run_id), now),
-            idle_gpus(row.info, tails.get(run_id, {}), now),
-        ):
-            if alert is not None:
-                found.append(alert)
+        found = row_alerts(row) + live.get(row.info.run_id, [])
         if found:
-            out[run_id] = found
+            out[row.info.run_id] = found
     return out
+
+
+def run_alerts(store: TrackingStore, run: Run, now: int) -> list[Alert]:
+    """Every alert of one run, as its detail shows them (from the summaries it read)."""
+    summaries = run.data.summaries
+    found = metric_alerts(
+        {k: s.value for k, s in summaries.items()},
+        {k: (s.min, s.max) for k, s in summaries.items()},
+    )
+    return found + live_only(store, [run.info], now).get(run.info.run_id, [])
 
 
 def _minutes(ms: int) -> str:

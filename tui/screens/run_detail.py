@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -28,6 +28,7 @@ from textual.worker import Worker
 
 from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
+from mltop.tui.alerts import Alert, run_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import command, dataset_summary, git_label, host
 from mltop.tui.screens.opaque import OpaqueScreen
@@ -127,6 +128,7 @@ class HistoryLoaded(Message):
     artifacts: ArtifactRepository | None  # None: not read (known already)
     # The metric search: (text, summaries found, how many match).
     found: tuple[str, dict[str, MetricSummary], int] | None = None
+    alerts: list[Alert] = field(default_factory=list)  # tui/alerts.py: what is wrong
 
 
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
@@ -273,6 +275,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         yield Header()
         with Vertical(id="body"):
             yield Summary(id="summary")
+            yield Static(id="alerts", markup=False)
             with TabbedContent(initial="charts-tab"):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
@@ -309,7 +312,13 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         chosen = None if self.chosen is None else tuple(self.chosen)
         first = self.run is None
         return self._read(
-            self.store, self.run_id, dict(self.cursors), chosen, first, self.metric_search
+            self.store,
+            self.run_id,
+            dict(self.cursors),
+            chosen,
+            first,
+            self.metric_search,
+            self.app.now(),  # type: ignore[attr-defined]
         )
 
     @store_work(group="detail")
@@ -320,6 +329,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         chosen: Sequence[str] | None,
         first: bool,
         search: str,
+        now: int,
     ) -> HistoryLoaded:
         run = store.get_run(run_id, max_metrics=SHOWN_METRICS)
         charts = {
@@ -331,7 +341,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if search:
             summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
-        return HistoryLoaded(run, charts, parent, artifacts, found)
+        return HistoryLoaded(run, charts, parent, artifacts, found, run_alerts(store, run, now))
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -342,6 +352,12 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if message.parent is not None:
             self.parent_label = message.parent
         self.query_one(Summary).text = self._summary(message.run)
+        alerts = self.query_one("#alerts", Static)
+        alerts.set_class(bool(message.alerts), "shown")
+        lines = [f"⚠ {alert.message}" for alert in message.alerts]
+        alerts.update(
+            Text("\n".join(lines), style="bold yellow", no_wrap=True, overflow="ellipsis")
+        )
         grid = self.query_one("#charts", ChartGrid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():
