@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from click.testing import CliRunner
 from test_dashboard import sync
+from test_snapshots import NOW as SNAP_NOW
+from test_snapshots import fixed_store, make_app, wait_loaded  # noqa: F401 (a fixture)
 
 from mltop.store import MltopClient, Store, now_ms
 from mltop.tui.alerts import IDLE_GPU, NON_FINITE
@@ -225,3 +227,20 @@ def test_ui_and_demo_take_bell(monkeypatch, store_path):
     assert [args[-1] for args in asked] == [True, False]
     result = CliRunner().invoke(main, ["demo", "--help"])
     assert "--bell" in result.output
+
+
+def test_runs_screen_with_a_gpu_column_and_alerts_120x40(snap_compare, fixed_store):  # noqa: F811
+    """The running run sampled on GPUs 0 and 1 (it holds memory there; GPU 2 sits idle,
+    someone else's), and stalled (its last metric an hour old): a yellow ⚠ and its GPUs'
+    utilisation; the failed run's NaN: a red ⚠."""
+    client = MltopClient(Store(fixed_store))
+    [running] = client.store.search_runs(None, "attributes.status = 'RUNNING'")
+    for sample in range(6):
+        at = SNAP_NOW - (5 - sample) * 10_000
+        for gpu, value in ((0, 87.0), (1, 91.0), (2, 0.0)):
+            client.log_metric(running.info.run_id, UTIL.format(gpu), value, at, sample)
+        for gpu in (0, 1):
+            key = f"system/gpu_{gpu}_process_memory_megabytes"
+            client.log_metric(running.info.run_id, key, 20_000.0, at, sample)
+    client.close()
+    assert snap_compare(make_app(fixed_store), terminal_size=(120, 40), run_before=wait_loaded)
