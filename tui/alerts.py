@@ -40,6 +40,7 @@ STALL_GAPS = 10  # no new point for this many usual gaps...
 STALL_MIN_MS = 5 * 60_000  # ... and at least this long
 IDLE_BELOW = 5.0  # % utilisation: a GPU under it is idle
 IDLE_FOR_MS = 5 * 60_000  # idle this long: flagged
+LIVE_EVERY = 5.0  # seconds: a run's detail reads the live rules' data at most this often
 SYSTEM = "system/"  # the sampler's keys (MLflow's names)
 GPU_PREFIX = "system/gpu_"
 _UTILISATION = re.compile(r"system/gpu_(\d+)_utilization_percentage")
@@ -245,14 +246,13 @@ def live_alerts(store: TrackingStore, runs: Sequence[RunRow], now: int) -> dict[
     return out
 
 
-def run_alerts(store: TrackingStore, run: Run, now: int) -> list[Alert]:
-    """Every alert of one run, as its detail shows them (from the summaries it read)."""
+def summary_alerts(run: Run) -> list[Alert]:
+    """`metric_alerts` of one run, from the summaries read of it (its detail)."""
     summaries = run.data.summaries
-    found = metric_alerts(
+    return metric_alerts(
         {k: s.value for k, s in summaries.items()},
         {k: (s.min, s.max) for k, s in summaries.items()},
     )
-    return found + live_only(store, [run.info], now).get(run.info.run_id, [])
 
 
 def _minutes(ms: int) -> str:

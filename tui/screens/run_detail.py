@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -28,7 +29,7 @@ from textual.worker import Worker
 
 from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
-from mltop.tui.alerts import Alert, run_alerts
+from mltop.tui.alerts import LIVE_EVERY, Alert, live_only, summary_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import command, dataset_summary, git_label, host
 from mltop.tui.screens.opaque import OpaqueScreen
@@ -128,7 +129,7 @@ class HistoryLoaded(Message):
     artifacts: ArtifactRepository | None  # None: not read (known already)
     # The metric search: (text, summaries found, how many match).
     found: tuple[str, dict[str, MetricSummary], int] | None = None
-    alerts: list[Alert] = field(default_factory=list)  # tui/alerts.py: what is wrong
+    live: list[Alert] | None = None  # the live rules' alerts (tui/alerts.py), if read
 
 
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
@@ -270,6 +271,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         # What the tables show (refilled only when it changed: a refill lays them out).
         self.shown_tables: dict[str, list[tuple[str, ...]]] = {}
         self.unshown: dict[str, list[tuple[str, ...]]] = {}  # read while their tab was hidden
+        self.live_alerts: list[Alert] = []  # stalled, idle GPUs: read every LIVE_EVERY s
+        self._live_read = -LIVE_EVERY
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -311,6 +314,10 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         """Read the run and what is new for its charts (`load`: one read at a time)."""
         chosen = None if self.chosen is None else tuple(self.chosen)
         first = self.run is None
+        now = self.app.now()  # type: ignore[attr-defined]
+        live = time.monotonic() - self._live_read >= LIVE_EVERY
+        if live:
+            self._live_read = time.monotonic()
         return self._read(
             self.store,
             self.run_id,
@@ -318,7 +325,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             chosen,
             first,
             self.metric_search,
-            self.app.now(),  # type: ignore[attr-defined]
+            now if live else None,
         )
 
     @store_work(group="detail")
@@ -329,7 +336,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         chosen: Sequence[str] | None,
         first: bool,
         search: str,
-        now: int,
+        now: int | None,  # the live rules read at this time; None: not now
     ) -> HistoryLoaded:
         run = store.get_run(run_id, max_metrics=SHOWN_METRICS)
         charts = {
@@ -341,7 +348,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if search:
             summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
-        return HistoryLoaded(run, charts, parent, artifacts, found, run_alerts(store, run, now))
+        live = None if now is None else live_only(store, [run.info], now).get(run_id, [])
+        return HistoryLoaded(run, charts, parent, artifacts, found, live)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -352,9 +360,12 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if message.parent is not None:
             self.parent_label = message.parent
         self.query_one(Summary).text = self._summary(message.run)
+        if message.live is not None:
+            self.live_alerts = message.live
+        found = summary_alerts(message.run) + self.live_alerts
         alerts = self.query_one("#alerts", Static)
-        alerts.set_class(bool(message.alerts), "shown")
-        lines = [f"⚠ {alert.message}" for alert in message.alerts]
+        alerts.set_class(bool(found), "shown")
+        lines = [f"⚠ {alert.message}" for alert in found]
         alerts.update(
             Text("\n".join(lines), style="bold yellow", no_wrap=True, overflow="ellipsis")
         )
