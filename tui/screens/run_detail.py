@@ -273,6 +273,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.unshown: dict[str, list[tuple[str, ...]]] = {}  # read while their tab was hidden
         self.live_alerts: list[Alert] = []  # stalled, idle GPUs: read every LIVE_EVERY s
         self._live_read = -LIVE_EVERY
+        self.said_alerts = ""  # the alerts shown under the summary
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -362,13 +363,12 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.query_one(Summary).text = self._summary(message.run)
         if message.live is not None:
             self.live_alerts = message.live
-        found = summary_alerts(message.run) + self.live_alerts
-        alerts = self.query_one("#alerts", Static)
-        alerts.set_class(bool(found), "shown")
-        lines = [f"⚠ {alert.message}" for alert in found]
-        alerts.update(
-            Text("\n".join(lines), style="bold yellow", no_wrap=True, overflow="ellipsis")
-        )
+        said = "\n".join(f"⚠ {a.message}" for a in summary_alerts(message.run) + self.live_alerts)
+        if said != self.said_alerts:  # (an update lays the screen out again)
+            self.said_alerts = said
+            alerts = self.query_one("#alerts", Static)
+            alerts.set_class(bool(said), "shown")
+            alerts.update(Text(said, style="bold yellow", no_wrap=True, overflow="ellipsis"))
         grid = self.query_one("#charts", ChartGrid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():
