@@ -96,10 +96,10 @@ class RunsPatched(Message):
 
 @dataclass
 class AlertsRead(Message):
-    """Every alert of the running runs (any experiment), by run id, and how many run."""
+    """Every alert of the running runs (any experiment), by run id, and which run."""
 
     alerts: dict[str, list[Alert]]
-    running: int
+    running: set[str]
     now: int
     error: Exception | None = None
 
@@ -250,6 +250,8 @@ class RunsScreen(Screen):
         self._watch_timer: Timer | None = None
         self._watch_soon: Timer | None = None
         self._watching = False
+        self._running_ids: set[str] = set()  # the running runs, as last looked at
+        self._changed_ids: set[str] = set()  # runs changed since
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -440,11 +442,12 @@ class RunsScreen(Screen):
     def apply_changes(self, changes: Changes) -> None:
         """Runs changed elsewhere: re-read just those runs, and update their rows in place."""
         self.pending.update(changes.run_ids)
+        self._changed_ids.update(changes.run_ids)
         if changes.run_ids and self._watch_soon is None:
 
             def go() -> None:
                 self._watch_soon = None
-                self.watch_alerts()
+                self.watch_alerts(full=False)
 
             self._watch_soon = self.set_timer(WATCH_AFTER_CHANGE, go)
         if changes.experiment_ids or changes.run_ids:
@@ -530,23 +533,32 @@ class RunsScreen(Screen):
         """Whether the running runs' alerts were read once yet."""
         return self._rung is not None
 
-    def watch_alerts(self) -> None:
+    def watch_alerts(self, full: bool = True) -> None:
         """Look at the running runs' alerts (one look at a time; under another screen too:
-        the bell rings for a run whatever is shown)."""
+        the bell rings for a run whatever is shown). Every run is searched for the status
+        (`full`), else only those running at the last look and those changed since."""
         if self._watching:
             return
+        ids = None if full else sorted(self._running_ids | self._changed_ids)
+        if ids is not None and len(ids) > WATCH_LIMIT:
+            ids = None
+        self._changed_ids = set()
         self._watching = True
-        self._read_alerts(self.store, self.app.now())  # type: ignore[attr-defined]
+        self._read_alerts(self.store, self.app.now(), ids)  # type: ignore[attr-defined]
 
     @store_work(group="alerts", exclusive=True)
-    def _read_alerts(store: TrackingStore, now: int) -> AlertsRead:
+    def _read_alerts(store: TrackingStore, now: int, ids: list[str] | None) -> AlertsRead:
+        running = "attributes.status = 'RUNNING'"
+        if ids is not None:  # hex ids, from the store
+            running += f" AND attributes.run_id IN ({', '.join(repr(i) for i in ids)})"
         try:
-            runs = list(
-                store.search_run_rows(None, "attributes.status = 'RUNNING'", None, WATCH_LIMIT)
+            runs = (
+                [] if ids == [] else list(store.search_run_rows(None, running, None, WATCH_LIMIT))
             )
-            return AlertsRead(live_alerts(store, runs, now), len(runs), now)
+            alerts = live_alerts(store, runs, now)
+            return AlertsRead(alerts, {run.info.run_id for run in runs}, now)
         except Exception as error:  # whatever happened, the screen learns that this look is over
-            return AlertsRead({}, 0, now, error)
+            return AlertsRead({}, set(), now, error)
 
     def on_alerts_read(self, message: AlertsRead) -> None:
         self._watching = False
@@ -560,6 +572,7 @@ class RunsScreen(Screen):
             else:
                 timer.pause()
         self.watched_alerts = message.alerts
+        self._running_ids = message.running
         if self.runs_table.is_mounted:
             self.runs_table.set_live_alerts(message.alerts, self.app.now())  # type: ignore[attr-defined]
         found = {(r, *a.key) for r, alerts in message.alerts.items() for a in alerts}
