@@ -9,7 +9,9 @@ and only here (the README's "Health alerts" says them to users):
   is both above the middle of its best (its min) and its worst (its max) and above its
   best by DIVERGE_MARGIN of the best's size. A plateau, however noisy, stays near its
   best: it never passes the middle of a real descent; early noise (max close to min) never
-  passes the margin. A loss that only decreased has its latest value as its best.
+  passes the margin. A loss that only decreased has its latest value as its best. (The
+  latest point has the highest step; above the best, it is not the best's point: the best
+  was reached earlier, at a lower step.)
 - stalled: RUNNING (heartbeats fresh: not LOST) and no point of a training metric (keys
   outside `system/`: the sampler logs on while the training hangs) for STALL_GAPS times
   its usual gap, at least STALL_MIN_MS. The usual gap is the time since the run started
