@@ -77,6 +77,20 @@ class TrackingReader(Protocol):
         self, run_id: str, contains: str = "", *, limit: int = 1000
     ) -> tuple[dict[str, MetricSummary], int]: ...
 
+    def metric_activity(
+        self, run_ids: Iterable[str], *, skip_prefix: str = "system/"
+    ) -> dict[str, tuple[int, int]]:
+        """Per run: (when its latest point was logged, the most points of one key), over
+        keys not starting with `skip_prefix`; runs without such points are left out."""
+        ...
+
+    def metric_tails(
+        self, run_ids: Iterable[str], prefix: str, since: int, *, limit: int = ...
+    ) -> dict[str, dict[str, list[Metric]]]:
+        """Per run, each key it logged starting with `prefix`, with its points logged at
+        or after `since` (ms; the newest `limit` at most), oldest first."""
+        ...
+
 
 class TrackingWriter(Protocol):
     def create_experiment(self, name: str, tags: Mapping[str, object] | None = None) -> str: ...

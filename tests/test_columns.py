@@ -83,6 +83,14 @@ def test_sparse_keys_go_last_and_metrics_before_params():
     assert Column("metric", "loss", "min(loss)", "min").order_key == "min(metrics.`loss`)"
 
 
+def test_the_samplers_keys_are_offered_not_shown_by_default():
+    cpu, gpu = "system/cpu_utilization_percentage", "system/gpu_0_utilization_percentage"
+    default, extra = data_columns({"loss": 3, cpu: 3, gpu: 3}, {}, 3)
+    assert [c.label for c in default] == ["loss"]
+    assert [c.label for c in extra][:2] == [cpu, gpu]  # their latest, then every min and max
+    assert f"max({gpu})" in [c.label for c in extra]
+
+
 @sync
 async def test_columns_follow_how_many_runs_have_them_and_all_experiments_shows_the_experiment(
     sweep, store_path

@@ -87,6 +87,7 @@ async def wait_loaded(pilot) -> None:
         runs_table = app.screen.query_one(RunsTable)
         table = runs_table.table
         ready = runs_table.order is not None and len(runs_table.runs) == 4
+        ready = ready and app.screen.alerts_looked_at  # the running run's alerts shown too
         if ready and table.is_mounted and app.focused is table:
             break
     await pilot.pause(0.1)

@@ -244,7 +244,12 @@ def system_store():
         }
         rounded = {key: round(value, 1) for key, value in values.items()}  # as sampled
         client.log_metrics(run_id, rounded, step=step, timestamp=start + step * 10_000)
-        client.log_metrics(run_id, {"loss": 2 * math.exp(-step / 10)}, step=step * 10)
+        client.log_metrics(
+            run_id,
+            {"loss": 2 * math.exp(-step / 10)},
+            step=step * 10,
+            timestamp=start + step * 10_000,
+        )
     client.store.set_tags(run_id, {"mltop.gpus": "1"})
     client.flush()
     client.close()

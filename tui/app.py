@@ -124,11 +124,14 @@ class MltopApp(App):
         clock: Callable[[], int] = now_ms,
         on_exit: Callable[[], None] | None = None,
         error_log: Path | None = None,
+        bell: bool = False,
     ) -> None:
         """`on_exit` is called once as the app ends, however it ends: it stops what the
         caller started for it (`mltop demo`'s training jobs). Tracebacks of the dashboard's
-        own bugs are appended to `error_log`, if given."""
+        own bugs are appended to `error_log`, if given. With `bell`, the terminal's bell
+        rings when a run gets a new health alert (the runs screen watches them)."""
         super().__init__()
+        self.bell_on_alerts = bell
         self.store = open_store(store_path, create=False, busy_timeout=DASHBOARD_BUSY_TIMEOUT)
         self.error_log = error_log
         self.problem: str | None = None  # what is wrong with the store, as the header says

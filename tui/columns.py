@@ -64,6 +64,10 @@ ATTRIBUTES = [MARK] + [
     Column("attribute", key, key) for key in ("status", "name", "started", "duration")
 ]
 EXPERIMENT = Column("attribute", "experiment", "experiment")
+# Running runs' GPU utilisation now (`tui/alerts.py`: gpu_now): shown when a run of the view
+# was sampled. Not sortable: no stored value is it (each GPU's own metric is, in the picker).
+GPU = Column("attribute", "gpu", "GPU")
+SYSTEM = "system/"  # the sampler's keys: offered, not shown by default (ten of them a GPU)
 
 
 def attributes(experiments: bool) -> list[Column]:
@@ -85,14 +89,15 @@ def data_columns(
 ) -> tuple[list[Column], list[Column]]:
     """The metric and param columns for keys counted in how many of `shown` runs have
     them: those shown by default, dense before sparse, then by count and name; and those
-    offered besides (each metric's min and max)."""
+    offered besides (each metric's min and max, and the sampler's `system/` metrics)."""
     both = set(metrics) & set(params)
 
     def rank(kind: int, key: str, count: int) -> tuple:
         return (count < SPARSE * shown, kind, -count, key)
 
     ranked = sorted(
-        [rank(0, k, n) for k, n in metrics.items()] + [rank(1, k, n) for k, n in params.items()]
+        [rank(0, k, n) for k, n in metrics.items() if not k.startswith(SYSTEM)]
+        + [rank(1, k, n) for k, n in params.items()]
     )
     default = [
         metric_column(key, "", key in both)
@@ -101,7 +106,8 @@ def data_columns(
         for _sparse, kind, _n, key in ranked
     ]
     extra = [metric_column(k, stat, k in both) for k in sorted(metrics) for stat in ("min", "max")]
-    return default, extra
+    system = [metric_column(k, "", k in both) for k in sorted(metrics) if k.startswith(SYSTEM)]
+    return default, system + extra
 
 
 Picked = list[tuple[Column, bool]]  # the column picker's answer: columns in order, shown or not

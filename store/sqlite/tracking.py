@@ -744,6 +744,70 @@ class Store:
         )
         return [Metric(key, _nan(v), t, s, run_id, i) for i, s, t, v in cur]
 
+    def metric_activity(
+        self, run_ids: Iterable[str], *, skip_prefix: str = "system/"
+    ) -> dict[str, tuple[int, int]]:
+        """Per run (of those given that logged any): when its latest metric point was
+        logged and the most points one key has, over the keys not starting with
+        `skip_prefix` (a sampler's keys say nothing of the training). Read from the
+        summaries: no point is read."""
+        conn = self.db.connection()
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(ids), 900):  # within SQLite's limit on parameters
+            batch = ids[start : start + 900]
+            rows = conn.execute(
+                "SELECT r.run_id, max(s.timestamp), max(s.count) FROM runs AS r "
+                "JOIN metric_summaries AS s ON s.run = r.id "
+                "JOIN metric_keys AS k ON k.id = s.key "
+                f"WHERE r.run_id IN ({_marks(len(batch))}) AND substr(k.key, 1, ?) != ? "
+                "GROUP BY r.run_id",
+                (*batch, len(skip_prefix), skip_prefix),
+            )
+            out.update((run_id, (last, points)) for run_id, last, points in rows)
+        return out
+
+    def metric_tails(
+        self, run_ids: Iterable[str], prefix: str, since: int, *, limit: int = 1000
+    ) -> dict[str, dict[str, list[Metric]]]:
+        """Per run, every metric key it logged that starts with `prefix` (a key logged
+        before `since` too, with no points then), with its newest points (at most `limit`)
+        logged at or after `since` (ms), oldest first. Each series is read backwards from
+        its newest point, so a long history costs nothing."""
+        conn = self.db.connection()
+        keys = dict(
+            conn.execute(
+                "SELECT id, key FROM metric_keys WHERE substr(key, 1, ?) = ?",
+                (len(prefix), prefix),
+            ).fetchall()
+        )
+        out: dict[str, dict[str, list[Metric]]] = {}
+        if not keys:
+            return out
+        rows = self.run_keys(run_ids)
+        by_row = {row: run_id for run_id, row in rows.items()}
+        key_ids = list(keys)
+        for batch in _chunks(list(by_row)):
+            pairs = conn.execute(
+                f"SELECT run, key FROM metric_summaries WHERE run IN ({_marks(len(batch))}) "
+                f"AND key IN ({_marks(len(key_ids))}) ORDER BY run, key",
+                (*batch, *key_ids),
+            ).fetchall()
+            for row, key_id in pairs:
+                run_id, key = by_row[row], keys[key_id]
+                points = []
+                for i, s, t, v in conn.execute(
+                    "SELECT id, step, timestamp, value FROM metrics "
+                    "WHERE run = ? AND key = ? ORDER BY id DESC LIMIT ?",
+                    (row, key_id, limit),
+                ):
+                    if t < since:
+                        break  # older still: the scan stops here
+                    points.append(Metric(key, _nan(v), t, s, run_id, i))
+                points.reverse()
+                out.setdefault(run_id, {})[key] = points
+        return out
+
     def get_metric_blocks(
         self, run_id: str, key: str, *, points_up_to: int = POINTS_UP_TO
     ) -> tuple[list[MetricBlock], list[Metric]]:

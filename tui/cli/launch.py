@@ -453,9 +453,7 @@ class Outcome:
     returncode: int  # the command's (negative: killed by that signal)
 
 
-def _start_sampler(
-    client: MltopClient, run_id: str, group: int, say: Callable[[str], None]
-) -> Any:
+def _start_sampler(client: MltopClient, run_id: str, group: int, say: Callable[[str], None]) -> Any:
     """System metrics of the run, with the GPU memory of the command's process group."""
     try:
         from mltop.store.system_metrics import start_sampler

@@ -20,10 +20,16 @@ def error_log() -> Path:
     return Path(state) / "mltop" / "errors.log"
 
 
-def run_dashboard(store_path: str | None, poll: float | None) -> None:
+BELL_HELP = (
+    "Ring the terminal's bell when a run gets a new health alert while you watch (a metric "
+    "turning NaN or infinite, a diverging loss, a stalled run, idle GPUs); once per alert."
+)
+
+
+def run_dashboard(store_path: str | None, poll: float | None, bell: bool = False) -> None:
     from mltop.tui.app import MltopApp
 
-    app = MltopApp(store_path, poll=poll, error_log=error_log())
+    app = MltopApp(store_path, poll=poll, error_log=error_log(), bell=bell)
     app.run()
     if app.signalled is not None:  # SIGHUP, SIGTERM: the status a shell expects
         sys.exit(128 + app.signalled)
@@ -39,13 +45,14 @@ def run_dashboard(store_path: str | None, poll: float | None) -> None:
     help="Check the store every SECONDS instead of listening for file events "
     "(for network filesystems).",
 )
+@click.option("--bell", is_flag=True, help=BELL_HELP)
 @store_option
 @click.pass_context
-def ui_command(ctx: click.Context, poll: float | None, store_path: str | None) -> None:
+def ui_command(ctx: click.Context, poll: float | None, bell: bool, store_path: str | None) -> None:
     """Open the dashboard: runs, live."""
     chosen = chosen_store(ctx, store_path)
     opened(chosen).close()  # a clear error (or the upgrade) before the screen takes over
-    run_dashboard(chosen, poll)
+    run_dashboard(chosen, poll, bell)
 
 
 def _interactive() -> bool:
@@ -68,7 +75,8 @@ def _interactive() -> bool:
     show_default=True,
     help="How many simulated training jobs to start.",
 )
-def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
+@click.option("--bell", is_flag=True, help=BELL_HELP)
+def demo_command(store_path: str | None, no_ui: bool, live: int, bell: bool) -> None:
     """Build a demo store of realistic experiments and models, start training jobs that
     log into it live, and open the dashboard on it (the jobs stop when it ends)."""
     from mltop.tui.demo import store as demo
@@ -100,7 +108,8 @@ def demo_command(store_path: str | None, no_ui: bool, live: int) -> None:
     from mltop.tui.app import MltopApp
 
     stop = partial(demo.stop_live_training, built)  # their runs end KILLED
-    app = MltopApp(path, on_exit=stop, error_log=error_log())  # q, Ctrl+C, SIGHUP, SIGTERM
+    # q, Ctrl+C, SIGHUP, SIGTERM
+    app = MltopApp(path, on_exit=stop, error_log=error_log(), bell=bell)
     if live:
         demo.start_live_training(built, count=live)
     try:

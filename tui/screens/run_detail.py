@@ -3,6 +3,7 @@ and the console log."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,6 +30,7 @@ from textual.worker import Worker
 
 from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
+from mltop.tui.alerts import LIVE_EVERY, Alert, live_only, summary_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.logfile import LogFile
 from mltop.tui.present import command, dataset_summary, git_label, host
@@ -132,6 +134,7 @@ class HistoryLoaded(Message):
     artifacts: ArtifactRepository | None  # None: not read (known already)
     # The metric search: (text, summaries found, how many match).
     found: tuple[str, dict[str, MetricSummary], int] | None = None
+    live: list[Alert] | None = None  # the live rules' alerts (tui/alerts.py), if read
 
 
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
@@ -289,11 +292,15 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         # What the tables show (refilled only when it changed: a refill lays them out).
         self.shown_tables: dict[str, list[tuple[str, ...]]] = {}
         self.unshown: dict[str, list[tuple[str, ...]]] = {}  # read while their tab was hidden
+        self.live_alerts: list[Alert] = []  # stalled, idle GPUs: read every LIVE_EVERY s
+        self._live_read = -LIVE_EVERY
+        self.said_alerts = ""  # the alerts shown under the summary
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="body"):
             yield Summary(id="summary")
+            yield Static(id="alerts", markup=False)
             with TabbedContent(initial="charts-tab"):
                 with TabPane("Charts", id="charts-tab"):
                     yield Static("", id="no-charts", markup=False)
@@ -332,8 +339,18 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         """Read the run and what is new for its charts (`load`: one read at a time)."""
         chosen = None if self.chosen is None else tuple(self.chosen)
         first = self.run is None
+        now = self.app.now()  # type: ignore[attr-defined]
+        live = time.monotonic() - self._live_read >= LIVE_EVERY
+        if live:
+            self._live_read = time.monotonic()
         return self._read(
-            self.store, self.run_id, dict(self.cursors), chosen, first, self.metric_search
+            self.store,
+            self.run_id,
+            dict(self.cursors),
+            chosen,
+            first,
+            self.metric_search,
+            now if live else None,
         )
 
     @store_work(group="detail")
@@ -344,6 +361,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         chosen: Sequence[str] | None,
         first: bool,
         search: str,
+        now: int | None,  # the live rules read at this time; None: not now
     ) -> HistoryLoaded:
         run = store.get_run(run_id, max_metrics=SHOWN_METRICS)
         charts = {
@@ -355,7 +373,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if search:
             summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
-        return HistoryLoaded(run, charts, parent, artifacts, found)
+        live = None if now is None else live_only(store, [run.info], now).get(run_id, [])
+        return HistoryLoaded(run, charts, parent, artifacts, found, live)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -366,6 +385,14 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if message.parent is not None:
             self.parent_label = message.parent
         self.query_one(Summary).text = self._summary(message.run)
+        if message.live is not None:
+            self.live_alerts = message.live
+        said = "\n".join(f"⚠ {a.message}" for a in summary_alerts(message.run) + self.live_alerts)
+        if said != self.said_alerts:  # (an update lays the screen out again)
+            self.said_alerts = said
+            alerts = self.query_one("#alerts", Static)
+            alerts.set_class(bool(said), "shown")
+            alerts.update(Text(said, style="bold yellow", no_wrap=True, overflow="ellipsis"))
         grid = self.query_one("#charts", ChartGrid)
         charts = {chart.key: chart for chart in self.query(MetricChart)}
         for key, chart in charts.items():

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from mltop.store import Changes, FilterError, MltopError, RunRow, TrackingStore
 from mltop.store.query import check_run_search
+from mltop.tui.alerts import Alert, live_alerts
 from mltop.tui.columns import RESET, Choice, ColumnPrefs, Picked, arrange
 from mltop.tui.text import TYPABLE, clean
 from mltop.tui.widgets.footer import KeysFooter
@@ -36,6 +37,9 @@ PATCH_LIMIT = 500  # more changed runs than this at once: read the order again
 REORDER_EVERY = 0.5  # seconds: live changes that move rows read the order at most this often
 REORDER_COST_SHARE = 3  # ... and at most once per this many times the last read took
 FIRST_ROWS = 200  # runs read to open a view, before its whole order is known
+WATCH_EVERY = 10.0  # seconds between looks at the running runs' alerts, while some run
+WATCH_AFTER_CHANGE = 2.0  # ... and this soon after runs changed (at most)
+WATCH_LIMIT = 500  # running runs watched (any experiment, any filter)
 
 
 @dataclass
@@ -87,6 +91,16 @@ class RunsPatched(Message):
     runs: list[RunRow]
     generation: int
     in_order: set[str] = field(default_factory=set)
+    error: Exception | None = None
+
+
+@dataclass
+class AlertsRead(Message):
+    """Every alert of the running runs (any experiment), by run id, and which run."""
+
+    alerts: dict[str, list[Alert]]
+    running: set[str]
+    now: int
     error: Exception | None = None
 
 
@@ -229,6 +243,15 @@ class RunsScreen(Screen):
         self._experiments_timer: Timer | None = None
         self._quick_timer: Timer | None = None
         self._rows_running: tuple[int, int] | None = None
+        # Alerts: every running run's, read apart from the view (they ring the bell, with
+        # --bell, whatever is shown); those present at the first look are not rung.
+        self.watched_alerts: dict[str, list[Alert]] = {}
+        self._rung: set[tuple[str, str, str]] | None = None  # None: no look yet
+        self._watch_timer: Timer | None = None
+        self._watch_soon: Timer | None = None
+        self._watching = False
+        self._running_ids: set[str] = set()  # the running runs, as last looked at
+        self._changed_ids: set[str] = set()  # runs changed since
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -251,6 +274,7 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         self.set_focus(self.runs_table.table)
+        self._watch_timer = self.set_interval(WATCH_EVERY, self.watch_alerts, pause=True)
         self.column_prefs.load()
         if self.column_prefs.problem is not None:
             self.notify(self.column_prefs.problem, severity="warning", markup=False)
@@ -418,6 +442,14 @@ class RunsScreen(Screen):
     def apply_changes(self, changes: Changes) -> None:
         """Runs changed elsewhere: re-read just those runs, and update their rows in place."""
         self.pending.update(changes.run_ids)
+        self._changed_ids.update(changes.run_ids)
+        if changes.run_ids and self._watch_soon is None:
+
+            def go() -> None:
+                self._watch_soon = None
+                self.watch_alerts(full=False)
+
+            self._watch_soon = self.set_timer(WATCH_AFTER_CHANGE, go)
         if changes.experiment_ids or changes.run_ids:
             self._schedule_experiments()
         self._next_patch()
@@ -495,6 +527,62 @@ class RunsScreen(Screen):
             if ordered != (run_id in matched) or (ordered and not stable):
                 return True
         return False
+
+    @property
+    def alerts_looked_at(self) -> bool:
+        """Whether the running runs' alerts were read once yet."""
+        return self._rung is not None
+
+    def watch_alerts(self, full: bool = True) -> None:
+        """Look at the running runs' alerts (one look at a time; under another screen too:
+        the bell rings for a run whatever is shown). Every run is searched for the status
+        (`full`), else only those running at the last look and those changed since."""
+        if self._watching:
+            return
+        ids = None if full else sorted(self._running_ids | self._changed_ids)
+        if ids is not None and len(ids) > WATCH_LIMIT:
+            ids = None
+        self._changed_ids = set()
+        self._watching = True
+        self._read_alerts(self.store, self.app.now(), ids)  # type: ignore[attr-defined]
+
+    @store_work(group="alerts", exclusive=True)
+    def _read_alerts(store: TrackingStore, now: int, ids: list[str] | None) -> AlertsRead:
+        running = "attributes.status = 'RUNNING'"
+        if ids is not None:  # hex ids, from the store
+            running += f" AND attributes.run_id IN ({', '.join(repr(i) for i in ids)})"
+        try:
+            runs = (
+                [] if ids == [] else list(store.search_run_rows(None, running, None, WATCH_LIMIT))
+            )
+            alerts = live_alerts(store, runs, now)
+            return AlertsRead(alerts, {run.info.run_id for run in runs}, now)
+        except Exception as error:  # whatever happened, the screen learns that this look is over
+            return AlertsRead({}, set(), now, error)
+
+    def on_alerts_read(self, message: AlertsRead) -> None:
+        self._watching = False
+        if message.error is not None:
+            report(self.app, message.error)
+            return
+        timer = self._watch_timer
+        if timer is not None:  # looked at again and again only while some run
+            if message.running:
+                timer.resume()
+            else:
+                timer.pause()
+        self.watched_alerts = message.alerts
+        self._running_ids = message.running
+        if self.runs_table.is_mounted:
+            self.runs_table.set_live_alerts(message.alerts, self.app.now())  # type: ignore[attr-defined]
+        found = {(r, *a.key) for r, alerts in message.alerts.items() for a in alerts}
+        if self._rung is None:
+            self._rung = found  # there as the dashboard opened: not news
+            return
+        new = found - self._rung
+        self._rung |= new
+        if new and getattr(self.app, "bell_on_alerts", False):
+            self.app.bell()  # once, however many arose together
 
     def _schedule_order(self) -> None:
         """The order read again for live changes: at most every REORDER_EVERY seconds, and
@@ -593,6 +681,8 @@ class RunsScreen(Screen):
             self.call_after_refresh(self.load_order)
             if not self.experiment_names:
                 self.call_after_refresh(self.load_experiments)
+            if self._rung is None:
+                self.call_after_refresh(self.watch_alerts)
             # On screen: now the app follows the store (changes since it opened included).
             self.call_after_refresh(self.app.start_following)  # type: ignore[attr-defined]
         self._next_patch()

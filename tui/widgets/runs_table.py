@@ -10,15 +10,25 @@ user logged is shown literally: control characters are made visible, nothing is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from mltop.store import RunInfo, RunRow
+from mltop.tui.alerts import (
+    LIVE_KINDS,
+    NON_FINITE,
+    Alert,
+    gpu_now,
+    is_utilisation,
+    row_alerts,
+    watched,
+)
 from mltop.tui.columns import (
     ATTRIBUTES,
     EXPERIMENT,
+    GPU,
     Choice,
     Column,
     arrange,
@@ -31,6 +41,7 @@ from mltop.tui.text import ago, clean, duration, number
 from mltop.tui.widgets.grid import Grid
 
 MARK = "•"
+ALERT = "⚠"  # in the mark column: the run has alerts (its detail says which)
 __all__ = ["ATTRIBUTES", "EXPERIMENT", "Column", "RunsTable"]
 MARGIN = 2  # screens of rows kept (and read) above and below the one shown
 
@@ -45,10 +56,12 @@ def column_cells(
     marked: set[str],
     now: int,
     names: dict[str, str] | None = None,
+    alerted: Mapping[str, list[Alert]] | None = None,
 ) -> list[str]:
     """One column's cells for `runs`, formatted for display (`names`: experiment id ->
-    its name, shown clean)."""
+    its name, shown clean; `alerted`: run id -> its alerts, flagged in the mark column)."""
     names = names or {}
+    alerted = alerted or {}
     key = column.key
     if column.kind == "metric":
         if column.stat:
@@ -57,7 +70,12 @@ def column_cells(
     if column.kind == "param":
         return ["" if (p := r.params.get(key)) is None else clean(p) for r in runs]
     if key == "mark":
-        return [MARK if r.info.run_id in marked else "" for r in runs]
+        return [
+            (MARK if r.info.run_id in marked else "") + (ALERT if r.info.run_id in alerted else "")
+            for r in runs
+        ]
+    if key == "gpu":
+        return [gpu_now(r, now) for r in runs]
     if key == "name":
         return [clean(r.info.run_name) for r in runs]
     if key == "experiment":
@@ -135,6 +153,10 @@ class RunsTable(Vertical):
         self._where: dict[str, int] = {}  # run id -> position, for the rows held
         self._ticks = 0
         self._grid = Grid(self)
+        # Alerts: those the live rules found for running runs (stalled, idle GPUs), set by
+        # the screen, and every alert of the rows held (theirs and those), by run id.
+        self.live_alerts: dict[str, list[Alert]] = {}
+        self.alerted: dict[str, list[Alert]] = {}
 
     def compose(self) -> ComposeResult:
         yield self._grid
@@ -156,8 +178,14 @@ class RunsTable(Vertical):
         return run is not None and run.info.run_id in self.marked
 
     def cell_style(self, index: int, column: int, text: str) -> str:
-        if 0 <= column < len(self.columns) and self.columns[column].key == "status":
+        if not 0 <= column < len(self.columns):
+            return ""
+        key = self.columns[column].key
+        if key == "status":
             return STATUS_COLOURS.get(text, "")
+        if key == "mark" and ALERT in text and (run := self._rows.get(index)) is not None:
+            found = self.alerted.get(run.info.run_id, ())
+            return "bold red" if any(a.kind == NON_FINITE for a in found) else "bold yellow"
         return ""
 
     # -- what the screen asks --------------------------------------------------------
@@ -262,13 +290,14 @@ class RunsTable(Vertical):
         return lo, hi
 
     def _drop_all(self) -> None:
-        self._rows, self._cells, self._where = {}, {}, {}
+        self._rows, self._cells, self._where, self.alerted = {}, {}, {}, {}
 
     def _drop(self, position: int) -> None:
         run = self._rows.pop(position)
         self._cells.pop(position, None)
         if self._where.get(run.info.run_id) == position:
             del self._where[run.info.run_id]
+            self.alerted.pop(run.info.run_id, None)
 
     def _store(self, positions: Sequence[int], runs: Sequence[RunRow], now: int) -> None:
         runs = [
@@ -288,14 +317,48 @@ class RunsTable(Vertical):
     def _format(self, runs: list[RunRow], now: int) -> list[tuple[str, ...]]:
         if not runs:
             return []
+        for run in runs:
+            found = self.alerts_of(run, now)
+            if found:
+                self.alerted[run.info.run_id] = found
+            else:
+                self.alerted.pop(run.info.run_id, None)
         names = self.experiment_names
-        columns = [column_cells(c, runs, self.marked, now, names) for c in self.columns]
+        columns = [
+            column_cells(c, runs, self.marked, now, names, self.alerted) for c in self.columns
+        ]
         return list(zip(*columns, strict=True))
+
+    def alerts_of(self, run: RunRow, now: int) -> list[Alert]:
+        """The run's alerts: its metrics' (from the row) and, while it runs, the live
+        rules' last verdict."""
+        found = row_alerts(run)
+        if watched(run.info, now):
+            found += self.live_alerts.get(run.info.run_id, [])
+        return found
+
+    def set_live_alerts(self, live: dict[str, list[Alert]], now: int) -> None:
+        """The live rules' verdict on the running runs: the rows held whose alerts
+        changed are drawn again."""
+        live = {
+            run_id: kept
+            for run_id, found in live.items()
+            if (kept := [a for a in found if a.kind in LIVE_KINDS])
+        }
+        if live == self.live_alerts:
+            return
+        changed = set(live) | set(self.live_alerts)
+        self.live_alerts = live
+        due = [p for p, run in self._rows.items() if run.info.run_id in changed]
+        if due:
+            self._replace(due, [self._rows[p] for p in due], now)
 
     def offered(self) -> tuple[list[Column], list[Column]]:
         """Every column this view can show: those shown by default, in default order, and
         those offered besides (each metric's min and max)."""
         default, extra = data_columns(self._metric_keys, self._param_keys, self._counted)
+        if any(is_utilisation(k) for k in self._metric_keys):
+            default = [GPU, *default]
         if self.all_experiments and not self.several:
             return attributes(False) + default, [EXPERIMENT, *extra]
         return attributes(self.all_experiments) + default, extra
