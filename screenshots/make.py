@@ -90,6 +90,19 @@ async def main() -> None:
             await pilot.press("enter")
             await pilot.pause(1.5)
 
+        def detail_tab(run_name: str, *keys: str):
+            async def steps(pilot) -> None:
+                screen = pilot.app.screen
+                screen.filter_string = f"attributes.run_name = '{run_name}'"
+                screen.load_runs()
+                await pilot.pause(0.8)
+                await pilot.press("enter")
+                await pilot.pause(1.0)
+                await pilot.press(*keys)
+                await pilot.pause(1.5)
+
+            return steps
+
         def compare(charts: bool):
             async def steps(pilot) -> None:
                 screen = pilot.app.screen
@@ -156,6 +169,8 @@ async def main() -> None:
         await shoot(store, "compare", compare(False))
         await shoot(store, "compare-charts", compare(True))
         await shoot(store, "run-detail", detail)
+        await shoot(store, "run-logs", detail_tab("resnet18-lr0.3-bs32", "7", "t"))
+        await shoot(store, "run-system", detail_tab("resnet18-lr0.01-bs32", "6"))
         await shoot(store, "runs-filtered", filtered)
         await shoot(store, "filter-error", filter_error)
         await store_problem(store)

@@ -260,3 +260,32 @@ def test_a_dashboard_that_failed_exits_non_zero(store_path, monkeypatch):
     monkeypatch.setattr(app_module.MltopApp, "run", failed_run)
     result = CliRunner().invoke(main, ["ui", "--store", str(store_path)])
     assert result.exit_code == 1 and result.output == ""
+
+
+def test_runs_list_shows_system_metrics_only_when_asked_about(store_path):
+    client = MltopClient(Store(store_path))
+    run = client.create_run("0", run_name="sampled", log_system_info=False)
+    client.log_metrics(
+        run.info.run_id,
+        {
+            "loss": 0.5,
+            "system/cpu_utilization_percentage": 40.0,
+            "system/gpu_0_temperature_celsius": 71.0,
+        },
+    )
+    client.close()
+    shown = invoke("runs", "list", "--store", str(store_path))
+    assert "loss" in shown.output and "system/" not in shown.output
+    ordered = invoke(
+        "runs",
+        "list",
+        "--store",
+        str(store_path),
+        "-o",
+        "metrics.`system/gpu_0_temperature_celsius`",
+    )
+    assert "system/gpu_0" in ordered.output and "71" in ordered.output
+    assert "system/cpu" not in ordered.output
+    # Every key is still in --json.
+    data = json.loads(invoke("runs", "list", "--store", str(store_path), "--json").output)
+    assert data[0]["metrics"]["system/cpu_utilization_percentage"]["value"] == 40.0

@@ -574,3 +574,55 @@ def test_the_gpu_memory_of_the_command_s_processes_is_the_run_s(
     assert "system/gpu_1_process_memory_megabytes" not in run.data.metrics  # not ours
     assert run.data.metrics["system/gpu_0_utilization_percentage"] == 97.0
     assert run.data.tags["mltop.gpus"] == "0"
+
+
+CHATTY = r"""
+import sys, time
+print("\x1b[32mgreen\x1b[0m plain [bold]not markup[/]")
+for pct in (10, 50, 100):
+    print(f"\rprogress {pct}%", end="", flush=True)
+    time.sleep(0.05)
+print()
+print("oops", file=sys.stderr)
+"""
+
+
+def test_what_mltop_run_kept_is_what_the_logs_tab_shows(project: Path, store_path: Path) -> None:
+    """The writer (mltop run) and the reader (the Logs tab) agree on the files."""
+    from test_dashboard import settle, sync
+
+    from mltop.tui.app import MltopApp
+    from mltop.tui.screens.run_detail import RunDetailScreen
+    from mltop.tui.widgets.log_view import LogView
+    from mltop.tui.widgets.runs_table import RunsTable
+
+    (project / "chatty.py").write_text(CHATTY)
+    done = mltop(store_path, "run", str(project / "chatty.py"), "--no-system-metrics")
+    assert done.returncode == 0, done.stderr
+
+    @sync
+    async def look() -> list[str]:
+        app = MltopApp(store_path, follow=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+
+            def listed() -> bool:
+                table = app.screen.query_one(RunsTable)
+                return bool(table.runs) and app.focused is table.table
+
+            await settle(pilot, listed)
+            await pilot.press("enter")
+            await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+            await settle(pilot, lambda: app.screen.run is not None)
+            await pilot.press("7")
+            await settle(pilot, lambda: bool(app.screen.query(LogView)))
+            view = app.screen.query_one(LogView)
+            await settle(pilot, lambda: app.focused is view)
+            await pilot.press("t")
+            await settle(pilot, lambda: "following the end: 3 lines" in view.render_line(0).text)
+            return [view.render_line(y).text.rstrip() for y in range(1, 5)]
+
+    lines = look()
+    assert lines[0][11:] == "green plain [bold]not markup[/]"
+    assert lines[1][11:] == "progress 100%"  # the last redraw, as a terminal shows it
+    assert lines[2][9:] == "E oops"  # stderr, marked
+    assert lines[3] == ""

@@ -313,3 +313,27 @@ def test_logs_tab_snapshot(snap_compare, fixed_store):
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(fixed_store), terminal_size=LARGE, run_before=run_before)
+
+
+@sync
+async def test_the_help_lists_the_logs_keys_while_the_log_has_the_focus(fixed_store):
+    from textual.widgets import DataTable
+
+    from mltop.tui.screens.help import HelpScreen
+
+    app = make_app(fixed_store)
+    async with app.run_test(size=LARGE) as pilot:
+        await open_logs(pilot, ["one line"])
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        table = app.screen.query_one(DataTable)
+        rows = [
+            tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)
+        ]
+        said = {what: keys for keys, what in rows}
+        assert said["Find text in the log"] == "/"
+        assert said["Follow the end"].split() == ["end", "G", "f"]
+        assert "Each line's time; E: stderr" in said
+        # The screen's `/` (finding metrics) is not what `/` does here.
+        assert not any("find metrics" in what for what in said)
+        assert sum(keys.split().count("/") for keys in said.values()) == 1

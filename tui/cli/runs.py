@@ -29,6 +29,7 @@ from mltop.tui.text import ago, duration, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
+SYSTEM = "system/"  # MLflow's prefix of system metrics (mltop.store.system_metrics)
 MAX_COLUMNS = 8  # params and metrics each, in `runs list`; --json has them all
 NAME_WIDTH = 40  # a run's or experiment's name in `runs list` is cut beyond this (cells)
 VALUE_WIDTH = 30  # and a param's value
@@ -144,7 +145,12 @@ def runs_list(
         raise bad_filter(exc, "--order-by" if exc.item is not None else "--filter") from None
     names = {e.experiment_id: e.name for e in store.list_experiments("all")}
     param_keys, more_params = _first(sorted({k for r in found for k in r.params}), MAX_COLUMNS)
-    metric_keys, more_metrics = _first(sorted({k for r in found for k in r.metrics}), MAX_COLUMNS)
+    # System metrics (`system/...`, sampled every 10 s) are columns only when asked about.
+    asked = " ".join([filter_string or "", *(order or [])])
+    metric_keys, more_metrics = _first(
+        sorted({k for r in found for k in r.metrics if not k.startswith(SYSTEM) or k in asked}),
+        MAX_COLUMNS,
+    )
     now = now_ms()
     show_experiment = experiment is None and len({r.info.experiment_id for r in found}) > 1
     both = set(metric_keys) & set(param_keys)  # `lr` logged as a metric and as a param

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mltop.store import MltopClient, now_ms
-from mltop.tui.demo.train import Curve
+from mltop.store.capture import ConsoleLog
+from mltop.tui.demo.train import Curve, epoch_line
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -79,26 +80,61 @@ def _finished_run(
     total = epochs * steps_per_epoch
     val_acc = math.nan
     status, end = "FINISHED", start + total * step_ms
+    clock = [start / 1000]
+    console = ConsoleLog(client.store.artifacts(run_id), clock=lambda: clock[0])
+    console.write(1, f"training {name}: {params}\n".encode())
+    hardware = random.Random(curve.seed + 1)
     for step in range(total):
         stamp = start + step * step_ms
+        clock[0] = stamp / 1000
         progress = (step + 1) / total
         loss = curve.loss(progress, rng)
         client.log_metric(run_id, "loss", loss, step=step, timestamp=stamp)
+        if step % 2 == 0:
+            client.log_metrics(run_id, _system_sample(hardware), step=step // 2, timestamp=stamp)
         if math.isnan(loss):
             client.set_tag(run_id, "error", f"FloatingPointError: loss is NaN at step {step}")
+            console.write(2, _NAN_TRACEBACK.format(step=step).encode())
             status, end = "FAILED", stamp
             break
+        if step == 1:
+            console.write(2, b"UserWarning: the data loader has 2 workers; 8 CPUs would help\n")
         if (step + 1) % steps_per_epoch == 0:
             val_loss, val_acc = curve.val(progress, rng)
             client.log_metrics(
                 run_id, {"val_loss": val_loss, "val_acc": val_acc}, step=step, timestamp=stamp
             )
+            console.write(1, epoch_line((step + 1) // steps_per_epoch, epochs, loss, val_acc))
+    console.finish()
     client.log_metric(
         run_id, "latency_ms", 8.0 + 30.0 / math.sqrt(curve.batch_size) * 4, step=0, timestamp=end
     )
     _artifacts(client, run_id, params, val_acc, status)
     client.set_terminated(run_id, status, end_time=end)
     return run_id, val_acc, status
+
+
+_NAN_TRACEBACK = """Traceback (most recent call last):
+  File "train.py", line 88, in <module>
+    train(model, loader)
+FloatingPointError: loss is NaN at step {step}: the learning rate is too high
+"""
+
+
+def _system_sample(rng: random.Random) -> dict[str, float]:
+    """A simulated sample of the system metrics a GPU box logs while training."""
+    util = min(100.0, max(0.0, rng.gauss(92, 4)))
+    return {
+        "system/cpu_utilization_percentage": round(min(100.0, rng.gauss(38, 6)), 1),
+        "system/system_memory_usage_percentage": round(rng.gauss(41, 1), 1),
+        "system/system_memory_usage_megabytes": round(rng.gauss(26_400, 300), 1),
+        "system/gpu_0_utilization_percentage": round(util, 1),
+        "system/gpu_0_memory_usage_megabytes": round(rng.gauss(17_800, 50), 1),
+        "system/gpu_0_memory_usage_percentage": round(rng.gauss(69, 0.3), 1),
+        "system/gpu_0_process_memory_megabytes": round(rng.gauss(17_500, 50), 1),
+        "system/gpu_0_temperature_celsius": round(rng.gauss(76, 1.5), 1),
+        "system/gpu_0_power_usage_watts": round(40 + 2.4 * util + rng.gauss(0, 5), 1),
+    }
 
 
 def _artifacts(

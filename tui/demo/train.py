@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mltop import store as mt
+from mltop.tui.demo.gpu import SimulatedGpu, simulate
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,15 @@ class Curve:
         return val_loss, acc
 
 
+def epoch_line(epoch: int, epochs: int, loss: float, val_acc: float) -> bytes:
+    """What a training script prints at the end of an epoch (with ANSI colours, as many do)."""
+    colour = "32" if val_acc >= 0.8 else "33"
+    return (
+        f"\x1b[1mepoch {epoch:>2}/{epochs}\x1b[0m  loss {loss:.4f}  "
+        f"val_acc \x1b[{colour}m{val_acc:.4f}\x1b[0m\n"
+    ).encode()
+
+
 def train(
     curve: Curve,
     epochs: int,
@@ -76,6 +86,7 @@ def train(
     *,
     start_step: int = 0,
     stopping: Callable[[], str | None] = lambda: None,
+    gpu: SimulatedGpu | None = None,
 ) -> None:
     """Log one run's metrics into the active run (sleeping `step_seconds` per step).
 
@@ -88,8 +99,12 @@ def train(
         if (reason := stopping()) is not None:
             raise KeyboardInterrupt(f"{reason}, before step {step}")
         progress = (step + 1) / total
+        if gpu is not None:
+            gpu.busy(step_seconds * 1.5)
         loss = curve.loss(progress, rng)
         mt.log_metric("loss", loss, step=step)
+        if step % 10 == 0:
+            print(f"step {step:>5}/{total}  loss {loss:.4f}", flush=True)
         mt.log_metric("lr", curve.lr * (0.5 + 0.5 * math.cos(math.pi * progress)), step=step)
         if math.isnan(loss):
             raise FloatingPointError(f"loss is NaN at step {step}: the learning rate is too high")
@@ -97,6 +112,8 @@ def train(
             epoch = (step + 1) // steps_per_epoch
             val_loss, val_acc = curve.val(progress, rng)
             mt.log_metrics({"val_loss": val_loss, "val_acc": val_acc, "epoch": epoch}, step=step)
+            sys.stdout.buffer.write(epoch_line(epoch, epochs, loss, val_acc))
+            sys.stdout.flush()
         _sleep(step_seconds, stopping)
 
 
@@ -152,8 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     mt.set_store(args.store)
     mt.set_experiment(args.experiment)
     curve = Curve(args.lr, args.batch_size, args.seed)
+    # Its console output and system metrics (every 2 s, a simulated GPU where there is
+    # none) are kept, as `mltop run` keeps a real job's.
+    os.environ.setdefault("MLTOP_SYSTEM_METRICS_SAMPLING_INTERVAL", "2")
+    gpu = simulate(args.seed)
     try:
-        with mt.start_run(run_name=args.run_name, tags={"source": "mltop demo", "live": "yes"}):
+        with mt.start_run(
+            run_name=args.run_name,
+            tags={"source": "mltop demo", "live": "yes"},
+            capture_output=True,
+            log_system_metrics=True,
+        ):
+            print(f"training {args.run_name}: resnet18, lr {args.lr}, batch {args.batch_size}")
             mt.log_params(
                 {
                     "lr": args.lr,
@@ -169,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.steps_per_epoch,
                 args.step_seconds,
                 stopping=_stopping(args.parent_pid),
+                gpu=gpu,
             )
     except KeyboardInterrupt as stop:
         print(f"{args.run_name} ended KILLED" + (f": {stop}" if str(stop) else ""), flush=True)

@@ -38,10 +38,16 @@ def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
     rows: list[tuple[Binding, str, str]] = []
     seen: set[str] = set()
     taken: set[str] = set()
-    for binding in type(screen).BINDINGS:
+    # A focused widget that lists its own keys (HELP_KEYS: the Logs tab's view) comes
+    # first: its keys are what a key does there.
+    focused = screen.focused
+    own = list(type(focused).BINDINGS) if getattr(focused, "HELP_KEYS", False) else []
+    for binding in [*own, *type(screen).BINDINGS]:
         if isinstance(binding, Binding):
             taken.update(key.strip() for key in binding.key.split(","))
+    widget_keys = {k.strip() for b in own if isinstance(b, Binding) for k in b.key.split(",")}
     for node, binding in [
+        *((focused, b) for b in own),
         *((screen, b) for b in type(screen).BINDINGS),
         *((app, b) for b in type(app).BINDINGS),
     ]:
@@ -52,6 +58,8 @@ def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
         action = binding.action.partition("(")[0]
         if node is app and (binding.key in taken or app.check_action(action, ()) is False):
             continue
+        if node is screen and own and set(_keys_of(binding)) <= widget_keys:
+            continue  # the focused widget's binding of the same keys acts instead
         seen.add(binding.action)
         keys = " ".join(
             "enter" if key.strip() == "enter" else app.get_key_display(Binding(key.strip(), ""))

@@ -138,6 +138,7 @@ class LogView(ScrollView, can_focus=True):
         "log--stderr",
         "log--note",
     }
+    HELP_KEYS = True  # `?` lists these keys while the view has the focus
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "line(-1)", "Up", show=False, id="logs.up"),
         Binding("down,j", "line(1)", "Down", show=False, id="logs.down"),
