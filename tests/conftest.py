@@ -24,6 +24,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "MLTOP_SYSTEM_METRICS_SAMPLING_INTERVAL",
         "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
         "MLTOP_SYSTEM_METRICS_BY",
+        # Nor a `mltop run` around the test run, nor the developer's environments.
+        "MLTOP_OUTPUT_CAPTURED_BY",
+        "MLTOP_ENV_ROOT",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLTOP_USER", "tester")

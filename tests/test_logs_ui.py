@@ -327,9 +327,7 @@ async def test_the_help_lists_the_logs_keys_while_the_log_has_the_focus(fixed_st
         await pilot.press("question_mark")
         await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
         table = app.screen.query_one(DataTable)
-        rows = [
-            tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)
-        ]
+        rows = [tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
         said = {what: keys for keys, what in rows}
         assert said["Find text in the log"] == "/"
         assert said["Follow the end"].split() == ["end", "G", "f"]

@@ -39,18 +39,6 @@ GPU_KEYS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_sampling_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "MLTOP_ENABLE_SYSTEM_METRICS_LOGGING",
-        "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
-        "MLTOP_SYSTEM_METRICS_SAMPLING_INTERVAL",
-        "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
-        "MLTOP_SYSTEM_METRICS_BY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 def two_gpus() -> GpuFake:
     """GPU 0 busy with another user's process; GPU 1 with ours (and another's)."""
     return GpuFake(
