@@ -626,3 +626,38 @@ def test_what_mltop_run_kept_is_what_the_logs_tab_shows(project: Path, store_pat
     assert lines[1][11:] == "progress 100%"  # the last redraw, as a terminal shows it
     assert lines[2][9:] == "E oops"  # stderr, marked
     assert lines[3] == ""
+
+
+def test_the_run_detail_shows_the_rerun_link_both_ways(project: Path, store_path: Path) -> None:
+    from test_dashboard import settle, sync
+
+    from mltop.tui.app import MltopApp
+    from mltop.tui.screens.run_detail import RunDetailScreen, Summary
+    from mltop.tui.widgets.runs_table import RunsTable
+
+    assert mltop(store_path, "run", str(project), "--run-name", "first").returncode == 0
+    _, original = only_run(store_path)
+    again = mltop(store_path, "run", "--rerun", original, "--run-name", "again")
+    assert again.returncode == 0, again.stderr
+    rerun = next(r.info.run_id for r in Store(store_path).list_runs() if r.info.run_id != original)
+
+    @sync
+    async def summaries() -> dict[str, str]:
+        app = MltopApp(store_path, follow=False)
+        said: dict[str, str] = {}
+        async with app.run_test(size=(140, 30)) as pilot:
+            for row in (0, 1):
+                table = app.screen.query_one(RunsTable)
+                await settle(pilot, lambda t=table: len(t.runs) == 2 and app.focused is t.table)
+                table.table.move_cursor(row=row)
+                await pilot.press("enter")
+                await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+                screen = app.screen
+                await settle(pilot, lambda s=screen: s.run is not None and s.links != "")
+                said[screen.run.info.run_name] = screen.query_one(Summary).text.plain
+                await pilot.press("escape")
+        return said
+
+    said = summaries()
+    assert f"reruns again ({rerun[:8]})" in said["first"]
+    assert f"rerun of first ({original[:8]})" in said["again"]

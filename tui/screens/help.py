@@ -41,7 +41,9 @@ def bindings_of(screen: Screen) -> list[tuple[Binding, str, str]]:
     # A focused widget that lists its own keys (HELP_KEYS: the Logs tab's view) comes
     # first: its keys are what a key does there.
     focused = screen.focused
-    own = list(type(focused).BINDINGS) if getattr(focused, "HELP_KEYS", False) else []
+    own: list[BindingType] = []
+    if focused is not None and getattr(focused, "HELP_KEYS", False):
+        own = list(type(focused).BINDINGS)
     for binding in [*own, *type(screen).BINDINGS]:
         if isinstance(binding, Binding):
             taken.update(key.strip() for key in binding.key.split(","))

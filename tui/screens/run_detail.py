@@ -33,7 +33,14 @@ from mltop.store.artifact_repo import ArtifactRepository
 from mltop.tui.alerts import LIVE_EVERY, Alert, live_only, summary_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.logfile import LogFile
-from mltop.tui.present import command, dataset_summary, git_label, host
+from mltop.tui.present import (
+    TAG_RERUN_OF,
+    command,
+    dataset_summary,
+    git_label,
+    host,
+    rerun_filter,
+)
 from mltop.tui.screens.opaque import OpaqueScreen
 from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
 from mltop.tui.ticks import Axis
@@ -53,6 +60,7 @@ from mltop.tui.widgets.system_view import SYSTEM_PREFIX, SystemView
 from mltop.tui.workers import OneAtATime, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
+RERUNS_SHOWN = 5  # the reruns a run's summary names (then ", ...")
 SHOWN_METRICS = 500  # metrics read and listed at once: a run may log a million keys
 # What has the keyboard when a tab is shown by its key.
 TAB_FOCUS = {
@@ -135,6 +143,7 @@ class HistoryLoaded(Message):
     # The metric search: (text, summaries found, how many match).
     found: tuple[str, dict[str, MetricSummary], int] | None = None
     live: list[Alert] | None = None  # the live rules' alerts (tui/alerts.py), if read
+    links: str | None = None  # the reruns' links (rerun_links); None: not read
 
 
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
@@ -157,6 +166,22 @@ def parent_label(store: TrackingStore, parent_id: str | None) -> str:
     except NotFoundError:
         name = "(deleted)"
     return f"{name} ({parent_id[:8]})"
+
+
+def rerun_links(store: TrackingStore, run: Run) -> str:
+    """Which run this one reran, and which reran it (`mltop run --rerun`), by name and id."""
+    parts = []
+    original = run.data.tags.get(TAG_RERUN_OF)
+    if original:
+        parts.append(f"rerun of {parent_label(store, original)}")
+    reruns = store.search_runs(
+        None, rerun_filter(run.info.run_id), ["start_time"], RERUNS_SHOWN, view="all"
+    )
+    if reruns:
+        more = ", ..." if reruns.token else ""
+        named = ", ".join(f"{r.info.run_name} ({r.info.run_id[:8]})" for r in reruns)
+        parts.append(f"reruns {named}{more}")
+    return "   ".join(parts)
 
 
 class RunDetailScreen(ChartKeys, OpaqueScreen):
@@ -285,6 +310,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.cursors: dict[str, int] = {}  # per chart: where its next read starts
         self.run: Run | None = None
         self.parent_label = "-"
+        self.links = ""  # rerun of, reruns
         self.artifacts: ArtifactRepository | None = None
         self.listed: list[str] = []  # the metric keys the metrics tab lists now
         self.load = OneAtATime(self._start_read)
@@ -368,13 +394,14 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             key: chart_data(store, run_id, key, cursors.get(key)) for key in charted(run, chosen)
         }
         parent = parent_label(store, run.info.parent_run_id) if first else None
+        links = rerun_links(store, run) if first else None
         artifacts = store.artifacts(run_id) if first else None
         found = None
         if search:
             summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
         live = None if now is None else live_only(store, [run.info], now).get(run_id, [])
-        return HistoryLoaded(run, charts, parent, artifacts, found, live)
+        return HistoryLoaded(run, charts, parent, artifacts, found, live, links)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -384,6 +411,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.run = message.run
         if message.parent is not None:
             self.parent_label = message.parent
+        if message.links is not None:
+            self.links = message.links
         self.query_one(Summary).text = self._summary(message.run)
         if message.live is not None:
             self.live_alerts = message.live
@@ -460,7 +489,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             f"{info.run_name}   {info.display_status}   {info.run_id}",
             f"started {timestamp(info.start_time)}, ran {ran}{where}",
             f"git {git_label(tags, short=True) or '-'}   parent {self.parent_label}"
-            + (f"   data {datasets}" if (datasets := dataset_summary(run)) else ""),
+            + (f"   data {datasets}" if (datasets := dataset_summary(run)) else "")
+            + (f"   {self.links}" if self.links else ""),
             f"command {command(tags) or '-'}",
         ]
         return Text("\n".join(clean(line) for line in lines), no_wrap=True, overflow="ellipsis")
