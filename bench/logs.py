@@ -132,7 +132,7 @@ async def one_trial(store_path: Path, last_line: str) -> dict[str, float]:
             await pilot.pause(0.3)
             screen = app.screen
             start = time.perf_counter()
-            await pilot.press("6")
+            await pilot.press("7")  # the Logs tab
             await until(lambda: "open" in drawn)
             figures["open"] = drawn["open"] - start
             view = screen.query_one(LogView)
