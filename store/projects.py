@@ -86,12 +86,12 @@ class EntryPoint:
 
     def command_for(self, given: dict[str, str], workdir: Path | None = None) -> str:
         """The shell command with `given` parameters (checked, defaults filled, each value
-        quoted); parameters the template does not name follow as `--key value`."""
+        quoted for where it stands: bare, inside "..." or inside '...'); parameters the
+        template does not name follow as `--key value`."""
         values = self.values(given, workdir)
         named = _template_names(self.command) if not self.script else set()
-        quoted = {k: shlex.quote(v) for k, v in values.items()}
-        command = self.command.format_map(quoted) if named else self.command
-        extra = [f"--{k} {quoted[k]}" for k in values if k not in named]
+        command = _filled(self.command, values) if named else self.command
+        extra = [f"--{k} {shlex.quote(values[k])}" for k in values if k not in named]
         return " ".join([command, *extra])
 
 
@@ -111,7 +111,12 @@ class Project:
             return found
         if Path(name).suffix in SCRIPT_RUNNERS:
             return script_entry_point(self.directory, name)
-        known = ", ".join(sorted(self.entry_points)) or "none"
+        if not self.entry_points:
+            raise ProjectError(
+                f"no MLproject file in {self.directory}, and {name!r} is not a .py or .sh "
+                "file of it: give a script (mltop run train.py) or write an MLproject"
+            )
+        known = ", ".join(sorted(self.entry_points))
         raise ProjectError(f"project {self.name!r} has no entry point {name!r} (it has: {known})")
 
 
@@ -187,6 +192,10 @@ def _entry_point(name: str, data: object, where: str) -> EntryPoint:
         names = _template_names(command)
     except ValueError as error:
         raise ProjectError(f"{where}: the command of {name!r} is not a template: {error}") from None
+    try:
+        _filled(command, {n: "" for n in names})
+    except ProjectError as error:
+        raise ProjectError(f"{where}: entry point {name!r}: {error}") from None
     unknown = sorted(names - set(parameters))
     if unknown:
         raise ProjectError(
@@ -226,10 +235,17 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _is_name(name: str) -> bool:
+    """Letters, digits, `_` and `-` (as argparse options are spelled), not first a digit
+    or a `-`."""
+    return bool(name) and name.replace("-", "_").isidentifier() and not name.startswith("-")
+
+
 def _check_name(name: str) -> None:
-    if not name.isidentifier():
+    if not _is_name(name):
         raise ProjectError(
-            f"parameter name {name!r} must be letters, digits and underscores, not first a digit"
+            f"parameter name {name!r} must be letters, digits, '_' and '-', not first a digit "
+            "or '-'"
         )
 
 
@@ -256,8 +272,11 @@ def _checked(parameter: Parameter, text: str, workdir: Path | None) -> str:
             raise ProjectError(f"{parameter.name} must be a path, not empty")
         path = Path(text).expanduser()
         return str(path if path.is_absolute() or workdir is None else (workdir / path).resolve())
-    if kind == "uri" and not text:
-        raise ProjectError(f"{parameter.name} must be a URI or a path, not empty")
+    if kind == "uri":
+        if not text:
+            raise ProjectError(f"{parameter.name} must be a URI or a path, not empty")
+        if "://" not in text and not text.startswith(("file:", "/")) and workdir is not None:
+            return str((workdir / Path(text).expanduser()).resolve())  # a relative path
     return text
 
 
@@ -267,7 +286,51 @@ def _template_names(command: str) -> set[str]:
     for _literal, name, spec, conversion in string.Formatter().parse(command):
         if name is None:
             continue
-        if not name.isidentifier() or spec or conversion:
+        if not _is_name(name) or spec or conversion:
             raise ValueError(f"{{{name}}} is not a parameter's name")
         names.add(name)
     return names
+
+
+def _filled(command: str, values: dict[str, str]) -> str:
+    """`command` with each `{name}` replaced by its value quoted for the shell where the
+    placeholder stands: bare (shlex.quote), inside double quotes (\\ " $ ` escaped) or
+    inside single quotes (the quote closed, the value quoted, the quote opened again).
+    Whatever a value holds, it stays one word of data: never code."""
+    out: list[str] = []
+    state = ""  # "", '"' or "'": the quotes open where the text has got to
+    for literal, name, _spec, _conversion in string.Formatter().parse(command):
+        state, escaped = _quote_state(literal, state)
+        out.append(literal)
+        if name is None:
+            continue
+        if escaped:  # `\{x}`: the backslash would take the quoting's first character
+            raise ProjectError(f"the command puts a backslash right before {{{name}}}; remove it")
+        value = values[name]
+        if state == "'":
+            out.append("'" + shlex.quote(value) + "'")
+        elif state == '"':
+            out.append("".join("\\" + c if c in '\\"$`' else c for c in value))
+        else:
+            out.append(shlex.quote(value))
+    return "".join(out)
+
+
+def _quote_state(text: str, state: str) -> tuple[str, bool]:
+    """The quoting a POSIX shell is in after reading `text`, starting in `state`, and
+    whether its last character is a backslash escaping what comes next."""
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif state == "'":
+            if char == "'":
+                state = ""
+        elif char == "\\":
+            escaped = True
+        elif state == '"':
+            if char == '"':
+                state = ""
+        elif char in "'\"":
+            state = char
+    return state, escaped

@@ -33,6 +33,10 @@ entry_points:
       pids: path
       ignore: {type: string, default: ""}
     command: "python sleepy.py {pids} {ignore}"
+  other:
+    parameters:
+      u: uri
+    command: "python plain.py {u}"
 """
 
 TRAIN = """\
@@ -316,12 +320,16 @@ def test_a_command_ignoring_signals_is_killed_after_the_grace(
     )
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert time.monotonic() - started < 20
     wait_for(lambda: not alive(child) and not alive(grandchild))
     store, run_id = only_run(store_path)
-    assert store.get_run(run_id).info.status == KILLED
+    run = store.get_run(run_id)
+    assert run.info.status == KILLED
+    # What ended it, not what the shell running it says of itself.
+    assert "KILLED (stopped with SIGKILL)" in err
+    assert run.data.tags["mltop.stopped_with"] == "SIGKILL"
 
 
 def test_a_second_ctrl_c_kills_at_once(project: Path, store_path: Path) -> None:
@@ -661,3 +669,74 @@ def test_the_run_detail_shows_the_rerun_link_both_ways(project: Path, store_path
     said = summaries()
     assert f"reruns again ({rerun[:8]})" in said["first"]
     assert f"rerun of first ({original[:8]})" in said["again"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["-P", "lr=0.1", "-P", "lr=0.2"], "-P lr is given twice"),
+        (["-P", "out=" + "a" * 7000], "characters long; the limit is 6000"),
+        (["-P", "lr=\udcff"], "not UTF-8 text"),
+    ],
+)
+def test_parameters_the_store_would_refuse_make_no_run(
+    project: Path, store_path: Path, params: list[str], message: str
+) -> None:
+    done = mltop(store_path, "run", str(project), *params, env={**os.environ, "PYTHONUTF8": "1"})
+    assert done.returncode == 1, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert Store(store_path).list_runs(view="all") == []
+
+
+def test_the_environment_can_turn_sampling_off(project: Path, store_path: Path) -> None:
+    env = {**os.environ, "MLTOP_ENABLE_SYSTEM_METRICS_LOGGING": "false"}
+    assert mltop(store_path, "run", str(project), env=env).returncode == 0
+    store, run_id = only_run(store_path)
+    assert not [k for k in store.get_run(run_id).data.metrics if k.startswith("system/")]
+
+
+def test_local_runs_the_mlproject_python_of_this_environment(
+    project: Path, store_path: Path
+) -> None:
+    (project / "MLproject").write_text(
+        "entry_points:\n  main:\n    command: python -c 'import sys; print(sys.executable)'\n"
+    )
+    # A PATH where `python` is not this environment's (as from pipx, or not activated).
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    done = mltop(store_path, "run", str(project), env=env)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).parent == Path(sys.executable).parent
+
+
+def test_rerun_with_another_entry_point_takes_only_its_parameters(
+    project: Path, store_path: Path
+) -> None:
+    assert mltop(store_path, "run", str(project), "-P", "lr=0.5").returncode == 0
+    _, original = only_run(store_path)
+    done = mltop(store_path, "run", "--rerun", original, "-e", "other", "-P", "u=http://x")
+    assert done.returncode == 0, done.stderr
+    assert "plain ['http://x']" in done.stdout  # no --lr, --epochs ... of the main entry point
+
+
+def test_rerun_takes_an_explicit_dot_as_the_project_folder(
+    project: Path, store_path: Path, tmp_path: Path
+) -> None:
+    assert mltop(store_path, "run", str(project)).returncode == 0
+    _, original = only_run(store_path)
+    project.parent.rename(tmp_path / "moved")  # the whole repository
+    moved = tmp_path / "moved" / project.name
+    done = mltop(store_path, "run", "--rerun", original, cwd=tmp_path)
+    assert done.returncode == 1 and "give its path" in done.stderr
+    done = mltop(store_path, "run", ".", "--rerun", original, cwd=moved)
+    assert done.returncode == 0, done.stderr
+    assert "VERSION-1 epoch 2" in done.stdout
+
+
+def test_a_multi_line_error_is_shown_line_by_line(project: Path, store_path: Path) -> None:
+    (project / "MLproject").write_text("name: [unclosed\n")
+    done = mltop(store_path, "run", str(project))
+    assert done.returncode == 1
+    assert "\\x0a" not in done.stderr
+    assert done.stderr.startswith("mltop: error: ")
+    assert len(done.stderr.splitlines()) > 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltop.store.projects import (
@@ -64,7 +65,8 @@ def test_a_project_reads_as_mlflow_writes_it(tmp_path):
         ({"data": "x", "lr": "fast"}, "lr must be a number, not 'fast'"),
         ({"data": "x", "lr": "nan"}, "lr must be a finite number"),
         ({"data": ""}, "data must be a path, not empty"),
-        ({"data": "x", "bad-name": "1"}, "parameter name 'bad-name' must be letters"),
+        ({"data": "x", "bad name": "1"}, "parameter name 'bad name' must be letters"),
+        ({"data": "x", "-x": "1"}, "parameter name '-x' must be letters"),
     ],
 )
 def test_parameters_are_checked_against_their_types(tmp_path, given, message):
@@ -107,8 +109,12 @@ def test_without_an_mlproject_a_script_is_the_entry_point(tmp_path):
         "python", "train.py", "--lr", "0.1", "--x", "a b",
     ]  # fmt: skip
     assert shlex.split(found.entry_point("my job.sh").command_for({})) == ["bash", "my job.sh"]
-    with pytest.raises(ProjectError, match="no entry point 'main'"):
+    with pytest.raises(ProjectError, match="no MLproject file in"):
         found.entry_point(None)
+    # An argparse-style name is passed as it is.
+    assert found.entry_point("train.py").command_for({"batch-size": "32"}).endswith(
+        "--batch-size 32"
+    )
     with pytest.raises(ProjectError, match="no file 'missing.py'"):
         found.entry_point("missing.py")
     with pytest.raises(ProjectError, match="outside the project folder"):
@@ -150,3 +156,49 @@ def test_a_project_folder_must_exist(tmp_path):
     with pytest.raises(ProjectError, match="is not a folder"):
         load_project(tmp_path / "none")
     assert parse_project("", tmp_path).name == tmp_path.name
+
+
+QUOTING = """
+name: q
+entry_points:
+  main:
+    parameters: {v: string, my-param: {type: string, default: d}}
+    command: "printf '%s|' \\"{v}\\" '{v}' {v} \\"a{v}b\\" 'x{v}y' {my-param}"
+"""
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"))
+)
+def test_a_value_stays_data_wherever_the_template_puts_it(value: str) -> None:
+    """Bare, inside "...", inside '...', between letters: the shell gets the value back
+    exactly, and nothing in it runs (the MLflow flaw: a quoted placeholder let $() run)."""
+    project = parse_project(QUOTING, Path("/tmp"))
+    command = project.entry_point(None).command_for({"v": value}, Path("/tmp"))
+    done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, check=True)
+    expected = [value, value, value, f"a{value}b", f"x{value}y", "d"]
+    assert done.stdout.decode("utf-8", "surrogateescape") == "".join(f"{e}|" for e in expected)
+
+
+def test_a_backslash_before_a_placeholder_is_refused() -> None:
+    text = (
+        "name: q\nentry_points:\n  main:\n    parameters: {v: string}\n"
+        "    command: 'echo \\{v}'\n"
+    )
+    with pytest.raises(ProjectError, match="backslash right before"):
+        parse_project(text, Path("/tmp"))
+
+
+def test_relative_uris_are_made_absolute_like_paths(tmp_path: Path) -> None:
+    text = "entry_points:\n  main:\n    parameters: {u: uri}\n    command: 'echo {u}'\n"
+    entry = parse_project(text, tmp_path).entry_point(None)
+    assert entry.values({"u": "./data"}, tmp_path) == {"u": str(tmp_path / "data")}
+    assert entry.values({"u": "s3://b/k"}, tmp_path) == {"u": "s3://b/k"}
+    assert entry.values({"u": "file:///x"}, tmp_path) == {"u": "file:///x"}
+
+
+def test_without_an_mlproject_a_name_that_is_not_a_script_says_so(tmp_path: Path) -> None:
+    project = load_project(tmp_path)
+    with pytest.raises(ProjectError, match="no MLproject file in .*give a script"):
+        project.entry_point(None)

@@ -25,7 +25,10 @@ class MltopGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MltopError as exc:
-            click.echo(f"mltop: error: {clean(exc)}", err=True)
+            first, *more = str(exc).splitlines() or [""]
+            click.echo(f"mltop: error: {clean(first)}", err=True)
+            for line in more:  # (a build's output, a YAML error's place)
+                click.echo(f"  {clean(line)}", err=True)
             ctx.exit(1)
 
 

@@ -207,7 +207,7 @@ def prepare_virtualenv(
             say(f"environment {final} (reused)")
             return environment_variables(final)
         if final.exists():  # half-made by a build that died: made again
-            shutil.rmtree(final)
+            _discard(final)
         started = time.monotonic()
         try:
             _build(final, python, project, spec, say)
@@ -218,6 +218,19 @@ def prepare_virtualenv(
             raise
         say(f"environment {final} built in {time.monotonic() - started:.0f} s")
         return environment_variables(final)
+
+
+def _discard(folder: Path) -> None:
+    """Remove a half-made environment. What a killed build left running may still write
+    into it: it is renamed out of the way first, then removed as far as it can be."""
+    aside = folder.with_name(f".discarded-{folder.name}-{os.getpid()}-{time.time_ns()}")
+    try:
+        os.replace(folder, aside)
+    except OSError:
+        aside = folder
+    shutil.rmtree(aside, ignore_errors=True)
+    if folder.exists():
+        raise LaunchError(f"cannot remove the half-made environment {folder}; remove it by hand")
 
 
 def _build(

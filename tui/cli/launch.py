@@ -39,7 +39,7 @@ from typing import Any
 
 import click
 
-from mltop.store import MltopClient, NotFoundError, ValidationError
+from mltop.store import MltopClient, NotFoundError, ValidationError, keys
 from mltop.store.capture import CAPTURED_BY_ENV, ConsoleLog, Tee
 from mltop.store.entities import FAILED, FINISHED, KILLED, Run
 from mltop.store.projects import EntryPoint, Project, load_project
@@ -73,6 +73,7 @@ TAG_PROJECT_NAME = "mltop.project.name"
 TAG_PROJECT_COMMAND = "mltop.project.command"
 TAG_PROJECT_WORKDIR = "mltop.project.workdir"  # where it ran, when not the project folder
 TAG_EXIT_CODE = "mltop.exit_code"
+TAG_STOPPED_WITH = "mltop.stopped_with"  # the last signal mltop run sent, when it stopped it
 TAG_RERUN_OF = "mltop.rerun_of"
 TAG_RERUN_DIFF = "mltop.rerun.diff_applied"
 DIFF_ARTIFACT = "project/git.diff"
@@ -89,8 +90,24 @@ def parse_parameters(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise LaunchError(f"-P {pair!r}: give a parameter as key=value")
+        try:
+            pair.encode("utf-8")
+        except UnicodeEncodeError:
+            raise LaunchError(
+                f"-P {pair.encode('utf-8', 'surrogateescape')!r}: not UTF-8 text; parameters "
+                "are text"
+            ) from None
+        if key.strip() in params:
+            raise LaunchError(f"-P {key.strip()} is given twice: which one?")
         params[key.strip()] = value
     return params
+
+
+def check_params(params: Mapping[str, str]) -> None:
+    """What the store would refuse, refused before a run is made: its key, its length."""
+    for key, value in params.items():
+        keys.validate_key(key, "param key")
+        keys.validate_string_value(value, keys.MAX_PARAM_VALUE_LENGTH, f"param {key!r} value")
 
 
 # -- git ----------------------------------------------------------------------------------
@@ -183,7 +200,7 @@ def _script_python(entry: EntryPoint, command: str, env_manager: str) -> str:
 
 
 def plan(
-    path: str,
+    path: str | None,
     entry_name: str | None,
     given: Mapping[str, str],
     *,
@@ -199,16 +216,22 @@ def plan(
     if rerun is not None:
         tags = rerun.data.tags
         recorded_dir = tags.get(TAG_PROJECT_DIR)
-        if not recorded_dir and path == ".":
+        if not recorded_dir:
             raise LaunchError(
                 f"run {rerun.info.run_id} was not started by `mltop run`: nothing says how to "
                 "run it again"
             )
-        home = Path(recorded_dir if path == "." and recorded_dir else path).resolve()
+        home = Path(recorded_dir if path is None else path).resolve()
         if not home.is_dir():
-            raise LaunchError(f"the project folder {home} is not there any more; give its path")
-        entry_name = entry_name or tags.get(TAG_ENTRY_POINT)
-        given = {**rerun.data.params, **given}
+            raise LaunchError(
+                f"the project folder {home} is not there any more; give its path "
+                "(mltop run PATH --rerun ...)"
+            )
+        recorded_entry = tags.get(TAG_ENTRY_POINT)
+        if entry_name is None or entry_name == recorded_entry:
+            entry_name = recorded_entry
+            given = {**rerun.data.params, **given}
+        # (Another entry point: its own parameters, the original's are not its.)
         folder = home
         commit = tags.get(TAG_GIT_COMMIT)
         if commit:
@@ -221,7 +244,7 @@ def plan(
                 "repository): running the folder as it is now"
             )
     else:
-        home, named = _resolve(path)
+        home, named = _resolve("." if path is None else path)
         folder = home
         entry_name = entry_name or named
     try:
@@ -325,6 +348,7 @@ class Stopper:
         self.grace = grace
         self.group: int | None = None
         self.asked: int | None = None  # the first signal received
+        self.sent: int | None = None  # the last signal sent to the command's group
         self._deadline: float | None = None
         self._sent_term = False
         self._say = say
@@ -356,6 +380,7 @@ class Stopper:
 
     def _signal(self, signum: int) -> None:
         if self.group is not None:
+            self.sent = signum
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.group, signum)
 
@@ -379,23 +404,23 @@ class Stopper:
             self._received(first, None)
 
 
-def stop_group(group: int, grace: float = LEFTOVER_GRACE_S) -> bool:
-    """SIGTERM what is left in process group `group`, SIGKILL it after `grace`; True when
-    something was left."""
+def stop_group(group: int, grace: float = LEFTOVER_GRACE_S) -> int | None:
+    """SIGTERM what is left in process group `group`, SIGKILL it after `grace`; the last
+    signal sent when something was left, else None."""
     try:
         os.killpg(group, signal.SIGTERM)
     except ProcessLookupError:
-        return False
+        return None
     except PermissionError:
-        return True
+        return signal.SIGTERM
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if not _group_alive(group):
-            return True
+            return signal.SIGTERM
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, signal.SIGKILL)
-    return True
+    return signal.SIGKILL
 
 
 def _group_alive(group: int) -> bool:
@@ -446,11 +471,23 @@ def child_environment(client: MltopClient, run_id: str, store: Path) -> dict[str
     return env
 
 
+def local_environment() -> dict[str, str]:
+    """`--env-manager local`: this Python environment's scripts (its `python`) first on
+    PATH, as when it is activated, so that an MLproject's `python` is this one."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    env = {"PATH": scripts + (os.pathsep + path if path else "")}
+    if sys.prefix != sys.base_prefix:  # a virtual environment
+        env["VIRTUAL_ENV"] = sys.prefix
+    return env
+
+
 @dataclass
 class Outcome:
     status: str
     exit_code: int  # what `mltop run` exits with
     returncode: int  # the command's (negative: killed by that signal)
+    stopped_with: int | None = None  # the last signal mltop run sent it, when it stopped it
 
 
 def _start_sampler(client: MltopClient, run_id: str, group: int, say: Callable[[str], None]) -> Any:
@@ -495,6 +532,9 @@ def execute(
     child_env = dict(env) if env is not None else child_environment(client, run_id, store)
     if system_metrics:
         child_env["MLTOP_SYSTEM_METRICS_BY"] = str(os.getpid())
+    else:  # asked not to: nor by the environment's say-so, in the command
+        child_env["MLTOP_ENABLE_SYSTEM_METRICS_LOGGING"] = "false"
+        child_env.pop("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", None)
     log: ConsoleLog | None
     try:
         log = ConsoleLog(client.store.artifacts(run_id), warn=say)
@@ -533,13 +573,18 @@ def execute(
                     break
                 except subprocess.TimeoutExpired:
                     stopper.tick()
-            left = stop_group(group)
+            left = stop_group(group, min(LEFTOVER_GRACE_S, stopper.grace))
             tee.join(timeout=2.0 if left else 10.0)
             tee.stop(timeout=5.0)
     finally:
         stopper.restore()
     outcome = _ending(client, run_id, returncode, stopper.asked)
-    client.set_tags(run_id, {TAG_EXIT_CODE: str(returncode)})
+    if stopper.asked is not None:  # the last signal the command's processes got from us
+        outcome.stopped_with = signal.SIGKILL if left == signal.SIGKILL else stopper.sent
+    said = {TAG_EXIT_CODE: str(returncode)}
+    if outcome.stopped_with is not None:
+        said[TAG_STOPPED_WITH] = signal.Signals(outcome.stopped_with).name
+    client.set_tags(run_id, said)
     client.set_terminated(run_id, outcome.status)
     return outcome
 
@@ -598,7 +643,7 @@ def _experiment_id(client: MltopClient, name: str | None) -> str | None:
 
 
 def launch(
-    path: str,
+    path: str | None,
     entry_name: str | None,
     params: Mapping[str, str],
     *,
@@ -628,6 +673,7 @@ def launch(
         read_diff=_read_diff(client),
     )
     try:
+        check_params(planned.params)
         for note in planned.notes:
             say(note)
         environment_env: dict[str, str] | None = None
@@ -643,13 +689,20 @@ def launch(
             experiment_id, run_name=run_name, tags=planned.tags, log_system_info=False
         )
         run_id = run.info.run_id
-        client.log_params(run_id, planned.params)
-        if planned.diff:
-            client.store.artifacts(run_id).write_bytes(planned.diff, DIFF_ARTIFACT)
-        say(f"run {run_id} ({run.info.run_name}): {planned.command}")
+        try:
+            client.log_params(run_id, planned.params)
+            if planned.diff:
+                client.store.artifacts(run_id).write_bytes(planned.diff, DIFF_ARTIFACT)
+        except BaseException:  # (a full disk): the run says it never ran
+            with contextlib.suppress(Exception):
+                client.set_terminated(run_id, FAILED)
+            raise
+        say(f"run {run_id} ({run.info.run_name}) in {store.path}: {planned.command}")
         env = child_environment(client, run_id, store.path)
         if environment_env is not None:
             env.update(environment_env)
+        elif env_manager == "local":
+            env.update(local_environment())
         outcome = execute(
             client,
             run_id,
@@ -669,6 +722,8 @@ def launch(
 
 
 def _exit_words(outcome: Outcome) -> str:
+    if outcome.stopped_with is not None:  # (the shell's own status would say less)
+        return f" (stopped with {signal.Signals(outcome.stopped_with).name})"
     if outcome.returncode == 0:
         return ""
     if outcome.returncode < 0:
@@ -684,7 +739,7 @@ def _exit_words(outcome: Outcome) -> str:
     "run",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.argument("path", default=".", required=False)
+@click.argument("path", default=None, required=False)
 @click.option("-e", "--entry-point", "entry", metavar="NAME", help="Entry point (default: main).")
 @click.option(
     "-P", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter; repeatable."
@@ -729,7 +784,7 @@ def _exit_words(outcome: Outcome) -> str:
 @click.pass_context
 def run_command(
     ctx: click.Context,
-    path: str,
+    path: str | None,
     entry: str | None,
     params: tuple[str, ...],
     experiment: str | None,
@@ -749,19 +804,36 @@ def run_command(
     """
 
     def say(text: str) -> None:
-        click.echo(f"mltop: {clean(text)}", err=True)
+        for line in text.splitlines() or [""]:
+            click.echo(f"mltop: {clean(line)}", err=True)
 
-    outcome = launch(
-        path,
-        entry,
-        parse_parameters(params),
-        store_path=chosen_store(ctx, store_path),
-        experiment=experiment,
-        run_name=run_name,
-        env_manager=env_manager,
-        rerun_id=rerun_id,
-        system_metrics=not no_system_metrics,
-        stop_timeout=stop_timeout,
-        say=say,
-    )
+    try:
+        outcome = launch(
+            path,
+            entry,
+            parse_parameters(params),
+            store_path=chosen_store(ctx, store_path),
+            experiment=experiment,
+            run_name=run_name,
+            env_manager=env_manager,
+            rerun_id=rerun_id,
+            system_metrics=not no_system_metrics and sampling_wanted() is not False,
+            stop_timeout=stop_timeout,
+            say=say,
+        )
+    except KeyboardInterrupt:  # before the command started (building its environment)
+        say("interrupted before the command started; no run made")
+        ctx.exit(130)
     ctx.exit(outcome.exit_code)
+
+
+def sampling_wanted() -> bool | None:
+    """What MLTOP_ENABLE_SYSTEM_METRICS_LOGGING (or MLflow's name) says: True, False, or
+    None when unset (then `mltop run` samples)."""
+    for name in ("MLTOP_ENABLE_SYSTEM_METRICS_LOGGING", "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"):
+        value = os.environ.get(name, "").strip().lower()
+        if value in ("true", "1", "yes", "on"):
+            return True
+        if value in ("false", "0", "no", "off"):
+            return False
+    return None
