@@ -25,14 +25,17 @@ import errno
 import itertools
 import os
 import select
+import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from mltop.store.artifact_repo import ArtifactRepository
+if TYPE_CHECKING:  # (run as the copier, this file imports nothing of mltop)
+    from mltop.store.artifact_repo import ArtifactRepository
 
 LOG_FILE = "logs/stdout.log"
 TIMES_FILE = "logs/stdout.log.times"
@@ -58,10 +61,33 @@ class ConsoleLog:
         clock: Callable[[], float] = time.time,
         warn: Callable[[str], None] | None = None,
     ) -> None:
+        self._open(
+            artifacts.writable_path(LOG_FILE), artifacts.writable_path(TIMES_FILE), clock, warn
+        )
+
+    @classmethod
+    def at(
+        cls,
+        log_path: Path,
+        times_path: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        warn: Callable[[str], None] | None = None,
+    ) -> ConsoleLog:
+        """A log at paths already checked (ArtifactRepository.writable_path)."""
+        log = cls.__new__(cls)
+        log._open(log_path, times_path, clock, warn)
+        return log
+
+    def _open(
+        self,
+        log_path: Path,
+        times_path: Path,
+        clock: Callable[[], float],
+        warn: Callable[[str], None] | None,
+    ) -> None:
         self._clock = clock
         self._warn = warn
-        log_path = artifacts.writable_path(LOG_FILE)
-        times_path = artifacts.writable_path(TIMES_FILE)
         self._log: int | None = _open_append(log_path)
         self._times: int | None = _open_append(times_path)
         self.path = log_path
@@ -173,8 +199,17 @@ class Tee:
         log: ConsoleLog | None,
         *,
         finish_log: bool = True,
+        control: int | None = None,
+        ack: int | None = None,
     ) -> None:
         self._finish_log = finish_log
+        # The capturing process's pipe to this copier: what comes on it is logged as the
+        # run's last words (stderr, log only); its end (the run ended, or the process
+        # died) means: copy what the pipes hold now, say so on `ack`, then go on copying
+        # what the process's children still write, until they are gone.
+        self._control = control
+        self._ack = ack
+        self._last_words = bytearray()
         self._sources = dict(sources)  # pipe read fd -> stream (1, 2)
         self._terminals = dict(terminals)  # stream -> fd to copy to (None: nowhere)
         self._log = log
@@ -220,14 +255,22 @@ class Tee:
     def _run(self) -> None:
         try:
             while self._sources and not self._stop.is_set():
+                watched = list(self._sources)
+                if self._control is not None:
+                    watched.append(self._control)
                 try:
-                    ready, _, _ = select.select(list(self._sources), [], [], 0.25)
+                    ready, _, _ = select.select(watched, [], [], 0.25)
                 except InterruptedError:
                     continue
                 for source in ready:
-                    self._read(source)
+                    if source == self._control:
+                        self._controlled()
+                    else:
+                        self._read(source)
                 if self._log is not None:
                     self._log.flush_partial()
+            if self._control is not None:
+                self._controlled(ended=True)
             self._drain()
         finally:
             if self._log is not None:
@@ -235,6 +278,38 @@ class Tee:
                     self._log.finish()
                 else:
                     self._log.flush_partial(everything=True)
+
+    def _controlled(self, *, ended: bool = False) -> None:
+        control = self._control
+        assert control is not None
+        if ended:  # every pipe ended first: what is left on the control pipe, to its end
+            while data := _read_some(control):
+                self._last_words += data
+        else:
+            data = _read_some(control)
+            if data:
+                self._last_words += data
+                return
+        # The end: what the pipes hold now is the run's; then its last words.
+        self._control = None
+        with contextlib.suppress(OSError):
+            os.close(control)
+        self._available()
+        if self._log is not None:
+            self._log.write(2, bytes(self._last_words))
+            self._log.flush_partial(everything=True)
+        if self._ack is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._ack, b"done")
+                os.close(self._ack)
+            self._ack = None
+
+    def _available(self) -> None:
+        """Copy what the pipes hold now, without waiting for more or closing them."""
+        for source in list(self._sources):
+            while source in self._sources and select.select([source], [], [], 0)[0]:
+                if not self._read(source):
+                    break
 
     def _drain(self) -> None:
         """After stop(): copy what is already in the pipes, without waiting for more."""
@@ -260,37 +335,61 @@ class Tee:
 class ProcessCapture:
     """This process's own stdout and stderr (file descriptors 1 and 2) copied to the
     terminal and a run's console log, from `start()` to `stop()`: what C extensions and
-    child processes write is kept too, not only Python's print."""
+    child processes write is kept too, not only Python's print.
+
+    The copying is done by a small process of its own (this file, run as a script: the
+    standard library only), not a thread: when this process dies at once (a segfault,
+    the OOM killer's SIGKILL, `os._exit`), what it wrote last is still in the pipes, and
+    the copier, still alive, puts it on the terminal and in the log. It ignores Ctrl-C,
+    SIGTERM and SIGHUP (they are for the training) and ends when nothing writes to the
+    pipes any more."""
 
     def __init__(self, artifacts: ArtifactRepository) -> None:
         self._artifacts = artifacts
         self._saved: dict[int, int] = {}
-        self._tee: Tee | None = None
-        self._log: ConsoleLog | None = None
+        self._copier: subprocess.Popen[bytes] | None = None
+        self._control: int | None = None
+        self._ack: int | None = None
         self._buffering: dict[int, bool] = {}
 
     def start(self) -> None:
+        log_path = self._artifacts.writable_path(LOG_FILE)
+        times_path = self._artifacts.writable_path(TIMES_FILE)
         _flush_python_streams()
-        for stream in (1, 2):
-            self._saved[stream] = os.dup(stream)
-            os.set_inheritable(self._saved[stream], False)
+        opened: list[int] = []
         try:
-            log = ConsoleLog(self._artifacts, warn=lambda m: _warn_once(m, self._saved.get(2, 2)))
+            for stream in (1, 2):
+                self._saved[stream] = os.dup(stream)
+                os.set_inheritable(self._saved[stream], False)
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            control_r, control_w = os.pipe()
+            ack_r, ack_w = os.pipe()
+            opened = [out_r, out_w, err_r, err_w, control_r, control_w, ack_r, ack_w]
+            fds = [out_r, err_r, self._saved[1], self._saved[2], control_r, ack_w]
+            self._copier = subprocess.Popen(
+                [sys.executable, "-I", "-S", os.path.abspath(__file__), str(log_path),
+                 str(times_path), *map(str, fds)],
+                pass_fds=fds,
+                stdin=subprocess.DEVNULL,
+                stdout=self._saved[1],
+                stderr=self._saved[2],
+            )  # fmt: skip
         except BaseException:
-            for saved in self._saved.values():
-                os.close(saved)
+            for fd in [*opened, *self._saved.values()]:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             self._saved.clear()
             raise
-        sources: dict[int, int] = {}
-        for stream in (1, 2):
-            read, write = os.pipe()
-            os.dup2(write, stream)
-            os.close(write)
-            sources[read] = stream
+        for fd in (out_r, err_r, control_r, ack_w):
+            os.close(fd)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.close(out_w)
+        os.close(err_w)
+        self._control, self._ack = control_w, ack_r
         for stream, text in ((1, sys.stdout), (2, sys.stderr)):
             self._line_buffered(stream, text)
-        self._log = log
-        self._tee = Tee(sources, dict(self._saved), log, finish_log=False).start()
 
     def _line_buffered(self, stream: int, text: TextIO | None) -> None:
         reconfigure = getattr(text, "reconfigure", None)
@@ -300,31 +399,35 @@ class ProcessCapture:
             self._buffering[stream] = bool(text.line_buffering)
             reconfigure(line_buffering=True)
 
-    def stop(self, last_words: bytes = b"") -> None:
-        """Put fds 1 and 2 back and copy what was written before; child processes still
-        holding the old pipe do not keep this waiting. `last_words` go to the log only,
-        as stderr (the traceback of the exception ending the run, which Python shows on
-        the terminal itself later)."""
-        if self._tee is None:
+    def stop(self, last_words: bytes = b"", timeout: float = 5.0) -> None:
+        """Put fds 1 and 2 back, and wait (at most `timeout`) until the copier has taken
+        in what was written before. `last_words` go to the log only, as stderr (the
+        traceback of the exception ending the run, which Python shows on the terminal
+        itself later). Children still writing to the old pipes go on being copied."""
+        if self._control is None:
             return
         _flush_python_streams()
         for stream, saved in self._saved.items():
             with contextlib.suppress(OSError):
                 os.dup2(saved, stream)
+            with contextlib.suppress(OSError):
+                os.close(saved)
+        self._saved.clear()
         for stream, text in ((1, sys.stdout), (2, sys.stderr)):
             if stream in self._buffering:
                 with contextlib.suppress(Exception):
                     text.reconfigure(line_buffering=self._buffering[stream])  # type: ignore[union-attr]
-        tee, self._tee = self._tee, None
-        tee.stop()  # it copies what is left to the saved fds: closed after it
-        for saved in self._saved.values():
-            with contextlib.suppress(OSError):
-                os.close(saved)
-        self._saved.clear()
-        if self._log is not None:
-            self._log.write(2, last_words)
-            self._log.finish()
-            self._log = None
+        control, self._control = self._control, None
+        with contextlib.suppress(OSError):
+            view = memoryview(last_words)
+            while view:
+                view = view[os.write(control, view) :]
+        os.close(control)  # the copier's cue
+        ack, self._ack = self._ack, None
+        assert ack is not None
+        with contextlib.suppress(OSError, ValueError):
+            select.select([ack], [], [], timeout)
+        os.close(ack)
 
 
 def _flush_python_streams() -> None:
@@ -344,3 +447,30 @@ def _warn_once(message: str, fd: int = 2) -> None:
     _warned.add(message)
     with contextlib.suppress(OSError):
         os.write(fd, f"mltop: {message}\n".encode(errors="replace"))
+
+
+def _read_some(fd: int) -> bytes:
+    try:
+        return os.read(fd, READ_SIZE)
+    except OSError:
+        return b""
+
+
+def _copier(argv: list[str]) -> None:
+    """The copying process of ProcessCapture: LOG TIMES OUT ERR TERM_OUT TERM_ERR CONTROL ACK."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    log_path, times_path = Path(argv[0]), Path(argv[1])
+    out, err, term_out, term_err, control, ack = (int(a) for a in argv[2:8])
+    log: ConsoleLog | None
+    try:
+        log = ConsoleLog.at(log_path, times_path, warn=lambda m: _warn_once(m, term_err))
+    except OSError as exc:
+        _warn_once(f"console output not kept in {log_path}: {exc.strerror or exc}", term_err)
+        log = None
+    tee = Tee({out: 1, err: 2}, {1: term_out, 2: term_err}, log, control=control, ack=ack)
+    tee._run()
+
+
+if __name__ == "__main__":
+    _copier(sys.argv[1:])

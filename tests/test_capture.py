@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -247,3 +248,70 @@ def test_two_captures_at_once_are_refused(
 
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file descriptors, pipes")
+
+
+DYING = """
+import ctypes, os, signal, sys
+import mltop.store as ml
+ml.set_store(sys.argv[1])
+ml.start_run(capture_output=True)
+print("about to die", flush=True)
+print("on stderr", file=sys.stderr, flush=True)
+os.write(1, b"raw last words\\n")
+how = sys.argv[2]
+if how == "segfault":
+    ctypes.string_at(0)
+elif how == "sigkill":
+    os.kill(os.getpid(), signal.SIGKILL)
+else:
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("how", ["segfault", "sigkill", "os._exit"])
+def test_what_a_dying_process_wrote_last_is_kept(tmp_path: Path, how: str) -> None:
+    """The OOM killer, a CUDA segfault, a forked worker's os._exit: the output that says
+    why is the output written last. The copier is a process of its own: it outlives the
+    script and copies what the pipes still held."""
+    script = tmp_path / "dying.py"
+    script.write_text(DYING)
+    store_path = tmp_path / "st"
+    done = subprocess.run(
+        [sys.executable, str(script), str(store_path), how],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # (its output read to the end: until the copier, too, has closed it)
+    assert done.returncode != 0 or how == "os._exit"
+    assert done.stdout == "about to die\nraw last words\n"
+    assert done.stderr.endswith("on stderr\n")
+    store = Store(store_path, create=False)
+    (run,) = store.list_runs(view="all")
+    data, _ = read(store.artifacts(run.info.run_id).root)
+    assert sorted(data.decode().splitlines()) == ["about to die", "on stderr", "raw last words"]
+
+
+LINGERING = """
+import subprocess, sys
+import mltop.store as ml
+ml.set_store(sys.argv[1])
+with ml.start_run(capture_output=True):
+    print("in the run", flush=True)
+    subprocess.Popen([sys.executable, "-c",
+        "import time; time.sleep(0.5); print('a child, after the run', flush=True)"])
+print("after the run", flush=True)
+"""
+
+
+def test_a_child_writing_after_the_run_ended_is_still_shown(tmp_path: Path) -> None:
+    """Nothing still writing to the captured pipes is cut off (no SIGPIPE for it)."""
+    script = tmp_path / "lingering.py"
+    script.write_text(LINGERING)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "st")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["in the run", "after the run", "a child, after the run"]
