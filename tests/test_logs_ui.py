@@ -335,3 +335,13 @@ async def test_the_help_lists_the_logs_keys_while_the_log_has_the_focus(fixed_st
         # The screen's `/` (finding metrics) is not what `/` does here.
         assert not any("find metrics" in what for what in said)
         assert sum(keys.split().count("/") for keys in said.values()) == 1
+
+
+def test_concealed_or_blinking_text_is_shown_plainly() -> None:
+    from mltop.tui.widgets.log_view import ansi_text
+
+    text = ansi_text("a \x1b[8mHIDDEN\x1b[0m \x1b[5;31mblink\x1b[0m")
+    assert text.plain == "a HIDDEN blink"
+    styles = [span.style for span in text.spans]
+    assert all(not s.conceal and not s.blink and not s.blink2 for s in styles)  # type: ignore[union-attr]
+    assert any(s.color is not None and s.color.name == "color(1)" for s in styles)  # type: ignore[union-attr]

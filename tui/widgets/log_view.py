@@ -75,12 +75,24 @@ def _visible(match: re.Match[str]) -> str:
     return clean(char)  # C1 and bidi: \x9b, \u202e
 
 
+_UNHIDDEN = Style(conceal=False, blink=False, blink2=False)
+
+
 def ansi_text(line: str) -> Text:
     """The line as Rich Text: SGR codes as styles, every other control shown literally."""
     if line.isprintable():
         return Text(line)
     shown = _CONTROL.sub(_visible, line)
-    text = AnsiDecoder().decode_line(shown) if "\x1b" in shown else Text(shown)
+    if "\x1b" in shown:
+        text = AnsiDecoder().decode_line(shown)
+        # Colours and weight, yes; text made invisible (conceal) or blinking, no: all of a
+        # log is there to be read (and a search may land on it).
+        text.spans = [
+            span._replace(style=span.style + _UNHIDDEN) if isinstance(span.style, Style) else span
+            for span in text.spans
+        ]
+    else:
+        text = Text(shown)
     if "\t" in shown:
         text.expand_tabs(8)
     return text
