@@ -345,3 +345,22 @@ def test_concealed_or_blinking_text_is_shown_plainly() -> None:
     styles = [span.style for span in text.spans]
     assert all(not s.conceal and not s.blink and not s.blink2 for s in styles)  # type: ignore[union-attr]
     assert any(s.color is not None and s.color.name == "color(1)" for s in styles)  # type: ignore[union-attr]
+
+
+@sync
+async def test_jumping_to_a_match_while_paused_keeps_counting_the_new_lines(fixed_store):
+    lines = [f"step {i}" for i in range(200)]
+    lines[20] = "step 20 needle"
+    lines[150] = "step 150 needle"
+    app = make_app(fixed_store)
+    async with app.run_test(size=LARGE) as pilot:
+        view, folder = await open_logs(pilot, lines)
+        await settle(pilot, lambda: shown(view)[-1] == "step 199")
+        await pilot.press("k")  # paused
+        append(folder, ["new 1", "new 2"])
+        await settle(pilot, lambda: "2 new lines" in status(view))
+        await pilot.press("slash", *"needle", "enter")
+        await settle(pilot, lambda: view.match_line is not None and not view.finding)
+        assert "2 new lines" in status(view)  # the jump did not start the count again
+        append(folder, ["new 3"])
+        await settle(pilot, lambda: "3 new lines" in status(view))

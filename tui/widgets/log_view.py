@@ -396,8 +396,7 @@ class LogView(ScrollView, can_focus=True):
         self.not_found = message.line is None
         self.match_line = message.line
         if message.line is not None:
-            self.following = False
-            self.new_lines = 0
+            self.pause()  # (already paused: the new lines go on being counted)
             rows = max(1, self.size.height - 1)
             self.scroll_to(y=max(0, message.line - rows // 2), animate=False, immediate=True)
         self.refresh()
