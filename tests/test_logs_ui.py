@@ -364,3 +364,17 @@ async def test_jumping_to_a_match_while_paused_keeps_counting_the_new_lines(fixe
         assert "2 new lines" in status(view)  # the jump did not start the count again
         append(folder, ["new 3"])
         await settle(pilot, lambda: "3 new lines" in status(view))
+
+
+@sync
+async def test_at_80x24_the_status_line_keeps_what_a_search_found(fixed_store):
+    lines = [f"step {i}" for i in range(2000)]
+    lines[20] = "step 20 a-needle-with-a-long-name"
+    app = make_app(fixed_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view, _ = await open_logs(pilot, lines)
+        await pilot.press("slash", *"a-needle-with-a-long-name", "enter")
+        await settle(pilot, lambda: view.match_line == 20 and not view.finding)
+        said = status(view)
+        assert said.endswith("find 'a-needle-with-a-long-name': line 21"), said
+        assert said.startswith("paused: 0 new lines, End follows")

@@ -429,21 +429,31 @@ class LogView(ScrollView, can_focus=True):
         lines = "1 line" if count == 1 else f"{count:,} lines"
         if not log.head_done:
             lines = f"the last {lines} (reading the rest…)"
+        found = Text()
+        if self.query_text:
+            found.append("   find ")
+            found.append(repr(clean(self.query_text)))
+            if self.finding:
+                found.append(": finding…")
+            elif self.not_found:
+                found.append(": not found")
+            elif self.match_line is not None:
+                found.append(f": line {self.match_line + 1:,}")
         if self.following:
-            text, style = Text(f" following the end: {lines}"), "status"
+            said, style = [f" following the end: {lines}", f" following: {lines}"], "status"
         else:
             new = "1 new line" if self.new_lines == 1 else f"{self.new_lines:,} new lines"
-            text, style = Text(f" paused: {new}, press End (or f) to follow   {lines}"), "paused"
-        if self.query_text:
-            text.append("   find ")
-            text.append(repr(clean(self.query_text)))
-            if self.finding:
-                text.append(": finding…")
-            elif self.not_found:
-                text.append(": not found")
-            elif self.match_line is not None:
-                text.append(f": line {self.match_line + 1:,}")
-        return text, style
+            said = [
+                f" paused: {new}, press End (or f) to follow   {lines}",
+                f" paused: {new}, End follows   {lines}",
+                f" paused: {new}, End follows",
+            ]
+            style = "paused"
+        # The longest that fits with what a search found (a narrow terminal keeps that).
+        width = self.scrollable_content_region.width or 10_000
+        room = width - found.cell_len
+        text = Text(next((t for t in said if len(t) <= room), said[-1]))
+        return text + found, style
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
