@@ -66,8 +66,31 @@ def _memory_store() -> Path:
     return _memory
 
 
+MLTOP_SCHEME = "mltop"  # MLflow's client reaches an mltop store through this scheme
+
+
+def _mltop_uri_path(uri: str, rest: str) -> Path:
+    """`mltop:///abs/path`, `mltop:relative/path`, `mltop://localhost/abs/path`, or `mltop:`
+    alone (the store found as usual: `MLTOP_STORE`, else the nearest `.mltop/`)."""
+    from urllib.parse import unquote
+
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    if rest.startswith("//"):
+        host, slash, path = rest[2:].partition("/")
+        if host not in ("", "localhost"):
+            raise InvalidValueError(
+                f"tracking URI {uri!r} names another host ({host!r}); an mltop store is a "
+                "local folder: mltop:///abs/path or mltop:relative/path"
+            )
+        rest = slash + path
+    if not rest:
+        return resolve_store_path(None)
+    return Path(unquote(rest)).expanduser().absolute()
+
+
 def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
     """The store folder a tracking URI names: a path, `file:///abs/folder`, `file:rel`,
+    `mltop:///abs/folder`, `mltop:rel`, `mltop:` (the store found as usual),
     `sqlite:///<folder>/mltop.db` (`sqlite:////abs/...` for an absolute one, as SQLAlchemy
     writes them), `sqlite:///<name>.db` as MLflow's docs write it (the store is the folder
     `<name>.db`; refused when that is a file, such as MLflow's own database), or
@@ -87,6 +110,8 @@ def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
     if not sep or len(scheme) == 1 or not scheme.replace("+", "").replace("-", "").isalnum():
         return Path(uri).expanduser().absolute()
     scheme = scheme.lower()
+    if scheme == MLTOP_SCHEME:
+        return _mltop_uri_path(uri, rest)
     if scheme == "file":
         from urllib.parse import unquote, urlsplit
 
@@ -126,6 +151,6 @@ def store_path_from_uri(uri: str | os.PathLike[str]) -> Path:
             f"sqlite:///<folder>/{DB_NAME}); tracking servers are not supported"
         )
     raise InvalidValueError(
-        f"tracking URI {uri!r}: unknown scheme {scheme!r}; give a path, file:///..., or "
-        f"sqlite:///<folder>/{DB_NAME}"
+        f"tracking URI {uri!r}: unknown scheme {scheme!r}; give a path, file:///..., "
+        f"mltop:///..., or sqlite:///<folder>/{DB_NAME}"
     )
