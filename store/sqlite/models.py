@@ -362,10 +362,27 @@ class LoggedModels:
             RunModel(model_id, direction, step)
             for model_id, direction, step in self.db.connection().execute(
                 "SELECT l.model_id, l.direction, l.step FROM run_models AS l "
-                "JOIN runs AS r ON r.id = l.run WHERE r.run_id = ? ORDER BY l.rowid",
+                "JOIN runs AS r ON r.id = l.run WHERE r.run_id = ? ORDER BY l.id",
                 (run_id,),
             )
         ]
+
+    def run_links_of(self, run_ids: Sequence[str]) -> dict[str, list[RunModel]]:
+        """`run_links` of many runs at once (only those that have any)."""
+        conn = self.db.connection()
+        found: dict[str, list[RunModel]] = {}
+        if not run_ids or conn.execute("SELECT 1 FROM run_models LIMIT 1").fetchone() is None:
+            return found
+        for start in range(0, len(run_ids), 500):
+            chunk = list(run_ids[start : start + 500])
+            for run_id, model_id, direction, step in conn.execute(
+                "SELECT r.run_id, l.model_id, l.direction, l.step FROM run_models AS l "
+                f"JOIN runs AS r ON r.id = l.run WHERE r.run_id IN ({', '.join('?' * len(chunk))}) "
+                "ORDER BY l.id",
+                chunk,
+            ):
+                found.setdefault(run_id, []).append(RunModel(model_id, direction, step))
+        return found
 
     def search(
         self,

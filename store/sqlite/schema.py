@@ -417,12 +417,13 @@ CREATE TABLE IF NOT EXISTS logged_model_metrics (
 CREATE INDEX IF NOT EXISTS idx_logged_model_metrics_model ON logged_model_metrics (model, key);
 -- Models a run produced (output) or used (input), once per (run, model, direction).
 CREATE TABLE IF NOT EXISTS run_models (
+    id INTEGER PRIMARY KEY,
     run INTEGER NOT NULL REFERENCES runs (id),
     model_id TEXT NOT NULL,
     direction TEXT NOT NULL,
     step INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run, model_id, direction)
-) WITHOUT ROWID
+    UNIQUE (run, model_id, direction)
+)
 """
 
 
