@@ -248,6 +248,57 @@ class Changes:
     more: bool
 
 
+# A logged model's status (MLflow 3's LoggedModelStatus): PENDING while its files are being
+# written, READY once complete, FAILED when saving failed.
+MODEL_PENDING, MODEL_READY, MODEL_FAILED = "PENDING", "READY", "FAILED"
+LOGGED_MODEL_STATUSES = (MODEL_PENDING, MODEL_READY, MODEL_FAILED)
+
+
+class LoggedModelMetric(NamedTuple):
+    """One metric point of a logged model: what it scored, on which run and dataset."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    run_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    """A model saved from a run (or on its own), as MLflow 3's `LoggedModel`: its files are
+    in `artifact_location`, a folder inside the store."""
+
+    model_id: str  # "m-" and 32 hex digits
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    model_type: str | None = None
+    source_run_id: str | None = None
+    status: str = MODEL_READY
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[LoggedModelMetric] = field(default_factory=list)
+    lifecycle_stage: str = ACTIVE
+
+    @property
+    def model_uri(self) -> str:
+        return f"models:/{self.model_id}"
+
+
+class RunModel(NamedTuple):
+    """A logged model a run produced (`direction` "output", at `step`) or used ("input")."""
+
+    model_id: str
+    direction: str
+    step: int = 0
+
+
 STAGES = ("None", "Staging", "Production", "Archived")
 
 

@@ -30,6 +30,7 @@ from mltop.store.entities import (
     Changes,
     DatasetInput,
     Experiment,
+    LoggedModel,
     Metric,
     MetricSummary,
     ModelVersion,
@@ -82,6 +83,14 @@ class TrackingReader(Protocol):
     ) -> dict[str, tuple[int, int]]:
         """Per run: (when its latest point was logged, the most points of one key), over
         keys not starting with `skip_prefix`; runs without such points are left out."""
+        ...
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """A logged model (MLflow 3's LoggedModel) by its id ("m-..."): NotFoundError if none."""
+        ...
+
+    def logged_models_of_run(self, run_id: str) -> list[LoggedModel]:
+        """The models a run produced, newest first."""
         ...
 
     def metric_tails(

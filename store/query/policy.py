@@ -97,7 +97,7 @@ def _evaluate(node: Node, run: Run, out: list[ClauseResult]) -> bool:
         return all(results) if node.op == "AND" else any(results)
     actual = _value(node.ident, run)
     if isinstance(node, Comparison):
-        passed = _compare(actual, node.op, node.value)
+        passed = compare(actual, node.op, node.value)
         text = f"{node.ident.text} {node.op} {_literal(node.value)}"
     elif isinstance(node, NullCheck):
         passed = (actual is not None) == node.negated
@@ -146,7 +146,8 @@ def _like(pattern: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile("".join(parts), flags | re.DOTALL)
 
 
-def _compare(actual: Any, op: str, expected: str | float) -> bool:
+def compare(actual: Any, op: str, expected: str | float) -> bool:
+    """`actual OP expected` as a search means it (None: the key is missing, never matches)."""
     if actual is None:
         return False
     if isinstance(expected, float):

@@ -370,7 +370,69 @@ def _v6(conn: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+_V7 = """
+-- Logged models (MLflow 3's LoggedModel): a model saved from a run (or on its own), its
+-- files under <store>/models/<model_id>/artifacts. status: PENDING, READY or FAILED.
+CREATE TABLE IF NOT EXISTS logged_models (
+    id INTEGER PRIMARY KEY,
+    model_id TEXT NOT NULL UNIQUE,
+    experiment_id INTEGER NOT NULL REFERENCES experiments (experiment_id),
+    name TEXT NOT NULL,
+    source_run_id TEXT,
+    model_type TEXT,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    creation_time INTEGER NOT NULL,
+    last_update_time INTEGER NOT NULL,
+    lifecycle_stage TEXT NOT NULL DEFAULT 'active'
+);
+CREATE INDEX IF NOT EXISTS idx_logged_models_run ON logged_models (source_run_id);
+CREATE INDEX IF NOT EXISTS idx_logged_models_experiment
+    ON logged_models (experiment_id, creation_time);
+CREATE TABLE IF NOT EXISTS logged_model_params (
+    model INTEGER NOT NULL REFERENCES logged_models (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS logged_model_tags (
+    model INTEGER NOT NULL REFERENCES logged_models (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID;
+-- A model's metrics (each point as logged, with the run and dataset it was measured on).
+-- value NULL means NaN.
+CREATE TABLE IF NOT EXISTS logged_model_metrics (
+    id INTEGER PRIMARY KEY,
+    model INTEGER NOT NULL REFERENCES logged_models (id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value REAL,
+    step INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL,
+    run_id TEXT,
+    dataset_name TEXT,
+    dataset_digest TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_logged_model_metrics_model ON logged_model_metrics (model, key);
+-- Models a run produced (output) or used (input), once per (run, model, direction).
+CREATE TABLE IF NOT EXISTS run_models (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL REFERENCES runs (id),
+    model_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (run, model_id, direction)
+)
+"""
+
+
+def _v7(conn: sqlite3.Connection) -> None:
+    for statement in _statements(_V7):
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 LATEST_VERSION = len(MIGRATIONS)
 
 # A run's attributes as the run store and its searches read them (r: runs).

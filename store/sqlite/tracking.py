@@ -41,6 +41,7 @@ from mltop.store.entities import (
     Experiment,
     Extremes,
     InputTag,
+    LoggedModel,
     Metric,
     MetricSummary,
     Run,
@@ -65,6 +66,7 @@ from mltop.store.query.paging import DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT, Pag
 from mltop.store.sqlite import search
 from mltop.store.sqlite.database import BUSY_TIMEOUT_S, Database
 from mltop.store.sqlite.errors import translated
+from mltop.store.sqlite.models import LoggedModels
 from mltop.store.sqlite.registry import Registry
 from mltop.store.sqlite.schema import BLOCK_SUMMARY_COLUMNS, INSERT_BLOCK, RUN_COLUMNS
 from mltop.store.system import TAG_MLFLOW_PARENT_RUN, TAG_MLFLOW_RUN_NAME, TAG_MLFLOW_USER
@@ -1355,6 +1357,32 @@ class Store:
     def registry(self) -> Registry:
         """Registered models, versions, stages, aliases and the transition log."""
         return Registry(self)
+
+    # -- logged models -------------------------------------------------------------------
+
+    @property
+    def logged_models(self) -> LoggedModels:
+        """Models saved from runs (MLflow 3's logged models), with their files' folders."""
+        return LoggedModels(self)
+
+    def create_logged_model(
+        self,
+        experiment_id: str | int | None = None,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        return self.logged_models.create(
+            experiment_id, name, source_run_id, tags, params, model_type
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return self.logged_models.get(model_id)
+
+    def logged_models_of_run(self, run_id: str) -> list[LoggedModel]:
+        return self.logged_models.of_run(run_id)
 
     # -- artifacts -----------------------------------------------------------------------
 
