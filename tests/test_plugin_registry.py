@@ -320,3 +320,78 @@ def test_copy_model_version_and_the_download_uri(mlf, new_run, ours):
     where = Path(mlf.get_model_version_download_uri("dst", "1"))
     assert (where / "weights.txt").read_text() == f"the weights of {run}\n"
     assert where.is_relative_to(ours.store.path)
+
+
+# -- models:/ URIs and logged models, through MLflow's own calls ------------------------
+
+
+def _logged_model(mlf: MlflowClient, run, tmp_path: Path, text: str) -> str:
+    """A logged model of `run` (MLflow 3's), holding weights.txt = `text`; its id."""
+    model = mlf.create_logged_model(run.info.experiment_id, source_run_id=run.info.run_id)
+    files = tmp_path / model.model_id
+    files.mkdir()
+    (files / "weights.txt").write_text(text)
+    mlf.log_model_artifacts(model.model_id, str(files))
+    return model.model_id
+
+
+def test_models_uris_resolve_through_mlflow(mlf, ours, tmp_path):
+    with mlflow.start_run() as run:
+        ids = [_logged_model(mlf, run, tmp_path, f"weights {i}") for i in (1, 2, 3)]
+    for model_id in ids:
+        mlflow.register_model(f"models:/{model_id}", "clf")
+    second = mlf.get_model_version("clf", "2")
+    assert (second.source, second.model_id) == (f"models:/{ids[1]}", ids[1])
+    assert second.run_id == run.info.run_id  # the logged model's run: the version links to it
+    mlf.transition_model_version_stage("clf", "1", "Production")
+    mlf.set_registered_model_alias("clf", "champion", "2")
+    expected = {
+        "models:/clf/Production": 1,
+        "models:/clf@champion": 2,
+        "models:/clf/3": 3,
+        "models:/clf/latest": 3,
+    }
+    for n, (uri, version) in enumerate(expected.items()):
+        got = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / f"dl{n}")))
+        assert (got / "weights.txt").read_text() == f"weights {version}", uri
+        assert ours.store.registry.resolve(uri).version == version  # mltop reads it alike
+    with pytest.raises(MlflowException, match="Staging"):
+        mlflow.artifacts.download_artifacts("models:/clf/Staging", dst_path=str(tmp_path / "s"))
+
+
+def test_log_model_registers_and_the_registered_model_loads_back(mlf, ours, tmp_path):
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    fitted = LogisticRegression().fit(x, np.array([0, 0, 0, 1, 1, 1]))
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", 0.97)
+        info = mlflow.sklearn.log_model(
+            fitted, name="model", registered_model_name="clf", pip_requirements=[]
+        )
+    assert info.registered_model_version == 1
+    ours.store.registry.set_policy("clf", "metrics.acc > 0.9")
+    mlf.transition_model_version_stage("clf", "1", "Production")
+    mlf.set_registered_model_alias("clf", "champion", "1")
+    for uri in ("models:/clf@champion", "models:/clf/Production"):
+        loaded = mlflow.pyfunc.load_model(uri)
+        assert list(loaded.predict(x)) == list(fitted.predict(x))
+    version = ours.store.registry.get_model_version("clf", 1)
+    assert (version.source, version.run_id) == (info.model_uri, run.info.run_id)
+    # A run's model by its runs:/ URI: MLflow registers the logged model it names.
+    again = mlflow.register_model(f"runs:/{run.info.run_id}/model", "from-run")
+    assert (again.source, again.run_id) == (info.model_uri, run.info.run_id)
+
+
+def test_a_script_may_promote_what_it_just_logged_under_a_policy(mlf, ours, tmp_path):
+    mlf.create_registered_model("m")
+    ours.store.registry.set_policy("m", "metrics.acc > 0.9")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", 0.95)  # held in the tracking store's buffer
+        version = mlflow.register_model(
+            f"models:/{_logged_model(mlf, run, tmp_path, 'w')}", "m"
+        ).version
+        moved = mlf.transition_model_version_stage("m", version, "Production")
+    assert moved.current_stage == "Production"
+    assert ours.store.registry.history("m")[-1].policy["passed"] is True
