@@ -17,11 +17,15 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 from mlflow.exceptions import MlflowException
 from mlflow.tracking._model_registry.utils import _get_store_registry
+from test_dashboard import NOW, settle, sync
+from textual.widgets import DataTable
 
 from mltop.mlflow_plugin.registry import MLFLOW_CLIENT_COMMENT, MltopRegistryStore
 from mltop.store import MltopClient, Store
 from mltop.store.system import current_user
+from mltop.tui.app import MltopApp
 from mltop.tui.cli import main
+from mltop.tui.screens.registry import RegistryScreen
 
 # MLflow deprecates stages; mltop keeps them (its dashboard moves versions between them).
 pytestmark = pytest.mark.filterwarnings("ignore:.*registry stages:FutureWarning")
@@ -34,6 +38,9 @@ def mlf(store_path: Path):
     client = MlflowClient()
     yield client
     registry = client._get_registry_client().store
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.tracking.fluent._active_experiment_id = None
     mlflow.set_tracking_uri(None)
     _get_store_registry()._get_store_with_resolved_uri.cache_clear()
     registry.store.close()
@@ -139,6 +146,30 @@ def test_create_transition_archive_alias_and_delete_are_all_logged(mlf, new_run,
         mlf.get_registered_model("clf")
     assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert json.loads(_cli(store_path, "models", "list", "--json")) == []
+
+
+@sync
+async def test_the_dashboard_shows_what_mlflows_client_moved(mlf, new_run, store_path):
+    mlf.create_registered_model("clf")
+    for run in (new_run(), new_run()):
+        _version(mlf, "clf", run)
+    mlf.transition_model_version_stage("clf", "1", "Production")
+    mlf.transition_model_version_stage("clf", "2", "Production", archive_existing_versions=True)
+    mlf.set_registered_model_alias("clf", "champion", "2")
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RegistryScreen) and app.screen.versions)
+        screen = app.screen
+        await pilot.press("h")
+        history = screen.query_one("#history", DataTable)
+        await settle(pilot, lambda: history.row_count == 3)
+        rows = [" | ".join(str(cell) for cell in history.get_row_at(i)) for i in range(3)]
+    assert "@champion → v2" in rows[0]  # newest first
+    assert "None → Production (archived v1)" in rows[1]
+    assert "None → Production" in rows[2]
+    assert all(current_user() in row for row in rows)
+    assert MLFLOW_CLIENT_COMMENT in rows[1]
 
 
 def test_archive_existing_versions_is_off_unless_asked_as_in_mlflow(mlf, new_run, ours):
