@@ -38,6 +38,7 @@ from mltop.mlflow_plugin.errors import translate_errors
 from mltop.store import Store, entities
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import STAGES
+from mltop.store.errors import PolicyError
 from mltop.store.location import store_path_from_uri
 from mltop.store.query.registry_search import (
     MODEL_SEARCH_DEFAULT_MAX_RESULTS,
@@ -238,15 +239,21 @@ class MltopRegistryStore(AbstractStore):
     def transition_model_version_stage(
         self, name: str, version: str, stage: str, archive_existing_versions: bool = False
     ) -> ModelVersion:
-        return to_mlflow_version(
-            self._registry.transition_model_version_stage(
+        try:
+            moved = self._registry.transition_model_version_stage(
                 name,
                 version,
                 stage,
                 bool(archive_existing_versions),
                 comment=MLFLOW_CLIENT_COMMENT,
             )
-        )
+        except PolicyError as exc:
+            raise PolicyError(
+                f"{exc} (MLflow's client cannot force a move; mltop's command line can: "
+                f"mltop models transition {name} {version} Production --force -m WHY)",
+                exc.result,
+            ) from exc
+        return to_mlflow_version(moved)
 
     def delete_model_version(self, name: str, version: str) -> None:
         self._registry.delete_model_version(name, version)

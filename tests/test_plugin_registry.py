@@ -201,6 +201,7 @@ def test_a_failing_policy_refuses_production_and_names_the_clause(mlf, new_run, 
     assert refused.value.error_code == "INVALID_STATE"
     assert "metrics.acc > 0.9" in refused.value.message
     assert "0.5" in refused.value.message
+    assert "mltop models transition gated 2 Production --force" in refused.value.message
     assert mlf.get_model_version("gated", "2").current_stage == "None"
     assert ours.store.registry.history("gated") == []
     # Staging is not gated; Production is, for a run that passes.
