@@ -35,6 +35,7 @@ from mltop.store.registry import (
     PRODUCTION,
     STAGING,
     canonical_stage,
+    is_registered_model_uri,
 )
 
 if TYPE_CHECKING:
@@ -148,14 +149,19 @@ class RegistryMethods:
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """A new version of `dst_name` (created when missing) with the source, run,
         description and tags of the version `src_model_uri` (`models:/NAME/VERSION`,
-        `models:/NAME@ALIAS`, ...) names."""
+        `models:/NAME@ALIAS`, ...) names. A source naming another version (which may
+        since name a different one) becomes the copied version itself, so that the copy
+        has the copied version's files."""
         src = self._registry.resolve(src_model_uri)
         with contextlib.suppress(AlreadyExistsError):
             self._registry.create_registered_model(dst_name)
         tags = dict(src.tags)
+        source = src.source
+        if is_registered_model_uri(source):
+            source = f"models:/{src.name}/{src.version}"
         return self._registry.create_model_version(
             dst_name,
-            src.source,
+            source,
             src.run_id,
             src.description,
             tags,

@@ -295,6 +295,10 @@ def test_a_version_of_another_version_keeps_the_files_it_named(client, new_run):
     assert client.get_model_version_download_uri("copy", "1") == first
     client.set_registered_model_alias("m", "champion", "2")  # the alias moves on; v1 stays
     assert client.get_model_version_download_uri("copy", "1") == first
+    # A copy of the copy has its files too, not the new champion's.
+    copied = client.copy_model_version("models:/copy/1", "copy")
+    assert (copied.source, copied.run_id) == ("models:/copy/1", runs[0])
+    assert client.get_model_version_download_uri("copy", "2") == first
     with pytest.raises(NotFoundError, match="no alias 'nope'"):
         client.create_model_version("copy", "models:/m@nope")
 
