@@ -158,6 +158,18 @@ def test_a_resumed_run_is_running_with_this_process_beating_for_it(uri: str):
     assert got.info.status == "FINISHED" and got.data.summaries["m"].count == 2
 
 
+def test_mlflows_async_logging_lands_whole(uri: str):
+    with mlflow.start_run() as run:
+        operations = [
+            mlflow.log_metric("m", float(i), step=i, synchronous=False) for i in range(500)
+        ]
+        mlflow.log_params({"p": 1}, synchronous=False).wait()
+        for operation in operations:
+            operation.wait()
+    got = _store(uri).get_run(run.info.run_id)
+    assert got.data.summaries["m"].count == 500 and got.data.params == {"p": "1"}
+
+
 def test_metric_history_pages(uri: str):
     client = MlflowClient()
     run_id = client.create_run("0").info.run_id
