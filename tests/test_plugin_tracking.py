@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import mlflow
@@ -137,6 +138,36 @@ def test_log_batch_and_the_metrics_of_a_run_still_running(uri: str):
     assert _store(uri).get_run(run_id).data.summaries["m"].count == 1000
     client.set_terminated(run_id)
     assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_resumed_run_is_running_with_this_process_beating_for_it(uri: str):
+    with mlflow.start_run() as run:
+        mlflow.log_metric("m", 1.0)
+    store = _store(uri)
+    with mlflow.start_run(run_id=run.info.run_id):
+        mlflow.log_metric("m", 2.0, step=1)
+        with store.db.write() as conn:  # as if the last beat were long ago
+            conn.execute("UPDATE runs SET heartbeat_time = 1 WHERE run_id = ?", (run.info.run_id,))
+        deadline = time.monotonic() + 30
+        while store.get_run(run.info.run_id).info.heartbeat_time == 1:
+            assert time.monotonic() < deadline, "no heartbeat for the resumed run"
+            time.sleep(0.02)
+        info = store.get_run(run.info.run_id).info
+        assert info.status == "RUNNING" and not info.lost
+    got = store.get_run(run.info.run_id)
+    assert got.info.status == "FINISHED" and got.data.summaries["m"].count == 2
+
+
+def test_mlflows_async_logging_lands_whole(uri: str):
+    with mlflow.start_run() as run:
+        operations = [
+            mlflow.log_metric("m", float(i), step=i, synchronous=False) for i in range(500)
+        ]
+        mlflow.log_params({"p": 1}, synchronous=False).wait()
+        for operation in operations:
+            operation.wait()
+    got = _store(uri).get_run(run.info.run_id)
+    assert got.data.summaries["m"].count == 500 and got.data.params == {"p": "1"}
 
 
 def test_metric_history_pages(uri: str):
