@@ -44,6 +44,7 @@ from mltop.store.query.registry_search import (
     MODEL_SEARCH_DEFAULT_MAX_RESULTS,
     VERSION_SEARCH_DEFAULT_MAX_RESULTS,
 )
+from mltop.store.registry import logged_model_id_of
 
 # What MLflow's client adds to every `search_registered_models` filter to leave prompts out
 # (`mlflow.prompt.registry_utils.add_prompt_filter_string`). A registry without prompts has
@@ -53,7 +54,6 @@ _NO_PROMPTS = re.compile(
     r"(?:^|\s+AND\s+)tags?\.`" + re.escape(IS_PROMPT_TAG_KEY) + r"`\s*!=\s*'true'\s*$",
     re.IGNORECASE,
 )
-_LOGGED_MODEL_SOURCE = re.compile(r"^models:/(m-[0-9a-f]{32})$")
 MLFLOW_CLIENT_COMMENT = "moved by MLflow's client (transition_model_version_stage)"
 
 
@@ -100,7 +100,6 @@ def _text(value: str) -> str | None:
 
 def to_mlflow_version(version: entities.ModelVersion) -> ModelVersion:
     """mltop's model version as MLflow's entity."""
-    logged = _LOGGED_MODEL_SOURCE.match(version.source)
     return ModelVersion(
         name=version.name,
         version=version.version,  # an int, as MLflow's SQL store gives it
@@ -116,7 +115,7 @@ def to_mlflow_version(version: entities.ModelVersion) -> ModelVersion:
         tags=[ModelVersionTag(k, v) for k, v in version.tags.items()],
         run_link=version.run_link,
         aliases=list(version.aliases),
-        model_id=logged.group(1) if logged else None,
+        model_id=logged_model_id_of(version.source),
     )
 
 
