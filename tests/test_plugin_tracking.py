@@ -170,6 +170,30 @@ def test_mlflows_async_logging_lands_whole(uri: str):
     assert got.data.summaries["m"].count == 500 and got.data.params == {"p": "1"}
 
 
+def test_mlflows_system_metrics_land_under_its_keys(uri: str):
+    from mlflow.system_metrics import (
+        set_system_metrics_samples_before_logging,
+        set_system_metrics_sampling_interval,
+    )
+
+    set_system_metrics_sampling_interval(0.1)
+    set_system_metrics_samples_before_logging(1)
+    store = _store(uri)
+    try:
+        with mlflow.start_run(log_system_metrics=True) as run:
+            deadline = time.monotonic() + 60
+            while (
+                "system/cpu_utilization_percentage"
+                not in mlflow.get_run(run.info.run_id).data.metrics
+            ):
+                assert time.monotonic() < deadline, "no system metrics logged"
+                time.sleep(0.05)
+    finally:
+        set_system_metrics_sampling_interval(None)
+        set_system_metrics_samples_before_logging(None)
+    assert store.get_run(run.info.run_id).data.summaries["system/cpu_utilization_percentage"]
+
+
 def test_metric_history_pages(uri: str):
     client = MlflowClient()
     run_id = client.create_run("0").info.run_id
@@ -425,7 +449,10 @@ def test_a_script_that_raises_ends_its_run_failed_keeping_its_points(uri: str, t
     assert run.info.status == "FAILED" and run.data.summaries["m"].count == 5000
 
 
-def test_sigterm_commits_what_was_logged_and_ends_the_run(uri: str, tmp_path: Path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_commits_what_was_logged_and_ends_the_run(
+    uri: str, tmp_path: Path, signum: int
+):
     script = _script(
         tmp_path,
         """
@@ -447,9 +474,9 @@ def test_sigterm_commits_what_was_logged_and_ends_the_run(uri: str, tmp_path: Pa
         text=True,
     )
     run_id = proc.stdout.readline().strip()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGTERM
+    assert proc.returncode == -signum
     run = _store(uri).get_run(run_id)
     assert run.data.summaries["m"].count == 3000
     assert run.info.status in ("KILLED", "FAILED")
