@@ -91,7 +91,8 @@ def client(landed: tuple[dict, Path]) -> MltopClient:
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    """The command line, its tables as wide as they need (nothing wrapped)."""
+    return CliRunner().invoke(main, list(args), env={"COLUMNS": "250"}, catch_exceptions=False)
 
 
 # -- the quickstart: fluent calls, no start_run ---------------------------------------------
@@ -260,6 +261,21 @@ def test_cli_shows_a_parent_with_its_children_and_artifacts(landed) -> None:
     assert "param1" in table.output and "foo" in table.output and "test.txt" in table.output
 
 
+def test_cli_shows_the_registered_model_with_the_run_that_made_it(landed) -> None:
+    procs, store = landed
+    out = printed(procs["register_and_load"])
+    result = invoke("models", "show", "m", "--json", "--store", str(store))
+    assert result.exit_code == 0, result.output
+    versions = json.loads(result.output)["versions"]
+    assert [(v["version"], v["run_id"], v["source"]) for v in versions] == [
+        (1, out["run_id"], f"models:/{out['model_id']}")
+    ]
+    with Store(store) as reader:
+        run_name = reader.get_run(out["run_id"]).info.run_name
+    table = invoke("models", "show", "m", "--store", str(store))
+    assert table.exit_code == 0 and "v1" in table.output and run_name in table.output
+
+
 # -- the dashboard --------------------------------------------------------------------------
 
 
@@ -268,10 +284,9 @@ async def test_dashboard_shows_the_runs_the_children_and_a_runs_params(landed) -
     procs, store = landed
     grid = printed(procs["grid_search_autolog"])
     elastic = printed(procs["elasticnet"])
-    reader = Store(store)
-    every = {run.info.run_name for run in reader.list_runs()}
-    child_names = {reader.get_run(row["run_id"]).info.run_name for row in grid["children"]}
-    reader.close()
+    with Store(store) as reader:
+        every = {run.info.run_name for run in reader.list_runs()}
+        child_names = {reader.get_run(row["run_id"]).info.run_name for row in grid["children"]}
     app = MltopApp(store, follow=False)
     async with app.run_test(size=(160, 50)) as pilot:
         await loaded(pilot, app, 9)
