@@ -319,15 +319,22 @@ async def test_dashboard_shows_the_runs_the_children_and_a_runs_params(landed) -
 
 def test_two_processes_logging_through_mlflow_at_once_lose_nothing(tmp_path) -> None:
     store = tmp_path / "store"
-    n = 3000
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    n = 20_000
     with ThreadPoolExecutor(max_workers=2) as pool:
         procs = list(
             pool.map(
-                lambda name: run_script("log_points", tmp_path / name, store, name, str(n)),
+                lambda name: run_script(
+                    "log_points", tmp_path / name, store, name, str(n), str(ready), "2"
+                ),
                 ["first", "second"],
             )
         )
-    run_ids = [printed(proc)["run_id"] for proc in procs]
+    outs = [printed(proc) for proc in procs]
+    # Each started logging points before the other had finished: the two wrote at once.
+    assert max(o["started"] for o in outs) < min(o["ended"] for o in outs)
+    run_ids = [o["run_id"] for o in outs]
     client = MltopClient(Store(store))
     try:
         shared = client.get_experiment_by_name("shared")
