@@ -10,6 +10,7 @@ example scripts all log into one store, as a user's scripts would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ from mltop.store import MltopClient, Store
 from mltop.tui.app import MltopApp
 from mltop.tui.cli import main
 from mltop.tui.screens.run_detail import RunDetailScreen
+from mltop.tui.widgets.runs_table import RunsTable
 
 SCRIPTS = Path(__file__).parent / "data" / "mlflow_plugin_scripts"
 EXAMPLES = [
@@ -312,6 +314,33 @@ async def test_dashboard_shows_the_runs_the_children_and_a_runs_params(landed) -
             }
 
         await settle(pilot, lambda: {"alpha", "l1_ratio"} <= params_shown())
+
+
+@sync
+async def test_dashboard_shows_a_grid_search_live_as_mlflow_logs_it(tmp_path) -> None:
+    store = tmp_path / "store"
+    Store(store).close()  # an empty store, the dashboard open on it before any run
+    app = MltopApp(store)  # following the store, as `mltop ui` does
+    async with app.run_test(size=(160, 50)) as pilot:
+        runs_table = app.screen.query_one(RunsTable)
+        await settle(pilot, lambda: runs_table.order is not None and runs_table.total == 0)
+        script = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(SCRIPTS / "grid_search_autolog.py"),
+            cwd=tmp_path,
+            env=script_env(store),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await script.communicate()
+        assert script.returncode == 0, stderr.decode()[-8000:]
+        out = json.loads(stdout.decode().strip().splitlines()[-1])
+        with Store(store) as reader:
+            expected = {reader.get_run(out["parent"]).info.run_name} | {
+                reader.get_run(row["run_id"]).info.run_name for row in out["children"]
+            }
+        # No key pressed, nothing reloaded by hand: the five runs came by following the store.
+        await settle(pilot, lambda: set(names(app)) == expected, tries=3000)
 
 
 # -- two processes at once ------------------------------------------------------------------
