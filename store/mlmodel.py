@@ -23,6 +23,7 @@ MLMODEL = "MLmodel"
 # is not an MLmodel worth parsing on a screen's read.
 MAX_MLMODEL_BYTES = 1_000_000
 PYFUNC = "python_function"
+NO_MLMODEL = "no MLmodel file in the model's folder"  # (while MLflow writes it: not yet)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,17 @@ def folder_size(folder: Path) -> tuple[int, int]:
     return total, count
 
 
+def _yaml_problem(error: BaseException) -> str:
+    """What a YAML parser found wrong, and where, on one line."""
+    problem = getattr(error, "problem", None)
+    mark = getattr(error, "problem_mark", None)
+    if isinstance(problem, str) and problem:
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        return problem + where
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def parse_mlmodel(text: str) -> tuple[tuple[str, ...], bool]:
     """(flavors, has a signature) of an MLmodel's YAML text. Raises ValueError saying what
     is wrong with it."""
@@ -64,8 +76,7 @@ def parse_mlmodel(text: str) -> tuple[tuple[str, ...], bool]:
     try:
         data = yaml.load(text, Loader=loader)
     except (yaml.YAMLError, RecursionError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"MLmodel is not valid YAML: {first}") from None
+        raise ValueError(f"MLmodel is not valid YAML: {_yaml_problem(error)}") from None
     if not isinstance(data, dict):
         raise ValueError("MLmodel is not a mapping of settings (flavors, signature, ...)")
     flavors: Any = data.get("flavors")
@@ -99,7 +110,7 @@ def read_model_files(folder: str | os.PathLike[str]) -> ModelFiles:
     try:
         info = mlmodel.stat()  # (a link is followed: what it names must be a plain file)
     except FileNotFoundError:
-        return failed("no MLmodel file in the model's folder")
+        return failed(NO_MLMODEL)
     except OSError as error:
         return failed(f"cannot read the MLmodel file: {error.strerror or error}")
     if not stat.S_ISREG(info.st_mode):

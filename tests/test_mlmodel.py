@@ -118,8 +118,15 @@ def test_a_missing_folder_or_mlmodel_is_a_reason(tmp_path):
 def test_a_malformed_mlmodel_is_a_reason_never_an_exception(tmp_path, text, problem):
     found = read_model_files(model_folder(tmp_path, text))
     assert found.problem.startswith(problem), found.problem
+    assert "\n" not in found.problem  # one line, for a screen
     assert found.flavors == ()
     assert found.size is not None and found.size > 9159  # the files still counted
+
+
+def test_a_yaml_error_says_where(tmp_path):
+    found = read_model_files(model_folder(tmp_path, "flavors:\n  sklearn: {a: 1\n"))
+    assert found.problem.startswith("MLmodel is not valid YAML: ")
+    assert found.problem.endswith("(line 3, column 1)"), found.problem
 
 
 def test_an_mlmodel_not_utf8_too_big_or_not_a_file_is_a_reason(tmp_path):
