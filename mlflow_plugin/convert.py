@@ -12,7 +12,50 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mlflow import entities as mf
+# Bound once: `mlflow.entities` resolves its names lazily, at a cost on every lookup.
+from mlflow.entities import (
+    Dataset as MlflowDataset,
+)
+from mlflow.entities import (
+    DatasetInput as MlflowDatasetInput,
+)
+from mlflow.entities import (
+    Experiment as MlflowExperiment,
+)
+from mlflow.entities import (
+    ExperimentTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+    Param,
+    RunTag,
+)
+from mlflow.entities import (
+    InputTag as MlflowInputTag,
+)
+from mlflow.entities import (
+    LoggedModel as MlflowLoggedModel,
+)
+from mlflow.entities import (
+    Metric as MlflowMetric,
+)
+from mlflow.entities import (
+    Run as MlflowRun,
+)
+from mlflow.entities import (
+    RunData as MlflowRunData,
+)
+from mlflow.entities import (
+    RunInfo as MlflowRunInfo,
+)
+from mlflow.entities import (
+    RunInputs as MlflowRunInputs,
+)
+from mlflow.entities import (
+    RunOutputs as MlflowRunOutputs,
+)
 
 from mltop.store.entities import (
     Dataset,
@@ -27,12 +70,12 @@ from mltop.store.entities import (
 
 
 def experiment(found: Experiment) -> Any:
-    return mf.Experiment(
+    return MlflowExperiment(
         experiment_id=found.experiment_id,
         name=found.name,
         artifact_location=found.artifact_location,
         lifecycle_stage=found.lifecycle_stage,
-        tags=[mf.ExperimentTag(k, v) for k, v in found.tags.items()],
+        tags=[ExperimentTag(k, v) for k, v in found.tags.items()],
         creation_time=found.creation_time,
         last_update_time=found.last_update_time,
     )
@@ -40,7 +83,7 @@ def experiment(found: Experiment) -> Any:
 
 def run_info(run: Run) -> Any:
     info = run.info
-    return mf.RunInfo(
+    return MlflowRunInfo(
         run_id=info.run_id,
         experiment_id=info.experiment_id,
         user_id=info.user_id or "",
@@ -55,12 +98,12 @@ def run_info(run: Run) -> Any:
 
 def run(found: Run, links: Sequence[RunModel] = ()) -> Any:
     data = found.data
-    metrics = [mf.Metric(s.key, s.value, s.timestamp, s.step) for s in data.summaries.values()]
-    params = [mf.Param(k, v) for k, v in data.params.items()]
-    tags = [mf.RunTag(k, v) for k, v in data.tags.items()]
+    metrics = [MlflowMetric(s.key, s.value, s.timestamp, s.step) for s in data.summaries.values()]
+    params = [Param(k, v) for k, v in data.params.items()]
+    tags = [RunTag(k, v) for k, v in data.tags.items()]
     datasets = [
-        mf.DatasetInput(
-            mf.Dataset(
+        MlflowDatasetInput(
+            MlflowDataset(
                 item.dataset.name,
                 item.dataset.digest,
                 item.dataset.source_type,
@@ -68,26 +111,24 @@ def run(found: Run, links: Sequence[RunModel] = ()) -> Any:
                 item.dataset.schema,
                 item.dataset.profile,
             ),
-            [mf.InputTag(t.key, t.value) for t in item.tags],
+            [MlflowInputTag(t.key, t.value) for t in item.tags],
         )
         for item in found.inputs.dataset_inputs
     ]
-    inputs = [mf.LoggedModelInput(link.model_id) for link in links if link.direction == "input"]
+    inputs = [LoggedModelInput(link.model_id) for link in links if link.direction == "input"]
     outputs = [
-        mf.LoggedModelOutput(link.model_id, link.step)
-        for link in links
-        if link.direction == "output"
+        LoggedModelOutput(link.model_id, link.step) for link in links if link.direction == "output"
     ]
-    return mf.Run(
+    return MlflowRun(
         run_info(found),
-        mf.RunData(metrics=metrics, params=params, tags=tags),
-        mf.RunInputs(dataset_inputs=datasets, model_inputs=inputs),
-        mf.RunOutputs(model_outputs=outputs),
+        MlflowRunData(metrics=metrics, params=params, tags=tags),
+        MlflowRunInputs(dataset_inputs=datasets, model_inputs=inputs),
+        MlflowRunOutputs(model_outputs=outputs),
     )
 
 
 def metric(point: Metric, run_id: str) -> Any:
-    return mf.Metric(point.key, point.value, point.timestamp, point.step, run_id=run_id)
+    return MlflowMetric(point.key, point.value, point.timestamp, point.step, run_id=run_id)
 
 
 def dataset_inputs(items: Iterable[Any] | None) -> list[DatasetInput]:
@@ -109,7 +150,7 @@ def dataset_inputs(items: Iterable[Any] | None) -> list[DatasetInput]:
 
 
 def logged_model(found: LoggedModel) -> Any:
-    return mf.LoggedModel(
+    return MlflowLoggedModel(
         experiment_id=found.experiment_id,
         model_id=found.model_id,
         name=found.name,
@@ -118,12 +159,12 @@ def logged_model(found: LoggedModel) -> Any:
         last_updated_timestamp=found.last_updated_timestamp,
         model_type=found.model_type,
         source_run_id=found.source_run_id,
-        status=mf.LoggedModelStatus[found.status],
+        status=LoggedModelStatus[found.status],
         status_message=found.status_message,
-        tags=[mf.LoggedModelTag(k, v) for k, v in found.tags.items()],
-        params=[mf.LoggedModelParameter(k, v) for k, v in found.params.items()],
+        tags=[LoggedModelTag(k, v) for k, v in found.tags.items()],
+        params=[LoggedModelParameter(k, v) for k, v in found.params.items()],
         metrics=[
-            mf.Metric(
+            MlflowMetric(
                 m.key,
                 m.value,
                 m.timestamp,

@@ -72,8 +72,9 @@ C = TypeVar("C", bound=type)
 
 
 def translate_errors(cls: C) -> C:
-    """Every public method `cls` defines, translated (a class decorator)."""
+    """Every public method `cls` defines, and its constructor, translated (a class
+    decorator)."""
     for name, value in list(vars(cls).items()):
-        if callable(value) and not name.startswith("__"):
+        if callable(value) and (name == "__init__" or not name.startswith("__")):
             setattr(cls, name, translated(value))
     return cls

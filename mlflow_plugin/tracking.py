@@ -25,7 +25,7 @@ from mlflow.store.tracking.abstract_store import AbstractStore
 from mltop.mlflow_plugin import convert
 from mltop.mlflow_plugin.errors import translate_errors
 from mltop.store.client import MltopClient, artifact_location_tags
-from mltop.store.entities import RUN_STATUSES, TERMINAL_STATUSES, LoggedModelMetric
+from mltop.store.entities import RUN_STATUSES, RUNNING, TERMINAL_STATUSES, LoggedModelMetric
 from mltop.store.location import store_path_from_uri
 from mltop.store.query import paging
 from mltop.store.sqlite.tracking import Store
@@ -144,6 +144,8 @@ class MltopTrackingStore(AbstractStore):
         status = _status_name(run_status)
         if status in TERMINAL_STATUSES:
             self.client.set_terminated(run_id, status, end_time)  # commits its points first
+        elif status == RUNNING:
+            self.client.resume_run(run_id)  # (start_run(run_id=...)): this process beats for it
         else:
             self.store.update_run(run_id, status=status)
         if run_name:

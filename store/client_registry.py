@@ -35,7 +35,7 @@ from mltop.store.registry import (
     PRODUCTION,
     STAGING,
     canonical_stage,
-    run_id_of,
+    is_registered_model_uri,
 )
 
 if TYPE_CHECKING:
@@ -129,13 +129,12 @@ class RegistryMethods:
         await_creation_for: int = AWAIT_SECONDS,
         model_id: str | None = None,
     ) -> ModelVersion:
-        """The next version of the registered model `name`, from `source` (a
-        `runs:/<run_id>/path` URI, or any source with `run_id`); the run must be in this
-        store. The model must exist, as in MLflow (`register_model` creates it)."""
-        if model_id is not None:
-            raise InvalidValueError(
-                "mltop has no logged models: register a run's model by its runs:/ source"
-            )
+        """The next version of the registered model `name`, from `source`: a
+        `runs:/<run_id>/path` URI, a logged model's `models:/<model_id>` (or `model_id=`:
+        the version's run is the one it was logged from), another version's
+        `models:/NAME/VERSION`, or a folder of the store's runs (any source with `run_id`).
+        The run must be in this store. The model must exist, as in MLflow (`register_model`
+        creates it)."""
         return self._registry.create_model_version(
             name,
             source,
@@ -144,19 +143,25 @@ class RegistryMethods:
             tags,
             create_model=False,
             run_link=run_link,
+            model_id=model_id,
         )
 
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> ModelVersion:
         """A new version of `dst_name` (created when missing) with the source, run,
         description and tags of the version `src_model_uri` (`models:/NAME/VERSION`,
-        `models:/NAME@ALIAS`, ...) names."""
+        `models:/NAME@ALIAS`, ...) names. A source naming another version (which may
+        since name a different one) becomes the copied version itself, so that the copy
+        has the copied version's files."""
         src = self._registry.resolve(src_model_uri)
         with contextlib.suppress(AlreadyExistsError):
             self._registry.create_registered_model(dst_name)
         tags = dict(src.tags)
+        source = src.source
+        if is_registered_model_uri(source):
+            source = f"models:/{src.name}/{src.version}"
         return self._registry.create_model_version(
             dst_name,
-            src.source,
+            source,
             src.run_id,
             src.description,
             tags,
@@ -228,14 +233,9 @@ class RegistryMethods:
 
     def get_model_version_download_uri(self, name: str, version: str) -> str:
         """Where the version's files are: for a `runs:/<run_id>/path` source, that path
-        under the run's artifacts; else the source as registered."""
-        found = self._registry.get_model_version(name, version)
-        run_id = run_id_of(found.source)
-        if run_id is None:
-            return found.source
-        root = self.store.get_run(run_id).info.artifact_uri.rstrip("/")
-        path = found.source.split("/", 2)[2] if found.source.count("/") >= 2 else ""
-        return f"{root}/{path}" if path else root
+        under the run's artifacts; for a `models:/` source, the files it named when
+        registered (a logged model's folder); else the source as registered."""
+        return self._registry.download_uri(name, version)
 
     def search_model_versions(
         self,

@@ -1,8 +1,9 @@
 """The model registry's rules, the same whatever stores it: stage names, model and
 alias names, when a move must say why, what a transition plan is and how it reads, and
-`runs:/<run_id>/path` sources. The registry itself (models, versions, stages, aliases
-and the append-only transition log, each change one transaction) is the backend's:
-`sqlite/registry.py`.
+the sources a version is registered from (`runs:/<run_id>/path`, MLflow 3's logged model
+`models:/<model_id>`, another version's `models:/NAME/...`). The registry itself (models,
+versions, stages, aliases and the append-only transition log, each change one
+transaction) is the backend's: `sqlite/registry.py`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PRODUCTION, STAGING, ARCHIVED = "Production", "Staging", "Archived"
 _ALIAS = re.compile(r"^[\w-]+$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 _RUNS_URI = re.compile(r"^runs:/([0-9a-fA-F]+)(?:/(.*))?$")
+_LOGGED_MODEL_URI = re.compile(r"^models:/([^/@]+)/?$")
 
 
 def canonical_stage(stage: object) -> str:
@@ -85,6 +87,19 @@ def run_id_of(source: str) -> str | None:
     """The run id in a `runs:/<run_id>/path` source, else None."""
     match = _RUNS_URI.match(source)
     return match.group(1).lower() if match else None
+
+
+def logged_model_id_of(source: str) -> str | None:
+    """The model id in a logged model's `models:/<model_id>` source (MLflow 3's form, one
+    part: a registered model's URI has two, `models:/NAME/VERSION`, or an `@`), else None."""
+    match = _LOGGED_MODEL_URI.match(source)
+    return match.group(1) if match else None
+
+
+def is_registered_model_uri(source: str) -> bool:
+    """Whether `source` names a registered model's version (`models:/NAME/VERSION`,
+    `/STAGE`, `/latest`, `@ALIAS`) rather than a logged model or files."""
+    return source.startswith("models:/") and logged_model_id_of(source) is None
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         # Nor a `mltop run` around the test run, nor the developer's environments.
         "MLTOP_OUTPUT_CAPTURED_BY",
         "MLTOP_ENV_ROOT",
+        # MLflow's client (the plugin's tests): no developer's server or store.
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_REGISTRY_URI",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_RUN_ID",
     ):
         monkeypatch.delenv(name, raising=False)
+    # MLflow's usage telemetry would try the network from every test and its subprocesses.
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MLTOP_USER", "tester")
     monkeypatch.setenv("TZ", "UTC")  # times on screen are local times: the same everywhere
     time.tzset()

@@ -740,3 +740,47 @@ def test_a_multi_line_error_is_shown_line_by_line(project: Path, store_path: Pat
     assert "\\x0a" not in done.stderr
     assert done.stderr.startswith("mltop: error: ")
     assert len(done.stderr.splitlines()) > 1
+
+
+MLFLOW_SCRIPT = """\
+import sys
+import mlflow
+
+with mlflow.start_run() as run:
+    mlflow.log_param("lr", sys.argv[2])
+    for step in range(50):
+        mlflow.log_metric("loss", 1 / (step + 1), step=step)
+print("mlflow run", run.info.run_id)
+"""
+
+
+def test_mlflow_in_the_command_logs_into_the_run_mltop_started(
+    project: Path, store_path: Path
+) -> None:
+    # The plugin (`mltop[mlflow]`) is installed here: `import mlflow` in the command reaches
+    # this store, and its start_run() resumes the run `mltop run` made instead of a new one.
+    (project / "MLproject").unlink()
+    (project / "uses_mlflow.py").write_text(MLFLOW_SCRIPT)
+    done = mltop(store_path, "run", str(project / "uses_mlflow.py"), "-P", "lr=0.5")
+    assert done.returncode == 0, done.stderr
+    store, run_id = only_run(store_path)
+    assert done.stdout.split()[-1] == run_id
+    run = store.get_run(run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"lr": "0.5"}
+    assert run.data.summaries["loss"].count == 50
+
+
+def test_a_tracking_uri_the_user_chose_is_left_alone(
+    project: Path, store_path: Path, tmp_path: Path
+) -> None:
+    (project / "MLproject").unlink()
+    (project / "uses_mlflow.py").write_text(MLFLOW_SCRIPT)
+    other = tmp_path / "other"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"mltop://{other}"}
+    done = mltop(store_path, "run", str(project / "uses_mlflow.py"), "-P", "lr=1", env=env)
+    assert done.returncode == 0, done.stderr
+    _store, run_id = only_run(store_path)
+    mlflow_run = done.stdout.split()[-1]
+    assert mlflow_run != run_id
+    assert Store(other, create=False).get_run(mlflow_run).data.params == {"lr": "1"}

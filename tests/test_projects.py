@@ -112,8 +112,8 @@ def test_without_an_mlproject_a_script_is_the_entry_point(tmp_path):
     with pytest.raises(ProjectError, match="no MLproject file in"):
         found.entry_point(None)
     # An argparse-style name is passed as it is.
-    assert found.entry_point("train.py").command_for({"batch-size": "32"}).endswith(
-        "--batch-size 32"
+    assert (
+        found.entry_point("train.py").command_for({"batch-size": "32"}).endswith("--batch-size 32")
     )
     with pytest.raises(ProjectError, match="no file 'missing.py'"):
         found.entry_point("missing.py")
@@ -183,8 +183,7 @@ def test_a_value_stays_data_wherever_the_template_puts_it(value: str) -> None:
 
 def test_a_backslash_before_a_placeholder_is_refused() -> None:
     text = (
-        "name: q\nentry_points:\n  main:\n    parameters: {v: string}\n"
-        "    command: 'echo \\{v}'\n"
+        "name: q\nentry_points:\n  main:\n    parameters: {v: string}\n    command: 'echo \\{v}'\n"
     )
     with pytest.raises(ProjectError, match="backslash right before"):
         parse_project(text, Path("/tmp"))

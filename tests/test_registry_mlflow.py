@@ -198,7 +198,8 @@ def test_create_model_version_has_mlflows_fields(client, new_run):
     # The registered model must exist, as in MLflow's client.
     with pytest.raises(NotFoundError):
         client.create_model_version("missing", f"runs:/{run_id}/model")
-    with pytest.raises(InvalidValueError, match="logged models"):
+    # A logged model named beside the source must be one of the store's.
+    with pytest.raises(NotFoundError, match="no logged model"):
         client.create_model_version("m", f"runs:/{run_id}/model", model_id="m-123")
 
 
@@ -259,6 +260,61 @@ def test_copy_model_version_and_download_uri(client, new_run):
     assert uri == client.get_run(run_id).info.artifact_uri.rstrip("/") + "/model"
     with pytest.raises(NotFoundError):
         client.get_model_version_download_uri("src", "2")
+
+
+def test_a_version_of_a_logged_model_comes_from_its_run(client, new_run):
+    run_id = new_run()
+    logged = client.store.create_logged_model(name="clf", source_run_id=run_id)
+    client.create_registered_model("m")
+    mv = client.create_model_version("m", f"models:/{logged.model_id}")
+    assert (mv.source, mv.run_id) == (f"models:/{logged.model_id}", run_id)
+    assert mv.tags == {}  # where its files are is kept, and shown by the download URI
+    assert client.get_model_version_download_uri("m", "1") == logged.artifact_location
+    # model_id beside another source: the run is still the logged model's.
+    other = client.create_model_version("m", "s3://bucket/clf", model_id=logged.model_id)
+    assert other.run_id == run_id
+    assert client.get_model_version_download_uri("m", "2") == "s3://bucket/clf"
+    orphan = client.store.create_logged_model(name="no-run")
+    with pytest.raises(ValidationError, match="not logged from a run"):
+        client.create_model_version("m", f"models:/{orphan.model_id}")
+    assert client.create_model_version("m", orphan.model_uri, run_id=run_id).run_id == run_id
+    with pytest.raises(NotFoundError, match="no logged model"):
+        client.create_model_version("m", "models:/m-" + "0" * 32)
+
+
+def test_a_version_of_another_version_keeps_the_files_it_named(client, new_run):
+    runs = [new_run(), new_run()]
+    client.create_registered_model("m")
+    for run_id in runs:
+        client.create_model_version("m", f"runs:/{run_id}/model")
+    client.set_registered_model_alias("m", "champion", "1")
+    client.create_registered_model("copy")
+    mv = client.create_model_version("copy", "models:/m@champion")
+    assert (mv.source, mv.run_id, mv.tags) == ("models:/m@champion", runs[0], {})
+    first = client.get_model_version_download_uri("m", "1")
+    assert client.get_model_version_download_uri("copy", "1") == first
+    client.set_registered_model_alias("m", "champion", "2")  # the alias moves on; v1 stays
+    assert client.get_model_version_download_uri("copy", "1") == first
+    # A copy of the copy has its files too, not the new champion's.
+    copied = client.copy_model_version("models:/copy/1", "copy")
+    assert (copied.source, copied.run_id) == ("models:/copy/1", runs[0])
+    assert client.get_model_version_download_uri("copy", "2") == first
+    with pytest.raises(NotFoundError, match="no alias 'nope'"):
+        client.create_model_version("copy", "models:/m@nope")
+
+
+def test_a_folder_of_the_store_tells_its_run(client, new_run):
+    run_id = new_run()
+    folder = client.get_run(run_id).info.artifact_uri.rstrip("/") + "/model"
+    client.create_registered_model("m")
+    assert client.create_model_version("m", folder).run_id == run_id
+    assert client.create_model_version("m", "file://" + folder).run_id == run_id
+    logged = client.store.create_logged_model(source_run_id=run_id)
+    assert client.create_model_version("m", logged.artifact_location).run_id == run_id
+    assert client.get_model_version_download_uri("m", "1") == folder
+    for outside in ("/elsewhere/model", "relative/model", str(client.store.path / "mltop.db")):
+        with pytest.raises(ValidationError, match="cannot tell the source run"):
+            client.create_model_version("m", outside)
 
 
 # -- stages: MLflow's call, mltop's log, comments and policies ------------------------------
@@ -348,6 +404,20 @@ def test_a_policy_failure_names_the_clause_and_force_overrides_it(client, new_ru
 
 
 # -- aliases ------------------------------------------------------------------------------
+
+
+def test_a_policy_sees_the_points_this_process_has_not_committed_yet(client, new_run):
+    run_id = new_run()
+    client.create_registered_model("m")
+    client.create_model_version("m", f"runs:/{run_id}/model")
+    client.store.registry.set_policy("m", "metrics.val_acc > 0.9")
+    client._writer.interval = 3600  # the writer's thread would commit only in an hour
+    client.log_metric(run_id, "val_acc", 0.95)
+    assert client._writer.queue  # still in memory
+    plan = client.store.registry.plan_transition("m", 1, "Production")
+    assert plan.policy is not None and plan.policy.passed
+    moved = client.transition_model_version_stage("m", 1, "Production", comment="ship it")
+    assert moved.current_stage == "Production"
 
 
 def test_aliases(client, new_run):

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from mltop.store import keys
 from mltop.store.entities import (
@@ -30,6 +33,7 @@ from mltop.store.errors import (
     PageTokenError,
     ValidationError,
 )
+from mltop.store.location import ARTIFACTS_DIR
 from mltop.store.query import paging, policy
 from mltop.store.query.registry_search import (
     MODEL_SEARCH_DEFAULT_MAX_RESULTS,
@@ -46,6 +50,8 @@ from mltop.store.registry import (
     TransitionPlan,
     canonical_stage,
     check_move,
+    is_registered_model_uri,
+    logged_model_id_of,
     parse_model_uri,
     plan_move,
     rollback_target,
@@ -55,6 +61,8 @@ from mltop.store.registry import (
     version_number,
 )
 from mltop.store.sqlite.errors import translated
+from mltop.store.sqlite.models import MODELS_DIR
+from mltop.store.sqlite.writer import sync_all
 from mltop.store.system import current_user
 
 if TYPE_CHECKING:
@@ -63,6 +71,9 @@ if TYPE_CHECKING:
 # A version's run link (MLflow's `run_link`) is kept as a tag under this key, which no
 # reader shows among its tags.
 RUN_LINK_TAG = "mltop.run_link"
+# Where a version registered from a `models:/` URI has its files (MLflow's storage
+# location), kept as a tag no reader shows.
+STORAGE_TAG = "mltop.storage_location"
 _MODEL_COLUMNS = "m.id, m.name, m.description, m.creation_time, m.last_update_time, m.policy"
 
 
@@ -284,17 +295,16 @@ class Registry:
         *,
         create_model: bool = True,
         run_link: str | None = None,
+        model_id: str | None = None,
     ) -> ModelVersion:
-        """Register `source` (e.g. `runs:/<run_id>/model`) as the next version of `name`
-        (created if missing). The source run must exist in this store."""
+        """Register `source` as the next version of `name` (created if missing): a run's
+        files (`runs:/<run_id>/model`, or a folder of the store's with `run_id`), a logged
+        model (`models:/<model_id>`, or `model_id=`: its source run is the version's), or
+        another version (`models:/NAME/VERSION`, `@ALIAS`...: its run, and its files as they
+        are now). The source run must exist in this store: a policy reads it."""
         if not isinstance(source, str) or not source.strip():
             raise ValidationError("a model version needs a source, such as runs:/<run_id>/model")
-        run_id = run_id or run_id_of(source)
-        if run_id is None:
-            raise ValidationError(
-                f"cannot tell the source run of {source!r}: give run_id, or a source of the "
-                "form runs:/<run_id>/<path>"
-            )
+        run_id, storage = self._source_of(source, run_id, model_id)
         run_id = self.store.resolve_run_id(run_id)
         if create_model:
             with contextlib.suppress(AlreadyExistsError):
@@ -302,6 +312,8 @@ class Registry:
         clean = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
         if run_link:
             clean[RUN_LINK_TAG] = keys.validate_string_value(run_link, 5000, "run_link")
+        if storage is not None:
+            clean[STORAGE_TAG] = storage
         user = current_user()
         with self.db.write() as conn:
             model = self._model(conn, name)[0]
@@ -324,6 +336,69 @@ class Registry:
             )
             self._touch(conn, model, now)
         return self.get_model_version(name, version)
+
+    def _source_of(
+        self, source: str, run_id: str | None, model_id: str | None
+    ) -> tuple[str, str | None]:
+        """The run a version registered from `source` comes from, and, for a `models:/`
+        source, where its files are (kept, as MLflow keeps a version's storage location,
+        so that the version still downloads when what its source named has moved on)."""
+        logged_id = logged_model_id_of(source)
+        if logged_id is not None or model_id is not None:
+            logged = self.store.get_logged_model(logged_id or str(model_id))
+            run_id = run_id or run_id_of(source) or logged.source_run_id
+            if run_id is None:
+                raise ValidationError(
+                    f"logged model {logged.model_id} was not logged from a run: give run_id "
+                    "(a version's source run must be in this store: a policy reads it)"
+                )
+            return run_id, logged.artifact_location if logged_id is not None else None
+        if is_registered_model_uri(source):
+            named = self.resolve(source)
+            return run_id or named.run_id, self.download_uri(named.name, named.version)
+        run_id = run_id or run_id_of(source) or self._run_of_folder(source)
+        if run_id is None:
+            raise ValidationError(
+                f"cannot tell the source run of {source!r}: give run_id, or a source of the "
+                "form runs:/<run_id>/<path> or models:/<model_id>"
+            )
+        return run_id, None
+
+    def _run_of_folder(self, source: str) -> str | None:
+        """The run whose files hold `source` (a path or `file:` URI inside this store: a
+        run's artifacts, or a logged model's files), else None."""
+        text = unquote(urlsplit(source).path) if source.startswith("file:") else source
+        if not os.path.isabs(text):
+            return None
+        try:
+            parts = Path(os.path.normpath(text)).relative_to(self.store.path).parts
+        except ValueError:
+            return None
+        if len(parts) >= 2 and parts[0] == ARTIFACTS_DIR:
+            return parts[1]
+        if len(parts) >= 3 and parts[0] == MODELS_DIR and parts[2] == "artifacts":
+            return self.store.get_logged_model(parts[1]).source_run_id
+        return None
+
+    def download_uri(self, name: str, version: object) -> str:
+        """Where the version's files are: for a `runs:/<run_id>/path` source, that path
+        among the run's artifacts; for a `models:/` source, the files it named when
+        registered; else the source as registered."""
+        found = self.get_model_version(name, version)
+        conn = self.db.connection()
+        model = self._model(conn, name)[0]
+        kept = conn.execute(
+            "SELECT value FROM model_version_tags WHERE model = ? AND version = ? AND key = ?",
+            (model, found.version, STORAGE_TAG),
+        ).fetchone()
+        if kept is not None:
+            return str(kept[0])
+        run_id = run_id_of(found.source)
+        if run_id is None:
+            return found.source
+        root = self.store.get_run(run_id).info.artifact_uri.rstrip("/")
+        path = found.source.split("/", 2)[2] if found.source.count("/") >= 2 else ""
+        return f"{root}/{path}" if path else root
 
     def get_model_version(self, name: str, version: object) -> ModelVersion:
         conn = self.db.connection()
@@ -360,6 +435,7 @@ class Registry:
                 )
             ]
             run_link = tags.pop(RUN_LINK_TAG, None)
+            tags.pop(STORAGE_TAG, None)
             out.append(
                 ModelVersion(
                     name,
@@ -601,6 +677,7 @@ class Registry:
         self, name: str, version: object, stage: object, archive_existing: bool | None = None
     ) -> TransitionPlan:
         """What `transition` would do, including the policy check; changes nothing."""
+        sync_all()  # the policy reads the run: with every point this process logged
         return self._plan(self.db.connection(), name, version, stage, archive_existing)
 
     def transition(
@@ -639,6 +716,9 @@ class Registry:
         expected: TransitionPlan | None = None,
     ) -> TransitionPlan:
         user = user or current_user()
+        # The policy reads the source run inside the write: the points this process has
+        # logged (a script promoting what it just trained) are committed first.
+        sync_all()
         with self.db.write() as conn:
             if rollback:
                 version = self._previous_production(conn, name)[1]
@@ -697,6 +777,7 @@ class Registry:
         return current, rollback_target(model_name, current, entered, registered)
 
     def plan_rollback(self, name: str) -> TransitionPlan:
+        sync_all()
         conn = self.db.connection()
         _current, previous = self._previous_production(conn, name)
         return self._plan(conn, name, previous, PRODUCTION, True, rollback=True)

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -471,6 +472,25 @@ def child_environment(client: MltopClient, run_id: str, store: Path) -> dict[str
     return env
 
 
+def mlflow_environment(run_id: str, store: Path) -> dict[str, str]:
+    """MLflow's variables pointing a command's `import mlflow` at this run, in this store,
+    through the plugin (`mltop[mlflow]`): only where that MLflow will find the plugin (this
+    Python has both), and never over a tracking URI the user chose."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return {}
+    import importlib.util
+    from importlib.metadata import entry_points
+
+    if importlib.util.find_spec("mlflow") is None:
+        return {}
+    if not any(e.name == "mltop" for e in entry_points(group="mlflow.tracking_store")):
+        return {}
+    uri = "mltop://" + quote(str(store.absolute()))
+    # The registry URI too: it is the same store, and MLflow otherwise looks for Spark's on
+    # every call it makes.
+    return {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "MLFLOW_RUN_ID": run_id}
+
+
 def local_environment() -> dict[str, str]:
     """`--env-manager local`: this Python environment's scripts (its `python`) first on
     PATH, as when it is activated, so that an MLproject's `python` is this one."""
@@ -703,6 +723,7 @@ def launch(
             env.update(environment_env)
         elif env_manager == "local":
             env.update(local_environment())
+            env.update(mlflow_environment(run_id, store.path))
         outcome = execute(
             client,
             run_id,
