@@ -29,7 +29,6 @@ from mltop.tui.cli import main
 from mltop.tui.present import (
     LOGGED_MODEL_COLUMNS,
     flavors_label,
-    logged_model_id,
     made_from,
 )
 from mltop.tui.screens.registry import RegistryScreen
@@ -153,7 +152,9 @@ def version(source: str, run_id: str = "", number: int = 1) -> ModelVersion:
     return ModelVersion("clf", number, 0, 0, source=source, run_id=run_id)
 
 
-def test_a_version_is_made_from_a_model_by_its_uri_or_its_path_in_its_run(models, store_path):
+def test_a_version_is_made_from_a_model_by_its_uri_its_path_in_its_run_or_its_folder(
+    models, store_path
+):
     with Store(store_path) as store:
         fine = store.get_logged_model(models["fine"])
     run = models["run"]
@@ -165,19 +166,17 @@ def test_a_version_is_made_from_a_model_by_its_uri_or_its_path_in_its_run(models
             version(f"runs:/{run}/other", run, 4),
             version(f"runs:/{models['other']}/model", models["other"], 5),
             version(f"models:/{models['elsewhere']}", run, 6),
+            version(fine.artifact_location, run, 7),  # its folder, as a source
+            version(fine.artifact_location + "-not", run, 8),
         ],
     )
-    assert [v.version for v in found] == [2, 3]
+    assert [v.version for v in found] == [2, 3, 7]
 
 
 def test_flavors_are_the_models_own_then_pyfunc():
     assert flavors_label(("python_function", "sklearn")) == "sklearn, pyfunc"
     assert flavors_label(("pytorch",)) == "pytorch"
     assert flavors_label(("python_function",)) == "pyfunc"
-    assert logged_model_id("models:/m-" + "a" * 32) == "m-" + "a" * 32
-    assert logged_model_id("models:/m-" + "a" * 32 + "/") == "m-" + "a" * 32
-    assert logged_model_id("models:/clf/3") is None  # a registered model's version
-    assert logged_model_id("runs:/abc/model") is None
 
 
 # -- the run detail --------------------------------------------------------------------------
@@ -450,7 +449,10 @@ mlflow.set_experiment("logged-models")
 with mlflow.start_run(run_name="fit") as run:
     mlflow.log_metric("accuracy", model.score(X, y))
     info = mlflow.sklearn.log_model(
-        model, name="classifier", signature=infer_signature(X, model.predict(X))
+        model,
+        name="classifier",
+        signature=infer_signature(X, model.predict(X)),
+        registered_model_name="classifier",
     )
 print(run.info.run_id, info.model_id)
 """
@@ -458,7 +460,8 @@ print(run.info.run_id, info.model_id)
 
 @pytest.fixture(scope="module")
 def mlflow_store(tmp_path_factory) -> tuple[Path, str, str]:
-    """A store MLflow's client wrote: one run, one sklearn model logged with a signature."""
+    """A store MLflow's client wrote: one run, one sklearn model logged with a signature and
+    registered (MLflow's registry client, through mltop's registry store)."""
     path = tmp_path_factory.mktemp("mlflow") / "store"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"mltop://{path}"}
     env.pop("MLFLOW_REGISTRY_URI", None)
@@ -480,7 +483,8 @@ async def test_a_model_logged_by_mlflows_client_shows_in_the_detail_and_registry
     path, run_id, model_id = mlflow_store
     with Store(path) as store:
         folder = store.get_logged_model(model_id).artifact_location
-        store.registry.create_model_version("classifier", f"models:/{model_id}", run_id=run_id)
+        [registered] = store.registry.search_versions()
+    assert (registered.source, registered.run_id) == (f"models:/{model_id}", run_id)
     files = read_model_files(folder)
     assert files.read and files.signature
     assert files.flavors == ("python_function", "sklearn")
@@ -525,6 +529,9 @@ def test_runs_show_of_a_model_mlflows_client_logged(mlflow_store):
     assert (model["model_id"], model["name"], model["status"]) == (model_id, "classifier", "READY")
     assert model["flavors"] == ["python_function", "sklearn"] and model["signature"] is True
     assert model["size"] == folder_bytes(model["artifact_location"])
+    assert model["registered_versions"] == [
+        {"name": "classifier", "version": 1, "stage": "None", "source": f"models:/{model_id}"}
+    ]
 
 
 # -- what it looks like ------------------------------------------------------------------------

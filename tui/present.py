@@ -4,7 +4,6 @@ Every presenter returns Rich `Text` built from data (never a markup string)."""
 
 from __future__ import annotations
 
-import re
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from mltop.store.entities import (
     TransitionRecord,
 )
 from mltop.store.mlmodel import NO_MLMODEL, PYFUNC, ModelFiles, read_model_files
-from mltop.store.registry import TransitionPlan
+from mltop.store.registry import TransitionPlan, logged_model_id_of
 from mltop.store.system import (
     TAG_COMMAND,
     TAG_GIT_BRANCH,
@@ -296,8 +295,8 @@ FilesRead = dict[str, tuple[tuple[str, int], ModelFiles]]
 
 def model_sources(model: LoggedModel) -> set[str]:
     """The sources a registered version made from `model` has: `models:/<id>` (MLflow 3's
-    register_model), or `runs:/<its run>/<its name>` (the run's path to it)."""
-    sources = {model.model_uri}
+    register_model), `runs:/<its run>/<its name>` (the run's path to it), or its folder."""
+    sources = {model.model_uri, model.artifact_location.rstrip("/")}
     if model.source_run_id:
         sources.add(f"runs:/{model.source_run_id}/{model.name}")
     return sources
@@ -325,6 +324,7 @@ def versions_made_from(store: TrackingStore, models: Sequence[LoggedModel]) -> l
         chunk = models[start : start + MODELS_IN_ONE_SEARCH]
         runs = sorted({m.source_run_id for m in chunk if m.source_run_id})
         clauses = [f"source_path = {quoted(m.model_uri)}" for m in chunk]
+        clauses += [f"source_path = {quoted(m.artifact_location)}" for m in chunk]
         clauses += [f"run_id = {quoted(run_id)}" for run_id in runs]
         token: str | None = None
         while True:
@@ -359,16 +359,6 @@ def read_run_models(
     return shown, read
 
 
-LOGGED_MODEL_URI = re.compile(r"models:/(m-[0-9a-f]{32})/?")
-
-
-def logged_model_id(source: str) -> str | None:
-    """The logged model a version's source names (`models:/m-...`), if it names one (not a
-    registered model's `models:/name/3`)."""
-    found = LOGGED_MODEL_URI.fullmatch(source)
-    return found[1] if found else None
-
-
 def version_run_id(version: ModelVersion, logged: LoggedModel | None) -> str:
     """The run that produced a version: its own run id, else its logged model's run."""
     return version.run_id or (logged.source_run_id if logged is not None else None) or ""
@@ -378,7 +368,7 @@ def version_source_text(run_name: str, version: ModelVersion, logged: LoggedMode
     """The run that produced a version, and the logged model it was made from when its
     source names one (`models:/m-...`): the model's name and short id."""
     text = plain(run_name)
-    model_id = logged_model_id(version.source)
+    model_id = logged_model_id_of(version.source)
     if model_id is not None:
         name = logged.name if logged is not None else "(deleted model)"
         text.append(f"  model {clean(name)} ({model_id[:SHORT_MODEL_ID]})", style="dim")

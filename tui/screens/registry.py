@@ -37,11 +37,10 @@ from mltop.store import (
 )
 from mltop.store.entities import LoggedModel, ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.query.paging import PagedList
-from mltop.store.registry import TransitionPlan
+from mltop.store.registry import TransitionPlan, logged_model_id_of
 from mltop.tui.present import (
     HISTORY_COLUMNS,
     history_row,
-    logged_model_id,
     stage_text,
     version_run_id,
     version_source_text,
@@ -200,7 +199,7 @@ def logged_models(
     store)."""
     found: dict[str, LoggedModel | None] = {}
     for version in versions:
-        model_id = logged_model_id(version.source)
+        model_id = logged_model_id_of(version.source)
         if model_id is not None and model_id not in found:
             try:
                 found[model_id] = store.get_logged_model(model_id)
@@ -348,7 +347,7 @@ class RegistryScreen(Screen):
         policy = next((m.policy for m in models if m.name == name), None)
         mine = [v for v in versions if v.name == name]
         logged = logged_models(store, mine)
-        run_ids = [version_run_id(v, logged.get(logged_model_id(v.source) or "")) for v in mine]
+        run_ids = [version_run_id(v, logged.get(logged_model_id_of(v.source) or "")) for v in mine]
         runs = source_runs(store, [run_id for run_id in run_ids if run_id], policy)
         history = registry.history(name) if name and show_history else None
         return RegistryLoaded(models, versions, runs, history, logged)
@@ -503,7 +502,7 @@ class RegistryScreen(Screen):
 
     def _logged_model(self, version: ModelVersion) -> LoggedModel | None:
         """The logged model the version was made from, if any (and still in the store)."""
-        model_id = logged_model_id(version.source)
+        model_id = logged_model_id_of(version.source)
         return None if model_id is None else self.logged.get(model_id)
 
     def _model_versions(self) -> list[ModelVersion]:
