@@ -285,7 +285,7 @@ async def test_a_model_logged_while_the_detail_is_open_appears_and_follows_its_s
 ):
     """Following the store as `mltop ui` does: a model created from the run shows at once,
     as being written, then with its flavors once finalized; a version registered from it
-    (a change of the registry only) shows too."""
+    (a change of the registry only) shows too; the cursor keeps to its model."""
     with Store(store_path) as store:
         run = store.create_run(None, "training").info.run_id
     app = app_for(store_path, follow=True, poll=0.05)
@@ -306,6 +306,13 @@ async def test_a_model_logged_while_the_detail_is_open_appears_and_follows_its_s
         with Store(store_path) as store:
             store.registry.create_model_version("late-clf", f"models:/{model_id}", run_id=run)
         await settle(pilot, lambda: rows(screen)[0][5] == "late-clf v1")
+        # Another, logged later, lists above it: the cursor stays on the model it was on.
+        with Store(store_path) as store:
+            store.create_logged_model(None, "later", run)
+        await settle(pilot, lambda: len(rows(screen)) == 2)
+        assert [row[0] for row in rows(screen)] == ["later", "late"]
+        assert screen.query_one("#models", DataTable).cursor_row == 1
+        assert note(screen).startswith(f"models:/{model_id}   ")
 
 
 # -- the registry ------------------------------------------------------------------------------

@@ -591,9 +591,13 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         under the cursor; or how to log one."""
         if self.models_shown and models == self.models:
             return
-        self.models, self.models_shown = models, True
         table = self.query_one("#models", DataTable)
         row = table.cursor_row
+        # The cursor stays on its model as others are logged (newest first: above it).
+        was = self.models[row].model.model_id if 0 <= row < len(self.models) else None
+        ids = [shown.model.model_id for shown in models]
+        row = ids.index(was) if was in ids else row
+        self.models, self.models_shown = models, True
         table.clear()
         table.add_rows([logged_model_row(shown) for shown in models])
         self.query_one("#no-models").display = not models
