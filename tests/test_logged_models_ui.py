@@ -336,9 +336,9 @@ async def test_a_version_made_from_a_logged_model_names_it_and_opens_its_run(mod
             for v in (1, 2, 3, 4)
         }
         # The run, then the logged model it was made from (a `runs:/` source: the run).
-        assert shown["v1"]["source run"] == f"{RUN_NAME}  model model ({models['fine'][:10]})"
+        assert shown["v1"]["source run"] == f"{RUN_NAME} › model ({models['fine'][:10]})"
         assert shown["v2"]["source run"] == RUN_NAME
-        assert shown["v3"]["source run"] == f"other  model model ({models['elsewhere'][:10]})"
+        assert shown["v3"]["source run"] == f"other › model ({models['elsewhere'][:10]})"
         assert shown["v4"]["source run"] == RUN_NAME
         cell = table.get_row("1")[3]
         # The run's name unstyled (its markup is text), the model after it dim.
@@ -364,7 +364,7 @@ async def test_a_version_whose_logged_model_is_gone_says_so(models, store_path):
         assert (
             str(table.get_row("3")[3])
             == (  # its run still known
-                f"other  model (deleted model) ({models['elsewhere'][:10]})"
+                f"other › (deleted model) ({models['elsewhere'][:10]})"
             )
         )
 
@@ -522,7 +522,7 @@ async def test_a_model_logged_by_mlflows_client_shows_in_the_detail_and_registry
         await settle(pilot, lambda: isinstance(app.screen, RegistryScreen) and app.screen.versions)
         table = app.screen.query_one("#versions", DataTable)
         await settle(pilot, lambda: table.row_count == 1)
-        assert str(table.get_row("1")[3]) == f"fit  model classifier ({model_id[:10]})"
+        assert str(table.get_row("1")[3]) == f"fit › classifier ({model_id[:10]})"
         table.focus()
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))

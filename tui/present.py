@@ -365,13 +365,13 @@ def version_run_id(version: ModelVersion, logged: LoggedModel | None) -> str:
 
 
 def version_source_text(run_name: str, version: ModelVersion, logged: LoggedModel | None) -> Text:
-    """The run that produced a version, and the logged model it was made from when its
-    source names one (`models:/m-...`): the model's name and short id."""
+    """The run that produced a version, and the logged model of it the version was made
+    from when its source names one (`models:/m-...`): `run › model (m-1234abcd)`."""
     text = plain(run_name)
     model_id = logged_model_id_of(version.source)
     if model_id is not None:
         name = logged.name if logged is not None else "(deleted model)"
-        text.append(f"  model {clean(name)} ({model_id[:SHORT_MODEL_ID]})", style="dim")
+        text.append(f" › {clean(name)} ({model_id[:SHORT_MODEL_ID]})", style="dim")
     return text
 
 
