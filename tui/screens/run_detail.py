@@ -307,7 +307,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             "tab('models-tab')",
             "Models",
             show=False,
-            tooltip="Models tab: the models logged from the run, and their registered versions",
+            tooltip="Models tab: the models the run logged, and their versions",
             id="detail.tab_models",
         ),
         Binding(
