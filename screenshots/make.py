@@ -2,9 +2,10 @@
 
     python screenshots/make.py
 
-Builds the demo store (without live training) in a temporary folder, opens the dashboard
-on it headless, and saves SVG screenshots here. Convert one to PNG to look at it:
-`rsvg-convert screenshots/runs.svg -o /tmp/runs.png`.
+Builds the demo store (without live training) in a temporary folder, adds the models one
+of its runs logged (as an MLflow flavor's log_model writes them: an MLmodel beside the
+model's files), opens the dashboard on it headless, and saves SVG screenshots here.
+Convert one to PNG to look at it: `rsvg-convert screenshots/runs.svg -o /tmp/runs.png`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,56 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from mltop.store import now_ms
+from mltop.store import Store, now_ms
 from mltop.tui.app import MltopApp
 from mltop.tui.demo import store as demo
 from mltop.tui.widgets.runs_table import RunsTable
 
 HERE = Path(__file__).parent
 SIZE = (120, 40)
+MODELS_RUN = "resnet18-lr0.01-bs32"  # the run whose logged models are shown
+MLMODEL = """\
+flavors:
+  python_function:
+    data: data
+    env: {conda: conda.yaml, virtualenv: python_env.yaml}
+    loader_module: mlflow.pytorch
+    python_version: 3.11.7
+  pytorch:
+    code: null
+    model_data: data
+    pytorch_version: 2.5.1
+mlflow_version: 3.17.2
+signature:
+  inputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 3, 32, 32]}}]'
+  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 10]}}]'
+"""
+
+
+def add_logged_models(path: Path) -> None:
+    """Two models of MODELS_RUN as `mlflow.pytorch.log_model` leaves them: its best
+    checkpoint (registered as `resnet18-export`) and its last one; and a third whose saving
+    failed."""
+    with Store(path) as store:
+        run = store.search_runs(filter_string=f"attributes.run_name = '{MODELS_RUN}'")[0]
+        run_id = run.info.run_id
+        for name, weights in (("last-epoch", 44_780_000), ("best-val-acc", 44_780_000)):
+            model = store.create_logged_model(None, name, run_id, model_type="classifier")
+            folder = Path(model.artifact_location)
+            (folder / "data").mkdir(parents=True, exist_ok=True)
+            with open(folder / "data" / "model.pth", "wb") as file:
+                file.truncate(weights)  # (sparse: its size, without writing 44 MB)
+            (folder / "MLmodel").write_text(MLMODEL)
+            for extra in ("requirements.txt", "conda.yaml", "python_env.yaml"):
+                (folder / extra).write_text("torch==2.5.1\n")
+            store.logged_models.finalize(model.model_id, "READY")
+        store.registry.create_model_version(
+            "resnet18-export", model.model_uri, run_id=run_id, description="best val_acc"
+        )
+        failed = store.create_logged_model(None, "onnx-export", run_id)
+        store.logged_models.finalize(
+            failed.model_id, "FAILED", "torch.onnx.export: unsupported operator"
+        )
 
 
 async def wait_loaded(pilot) -> None:
@@ -64,6 +108,7 @@ async def store_problem(store: Path) -> None:
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = demo.build(Path(tmp) / "mltop-demo").path
+        add_logged_models(store)
 
         async def nothing(pilot) -> None:
             return None
@@ -171,6 +216,7 @@ async def main() -> None:
         await shoot(store, "run-detail", detail)
         await shoot(store, "run-logs", detail_tab("resnet18-lr0.3-bs32", "7", "t"))
         await shoot(store, "run-system", detail_tab("resnet18-lr0.01-bs32", "6"))
+        await shoot(store, "run-models", detail_tab(MODELS_RUN, "8", "j"))
         await shoot(store, "runs-filtered", filtered)
         await shoot(store, "filter-error", filter_error)
         await store_problem(store)

@@ -563,8 +563,18 @@ async def test_the_history_shows_each_moves_verdict_at_120_columns_however_long_
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(pilot, app)
         await pilot.press("h")
-        await settle(pilot, lambda: screen.query_one("#history").has_class("shown"))
-        await pilot.pause(0.2)
+        history = screen.query_one("#history", DataTable)
+        # Shown, its rows read in, and laid out with them (not with the header's widths).
+        await settle(
+            pilot,
+            lambda: (
+                history.has_class("shown")
+                and history.row_count >= 1
+                # (the long comment's column: the header alone is some 50 cells wide)
+                and history.virtual_size.width > 100
+            ),
+        )
+        await pilot.pause()
         svg = app.export_screenshot()
     shown = html.unescape(" ".join(re.findall(r">([^<]*)</text>", svg))).replace("\xa0", " ")
     assert "FAIL (forced)" in shown and "Staging → Production" in shown

@@ -260,12 +260,13 @@ async def test_the_footer_keeps_help_and_quit_first_and_lists_only_keys_that_act
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await registry_open(pilot, app, 30)
         screen.query_one("#versions", DataTable).focus()
-        await pilot.pause(0.1)
 
         def footer() -> list[tuple[str, int]]:
             keys = screen.query("FooterKey").results()
             return [(key.key, key.region.right) for key in keys if key.region.width]
 
+        # The footer is rebuilt for the focused table: wait for its version keys.
+        await settle(pilot, lambda: "P" in [key for key, _ in footer()])
         shown = footer()
         assert [key for key, _ in shown[:2]] == ["question_mark", "q"]
         assert all(right <= 80 for _, right in shown[:2])

@@ -5,12 +5,26 @@ Every presenter returns Rich `Text` built from data (never a markup string)."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 
-from mltop.store.entities import LOST, RUNNING, Experiment, Run, TransitionRecord
-from mltop.store.registry import TransitionPlan
+from mltop.store import TrackingStore
+from mltop.store.entities import (
+    LOST,
+    MODEL_FAILED,
+    MODEL_PENDING,
+    MODEL_READY,
+    RUNNING,
+    Experiment,
+    LoggedModel,
+    ModelVersion,
+    Run,
+    TransitionRecord,
+)
+from mltop.store.mlmodel import NO_MLMODEL, PYFUNC, ModelFiles, read_model_files
+from mltop.store.registry import TransitionPlan, logged_model_id_of
 from mltop.store.system import (
     TAG_COMMAND,
     TAG_GIT_BRANCH,
@@ -18,7 +32,7 @@ from mltop.store.system import (
     TAG_GIT_DIRTY,
     TAG_HOST,
 )
-from mltop.tui.text import clean, duration, number, plain, timestamp
+from mltop.tui.text import clean, duration, file_size, number, plain, timestamp
 
 # A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -254,3 +268,206 @@ def dataset_summary(run: Run) -> str:
         f"{item.dataset.name} ({item.context})" if item.context else item.dataset.name
         for item in run.inputs.dataset_inputs
     )
+
+
+# -- logged models (MLflow 3's LoggedModel) ------------------------------------------------
+
+MODEL_STATUS_STYLE = {"READY": "green", "PENDING": "yellow", "FAILED": "red"}
+LOGGED_MODEL_COLUMNS = ("Name", "Model id", "Flavors", "Size", "Status", "Registered")
+SHORT_MODEL_ID = 10  # "m-" and 8 hex digits, as a table shows a model's id
+MODELS_IN_ONE_SEARCH = 50  # models per registry search for the versions made from them
+
+
+@dataclass(frozen=True)
+class ShownModel:
+    """A run's logged model as the run detail and `mltop runs show` show it: the model,
+    its folder as read (`mltop.store.mlmodel`), and the registered versions made from it."""
+
+    model: LoggedModel
+    files: ModelFiles
+    versions: tuple[ModelVersion, ...] = ()
+
+
+# A model's files, once read, by model id, with what they were read at (its status and last
+# change): a live run's detail reads them again only when the model changed.
+FilesRead = dict[str, tuple[tuple[str, int], ModelFiles]]
+
+
+def model_sources(model: LoggedModel) -> set[str]:
+    """The sources a registered version made from `model` has: `models:/<id>` (MLflow 3's
+    register_model), `runs:/<its run>/<its name>` (the run's path to it), or its folder."""
+    sources = {model.model_uri, model.artifact_location.rstrip("/")}
+    if model.source_run_id:
+        sources.add(f"runs:/{model.source_run_id}/{model.name}")
+    return sources
+
+
+def made_from(model: LoggedModel, versions: Iterable[ModelVersion]) -> list[ModelVersion]:
+    """The versions registered from `model`, by model name then version."""
+    sources = model_sources(model)
+    found = [v for v in versions if v.source.rstrip("/") in sources]
+    return sorted(found, key=lambda v: (v.name, v.version))
+
+
+def quoted(value: str) -> str:
+    """`value` as a string of the filter language."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def versions_made_from(store: TrackingStore, models: Sequence[LoggedModel]) -> list[ModelVersion]:
+    """The registered versions whose source may be one of `models` (`made_from` tells
+    which): one registry search per MODELS_IN_ONE_SEARCH models, by their ids and their
+    runs' (a model's name never enters the filter)."""
+    registry = store.registry
+    found: list[ModelVersion] = []
+    for start in range(0, len(models), MODELS_IN_ONE_SEARCH):
+        chunk = models[start : start + MODELS_IN_ONE_SEARCH]
+        runs = sorted({m.source_run_id for m in chunk if m.source_run_id})
+        clauses = [f"source_path = {quoted(m.model_uri)}" for m in chunk]
+        clauses += [f"source_path = {quoted(m.artifact_location)}" for m in chunk]
+        clauses += [f"run_id = {quoted(run_id)}" for run_id in runs]
+        token: str | None = None
+        while True:
+            page = registry.search_versions(" OR ".join(clauses), page_token=token)
+            found += page
+            token = page.token
+            if not token:
+                break
+    return found
+
+
+def read_run_models(
+    store: TrackingStore, run_id: str, known: FilesRead | None = None
+) -> tuple[list[ShownModel], FilesRead]:
+    """A run's logged models, newest first, each with its files (read again only when the
+    model changed since `known`) and the versions made from it; and the files as read."""
+    models = store.logged_models_of_run(run_id)
+    versions = versions_made_from(store, models) if models else []
+    known = known or {}
+    read: FilesRead = {}
+    shown = []
+    for model in models:
+        at = (model.status, model.last_updated_timestamp)
+        was = known.get(model.model_id)
+        files = (
+            was[1]
+            if was is not None and was[0] == at
+            else read_model_files(model.artifact_location)
+        )
+        read[model.model_id] = (at, files)
+        shown.append(ShownModel(model, files, tuple(made_from(model, versions))))
+    return shown, read
+
+
+def version_run_id(version: ModelVersion, logged: LoggedModel | None) -> str:
+    """The run that produced a version: its own run id, else its logged model's run."""
+    return version.run_id or (logged.source_run_id if logged is not None else None) or ""
+
+
+def version_source_text(run_name: str, version: ModelVersion, logged: LoggedModel | None) -> Text:
+    """The run that produced a version, and the logged model of it the version was made
+    from when its source names one (`models:/m-...`): `run › model (m-1234abcd)`."""
+    text = plain(run_name)
+    model_id = logged_model_id_of(version.source)
+    if model_id is not None:
+        name = logged.name if logged is not None else "(deleted model)"
+        text.append(f" › {clean(name)} ({model_id[:SHORT_MODEL_ID]})", style="dim")
+    return text
+
+
+def model_status_text(status: str) -> Text:
+    return Text(clean(status), style=MODEL_STATUS_STYLE.get(status, ""))
+
+
+def flavors_label(flavors: Sequence[str]) -> str:
+    """The flavors a model loads as: its own first, then `pyfunc` (MLflow's
+    python_function, which nearly every model has)."""
+    own = [f for f in flavors if f != PYFUNC]
+    return ", ".join([*own, "pyfunc"] if PYFUNC in flavors else own)
+
+
+def flavors_text(shown: ShownModel, *, full: bool = False) -> Text:
+    """The model's flavors; while it is being written, that; else why its MLmodel could
+    not be read (in a few words unless `full`)."""
+    files, status = shown.files, shown.model.status
+    if files.read:
+        return plain(flavors_label(files.flavors) or "(none)")
+    if status == MODEL_PENDING:
+        return Text("being written…", style="dim")
+    if full:
+        why = files.problem
+    elif files.size is None:
+        why = "no files"
+    else:
+        why = "no MLmodel" if files.problem == NO_MLMODEL else "MLmodel unreadable"
+    return plain(f"⚠ {why}", "dim" if status == MODEL_FAILED else "yellow")
+
+
+def version_label(version: ModelVersion) -> str:
+    stage = version.current_stage
+    return f"{version.name} v{version.version}" + (f" ({stage})" if stage != "None" else "")
+
+
+def logged_model_row(shown: ShownModel, *, full: bool = False) -> tuple[Text, ...]:
+    """A logged model's cells, in LOGGED_MODEL_COLUMNS: its id short and any problem in a
+    few words (a screen's table: `logged_model_note` says the rest), or, `full`, whole (a
+    printed table)."""
+    model = shown.model
+    status = model_status_text(model.status)
+    if full and model.status_message:
+        status.append(f": {clean(model.status_message)}")
+    return (
+        plain(model.name, "bold"),
+        plain(model.model_id if full else model.model_id[:SHORT_MODEL_ID]),
+        flavors_text(shown, full=full),
+        plain(file_size(shown.files.size)),
+        status,
+        plain(", ".join(version_label(v) for v in shown.versions)),
+    )
+
+
+def logged_model_note(shown: ShownModel) -> Text:
+    """One line more of the model: its URI, signature, files, and what went wrong, if
+    anything (the problem reading it, the failure MLflow recorded)."""
+    model, files = shown.model, shown.files
+    parts = [model.model_uri]
+    if model.model_type:
+        parts.append(f"type {model.model_type}")
+    if files.read:
+        parts.append("with a signature" if files.signature else "no signature")
+    if files.size is not None:
+        parts.append(f"{files.files} file{'' if files.files == 1 else 's'}")
+    text = plain("   ".join(parts))
+    if model.status_message:
+        text.append("   ")
+        text.append(clean(model.status_message), style="red")
+    if not files.read:
+        text.append("   ")
+        text.append(clean(files.problem), style="yellow" if model.status == MODEL_READY else "dim")
+    return text
+
+
+def logged_model_json(shown: ShownModel) -> dict[str, object]:
+    """A logged model for `mltop runs show --json`."""
+    model, files = shown.model, shown.files
+    return {
+        "model_id": model.model_id,
+        "name": model.name,
+        "status": model.status,
+        "status_message": model.status_message,
+        "model_type": model.model_type,
+        "source_run_id": model.source_run_id,
+        "artifact_location": model.artifact_location,
+        "creation_timestamp": model.creation_timestamp,
+        "flavors": list(files.flavors),
+        "signature": files.signature,
+        "size": files.size,
+        "files": files.files,
+        "problem": files.problem or None,
+        "params": model.params,
+        "tags": model.tags,
+        "registered_versions": [
+            {"name": v.name, "version": v.version, "stage": v.current_stage, "source": v.source}
+            for v in shown.versions
+        ],
+    }

@@ -19,8 +19,12 @@ from mltop.tui.cli.opening import store_from, store_option
 from mltop.tui.cli.output import bad_filter, emit_json, out
 from mltop.tui.cli.table import Cell, Column, print_table
 from mltop.tui.present import (
+    LOGGED_MODEL_COLUMNS,
     STATUS_STYLE,
     dataset_inputs,
+    logged_model_json,
+    logged_model_row,
+    read_run_models,
     rerun_filter,
     run_facts,
     status_label,
@@ -283,7 +287,7 @@ def runs_show(
     as_json: bool,
     store_path: str | None,
 ) -> None:
-    """Show one run: its facts, params, datasets, metrics, tags and artifacts.
+    """Show one run: its facts, params, datasets, metrics, tags, artifacts and logged models.
 
     RUN_ID may be a unique prefix of at least 4 characters. Metrics are listed by key, the
     first --max-metrics of them (of the first keys logged, for a run with more);
@@ -308,6 +312,7 @@ def runs_show(
             None, rerun_filter(run_id), ["attributes.start_time"], 1000, view="all"
         )
     ]
+    models = read_run_models(store, run_id)[0]
     if as_json:
         head = {
             **run_json(run),
@@ -325,6 +330,7 @@ def runs_show(
                     for item in run.inputs.dataset_inputs
                 ]
             },
+            "logged_models": [logged_model_json(shown) for shown in models],
         }
         if every:
             write_run_json(head, store.iter_run_metrics(run_id, contains or ""), sys.stdout)
@@ -384,6 +390,20 @@ def runs_show(
                 plain(item.path + ("/" if item.is_dir else "")),
                 "" if item.size is None else f"{item.size:,}",
             )
+        console.print(table)
+    if models:
+        table = Table(title="Logged models", title_justify="left")
+        for name in LOGGED_MODEL_COLUMNS:
+            # Folded on a narrow terminal, never cut: the id whole, as `models:/<id>`
+            # takes it; the size on one line.
+            table.add_column(
+                name,
+                justify="right" if name == "Size" else "left",
+                no_wrap=name == "Size",
+                overflow="fold",
+            )
+        for model in models:
+            table.add_row(*logged_model_row(model, full=True))
         console.print(table)
 
 

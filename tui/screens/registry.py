@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 from rich.text import Text
@@ -27,11 +27,24 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from mltop.store import Changes, MltopError, PlanChangedError, StoreError, TrackingStore
-from mltop.store.entities import ModelVersion, RegisteredModel, TransitionRecord
+from mltop.store import (
+    Changes,
+    MltopError,
+    NotFoundError,
+    PlanChangedError,
+    StoreError,
+    TrackingStore,
+)
+from mltop.store.entities import LoggedModel, ModelVersion, RegisteredModel, TransitionRecord
 from mltop.store.query.paging import PagedList
-from mltop.store.registry import TransitionPlan
-from mltop.tui.present import HISTORY_COLUMNS, history_row, stage_text
+from mltop.store.registry import TransitionPlan, logged_model_id_of
+from mltop.tui.present import (
+    HISTORY_COLUMNS,
+    history_row,
+    stage_text,
+    version_run_id,
+    version_source_text,
+)
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog, UnaliasDialog
 from mltop.tui.text import clean, number, timestamp
 from mltop.tui.widgets.footer import KeysFooter
@@ -64,6 +77,8 @@ class RegistryLoaded(Message):
     versions: list[ModelVersion]
     runs: dict[str, SourceRun]  # by run id; a run deleted from the store is missing
     history: list[TransitionRecord] | None
+    # The logged models the versions were made from (`models:/m-...`), by id; None: gone.
+    logged: dict[str, LoggedModel | None] = field(default_factory=dict)
 
 
 # A move asked for (`ask`: its number on the screen) is planned, then made, off the UI
@@ -177,6 +192,22 @@ def source_runs(
     return runs
 
 
+def logged_models(
+    store: TrackingStore, versions: list[ModelVersion]
+) -> dict[str, LoggedModel | None]:
+    """The logged models the versions were made from, by id (None: no longer in the
+    store)."""
+    found: dict[str, LoggedModel | None] = {}
+    for version in versions:
+        model_id = logged_model_id_of(version.source)
+        if model_id is not None and model_id not in found:
+            try:
+                found[model_id] = store.get_logged_model(model_id)
+            except NotFoundError:
+                found[model_id] = None
+    return found
+
+
 class RegistryScreen(Screen):
     show_history = var(False, init=False)  # `h`: the model's history instead of its versions
     CSS_PATH = "registry.tcss"
@@ -269,6 +300,7 @@ class RegistryScreen(Screen):
         self.store = store
         self.models: list[RegisteredModel] = []
         self.versions: list[ModelVersion] = []
+        self.logged: dict[str, LoggedModel | None] = {}
         self.model_name: str | None = None
         self._asked = 0  # the moves asked for so far: the last is the one its dialog shows
         self._dialog: TransitionDialog | None = None
@@ -313,9 +345,12 @@ class RegistryScreen(Screen):
         order = ["name ASC", "version_number DESC"]
         versions = all_pages(lambda token: registry.search_versions(None, PAGE, order, token))
         policy = next((m.policy for m in models if m.name == name), None)
-        runs = source_runs(store, [v.run_id for v in versions if v.name == name], policy)
+        mine = [v for v in versions if v.name == name]
+        logged = logged_models(store, mine)
+        run_ids = [version_run_id(v, logged.get(logged_model_id_of(v.source) or "")) for v in mine]
+        runs = source_runs(store, [run_id for run_id in run_ids if run_id], policy)
         history = registry.history(name) if name and show_history else None
-        return RegistryLoaded(models, versions, runs, history)
+        return RegistryLoaded(models, versions, runs, history, logged)
 
     def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
         """Models, versions and their runs' metrics: read again on any change."""
@@ -328,6 +363,7 @@ class RegistryScreen(Screen):
 
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
         self.models, self.versions = message.models, message.versions
+        self.logged = message.logged
         if self.model_name is None and self.models:
             self.model_name = self.models[0].name
         self.query_one("#empty").display = not self.models
@@ -359,12 +395,13 @@ class RegistryScreen(Screen):
         table.clear()
         mine = self._model_versions()
         for version in mine:
-            run = runs.get(version.run_id, DELETED_RUN)
+            logged = self._logged_model(version)
+            run = runs.get(version_run_id(version, logged), DELETED_RUN)
             table.add_row(
                 f"v{version.version}",
                 stage_text(version.current_stage),
                 aliases_text(version),
-                Text(clean(run.name)),
+                version_source_text(run.name, version, logged),
                 Text(clean(run.metrics)),
                 timestamp(version.creation_timestamp),
                 Text(clean(version.user_id)),
@@ -455,9 +492,18 @@ class RegistryScreen(Screen):
         )
         if version is None:
             return
+        run_id = version_run_id(version, self._logged_model(version))
+        if not run_id:
+            self.notify("no run is known to have produced this version", severity="warning")
+            return
         from mltop.tui.screens.run_detail import RunDetailScreen
 
-        self.app.push_screen(RunDetailScreen(self.store, version.run_id))
+        self.app.push_screen(RunDetailScreen(self.store, run_id))
+
+    def _logged_model(self, version: ModelVersion) -> LoggedModel | None:
+        """The logged model the version was made from, if any (and still in the store)."""
+        model_id = logged_model_id_of(version.source)
+        return None if model_id is None else self.logged.get(model_id)
 
     def _model_versions(self) -> list[ModelVersion]:
         """The selected model's versions, newest first: the rows of the versions table."""

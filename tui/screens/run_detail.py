@@ -1,5 +1,6 @@
-"""The run detail screen: the run's facts, then charts, params, metrics, tags, artifacts
-and the console log."""
+"""The run detail screen: the run's facts, then charts, params, metrics, tags, artifacts,
+the console log and the models logged from the run (with the versions registered from
+them)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,17 @@ from mltop.tui.alerts import LIVE_EVERY, Alert, live_only, summary_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.logfile import LogFile
 from mltop.tui.present import (
+    LOGGED_MODEL_COLUMNS,
     TAG_RERUN_OF,
+    FilesRead,
+    ShownModel,
     command,
     dataset_summary,
     git_label,
     host,
+    logged_model_note,
+    logged_model_row,
+    read_run_models,
     rerun_filter,
 )
 from mltop.tui.screens.opaque import OpaqueScreen
@@ -69,7 +76,12 @@ TAB_FOCUS = {
     "params-tab": "#params",
     "metrics-tab": "#metrics",
     "tags-tab": "#tags",
+    "models-tab": "#models",
 }
+NO_MODELS = (
+    "No model logged from this run. mlflow.<flavor>.log_model(model, name=...) logs one "
+    "(MLFLOW_TRACKING_URI=mltop:<store>); it shows here as it is written."
+)
 
 
 class Summary(Static):
@@ -144,6 +156,8 @@ class HistoryLoaded(Message):
     found: tuple[str, dict[str, MetricSummary], int] | None = None
     live: list[Alert] | None = None  # the live rules' alerts (tui/alerts.py), if read
     links: str | None = None  # the reruns' links (rerun_links); None: not read
+    models: list[ShownModel] | None = None  # the models logged from the run
+    files: FilesRead | None = None  # their files as read (read again when they change)
 
 
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
@@ -230,7 +244,13 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             id="detail.metrics",
         ),
         Binding("q", "app.quit", "Quit", id="app.quit"),
-        Binding("y", "copy_id", "Copy", tooltip="Copy the run id (OSC 52)", id="detail.copy"),
+        Binding(
+            "y",
+            "copy_id",
+            "Copy",
+            tooltip="Copy the run id (OSC 52); on the models tab, the model's URI",
+            id="detail.copy",
+        ),
         Binding(
             "1",
             "tab('charts-tab')",
@@ -283,6 +303,14 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             id="detail.tab_logs",
         ),
         Binding(
+            "8",
+            "tab('models-tab')",
+            "Models",
+            show=False,
+            tooltip="Models tab: the models the run logged, and their versions",
+            id="detail.tab_models",
+        ),
+        Binding(
             "slash",
             "search_metrics",
             "Find metric",
@@ -321,6 +349,9 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.live_alerts: list[Alert] = []  # stalled, idle GPUs: read every LIVE_EVERY s
         self._live_read = -LIVE_EVERY
         self.said_alerts = ""  # the alerts shown under the summary
+        self.models: list[ShownModel] = []  # the models tab's rows
+        self.models_shown = False  # (once read)
+        self.model_files: FilesRead = {}  # their files as read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -349,6 +380,10 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
                 with TabPane("System", id="system-tab"):
                     yield SystemView(self.store, self.run_id, id="system")
                 yield TabPane("Logs", id="logs-tab")  # (its view too: made when first shown)
+                with TabPane("Models", id="models-tab"):
+                    yield Static(NO_MODELS, id="no-models", markup=False)
+                    yield ListTable(id="models", cursor_type="row")
+                    yield Static("", id="model-note", markup=False)
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -356,6 +391,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             ("params", ("Key", "Value")),
             ("tags", ("Key", "Value")),
             ("metrics", ("Key", "Latest", "Step", "Min", "Max", "Points")),
+            ("models", LOGGED_MODEL_COLUMNS),
         ):
             self.query_one(f"#{table_id}", DataTable).add_columns(*columns)
         self.query_one(ChartGrid).focus()
@@ -377,6 +413,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             first,
             self.metric_search,
             now if live else None,
+            dict(self.model_files),
         )
 
     @store_work(group="detail")
@@ -388,6 +425,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         first: bool,
         search: str,
         now: int | None,  # the live rules read at this time; None: not now
+        files: FilesRead,  # the models' files as read before
     ) -> HistoryLoaded:
         run = store.get_run(run_id, max_metrics=SHOWN_METRICS)
         charts = {
@@ -401,7 +439,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             summaries, total = store.search_run_metrics(run_id, search, limit=SHOWN_METRICS)
             found = (search, summaries, total)
         live = None if now is None else live_only(store, [run.info], now).get(run_id, [])
-        return HistoryLoaded(run, charts, parent, artifacts, found, live, links)
+        models, files = read_run_models(store, run_id, files)
+        return HistoryLoaded(run, charts, parent, artifacts, found, live, links, models, files)
 
     @on(Worker.StateChanged)
     def _read_ended(self, event: Worker.StateChanged) -> None:
@@ -453,6 +492,9 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             self.cursors[key] = data.cursor
         self._lay_out_charts(len(message.charts), message.run)
         self._fill_tables(message.run, message.found)
+        if message.models is not None and message.files is not None:
+            self.model_files = message.files
+            self._fill_models(message.models)
         if message.artifacts is not None:
             self.artifacts = message.artifacts
             tabs = self.query_one(TabbedContent)
@@ -544,6 +586,35 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         if rows:
             table.move_cursor(row=min(row, len(rows) - 1), animate=False)
 
+    def _fill_models(self, models: list[ShownModel]) -> None:
+        """The models tab: a row per model (its cursor kept), and a line more of the one
+        under the cursor; or how to log one."""
+        if self.models_shown and models == self.models:
+            return
+        table = self.query_one("#models", DataTable)
+        row = table.cursor_row
+        # The cursor stays on its model as others are logged (newest first: above it).
+        was = self.models[row].model.model_id if 0 <= row < len(self.models) else None
+        ids = [shown.model.model_id for shown in models]
+        row = ids.index(was) if was in ids else row
+        self.models, self.models_shown = models, True
+        table.clear()
+        table.add_rows([logged_model_row(shown) for shown in models])
+        self.query_one("#no-models").display = not models
+        table.display = bool(models)
+        self.query_one("#model-note").display = bool(models)
+        if models:
+            table.move_cursor(row=min(max(row, 0), len(models) - 1), animate=False)
+        self._note_model(table.cursor_row)
+
+    @on(DataTable.RowHighlighted, "#models")
+    def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._note_model(event.cursor_row)
+
+    def _note_model(self, row: int) -> None:
+        note = self.query_one("#model-note", Static)
+        note.update(logged_model_note(self.models[row]) if 0 <= row < len(self.models) else "")
+
     def action_search_metrics(self) -> None:
         self.query_one(TabbedContent).active = "metrics-tab"
         self.query_one("#metric-search", Input).focus()
@@ -568,8 +639,10 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.load()
 
     def store_changed(self, changes: Changes, touched: set[str] | None) -> None:
-        """Read again only when this run changed: a sweep's other runs commit often."""
-        if touched is None or self.run_id in touched:
+        """Read again only when this run changed: a sweep's other runs commit often. A
+        change of no run (the model registry) may register one of its models."""
+        registry = not (changes.run_ids or changes.metrics or changes.experiment_ids)
+        if touched is None or self.run_id in touched or (registry and self.models):
             self.follow()
 
     def follow(self) -> None:
@@ -669,6 +742,13 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             self.app.pop_screen()
 
     def action_copy_id(self) -> None:
+        """The run's id; on the models tab, the URI of the model under the cursor."""
+        row = self.query_one("#models", DataTable).cursor_row
+        if self.query_one(TabbedContent).active == "models-tab" and 0 <= row < len(self.models):
+            uri = self.models[row].model.model_uri
+            self.app.copy_to_clipboard(uri)
+            self.notify(f"copied the model's URI {uri}", markup=False)
+            return
         self.app.copy_to_clipboard(self.run_id)
         self.notify(f"copied the run id {self.run_id}", markup=False)
 
