@@ -278,11 +278,32 @@ def test_cli_shows_the_registered_model_with_the_run_that_made_it(landed) -> Non
     assert table.exit_code == 0 and "v1" in table.output and run_name in table.output
 
 
+def test_cli_shows_the_models_a_run_logged_and_the_version_made_from_one(landed) -> None:
+    procs, store = landed
+    for name in ("elasticnet", "register_and_load"):
+        out = printed(procs[name])
+        result = invoke("runs", "show", out["run_id"], "--json", "--store", str(store))
+        assert result.exit_code == 0, result.output
+        models = {m["model_id"]: m for m in json.loads(result.output)["logged_models"]}
+        model = models[out["model_id"]]
+        assert model["name"] == "model" and model["status"] == "READY"
+        assert set(model["flavors"]) == {"python_function", "sklearn"}
+        assert model["problem"] is None and model["size"] > 0
+        registered = [(v["name"], v["version"]) for v in model["registered_versions"]]
+        assert registered == ([("m", 1)] if name == "register_and_load" else [])
+    elastic = printed(procs["elasticnet"])
+    result = invoke("runs", "show", elastic["run_id"], "--json", "--store", str(store))
+    (model,) = json.loads(result.output)["logged_models"]
+    assert model["signature"] is True  # logged with the one infer_signature made
+    table = invoke("runs", "show", elastic["run_id"], "--store", str(store))
+    assert elastic["model_id"] in table.output and "sklearn" in table.output
+
+
 # -- the dashboard --------------------------------------------------------------------------
 
 
 @sync
-async def test_dashboard_shows_the_runs_the_children_and_a_runs_params(landed) -> None:
+async def test_dashboard_shows_the_runs_the_children_and_a_runs_params_and_model(landed) -> None:
     procs, store = landed
     grid = printed(procs["grid_search_autolog"])
     elastic = printed(procs["elasticnet"])
@@ -314,6 +335,12 @@ async def test_dashboard_shows_the_runs_the_children_and_a_runs_params(landed) -
             }
 
         await settle(pilot, lambda: {"alpha", "l1_ratio"} <= params_shown())
+        await pilot.press("8")  # the models tab: the one model the script logged
+        models = app.screen.query_one("#models", DataTable)
+        await settle(pilot, lambda: models.display and models.row_count == 1)
+        row = [str(cell) for cell in models.get_row_at(0)]
+        assert row[0] == "model" and elastic["model_id"].startswith(row[1])
+        assert "sklearn" in row[2] and row[4] == "READY"
 
 
 @sync
