@@ -215,7 +215,7 @@ def test_models_history_of_a_live_model_is_one_untitled_table(reg, run, store_pa
     assert "renamed from enet" in shown and "bob" in shown
     assert "(current)" not in shown and "(deleted)" not in shown
     shown = cli(store_path, "models", "history", "enet")
-    assert "enet, renamed since: now enet2" in shown and "renamed from enet" in shown
+    assert "enet (renamed since: now enet2)" in shown and "renamed from enet" in shown
 
 
 # -- the dashboard -----------------------------------------------------------------------
@@ -265,9 +265,10 @@ def test_mlflows_deletes_and_renames_land_in_the_log(mlf, new_run, ours, store_p
     mlf.transition_model_version_stage("enet", "1", "Staging")
     mlf.rename_registered_model("enet", "enet2")
     mlf.delete_registered_model("enet2")
-    for name in ("enet", "enet2"):
+    titles = {"enet": "enet (renamed to enet2, then deleted)", "enet2": "enet2 (deleted)"}
+    for name, title in titles.items():
         shown = cli(store_path, "models", "history", name)
-        assert "enet2 (deleted)" in shown
+        assert title in shown
         for words in ("None → Staging", "renamed from enet", "v1 deleted (was Staging)"):
             assert words in shown
         assert "model deleted" in shown

@@ -248,11 +248,15 @@ def history_row(record: TransitionRecord) -> tuple[Text, ...]:
 def model_log_title(log: ModelLog, name: str) -> Text:
     """Which model a log is, among those that have been called `name`: one deleted, one
     renamed since, or the one called so now."""
-    if log.deleted:
-        return Text(f"{clean(log.name)} (deleted)", style="bold")
-    if log.name != name:
-        return Text(f"{clean(name)}, renamed since: now {clean(log.name)}", style="bold")
-    return Text(f"{clean(name)} (current)", style="bold")
+    if log.deleted and log.name == name:
+        note = "deleted"
+    elif log.deleted:
+        note = f"renamed to {log.name}, then deleted"
+    elif log.name != name:
+        note = f"renamed since: now {log.name}"
+    else:
+        note = "current"
+    return Text(f"{clean(name)} ({clean(note)})", style="bold")
 
 
 # -- datasets -----------------------------------------------------------------------------
