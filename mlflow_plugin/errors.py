@@ -17,6 +17,7 @@ from mlflow.protos.databricks_pb2 import (
     INTERNAL_ERROR,
     INVALID_PARAMETER_VALUE,
     INVALID_STATE,
+    NOT_IMPLEMENTED,
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
     TEMPORARILY_UNAVAILABLE,
@@ -26,9 +27,11 @@ from mltop.store.errors import (
     AlreadyExistsError,
     InvalidStateError,
     MltopError,
+    NotAStoreError,
     NotFoundError,
     ParamConflictError,
     PolicyError,
+    SchemaTooNewError,
     StoreBusyError,
     StoreNotFoundError,
     ValidationError,
@@ -43,6 +46,8 @@ _CODES: tuple[tuple[type[MltopError], int], ...] = (
     (InvalidStateError, INVALID_STATE),
     (StoreBusyError, TEMPORARILY_UNAVAILABLE),
     (StoreNotFoundError, RESOURCE_DOES_NOT_EXIST),
+    (NotAStoreError, INVALID_PARAMETER_VALUE),  # the URI names a place that is no store
+    (SchemaTooNewError, INVALID_STATE),
 )
 
 
@@ -78,3 +83,36 @@ def translate_errors(cls: C) -> C:
         if callable(value) and (name == "__init__" or not name.startswith("__")):
             setattr(cls, name, translated(value))
     return cls
+
+
+def _unsupported(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except NotImplementedError:
+            raise MlflowException(
+                f"{name}: not supported by mltop stores (mltop keeps runs, metrics, artifacts, "
+                "logged models and the model registry; not MLflow's traces, assessments, "
+                "prompts, evaluation datasets, scorers, webhooks or gateways)",
+                error_code=NOT_IMPLEMENTED,
+            ) from None
+
+    return call
+
+
+def refuse_unsupported(base: type) -> Callable[[C], C]:
+    """A class decorator: every public method of MLflow's `base` store that the class does
+    not implement raises a clear MlflowException where MLflow's default raises a bare
+    NotImplementedError (tracing, prompts, ...)."""
+
+    def decorate(cls: C) -> C:
+        for name in dir(base):
+            if name.startswith("_") or name in vars(cls):
+                continue
+            method = getattr(base, name)
+            if callable(method) and not isinstance(method, type):
+                setattr(cls, name, _unsupported(name, method))
+        return cls
+
+    return decorate

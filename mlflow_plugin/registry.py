@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, NoReturn
 
 from mlflow.entities.model_registry import (
@@ -34,12 +35,12 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, NOT_IMPLEMENTE
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
-from mltop.mlflow_plugin.errors import translate_errors
+from mltop.mlflow_plugin.errors import refuse_unsupported, translate_errors
 from mltop.store import Store, entities
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import STAGES
 from mltop.store.errors import PolicyError
-from mltop.store.location import store_path_from_uri
+from mltop.store.location import MLTOP_SCHEME, store_path_from_uri
 from mltop.store.query.registry_search import (
     MODEL_SEARCH_DEFAULT_MAX_RESULTS,
     VERSION_SEARCH_DEFAULT_MAX_RESULTS,
@@ -132,6 +133,24 @@ def to_mlflow_model(model: entities.RegisteredModel) -> RegisteredModel:
     )
 
 
+def _refuse_another_tracking_store(path: Path, tracking_uri: str | None) -> None:
+    """An mltop store's registry holds versions of the runs and logged models in that same
+    store (their policies read them, their files are there): a tracking URI naming anything
+    else would register models it can never find."""
+    if tracking_uri is None:
+        return
+    scheme = tracking_uri.partition(":")[0].lower()
+    if scheme == MLTOP_SCHEME and store_path_from_uri(tracking_uri) == path:
+        return
+    raise MlflowException(
+        f"the registry URI names the mltop store {path}, whose registry holds versions of that "
+        f"store's own runs and models, but the tracking URI is {tracking_uri!r}: set both to "
+        f"mltop://{path} (or leave MLFLOW_REGISTRY_URI unset: it follows the tracking URI)",
+        error_code=INVALID_PARAMETER_VALUE,
+    )
+
+
+@refuse_unsupported(AbstractStore)
 @translate_errors
 class MltopRegistryStore(AbstractStore):
     """The model registry of the mltop store `store_uri` (`mltop:///abs`, `mltop:rel`,
@@ -139,7 +158,9 @@ class MltopRegistryStore(AbstractStore):
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__(store_uri, tracking_uri)
-        self.store = Store(store_path_from_uri(store_uri or "mltop:"))
+        path = store_path_from_uri(store_uri or "mltop:")
+        _refuse_another_tracking_store(path, tracking_uri)  # before any store is made
+        self.store = Store(path)
         self._registry = _Registry(self.store)
 
     # -- registered models ---------------------------------------------------------------

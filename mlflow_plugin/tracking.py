@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,12 +24,20 @@ from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT
 from mlflow.store.tracking.abstract_store import AbstractStore
 
 from mltop.mlflow_plugin import convert
-from mltop.mlflow_plugin.errors import translate_errors
+from mltop.mlflow_plugin.errors import refuse_unsupported, translate_errors
 from mltop.store.client import MltopClient, artifact_location_tags
-from mltop.store.entities import RUN_STATUSES, RUNNING, TERMINAL_STATUSES, LoggedModelMetric
+from mltop.store.entities import (
+    FINISHED,
+    KILLED,
+    RUN_STATUSES,
+    RUNNING,
+    TERMINAL_STATUSES,
+    LoggedModelMetric,
+)
 from mltop.store.location import store_path_from_uri
 from mltop.store.query import paging
 from mltop.store.sqlite.tracking import Store
+from mltop.store.sqlite.writer import ending_status, install_stop_handlers
 
 # Where MLflow 2's clients kept a run's models (a JSON list of MLmodel dicts), as its own
 # stores keep it: `record_logged_model`.
@@ -55,6 +64,7 @@ def _status_name(status: Any) -> str:
     raise MlflowException(f"unknown run status {status!r}", error_code=INVALID_PARAMETER_VALUE)
 
 
+@refuse_unsupported(AbstractStore)
 @translate_errors
 class MltopTrackingStore(AbstractStore):
     """MLflow's tracking store for `mltop:` URIs (see the package's docstring)."""
@@ -130,8 +140,12 @@ class MltopTrackingStore(AbstractStore):
         tags: Any,
         run_name: str | None,
     ) -> Any:
+        # A training process: its stop signals end its runs KILLED with every point kept.
+        install_stop_handlers()
         tag_map = convert.pairs(tags)
-        if user_id and "mlflow.user" not in tag_map:
+        # MlflowClient.create_run says "unknown" (its fluent API sets `mlflow.user`): the
+        # user running the process is known here (mltop's rule: MLTOP_USER, else the OS's).
+        if user_id and user_id != "unknown" and "mlflow.user" not in tag_map:
             tag_map["mlflow.user"] = user_id
         run = self.client.create_run(
             experiment_id, start_time=start_time, tags=tag_map, run_name=run_name or None
@@ -142,6 +156,14 @@ class MltopTrackingStore(AbstractStore):
         self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
     ) -> Any:
         status = _status_name(run_status)
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            # Leaving `with mlflow.start_run()` on Ctrl-C or a stop signal (MLflow says
+            # FAILED): the run was stopped, as mltop's own API records it.
+            status = KILLED
+        elif status == FINISHED:
+            # MLflow's exit hook ends a run left active FINISHED, even when the program is
+            # dying of Ctrl-C, a stop signal or an error: say what really ended it.
+            status = ending_status() or status
         if status in TERMINAL_STATUSES:
             self.client.set_terminated(run_id, status, end_time)  # commits its points first
         elif status == RUNNING:
@@ -153,7 +175,7 @@ class MltopTrackingStore(AbstractStore):
         return convert.run_info(self.store.get_run(run_id, max_metrics=0))
 
     def delete_run(self, run_id: str) -> None:
-        self.store.delete_run(run_id)
+        self.client.delete_run(run_id)  # and no more points to it from this process
 
     def restore_run(self, run_id: str) -> None:
         self.store.restore_run(run_id)

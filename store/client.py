@@ -290,7 +290,13 @@ class MltopClient(RegistryMethods):
         self.store.update_run(run_id, status=status, end_time=end_time)
 
     def delete_run(self, run_id: str) -> None:
+        """Delete a run softly; logging to it is refused until it is restored (its points
+        queued before are committed first)."""
+        self.flush()
         self.store.delete_run(run_id)
+        row = self._run_rows.pop(run_id, None)  # looked up (and refused) afresh next time
+        if row is not None:
+            self._writer.unwatch(row)
 
     def restore_run(self, run_id: str) -> None:
         self.store.restore_run(run_id)

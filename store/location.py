@@ -74,7 +74,11 @@ def _mltop_uri_path(uri: str, rest: str) -> Path:
     alone (the store found as usual: `MLTOP_STORE`, else the nearest `.mltop/`)."""
     from urllib.parse import unquote
 
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    if "?" in rest or "#" in rest:
+        raise InvalidValueError(
+            f"tracking URI {uri!r}: an mltop: URI names a folder and takes no query or "
+            "fragment (write a '?' or '#' in a folder's name as %3F or %23)"
+        )
     if rest.startswith("//"):
         host, slash, path = rest[2:].partition("/")
         if host not in ("", "localhost"):

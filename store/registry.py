@@ -19,6 +19,7 @@ from mltop.store.errors import (
     CommentRequiredError,
     InvalidStateError,
     InvalidValueError,
+    NotFoundError,
     PlanChangedError,
     PolicyError,
     ValidationError,
@@ -179,6 +180,8 @@ def version_number(version: object) -> int:
         raise ValidationError(f"{version!r} is not a version number") from None
     if isinstance(version, bool) or number < 1:
         raise ValidationError(f"{version!r} is not a version number")
+    if number > 2**63 - 1:  # no such version, nor one SQLite can hold
+        raise NotFoundError(f"no version {version!r}")
     return number
 
 

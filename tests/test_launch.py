@@ -784,3 +784,18 @@ def test_a_tracking_uri_the_user_chose_is_left_alone(
     mlflow_run = done.stdout.split()[-1]
     assert mlflow_run != run_id
     assert Store(other, create=False).get_run(mlflow_run).data.params == {"lr": "1"}
+
+
+@pytest.mark.parametrize("form", ["path", "bare"])
+def test_a_tracking_uri_naming_this_store_gets_the_run_mltop_started(
+    project: Path, store_path: Path, form: str
+) -> None:
+    (project / "MLproject").unlink()
+    (project / "uses_mlflow.py").write_text(MLFLOW_SCRIPT)
+    uri = f"mltop://{store_path.absolute()}" if form == "path" else "mltop:"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
+    done = mltop(store_path, "run", str(project / "uses_mlflow.py"), "-P", "lr=2", env=env)
+    assert done.returncode == 0, done.stderr
+    store, run_id = only_run(store_path)  # one run: the script's start_run() resumed it
+    assert done.stdout.split()[-1] == run_id
+    assert store.get_run(run_id).data.summaries["loss"].count == 50

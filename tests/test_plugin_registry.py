@@ -427,3 +427,15 @@ def test_a_script_may_promote_what_it_just_logged_under_a_policy(mlf, ours, tmp_
         moved = mlf.transition_model_version_stage("m", version, "Production")
     assert moved.current_stage == "Production"
     assert ours.store.registry.history("m")[-1].policy["passed"] is True
+
+
+def test_a_registry_in_another_store_than_the_runs_is_refused_up_front(tmp_path):
+    from mlflow.tracking._model_registry.utils import _get_store_registry
+
+    other = tmp_path / "registry"
+    with pytest.raises(MlflowException, match="set both to") as exc:
+        _get_store_registry().get_store(f"mltop://{other}", f"mltop://{tmp_path / 'runs'}")
+    assert exc.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException, match="set both to"):
+        _get_store_registry().get_store(f"mltop://{other}", f"sqlite:///{tmp_path}/mlflow.db")
+    assert not other.exists()  # nothing made where nothing will be used

@@ -80,6 +80,13 @@ def test_the_bare_scheme_is_the_store_mltop_finds(tmp_path: Path, monkeypatch):
     assert MltopTrackingStore("mltop:").store.path == tmp_path / "found"
 
 
+def test_a_query_is_refused_not_dropped(tmp_path: Path):
+    with pytest.raises(MlflowException, match="no query") as exc:
+        MltopTrackingStore(f"mltop://{tmp_path}/x?mode=ro")
+    assert _code(exc) == "INVALID_PARAMETER_VALUE"
+    assert not (tmp_path / "x").exists()
+
+
 def test_another_host_is_refused():
     mlflow.set_tracking_uri("mltop://gpu-box/x")
     try:
@@ -192,6 +199,12 @@ def test_mlflows_system_metrics_land_under_its_keys(uri: str):
         set_system_metrics_sampling_interval(None)
         set_system_metrics_samples_before_logging(None)
     assert store.get_run(run.info.run_id).data.summaries["system/cpu_utilization_percentage"]
+
+
+def test_a_run_made_by_mlflows_client_is_the_users(uri: str):
+    run = MlflowClient().create_run("0")  # MLflow's client passes user_id="unknown"
+    assert _store(uri).get_run(run.info.run_id).info.user_id == "tester"
+    assert run.info.user_id == "tester"
 
 
 def test_metric_history_pages(uri: str):
@@ -449,20 +462,25 @@ def test_a_script_that_raises_ends_its_run_failed_keeping_its_points(uri: str, t
     assert run.info.status == "FAILED" and run.data.summaries["m"].count == 5000
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_stop_signal_commits_what_was_logged_and_ends_the_run(
-    uri: str, tmp_path: Path, signum: int
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+@pytest.mark.parametrize("within", [True, False], ids=["with-block", "no-with"])
+def test_a_stop_signal_commits_what_was_logged_and_ends_the_run_killed(
+    uri: str, tmp_path: Path, signum: int, within: bool
 ):
+    # Without a `with` block MLflow's own exit hook ends the run, and would say FINISHED.
+    start = (
+        "with mlflow.start_run() as run:" if within else "if True:\n    run = mlflow.start_run()"
+    )
     script = _script(
         tmp_path,
-        """
-        import sys, mlflow
-        with mlflow.start_run() as run:
-            for i in range(3000):
-                mlflow.log_metric("m", i, step=i)
-            print(run.info.run_id, flush=True)
-            sys.stdin.readline()  # the test signals us here
-        """,
+        f"""
+import sys, mlflow
+{start}
+    for i in range(3000):
+        mlflow.log_metric("m", i, step=i)
+    print(run.info.run_id, flush=True)
+    sys.stdin.readline()  # the test signals us here
+""",
     )
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     proc = subprocess.Popen(
@@ -475,8 +493,24 @@ def test_a_stop_signal_commits_what_was_logged_and_ends_the_run(
     )
     run_id = proc.stdout.readline().strip()
     proc.send_signal(signum)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -signum
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signum, err  # it dies by the signal, as it would have
     run = _store(uri).get_run(run_id)
     assert run.data.summaries["m"].count == 3000
-    assert run.info.status in ("KILLED", "FAILED")
+    assert run.info.status == "KILLED"
+
+
+def test_an_error_outside_a_with_block_ends_the_run_failed(uri: str, tmp_path: Path):
+    script = _script(
+        tmp_path,
+        """
+        import mlflow
+        run = mlflow.start_run()
+        print(run.info.run_id, flush=True)
+        mlflow.log_metric("m", 1.0)
+        raise RuntimeError("diverged")
+        """,
+    )
+    done = _run(script, uri)
+    assert done.returncode == 1 and "diverged" in done.stderr
+    assert _store(uri).get_run(done.stdout.split()[0]).info.status == "FAILED"

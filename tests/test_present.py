@@ -59,3 +59,13 @@ def test_facts_name_the_experiment_lifecycle_parent_and_children_given():
     assert shown["Duration"].plain == "5s"
     named = dict(run_facts(run, NOW, parent="base (99999999)"))
     assert named["Parent"].plain == "base (99999999)"
+
+
+def test_a_lost_runs_duration_stops_at_its_last_heartbeat():
+    # Started 10 min before NOW, last heard of 62 s after it started: its process is gone.
+    lost = a_run(heartbeat_time=1_700_000_062_000).info.at(NOW)
+    assert lost.lost
+    shown = dict(run_facts(Run(lost, a_run().data), NOW))
+    assert shown["Duration"].plain == "1m02s"
+    alive = dict(run_facts(a_run(), NOW))
+    assert alive["Duration"].plain == "10m00s"

@@ -40,7 +40,7 @@ from mltop.store.system import (
     TAG_GIT_DIRTY,
     TAG_HOST,
 )
-from mltop.tui.text import clean, duration, file_size, number, plain, timestamp
+from mltop.tui.text import clean, duration, ended, file_size, number, plain, timestamp
 
 # A run's status: its glyph and colour, the same in `mltop runs` and on every screen.
 STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -156,7 +156,7 @@ def run_facts(
         ("Status", status_text(info.display_status)),
         ("Started", plain(timestamp(info.start_time))),
         ("Ended", plain(timestamp(info.end_time))),
-        ("Duration", plain(duration(info.start_time, info.end_time, now))),
+        ("Duration", plain(duration(info.start_time, ended(info), now))),
         ("User", plain(info.user_id)),
         ("Host", plain(host(tags))),
         ("Command", plain(command(tags))),

@@ -8,6 +8,8 @@ from datetime import datetime
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
+from mltop.store.entities import RunInfo
+
 # C0 controls, DEL and C1 controls become visible \xNN escapes: a run name holding an
 # escape sequence must not move the cursor, change colours or retitle the terminal. The
 # bidirectional overrides and isolates become \uNNNN: they would reorder what follows
@@ -94,6 +96,12 @@ def ago(ms: int | None, now_ms: int) -> str:
                 return f"{ms} ms" if when is None else when.strftime("%Y-%m-%d")
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def ended(info: RunInfo) -> int | None:
+    """When a run ended: its end time; for a LOST run, its last heartbeat (its process is
+    gone: the clock no longer adds to its duration)."""
+    return info.heartbeat_time if info.lost and info.end_time is None else info.end_time
 
 
 def duration(start_ms: int | None, end_ms: int | None, now_ms: int) -> str:

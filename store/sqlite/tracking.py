@@ -81,9 +81,12 @@ ROW_METRICS = 256  # metrics of each run in a table of runs (RunRow): the first 
 
 def _exp_int(experiment_id: str | int) -> int:
     try:
-        return int(experiment_id)
+        number = int(experiment_id)
     except (TypeError, ValueError):
         raise NotFoundError(f"no experiment with id {experiment_id!r}") from None
+    if not keys.INT64_MIN <= number <= keys.INT64_MAX:  # no such id, nor one SQLite can hold
+        raise NotFoundError(f"no experiment with id {experiment_id!r}")
+    return number
 
 
 def _batches(rows: Iterator[tuple], size: int = 50_000) -> Iterator[list[tuple]]:

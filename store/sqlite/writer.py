@@ -265,6 +265,19 @@ class Terminated(KeyboardInterrupt):
 
 _handlers_installed = False
 _ended_by: int | None = None  # the signal whose Terminated ended the program
+# What ended the main thread, once the stop handlers are installed: the program is ending.
+_uncaught: type[BaseException] | None = None
+
+
+def ending_status() -> str | None:
+    """How the program is ending, as a run's status, once its main thread died of an
+    exception: KILLED (Ctrl-C, SIGTERM, SIGHUP) or FAILED; None while it is not (or when it
+    ends normally). For exit hooks of others (MLflow's ends its active run FINISHED)."""
+    if _uncaught is None:
+        return None
+    return "KILLED" if issubclass(_uncaught, KeyboardInterrupt) else "FAILED"
+
+
 _exiting = False  # the exit hook is committing the last points
 
 
@@ -330,7 +343,8 @@ def install_stop_handlers() -> None:
     previous = sys.excepthook
 
     def remember(kind: type[BaseException], value: BaseException, tb: object) -> None:
-        global _ended_by
+        global _ended_by, _uncaught
+        _uncaught = kind
         if isinstance(value, Terminated):
             _ended_by = value.signum  # no traceback for being told to stop
             return

@@ -43,6 +43,7 @@ import click
 from mltop.store import MltopClient, NotFoundError, ValidationError, keys
 from mltop.store.capture import CAPTURED_BY_ENV, ConsoleLog, Tee
 from mltop.store.entities import FAILED, FINISHED, KILLED, Run
+from mltop.store.location import MLTOP_SCHEME, store_path_from_uri
 from mltop.store.projects import EntryPoint, Project, load_project
 from mltop.store.system import (
     TAG_COMMAND,
@@ -475,9 +476,16 @@ def child_environment(client: MltopClient, run_id: str, store: Path) -> dict[str
 def mlflow_environment(run_id: str, store: Path) -> dict[str, str]:
     """MLflow's variables pointing a command's `import mlflow` at this run, in this store,
     through the plugin (`mltop[mlflow]`): only where that MLflow will find the plugin (this
-    Python has both), and never over a tracking URI the user chose."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return {}
+    Python has both), and never over a tracking URI the user chose: one naming this store
+    (`mltop:` alone names it too, the command's MLTOP_STORE being this store) gets the run."""
+    chosen = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if chosen:
+        if not _names_store(chosen, store):
+            return {}
+        found = {"MLFLOW_RUN_ID": run_id}
+        if not os.environ.get("MLFLOW_REGISTRY_URI"):
+            found["MLFLOW_REGISTRY_URI"] = chosen
+        return found
     import importlib.util
     from importlib.metadata import entry_points
 
@@ -489,6 +497,18 @@ def mlflow_environment(run_id: str, store: Path) -> dict[str, str]:
     # The registry URI too: it is the same store, and MLflow otherwise looks for Spark's on
     # every call it makes.
     return {"MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "MLFLOW_RUN_ID": run_id}
+
+
+def _names_store(uri: str, store: Path) -> bool:
+    scheme, _, rest = uri.partition(":")
+    if scheme.lower() != MLTOP_SCHEME:
+        return False
+    if not rest.strip():
+        return True
+    try:
+        return store_path_from_uri(uri) == store.absolute()
+    except ValidationError:
+        return False
 
 
 def local_environment() -> dict[str, str]:

@@ -29,7 +29,7 @@ from mltop.tui.present import (
     run_facts,
     status_label,
 )
-from mltop.tui.text import ago, duration, number, plain
+from mltop.tui.text import ago, duration, ended, number, plain
 
 SHOW_METRICS = 1000  # metrics `runs show` lists unless asked for more
 TABLE_METRICS = 10_000  # metrics a `runs show` table lists at most (--json: all)
@@ -198,7 +198,7 @@ def runs_list(
         cells.append(info.run_name)
         if show_experiment:
             cells.append(names.get(info.experiment_id, info.experiment_id))
-        cells += [ago(info.start_time, now), duration(info.start_time, info.end_time, now)]
+        cells += [ago(info.start_time, now), duration(info.start_time, ended(info), now)]
         metrics, params = run.metrics, run.params
         cells += [number(metrics[k]) if k in metrics else "" for k in metric_keys]
         cells += [params.get(k, "") for k in param_keys]

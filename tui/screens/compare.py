@@ -32,7 +32,7 @@ from mltop.tui.downsample import Series
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.present import git_commit
 from mltop.tui.screens.opaque import OpaqueScreen
-from mltop.tui.text import clean, cut_middle, duration, number
+from mltop.tui.text import clean, cut_middle, duration, ended, number
 from mltop.tui.ticks import Axis
 from mltop.tui.widgets.footer import KeysFooter
 from mltop.tui.widgets.lists import ListTable
@@ -131,7 +131,7 @@ def rows_for(runs: list[Run], now: int) -> list[Row]:
             "duration",
             "duration",
             None,
-            lambda r: duration(r.info.start_time, r.info.end_time, now),
+            lambda r: duration(r.info.start_time, ended(r.info), now),
             _shown,
         ),
         Row("commit", "git commit", None, lambda r: git_commit(r.data.tags) or None, _shown),

@@ -49,7 +49,7 @@ from mltop.tui.present import (
     rerun_filter,
 )
 from mltop.tui.screens.opaque import OpaqueScreen
-from mltop.tui.text import TYPABLE, clean, duration, number, timestamp
+from mltop.tui.text import TYPABLE, clean, duration, ended, number, timestamp
 from mltop.tui.ticks import Axis
 from mltop.tui.widgets.artifacts import ArtifactsView
 from mltop.tui.widgets.footer import KeysFooter
@@ -522,7 +522,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
     def _summary(self, run: Run) -> Text:
         info, tags = run.info, run.data.tags
         now = self.app.now()  # type: ignore[attr-defined]
-        ran = duration(info.start_time, info.end_time, now)
+        ran = duration(info.start_time, ended(info), now)
         where = "".join(
             f"   {label} {value}" for label, value in (("user", info.user_id), ("host", host(tags)))
             if value

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from mltop.store import RunInfo, RunRow
+from mltop.store import RunRow
 from mltop.tui.alerts import (
     LIVE_KINDS,
     NON_FINITE,
@@ -37,7 +37,7 @@ from mltop.tui.columns import (
     data_columns,
 )
 from mltop.tui.present import STATUS_STYLE, status_label
-from mltop.tui.text import ago, clean, duration, number
+from mltop.tui.text import ago, clean, duration, ended, number
 from mltop.tui.widgets.grid import Grid
 
 MARK = "•"
@@ -84,7 +84,7 @@ def column_cells(
         return [status_label(r.info.display_status) for r in runs]
     if key == "started":
         return [ago(r.info.start_time, now) for r in runs]
-    return [duration(r.info.start_time, _ended(r.info), now) for r in runs]
+    return [duration(r.info.start_time, ended(r.info), now) for r in runs]
 
 
 def best(run: RunRow, key: str, stat: str) -> str:
@@ -94,12 +94,6 @@ def best(run: RunRow, key: str, stat: str) -> str:
         return ""
     value, step = (found.min, found.min_step) if stat == "min" else (found.max, found.max_step)
     return number(value) if step is None else f"{number(value)} @{step}"
-
-
-def _ended(info: RunInfo) -> int | None:
-    """When the run ended: its end time; for a LOST run, its last heartbeat (its process
-    is gone: the clock no longer adds to its duration)."""
-    return info.heartbeat_time if info.lost and info.end_time is None else info.end_time
 
 
 def sort_value(run: RunRow, column: Column) -> object:
@@ -113,7 +107,7 @@ def sort_value(run: RunRow, column: Column) -> object:
     if column.kind == "param":
         return run.params.get(column.key)
     if column.key == "duration":  # what makes it change other than the clock
-        return (run.info.start_time, _ended(run.info), run.info.status)
+        return (run.info.start_time, ended(run.info), run.info.status)
     return {
         "status": run.info.status,
         "name": run.info.run_name,
