@@ -40,7 +40,7 @@ from mltop.store.entities import (
     TransitionRecord,
 )
 from mltop.store.query.paging import PagedList
-from mltop.store.registry import TransitionPlan
+from mltop.store.registry import ModelLog, TransitionPlan
 
 
 class TrackingReader(Protocol):
@@ -291,13 +291,15 @@ class ModelRegistry(Protocol):
         fetches the next page. A bad filter raises FilterError."""
         ...
 
-    def rename_registered_model(self, name: str, new_name: str) -> None: ...
+    def rename_registered_model(
+        self, name: str, new_name: str, *, user: str | None = None
+    ) -> None: ...
 
     def update_registered_model(self, name: str, description: str) -> None: ...
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None: ...
 
-    def delete_registered_model(self, name: str) -> None: ...
+    def delete_registered_model(self, name: str, *, user: str | None = None) -> None: ...
 
     def set_policy(self, name: str, expression: str | None) -> None: ...
 
@@ -336,7 +338,9 @@ class ModelRegistry(Protocol):
         self, name: str, version: object, key: str, value: object
     ) -> None: ...
 
-    def delete_model_version(self, name: str, version: object) -> None: ...
+    def delete_model_version(
+        self, name: str, version: object, *, user: str | None = None
+    ) -> None: ...
 
     def plan_transition(
         self, name: str, version: object, stage: object, archive_existing: bool | None = None
@@ -377,7 +381,15 @@ class ModelRegistry(Protocol):
 
     def delete_alias(self, name: str, alias: str, *, user: str | None = None) -> None: ...
 
-    def history(self, name: str, version: object | None = None) -> list[TransitionRecord]: ...
+    def history(self, name: str, version: object | None = None) -> list[TransitionRecord]:
+        """The log of the model called `name` (with what was done under its former names);
+        when none is now, of the last one that was."""
+        ...
+
+    def model_logs(self, name: str) -> list[ModelLog]:
+        """The log of every model that has been called `name`, each apart: those deleted or
+        renamed since, then the one called `name` now."""
+        ...
 
     def resolve(self, uri: str) -> ModelVersion:
         """The version a `models:/name/3`, `models:/name/Production` or `models:/name@alias`

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import SupportsInt
 
 from mltop.store import keys
-from mltop.store.entities import STAGES, Run
+from mltop.store.entities import STAGES, Run, TransitionRecord
 from mltop.store.errors import (
     CommentRequiredError,
     InvalidStateError,
@@ -27,10 +27,27 @@ from mltop.store.errors import (
 from mltop.store.query import policy
 
 PRODUCTION, STAGING, ARCHIVED = "Production", "Staging", "Archived"
+# The log's kinds besides stage moves ("transition", "rollback") and alias changes
+# ("alias_set", "alias_delete"): a model renamed (the row carries the name it had before;
+# the rows after it, or the model itself, carry the new one), a version deleted (its
+# from_stage: the stage it was in), and a model deleted (after a row for each of its
+# versions). The rows about the model itself have version MODEL_ROW.
+RENAME, DELETE_VERSION, DELETE_MODEL = "rename", "delete_version", "delete_model"
+MODEL_ROW = 0
 _ALIAS = re.compile(r"^[\w-]+$")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 _RUNS_URI = re.compile(r"^runs:/([0-9a-fA-F]+)(?:/(.*))?$")
 _LOGGED_MODEL_URI = re.compile(r"^models:/([^/@]+)/?$")
+
+
+@dataclass(frozen=True)
+class ModelLog:
+    """The log of one model that has been called a name: its name now (or when it was
+    deleted), whether it was deleted, and its rows, oldest first."""
+
+    name: str
+    deleted: bool
+    records: tuple[TransitionRecord, ...]
 
 
 def canonical_stage(stage: object) -> str:

@@ -24,7 +24,15 @@ from mltop.store.entities import (
     TransitionRecord,
 )
 from mltop.store.mlmodel import NO_MLMODEL, PYFUNC, ModelFiles, read_model_files
-from mltop.store.registry import TransitionPlan, logged_model_id_of
+from mltop.store.registry import (
+    DELETE_MODEL,
+    DELETE_VERSION,
+    MODEL_ROW,
+    RENAME,
+    ModelLog,
+    TransitionPlan,
+    logged_model_id_of,
+)
 from mltop.store.system import (
     TAG_COMMAND,
     TAG_GIT_BRANCH,
@@ -200,7 +208,8 @@ HISTORY_COLUMNS = ("when", "who", "version", "change", "policy", "comment")
 
 def history_row(record: TransitionRecord) -> tuple[Text, ...]:
     """One line of a model's history, in HISTORY_COLUMNS: a stage move (and the versions
-    it archived), a rollback, or an alias set or removed; the policy's verdict, the comment."""
+    it archived), a rollback, an alias set or removed, a rename, a version or the model
+    deleted; the policy's verdict, the comment."""
     if record.kind in ("transition", "rollback"):
         change = f"{record.from_stage} → {record.to_stage}"
         if record.kind == "rollback":
@@ -210,8 +219,17 @@ def history_row(record: TransitionRecord) -> tuple[Text, ...]:
     elif record.kind == "alias_set":
         was = f" (was v{record.from_version})" if record.from_version else ""
         change = f"@{record.alias} → v{record.version}{was}"
-    else:
+    elif record.kind == "alias_delete":
         change = f"@{record.alias} removed"
+    elif record.kind == RENAME:
+        change = f"renamed from {record.name}"
+    elif record.kind == DELETE_VERSION:
+        was = f" (was {record.from_stage})" if record.from_stage else ""
+        change = f"v{record.version} deleted{was}"
+    elif record.kind == DELETE_MODEL:
+        change = "model deleted"
+    else:  # a kind a newer mltop logs
+        change = record.kind
     verdict = ""
     if record.policy is not None:
         verdict = "pass" if record.policy.get("passed") else "FAIL"
@@ -220,11 +238,25 @@ def history_row(record: TransitionRecord) -> tuple[Text, ...]:
     return (
         Text(timestamp(record.time)),
         Text(clean(record.user_id)),
-        Text(f"v{record.version}"),
+        Text("" if record.version == MODEL_ROW else f"v{record.version}"),
         Text(clean(change)),
         Text(verdict, style="bold red" if verdict.startswith("FAIL") else ""),
         Text(clean(record.comment)),
     )
+
+
+def model_log_title(log: ModelLog, name: str) -> Text:
+    """Which model a log is, among those that have been called `name`: one deleted, one
+    renamed since, or the one called so now."""
+    if log.deleted and log.name == name:
+        note = "deleted"
+    elif log.deleted:
+        note = f"renamed to {log.name}, then deleted"
+    elif log.name != name:
+        note = f"renamed since: now {log.name}"
+    else:
+        note = "current"
+    return Text(f"{clean(name)} ({clean(note)})", style="bold")
 
 
 # -- datasets -----------------------------------------------------------------------------

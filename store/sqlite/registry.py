@@ -46,7 +46,12 @@ from mltop.store.query.registry_search import (
 )
 from mltop.store.registry import (
     ARCHIVED,
+    DELETE_MODEL,
+    DELETE_VERSION,
+    MODEL_ROW,
     PRODUCTION,
+    RENAME,
+    ModelLog,
     TransitionPlan,
     canonical_stage,
     check_move,
@@ -144,6 +149,49 @@ class Registry:
             ),
         )
 
+    def _log_version_deleted(
+        self,
+        conn: sqlite3.Connection,
+        model: int,
+        name: str,
+        number: int,
+        stage: str,
+        user: str,
+        now: int,
+        *,
+        with_model: bool,
+    ) -> None:
+        """Log a version's deletion: the aliases it loses, then the version and the stage
+        it was in; each row says why when the whole model is deleted."""
+        why = "model deleted" if with_model else f"version {number} deleted"
+        for (alias,) in conn.execute(
+            "SELECT alias FROM model_aliases WHERE model = ? AND version = ? ORDER BY alias",
+            (model, number),
+        ).fetchall():
+            self._log(
+                conn,
+                model,
+                name,
+                number,
+                "alias_delete",
+                user=user,
+                now=now,
+                alias=alias,
+                from_version=number,
+                comment=why,
+            )
+        self._log(
+            conn,
+            model,
+            name,
+            number,
+            DELETE_VERSION,
+            user=user,
+            now=now,
+            from_stage=stage,
+            comment=why if with_model else "",
+        )
+
     def _touch(self, conn: sqlite3.Connection, model: int, now: int) -> None:
         conn.execute(
             "UPDATE registered_models SET last_update_time = ?, seq = ? WHERE id = ?",
@@ -231,16 +279,21 @@ class Registry:
         conn = self.db.connection()
         return [self._model_entity(conn, row) for row in conn.execute("".join(sql), args)]
 
-    def rename_registered_model(self, name: str, new_name: str) -> None:
+    def rename_registered_model(self, name: str, new_name: str, *, user: str | None = None) -> None:
+        """Rename a model; logged (the row carries the old name), so that its history,
+        read under the new name, keeps what was done under the old one."""
         validate_model_name(new_name)
+        user = user or current_user()
         with self.db.write() as conn:
-            model = self._model(conn, name)[0]
+            model, old_name, _policy = self._model(conn, name)
             if conn.execute(
                 "SELECT 1 FROM registered_models WHERE name = ?", (new_name,)
             ).fetchone():
                 raise AlreadyExistsError(f"registered model {new_name!r} already exists")
             conn.execute("UPDATE registered_models SET name = ? WHERE id = ?", (new_name, model))
-            self._touch(conn, model, now_ms())
+            now = now_ms()
+            self._log(conn, model, old_name, MODEL_ROW, RENAME, user=user, now=now)
+            self._touch(conn, model, now)
 
     def update_registered_model(self, name: str, description: str) -> None:
         with self.db.write() as conn:
@@ -261,10 +314,22 @@ class Registry:
             )
             self._touch(conn, model, now_ms())
 
-    def delete_registered_model(self, name: str) -> None:
-        """Delete a model with its versions, tags and aliases. Its log stays."""
+    def delete_registered_model(self, name: str, *, user: str | None = None) -> None:
+        """Delete a model with its versions, tags and aliases. Its log stays, and says so:
+        each version deleted (with the stage it was in, its aliases removed), then the
+        model. A model made again under the name starts a log of its own."""
+        user = user or current_user()
         with self.db.write() as conn:
-            model = self._model(conn, name)[0]
+            model, model_name, _policy = self._model(conn, name)
+            now = now_ms()
+            for number, stage in conn.execute(
+                "SELECT version, stage FROM model_versions WHERE model = ? ORDER BY version",
+                (model,),
+            ).fetchall():
+                self._log_version_deleted(
+                    conn, model, model_name, number, stage, user, now, with_model=True
+                )
+            self._log(conn, model, model_name, MODEL_ROW, DELETE_MODEL, user=user, now=now)
             conn.execute("DELETE FROM model_aliases WHERE model = ?", (model,))
             conn.execute("DELETE FROM model_version_tags WHERE model = ?", (model,))
             conn.execute("DELETE FROM model_versions WHERE model = ?", (model,))
@@ -482,28 +547,17 @@ class Registry:
             )
             self._touch(conn, model, now_ms())
 
-    def delete_model_version(self, name: str, version: object) -> None:
-        """Delete a version (its number is never reused) and its aliases, logging them."""
-        user = current_user()
+    def delete_model_version(self, name: str, version: object, *, user: str | None = None) -> None:
+        """Delete a version (its number is never reused) and its aliases, logging them and
+        the stage it was in."""
+        user = user or current_user()
         with self.db.write() as conn:
             model, model_name, _policy = self._model(conn, name)
-            number = self._version_row(conn, model, name, version)[0]
+            number, stage, _run = self._version_row(conn, model, name, version)
             now = now_ms()
-            for (alias,) in conn.execute(
-                "SELECT alias FROM model_aliases WHERE model = ? AND version = ?", (model, number)
-            ).fetchall():
-                self._log(
-                    conn,
-                    model,
-                    model_name,
-                    number,
-                    "alias_delete",
-                    user=user,
-                    now=now,
-                    alias=alias,
-                    from_version=number,
-                    comment=f"version {number} deleted",
-                )
+            self._log_version_deleted(
+                conn, model, model_name, number, stage, user, now, with_model=False
+            )
             conn.execute(
                 "DELETE FROM model_aliases WHERE model = ? AND version = ?", (model, number)
             )
@@ -868,9 +922,62 @@ class Registry:
     # -- reading -------------------------------------------------------------------------
 
     def history(self, name: str, version: object | None = None) -> list[TransitionRecord]:
-        """The model's log, oldest first (optionally one version's)."""
-        conn = self.db.connection()
-        model = self._model(conn, name)[0]
+        """The log of the model called `name`, oldest first (optionally one version's),
+        with what was done under its former names. When no model is called `name` now:
+        the log of the last one that was (deleted, or renamed since); `model_logs` has
+        each of them."""
+        with self.db.snapshot() as conn:
+            row = conn.execute(
+                "SELECT id FROM registered_models WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None:
+                model = row[0]
+            else:
+                former = self._once_named(conn, name)
+                if not former:
+                    raise NotFoundError(f"no registered model named {name!r}")
+                model = former[-1]
+            return self._records(conn, model, version)
+
+    def model_logs(self, name: str) -> list[ModelLog]:
+        """The log of every model that has been called `name`, each apart: those deleted or
+        renamed since, in the order their logs ended, then the model called `name` now
+        (NotFoundError when there is none of either)."""
+        with self.db.snapshot() as conn:
+            row = conn.execute(
+                "SELECT id FROM registered_models WHERE name = ?", (name,)
+            ).fetchone()
+            models = self._once_named(conn, name) + ([] if row is None else [row[0]])
+            if not models:
+                raise NotFoundError(f"no registered model named {name!r}")
+            logs = []
+            for model in models:
+                records = self._records(conn, model, None)
+                now = conn.execute(
+                    "SELECT name FROM registered_models WHERE id = ?", (model,)
+                ).fetchone()
+                deleted = now is None
+                logs.append(
+                    ModelLog(records[-1].name if deleted else now[0], deleted, tuple(records))
+                )
+            return logs
+
+    def _once_named(self, conn: sqlite3.Connection, name: str) -> list[int]:
+        """The models, other than the one called `name` now, that were once called so,
+        by the end of their logs."""
+        return [
+            model
+            for model, _last in conn.execute(
+                "SELECT t.model, max(t.id) AS last FROM model_transitions AS t "
+                "WHERE t.model_name = ? AND NOT EXISTS (SELECT 1 FROM registered_models AS m "
+                "WHERE m.id = t.model AND m.name = ?) GROUP BY t.model ORDER BY last",
+                (name, name),
+            )
+        ]
+
+    def _records(
+        self, conn: sqlite3.Connection, model: int, version: object | None
+    ) -> list[TransitionRecord]:
         sql = (
             "SELECT id, model_name, version, kind, from_stage, to_stage, alias, from_version,"
             " user_id, time, comment, archived, policy, forced FROM model_transitions "

@@ -18,11 +18,17 @@ from rich.table import Table
 
 from mltop.store import CommentRequiredError, FilterError, PlanChangedError
 from mltop.store.protocols import ModelRegistry, TrackingStore
-from mltop.store.registry import TransitionPlan, require_comment
+from mltop.store.registry import TransitionPlan, require_comment, version_number
 from mltop.tui.cli.export import dumps
 from mltop.tui.cli.opening import store_from
 from mltop.tui.cli.output import bad_filter
-from mltop.tui.present import HISTORY_COLUMNS, history_row, plan_text, stage_text
+from mltop.tui.present import (
+    HISTORY_COLUMNS,
+    history_row,
+    model_log_title,
+    plan_text,
+    stage_text,
+)
 from mltop.tui.text import clean, plain, timestamp
 
 
@@ -280,17 +286,34 @@ def models_unalias(ctx: click.Context, name: str, alias: str, store_path: str | 
 def models_history(
     ctx: click.Context, name: str, version: str | None, as_json: bool, store_path: str | None
 ) -> None:
-    """Every stage move, rollback and alias change of NAME: who, when, why."""
-    records = _registry(ctx, store_path).history(name, version)
+    """Every stage move, rollback, alias change, rename and deletion of NAME: who, when,
+    why. A model deleted, or renamed since, that was called NAME has its own table, before
+    the model called NAME now; --json marks each row with its table (`log`, `deleted`)."""
+    logs = _registry(ctx, store_path).model_logs(name)
+    number = None if version is None else version_number(version)
+    shown = [
+        (log, [r for r in log.records if number is None or r.version == number]) for log in logs
+    ]
     if as_json:
-        _echo_json([asdict(r) for r in records])
+        _echo_json(
+            [
+                {**asdict(r), "log": i, "deleted": log.deleted}
+                for i, (log, records) in enumerate(shown)
+                for r in records
+            ]
+        )
         return
-    table = Table()
-    for column in HISTORY_COLUMNS:
-        table.add_column(column.capitalize())
-    for record in records:
-        table.add_row(*history_row(record))
-    _console().print(table)
+    console = _console()
+    titled = len(logs) > 1 or logs[0].deleted or logs[0].name != name
+    for log, records in shown:
+        if titled:
+            console.print(model_log_title(log, name))
+        table = Table()
+        for column in HISTORY_COLUMNS:
+            table.add_column(column.capitalize())
+        for record in records:
+            table.add_row(*history_row(record))
+        console.print(table)
 
 
 @models.command("policy")
