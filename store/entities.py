@@ -356,7 +356,9 @@ class TransitionRecord:
     id: int
     name: str  # the model's name at the time
     version: int
-    kind: str  # transition, rollback, alias_set, alias_delete
+    # transition, rollback, alias_set, alias_delete, rename (its `name` is the old name),
+    # delete_version (from_stage: the stage it left), delete_model (version 0)
+    kind: str
     from_stage: str | None
     to_stage: str | None
     alias: str | None
