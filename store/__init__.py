@@ -283,3 +283,24 @@ __all__ = [
     "tracking",
     "upgrade_pending",
 ]
+
+# MLflow's model modules under MLflow's names, for scripts ported with
+# `import mltop.store as mlflow`: `mlflow.sklearn.log_model(...)`, `mlflow.pyfunc.load_model(...)`,
+# `mlflow.models.infer_signature(...)`. They live in `mltop.models` (which stands on this
+# package), imported on first use.
+_MODEL_MODULES = {
+    "models": "mltop.models",
+    "pyfunc": "mltop.models.pyfunc",
+    "sklearn": "mltop.models.sklearn",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODEL_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mltop.store' has no attribute {name!r}")
+    import importlib
+
+    value = importlib.import_module(module)
+    globals()[name] = value
+    return value

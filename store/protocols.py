@@ -39,6 +39,7 @@ from mltop.store.entities import (
     RunRow,
     TransitionRecord,
 )
+from mltop.store.integrity import FileDigest
 from mltop.store.query.paging import PagedList
 from mltop.store.registry import ModelLog, TransitionPlan
 
@@ -91,6 +92,11 @@ class TrackingReader(Protocol):
 
     def logged_models_of_run(self, run_id: str) -> list[LoggedModel]:
         """The models a run produced, newest first."""
+        ...
+
+    def logged_model_files(self, model_id: str) -> dict[str, FileDigest]:
+        """A logged model's files as recorded when it became READY (relative path -> size
+        and SHA-256); empty when none were recorded."""
         ...
 
     def metric_tails(

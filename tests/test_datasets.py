@@ -578,7 +578,7 @@ def test_a_store_of_schema_3_is_upgraded_keeping_its_data(store_path):
 
     store = Store(store_path)
     conn = store.thread_connection()
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION == 7
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION == 8
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"datasets", "run_inputs"} <= tables
     kept = store.get_run(run)

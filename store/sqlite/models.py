@@ -19,6 +19,7 @@ from mltop.store.entities import (
     DELETED,
     LOGGED_MODEL_STATUSES,
     MODEL_PENDING,
+    MODEL_READY,
     LoggedModel,
     LoggedModelMetric,
     RunModel,
@@ -30,6 +31,7 @@ from mltop.store.errors import (
     NotFoundError,
     PageTokenError,
 )
+from mltop.store.integrity import FileDigest, folder_digests
 from mltop.store.names import generate_run_name
 from mltop.store.query import paging
 from mltop.store.query.model_search import compile_filter, sort_key
@@ -164,15 +166,45 @@ class LoggedModels:
             self.store._touch_run(conn, run[0])
 
     def finalize(self, model_id: str, status: object, message: str | None = None) -> LoggedModel:
+        """Set the model's status. A model becoming READY has each of its files' size and
+        SHA-256 recorded (`files`), for loading to check; a folder that cannot be read
+        whole (a link out of it) has none recorded, and says why in the status message."""
         status = _status(status)
+        digests: dict[str, FileDigest] | None = None
+        if status == MODEL_READY:
+            try:
+                digests = folder_digests(self.path_of(model_id))
+            except (OSError, ValueError) as error:
+                note = f"files not recorded: {error}"
+                message = f"{message}; {note}" if message else note
         with self.db.write() as conn:
             row = self._row(conn, model_id)
             conn.execute(
                 "UPDATE logged_models SET status = ?, status_message = ? WHERE id = ?",
                 (status, message, row),
             )
+            if digests is not None:
+                conn.execute("DELETE FROM logged_model_files WHERE model = ?", (row,))
+                conn.executemany(
+                    "INSERT INTO logged_model_files (model, path, size, sha256) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(row, path, d.size, d.sha256) for path, d in digests.items()],
+                )
             self._touched(conn, row)
         return self.get(model_id)
+
+    def files(self, model_id: str) -> dict[str, FileDigest]:
+        """The model's files as recorded when it became READY (path -> size, SHA-256);
+        empty when none were recorded."""
+        conn = self.db.connection()
+        row = self._row(conn, model_id, writable=False)
+        return {
+            path: FileDigest(size, sha256)
+            for path, size, sha256 in conn.execute(
+                "SELECT path, size, sha256 FROM logged_model_files WHERE model = ? ORDER BY path",
+                (row,),
+            )
+        }
 
     def set_tags(self, model_id: str, tags: Mapping[str, object]) -> None:
         clean = keys.clean_tags(tags, keys.MAX_TAG_VALUE_LENGTH)

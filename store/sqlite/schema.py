@@ -432,7 +432,34 @@ def _v7(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+_V8 = """
+-- Each file of a logged model's folder as it was when the model became READY: its path
+-- (relative, '/'-separated), size and SHA-256. Loading compares the folder with these.
+CREATE TABLE IF NOT EXISTS logged_model_files (
+    model INTEGER NOT NULL REFERENCES logged_models (id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (model, path)
+) WITHOUT ROWID
+"""
+
+
+def _v8(conn: sqlite3.Connection) -> None:
+    for statement in _statements(_V8):
+        conn.execute(statement)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+    _v8,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 # A run's attributes as the run store and its searches read them (r: runs).

@@ -60,6 +60,7 @@ from mltop.store.errors import (
     StoreError,
     ValidationError,
 )
+from mltop.store.integrity import FileDigest
 from mltop.store.location import ARTIFACTS_DIR, resolve_store_path
 from mltop.store.names import generate_run_name
 from mltop.store.query.paging import DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT, PagedList
@@ -1386,6 +1387,9 @@ class Store:
 
     def logged_models_of_run(self, run_id: str) -> list[LoggedModel]:
         return self.logged_models.of_run(run_id)
+
+    def logged_model_files(self, model_id: str) -> dict[str, FileDigest]:
+        return self.logged_models.files(model_id)
 
     # -- artifacts -----------------------------------------------------------------------
 
