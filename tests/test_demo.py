@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import signal
 import subprocess
@@ -11,8 +12,12 @@ import time
 import pytest
 from click.testing import CliRunner
 
+from mltop import models
+from mltop.models.signature import SignatureError
+from mltop.models.uri import integrity
 from mltop.store import MltopClient, Store
 from mltop.tui.cli import main
+from mltop.tui.demo import models as demo_models
 from mltop.tui.demo import store as demo
 from mltop.tui.demo.train import Curve
 
@@ -46,6 +51,116 @@ def test_the_demo_store_has_experiments_failures_nesting_and_models(built):
     ]
     assert all(r.policy["passed"] for r in history if r.to_stage == "Production")
     assert reg.resolve("models:/cifar10-resnet@champion").version == 2
+
+
+def _float_rows(path):
+    with open(path, newline="") as file:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(file)]
+
+
+def test_the_registered_versions_are_real_models_that_load_and_predict(built, fluent):
+    fluent.set_store(built.path)
+    store = Store(built.path)
+    reg = store.registry
+    rows = _float_rows(built.path / demo.IMAGE_INPUTS)
+    assert len(rows) == 20 and list(rows[0]) == list(demo_models.IMAGE_FEATURES)
+    predictions = {}
+    for version in reg.search_model_versions(name="cifar10-resnet"):
+        assert version.source.startswith("models:/m-")
+        model = models.load_model(f"models:/cifar10-resnet/{version.version}")
+        predicted = model.predict(rows)
+        assert len(predicted) == len(rows) and set(predicted) <= set(demo_models.IMAGE_CLASSES)
+        predictions[version.version] = predicted
+        logged = store.get_logged_model(model.model_id)
+        assert logged.source_run_id == version.run_id
+        assert integrity(store, logged).ok  # every file as logged
+        assert model.metadata.get_input_schema().input_names() == list(demo_models.IMAGE_FEATURES)
+    assert len(predictions) == 3
+    # Production classifies the rows near each class as that class.
+    production = predictions[reg.resolve("models:/cifar10-resnet/Production").version]
+    assert production[:5] == list(demo_models.IMAGE_CLASSES)
+    sentiment = models.load_model("models:/imdb-sentiment/Staging")
+    with open(built.path / demo.REVIEW_INPUTS, newline="") as file:
+        reviews = list(csv.DictReader(file))
+    assert sentiment.predict(reviews) == [
+        "positive",
+        "negative",
+        "positive",
+        "negative",
+        "positive",
+    ]
+    store.close()
+
+
+def test_a_demo_model_refuses_rows_missing_a_column(built, fluent):
+    fluent.set_store(built.path)
+    model = models.load_model("models:/cifar10-resnet@champion")
+    with pytest.raises(SignatureError) as caught:
+        model.predict([{"mean_red": 0.5, "mean_green": 0.5, "mean_blue": 0.5}])
+    assert "edge_density" in str(caught.value)
+
+
+def test_each_finished_run_of_the_demo_logged_its_model(built):
+    store = Store(built.path)
+    for run in store.search_runs(experiment_names=["cifar10-resnet", "imdb-bert"]):
+        logged = store.logged_models_of_run(run.info.run_id)
+        if run.info.status == "FINISHED":
+            assert [m.status for m in logged] == ["READY"]
+        else:
+            assert logged == []
+    store.close()
+
+
+# The demo's models load where nothing heavy is installed (a bare `pip install mltop`).
+BARE = """
+import sys
+for name in ("numpy", "pandas", "sklearn", "cloudpickle", "pyarrow", "textual", "rich"):
+    sys.modules[name] = None  # importing it fails, as if it were not installed
+from mltop.store import fluent
+from mltop import models
+fluent.set_store(sys.argv[1])
+rows = [{"mean_red": 0.52, "mean_green": 0.58, "mean_blue": 0.71, "edge_density": 0.18}]
+print(models.load_model("models:/cifar10-resnet/Production").predict(rows))
+print(models.load_model("models:/imdb-sentiment/1").predict([{"review": "awful, dull"}]))
+"""
+
+
+def test_the_demo_models_load_and_predict_without_numpy_pandas_or_sklearn(built):
+    done = subprocess.run(
+        [sys.executable, "-c", BARE, str(built.path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['airplane']", "['negative']"]
+
+
+def test_the_demo_model_module_imports_nothing_heavy():
+    code = (
+        "import sys, mltop.tui.demo.models; "
+        "print(sorted(m for m in ('numpy', 'pandas', 'textual', 'rich', 'mltop.store') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+class Frame:
+    """What the demo's models use of a pandas DataFrame (pandas may not be installed)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.columns = list(rows[0])
+
+    def to_dict(self, orient):
+        assert orient == "records"
+        return [dict(row) for row in self.rows]
+
+
+def test_the_demo_models_take_a_dataframe_or_one_row_too():
+    classifier = demo_models.image_classifier(seed=3, accuracy=0.9)
+    rows = demo_models.image_rows(10)
+    assert classifier.predict(Frame(rows)) == classifier.predict(rows)
+    assert classifier.predict(rows[0]) == classifier.predict(rows[:1])
 
 
 def test_curves_respond_to_learning_rate_and_batch_size(built):

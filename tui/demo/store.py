@@ -10,6 +10,7 @@ jobs start in background processes and log live.
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import random
@@ -22,13 +23,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from mltop.models import pyfunc
+from mltop.models.signature import ColSpec, ModelSignature, Schema
 from mltop.store import MltopClient, now_ms
 from mltop.store.capture import ConsoleLog
+from mltop.store.fluent import set_store
+from mltop.tui.demo import models as demo_models
 from mltop.tui.demo.train import Curve, epoch_line
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
+# Beside the store: rows to try the registered models on (`mltop predict ... --input`).
+IMAGE_INPUTS = "inputs.csv"  # for cifar10-resnet
+REVIEW_INPUTS = "reviews.csv"  # for imdb-sentiment
 
 
 @dataclass
@@ -140,7 +149,8 @@ def _system_sample(rng: random.Random) -> dict[str, float]:
 def _artifacts(
     client: MltopClient, run_id: str, params: dict[str, object], val_acc: float, status: str
 ) -> None:
-    """What a training script leaves behind: its config, a report, a model folder."""
+    """What a training script leaves behind: its config and a report (its model is logged
+    apart: `_log_model`)."""
     client.log_dict(run_id, {"params": params, "seed": 7}, "config.json")
     if status != "FINISHED":
         client.log_text(run_id, "Traceback (most recent call last):\n  ...\n"
@@ -152,22 +162,72 @@ def _artifacts(
         + "\n",
         "logs/train.log",
     )
-    client.log_text(
-        run_id,
-        "artifact_path: model\nflavors:\n  python_function:\n    loader_module: demo\n"
-        f"run_id: {run_id}\n",
-        "model/MLmodel",
+
+
+def _signature(columns: dict[str, str]) -> ModelSignature:
+    """Named input columns of the given types; one string out (the predicted label)."""
+    return ModelSignature(
+        Schema([ColSpec(kind, name) for name, kind in columns.items()]),
+        Schema([ColSpec("string")]),
     )
-    client.log_text(run_id, "demo weights stand-in\n", "model/weights.txt")
+
+
+def _log_model(client: MltopClient, run_id: str, experiment: str, seed: int, acc: float) -> str:
+    """Log the model the run trained (as `mltop.models.log_model` in a training script
+    would), with its signature and an input example; its id."""
+    if experiment == "imdb-bert":
+        model: object = demo_models.sentiment_model(seed, acc)
+        columns = {"review": "string"}
+        example: list[dict[str, Any]] = [*demo_models.review_rows()][:2]
+    else:
+        model = demo_models.image_classifier(seed, acc)
+        columns = dict.fromkeys(demo_models.IMAGE_FEATURES, "double")
+        example = [*demo_models.image_rows(2)]
+    # The model is the finished run's: created for it, then saved and checked in by
+    # log_model (which takes the store from the fluent API: `build` points it here).
+    logged = client.store.logged_models.create(
+        None, "model", run_id, params={"seed": seed}, model_type=type(model).__name__
+    )
+    info = pyfunc.log_model(
+        name="model",
+        python_model=model,
+        signature=_signature(columns),
+        input_example=example,
+        model_id=logged.model_id,
+        serialization_format="pickle",
+    )
+    return str(info.model_id)
+
+
+def _write_inputs(path: Path) -> None:
+    """Rows for `mltop predict` to try the registered models on, beside the store."""
+    for name, rows in (
+        (IMAGE_INPUTS, demo_models.image_rows(20)),
+        (REVIEW_INPUTS, demo_models.review_rows()),
+    ):
+        with open(path / name, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def build(path: Path, *, seed: int = 7) -> DemoStore:
-    """Write the demo's finished runs and registry into a new store at `path`."""
+    """Write the demo's finished runs, their models and the registry into a new store at
+    `path`, and the rows to try the models on beside it."""
     client = MltopClient(path)
+    set_store(path)  # (log_model writes into the store the fluent API uses)
+    try:
+        return _build(client, path, seed)
+    finally:
+        set_store(None)
+        client.close()
+
+
+def _build(client: MltopClient, path: Path, seed: int) -> DemoStore:
     demo = DemoStore(path)
     rng = random.Random(seed)
     now = now_ms()
-    results: dict[str, list[tuple[float, str]]] = {}
+    results: dict[str, list[tuple[float, str, str]]] = {}  # (val_acc, run id, model id)
 
     experiments = {
         "cifar10-resnet": ("resnet18", [0.3, 0.1, 0.03, 0.01, 0.003, 0.001], [32, 128]),
@@ -189,12 +249,13 @@ def build(path: Path, *, seed: int = 7) -> DemoStore:
                     "epochs": 20,
                     "optimizer": rng.choice(["sgd", "adam"]),
                 }
+                curve = Curve(lr, batch, rng.randrange(10**6))
                 run_id, acc, status = _finished_run(
                     client,
                     exp,
                     name,
                     params,
-                    Curve(lr, batch, rng.randrange(10**6)),
+                    curve,
                     start,
                     step_ms=rng.randint(4_000, 12_000) * (2 if batch < 64 else 1),
                 )
@@ -202,7 +263,8 @@ def build(path: Path, *, seed: int = 7) -> DemoStore:
                 if status == "FAILED":
                     demo.failed += 1
                 else:
-                    results.setdefault(exp_name, []).append((acc, run_id))
+                    model_id = _log_model(client, run_id, exp_name, curve.seed, acc)
+                    results.setdefault(exp_name, []).append((acc, run_id, model_id))
 
     # A sweep: one parent run, its trials nested inside it.
     sweep_exp = client.create_experiment("tabular-gbm", tags={"team": "ranking"})
@@ -237,16 +299,20 @@ def build(path: Path, *, seed: int = 7) -> DemoStore:
     client.set_terminated(parent, "FINISHED", end_time=start + 3 * HOUR)
 
     _registry(client, demo, results)
-    client.close()
+    _write_inputs(path)
     return demo
 
 
-def _registry(client: MltopClient, demo: DemoStore, results: dict) -> None:
+def _registry(
+    client: MltopClient, demo: DemoStore, results: dict[str, list[tuple[float, str, str]]]
+) -> None:
+    """Versions of the best runs' models (their `models:/<model id>` URIs), moved through
+    Staging to Production by the people and the CI bot of a team."""
     reg = client.store.registry
     ranked = sorted(results["cifar10-resnet"])[-3:]  # the three best, worst first
-    for _acc, run_id in ranked:
+    for _acc, run_id, model_id in ranked:
         reg.create_model_version(
-            "cifar10-resnet", f"runs:/{run_id}/model", description="ResNet-18 on CIFAR-10"
+            "cifar10-resnet", f"models:/{model_id}", run_id, description="ResNet-18 on CIFAR-10"
         )
     reg.update_registered_model("cifar10-resnet", "Image classifier behind the photo tagger")
     reg.set_policy("cifar10-resnet", "metrics.val_acc >= 0.8 and metrics.latency_ms < 50")
@@ -259,8 +325,8 @@ def _registry(client: MltopClient, demo: DemoStore, results: dict) -> None:
     reg.transition("cifar10-resnet", 3, "Staging", "nightly eval passed", user="ci-bot")
     reg.set_alias("cifar10-resnet", "champion", 2, user="bob")
     reg.set_alias("cifar10-resnet", "challenger", 3, user="ana")
-    best_bert = max(results["imdb-bert"])[1]
-    reg.create_model_version("imdb-sentiment", f"runs:/{best_bert}/model")
+    _acc, best_bert, bert_model = max(results["imdb-bert"])
+    reg.create_model_version("imdb-sentiment", f"models:/{bert_model}", best_bert)
     reg.transition("imdb-sentiment", 1, "Staging", "first candidate", user="dee")
     demo.models += ["cifar10-resnet", "imdb-sentiment"]
 
