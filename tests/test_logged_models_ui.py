@@ -234,11 +234,17 @@ async def test_the_models_tab_lists_the_runs_models_with_flavors_size_and_versio
         assert reason.startswith("MLmodel is not valid YAML: ")  # what the parser said, where
         assert reason.endswith("']' (line 2, column 1)")
         await pilot.press("j")
+        # A READY model's files are checked against their checksums, off the UI thread.
+        await settle(pilot, lambda: "checking…" not in note(screen))
         assert note(screen) == (
-            f"models:/{models['hostile']}   type {HOSTILE_TYPE}   no signature   3 files"
+            f"models:/{models['hostile']}   type {HOSTILE_TYPE}   no signature   3 files   "
+            "✓ 3 files as logged"
         )
         await pilot.press("j", "y")  # `y` on this tab copies the model's URI
-        assert note(screen) == f"models:/{models['fine']}   with a signature   3 files"
+        await settle(pilot, lambda: "checking…" not in note(screen))
+        assert note(screen) == (
+            f"models:/{models['fine']}   with a signature   3 files   ✓ 3 files as logged"
+        )
         assert app.clipboard == f"models:/{models['fine']}"
         await pilot.press("1", "y")  # elsewhere, the run id as ever
         assert app.clipboard == models["run"]
@@ -517,7 +523,12 @@ async def test_a_model_logged_by_mlflows_client_shows_in_the_detail_and_registry
                 "classifier v1",
             ]
         ]
-        assert note(screen) == f"models:/{model_id}   with a signature   {files.files} files"
+        # MLflow's client logged it through the plugin: its files' checksums were recorded.
+        await settle(pilot, lambda: "checking…" not in note(screen))
+        assert note(screen) == (
+            f"models:/{model_id}   with a signature   {files.files} files   "
+            f"✓ {files.files} files as logged"
+        )
         await pilot.press("escape", "r")
         await settle(pilot, lambda: isinstance(app.screen, RegistryScreen) and app.screen.versions)
         table = app.screen.query_one("#versions", DataTable)

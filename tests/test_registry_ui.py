@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 from test_dashboard import NOW, settle, sync
-from test_snapshots import fixed_store, make_app, open_registry, registry_store  # noqa: F401
+from test_snapshots import (  # noqa: F401
+    fixed_store,
+    make_app,
+    model_shown,
+    open_registry,
+    registry_store,
+)
 from textual.widgets import DataTable, OptionList, Static
 
 from mltop.store import MltopClient, Store
@@ -354,6 +360,7 @@ def test_alias_removal_dialog(snap_compare, registry_store, size):  # noqa: F811
         await open_registry(pilot)
         versions = pilot.app.screen.query_one("#versions", DataTable)
         versions.move_cursor(row=[k.value for k in versions.rows].index("1"))
+        await model_shown(pilot)
         await pilot.press("x")
         await settle(pilot, lambda: isinstance(pilot.app.screen, UnaliasDialog))
         await pilot.pause(0.2)
@@ -377,6 +384,7 @@ def test_alias_dialog(snap_compare, registry_store, size):  # noqa: F811
         await open_registry(pilot)
         versions = pilot.app.screen.query_one("#versions", DataTable)
         versions.move_cursor(row=[k.value for k in versions.rows].index("1"))
+        await model_shown(pilot)
         await pilot.press("a")
         await settle(pilot, lambda: isinstance(pilot.app.screen, AliasDialog))
         pilot.app.screen.query_one("#alias").cursor_blink = False

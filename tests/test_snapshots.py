@@ -208,6 +208,16 @@ def registry_store(fixed_store):
     return fixed_store
 
 
+async def model_shown(pilot) -> None:
+    """The registry's model panel shows the version under the cursor whole (read, its
+    files checked)."""
+    for _ in range(1000):
+        if pilot.app.screen.model_shown:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.05)
+
+
 async def open_registry(pilot, version: int | None = None, key: str | None = None) -> None:
     from textual.widgets import DataTable
 
@@ -225,6 +235,8 @@ async def open_registry(pilot, version: int | None = None, key: str | None = Non
     versions.focus()
     if version is not None:
         versions.move_cursor(row=[k.value for k in versions.rows].index(str(version)))
+    await model_shown(pilot)
+    if version is not None:
         await pilot.press(key)
         for _ in range(1000):
             await pilot.pause(0.02)

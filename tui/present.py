@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 
@@ -458,9 +458,10 @@ def logged_model_row(shown: ShownModel, *, full: bool = False) -> tuple[Text, ..
     )
 
 
-def logged_model_note(shown: ShownModel) -> Text:
-    """One line more of the model: its URI, signature, files, and what went wrong, if
-    anything (the problem reading it, the failure MLflow recorded)."""
+def logged_model_note(shown: ShownModel, checksums: Checksums | None = None) -> Text:
+    """One line more of the model: its URI, signature, files, their checksum state (a
+    READY model's: `checksums` None while being checked), and what went wrong, if anything
+    (the problem reading it, the failure MLflow recorded)."""
     model, files = shown.model, shown.files
     parts = [model.model_uri]
     if model.model_type:
@@ -470,6 +471,9 @@ def logged_model_note(shown: ShownModel) -> Text:
     if files.size is not None:
         parts.append(f"{files.files} file{'' if files.files == 1 else 's'}")
     text = plain("   ".join(parts))
+    if model.status == MODEL_READY and files.size is not None:
+        text.append("   ")
+        text.append_text(checksums_text(checksums))
     if model.status_message:
         text.append("   ")
         text.append(clean(model.status_message), style="red")
@@ -503,3 +507,198 @@ def logged_model_json(shown: ShownModel) -> dict[str, object]:
             for v in shown.versions
         ],
     }
+
+
+# -- a registered version's model (the registry's model panel) ---------------------------
+
+MODEL_MISSING = "folder missing"
+NOT_A_MODEL = "not a model folder (no MLmodel)"
+NO_CHECKSUMS = "no checksums recorded"
+MAX_SHOWN_COLUMNS = 8  # a signature's columns shown; the rest counted
+
+
+@dataclass(frozen=True)
+class Column:
+    """One input or output of a signature: its name ("" when unnamed) and type."""
+
+    name: str
+    type: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class VersionModel:
+    """A registered version's model as read from its folder (`read_version_model`): what
+    the registry's model panel shows. `problem` is "" when its MLmodel was read."""
+
+    name: str
+    version: int
+    source: str
+    path: str = ""
+    model_id: str | None = None  # the logged model whose checksums are compared
+    flavors: tuple[str, ...] = ()
+    inputs: tuple[Column, ...] | None = None  # None: no signature
+    outputs: tuple[Column, ...] | None = None
+    files: int = 0
+    size: int | None = None  # None: no folder
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class Checksums:
+    """How a model's files compare with the checksums recorded when it was logged:
+    `ok` True (as logged), False (changed, missing, ...), None (nothing to compare)."""
+
+    text: str
+    ok: bool | None
+
+
+def _columns(schema: object) -> tuple[Column, ...] | None:
+    """A signature schema's inputs (ColSpec: name and type; TensorSpec: its dtype and
+    shape), as plain values."""
+    if schema is None:
+        return None
+    found = []
+    for spec in getattr(schema, "inputs", None) or []:
+        name = getattr(spec, "name", None) or ""
+        if hasattr(spec, "dtype"):
+            shape = ", ".join(str(d) for d in getattr(spec, "shape", ()))
+            kind = f"tensor {spec.dtype} ({shape})"
+        else:
+            kind = str(getattr(spec, "type", "?"))
+        found.append(Column(str(name), kind, bool(getattr(spec, "required", True))))
+    return tuple(found)
+
+
+def read_version_model(store: TrackingStore, version: ModelVersion) -> VersionModel:
+    """Where a version's model is, its flavors, signature and files (never its contents:
+    nothing is unpickled, nothing hashed). Reads the disk: call it off the UI thread."""
+    from mltop.models.errors import ModelFormatError
+    from mltop.models.mlmodel import MLMODEL, Model
+    from mltop.models.uri import version_model
+    from mltop.store import MltopError
+    from mltop.store.mlmodel import folder_size
+
+    facts = VersionModel(version.name, version.version, version.source)
+    try:
+        found = version_model(store, version)
+    except MltopError as error:  # (its run or logged model gone from the store)
+        return replace(facts, problem=str(error))
+    model_id = found.logged_model.model_id if found.logged_model is not None else None
+    facts = replace(facts, path=str(found.path), model_id=model_id)
+    try:
+        if not found.path.is_dir():
+            return replace(facts, problem=MODEL_MISSING)
+        size, files = folder_size(found.path)
+        facts = replace(facts, size=size, files=files)
+        if not (found.path / MLMODEL).exists():
+            return replace(facts, problem=NOT_A_MODEL)
+        model = Model.load(found.path)
+    except ModelFormatError as error:
+        return replace(facts, problem=str(error))
+    except OSError as error:
+        return replace(facts, problem=f"cannot read {found.path}: {error.strerror or error}")
+    signature = model.signature
+    return replace(
+        facts,
+        flavors=tuple(model.flavors),
+        inputs=_columns(signature.inputs) if signature is not None else None,
+        outputs=_columns(signature.outputs) if signature is not None else None,
+    )
+
+
+def checksums_known(model: VersionModel) -> Checksums | None:
+    """The checksum state when no file needs reading to know it (no folder, or nothing
+    recorded to compare with); None: the files must be hashed (`check_version_model`)."""
+    if not model.path:
+        return Checksums("no model found", None)
+    if model.size is None:
+        return Checksums(MODEL_MISSING, False)
+    if model.model_id is None:
+        return Checksums(NO_CHECKSUMS, None)
+    return None
+
+
+def check_logged_model(store: TrackingStore, model: LoggedModel) -> Checksums:
+    """How a logged model's files compare with the checksums recorded when it was logged
+    (reads every file: off the UI thread)."""
+    from mltop.models.uri import integrity
+
+    report = integrity(store, model)
+    if report is None:
+        return Checksums(NO_CHECKSUMS, None)
+    if report.ok:
+        count = len(store.logged_model_files(model.model_id))
+        return Checksums(f"{count} file{'' if count == 1 else 's'} as logged", True)
+    return Checksums(report.describe(limit=3), False)
+
+
+def check_version_model(store: TrackingStore, model: VersionModel) -> Checksums:
+    """How a version's model files compare with their checksums (reads every file: off
+    the UI thread)."""
+    known = checksums_known(model)
+    if known is not None or model.model_id is None:
+        return known or Checksums(NO_CHECKSUMS, None)
+    return check_logged_model(store, store.get_logged_model(model.model_id))
+
+
+def columns_text(columns: Sequence[Column] | None) -> Text:
+    """`mean_red double, ...`; unnamed columns by their type; "no signature"."""
+    if columns is None:
+        return Text("no signature", style="dim")
+    text = Text()
+    for i, column in enumerate(columns[:MAX_SHOWN_COLUMNS]):
+        if i:
+            text.append(", ")
+        if column.name:
+            text.append(clean(column.name), style="bold")
+            text.append(" ")
+        text.append(clean(column.type), style="cyan")
+        if not column.required:
+            text.append(" ")
+            text.append("(optional)", style="dim")
+    if len(columns) > MAX_SHOWN_COLUMNS:
+        text.append(" ")
+        text.append(f"and {len(columns) - MAX_SHOWN_COLUMNS} more", style="dim")
+    return text
+
+
+def checksums_text(checksums: Checksums | None) -> Text:
+    if checksums is None:
+        return Text("checking…", style="dim")
+    if checksums.ok:
+        return Text("✓ " + clean(checksums.text), style="green")
+    if checksums.ok is None:
+        return Text(clean(checksums.text), style="dim")
+    return Text("⚠ " + clean(checksums.text), style="bold yellow")
+
+
+def version_model_text(model: VersionModel, checksums: Checksums | None) -> Text:
+    """The model panel's lines: flavors, files, checksums, inputs, outputs (or what is
+    wrong: its folder gone, no MLmodel in it, its MLmodel unreadable)."""
+    text = Text()
+
+    def line(label: str, value: Text) -> None:
+        if text:
+            text.append("\n")
+        text.append(f"{label:<11}", style="dim")
+        text.append_text(value)
+
+    if not model.path:  # (the version's source leads nowhere in the store)
+        line("model", plain(model.problem, "yellow"))
+        return text
+    if model.problem == MODEL_MISSING:
+        line("folder", plain(model.path, "dim"))
+    elif model.problem:
+        line("model", plain(model.problem, "yellow"))
+    else:
+        line("flavors", plain(flavors_label(model.flavors) or "(none)"))
+    if model.size is not None:
+        files = f"{model.files} file{'' if model.files == 1 else 's'}, {file_size(model.size)}"
+        line("files", plain(files))
+    line("checksums", checksums_text(checksums))
+    if not model.problem:  # (last: a signature of many columns may take a few lines)
+        line("inputs", columns_text(model.inputs))
+        if model.inputs is not None:
+            line("outputs", columns_text(model.outputs))
+    return text

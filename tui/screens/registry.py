@@ -40,7 +40,12 @@ from mltop.store.query.paging import PagedList
 from mltop.store.registry import TransitionPlan, logged_model_id_of
 from mltop.tui.present import (
     HISTORY_COLUMNS,
+    Checksums,
+    VersionModel,
+    check_version_model,
+    checksums_known,
     history_row,
+    read_version_model,
     stage_text,
     version_run_id,
     version_source_text,
@@ -48,6 +53,7 @@ from mltop.tui.present import (
 from mltop.tui.screens.dialogs import AliasDialog, TransitionDialog, UnaliasDialog
 from mltop.tui.text import clean, number, timestamp
 from mltop.tui.widgets.footer import KeysFooter
+from mltop.tui.widgets.model_panel import ModelPanel
 from mltop.tui.workers import report, store_work
 
 
@@ -69,6 +75,21 @@ EMPTY = (
     "(or mlflow.register_model / mltop.store.register_model from Python).\n"
     "It shows here at once; escape goes back to the runs."
 )
+
+
+@dataclass
+class ModelRead(Message):
+    """The model of a version, as read from its folder."""
+
+    model: VersionModel
+
+
+@dataclass
+class ModelChecked(Message):
+    """A logged model's files compared with their checksums."""
+
+    model_id: str
+    checksums: Checksums
 
 
 @dataclass
@@ -304,6 +325,14 @@ class RegistryScreen(Screen):
         self.model_name: str | None = None
         self._asked = 0  # the moves asked for so far: the last is the one its dialog shows
         self._dialog: TransitionDialog | None = None
+        # The model panel: each version's model read once, by (name, version); each logged
+        # model's files checked once (hashing reads them all: one check at a time, the
+        # version under the cursor next).
+        self._model_read: dict[tuple[str, int], VersionModel] = {}
+        self._model_reading: tuple[str, int] | None = None
+        self._checked: dict[str, Checksums] = {}
+        self._checking: str | None = None
+        self._check_next: VersionModel | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -317,6 +346,7 @@ class RegistryScreen(Screen):
             yield Static("", id="alias-warning", markup=False)
             yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            yield ModelPanel(id="model-panel")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -428,6 +458,88 @@ class RegistryScreen(Screen):
             )
         )
         self.refresh_bindings()
+        self._show_model()
+
+    # -- the model panel -------------------------------------------------------------------
+
+    def _show_model(self) -> None:
+        """The panel shows the model of the version under the cursor: read off the UI
+        thread the first time, its files checked after."""
+        panel = self.query_one(ModelPanel)
+        version = None if self.show_history else self._current_version()
+        panel.display = version is not None
+        if version is None:
+            return
+        key = (version.name, version.version)
+        model = self._model_read.get(key)
+        if model is None or model.source != version.source:
+            panel.reading(version)
+            if self._model_reading != key:
+                self._model_reading = key
+                self._read_model(self.store, version)
+            return
+        checksums = checksums_known(model)
+        if checksums is None and model.model_id is not None:
+            checksums = self._checked.get(model.model_id)
+            if checksums is None:
+                self._check_next = model
+                self._next_check()
+        panel.show(model, checksums)
+
+    @property
+    def model_shown(self) -> bool:
+        """The panel shows the model under the cursor whole: read, and its files checked
+        (or nothing to show)."""
+        version = None if self.show_history else self._current_version()
+        if version is None:
+            return True
+        model = self._model_read.get((version.name, version.version))
+        if model is None or model.source != version.source:
+            return False
+        return (
+            checksums_known(model) is not None
+            or model.model_id is None
+            or model.model_id in self._checked
+        )
+
+    @store_work(group="registry-model", exclusive=True)
+    def _read_model(store: TrackingStore, version: ModelVersion) -> ModelRead:
+        return ModelRead(read_version_model(store, version))
+
+    def on_model_read(self, message: ModelRead) -> None:
+        model = message.model
+        key = (model.name, model.version)
+        self._model_read[key] = model
+        if self._model_reading == key:
+            self._model_reading = None
+        self._show_model()
+
+    def _next_check(self) -> None:
+        """Check the model last asked for, unless a check is running (it is checked
+        next) or it was checked already."""
+        model = self._check_next
+        if self._checking is not None or model is None or model.model_id is None:
+            return
+        self._check_next = None
+        if model.model_id not in self._checked:
+            self._checking = model.model_id
+            self._check_model(self.store, model)
+
+    @store_work(group="registry-check")
+    def _check_model(store: TrackingStore, model: VersionModel) -> ModelChecked:
+        assert model.model_id is not None
+        try:
+            checksums = check_version_model(store, model)
+        except (MltopError, OSError, ValueError) as error:
+            checksums = Checksums(f"cannot check: {error}", False)
+        return ModelChecked(model.model_id, checksums)
+
+    def on_model_checked(self, message: ModelChecked) -> None:
+        self._checked[message.model_id] = message.checksums
+        if self._checking == message.model_id:
+            self._checking = None
+        self._show_model()
+        self._next_check()
 
     def _model_aliases(self, model: RegisteredModel, versions: list[ModelVersion]) -> Text:
         """A model's aliases, alias→version; one on an Archived version marked ⚠."""
@@ -459,6 +571,7 @@ class RegistryScreen(Screen):
     @on(DataTable.RowHighlighted, "#versions")
     def _version_highlighted(self) -> None:
         self.refresh_bindings()  # `x` acts only on a version with an alias
+        self._show_model()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer lists only the keys that act on what is shown: the version keys while
@@ -711,4 +824,5 @@ class RegistryScreen(Screen):
             self.query_one("#alias-warning").display = False
             history.focus()
         self.refresh_bindings()
+        self._show_model()
         self.load()

@@ -29,16 +29,19 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
-from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
+from mltop.store import Changes, MetricSummary, MltopError, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
+from mltop.store.entities import MODEL_READY, LoggedModel
 from mltop.tui.alerts import LIVE_EVERY, Alert, live_only, summary_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.logfile import LogFile
 from mltop.tui.present import (
     LOGGED_MODEL_COLUMNS,
     TAG_RERUN_OF,
+    Checksums,
     FilesRead,
     ShownModel,
+    check_logged_model,
     command,
     dataset_summary,
     git_label,
@@ -158,6 +161,19 @@ class HistoryLoaded(Message):
     links: str | None = None  # the reruns' links (rerun_links); None: not read
     models: list[ShownModel] | None = None  # the models logged from the run
     files: FilesRead | None = None  # their files as read (read again when they change)
+
+
+@dataclass
+class ModelChecked(Message):
+    """A logged model's files compared with their checksums, as it was at `at`."""
+
+    at: tuple[str, str, int]  # (model id, status, last change)
+    checksums: Checksums
+
+
+def checked_at(model: LoggedModel) -> tuple[str, str, int]:
+    """A logged model's files are checked again when it changed since."""
+    return (model.model_id, model.status, model.last_updated_timestamp)
 
 
 def charted(run: Run, chosen: Sequence[str] | None) -> list[str]:
@@ -352,6 +368,10 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.models: list[ShownModel] = []  # the models tab's rows
         self.models_shown = False  # (once read)
         self.model_files: FilesRead = {}  # their files as read
+        # Their checksum states: the model under the cursor checked off the UI thread (it
+        # reads every file), one check at a time, each model once (until it changes).
+        self.model_checks: dict[tuple[str, str, int], Checksums] = {}
+        self._checking: tuple[str, str, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -613,7 +633,30 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
 
     def _note_model(self, row: int) -> None:
         note = self.query_one("#model-note", Static)
-        note.update(logged_model_note(self.models[row]) if 0 <= row < len(self.models) else "")
+        if not 0 <= row < len(self.models):
+            note.update("")
+            return
+        shown = self.models[row]
+        at = checked_at(shown.model)
+        checksums = self.model_checks.get(at)
+        if checksums is None and shown.model.status == MODEL_READY and self._checking is None:
+            self._checking = at
+            self._check_model(self.store, shown.model)
+        note.update(logged_model_note(shown, checksums))
+
+    @store_work(group="detail-check")
+    def _check_model(store: TrackingStore, model: LoggedModel) -> ModelChecked:
+        try:
+            checksums = check_logged_model(store, model)
+        except (MltopError, OSError, ValueError) as error:
+            checksums = Checksums(f"cannot check: {error}", False)
+        return ModelChecked(checked_at(model), checksums)
+
+    def on_model_checked(self, message: ModelChecked) -> None:
+        self.model_checks[message.at] = message.checksums
+        if self._checking == message.at:
+            self._checking = None
+        self._note_model(self.query_one("#models", DataTable).cursor_row)
 
     def action_search_metrics(self) -> None:
         self.query_one(TabbedContent).active = "metrics-tab"

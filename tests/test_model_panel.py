@@ -1,0 +1,285 @@
+"""The registry's model panel: the model of the version under the cursor (flavors,
+signature, files, checksum state), read and checked off the UI thread; and the checksum
+state of a run's logged models in the run detail's Models tab."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from test_dashboard import settle, sync
+from test_snapshots import NOW, fixed_store, make_app, model_shown, wait_loaded  # noqa: F401
+from textual.widgets import DataTable, Static
+
+from mltop.store import Store
+from mltop.tui.present import (
+    MAX_SHOWN_COLUMNS,
+    Checksums,
+    Column,
+    VersionModel,
+    columns_text,
+    version_model_text,
+)
+from mltop.tui.screens.registry import RegistryScreen
+from mltop.tui.screens.run_detail import RunDetailScreen
+from mltop.tui.text import file_size
+
+HOSTILE_COLUMN = "[bold]x[/] [@click=app.quit]"
+MLMODEL = f"""\
+flavors:
+  python_function:
+    loader_module: mlflow.sklearn
+    model_path: model.pkl
+  sklearn:
+    pickled_model: model.pkl
+    serialization_format: cloudpickle
+signature:
+  inputs: '[{{"type": "double", "name": "mean_red", "required": true}}, {{"type": "long",
+    "name": "pixels", "required": true}}, {{"type": "string", "name": "{HOSTILE_COLUMN}",
+    "required": false}}]'
+  outputs: '[{{"type": "string", "required": true}}]'
+"""
+UNSIGNED = "flavors:\n  python_function:\n    loader_module: mltop.models.pyfunc\n"
+WEIGHTS = 3000
+
+
+def model_files(folder: Path, mlmodel: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.pkl").write_bytes(b"\1" * WEIGHTS)
+    (folder / "requirements.txt").write_text("scikit-learn==1.5.2\n")
+    (folder / "MLmodel").write_text(mlmodel)
+
+
+@pytest.fixture
+def model_store(fixed_store):  # noqa: F811
+    """The fixed store with a registered model `clf` whose versions' models are: v1 as
+    logged (Production), v2 with model.pkl changed since, v3 with its MLmodel deleted, v4
+    with its folder gone, v5 a folder among a run's artifacts (no checksums) with no
+    signature; fixed ids and times."""
+    from mltop.store.sqlite import registry as registry_module
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(registry_module, "now_ms", lambda: NOW - 600_000)
+    ids = (uuid.UUID(int=n << 108) for n in itertools.count(0xD0DE1))
+    patch.setattr(uuid, "uuid4", lambda: next(ids))
+    with Store(fixed_store) as store:
+        runs = {r.info.run_name: r.info.run_id for r in store.search_runs()}
+        run = runs["resnet-lr0.1"]
+        registry = store.registry
+        folders = []
+        for name in ("as-logged", "changed", "no-mlmodel", "gone"):
+            model = store.create_logged_model(None, name, run)
+            folder = Path(model.artifact_location)
+            model_files(folder, MLMODEL)
+            store.logged_models.finalize(model.model_id, "READY")
+            registry.create_model_version("clf", model.model_uri, run_id=run)
+            folders.append(folder)
+        (folders[1] / "model.pkl").write_bytes(b"\2" * WEIGHTS)
+        (folders[2] / "MLmodel").unlink()
+        shutil.rmtree(folders[3])
+        model_files(Path(store.get_run(run).info.artifact_uri) / "model", UNSIGNED)
+        registry.create_model_version("clf", f"runs:/{run}/model", run_id=run)
+        registry.transition("clf", 1, "Production", "first release", user="ana")
+    patch.undo()
+    return fixed_store
+
+
+async def open_models(pilot, version: int = 1) -> RegistryScreen:
+    await wait_loaded(pilot)
+    await pilot.press("r")
+    app = pilot.app
+    await settle(
+        pilot,
+        lambda: (
+            isinstance(app.screen, RegistryScreen)
+            and app.screen.query_one("#versions", DataTable).row_count == 5
+        ),
+    )
+    screen = app.screen
+    versions = screen.query_one("#versions", DataTable)
+    versions.focus()
+    versions.move_cursor(row=[k.value for k in versions.rows].index(str(version)))
+    await model_shown(pilot)
+    return screen
+
+
+def panel(screen) -> str:
+    return str(screen.query_one("#model-body", Static).render())
+
+
+def caption(screen) -> str:
+    return str(screen.query_one("#model-caption", Static).render())
+
+
+# -- the registry's panel ------------------------------------------------------------------
+
+
+@sync
+async def test_the_panel_shows_each_versions_model_and_its_checksum_state(model_store):
+    app = make_app(model_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot, 1)
+        with Store(model_store) as store:
+            run = next(r for r in store.search_runs() if r.info.run_name == "resnet-lr0.1")
+            logged = {m.name: m for m in store.logged_models_of_run(run.info.run_id)}
+        assert caption(screen) == f"Model of clf v1 ({logged['as-logged'].model_id[:10]})"
+        lines = panel(screen).splitlines()
+        assert lines[0].split() == ["flavors", "sklearn,", "pyfunc"]
+        assert lines[1].startswith("files      3 files, ")
+        assert lines[2] == "checksums  ✓ 3 files as logged"
+        assert lines[3] == (
+            f"inputs     mean_red double, pixels long, {HOSTILE_COLUMN} string (optional)"
+        )
+        assert lines[4] == "outputs    string"
+        expected = {
+            2: "checksums  ⚠ changed: model.pkl",
+            3: "checksums  ⚠ missing: MLmodel",
+            4: "checksums  ⚠ folder missing",
+            5: "checksums  no checksums recorded",
+        }
+        for version, state in expected.items():
+            await pilot.press("k")  # newest first: up is the next version
+            await model_shown(pilot)
+            assert caption(screen).startswith(f"Model of clf v{version}")
+            assert state in panel(screen).splitlines()
+        await pilot.press("k")  # (the top: stays on v5)
+        assert "model      not a model folder" not in panel(screen)
+        assert panel(screen).splitlines()[0:3] == [
+            "flavors    pyfunc",
+            f"files      3 files, {file_size(WEIGHTS + 20 + len(UNSIGNED))}",
+            "checksums  no checksums recorded",
+        ]
+        assert "inputs     no signature" in panel(screen).splitlines()
+        await pilot.press("j")  # v4: its folder gone
+        await model_shown(pilot)
+        assert panel(screen).splitlines() == [
+            f"folder     {logged['gone'].artifact_location}",
+            "checksums  ⚠ folder missing",
+        ]
+        await pilot.press("j")  # v3: its MLmodel deleted
+        await model_shown(pilot)
+        assert panel(screen).splitlines()[0] == "model      not a model folder (no MLmodel)"
+
+
+@sync
+async def test_enter_on_a_version_still_opens_its_source_run(model_store):
+    app = make_app(model_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_models(pilot, 2)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        with Store(model_store) as store:
+            runs = {r.info.run_name: r.info.run_id for r in store.search_runs()}
+        assert app.screen.run_id == runs["resnet-lr0.1"]
+
+
+@sync
+async def test_the_files_are_hashed_off_the_ui_thread_while_the_screen_still_moves(
+    model_store, monkeypatch
+):
+    """A model of a few gigabytes takes a while to hash: the panel says so meanwhile, and
+    the keys still act; the state shows once the check is done."""
+    from mltop.models import uri
+
+    release = threading.Event()
+    threads = []
+    real = uri.integrity
+
+    def slow(store, model):
+        threads.append(threading.current_thread())
+        assert release.wait(30)
+        return real(store, model)
+
+    monkeypatch.setattr(uri, "integrity", slow)
+    app = make_app(model_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(pilot)
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, RegistryScreen))
+        screen = app.screen
+        versions = screen.query_one("#versions", DataTable)
+        await settle(pilot, lambda: versions.row_count == 5)
+        versions.focus()
+        versions.move_cursor(row=4)  # v1
+        await settle(pilot, lambda: threads)  # hashing, in its thread
+        assert threads[0] is not threading.main_thread()
+        assert "checking…" in panel(screen)
+        assert "flavors" in panel(screen)  # what is read already shows
+        await pilot.press("k", "k")  # the screen answers while the files are read
+        assert caption(screen).startswith("Model of clf v3")
+        await pilot.press("j", "j")
+        release.set()
+        await settle(pilot, lambda: "✓ 3 files as logged" in panel(screen))
+        assert len(threads) <= 3  # one check at a time, each model's once: no pile-up
+
+
+@sync
+async def test_the_panel_is_hidden_with_the_history(model_store):
+    app = make_app(model_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_models(pilot, 1)
+        assert screen.query_one("#model-panel").display
+        await pilot.press("h")
+        await settle(pilot, lambda: not screen.query_one("#model-panel").display)
+        await pilot.press("h")
+        await settle(pilot, lambda: screen.query_one("#model-panel").display)
+
+
+def test_snapshot_model_panel(snap_compare, model_store):
+    async def run_before(pilot) -> None:
+        await open_models(pilot, 1)
+
+    assert snap_compare(make_app(model_store), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_snapshot_model_panel_80x24_changed_files(snap_compare, model_store):
+    async def run_before(pilot) -> None:
+        await open_models(pilot, 2)
+
+    assert snap_compare(make_app(model_store), terminal_size=(80, 24), run_before=run_before)
+
+
+# -- the presenters ------------------------------------------------------------------------
+
+
+def test_columns_are_named_typed_and_counted_past_the_first_few():
+    assert columns_text(None).plain == "no signature"
+    assert columns_text((Column("", "tensor float32 (-1, 3)"),)).plain == "tensor float32 (-1, 3)"
+    many = tuple(Column(f"c{i}", "double") for i in range(MAX_SHOWN_COLUMNS + 3))
+    text = columns_text(many).plain
+    assert text.startswith("c0 double, c1 double") and text.endswith(" and 3 more")
+    hostile = columns_text((Column("[red]x[/]", "string", required=False),))
+    assert hostile.plain == "[red]x[/] string (optional)"
+    assert all("red" not in str(span.style) for span in hostile.spans)
+
+
+def test_a_version_whose_source_leads_nowhere_says_why_in_one_line():
+    model = VersionModel("clf", 1, "runs:/abc/model", problem="run abc not found")
+    assert version_model_text(model, Checksums("no model found", None)).plain == (
+        "model      run abc not found"
+    )
+
+
+# -- the run detail's Models tab -----------------------------------------------------------
+
+
+@sync
+async def test_the_models_tab_says_when_a_models_files_changed_since_logged(model_store):
+    from test_logged_models_ui import note, open_detail
+
+    with Store(model_store) as store:
+        run = next(r.info.run_id for r in store.search_runs() if r.info.run_name == "resnet-lr0.1")
+        order = [m.name for m in store.logged_models_of_run(run)]
+    app = make_app(model_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_detail(pilot, app, run)
+        await pilot.press(*["j"] * order.index("changed"))
+        await settle(pilot, lambda: "checking…" not in note(screen) and "⚠" in note(screen))
+        assert note(screen).endswith("   ⚠ changed: model.pkl")
+        await pilot.press(*["j"] * (order.index("as-logged") - order.index("changed")))
+        await settle(pilot, lambda: "✓" in note(screen))
+        assert note(screen).endswith("   ✓ 3 files as logged")

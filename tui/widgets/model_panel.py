@@ -1,0 +1,41 @@
+"""The registry's model panel: the model of the version under the cursor (its flavors,
+signature, files and checksum state), as `tui/present.py` writes it. It draws what it is
+given; the registry screen reads the model (and checks its files) off the UI thread."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from mltop.store.entities import ModelVersion
+from mltop.tui.present import SHORT_MODEL_ID, Checksums, VersionModel, version_model_text
+from mltop.tui.text import clean
+
+
+def caption(name: str, version: int, model_id: str | None) -> Text:
+    text = Text(f"Model of {clean(name)} v{version}")
+    if model_id:
+        text.append(f" ({model_id[:SHORT_MODEL_ID]})")
+    return text
+
+
+class ModelPanel(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static("", id="model-caption", classes="caption", markup=False)
+        yield Static("", id="model-body", markup=False)
+
+    def reading(self, version: ModelVersion) -> None:
+        """The version's model is being read."""
+        self.query_one("#model-caption", Static).update(
+            caption(version.name, version.version, None)
+        )
+        self.query_one("#model-body", Static).update(Text("reading…", style="dim"))
+
+    def show(self, model: VersionModel, checksums: Checksums | None) -> None:
+        """The model as read; `checksums` None: still being checked."""
+        self.query_one("#model-caption", Static).update(
+            caption(model.name, model.version, model.model_id)
+        )
+        self.query_one("#model-body", Static).update(version_model_text(model, checksums))
