@@ -2,9 +2,10 @@
 
     python screenshots/make.py
 
-Builds the demo store (without live training) in a temporary folder, adds the models one
-of its runs logged (as an MLflow flavor's log_model writes them: an MLmodel beside the
-model's files), opens the dashboard on it headless, and saves SVG screenshots here.
+Builds the demo store (without live training; each finished run logged its model, and
+the registry's versions are made from them) in a temporary folder, adds models one of its
+runs logged as MLflow's pytorch flavor writes them (an MLmodel beside the model's files),
+opens the dashboard on it headless, and saves SVG screenshots here.
 Convert one to PNG to look at it: `rsvg-convert screenshots/runs.svg -o /tmp/runs.png`.
 """
 
@@ -163,8 +164,15 @@ async def main() -> None:
             return steps
 
         async def registry(pilot) -> None:
+            """The Production version's model: its flavors, files, checksums, signature."""
             await pilot.press("r")
             await pilot.pause(1.0)
+            await pilot.press("tab", "j")
+            for _ in range(500):
+                await pilot.pause(0.02)
+                if pilot.app.screen.model_shown:
+                    break
+            await pilot.pause(0.3)
 
         await shoot(store, "runs", nothing)
 
