@@ -61,7 +61,7 @@ def _run_model(store: TrackingStore, uri: str, run_id: str, relative: str) -> Re
     root = Path(run.info.artifact_uri)
     relative = relative.strip("/")
     candidate = root / relative if relative else root
-    if not _inside(candidate, root):
+    if ".." in relative.split("/") or not _inside(candidate, root):
         raise ModelUriError(f"{uri!r} leads out of the run's artifacts")
     if candidate.is_dir():
         return ResolvedModel(uri, candidate, run_id=run.info.run_id)
