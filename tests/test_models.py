@@ -422,3 +422,9 @@ def test_a_link_out_of_the_folder_is_never_read(tmp_path):
     with pytest.raises(ValueError, match="link"):
         folder_digests(folder)
     assert verify_folder(folder, {}).unreadable == ("link",)
+
+
+def test_registering_needs_a_run_and_nothing_is_logged_without_one(fluent, store_path):
+    with pytest.raises(ModelError, match="inside start_run"):
+        models.log_model(Scaler(1.0), "m", registered_model_name="needs-run")
+    assert Store(store_path).logged_models.search(["0"]) == []
