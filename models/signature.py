@@ -1305,7 +1305,7 @@ _NO: Any = _NoValue()
 
 def _enforce_plain(data: Any, schema: Schema) -> Any:
     specs = [s for s in schema if isinstance(s, ColSpec)]
-    if isinstance(data, list) and data and all(isinstance(r, Mapping) for r in data):
+    if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
         out = []
         for i, record in enumerate(data):
             problems: list[RowProblem] = []
