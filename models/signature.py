@@ -98,9 +98,11 @@ class ColSpec:
                 raise SignatureError(
                     f"an {self.type} column needs its nested type", column=self.name
                 )
-            _check_type_dict(
+            canonical = _canonical_type(
                 {"type": self.type, **_loads_object(self.nested)}, self.name or "column", 0
             )
+            del canonical["type"]
+            object.__setattr__(self, "nested", json.dumps(canonical))
         elif self.nested is not None:
             raise SignatureError(f"a {self.type} column has no nested type", column=self.name)
 
@@ -279,7 +281,6 @@ def _spec_from_dict(item: object, index: int) -> ColSpec | TensorSpec:
         raise SignatureError(f"{where}: 'required' is true or false, got {required!r}")
     rest = {k: v for k, v in item.items() if k not in ("type", "name", "required")}
     if kind in ("array", "object", "map"):
-        _check_type_dict({"type": kind, **rest}, name or where, 0)
         return ColSpec(type=kind, name=name, required=required, nested=json.dumps(rest))
     return ColSpec(type=kind, name=name, required=required)
 
@@ -287,30 +288,36 @@ def _spec_from_dict(item: object, index: int) -> ColSpec | TensorSpec:
 _NESTED_KEY = {"array": "items", "object": "properties", "map": "values"}
 
 
-def _check_type_dict(d: object, where: str, depth: int) -> None:
-    """Raises SignatureError unless `d` is one of MLflow's type dicts."""
+def _canonical_type(d: object, where: str, depth: int) -> dict[str, Any]:
+    """One of MLflow's type dicts in the form MLflow writes it back: an object's properties
+    sorted by name, each with its `required`; nothing else kept. Raises SignatureError
+    unless `d` is such a type."""
     if depth > _MAX_DEPTH:
         raise SignatureError(f"{where}: types nested more than {_MAX_DEPTH} deep")
     if not isinstance(d, dict) or not isinstance(d.get("type"), str):
         raise SignatureError(f"{where}: a type is a JSON object with a 'type'")
     kind = d["type"]
     if kind in DATA_TYPES or kind == "any":
-        return
+        return {"type": kind}
     key = _NESTED_KEY.get(kind)
     if key is None:
         raise SignatureError(f"{where}: unknown type {kind!r}")
     inner = d.get(key)
-    if kind == "object":
-        if not isinstance(inner, dict) or not inner:
-            raise SignatureError(f"{where}: an object type needs its properties")
-        for prop, prop_type in inner.items():
-            if isinstance(prop_type, dict) and not isinstance(
-                prop_type.get("required", True), bool
-            ):
-                raise SignatureError(f"{where}.{prop}: 'required' is true or false")
-            _check_type_dict(prop_type, f"{where}.{prop}", depth + 1)
-    else:
-        _check_type_dict(inner, f"{where}[]", depth + 1)
+    if kind != "object":
+        return {"type": kind, key: _canonical_type(inner, f"{where}[]", depth + 1)}
+    if not isinstance(inner, dict) or not inner:
+        raise SignatureError(f"{where}: an object type needs its properties")
+    props = {}
+    for prop in sorted(inner):
+        prop_type = inner[prop]
+        required = prop_type.get("required", True) if isinstance(prop_type, dict) else None
+        if not isinstance(required, bool):
+            raise SignatureError(f"{where}.{prop}: 'required' is true or false")
+        props[prop] = {
+            **_canonical_type(prop_type, f"{where}.{prop}", depth + 1),
+            "required": required,
+        }
+    return {"type": "object", "properties": props}
 
 
 def _describe_type(d: Mapping[str, Any]) -> str:

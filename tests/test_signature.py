@@ -131,6 +131,18 @@ def test_compound_columns_from_mlflow_are_read_and_written_back_unchanged() -> N
     )
 
 
+def test_object_types_are_written_as_mlflow_writes_them_back() -> None:
+    # MLflow sorts an object's properties and gives each its `required`.
+    text = (
+        '[{"type": "object", "properties": {"b": {"type": "long"}, "a": {"type": "long", '
+        '"required": true}}, "name": "x", "required": true}]'
+    )
+    assert Schema.from_json(text).to_json() == (
+        '[{"type": "object", "properties": {"a": {"type": "long", "required": true}, '
+        '"b": {"type": "long", "required": true}}, "name": "x", "required": true}]'
+    )
+
+
 def test_param_schema_json_is_mlflows() -> None:
     assert PARAMS.to_json() == MLFLOW_PARAMS
     back = ParamSchema.from_json(MLFLOW_PARAMS)
@@ -660,6 +672,13 @@ def test_row_problems_of_records_and_the_limit() -> None:
     ]
     assert len(problems) == 100 and problems[-1].row == 100
     assert len(row_problems(records, ABC, limit=5)) == 5
+
+
+def test_row_problems_limit_keeps_the_first_rows_whichever_check_finds_them() -> None:
+    # Late gaps and early bad values in one column: the limit keeps the earliest rows.
+    frame = pd.DataFrame({"a": [0.5] * 6, "b": [0.5, 1.5, 2.5, None, None, None]})
+    assert [p.row for p in row_problems(frame, ABC, limit=2)] == [0, 1]
+    assert [p.row for p in row_problems(frame, ABC, limit=10)] == [0, 1, 2, 3, 4, 5]
 
 
 def test_row_problems_when_a_column_is_missing_marks_every_row() -> None:

@@ -216,3 +216,50 @@ def test_a_frame_fails_on_the_same_rows_as_its_records(records: list[dict]) -> N
         out = enforce_schema(frame, Schema(ROW_SCHEMA.inputs[:2]))
         assert [float(v) for v in out["a"]] == [float(r["a"]) for r in plain]
         assert all(not math.isnan(v) for v in out["a"])
+
+
+ANY_CELL = (
+    CELL
+    | st.datetimes()
+    | st.dates()
+    | st.lists(st.integers(-3, 3), max_size=2)
+    | st.dictionaries(st.sampled_from(["k", "v"]), st.integers(-3, 3), max_size=2)
+)
+TYPED = st.sampled_from([*DATA_TYPES, "any"]).map(lambda t: ColSpec(t)) | NESTED.filter(
+    lambda t: t["type"] in ("array", "object", "map")
+).map(
+    lambda t: ColSpec(
+        t["type"], None, True, json.dumps({k: v for k, v in t.items() if k != "type"})
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TYPED, min_size=1, max_size=3), st.data())
+def test_enforcement_of_anything_raises_only_signature_error(
+    types: list[ColSpec], data: Any
+) -> None:
+    specs = [
+        ColSpec(s.type, f"c{i}", data.draw(st.booleans()), s.nested) for i, s in enumerate(types)
+    ]
+    schema = Schema(specs)
+    records = data.draw(
+        st.lists(st.fixed_dictionaries({}, optional={s.name: ANY_CELL for s in specs}), max_size=5)
+    )
+    problems = row_problems(records, schema)
+    try:
+        enforce_schema(records, schema)
+    except SignatureError:
+        assert problems
+    else:
+        assert not problems
+    frame = pd.DataFrame.from_records(records, columns=[s.name for s in specs])
+    as_objects = frame.astype(object)
+    for candidate in (frame, as_objects):
+        frame_problems = row_problems(candidate, schema)
+        try:
+            enforce_schema(candidate, schema)
+        except SignatureError as e:
+            assert frame_problems and e.column in [s.name for s in specs]
+        else:
+            assert not frame_problems
