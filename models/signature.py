@@ -99,7 +99,7 @@ class ColSpec:
                     f"an {self.type} column needs its nested type", column=self.name
                 )
             canonical = _canonical_type(
-                {"type": self.type, **_loads_object(self.nested)}, self.name or "column", 0
+                {**_loads_object(self.nested), "type": self.type}, self.name or "column", 0
             )
             del canonical["type"]
             object.__setattr__(self, "nested", json.dumps(canonical))
@@ -876,15 +876,19 @@ def row_problems(data: Any, schema: Schema, limit: int = 100) -> list[RowProblem
     if pd is not None and isinstance(data, pd.DataFrame):
         found: list[RowProblem] = []
         for spec, series in _frame_columns(data, schema, found, limit):
-            _, bad = _check_series(series, spec, limit)
+            _, bad, _ = _check_series(series, spec, limit)
             found.extend(RowProblem(row, _label(series.name), reason) for row, reason in bad)
         found.sort(key=lambda p: p.row)
         return found[:limit]
-    if not isinstance(data, list) or not all(isinstance(r, Mapping) for r in data):
+    if not isinstance(data, list):
         raise SignatureError("row_problems takes a DataFrame or a list of records (dicts)")
     problems: list[RowProblem] = []
     for i, record in enumerate(data):
-        _record_problems(record, i, schema, problems, limit)
+        if not isinstance(record, Mapping):
+            reason = f"expected a record (column: value), got {type(record).__name__}"
+            problems.append(RowProblem(i, None, reason))
+        else:
+            _record_problems(record, i, schema, problems, limit)
         if len(problems) >= limit:
             break
     return problems[:limit]
@@ -901,9 +905,10 @@ def _enforce_tensors(data: Any, schema: Schema) -> Any:
             out = {}
             for spec in specs:
                 assert spec.name is not None
-                if spec.name not in data.columns:
+                label = _frame_label(data, spec.name)
+                if label is _NO:
                     raise _missing_column(spec.name, schema)
-                out[spec.name] = _frame_column_tensor(data[spec.name], spec)
+                out[spec.name] = _frame_column_tensor(data[label], spec)
             return out
         if not isinstance(data, Mapping):
             raise SignatureError(
@@ -972,7 +977,7 @@ def _frame_column_tensor(series: Any, spec: TensorSpec) -> Any:
     if isinstance(first, (list, tuple)) or _is_ndarray(first):
         try:
             stacked = np.vstack(series.tolist()).reshape(spec.shape)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             raise SignatureError(
                 f"{where}: its values do not reshape to {_shape_text(spec.shape)}",
                 column=spec.name,
@@ -998,11 +1003,17 @@ def _exact_cast(arr: Any, spec: TensorSpec, name: str | None) -> Any:
     the dtype check names the mismatch)."""
     import numpy as np
 
-    if _tensor_dtype(arr.dtype) == spec.dtype or spec.dtype in ("str", "bytes", "object"):
+    if _tensor_dtype(arr.dtype) == spec.dtype or spec.dtype == "object":
         return arr
-    if arr.dtype.kind not in "biuf" or np.dtype(spec.dtype).kind not in "biuf":
+    if arr.dtype.kind == "O" and spec.dtype in ("str", "bytes"):
+        kind = str if spec.dtype == "str" else bytes
+        return arr.astype(kind) if all(isinstance(v, kind) for v in arr.flat) else arr
+    try:
+        target = np.dtype(spec.dtype)
+    except TypeError:  # a dtype this platform lacks (float96 on some)
         return arr
-    target = np.dtype(spec.dtype)
+    if arr.dtype.kind not in "biuf" or target.kind not in "biuf":
+        return arr
     conv, bad = _numeric_cast(arr, target)
     if bad.any():
         first = int(np.flatnonzero(bad.reshape(-1))[0])
@@ -1038,11 +1049,10 @@ def _numeric_cast(arr: Any, target: Any) -> tuple[Any, Any]:
 # -- DataFrames
 
 
-def _missing_column(name: str, schema: Schema, row: int | None = None) -> SignatureError:
+def _missing_column(name: str, schema: Schema) -> SignatureError:
     return SignatureError(
         f"missing required column {name!r} (the model's signature: {schema.describe()})",
         column=name,
-        row=row,
     )
 
 
@@ -1052,6 +1062,9 @@ def _frame_columns(
     """(spec, column) for each of the schema's columns present in the frame; a missing
     required column raises, or (problems given) marks every row."""
     specs = [s for s in schema if isinstance(s, ColSpec)]
+    if not frame.columns.is_unique:
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise SignatureError(f"the input names columns twice: {', '.join(twice)}")
     if not schema.has_input_names():
         if frame.shape[1] < len(specs):
             message = (
@@ -1066,8 +1079,9 @@ def _frame_columns(
     pairs = []
     for spec in specs:
         assert spec.name is not None
-        if spec.name in frame.columns:
-            pairs.append((spec, frame[spec.name]))
+        label = _frame_label(frame, spec.name)
+        if label is not _NO:
+            pairs.append((spec, frame[label]))
         elif spec.required:
             if problems is None:
                 raise _missing_column(spec.name, schema)
@@ -1076,16 +1090,24 @@ def _frame_columns(
     return pairs
 
 
+def _frame_label(frame: Any, name: str) -> Any:
+    """The frame's column label for a schema's column name: the name itself, or a label
+    written as it (a signature names a DataFrame's integer label 0 as "0")."""
+    if name in frame.columns:
+        return name
+    return next((c for c in frame.columns if not isinstance(c, str) and str(c) == name), _NO)
+
+
 def _enforce_frame(frame: Any, schema: Schema) -> Any:
     import pandas as pd
 
     columns = {}
     for spec, series in _frame_columns(frame, schema, None, 1):
-        converted, bad = _check_series(series, spec, 1)
+        converted, bad, whole = _check_series(series, spec, 1)
         if bad:
             row: int | None = bad[0][0]
             reason = bad[0][1]
-            if reason == _whole_column(spec.type, series.dtype):
+            if reason in whole:
                 row = None  # the column's dtype is wrong, whatever the row
             name = _label(series.name)
             raise SignatureError(_column_message(name, row, reason), column=name, row=row)
@@ -1102,8 +1124,11 @@ def _whole_column(t: str, dtype: object) -> str:
     return f"expected {t}, got {dtype} (cannot convert safely)"
 
 
-def _check_series(series: Any, spec: ColSpec, limit: int) -> tuple[Any, list[tuple[int, str]]]:
-    """(the column converted, the first `limit` failing rows and why)."""
+def _check_series(
+    series: Any, spec: ColSpec, limit: int
+) -> tuple[Any, list[tuple[int, str]], set[str]]:
+    """(the column converted, the first `limit` failing rows and why, the reasons that
+    fail the whole column)."""
     import numpy as np
     import pandas as pd
 
@@ -1122,10 +1147,16 @@ def _check_series(series: Any, spec: ColSpec, limit: int) -> tuple[Any, list[tup
         if len(one_by_one) < limit:
             one_by_one.append((pos, reason))
 
+    whole_column: set[str] = set()
+
+    def whole(reason: str) -> None:
+        whole_column.add(reason)
+        add(present, reason)
+
     if spec.required and missing.any():
         add(missing, "missing value (the column is required)")
     if t == "any":
-        return series, _sorted(bad_rows + one_by_one, limit)
+        return series, _sorted(bad_rows + one_by_one, limit), whole_column
     if t in COMPOUND_TYPES:
         type_dict = spec.type_dict()
         out: list[Any] = []
@@ -1138,9 +1169,8 @@ def _check_series(series: Any, spec: ColSpec, limit: int) -> tuple[Any, list[tup
             except _Bad as e:
                 add_one(pos, e.reason)
                 out.append(value)
-        return pd.Series(out, index=series.index, name=series.name, dtype=object), _sorted(
-            bad_rows + one_by_one, limit
-        )
+        converted = pd.Series(out, index=series.index, name=series.name, dtype=object)
+        return converted, _sorted(bad_rows + one_by_one, limit), whole_column
     dtype = series.dtype
     kind = dtype.kind
     values = series.to_numpy(dtype=object) if kind == "O" else None
@@ -1153,79 +1183,69 @@ def _check_series(series: Any, spec: ColSpec, limit: int) -> tuple[Any, list[tup
         add(mask, lambda pos: f"expected {expected}, got {_describe_value(values[pos])}")
         return mask
 
-    def whole() -> None:
-        add(present, _whole_column(t, dtype))
-
     result = series
     if t == "string":
         if kind == "O":
             per_value(lambda v: isinstance(v, str), "string")
         else:
-            whole()
+            whole(_whole_column(t, dtype))
     elif t == "binary":
         if kind == "O":
             per_value(lambda v: isinstance(v, (bytes, bytearray)), "binary")
         elif kind != "S":
-            whole()
+            whole(_whole_column(t, dtype))
     elif t == "boolean":
         if kind == "O":
             per_value(lambda v: isinstance(_plain_scalar(v), bool), "boolean")
         elif kind != "b":
-            whole()
+            whole(_whole_column(t, dtype))
     elif t == "datetime":
-        result, reasons = _datetime_series(series, present)
-        for pos, reason in reasons:
-            add_one(pos, reason)
+        result = _datetime_series(series, present, whole, add_one)
     else:
-        result = _numeric_series(series, spec, present, missing, add, add_one)
-    return result, _sorted(bad_rows + one_by_one, limit)
+        result = _numeric_series(series, spec, present, missing, add, add_one, whole)
+    return result, _sorted(bad_rows + one_by_one, limit), whole_column
 
 
 def _sorted(rows: list[tuple[int, str]], limit: int) -> list[tuple[int, str]]:
     return sorted(rows, key=lambda r: r[0])[:limit]
 
 
-def _datetime_series(series: Any, present: Any) -> tuple[Any, list[tuple[int, str]]]:
-    import numpy as np
+def _datetime_series(series: Any, present: Any, whole: Any, add_one: Any) -> Any:
     import pandas as pd
 
-    kind = series.dtype.kind
-    if kind == "M":
+    dtype = series.dtype
+    if dtype.kind == "M":
+        if getattr(dtype, "tz", None) is not None:
+            whole(f"expected a datetime without time zone, got {dtype}")
+            return series
         try:
-            return series.astype("datetime64[ns]"), []
-        except (TypeError, ValueError):
-            rows = np.flatnonzero(present)
-            reason = f"expected a datetime without time zone, got {series.dtype}"
-            return series, [(int(rows[0]), reason)] if len(rows) else []
-    if kind != "O":
-        rows = np.flatnonzero(present)
-        reason = _whole_column("datetime", series.dtype)
-        return series, [(int(p), reason) for p in rows]
+            return series.astype("datetime64[ns]")
+        except (TypeError, ValueError) as e:
+            whole(f"expected datetime, got {dtype} (cannot convert: {e})")
+            return series
+    if dtype.kind != "O":
+        whole(_whole_column("datetime", dtype))
+        return series
     out: list[Any] = []
-    bad = []
+    failed = False
     for pos, value in enumerate(series.tolist()):
-        if not present[pos]:
-            out.append(pd.NaT)
-            continue
-        converted = _to_datetime(value)
+        converted = _to_datetime(value) if present[pos] else pd.NaT
         if converted is _NO:
-            bad.append((pos, f"expected datetime, got {_describe_value(value)}"))
-            out.append(pd.NaT)
-        else:
-            out.append(converted)
-    if bad:
-        return series, bad
+            add_one(pos, f"expected datetime, got {_describe_value(value)}")
+            failed = True
+        out.append(converted)
+    if failed:
+        return series
     try:
-        return pd.Series(pd.to_datetime(out), index=series.index, name=series.name).astype(
-            "datetime64[ns]"
-        ), []
+        converted = pd.to_datetime(pd.Series(out, index=series.index, name=series.name))
+        return converted.astype("datetime64[ns]")
     except (TypeError, ValueError) as e:
-        rows = np.flatnonzero(present)
-        return series, [(int(rows[0]), f"expected datetime, cannot convert: {e}")]
+        whole(f"expected datetime, cannot convert: {e}")
+        return series
 
 
 def _numeric_series(
-    series: Any, spec: ColSpec, present: Any, missing: Any, add: Any, add_one: Any
+    series: Any, spec: ColSpec, present: Any, missing: Any, add: Any, add_one: Any, whole: Any
 ) -> Any:
     import numpy as np
     import pandas as pd
@@ -1257,7 +1277,7 @@ def _numeric_series(
         arr = np.array([np.nan if v is None else v for v in out], dtype=target)
         return pd.Series(arr, index=series.index, name=series.name)
     if dtype.kind not in "iuf":
-        add(present, _whole_column(t, dtype))
+        whole(_whole_column(t, dtype))
         return series
     gaps = bool(missing.any())
     if isinstance(dtype, np.dtype):

@@ -505,6 +505,28 @@ def test_series_and_ndarray_feed_a_column_schema() -> None:
     assert enforce_schema(np.array([[1], [2]]), one)["x"].tolist() == [1.0, 2.0]
 
 
+def test_a_frame_with_integer_labels_fits_the_signature_inferred_from_it() -> None:
+    frame = pd.DataFrame(np.arange(6.0).reshape(3, 2))  # columns 0 and 1
+    sig = infer_signature(frame)
+    assert sig.inputs is not None and sig.inputs.input_names() == ["0", "1"]
+    out = enforce_schema(frame, sig.inputs)
+    assert list(out.columns) == [0, 1] and out[1].tolist() == [1.0, 3.0, 5.0]
+    assert row_problems(frame, sig.inputs) == []
+
+
+def test_a_frame_naming_a_column_twice_is_refused() -> None:
+    frame = pd.DataFrame([[1.0, 2, 3]], columns=["a", "b", "b"])
+    with pytest.raises(SignatureError, match="names columns twice: b"):
+        enforce_schema(frame, ABC)
+
+
+def test_a_time_zone_fails_the_whole_datetime_column() -> None:
+    frame = pd.DataFrame({"d": pd.to_datetime(["2024-01-01", "2024-01-02"]).tz_localize("UTC")})
+    with pytest.raises(SignatureError, match="column 'd': expected a datetime without time zone"):
+        enforce_schema(frame, Schema([ColSpec("datetime", "d")]))
+    assert [p.row for p in row_problems(frame, Schema([ColSpec("datetime", "d")]))] == [0, 1]
+
+
 # ---------------------------------------------------------------------------------------
 # Enforcement: plain Python data (no pandas)
 
@@ -633,6 +655,14 @@ def test_dataframe_feeds_a_tensor_when_its_values_convert_exactly() -> None:
         enforce_schema(pd.DataFrame({"x": [1], "y": [2], "z": [3]}), schema)
 
 
+def test_a_text_column_feeds_a_string_tensor() -> None:
+    frame = pd.DataFrame({"text": ["a", "bb"]})
+    out = enforce_schema(frame, Schema([TensorSpec("str", (-1,), "text")]))
+    assert out["text"].tolist() == ["a", "bb"] and out["text"].dtype.kind == "U"
+    with pytest.raises(SignatureError, match="expected dtype str, got object"):
+        enforce_schema(pd.DataFrame({"t": ["a", 1]}), Schema([TensorSpec("str", (-1,))]))
+
+
 def test_named_tensors_are_checked_by_name() -> None:
     arrays = {"ids": np.array([1, 2]), "words": np.array([["a", "b"]] * 2), "extra": 1}
     out = enforce_schema(arrays, TENSORS)
@@ -679,6 +709,13 @@ def test_row_problems_limit_keeps_the_first_rows_whichever_check_finds_them() ->
     frame = pd.DataFrame({"a": [0.5] * 6, "b": [0.5, 1.5, 2.5, None, None, None]})
     assert [p.row for p in row_problems(frame, ABC, limit=2)] == [0, 1]
     assert [p.row for p in row_problems(frame, ABC, limit=10)] == [0, 1, 2, 3, 4, 5]
+
+
+def test_row_problems_names_lines_that_are_not_records() -> None:
+    rows = [{"a": 1.0, "b": 1}, [1.0, 1], {"a": 1.0, "b": 2}]
+    assert row_problems(rows, ABC) == [
+        RowProblem(1, None, "expected a record (column: value), got list")
+    ]
 
 
 def test_row_problems_when_a_column_is_missing_marks_every_row() -> None:
