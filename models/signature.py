@@ -1516,6 +1516,8 @@ def _convert_nested(value: Any, d: Mapping[str, Any]) -> Any:
     if not isinstance(value, Mapping):
         raise _Bad(f"expected {_describe_type(d)}, got {_describe_value(value)}")
     if kind == "map":
+        if not all(isinstance(k, str) for k in value):
+            raise _Bad(f"expected {_describe_type(d)} (text keys), got {_describe_value(value)}")
         return {k: _convert_nested(v, d["values"]) for k, v in value.items()}
     out = {}
     for prop, prop_type in d["properties"].items():

@@ -594,6 +594,10 @@ def test_compound_columns_are_checked_in_plain_data() -> None:
         enforce_schema({**row, "tags": [1]}, schema)
     with pytest.raises(SignatureError, match="missing property 'k'"):
         enforce_schema({**row, "obj": {"v": [1.0]}}, schema)
+    with pytest.raises(SignatureError, match="unexpected properties"):
+        enforce_schema({**row, "obj": {"k": 1, "w": 2}}, schema)
+    with pytest.raises(SignatureError, match=r"map<long> \(text keys\)"):
+        enforce_schema({**row, "counts": {1: 1}}, schema)
 
 
 def test_plain_data_is_enforced_without_pandas_or_numpy() -> None:
