@@ -14,8 +14,9 @@ Where mltop's rules differ from MLflow's, on purpose:
   once the gap's row is set aside; 2.5 -> long and 0.1 -> float are still refused.
 - A missing value (None, NaN, NA, NaT) in a required column is refused; MLflow lets NaN
   and None through for the types that can hold them.
-- The values of a string, binary or boolean column are checked one by one; MLflow passes any
-  object column through for these types.
+- The values of an object column are checked one by one: text is not a number and a
+  boolean is not a number. MLflow passes any object column through for string, binary and
+  boolean, and runs one meant for double through `pd.to_numeric` ("1" and True become 1.0).
 - Plain Python data (a list of records, a dict of columns, a dict of one row, a list of
   values, a scalar) is checked without pandas and comes back in the same shape.
 
