@@ -884,12 +884,13 @@ def row_problems(data: Any, schema: Schema, limit: int = 100) -> list[RowProblem
     if not isinstance(data, list):
         raise SignatureError("row_problems takes a DataFrame or a list of records (dicts)")
     problems: list[RowProblem] = []
+    named = _named_keys(schema)
     for i, record in enumerate(data):
         if not isinstance(record, Mapping):
             reason = f"expected a record (column: value), got {type(record).__name__}"
             problems.append(RowProblem(i, None, reason))
         else:
-            _record_problems(record, i, schema, problems, limit)
+            _record_problems(record, i, schema, problems, limit, named)
         if len(problems) >= limit:
             break
     return problems[:limit]
@@ -1335,9 +1336,10 @@ def _enforce_plain(data: Any, schema: Schema) -> Any:
     specs = [s for s in schema if isinstance(s, ColSpec)]
     if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
         out = []
+        named = _named_keys(schema)
+        problems: list[RowProblem] = []
         for i, record in enumerate(data):
-            problems: list[RowProblem] = []
-            row = _record_problems(record, i, schema, problems, 1)
+            row = _record_problems(record, i, schema, problems, 1, named)
             if problems:
                 raise _problem_error(problems[0], schema)
             out.append(row)
@@ -1346,7 +1348,7 @@ def _enforce_plain(data: Any, schema: Schema) -> Any:
         if _is_columns(data, specs):
             return _enforce_columns(data, schema)
         problems = []
-        row = _record_problems(data, 0, schema, problems, 1)
+        row = _record_problems(data, 0, schema, problems, 1, _named_keys(schema))
         if problems:
             raise _problem_error(problems[0], schema, one_row=True)
         return row
@@ -1407,6 +1409,11 @@ def _enforce_column(values: list[Any], spec: ColSpec) -> list[Any]:
 
 
 def _convert_cell(value: Any, spec: ColSpec) -> Any:
+    kind = type(value)  # the common cases first: JSON's own types, already right
+    if kind is float and value == value and spec.type == "double":
+        return value
+    if (kind is str and spec.type == "string") or (kind is bool and spec.type == "boolean"):
+        return value
     if _missing(value):
         if spec.required and spec.type != "any":
             raise _Bad("missing value (the column is required)")
@@ -1416,13 +1423,25 @@ def _convert_cell(value: Any, spec: ColSpec) -> Any:
     return _convert_nested(value, spec.type_dict())
 
 
+def _named_keys(schema: Schema) -> list[tuple[ColSpec, Any]] | None:
+    """(spec, record key) for a named schema; None for an unnamed one (keys by position)."""
+    if not schema.has_input_names():
+        return None
+    return [(spec, spec.name) for spec in schema if isinstance(spec, ColSpec)]
+
+
 def _record_problems(
-    record: Mapping[Any, Any], i: int, schema: Schema, problems: list[RowProblem], limit: int
+    record: Mapping[Any, Any],
+    i: int,
+    schema: Schema,
+    problems: list[RowProblem],
+    limit: int,
+    named: list[tuple[ColSpec, Any]] | None,
 ) -> dict[Any, Any]:
     """The record converted; its problems appended (up to `limit` in all)."""
     out: dict[Any, Any] = {}
-    if schema.has_input_names():
-        keyed = [(spec, spec.name) for spec in schema]
+    if named is not None:
+        keyed = named
     else:
         keys = list(record)
         if len(keys) < len(schema):
@@ -1434,9 +1453,8 @@ def _record_problems(
                 )
             )
             return out
-        keyed = [(spec, keys[n]) for n, spec in enumerate(schema)]
+        keyed = [(spec, keys[n]) for n, spec in enumerate(schema) if isinstance(spec, ColSpec)]
     for spec, key in keyed:
-        assert isinstance(spec, ColSpec)
         if len(problems) >= limit:
             break
         if key not in record:
