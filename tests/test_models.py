@@ -41,6 +41,11 @@ class Shifted(pyfunc.PythonModel):
         return [scale * row["x"] + self.shift for row in model_input]
 
 
+class ParamsEcho(pyfunc.PythonModel):
+    def predict(self, context, model_input, params=None):
+        return params
+
+
 def _sklearn_model():
     np = pytest.importorskip("numpy")
     linear = pytest.importorskip("sklearn.linear_model")
@@ -95,14 +100,21 @@ def test_a_function_is_a_model(fluent):
 def test_python_model_gets_its_artifacts_and_params(fluent, tmp_path):
     shift = tmp_path / "shift.txt"
     shift.write_text("10")
+    signature = models.infer_signature(ROWS, [0.0, 0.0, 0.0], params={"scale": 1.0})
     with fluent.start_run():
         info = pyfunc.log_model(
-            name="shifted", python_model=Shifted(), artifacts={"shift": str(shift)}
+            name="shifted",
+            python_model=Shifted(),
+            artifacts={"shift": str(shift)},
+            signature=signature,
         )
     shift.write_text("99")  # the model keeps its own copy
     loaded = models.load_model(info.model_uri)
     assert loaded.predict(ROWS) == [11.0, 12.5, 6.0]
     assert loaded.predict(ROWS, params={"scale": 2.0}) == [12.0, 15.0, 2.0]
+    # As in MLflow, params the signature does not declare are not passed
+    unsigned = models.log_model(ParamsEcho(), "unsigned")
+    assert models.load_model(unsigned.model_uri).predict(ROWS, params={"scale": 2.0}) in ({}, None)
 
 
 def test_plain_pickle_refuses_a_class_defined_in_the_script(tmp_path):

@@ -346,19 +346,10 @@ def models_policy(
         click.echo(clean(current) if current else f"{clean(name)} has no policy")
 
 
-def _schema_lines(schema: object) -> list[str]:
-    """'name: type' per column of a signature's schema (a tensor as dtype and shape)."""
-    lines = []
-    for spec in getattr(schema, "inputs", None) or []:
-        if hasattr(spec, "dtype"):
-            shape = ", ".join(str(n) for n in getattr(spec, "shape", ()) or ())
-            name = getattr(spec, "name", None)
-            lines.append(f"{name + ': ' if name else ''}tensor {spec.dtype} ({shape})")
-        else:
-            name = getattr(spec, "name", None)
-            optional = "" if getattr(spec, "required", True) else " (optional)"
-            lines.append(f"{name + ': ' if name else ''}{getattr(spec, 'type', spec)}{optional}")
-    return lines
+def _schema_lines(schema: Any) -> list[str]:
+    """One line per column of a signature's schema (`age: long`, `x: Tensor float64 (-1, 3)`,
+    `tags: array<string> (optional)`)."""
+    return [spec.describe() for spec in schema] if schema is not None else []
 
 
 def _model_facts(ctx: click.Context, uri: str, store_path: str | None) -> dict[str, Any]:
