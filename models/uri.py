@@ -207,7 +207,7 @@ def resolve_for_loading(
 
 def _untrusted(path: Path, store_path: Path) -> str:
     return (
-        f"{path} is outside the store ({store_path}); loading a model runs the code pickled "
-        "in it: pass allow_outside_store=True (mltop predict: --allow-outside-store) for a "
-        "model you trust"
+        f"{path.absolute()} is outside the store ({store_path}); loading a model runs the code "
+        "pickled in it: pass allow_outside_store=True (mltop predict: --allow-outside-store) "
+        "for a model you trust"
     )
