@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from model_classes import Scaler
 
 from mltop import models
 from mltop.models import sklearn as mt_sklearn
@@ -119,6 +120,21 @@ def test_the_signature_mlflow_wrote_is_read_and_enforced():
     with pytest.raises(models.SignatureError, match="'b'") as error:
         loaded.predict([{"a": 1.0, "c": 2.0}])
     assert error.value.column == "b"
+
+
+def test_a_loaded_models_metadata_gives_its_model_info(fluent):
+    """MLflow's `model.metadata.get_model_info()`: what log_model returned, from the MLmodel."""
+    saved = models.load_model(FIXTURES / "sklearn_pickle", allow_outside_store=True)
+    info = saved.metadata.get_model_info()
+    assert (info.model_uri, info.run_id, info.model_id) == ("", None, "")
+    assert info.flavors["sklearn"]["serialization_format"] == "pickle"
+    assert info.model_uuid == saved.metadata.model_uuid
+    with fluent.start_run():
+        logged = models.log_model(Scaler(2.0), "scaler", metadata={"team": "risk"})
+    info = models.load_model(logged.model_uri).metadata.get_model_info()
+    assert (info.model_uri, info.model_id) == (logged.model_uri, logged.model_id)
+    assert (info.run_id, info.artifact_path, info.name) == (logged.run_id, "scaler", "scaler")
+    assert info.metadata == {"team": "risk"}
 
 
 def test_mlflows_skops_file_loads_with_skops():
