@@ -8,6 +8,7 @@ plugin) need it importable; CI installs it.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import sys
@@ -19,7 +20,8 @@ from model_classes import Scaler
 
 from mltop import models
 from mltop.models import sklearn as mt_sklearn
-from mltop.models.errors import MissingDependencyError, UntrustedModelError
+from mltop.models.errors import IntegrityError, MissingDependencyError, UntrustedModelError
+from mltop.store import Store
 
 FIXTURES = Path(__file__).parent / "data" / "mlflow_models"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
@@ -148,3 +150,72 @@ def test_mlflows_skops_file_without_skops_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "skops.io", None)
     with pytest.raises(MissingDependencyError, match="skops format: pip install skops"):
         models.load_model(FIXTURES / "sklearn_skops", allow_outside_store=True)
+
+
+@pytest.fixture
+def plugin(mlflow_allowed, store_path, fluent):
+    """MLflow's tracking URI set to the store the fluent API (and load_model) uses."""
+    mlflow = mlflow_allowed
+    mlflow.set_tracking_uri(f"mltop://{store_path}")
+    yield mlflow
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.tracking.fluent._active_experiment_id = None
+    mlflow.set_tracking_uri(None)
+
+
+# -- MLflow's client logging into an mltop store (the plugin) ------------------------------
+
+
+def test_a_model_mlflow_logs_through_the_plugin_is_checked_and_loads_in_mltop(plugin, store_path):
+    mlflow = plugin
+    fitted = _fitted()
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            fitted,
+            name="clf",
+            registered_model_name="clf",
+            input_example=_frame(TRAIN[:3]),
+            pip_requirements=["scikit-learn"],
+        )
+    assert info.registered_model_version == 1
+    store = Store(store_path)
+    try:
+        logged = store.get_logged_model(info.model_id)
+        folder = Path(logged.artifact_location)
+        recorded = store.logged_model_files(info.model_id)
+    finally:
+        store.close()
+    on_disk = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
+    assert set(recorded) == set(on_disk) and "MLmodel" in recorded
+    for path, digest in recorded.items():
+        data = on_disk[path].read_bytes()
+        assert (digest.size, digest.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+
+    expected = fitted.predict(_frame(ROWS)).tolist()
+    assert models.load_model("models:/clf/1").predict(_frame(ROWS)).tolist() == expected
+    # MLflow's client loads it through the plugin too; loading a registered version, it
+    # writes its `registered_model_meta` (name and version) into the model's folder...
+    assert mlflow.pyfunc.load_model("models:/clf/1").predict(_frame(ROWS)).tolist() == expected
+    assert (folder / "registered_model_meta").is_file()
+    # ... which is no change of the model to mltop.
+    assert models.load_model("models:/clf/1").predict(_frame(ROWS)).tolist() == expected
+
+    pickled = models.get_model_info("models:/clf/1").flavors["sklearn"]["pickled_model"]
+    with open(folder / pickled, "ab") as file:
+        file.write(b"\0")  # changed after it was logged
+    with pytest.raises(IntegrityError, match=f"changed: {pickled}"):
+        models.load_model("models:/clf/1")
+    with pytest.raises(IntegrityError, match=f"changed: {pickled}"):
+        mt_sklearn.load_model(f"models:/{info.model_id}")
+
+
+def test_an_mlflow_folder_copied_into_a_run_loads_by_its_run_uri(fluent, store_path):
+    """A folder MLflow wrote, logged as a run's artifacts: `runs:/` finds it in the store,
+    so no permission is needed."""
+    with fluent.start_run() as run:
+        fluent.log_artifacts(str(FIXTURES / "sklearn_pickle"), "model")
+    loaded = models.load_model(f"runs:/{run.info.run_id}/model")
+    assert [int(v) for v in loaded.predict(_frame(ROWS))] == (
+        EXPECTED["models"]["sklearn_pickle"]["predict"]
+    )
