@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 from model_classes import Scaler
 
 from mltop import models
+from mltop.models import pyfunc
 from mltop.models import sklearn as mt_sklearn
 from mltop.models.errors import IntegrityError, MissingDependencyError, UntrustedModelError
 from mltop.store import Store
@@ -152,6 +155,35 @@ def test_mlflows_skops_file_without_skops_says_what_to_install(monkeypatch):
         models.load_model(FIXTURES / "sklearn_skops", allow_outside_store=True)
 
 
+# -- folders MLflow writes now (MLflow installed) -----------------------------------------
+
+
+@pytest.mark.parametrize("serialization_format", ["cloudpickle", "pickle", "skops"])
+def test_a_folder_mlflow_saves_now_predicts_the_same_in_mltop(
+    mlflow_allowed, tmp_path, serialization_format
+):
+    mlflow = mlflow_allowed
+    fitted = _fitted()
+    folder = tmp_path / f"saved-{serialization_format}"
+    mlflow.sklearn.save_model(
+        fitted,
+        str(folder),
+        serialization_format=serialization_format,
+        input_example=_frame(TRAIN[:3]),
+        pip_requirements=["scikit-learn"],  # (MLflow's inference runs a process: slow)
+    )
+    theirs = mlflow.pyfunc.load_model(str(folder))
+    ours = models.load_model(folder, allow_outside_store=True)
+    assert ours.predict(_frame(ROWS)).tolist() == theirs.predict(_frame(ROWS)).tolist()
+    estimator = mt_sklearn.load_model(folder, allow_outside_store=True)
+    assert estimator.predict_proba(_frame(ROWS)).tolist() == (
+        mlflow.sklearn.load_model(str(folder)).predict_proba(_frame(ROWS)).tolist()
+    )
+    their_signature = mlflow.models.get_model_info(str(folder)).signature
+    assert ours.metadata.signature is not None
+    assert ours.metadata.signature.to_dict() == their_signature.to_dict()
+
+
 @pytest.fixture
 def plugin(mlflow_allowed, store_path, fluent):
     """MLflow's tracking URI set to the store the fluent API (and load_model) uses."""
@@ -162,6 +194,134 @@ def plugin(mlflow_allowed, store_path, fluent):
         mlflow.end_run()
     mlflow.tracking.fluent._active_experiment_id = None
     mlflow.set_tracking_uri(None)
+
+
+# -- folders mltop writes, loaded by MLflow -------------------------------------------------
+
+
+@pytest.mark.parametrize("serialization_format", ["cloudpickle", "pickle"])
+def test_mlflow_loads_an_sklearn_model_mltop_saved(mlflow_allowed, tmp_path, serialization_format):
+    mlflow = mlflow_allowed
+    fitted = _fitted()
+    folder = tmp_path / "ours"
+    models.save_model(
+        fitted,
+        folder,
+        input_example=_frame(TRAIN[:3]),
+        serialization_format=serialization_format,
+    )
+    theirs = mlflow.pyfunc.load_model(str(folder))
+    assert theirs.predict(_frame(ROWS)).tolist() == fitted.predict(_frame(ROWS)).tolist()
+    estimator = mlflow.sklearn.load_model(str(folder))
+    assert type(estimator) is type(fitted)
+    assert estimator.coef_.tolist() == fitted.coef_.tolist()
+    _same_signature(mlflow, folder)
+
+
+def _same_signature(mlflow: Any, folder: Path) -> None:
+    """MLflow reads the signature mltop wrote as mltop does."""
+    ours = models.get_model_info(folder).signature
+    theirs = mlflow.models.get_model_info(str(folder)).signature
+    assert ours is not None and theirs is not None
+    assert theirs.to_dict() == ours.to_dict()
+
+
+def test_mlflow_loads_an_sklearn_model_mltop_logged(plugin, fluent):
+    """(MLflow's get_model_info asks its tracking store about the MLmodel's model_id: the
+    plugin points it at mltop's.)"""
+    mlflow = plugin
+    fitted = _fitted()
+    with fluent.start_run():
+        info = models.log_model(fitted, "clf", input_example=_frame(TRAIN[:3]))
+    theirs = mlflow.pyfunc.load_model(info.path)
+    assert theirs.predict(_frame(ROWS)).tolist() == fitted.predict(_frame(ROWS)).tolist()
+    assert type(mlflow.sklearn.load_model(info.path)) is type(fitted)
+    assert theirs.metadata.model_id == info.model_id
+    _same_signature(mlflow, Path(info.path))
+
+
+def test_mlflow_loads_a_python_object_from_a_module(plugin, fluent):
+    mlflow = plugin
+    rows = [{"x": 1.0}, {"x": 2.5}, {"x": -4.0}]
+    for serialization_format in ("pickle", "cloudpickle"):
+        with fluent.start_run():
+            info = models.log_model(
+                Scaler(3.0),
+                f"scaler-{serialization_format}",
+                input_example=rows,
+                serialization_format=serialization_format,
+            )
+        theirs = mlflow.pyfunc.load_model(info.path)
+        import pandas as pd
+
+        assert list(theirs.predict(pd.DataFrame(rows))) == [3.0, 7.5, -12.0]
+        _same_signature(mlflow, Path(info.path))
+
+
+def test_mlflow_loads_a_class_defined_in_the_test_in_another_process(mlflow_allowed, tmp_path):
+    """cloudpickle carries a class defined here (not importable elsewhere) in the model: a
+    fresh process, with MLflow and mltop but not this file, loads and runs it."""
+
+    class Offset:
+        def __init__(self, by: float) -> None:
+            self.by = by
+
+        def predict(self, model_input: Any) -> list[float]:
+            return [float(v) + self.by for v in model_input["x"]]
+
+    folder = tmp_path / "offset"
+    models.save_model(Offset(0.5), folder)
+    assert models.get_model_info(folder).flavors["python_function"]["serialization_format"] == (
+        "cloudpickle"
+    )
+    code = f"""
+        import json, mlflow, pandas as pd
+        model = mlflow.pyfunc.load_model({str(folder)!r})
+        print(json.dumps(list(model.predict(pd.DataFrame({{"x": [1, 2, 3]}})))))
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [1.5, 2.5, 3.5]
+
+
+class Shifted(pyfunc.PythonModel):
+    """mltop's PythonModel (MLflow's form): an artifact read at load, params at predict."""
+
+    def load_context(self, context: pyfunc.PythonModelContext) -> None:
+        self.shift = float(Path(context.artifacts["shift"]).read_text())
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> list[float]:
+        scale = (params or {}).get("scale", 1.0)
+        return [scale * float(v) + self.shift for v in model_input["x"]]
+
+
+def test_mlflow_loads_a_python_model_with_artifacts(mlflow_allowed, tmp_path):
+    import pandas as pd
+
+    mlflow = mlflow_allowed
+    (tmp_path / "shift.txt").write_text("10")
+    folder = tmp_path / "shifted"
+    frame = pd.DataFrame({"x": [1.0, 2.0]})
+    pyfunc.save_model(
+        folder,
+        python_model=Shifted(),
+        artifacts={"shift": str(tmp_path / "shift.txt")},
+        signature=models.infer_signature(frame, [11.0, 12.0], params={"scale": 1.0}),
+    )
+    (tmp_path / "shift.txt").unlink()  # the model keeps its own copy
+    theirs = mlflow.pyfunc.load_model(str(folder))
+    ours = models.load_model(folder, allow_outside_store=True)
+    for loaded in (theirs, ours):
+        assert list(loaded.predict(frame)) == [11.0, 12.0]
+        assert list(loaded.predict(frame, params={"scale": 2.0})) == [12.0, 14.0]
+    _same_signature(mlflow, folder)
 
 
 # -- MLflow's client logging into an mltop store (the plugin) ------------------------------
