@@ -184,6 +184,33 @@ def test_a_folder_mlflow_saves_now_predicts_the_same_in_mltop(
     assert ours.metadata.signature.to_dict() == their_signature.to_dict()
 
 
+def test_a_python_model_mlflow_saves_loads_in_mltop_with_mlflows_loader(mlflow_allowed, tmp_path):
+    """MLflow's own PythonModel folders name MLflow's loader (`mlflow.pyfunc.model`): mltop
+    imports it, as MLflow would, and predicts the same through it."""
+    import pandas as pd
+
+    mlflow = mlflow_allowed
+
+    class Upper(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return [text.upper() for text in model_input["s"]]
+
+    folder = tmp_path / "upper"
+    mlflow.pyfunc.save_model(
+        str(folder),
+        python_model=Upper(),
+        input_example=pd.DataFrame({"s": ["a"]}),
+        pip_requirements=["pandas"],
+    )
+    ours = models.load_model(folder, allow_outside_store=True)
+    assert ours.loader_module == "mlflow.pyfunc.model"
+    frame = pd.DataFrame({"s": ["x", "y"]})
+    assert list(ours.predict(frame)) == list(mlflow.pyfunc.load_model(str(folder)).predict(frame))
+    assert list(ours.predict(frame)) == ["X", "Y"]
+    with pytest.raises(models.SignatureError, match="'s'"):
+        ours.predict(pd.DataFrame({"t": ["x"]}))
+
+
 @pytest.fixture
 def plugin(mlflow_allowed, store_path, fluent):
     """MLflow's tracking URI set to the store the fluent API (and load_model) uses."""
