@@ -47,8 +47,9 @@ class ParamsEcho(pyfunc.PythonModel):
 
 
 def _sklearn_model():
-    np = pytest.importorskip("numpy")
-    linear = pytest.importorskip("sklearn.linear_model")
+    import numpy as np
+    from sklearn import linear_model as linear
+
     features = np.array([[1.0, 2.0], [2.0, 0.5], [3.0, 1.5], [4.0, 3.0], [5.0, 1.0]])
     target = features @ np.array([1.5, -2.0]) + 0.25
     return linear.LinearRegression().fit(features, target), features
@@ -74,8 +75,9 @@ def test_sklearn_round_trip_predicts_the_same(fluent, serialization_format):
 
 
 def test_sklearn_predict_fn_names_another_method(fluent):
-    np = pytest.importorskip("numpy")
-    linear = pytest.importorskip("sklearn.linear_model")
+    import numpy as np
+    from sklearn import linear_model as linear
+
     features = np.array([[0.0], [1.0], [2.0], [3.0]])
     classifier = linear.LogisticRegression().fit(features, [0, 0, 1, 1])
     models.sklearn.save_model(classifier, "clf", pyfunc_predict_fn="predict_proba")
