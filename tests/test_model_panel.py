@@ -177,16 +177,13 @@ async def test_enter_on_a_version_still_opens_its_source_run(model_store):
         assert app.screen.run_id == runs["resnet-lr0.1"]
 
 
-@sync
-async def test_the_files_are_hashed_off_the_ui_thread_while_the_screen_still_moves(
-    model_store, monkeypatch
-):
-    """A model of a few gigabytes takes a while to hash: the panel says so meanwhile, and
-    the keys still act; the state shows once the check is done."""
+@pytest.fixture
+def slow_hashing(monkeypatch):
+    """Hashing a model's files waits until `release` is set; `threads`: who hashed."""
     from mltop.models import uri
 
     release = threading.Event()
-    threads = []
+    threads: list[threading.Thread] = []
     real = uri.integrity
 
     def slow(store, model):
@@ -195,26 +192,68 @@ async def test_the_files_are_hashed_off_the_ui_thread_while_the_screen_still_mov
         return real(store, model)
 
     monkeypatch.setattr(uri, "integrity", slow)
+    yield release, threads
+    release.set()
+
+
+async def registry_at_v1(pilot) -> RegistryScreen:
+    await wait_loaded(pilot)
+    await pilot.press("r")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, RegistryScreen))
+    screen = pilot.app.screen
+    versions = screen.query_one("#versions", DataTable)
+    await settle(pilot, lambda: versions.row_count == 5)
+    versions.focus()
+    versions.move_cursor(row=4)  # v1
+    return screen
+
+
+@sync
+async def test_the_files_are_hashed_off_the_ui_thread_while_the_screen_still_moves(
+    model_store, slow_hashing
+):
+    """A model's files take a while to hash: the panel says so meanwhile, and the keys
+    still act; a small model is checked at once, even while another is."""
+    release, threads = slow_hashing
     app = make_app(model_store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_loaded(pilot)
-        await pilot.press("r")
-        await settle(pilot, lambda: isinstance(app.screen, RegistryScreen))
-        screen = app.screen
-        versions = screen.query_one("#versions", DataTable)
-        await settle(pilot, lambda: versions.row_count == 5)
-        versions.focus()
-        versions.move_cursor(row=4)  # v1
+        screen = await registry_at_v1(pilot)
         await settle(pilot, lambda: threads)  # hashing, in its thread
         assert threads[0] is not threading.main_thread()
         assert "checking…" in panel(screen)
         assert "flavors" in panel(screen)  # what is read already shows
         await pilot.press("k", "k")  # the screen answers while the files are read
         assert caption(screen).startswith("Model of clf v3")
+        await settle(pilot, lambda: len(threads) >= 2)  # v3's own check has started
         await pilot.press("j", "j")
         release.set()
         await settle(pilot, lambda: "✓ 3 files as logged" in panel(screen))
-        assert len(threads) <= 3  # one check at a time, each model's once: no pile-up
+        assert len(threads) <= 3  # v1, v2 and v3 at most: each model's files once
+
+
+@sync
+async def test_big_models_are_hashed_one_at_a_time_the_one_under_the_cursor_next(
+    model_store, slow_hashing, monkeypatch
+):
+    from mltop.tui import present
+
+    monkeypatch.setattr(present, "QUICK_CHECK_BYTES", 0)  # every model a big one
+    release, threads = slow_hashing
+    app = make_app(model_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await registry_at_v1(pilot)
+        await settle(pilot, lambda: threads)
+        await pilot.press("k")  # v2: waits for v1's check
+        await settle(pilot, lambda: caption(screen).startswith("Model of clf v2"))
+        await settle(pilot, lambda: "checking…" in panel(screen))
+        await pilot.pause(0.3)
+        assert len(threads) == 1
+        release.set()
+        await settle(pilot, lambda: "⚠ changed: model.pkl" in panel(screen))
+        assert len(threads) == 2
+        await pilot.press("j")
+        assert "✓ 3 files as logged" in panel(screen)  # checked already: no hashing again
+        assert len(threads) == 2
 
 
 @sync

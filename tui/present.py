@@ -515,6 +515,9 @@ MODEL_MISSING = "folder missing"
 NOT_A_MODEL = "not a model folder (no MLmodel)"
 NO_CHECKSUMS = "no checksums recorded"
 MAX_SHOWN_COLUMNS = 8  # a signature's columns shown; the rest counted
+# A model whose files take no more is hashed at once, even while a bigger one is (those are
+# hashed one at a time: a few gigabytes take seconds).
+QUICK_CHECK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -542,6 +545,11 @@ class VersionModel:
     files: int = 0
     size: int | None = None  # None: no folder
     problem: str = ""
+    recorded_bytes: int | None = None  # the bytes checksummed when it was logged
+
+    @property
+    def quick_to_check(self) -> bool:
+        return self.recorded_bytes is not None and self.recorded_bytes <= QUICK_CHECK_BYTES
 
 
 @dataclass(frozen=True)
@@ -585,7 +593,13 @@ def read_version_model(store: TrackingStore, version: ModelVersion) -> VersionMo
     except MltopError as error:  # (its run or logged model gone from the store)
         return replace(facts, problem=str(error))
     model_id = found.logged_model.model_id if found.logged_model is not None else None
-    facts = replace(facts, path=str(found.path), model_id=model_id)
+    recorded = store.logged_model_files(model_id) if model_id is not None else {}
+    facts = replace(
+        facts,
+        path=str(found.path),
+        model_id=model_id,
+        recorded_bytes=sum(digest.size for digest in recorded.values()) if recorded else None,
+    )
     try:
         if not found.path.is_dir():
             return replace(facts, problem=MODEL_MISSING)

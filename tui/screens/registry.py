@@ -331,8 +331,9 @@ class RegistryScreen(Screen):
         self._model_read: dict[tuple[str, int], VersionModel] = {}
         self._model_reading: tuple[str, int] | None = None
         self._checked: dict[str, Checksums] = {}
-        self._checking: str | None = None
-        self._check_next: VersionModel | None = None
+        self._checking: str | None = None  # the big model being hashed
+        self._check_next: VersionModel | None = None  # the big model to hash next
+        self._quick: set[str] = set()  # small models being hashed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -482,8 +483,7 @@ class RegistryScreen(Screen):
         if checksums is None and model.model_id is not None:
             checksums = self._checked.get(model.model_id)
             if checksums is None:
-                self._check_next = model
-                self._next_check()
+                self._ask_check(model)
         panel.show(model, checksums)
 
     @property
@@ -514,6 +514,19 @@ class RegistryScreen(Screen):
             self._model_reading = None
         self._show_model()
 
+    def _ask_check(self, model: VersionModel) -> None:
+        """Check a small model's files at once; a big one's when no other big one is
+        being checked (the last asked for first)."""
+        model_id = model.model_id
+        if model_id is None or model_id in self._quick or model_id == self._checking:
+            return
+        if model.quick_to_check:
+            self._quick.add(model_id)
+            self._check_model(self.store, model)
+        else:
+            self._check_next = model
+            self._next_check()
+
     def _next_check(self) -> None:
         """Check the model last asked for, unless a check is running (it is checked
         next) or it was checked already."""
@@ -536,6 +549,7 @@ class RegistryScreen(Screen):
 
     def on_model_checked(self, message: ModelChecked) -> None:
         self._checked[message.model_id] = message.checksums
+        self._quick.discard(message.model_id)
         if self._checking == message.model_id:
             self._checking = None
         self._show_model()

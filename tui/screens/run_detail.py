@@ -37,6 +37,7 @@ from mltop.tui.history import ChartData, chart_data
 from mltop.tui.logfile import LogFile
 from mltop.tui.present import (
     LOGGED_MODEL_COLUMNS,
+    QUICK_CHECK_BYTES,
     TAG_RERUN_OF,
     Checksums,
     FilesRead,
@@ -371,7 +372,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         # Their checksum states: the model under the cursor checked off the UI thread (it
         # reads every file), one check at a time, each model once (until it changes).
         self.model_checks: dict[tuple[str, str, int], Checksums] = {}
-        self._checking: tuple[str, str, int] | None = None
+        self._checking: tuple[str, str, int] | None = None  # the big model being hashed
+        self._quick: set[tuple[str, str, int]] = set()  # small ones being hashed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -639,9 +641,14 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         shown = self.models[row]
         at = checked_at(shown.model)
         checksums = self.model_checks.get(at)
-        if checksums is None and shown.model.status == MODEL_READY and self._checking is None:
-            self._checking = at
-            self._check_model(self.store, shown.model)
+        if checksums is None and shown.model.status == MODEL_READY and at not in self._quick:
+            size = shown.files.size
+            if size is not None and size <= QUICK_CHECK_BYTES:  # hashed at once
+                self._quick.add(at)
+                self._check_model(self.store, shown.model)
+            elif self._checking is None:  # a big one: one at a time
+                self._checking = at
+                self._check_model(self.store, shown.model)
         note.update(logged_model_note(shown, checksums))
 
     @store_work(group="detail-check")
@@ -654,6 +661,7 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
 
     def on_model_checked(self, message: ModelChecked) -> None:
         self.model_checks[message.at] = message.checksums
+        self._quick.discard(message.at)
         if self._checking == message.at:
             self._checking = None
         self._note_model(self.query_one("#models", DataTable).cursor_row)
