@@ -1,5 +1,8 @@
 """The registry screen (`r`): registered models, the versions of the one under the cursor,
-and its transition history (`h`); enter on a version opens the run that produced it.
+and its transition history (`h`); enter on a version opens the run that produced it. Under
+the versions, the model of the one under the cursor (`widgets/model_panel.py`): its
+flavors, files, signature and whether its files are still those logged, read and hashed
+off the UI thread.
 
 `P` `S` `A` `N` move the version under the cursor to Production, Staging, Archived or None,
 `b` rolls Production back, `a` points an alias at the version, `x` removes one of its
@@ -326,8 +329,8 @@ class RegistryScreen(Screen):
         self._asked = 0  # the moves asked for so far: the last is the one its dialog shows
         self._dialog: TransitionDialog | None = None
         # The model panel: each version's model read once, by (name, version); each logged
-        # model's files checked once (hashing reads them all: one check at a time, the
-        # version under the cursor next).
+        # model's files checked once (hashing reads them all: a small model's at once, big
+        # ones one at a time, the version under the cursor next).
         self._model_read: dict[tuple[str, int], VersionModel] = {}
         self._model_reading: tuple[str, int] | None = None
         self._checked: dict[str, Checksums] = {}
