@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_dashboard import settle, sync
 from test_snapshots import NOW, fixed_store, make_app, model_shown, wait_loaded  # noqa: F401
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from mltop.store import Store
 from mltop.tui.present import (
@@ -27,6 +27,7 @@ from mltop.tui.present import (
 from mltop.tui.screens.registry import RegistryScreen
 from mltop.tui.screens.run_detail import RunDetailScreen
 from mltop.tui.text import file_size
+from mltop.tui.widgets.model_panel import ModelPanel
 
 HOSTILE_COLUMN = "[bold]x[/] [@click=app.quit]"
 MLMODEL = f"""\
@@ -108,11 +109,12 @@ async def open_models(pilot, version: int = 1) -> RegistryScreen:
 
 
 def panel(screen) -> str:
-    return str(screen.query_one("#model-body", Static).render())
+    """The panel's lines under its caption, as text."""
+    return screen.query_one(ModelPanel).text.plain.split("\n", 1)[1]
 
 
 def caption(screen) -> str:
-    return str(screen.query_one("#model-caption", Static).render())
+    return screen.query_one(ModelPanel).text.plain.split("\n", 1)[0]
 
 
 # -- the registry's panel ------------------------------------------------------------------

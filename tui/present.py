@@ -687,32 +687,35 @@ def checksums_text(checksums: Checksums | None) -> Text:
     return Text("⚠ " + clean(checksums.text), style="bold yellow")
 
 
-def version_model_text(model: VersionModel, checksums: Checksums | None) -> Text:
-    """The model panel's lines: flavors, files, checksums, inputs, outputs (or what is
-    wrong: its folder gone, no MLmodel in it, its MLmodel unreadable)."""
-    text = Text()
+def version_model_lines(model: VersionModel, checksums: Checksums | None) -> list[tuple[str, Text]]:
+    """The model panel's lines, (label, value): flavors, files, checksums, inputs, outputs
+    (or what is wrong: its folder gone, no MLmodel in it, its MLmodel unreadable)."""
+    if not model.path:  # (the version's source leads nowhere in the store)
+        return [("model", plain(model.problem, "yellow"))]
+    lines = []
+    if model.problem == MODEL_MISSING:
+        lines.append(("folder", plain(model.path, "dim")))
+    elif model.problem:
+        lines.append(("model", plain(model.problem, "yellow")))
+    else:
+        lines.append(("flavors", plain(flavors_label(model.flavors) or "(none)")))
+    if model.size is not None:
+        files = f"{model.files} file{'' if model.files == 1 else 's'}, {file_size(model.size)}"
+        lines.append(("files", plain(files)))
+    lines.append(("checksums", checksums_text(checksums)))
+    if not model.problem:  # (last: a signature of many columns may take a few lines)
+        lines.append(("inputs", columns_text(model.inputs)))
+        if model.inputs is not None:
+            lines.append(("outputs", columns_text(model.outputs)))
+    return lines
 
-    def line(label: str, value: Text) -> None:
+
+def version_model_text(model: VersionModel, checksums: Checksums | None) -> Text:
+    """The model panel's lines as one text, each label padded (as a command prints it)."""
+    text = Text()
+    for label, value in version_model_lines(model, checksums):
         if text:
             text.append("\n")
         text.append(f"{label:<11}", style="dim")
         text.append_text(value)
-
-    if not model.path:  # (the version's source leads nowhere in the store)
-        line("model", plain(model.problem, "yellow"))
-        return text
-    if model.problem == MODEL_MISSING:
-        line("folder", plain(model.path, "dim"))
-    elif model.problem:
-        line("model", plain(model.problem, "yellow"))
-    else:
-        line("flavors", plain(flavors_label(model.flavors) or "(none)"))
-    if model.size is not None:
-        files = f"{model.files} file{'' if model.files == 1 else 's'}, {file_size(model.size)}"
-        line("files", plain(files))
-    line("checksums", checksums_text(checksums))
-    if not model.problem:  # (last: a signature of many columns may take a few lines)
-        line("inputs", columns_text(model.inputs))
-        if model.inputs is not None:
-            line("outputs", columns_text(model.outputs))
     return text
