@@ -62,13 +62,17 @@ class PredictError(MltopError):
 
 @dataclass
 class Chunk:
-    """Rows read from the input: each row's values as read (CSV: text), its place in the
-    file (the physical line it starts on; Parquet: the row's number) and how far the
-    reading got (bytes, or row groups for Parquet)."""
+    """Rows read from the input, as records (JSONL) or as columns (CSV's text, Parquet's
+    values), with each row's place in the file (the physical line it starts on; Parquet:
+    its row number) and how far the reading got (bytes; Parquet: row groups)."""
 
-    rows: list[dict[str, Any]]
     places: list[int]
     progress: int
+    rows: list[dict[str, Any]] | None = None
+    columns: dict[str, list[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.places)
 
 
 class Reader:
@@ -161,9 +165,8 @@ class CsvReader(Reader):
                 return start, fields
 
     def chunks(self, size: int) -> Iterator[Chunk]:
-        columns = self.columns or []
-        width = len(columns)
-        rows: list[dict[str, Any]] = []
+        width = len(self.columns or [])
+        records: list[list[str]] = []
         places: list[int] = []
         while True:
             found = self._next_row()
@@ -175,13 +178,21 @@ class CsvReader(Reader):
                     f"{self.name}: line {line}: {len(fields)} field"
                     f"{'' if len(fields) == 1 else 's'}, but the header has {width}"
                 )
-            rows.append(dict(zip(columns, fields, strict=True)))
+            records.append(fields)
             places.append(line)
-            if len(rows) >= size:
-                yield Chunk(rows, places, self._position())
-                rows, places = [], []
-        if rows or not places:
-            yield Chunk(rows, places, self.total or self._position())
+            if len(records) >= size:
+                yield Chunk(places, self._position(), columns=self._by_column(records))
+                records, places = [], []
+        yield Chunk(places, self.total or self._position(), columns=self._by_column(records))
+
+    def _by_column(self, records: list[list[str]]) -> dict[str, list[Any]]:
+        names = self.columns or []
+        if not records:
+            return {name: [] for name in names}
+        return {
+            name: list(values)
+            for name, values in zip(names, zip(*records, strict=True), strict=True)
+        }
 
     def close(self) -> None:
         if self._binary is not sys.stdin.buffer:
@@ -222,9 +233,9 @@ class JsonlReader(Reader):
             rows.append(row)
             places.append(number)
             if len(rows) >= size:
-                yield Chunk(rows, places, done)
+                yield Chunk(places, done, rows=rows)
                 rows, places = [], []
-        yield Chunk(rows, places, done)
+        yield Chunk(places, done, rows=rows)
 
     def close(self) -> None:
         if self._binary is not sys.stdin.buffer:
@@ -280,16 +291,16 @@ class ParquetReader(Reader):
             try:
                 batches = self._file.iter_batches(batch_size=size, row_groups=[group])
                 for batch in batches:
-                    rows = batch.to_pylist()
-                    places = list(range(first, first + len(rows)))
-                    first += len(rows)
-                    left -= len(rows)
-                    yield Chunk(rows, places, group + 1 if left <= 0 else group)
+                    places = list(range(first, first + batch.num_rows))
+                    first += batch.num_rows
+                    left -= batch.num_rows
+                    done = group + 1 if left <= 0 else group
+                    yield Chunk(places, done, columns=batch.to_pydict())
             except (self._pa.ArrowException, OSError) as error:
                 raise InputError(
                     f"{self.name}: row group {group} (from row {first}) cannot be read ({error})"
                 ) from None
-        yield Chunk([], [], self._file.num_row_groups)
+        yield Chunk([], self._file.num_row_groups, columns={n: [] for n in self.columns or []})
 
 
 def open_reader(path: str, kind: str) -> Reader:
@@ -303,12 +314,8 @@ def open_reader(path: str, kind: str) -> Reader:
 # -- CSV text to values -------------------------------------------------------------------
 
 
-class _Bad(Exception):
-    """A CSV value that is not of its column's type (the reason says why)."""
-
-
 def _integer(text: str) -> int:
-    if "_" in text:
+    if "_" in text:  # (int() reads "1_000")
         raise ValueError(text)
     return int(text)
 
@@ -344,55 +351,51 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "binary": (_binary, "text"),
     "datetime": (datetime.fromisoformat, "an ISO date and time"),
 }
+_FAST = {"double": float, "float": float, "integer": int, "long": int}
 
 
-def guess(text: str) -> Any:
-    """A CSV value no signature types: an integer or a decimal number when it reads as one
-    ("12", "-1.5", "2e3"), else the text; "" is missing (None)."""
-    if text == "":
-        return None
-    if text[0] in "0123456789+-." and "_" not in text:
-        try:
-            return int(text)
-        except ValueError:
+def guess_column(texts: list[str]) -> list[Any]:
+    """A CSV column no signature types: integers when every value reads as one (Python's
+    int()), else numbers when every value reads as one (float(): "1.5", "2e3", "nan"),
+    else the text; "" is missing (None) in each case."""
+    if "_" not in "".join(texts):
+        for parse in (int, float):
             try:
-                return float(text)
+                return list(map(parse, texts))
             except ValueError:
-                return text
-    return text
+                pass
+            try:
+                return [None if text == "" else parse(text) for text in texts]
+            except ValueError:
+                pass
+    return [None if text == "" else text for text in texts]
 
 
-@dataclass
-class Converter:
-    """CSV rows to typed rows, per the model's signature (a column's spec type), else
-    guessed (`guess`)."""
-
-    types: dict[str, str] = field(default_factory=dict)
-
-    def convert(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Problem]]:
-        problems: list[Problem] = []
-        parsers = {name: _PARSERS[kind] for name, kind in self.types.items() if kind in _PARSERS}
-        out = []
-        for position, row in enumerate(rows):
-            typed: dict[str, Any] = {}
-            for column, text in row.items():
-                if text == "":
-                    typed[column] = None
-                    continue
-                parser = parsers.get(column)
-                if parser is None:
-                    typed[column] = guess(text)
-                    continue
-                try:
-                    typed[column] = parser[0](text)
-                except (ValueError, KeyError, OverflowError):
-                    kind = self.types[column]
-                    typed[column] = None
-                    problems.append(
-                        Problem(position, column, f"{text!r} is not {parser[1]} (a {kind} column)")
-                    )
-            out.append(typed)
-        return out, problems
+def convert_column(
+    name: str, texts: list[str], kind: str | None, problems: list[Problem]
+) -> list[Any]:
+    """A CSV column's text as the values its signature type (`kind`) names; a value that
+    is not one is missing (None) and a problem of its row."""
+    if kind not in _PARSERS:
+        return guess_column(texts)
+    fast = _FAST.get(kind)
+    if fast is not None and "_" not in "".join(texts):
+        try:
+            return list(map(fast, texts))  # (no gap, no bad value: the common case)
+        except (ValueError, OverflowError):
+            pass
+    parse, what = _PARSERS[kind]
+    values: list[Any] = []
+    for position, text in enumerate(texts):
+        if text == "":
+            values.append(None)
+            continue
+        try:
+            values.append(parse(text))
+        except (ValueError, KeyError, OverflowError):
+            values.append(None)
+            problems.append(Problem(position, name, f"{text!r} is not {what} (a {kind} column)"))
+    return values
 
 
 # -- checking rows ------------------------------------------------------------------------
@@ -430,24 +433,67 @@ class Refusals:
         return self.shown + ([f"... and {more} more rows"] if more > 0 else [])
 
 
-def check_rows(data: Any, schema: Any, found: list[Problem]) -> list[Problem]:
-    """`found` (conversion problems) and the signature's for `data` (row dicts or a
-    DataFrame), by row; a column already found bad in a row is not reported twice."""
-    if schema is None or schema.is_tensor_spec() or not len(data):
-        return found
-    from mltop.models.signature import row_problems
+@dataclass
+class Table:
+    """A chunk's rows, as records or as columns; what the model is given is made from it."""
 
-    limit = len(data) * (len(schema.inputs) + 1) + 1
-    seen = {(p.row, p.column) for p in found}
-    more = [
-        Problem(p.row, p.column, p.reason)
-        for p in row_problems(data, schema, limit=limit)
-        if (p.row, p.column) not in seen
-    ]
-    return sorted([*found, *more], key=lambda p: p.row)
+    names: list[str]
+    rows: list[dict[str, Any]] | None = None
+    columns: dict[str, list[Any]] | None = None
+
+    @classmethod
+    def of(cls, chunk: Chunk, known: list[str] | None) -> Table:
+        if chunk.columns is not None:
+            return cls(list(chunk.columns), columns=chunk.columns)
+        rows = chunk.rows or []
+        return cls(known or list(dict.fromkeys(k for row in rows for k in row)), rows=rows)
+
+    def __len__(self) -> int:
+        if self.rows is not None:
+            return len(self.rows)
+        return len(next(iter((self.columns or {}).values()), []))
+
+    def column(self, name: str) -> list[Any]:
+        if self.rows is not None:
+            return [row.get(name) for row in self.rows]
+        found = (self.columns or {}).get(name)
+        return found if found is not None else [None] * len(self)
+
+    def select(self, positions: list[int]) -> Table:
+        if self.rows is not None:
+            return Table(self.names, rows=[self.rows[i] for i in positions])
+        columns = {n: [c[i] for i in positions] for n, c in (self.columns or {}).items()}
+        return Table(self.names, columns=columns)
+
+    def model_input(self, pandas: Any) -> Any:
+        """A DataFrame (pandas given), else the row dicts."""
+        if pandas is not None:
+            return pandas.DataFrame({n: self.column(n) for n in self.names}, columns=self.names)
+        if self.rows is not None:
+            return self.rows
+        lists = [self.column(n) for n in self.names]
+        return [dict(zip(self.names, values, strict=True)) for values in zip(*lists, strict=True)]
 
 
-# -- the model's input and output -----------------------------------------------------------
+def check_rows(data: Any, schema: Any, found: list[Problem]) -> dict[int, list[Problem]]:
+    """The problems of each bad row: `found` (conversion problems) and the signature's for
+    `data` (what the model is given); a column already found bad in a row is not reported
+    twice."""
+    problems = list(found)
+    if schema is not None and not schema.is_tensor_spec() and len(data):
+        from mltop.models.signature import row_problems
+
+        limit = len(data) * (len(schema.inputs) + 1) + 1
+        seen = {(p.row, p.column) for p in found}
+        problems += [
+            Problem(p.row, p.column, p.reason)
+            for p in row_problems(data, schema, limit=limit)
+            if (p.row, p.column) not in seen
+        ]
+    bad: dict[int, list[Problem]] = {}
+    for problem in sorted(problems, key=lambda p: p.row):
+        bad.setdefault(problem.row, []).append(problem)
+    return bad
 
 
 def load_pandas() -> Any:
@@ -455,13 +501,6 @@ def load_pandas() -> Any:
         return importlib.import_module("pandas")
     except ImportError:
         return None
-
-
-def model_input(rows: list[dict[str, Any]], columns: list[str], pandas: Any) -> Any:
-    """What the model is given: a DataFrame (pandas) or the row dicts."""
-    if pandas is None:
-        return rows
-    return pandas.DataFrame({c: [row.get(c) for row in rows] for c in columns}, columns=columns)
 
 
 def _plain(values: Any) -> list[Any]:
@@ -724,76 +763,100 @@ def _places(word: str, places: list[int]) -> str:
 class Tally:
     rows: int = 0
     predicted: int = 0
-    skipped: int = 0
 
 
-def run_predictions(
-    model: Any,
-    reader: Reader,
-    writer: Writer,
-    *,
-    batch_size: int,
-    keep: Sequence[str],
-    skip_invalid: bool,
-    pandas: Any,
-    advance: Callable[[int, int], None],
-    refusals: Refusals,
-) -> Tally:
-    """Read, check, predict and write every chunk; the rows refused go to `refusals` (and
-    stop the writing unless `skip_invalid`)."""
-    schema = input_schema(model)
-    converter = Converter(column_types(schema)) if reader.text_values else None
-    tally = Tally()
+@dataclass
+class Predictor:
+    """Each chunk read, typed, checked, predicted and written."""
+
+    model: Any
+    reader: Reader
+    writer: Writer
+    keep: Sequence[str]
+    skip_invalid: bool
+    pandas: Any
+    refusals: Refusals
+    tally: Tally = field(default_factory=Tally)
     names: list[str] | None = None
-    for chunk in reader.chunks(batch_size):
-        tally.rows += len(chunk.rows)
-        if not chunk.rows:
-            advance(chunk.progress, tally.rows)
-            continue
-        rows, found = converter.convert(chunk.rows) if converter is not None else (chunk.rows, [])
-        columns = reader.columns or list(dict.fromkeys(k for row in rows for k in row))
-        data = model_input(rows, columns, pandas)
-        bad: dict[int, list[Problem]] = {}
-        for problem in check_rows(data, schema, found):  # (what the model is given)
-            bad.setdefault(problem.row, []).append(problem)
-        for position, listed in bad.items():
-            refusals.add(chunk.places[position], listed)
-        if refusals.count and not skip_invalid:  # refused: only read on, to count them all
-            advance(chunk.progress, tally.rows)
-            continue
-        keepers = [i for i in range(len(rows)) if i not in bad]
-        tally.skipped += len(bad)
-        if not keepers:
-            advance(chunk.progress, tally.rows)
-            continue
-        if bad:  # built again: a gap in a refused row no longer makes a column float
-            data = model_input([rows[i] for i in keepers], columns, pandas)
-        places = [chunk.places[i] for i in keepers]
-        try:
-            result = model.predict(data)
-        except MltopError as error:
-            raise PredictError(
-                f"{reader.name}: {_places(reader.place_word, places)}: {error}"
-            ) from None
-        except Exception as error:  # the model's own code failed: say where, not how
-            raise PredictError(
-                f"the model failed on {reader.name}'s {_places(reader.place_word, places)}: "
-                f"{type(error).__name__}: {error}"
-            ) from None
-        predicted_names, predicted = prediction_columns(result, len(keepers))
-        if names is None:
-            clash = sorted(set(keep) & set(predicted_names))
+
+    def __post_init__(self) -> None:
+        self.schema = input_schema(self.model)
+        self.types = column_types(self.schema) if self.reader.text_values else None
+
+    def chunk(self, chunk: Chunk) -> None:
+        self.tally.rows += len(chunk)
+        if not len(chunk):
+            return
+        raw = Table.of(chunk, self.reader.columns)
+        found: list[Problem] = []
+        table = raw
+        if self.types is not None and raw.columns is not None:
+            table = Table(
+                raw.names,
+                columns={
+                    name: convert_column(name, texts, self.types.get(name), found)
+                    for name, texts in raw.columns.items()
+                },
+            )
+        counting = bool(self.refusals.count) and not self.skip_invalid
+        bad = (
+            check_rows(table.model_input(self.pandas), self.schema, found)
+            if (found or counting)
+            else {}
+        )
+        positions = list(range(len(table)))  # each row's position in the chunk
+        result = self.predict(chunk, table, positions, bad)
+        if result is None:
+            return
+        table, positions, predictions = result
+        names, columns = prediction_columns(predictions, len(table))
+        if self.names is None:
+            clash = sorted(set(self.keep) & set(names))
             if clash:
                 raise click.UsageError(
                     f"--keep {clash[0]!r}: the model's output has a column of that name"
                 )
-            names = [*keep, *predicted_names]
-        kept = [[chunk.rows[i].get(column) for i in keepers] for column in keep]
-        writer.write([*keep, *predicted_names], [*kept, *predicted])
-        tally.predicted += len(keepers)
-        advance(chunk.progress, tally.rows)
-    writer.finish(names or [*keep, PREDICTION])
-    return tally
+            self.names = [*self.keep, *names]
+        kept = [[values[p] for p in positions] for values in map(raw.column, self.keep)]
+        self.writer.write([*self.keep, *names], [*kept, *columns])
+        self.tally.predicted += len(table)
+
+    def predict(
+        self, chunk: Chunk, table: Table, positions: list[int], bad: dict[int, list[Problem]]
+    ) -> tuple[Table, list[int], Any] | None:
+        """The rows' predictions (the rows refused left out, when that is asked); None
+        when nothing is to be written."""
+        from mltop.models.signature import SignatureError
+
+        while True:
+            if bad:
+                for position, problems in bad.items():
+                    self.refusals.add(chunk.places[positions[position]], problems)
+                keepers = [i for i in range(len(table)) if i not in bad]
+                positions = [positions[i] for i in keepers]
+                table = table.select(keepers)
+            if not len(table) or (self.refusals.count and not self.skip_invalid):
+                return None
+            data = table.model_input(self.pandas)
+            lines = _places(self.reader.place_word, [chunk.places[p] for p in positions])
+            where = f"{self.reader.name}'s {lines}"
+            try:
+                return table, positions, self.model.predict(data)
+            except SignatureError as error:
+                # Rows the signature refuses, found only now (checking is done up front
+                # only when a conversion failed: the model's own check is the same).
+                bad = check_rows(data, self.schema, [])
+                if not bad:
+                    raise PredictError(f"{where}: {error}") from None
+            except MltopError as error:
+                raise PredictError(f"{where}: {error}") from None
+            except Exception as error:  # the model's own code failed: say where, not how
+                raise PredictError(
+                    f"the model failed on {where}: {type(error).__name__}: {error}"
+                ) from None
+
+    def finish(self) -> None:
+        self.writer.finish(self.names or [*self.keep, PREDICTION])
 
 
 def _progress(reader: Reader, stream: IO[str]) -> Any:
@@ -925,6 +988,7 @@ def predict_command(
     chosen = chosen_store(ctx, store_path)
     started = time.perf_counter()
     model = _load(model_uri, chosen, allow_outside_store)
+    loaded = time.perf_counter()
     pandas = None if model_input == "records" else load_pandas()
     if model_input == "dataframe" and pandas is None:
         raise click.UsageError("--model-input dataframe needs pandas, which is not installed")
@@ -942,21 +1006,14 @@ def predict_command(
             refusals = Refusals(reader.place_word)
             with _progress(reader, sys.stderr) as progress:
                 task = progress.add_task(f"predicting {reader.name}", total=reader.total, rows="0")
-
-                def advance(done: int, rows: int) -> None:
-                    progress.update(task, completed=done, rows=f"{rows:,}")
-
-                tally = run_predictions(
-                    model,
-                    reader,
-                    writer,
-                    batch_size=batch_size,
-                    keep=keep,
-                    skip_invalid=skip_invalid,
-                    pandas=pandas,
-                    advance=advance,
-                    refusals=refusals,
-                )
+                predictor = Predictor(model, reader, writer, keep, skip_invalid, pandas, refusals)
+                for chunk in reader.chunks(batch_size):
+                    predictor.chunk(chunk)
+                    progress.update(
+                        task, completed=chunk.progress, rows=f"{predictor.tally.rows:,}"
+                    )
+                predictor.finish()
+                tally = predictor.tally
             if refusals.count and not skip_invalid:
                 raise PredictError(_refused(refusals, reader.place_word, tally.rows))
             if skip_invalid and tally.rows and not tally.predicted:
@@ -966,7 +1023,7 @@ def predict_command(
             output.discard()
     finally:
         reader.close()
-    _summary(tally, refusals, output_path, time.perf_counter() - started)
+    _summary(tally, refusals, output_path, loaded - started, time.perf_counter() - loaded)
 
 
 def _load(model_uri: str, chosen: str | None, allow_outside_store: bool) -> Any:
@@ -995,7 +1052,9 @@ def _refused(refusals: Refusals, word: str, rows: int, *, all_bad: bool = False)
     return "\n".join([head, *refusals.lines()])
 
 
-def _summary(tally: Tally, refusals: Refusals, output_path: str, seconds: float) -> None:
+def _summary(
+    tally: Tally, refusals: Refusals, output_path: str, loading: float, seconds: float
+) -> None:
     if refusals.count:
         click.echo(
             f"mltop: skipped {refusals.count:,} row{'s' if refusals.count != 1 else ''} that "
@@ -1008,8 +1067,8 @@ def _summary(tally: Tally, refusals: Refusals, output_path: str, seconds: float)
     where = "standard output" if output_path == "-" else output_path
     click.echo(
         clean(
-            f"mltop: {tally.predicted:,} rows predicted in {seconds:.1f} s "
-            f"({rate:,.0f} rows/s) -> {where}"
+            f"mltop: {tally.predicted:,} rows predicted in {seconds:.1f} s ({rate:,.0f} rows/s; "
+            f"the model loaded in {loading:.1f} s) -> {where}"
         ),
         err=True,
     )
