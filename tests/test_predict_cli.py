@@ -20,7 +20,7 @@ from mltop.tui.cli import main
 DATA = Path(__file__).parent / "data" / "predict"
 sys.path.insert(0, str(DATA))
 
-from predict_models import Failing, Kinds, Linear, TwoColumns  # noqa: E402
+from predict_models import Failing, Kinds, Linear, Scores, TwoColumns  # noqa: E402
 
 SIGNATURE = ModelSignature(Schema([ColSpec("double", "a"), ColSpec("long", "b")]))
 LINEAR = Linear({"a": 2.0, "b": 10.0}, bias=1.0)
@@ -182,6 +182,30 @@ def test_several_output_columns(fluent, store_path, tmp_path):
         ["4.0", "2.0"],
         ["7.0", "3.0"],
     ]
+
+
+def test_a_dataframe_output_names_its_columns(fluent, store_path, tmp_path):
+    uri = log(fluent, Scores())
+    write(tmp_path / "in.csv", "id,a,b\nx,3,1\ny,5,2\n")
+    result = predict(
+        store_path, uri, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.csv", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "out.csv") == [
+        ["id", "low", "high"],
+        ["x", "2.0", "4.0"],
+        ["y", "4.0", "6.0"],
+    ]
+
+
+def test_an_input_without_rows_gives_an_output_without_rows(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "id,a,b\n")
+    result = predict(
+        store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.csv", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "out.csv") == [["id", "prediction"]]
+    assert "0 rows predicted" in result.stderr
 
 
 def test_csv_values_follow_the_signature_and_are_guessed_without_one(fluent, store_path, tmp_path):

@@ -146,33 +146,34 @@ class CsvReader(Reader):
     def _next_row(self) -> tuple[int, list[str]] | None:
         """(the line the row starts on, its fields); None at the end. Blank lines are
         skipped."""
-        while True:
-            start = self._reader.line_num + 1
-            try:
-                fields = next(self._reader)
-            except StopIteration:
-                return None
-            except csv.Error as error:
-                raise InputError(
-                    f"{self.name}: line {self._reader.line_num}: not valid CSV ({error})"
-                ) from None
-            except UnicodeDecodeError as error:
-                raise InputError(
-                    f"{self.name}: near line {self._reader.line_num + 1}: not UTF-8 text "
-                    f"({error.reason})"
-                ) from None
-            if fields:
-                return start, fields
+        for line, fields in self._rows():
+            return line, fields
+        return None
+
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Each row with the line it starts on (a quoted field may span lines); blank
+        lines are skipped."""
+        reader = self._reader
+        line = reader.line_num
+        try:
+            for fields in reader:
+                start, line = line + 1, reader.line_num
+                if fields:
+                    yield start, fields
+        except csv.Error as error:
+            raise InputError(
+                f"{self.name}: line {reader.line_num}: not valid CSV ({error})"
+            ) from None
+        except UnicodeDecodeError as error:
+            raise InputError(
+                f"{self.name}: near line {reader.line_num + 1}: not UTF-8 text ({error.reason})"
+            ) from None
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         width = len(self.columns or [])
         records: list[list[str]] = []
         places: list[int] = []
-        while True:
-            found = self._next_row()
-            if found is None:
-                break
-            line, fields = found
+        for line, fields in self._rows():
             if len(fields) != width:
                 raise InputError(
                     f"{self.name}: line {line}: {len(fields)} field"
@@ -589,6 +590,9 @@ class Writer:
             self.start(names)
 
 
+_NATIVE = {str, int, float, type(None)}  # what the csv module writes as it should
+
+
 def _csv_text(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return value
@@ -609,7 +613,11 @@ class CsvWriter(Writer):
         self._csv.writerow(names)
 
     def rows(self, columns: list[list[Any]]) -> None:
-        self._csv.writerows([_csv_text(v) for v in row] for row in zip(*columns, strict=True))
+        columns = [
+            column if set(map(type, column)) <= _NATIVE else list(map(_csv_text, column))
+            for column in columns
+        ]
+        self._csv.writerows(zip(*columns, strict=True))
 
     def finish(self, names: list[str]) -> None:
         super().finish(names)

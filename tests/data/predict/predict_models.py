@@ -52,3 +52,12 @@ class TwoColumns:
 class Failing:
     def predict(self, data: Any) -> list[float]:
         raise ZeroDivisionError("the model divided by zero")
+
+
+class Scores:
+    """A DataFrame of named columns per chunk (pandas installed)."""
+
+    def predict(self, data: Any) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame({"low": data["a"] - 1, "high": data["a"] + 1})
