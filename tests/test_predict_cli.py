@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from mltop.tui.cli import main
 DATA = Path(__file__).parent / "data" / "predict"
 sys.path.insert(0, str(DATA))
 
-from predict_models import Failing, Kinds, Linear, Scores, TwoColumns  # noqa: E402
+from predict_models import Failing, Kinds, Linear, Scores, TwoColumns, Waiting  # noqa: E402
 
 SIGNATURE = ModelSignature(Schema([ColSpec("double", "a"), ColSpec("long", "b")]))
 LINEAR = Linear({"a": 2.0, "b": 10.0}, bias=1.0)
@@ -567,3 +569,43 @@ def test_without_pandas_the_model_gets_row_dicts(fluent, store_path, tmp_path):
         str(store_path),
     )
     assert done.returncode == 2 and "needs pandas" in done.stderr
+
+
+def test_sigterm_leaves_nothing_behind(fluent, store_path, tmp_path):
+    uri = log(fluent, Waiting(), None)
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mltop.tui.cli",
+            "predict",
+            uri,
+            "-i",
+            "in.csv",
+            "-o",
+            "out.csv",
+            "--store",
+            str(store_path),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(DATA), *sys.path])},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not leftovers(tmp_path):  # the temporary output exists: predicting has begun
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the temporary output never appeared"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM: nothing written" in err and "Traceback" not in err
+    assert leftovers(tmp_path) == [] and out.read_text() == "old\n"

@@ -22,9 +22,12 @@ import json
 import math
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -1012,8 +1015,10 @@ def predict_command(
         try:
             writer = make_writer(out_kind, output.file)
             refusals = Refusals(reader.place_word)
-            with _progress(reader, sys.stderr) as progress:
-                task = progress.add_task(f"predicting {reader.name}", total=reader.total, rows="0")
+            with _stop_on_sigterm(), _progress(reader, sys.stderr) as progress:
+                task = progress.add_task(
+                    f"predicting {clean(reader.name)}", total=reader.total, rows="0"
+                )
                 predictor = Predictor(model, reader, writer, keep, skip_invalid, pandas, refusals)
                 for chunk in reader.chunks(batch_size):
                     predictor.chunk(chunk)
@@ -1032,6 +1037,25 @@ def predict_command(
     finally:
         reader.close()
     _summary(tally, refusals, output_path, loaded - started, time.perf_counter() - loaded)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM (`timeout`, a job scheduler) stops the command as Ctrl+C does: the temporary
+    output is removed on the way out."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        click.echo("mltop: stopped by SIGTERM: nothing written", err=True)
+        raise SystemExit(128 + signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _load(model_uri: str, chosen: str | None, allow_outside_store: bool) -> Any:

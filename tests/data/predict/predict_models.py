@@ -61,3 +61,13 @@ class Scores:
         import pandas as pd
 
         return pd.DataFrame({"low": data["a"] - 1, "high": data["a"] + 1})
+
+
+class Waiting:
+    """Waits (up to a minute) for the test to stop the command."""
+
+    def predict(self, data: Any) -> list[float]:
+        import time
+
+        time.sleep(60)
+        return [0.0] * len(data)
