@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mltop.models.errors import ModelError
 from mltop.models.mlmodel import Model
 from mltop.models.signature import ModelSignature
 from mltop.store.entities import MODEL_FAILED, MODEL_READY, ModelVersion
@@ -59,7 +60,12 @@ def log_saved(
     if model_id is not None:
         logged = models.get(model_id)
         run_id = logged.source_run_id or run_id
-    else:
+    if registered_model_name is not None and run_id is None:
+        raise ModelError(
+            f"registering {registered_model_name!r} needs the run the model came from: log it "
+            "inside start_run() (a registered version links its source run; policies read it)"
+        )
+    if model_id is None:
         experiment = None if run_id else fluent._default_experiment_id(client)
         logged = models.create(experiment, name, run_id, tags, params, model_type)
     folder = Path(logged.artifact_location)

@@ -15,10 +15,13 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mltop.models.errors import ModelFormatError
 from mltop.models.signature import ModelSignature, Schema, SignatureError
+
+if TYPE_CHECKING:
+    from mltop.models.logging import ModelInfo
 
 MLMODEL = "MLmodel"
 PYFUNC = "python_function"
@@ -84,6 +87,32 @@ class Model:
 
     def get_params_schema(self) -> Any:
         return self.signature.params if self.signature is not None else None
+
+    def get_model_info(self) -> ModelInfo:
+        """This MLmodel as a `ModelInfo` (what `log_model` returns), as MLflow's
+        `Model.get_model_info()`: `model_uri` is `models:/<model_id>` for a logged model,
+        else `runs:/<run_id>/<artifact_path>` (empty for a folder saved outside any run)."""
+        from mltop.models.logging import ModelInfo
+
+        if self.model_id:
+            uri = f"models:/{self.model_id}"
+        elif self.run_id:
+            uri = f"runs:/{self.run_id}/{self.artifact_path or ''}"
+        else:
+            uri = ""
+        return ModelInfo(
+            name=self.artifact_path or "",
+            model_id=self.model_id or "",
+            model_uri=uri,
+            run_id=self.run_id,
+            artifact_path=self.artifact_path or "",
+            flavors=self.flavors,
+            model_uuid=self.model_uuid,
+            utc_time_created=self.utc_time_created,
+            signature=self.signature,
+            saved_input_example_info=self.saved_input_example_info,
+            metadata=self.metadata,
+        )
 
     @property
     def loader_module(self) -> str | None:

@@ -83,7 +83,7 @@ def save_model(
     try:
         kind = write_pickle(sk_model, folder / PICKLED_MODEL, serialization_format)
         code = copy_code(folder, code_paths)
-        requirements = env.pinned(["mltop", "scikit-learn"])
+        requirements = env.pinned(["scikit-learn"])
         if kind == CLOUDPICKLE:
             requirements += env.pinned(["cloudpickle"])
         model = mlflow_model or Model()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -29,6 +29,10 @@ from mltop.store.integrity import IntegrityReport, verify_folder
 from mltop.store.protocols import TrackingStore
 from mltop.store.registry import logged_model_id_of, run_id_of
 
+# MLflow's client, loading a registered version from a local folder (the plugin's store),
+# writes this file into the model's folder: the version's name and number, as YAML. It is no
+# part of the model (nothing loads code from it), so the checksums pass it over.
+MLFLOW_REGISTRY_NOTE = "registered_model_meta"
 _RUNS = re.compile(r"^runs:/+([0-9a-fA-F]{32})(?:/(.*))?$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 
@@ -61,7 +65,7 @@ def _run_model(store: TrackingStore, uri: str, run_id: str, relative: str) -> Re
     root = Path(run.info.artifact_uri)
     relative = relative.strip("/")
     candidate = root / relative if relative else root
-    if not _inside(candidate, root):
+    if ".." in relative.split("/") or not _inside(candidate, root):
         raise ModelUriError(f"{uri!r} leads out of the run's artifacts")
     if candidate.is_dir():
         return ResolvedModel(uri, candidate, run_id=run.info.run_id)
@@ -145,10 +149,17 @@ def integrity(store: TrackingStore, model: LoggedModel) -> IntegrityReport | Non
     recorded = store.logged_model_files(model.model_id)
     if not recorded:
         return None
-    return verify_folder(model.artifact_location, recorded)
+    report = verify_folder(model.artifact_location, recorded)
+    return replace(
+        report,
+        **{
+            kind: tuple(p for p in getattr(report, kind) if p != MLFLOW_REGISTRY_NOTE)
+            for kind in ("changed", "missing", "added", "unreadable")
+        },
+    )
 
 
-def _logged_model_at(store: TrackingStore, path: Path) -> LoggedModel | None:
+def logged_model_at(store: TrackingStore, path: Path) -> LoggedModel | None:
     """The logged model whose folder `path` is (`<store>/models/<id>/artifacts`)."""
     models_dir = (store.path / "models").resolve()
     resolved = path.resolve()
@@ -165,7 +176,7 @@ def check_loadable(store: TrackingStore, found: ResolvedModel, allow_outside_sto
     its files as recorded."""
     if not found.inside_store and not allow_outside_store:
         raise UntrustedModelError(_untrusted(found.path, store.path))
-    model = found.logged_model or (_logged_model_at(store, found.path))
+    model = found.logged_model or (logged_model_at(store, found.path))
     if model is None:
         return
     if model.status != MODEL_READY:
@@ -207,7 +218,7 @@ def resolve_for_loading(
 
 def _untrusted(path: Path, store_path: Path) -> str:
     return (
-        f"{path} is outside the store ({store_path}); loading a model runs the code pickled "
-        "in it: pass allow_outside_store=True (mltop predict: --allow-outside-store) for a "
-        "model you trust"
+        f"{path.absolute()} is outside the store ({store_path}); loading a model runs the code "
+        "pickled in it: pass allow_outside_store=True (mltop predict: --allow-outside-store) "
+        "for a model you trust"
     )

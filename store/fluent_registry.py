@@ -15,6 +15,7 @@ from mltop.store.client_registry import (
 from mltop.store.entities import ModelVersion, RegisteredModel
 from mltop.store.errors import AlreadyExistsError, InvalidValueError
 from mltop.store.fluent import get_client
+from mltop.store.registry import logged_model_id_of
 
 
 def register_model(
@@ -27,14 +28,18 @@ def register_model(
 ) -> ModelVersion:
     """Register the model at `model_uri` under `name` and return the new version. The
     version's source is `model_uri` itself for a `runs:/` URI (the run must be in the
-    store), or the source of the version a `models:/` URI names. `await_registration_for`
+    store) or a logged model's `models:/<model_id>` (its run is the version's), or the
+    source of the version a `models:/NAME/...` URI names. `await_registration_for`
     is accepted and not needed: a version is READY once registered."""
     if env_pack is not None:
         raise InvalidValueError("env_pack is a Databricks feature; mltop has none, pass None")
     client = get_client()
     registry = client.store.registry
     source, run_id = model_uri, None
-    if isinstance(model_uri, str) and model_uri.startswith("models:/"):
+    logged_id = logged_model_id_of(model_uri) if isinstance(model_uri, str) else None
+    if logged_id is not None:  # MLflow 3's logged model: the version links its run
+        run_id = client.store.get_logged_model(logged_id).source_run_id
+    elif isinstance(model_uri, str) and model_uri.startswith("models:/"):
         found = registry.resolve(model_uri)
         source, run_id = found.source, found.run_id
     with contextlib.suppress(AlreadyExistsError):

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from typing import Any
 
 import click
 from rich.console import Console
@@ -343,6 +344,140 @@ def models_policy(
     else:
         current = reg.get_registered_model(name).policy
         click.echo(clean(current) if current else f"{clean(name)} has no policy")
+
+
+def _schema_lines(schema: Any) -> list[str]:
+    """One line per column of a signature's schema (`age: long`, `x: Tensor float64 (-1, 3)`,
+    `tags: array<string> (optional)`)."""
+    return [spec.describe() for spec in schema] if schema is not None else []
+
+
+def _model_facts(ctx: click.Context, uri: str, store_path: str | None) -> dict[str, Any]:
+    """What `inspect` and `verify` say of a model: read from its MLmodel, and its files
+    compared with the checksums recorded when it was logged. Nothing is unpickled."""
+    from mltop.models.errors import ModelError
+    from mltop.models.mlmodel import Model
+    from mltop.models.uri import integrity, resolve_model_uri
+    from mltop.store.integrity import folder_digests
+
+    store: TrackingStore = store_from(ctx, store_path)
+    found = resolve_model_uri(uri, store)
+    if not found.path.is_dir():
+        raise click.ClickException(f"{clean(uri)}: no model folder at {clean(str(found.path))}")
+    facts: dict[str, Any] = {"uri": uri, "path": str(found.path)}
+    try:
+        meta = Model.load(found.path)
+    except ModelError as error:
+        facts["problem"] = str(error)
+        meta = None
+    if meta is not None:
+        facts["flavors"] = {name: conf for name, conf in meta.flavors.items()}
+        facts["model_id"] = meta.model_id
+        facts["run_id"] = meta.run_id
+        facts["created"] = meta.utc_time_created
+        facts["signature"] = meta.signature.to_dict() if meta.signature else None
+        facts["inputs"] = _schema_lines(meta.get_input_schema())
+        facts["outputs"] = _schema_lines(meta.get_output_schema())
+    logged = found.logged_model
+    if logged is not None:
+        facts["logged_model"] = {
+            "model_id": logged.model_id,
+            "name": logged.name,
+            "status": logged.status,
+            "source_run_id": logged.source_run_id,
+        }
+    if found.version is not None:
+        facts["version"] = f"{found.version.name} v{found.version.version}"
+    if meta is None:  # not a model folder: its files are not read
+        facts["files"] = []
+        facts["checksums"] = "not checked (not a model folder)"
+        return facts
+    try:
+        files = folder_digests(found.path)
+    except (OSError, ValueError) as error:
+        facts["files"] = []
+        facts["checksums"] = f"cannot read the folder whole: {error}"
+        return facts
+    facts["files"] = [
+        {"path": path, "size": digest.size, "sha256": digest.sha256}
+        for path, digest in sorted(files.items())
+    ]
+    report = integrity(store, logged) if logged is not None else None
+    if logged is None:
+        facts["checksums"] = "not a logged model: no checksums recorded"
+    elif report is None:
+        facts["checksums"] = "no checksums recorded (logged before mltop recorded them)"
+    else:
+        facts["checksums"] = (
+            f"{len(files)} files as logged" if report.ok else f"CHANGED: {report.describe()}"
+        )
+        facts["checksums_ok"] = report.ok
+    return facts
+
+
+@models.command("inspect")
+@click.argument("model_uri")
+@json_option
+@store_option
+@click.pass_context
+def models_inspect(
+    ctx: click.Context, model_uri: str, as_json: bool, store_path: str | None
+) -> None:
+    """A model's flavors, signature, files and checksum state, from its MLmodel (nothing
+    is loaded). MODEL_URI: a folder, runs:/RUN_ID/PATH, models:/MODEL_ID, models:/NAME/VERSION,
+    models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS."""
+    facts = _model_facts(ctx, model_uri, store_path)
+    if as_json:
+        _echo_json(facts)
+        return
+    console = _console()
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Model", plain(str(facts["uri"])))
+    table.add_row("Folder", plain(str(facts["path"])))
+    if "version" in facts:
+        table.add_row("Version", plain(str(facts["version"])))
+    if "problem" in facts:
+        table.add_row("Problem", plain(str(facts["problem"]), "red"))
+    flavors = facts.get("flavors")
+    if isinstance(flavors, dict):
+        table.add_row("Flavors", plain(", ".join(flavors)))
+        loader = (flavors.get("python_function") or {}).get("loader_module")
+        if loader:
+            table.add_row("Loader", plain(str(loader)))
+    for key, label in (("model_id", "Model id"), ("run_id", "Run"), ("created", "Created")):
+        if facts.get(key):
+            table.add_row(label, plain(str(facts[key])))
+    if "flavors" in facts:
+        inputs = facts.get("inputs") or []
+        outputs = facts.get("outputs") or []
+        table.add_row("Inputs", plain("\n".join(inputs) if inputs else "no signature"))
+        if outputs:
+            table.add_row("Outputs", plain("\n".join(outputs)))
+    files = facts.get("files") or []
+    size = sum(f["size"] for f in files)
+    table.add_row("Files", plain(f"{len(files)} ({size:,} bytes)"))
+    ok = facts.get("checksums_ok")
+    table.add_row(
+        "Checksums",
+        plain(str(facts["checksums"]), "green" if ok else "red" if ok is False else ""),
+    )
+    console.print(table)
+
+
+@models.command("verify")
+@click.argument("model_uri")
+@store_option
+@click.pass_context
+def models_verify(ctx: click.Context, model_uri: str, store_path: str | None) -> None:
+    """Compare a logged model's files with the SHA-256 recorded when it was logged: exit 0
+    when every file is as logged, 1 when any changed, is missing or was added (or none
+    were recorded)."""
+    facts = _model_facts(ctx, model_uri, store_path)
+    click.echo(f"{clean(model_uri)}: {clean(str(facts['checksums']))}")
+    if facts.get("checksums_ok") is not True:
+        ctx.exit(1)
 
 
 def register(group: click.Group) -> None:
