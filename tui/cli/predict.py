@@ -1,15 +1,21 @@
 """`mltop predict`: a model's predictions for every row of a CSV, JSONL or Parquet file.
 
 The input is read in chunks (`--batch-size` rows), so memory stays flat whatever the file's
-size. Each chunk is checked against the model's signature (`row_problems`), given to the
-model, and its predictions appended to a temporary file beside `--output`, renamed to it at
-the end: a failed run leaves nothing at `--output` (a file already there is untouched).
+size. Each chunk is typed, given to the model (rows that do not fit its signature refused,
+each named by its line), and its predictions appended to a temporary file beside `--output`,
+renamed to it at the end: a failed run leaves nothing at `--output` (a file already there is
+untouched).
 
 What reaches the model: with pandas installed, a DataFrame per chunk (what MLflow's models
 expect); without it, a list of row dicts (`--model-input` chooses). CSV values are text: they
 are converted to the types the model's signature names ("1.5" to a float for a double
-column, "" to a missing value); without a signature (and for columns it does not name), text
-that reads as an integer or a decimal number becomes one, other text stays text.
+column, "" to a missing value); a column it does not name is typed as a whole, per chunk
+(`guess_column`): integers, else numbers, else text.
+
+Rows are checked up front (`row_problems`) only when a CSV value failed its conversion;
+otherwise the model's own check (`PyFuncModel.predict` enforces the signature) runs first,
+and only when it refuses a chunk are that chunk's rows checked one by one, so valid input
+is checked once.
 """
 
 from __future__ import annotations
@@ -944,9 +950,9 @@ MODEL_INPUT_HELP = (
 @click.option(
     "--skip-invalid",
     is_flag=True,
-    help="Predict the rows that fit the model's signature and list the others on stderr "
-    "(exit status 0 when at least one row was predicted). Without it, any row that does "
-    "not fit is listed and nothing is written.",
+    help="Predict the rows that fit the model's signature and list the others on stderr; "
+    "exit status 0, unless no row fits (then 1, and nothing is written). Without it, a row "
+    "that does not fit is an error: they are listed and nothing is written.",
 )
 @click.option(
     "--allow-outside-store",
@@ -982,14 +988,17 @@ def predict_command(
     MODEL_URI: a model folder, runs:/RUN_ID/PATH, models:/MODEL_ID, models:/NAME/VERSION,
     models:/NAME/STAGE, models:/NAME/latest or models:/NAME@ALIAS.
 
-    Rows are checked against the model's signature first: a row with a missing required
-    value or a value of the wrong type is refused, with its line number (Parquet: its row
-    number). CSV values are converted to the types the signature names ("" is missing);
-    without a signature, text that reads as a number becomes one. The model gets a pandas
-    DataFrame per chunk when pandas is installed, else a list of row dicts (--model-input).
+    The model gets a pandas DataFrame per chunk when pandas is installed, else a list of
+    row dicts (--model-input). CSV values are converted to the types the model's signature
+    names ("" is missing); a column it does not type becomes integers when every value in
+    the chunk reads as one, else numbers when every value does, else stays text.
+
+    Rows that do not fit the signature (a missing required value, "abc" in a double
+    column) are listed with their line numbers (Parquet: row numbers), the first 20 in
+    full; then nothing is written, unless --skip-invalid.
 
     The output has the --keep columns, then `prediction` (or the model's own columns: a
-    DataFrame's names, prediction_0..N for a 2-D array).
+    DataFrame's names, prediction_0..N for a 2-D array). JSONL writes NaN as null.
     """
     in_kind = format_of(input_path, input_format, "--input-format")
     out_kind = format_of(output_path, output_format, "--output-format")
