@@ -271,6 +271,20 @@ def test_a_bad_quote_in_csv_names_its_line(linear, store_path, tmp_path):
     assert "in.csv: line 3: not valid CSV" in result.stderr
 
 
+def test_bytes_that_are_not_utf8_name_their_line(linear, store_path, tmp_path):
+    # Far from the start (text is decoded in blocks): the line is the row's own.
+    good = "".join(f"{i},{i}\n" for i in range(3000)).encode()
+    (tmp_path / "in.csv").write_bytes(b"a,b\n" + good + b"1,\xff2\n")
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "in.csv: line 3002: not UTF-8 text" in result.stderr
+    (tmp_path / "in.jsonl").write_bytes(b'{"a": 1, "b": 2}\n{"a": "\xff", "b": 2}\n')
+    result = predict(store_path, linear, "-i", tmp_path / "in.jsonl", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "in.jsonl: line 2: not UTF-8 text" in result.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -128,7 +128,11 @@ class CsvReader(Reader):
         self.name = "standard input" if path == "-" else path
         self._binary = _open_binary(path)
         self.total = _size(self._binary)
-        self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+        # Bytes that are not UTF-8 are kept as surrogates (decoding is done in blocks, far
+        # from the line at fault) and refused row by row, naming the line (`_utf8`).
+        self._text = io.TextIOWrapper(
+            self._binary, encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
         self._reader = csv.reader(self._text, strict=True)
         self._line = 0  # the last physical line read
         header = self._next_row()
@@ -136,6 +140,7 @@ class CsvReader(Reader):
             self.columns = []
             return
         self._header_line, names = header
+        self._utf8([names], [self._header_line])
         seen: set[str] = set()
         for name in names:
             if name in seen:
@@ -173,10 +178,6 @@ class CsvReader(Reader):
             raise InputError(
                 f"{self.name}: line {reader.line_num}: not valid CSV ({error})"
             ) from None
-        except UnicodeDecodeError as error:
-            raise InputError(
-                f"{self.name}: near line {reader.line_num + 1}: not UTF-8 text ({error.reason})"
-            ) from None
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         width = len(self.columns or [])
@@ -191,9 +192,22 @@ class CsvReader(Reader):
             records.append(fields)
             places.append(line)
             if len(records) >= size:
+                self._utf8(records, places)
                 yield Chunk(places, self._position(), columns=self._by_column(records))
                 records, places = [], []
+        self._utf8(records, places)
         yield Chunk(places, self.total or self._position(), columns=self._by_column(records))
+
+    def _utf8(self, records: list[list[str]], places: list[int]) -> None:
+        """Refuse the first row holding bytes that were not UTF-8 (one check per chunk)."""
+        try:
+            "".join(["".join(fields) for fields in records]).encode("utf-8")
+        except UnicodeEncodeError:
+            for fields, line in zip(records, places, strict=True):
+                try:
+                    "".join(fields).encode("utf-8")
+                except UnicodeEncodeError:
+                    raise InputError(f"{self.name}: line {line}: not UTF-8 text") from None
 
     def _by_column(self, records: list[list[str]]) -> dict[str, list[Any]]:
         names = self.columns or []
