@@ -489,6 +489,55 @@ def test_standard_input_and_output(linear, store_path, tmp_path):
     assert result.stdout == f"prediction\n{expected(1, 2)}\n{expected(0, 0)}\n"
 
 
+def test_kept_text_survives_quotes_commas_and_newlines(linear, store_path, tmp_path):
+    import csv
+
+    ids = ["plain", "a,b", 'say "hi"', "two\nlines", "", "ünï 漢字", " padded "]
+    with open(tmp_path / "in.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "a", "b"])
+        writer.writerows([text, i, i] for i, text in enumerate(ids))
+    for out in ("out.csv", "out.jsonl"):
+        result = predict(
+            store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / out, "--keep", "id"
+        )
+        assert result.exit_code == 0, result.output
+    assert [row[0] for row in read_csv(tmp_path / "out.csv")[1:]] == ids
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ids
+
+
+def test_jsonl_rows_may_lack_a_kept_column(linear, store_path, tmp_path):
+    write(tmp_path / "in.jsonl", '{"id": 1, "a": 1, "b": 1}\n{"a": 2, "b": 2}\n')
+    result = predict(
+        store_path, linear, "-i", tmp_path / "in.jsonl", "-o", tmp_path / "o.jsonl", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "o.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [1, None]
+
+
+def test_csv_from_standard_input(linear, store_path, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "predict",
+            linear,
+            "-i",
+            "-",
+            "--input-format",
+            "csv",
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--store",
+            str(store_path),
+        ],
+        input="a,b\n1,2\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o.jsonl").read_text()) == {"prediction": expected(1, 2)}
+
+
 # -- a bare install: no pandas, numpy, pyarrow nor cloudpickle -----------------------------
 
 BLOCKER = """
