@@ -58,7 +58,9 @@ __all__ = [
     "log_model",
     "pyfunc",
     "save_model",
+    "set_signature",
     "sklearn",
+    "validate_schema",
 ]
 
 
@@ -163,6 +165,43 @@ def log_model(
         step=step,
         serialization_format=serialization_format,
     )
+
+
+def set_signature(model_uri: str | os.PathLike[str], signature: ModelSignature) -> None:
+    """Write `signature` into the MLmodel of the model at `model_uri` (a logged model's
+    `models:/<model_id>`, `runs:/...`, or a folder), as MLflow's `set_signature`. A
+    registered version's `models:/NAME/...` is refused, as in MLflow: log the model again.
+    A logged model must be as logged (IntegrityError otherwise); its new MLmodel is then
+    recorded as its files."""
+    from mltop.models.uri import logged_model_at, resolve_for_loading
+    from mltop.store import fluent
+    from mltop.store.registry import is_registered_model_uri
+
+    if not isinstance(signature, ModelSignature):
+        raise ModelError(f"signature must be a ModelSignature, not {type(signature).__name__}")
+    if isinstance(model_uri, str) and is_registered_model_uri(model_uri):
+        raise ModelUriError(
+            f"{model_uri!r} names a registered version, whose files do not change: set the "
+            "signature on the logged model (models:/<model_id>) and register it again"
+        )
+    # (checked as for loading: a logged model changed since is refused)
+    found = resolve_for_loading(model_uri, allow_outside_store=True)
+    meta = Model.load(found.path)
+    logged = found.logged_model
+    if logged is None and found.inside_store:
+        logged = logged_model_at(fluent.get_store(), found.path)
+    meta.signature = signature
+    meta.save(found.path)
+    if logged is not None:
+        fluent.get_store().logged_models.record_files(logged.model_id)
+
+
+def validate_schema(data: Any, expected_schema: Any) -> None:
+    """Raise SignatureError (naming the column) unless `data` meets `expected_schema`,
+    as MLflow's `mlflow.models.validate_schema`."""
+    from mltop.models.signature import enforce_schema
+
+    enforce_schema(data, expected_schema)
 
 
 def get_model_info(model_uri: str | os.PathLike[str], *, allow_outside_store: bool = True) -> Model:

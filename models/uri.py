@@ -159,7 +159,7 @@ def integrity(store: TrackingStore, model: LoggedModel) -> IntegrityReport | Non
     )
 
 
-def _logged_model_at(store: TrackingStore, path: Path) -> LoggedModel | None:
+def logged_model_at(store: TrackingStore, path: Path) -> LoggedModel | None:
     """The logged model whose folder `path` is (`<store>/models/<id>/artifacts`)."""
     models_dir = (store.path / "models").resolve()
     resolved = path.resolve()
@@ -176,7 +176,7 @@ def check_loadable(store: TrackingStore, found: ResolvedModel, allow_outside_sto
     its files as recorded."""
     if not found.inside_store and not allow_outside_store:
         raise UntrustedModelError(_untrusted(found.path, store.path))
-    model = found.logged_model or (_logged_model_at(store, found.path))
+    model = found.logged_model or (logged_model_at(store, found.path))
     if model is None:
         return
     if model.status != MODEL_READY:

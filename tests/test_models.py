@@ -442,3 +442,26 @@ def test_registering_needs_a_run_and_nothing_is_logged_without_one(fluent, store
     with pytest.raises(ModelError, match="inside start_run"):
         models.log_model(Scaler(1.0), "m", registered_model_name="needs-run")
     assert Store(store_path).logged_models.search(["0"]) == []
+
+
+def test_set_signature_rewrites_the_mlmodel_and_records_it(fluent, store_path):
+    with fluent.start_run() as run:
+        info = models.log_model(Scaler(2.0), "m", registered_model_name="sig")
+    signature = models.infer_signature([{"x": 1.0}], [2.0])
+    models.set_signature(info.model_uri, signature)
+    loaded = models.load_model(info.model_uri)  # still as recorded: the change was ours
+    assert loaded.metadata.signature == signature
+    with pytest.raises(models.SignatureError, match="'x'"):
+        loaded.predict([{"y": 1.0}])
+    with pytest.raises(ModelUriError, match="registered version"):
+        models.set_signature("models:/sig/1", signature)
+    (Path(info.path) / "python_model.pkl").write_bytes(b"tampered")
+    with pytest.raises(IntegrityError):  # no blessing of a change that was not ours
+        models.set_signature(f"runs:/{run.info.run_id}/m", signature)
+
+
+def test_validate_schema_names_the_column():
+    signature = models.infer_signature([{"x": 1.0, "y": "a"}])
+    models.validate_schema([{"x": 2.0, "y": "b"}], signature.inputs)
+    with pytest.raises(models.SignatureError, match="'y'"):
+        models.validate_schema([{"x": 2.0}], signature.inputs)

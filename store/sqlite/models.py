@@ -193,6 +193,20 @@ class LoggedModels:
             self._touched(conn, row)
         return self.get(model_id)
 
+    def record_files(self, model_id: str) -> dict[str, FileDigest]:
+        """Record the model's files as they are now (after a deliberate change of its
+        folder, such as a new signature in its MLmodel). Raises what reading them raises."""
+        digests = folder_digests(self.path_of(model_id))
+        with self.db.write() as conn:
+            row = self._row(conn, model_id)
+            conn.execute("DELETE FROM logged_model_files WHERE model = ?", (row,))
+            conn.executemany(
+                "INSERT INTO logged_model_files (model, path, size, sha256) VALUES (?, ?, ?, ?)",
+                [(row, path, d.size, d.sha256) for path, d in digests.items()],
+            )
+            self._touched(conn, row)
+        return digests
+
     def files(self, model_id: str) -> dict[str, FileDigest]:
         """The model's files as recorded when it became READY (path -> size, SHA-256);
         empty when none were recorded."""

@@ -1,0 +1,674 @@
+"""`mltop predict`: batch prediction from CSV, JSONL and Parquet files, through the command
+line (click's runner, and a subprocess without pandas, numpy, pyarrow or cloudpickle)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mltop import models
+from mltop.models.signature import ColSpec, ModelSignature, Schema
+from mltop.tui.cli import main
+
+DATA = Path(__file__).parent / "data" / "predict"
+sys.path.insert(0, str(DATA))
+
+from predict_models import Failing, Kinds, Linear, Scores, TwoColumns, Waiting  # noqa: E402
+
+SIGNATURE = ModelSignature(Schema([ColSpec("double", "a"), ColSpec("long", "b")]))
+LINEAR = Linear({"a": 2.0, "b": 10.0}, bias=1.0)
+
+
+def expected(a: float, b: float) -> float:
+    return 2.0 * a + 10.0 * b + 1.0
+
+
+def log(fluent, model, signature=SIGNATURE, name="m"):
+    """A logged model (plain pickle: it loads where cloudpickle is not installed) and its
+    URI."""
+    with fluent.start_run():
+        info = models.log_model(
+            model,
+            name,
+            signature=signature,
+            serialization_format="pickle",
+            registered_model_name=name,
+        )
+    return info.model_uri
+
+
+def predict(store_path, *args):
+    return CliRunner().invoke(main, ["predict", *map(str, args), "--store", str(store_path)])
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    import csv
+
+    with open(path, newline="") as file:
+        return list(csv.reader(file))
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.fixture
+def linear(fluent):
+    return log(fluent, LINEAR)
+
+
+def test_csv_round_trip_in_order_across_chunks_with_kept_ids(linear, store_path, tmp_path):
+    source = tmp_path / "in.csv"
+    rows = [(f"id-{i}", i * 0.5, i) for i in range(25)]
+    source.write_text("id,a,b\n" + "".join(f"{i},{a},{b}\n" for i, a, b in rows))
+    result = predict(
+        store_path,
+        "models:/m/1",
+        "-i",
+        source,
+        "-o",
+        tmp_path / "out.csv",
+        "--keep",
+        "id",
+        "--batch-size",
+        7,
+    )
+    assert result.exit_code == 0, result.output
+    out = read_csv(tmp_path / "out.csv")
+    assert out[0] == ["id", "prediction"]
+    assert [(r[0], float(r[1])) for r in out[1:]] == [(i, expected(a, b)) for i, a, b in rows]
+    assert "25 rows predicted" in result.stderr and "out.csv" in result.stderr
+    assert leftovers(tmp_path) == []
+
+
+def test_jsonl_in_and_out(linear, store_path, tmp_path):
+    source = write(
+        tmp_path / "in.jsonl",
+        """
+        {"id": 7, "a": 1.5, "b": 2}
+
+        {"id": "x", "b": 3, "a": 4}
+        """,
+    )
+    result = predict(
+        store_path, linear, "-i", source, "-o", tmp_path / "out.ndjson", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "out.ndjson").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"id": 7, "prediction": expected(1.5, 2)},
+        {"id": "x", "prediction": expected(4, 3)},
+    ]
+
+
+def test_parquet_in_and_out(linear, store_path, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": [1, 2, 3, 4, 5], "a": [0.5, 1.0, 1.5, 2.0, 2.5], "b": [1, 2, 3, 4, 5]})
+    pq.write_table(table, tmp_path / "in.parquet", row_group_size=2)
+    result = predict(
+        store_path,
+        linear,
+        "-i",
+        tmp_path / "in.parquet",
+        "-o",
+        tmp_path / "out.pq",
+        "--keep",
+        "id",
+        "--batch-size",
+        3,
+    )
+    assert result.exit_code == 0, result.output
+    assert pq.read_table(tmp_path / "out.pq").to_pylist() == [
+        {"id": i, "prediction": expected(a, b)}
+        for i, a, b in zip([1, 2, 3, 4, 5], [0.5, 1.0, 1.5, 2.0, 2.5], [1, 2, 3, 4, 5], strict=True)
+    ]
+
+
+def test_a_scikit_learn_model_predicts_what_the_estimator_does(fluent, store_path, tmp_path):
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame(rng.normal(size=(50, 3)), columns=["x0", "x1", "x2"])
+    estimator = LinearRegression().fit(train, train @ [1.0, -2.0, 0.5] + 3)
+    with fluent.start_run():
+        info = models.log_model(
+            estimator, "lr", input_example=train.head(3), registered_model_name="lr"
+        )
+    test = pd.DataFrame(rng.normal(size=(9, 3)), columns=["x0", "x1", "x2"])
+    test.insert(0, "id", range(9))
+    test.to_csv(tmp_path / "in.csv", index=False, float_format="%.17g")
+    result = predict(
+        store_path,
+        info.model_uri,
+        "-i",
+        tmp_path / "in.csv",
+        "-o",
+        tmp_path / "out.jsonl",
+        "--keep",
+        "id",
+        "--batch-size",
+        4,
+    )
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [g["id"] for g in got] == [str(i) for i in range(9)]  # kept as read: CSV text
+    want = estimator.predict(test[["x0", "x1", "x2"]])
+    assert [g["prediction"] for g in got] == pytest.approx(list(want), rel=1e-12)
+
+
+def test_several_output_columns(fluent, store_path, tmp_path):
+    uri = log(fluent, TwoColumns())
+    write(tmp_path / "in.csv", "a,b\n3,1\n5,2\n")
+    result = predict(store_path, uri, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "out.csv") == [
+        ["prediction_0", "prediction_1"],
+        ["4.0", "2.0"],
+        ["7.0", "3.0"],
+    ]
+
+
+def test_a_dataframe_output_names_its_columns(fluent, store_path, tmp_path):
+    uri = log(fluent, Scores())
+    write(tmp_path / "in.csv", "id,a,b\nx,3,1\ny,5,2\n")
+    result = predict(
+        store_path, uri, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.csv", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "out.csv") == [
+        ["id", "low", "high"],
+        ["x", "2.0", "4.0"],
+        ["y", "4.0", "6.0"],
+    ]
+
+
+def test_an_input_without_rows_gives_an_output_without_rows(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "id,a,b\n")
+    result = predict(
+        store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.csv", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "out.csv") == [["id", "prediction"]]
+    assert "0 rows predicted" in result.stderr
+
+
+def test_csv_values_follow_the_signature_and_are_guessed_without_one(fluent, store_path, tmp_path):
+    typed = log(
+        fluent,
+        Kinds(),
+        ModelSignature(
+            Schema([ColSpec("double", "n"), ColSpec("string", "s"), ColSpec("long", "k", False)])
+        ),
+        name="typed",
+    )
+    untyped = log(fluent, Kinds(), None, name="untyped")
+    # Without a signature a column is typed as a whole: every value an integer, else every
+    # value a number, else text ("" missing in each case).
+    write(tmp_path / "in.csv", "n,s,k\n1,007,\n2.5,8,3\n")
+    for uri, want in (
+        (typed, ["list|float,str,None", "list|float,str,int"]),
+        (untyped, ["list|float,int,None", "list|float,int,int"]),
+    ):
+        result = predict(
+            store_path,
+            uri,
+            "-i",
+            tmp_path / "in.csv",
+            "-o",
+            tmp_path / "out.csv",
+            "--model-input",
+            "records",
+        )
+        assert result.exit_code == 0, result.output
+        assert [row[0] for row in read_csv(tmp_path / "out.csv")[1:]] == want
+    # pandas is installed: the model gets DataFrames, where a long column holds no gap (as
+    # in MLflow): that row is refused, named, and the other predicted.
+    result = predict(
+        store_path, typed, "-i", tmp_path / "in.csv", "-o", tmp_path / "out.csv", "--skip-invalid"
+    )
+    assert result.exit_code == 0, result.output
+    assert "line 2: column 'k': missing value" in result.stderr
+    assert read_csv(tmp_path / "out.csv")[1:] == [["DataFrame|float,str,int"]]
+
+
+def test_a_malformed_csv_names_the_physical_line_and_writes_nothing(linear, store_path, tmp_path):
+    # The second row's quoted field spans lines 3 and 4: the bad row starts on line 5.
+    write(tmp_path / "in.csv", 'a,b\n1,2\n"1\n.5",3\n1,2,3\n4,5\n')
+    out = tmp_path / "out.csv"
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", out)
+    assert result.exit_code == 1
+    assert "in.csv: line 5: 3 fields, but the header has 2" in result.stderr
+    assert "Traceback" not in result.output
+    assert not out.exists() and leftovers(tmp_path) == []
+    out.write_text("precious\n")  # a file already there stays as it was
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", out)
+    assert result.exit_code == 1 and out.read_text() == "precious\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_bad_quote_in_csv_names_its_line(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", 'a,b\n1,2\n1,"2"x\n')
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "in.csv: line 3: not valid CSV" in result.stderr
+
+
+def test_bytes_that_are_not_utf8_name_their_line(linear, store_path, tmp_path):
+    # Far from the start (text is decoded in blocks): the line is the row's own.
+    good = "".join(f"{i},{i}\n" for i in range(3000)).encode()
+    (tmp_path / "in.csv").write_bytes(b"a,b\n" + good + b"1,\xff2\n")
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "in.csv: line 3002: not UTF-8 text" in result.stderr
+    (tmp_path / "in.jsonl").write_bytes(b'{"a": 1, "b": 2}\n{"a": "\xff", "b": 2}\n')
+    result = predict(store_path, linear, "-i", tmp_path / "in.jsonl", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "in.jsonl: line 2: not UTF-8 text" in result.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"a": 1, "b": 2}\n{"a": 1, "b": \n', "line 2: not valid JSON"),
+        ('{"a": 1, "b": 2}\n\n[1, 2]\n', "line 3: each line must hold a JSON object"),
+        ('{"a": 1, "b": 2}\n"text"\n', "line 2: each line must hold a JSON object"),
+    ],
+)
+def test_malformed_jsonl(linear, store_path, tmp_path, text, message):
+    (tmp_path / "in.jsonl").write_text(text)
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+    result = predict(store_path, linear, "-i", tmp_path / "in.jsonl", "-o", out)
+    assert result.exit_code == 1
+    assert message in result.stderr and "Traceback" not in result.output
+    assert out.read_text() == "old\n" and leftovers(tmp_path) == []
+
+
+def test_an_unreadable_parquet_file(linear, store_path, tmp_path):
+    (tmp_path / "in.parquet").write_bytes(b"a,b\n1,2\n")
+    result = predict(store_path, linear, "-i", tmp_path / "in.parquet", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "in.parquet: not a readable Parquet file" in result.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_rows_failing_the_signature_are_listed_and_nothing_is_written(linear, store_path, tmp_path):
+    lines = ["a,b"] + [f"{i},{i}" for i in range(40)]
+    lines[3] = "abc,2"  # line 4
+    lines[10] = ",2"  # line 11: a missing required value
+    for n in range(20, 41):
+        lines[n] = f"{n},1.5"  # lines 21-41: not an integer
+    (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.csv"
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", out, "--batch-size", 8)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "23 of 40 rows fail the model's signature: nothing written" in err
+    assert "line 4: column 'a': 'abc' is not a number (a double column)" in err
+    assert "line 11: column 'a': missing value" in err
+    assert "line 21: column 'b': '1.5' is not an integer (a long column)" in err
+    assert "line 38:" in err and "line 39:" not in err  # the first 20, then a count
+    assert "... and 3 more rows" in err
+    assert not out.exists() and leftovers(tmp_path) == []
+
+
+def test_skip_invalid_predicts_the_rest_and_lists_the_skipped(linear, store_path, tmp_path):
+    write(
+        tmp_path / "in.jsonl", '{"a": 1, "b": 1}\n{"a": "x", "b": 1}\n{"a": 2}\n{"a": 3, "b": 4}\n'
+    )
+    out = tmp_path / "out.csv"
+    result = predict(store_path, linear, "-i", tmp_path / "in.jsonl", "-o", out, "--skip-invalid")
+    assert result.exit_code == 0, result.output
+    assert [float(r[0]) for r in read_csv(out)[1:]] == [expected(1, 1), expected(3, 4)]
+    assert "skipped 2 rows" in result.stderr
+    assert "line 2: column 'a'" in result.stderr and "line 3: column 'b'" in result.stderr
+    assert "2 rows predicted" in result.stderr
+
+
+def test_skip_invalid_with_every_row_bad_fails_and_writes_nothing(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "a,b\nx,1\ny,2\n")
+    out = tmp_path / "out.csv"
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", out, "--skip-invalid")
+    assert result.exit_code == 1
+    assert "every row (2) fails the model's signature: nothing written" in result.stderr
+    assert not out.exists()
+
+
+def test_a_model_outside_the_store_needs_the_flag(store_path, tmp_path, fluent):
+    folder = tmp_path / "elsewhere" / "model"
+    models.save_model(LINEAR, folder, signature=SIGNATURE, serialization_format="pickle")
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    out = tmp_path / "out.csv"
+    result = predict(store_path, folder, "-i", tmp_path / "in.csv", "-o", out)
+    assert result.exit_code == 1
+    assert "is outside the store" in result.stderr and "--allow-outside-store" in result.stderr
+    assert not out.exists()
+    result = predict(
+        store_path, folder, "-i", tmp_path / "in.csv", "-o", out, "--allow-outside-store"
+    )
+    assert result.exit_code == 0, result.output
+    assert read_csv(out) == [["prediction"], [str(expected(1, 2))]]
+
+
+def test_a_changed_model_file_is_refused(linear, store_path, tmp_path):
+    model = models.get_model_info("models:/m/1")
+    pickled = next(Path(p) for p in Path(store_path, "models").rglob("python_model.pkl"))
+    pickled.write_bytes(pickled.read_bytes() + b"\0")
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    result = predict(store_path, "models:/m/1", "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert f"logged model {model.model_id}" in result.stderr
+    assert "changed since it was logged" in result.stderr and "python_model.pkl" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "o.csv").exists()
+
+
+def test_an_unknown_model_and_no_store(store_path, tmp_path, fluent):
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    log(fluent, LINEAR)
+    result = predict(
+        store_path, "models:/nope/1", "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv"
+    )
+    assert result.exit_code == 1 and result.stderr.startswith("mltop: error:")
+    assert "nope" in result.stderr and "Traceback" not in result.output
+    result = predict(
+        tmp_path / "none", "models:/m/1", "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv"
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "none").exists()  # loading never creates a store
+
+
+def test_a_failing_model_is_one_line_naming_the_rows(fluent, store_path, tmp_path):
+    uri = log(fluent, Failing())
+    write(tmp_path / "in.csv", "a,b\n1,2\n3,4\n")
+    result = predict(store_path, uri, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert "the model failed on" in result.stderr and "lines 2-3" in result.stderr
+    assert "ZeroDivisionError: the model divided by zero" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "o.csv").exists()
+
+
+def test_hostile_column_names_and_values_print_as_themselves(fluent, store_path, tmp_path):
+    hostile = "[bold red]id[/]\x1b[2J"
+    uri = log(
+        fluent, Linear({"[b]a[/b]": 1.0}), ModelSignature(Schema([ColSpec("double", "[b]a[/b]")]))
+    )
+    (tmp_path / "in.csv").write_text(f'"{hostile}",[b]a[/b]\n1,2\n2,[red]x[/red]\n')
+    result = predict(
+        store_path, uri, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv", "--keep", hostile
+    )
+    assert result.exit_code == 1
+    assert "line 3: column '[b]a[/b]': '[red]x[/red]' is not a number" in result.stderr
+    assert "\x1b" not in result.output
+    result = predict(
+        store_path,
+        uri,
+        "-i",
+        tmp_path / "in.csv",
+        "-o",
+        tmp_path / "o.csv",
+        "--keep",
+        hostile,
+        "--skip-invalid",
+    )
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "o.csv") == [[hostile, "prediction"], ["1", "2.0"]]
+    assert "'[red]x[/red]'" in result.stderr and "\x1b" not in result.output
+    result = predict(
+        store_path,
+        uri,
+        "-i",
+        tmp_path / "in.csv",
+        "-o",
+        tmp_path / "o.csv",
+        "--keep",
+        "[i]nope[/i]",
+    )
+    assert result.exit_code == 2 and "'[i]nope[/i]'" in result.output
+    assert "\\x1b[2J" in result.output  # the header's escape, made visible
+
+
+def test_formats_from_extensions_and_options(linear, store_path, tmp_path):
+    write(tmp_path / "in.txt", "a,b\n1,2\n")
+    result = predict(store_path, linear, "-i", tmp_path / "in.txt", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 2 and "--input-format" in result.output
+    result = predict(
+        store_path,
+        linear,
+        "-i",
+        tmp_path / "in.txt",
+        "--input-format",
+        "csv",
+        "-o",
+        tmp_path / "o.data",
+        "--output-format",
+        "jsonl",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o.data").read_text()) == {"prediction": expected(1, 2)}
+
+
+def test_standard_input_and_output(linear, store_path, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "predict",
+            linear,
+            "-i",
+            "-",
+            "--input-format",
+            "jsonl",
+            "-o",
+            "-",
+            "--output-format",
+            "csv",
+            "--store",
+            str(store_path),
+        ],
+        input='{"a": 1, "b": 2}\n{"a": 0, "b": 0}\n',
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"prediction\n{expected(1, 2)}\n{expected(0, 0)}\n"
+
+
+def test_kept_text_survives_quotes_commas_and_newlines(linear, store_path, tmp_path):
+    import csv
+
+    ids = ["plain", "a,b", 'say "hi"', "two\nlines", "", "ünï 漢字", " padded "]
+    with open(tmp_path / "in.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "a", "b"])
+        writer.writerows([text, i, i] for i, text in enumerate(ids))
+    for out in ("out.csv", "out.jsonl"):
+        result = predict(
+            store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / out, "--keep", "id"
+        )
+        assert result.exit_code == 0, result.output
+    assert [row[0] for row in read_csv(tmp_path / "out.csv")[1:]] == ids
+    lines = (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ids
+
+
+def test_jsonl_rows_may_lack_a_kept_column(linear, store_path, tmp_path):
+    write(tmp_path / "in.jsonl", '{"id": 1, "a": 1, "b": 1}\n{"a": 2, "b": 2}\n')
+    result = predict(
+        store_path, linear, "-i", tmp_path / "in.jsonl", "-o", tmp_path / "o.jsonl", "--keep", "id"
+    )
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "o.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [1, None]
+
+
+def test_csv_from_standard_input(linear, store_path, tmp_path):
+    result = CliRunner().invoke(
+        main,
+        [
+            "predict",
+            linear,
+            "-i",
+            "-",
+            "--input-format",
+            "csv",
+            "-o",
+            str(tmp_path / "o.jsonl"),
+            "--store",
+            str(store_path),
+        ],
+        input="a,b\n1,2\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "o.jsonl").read_text()) == {"prediction": expected(1, 2)}
+
+
+# -- a bare install: no pandas, numpy, pyarrow nor cloudpickle -----------------------------
+
+BLOCKER = """
+import sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"pandas", "numpy", "pyarrow", "cloudpickle", "sklearn"}:
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)", name=name)
+        return None
+
+sys.meta_path.insert(0, Block())
+"""
+
+
+def bare(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    site = tmp_path / "bare-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    paths = [str(site), str(DATA), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    return subprocess.run(
+        [sys.executable, "-m", "mltop.tui.cli", "predict", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def test_without_pandas_the_model_gets_row_dicts(fluent, store_path, tmp_path):
+    kinds = log(
+        fluent,
+        Kinds(),
+        ModelSignature(Schema([ColSpec("double", "a"), ColSpec("long", "b")])),
+        name="kinds",
+    )
+    linear = log(fluent, LINEAR)
+    write(tmp_path / "in.csv", "id,a,b\nr1,1,2\nr2,,3\nr3,2.5,4\n")
+    done = bare(
+        tmp_path,
+        kinds,
+        "-i",
+        "in.csv",
+        "-o",
+        "kinds.csv",
+        "--store",
+        str(store_path),
+        "--skip-invalid",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert read_csv(tmp_path / "kinds.csv") == [
+        ["prediction"],
+        ["list|float,int"],  # (the columns the signature names)
+        ["list|float,int"],
+    ]
+    assert "line 3: column 'a': missing value" in done.stderr
+    done = bare(
+        tmp_path,
+        linear,
+        "-i",
+        "in.csv",
+        "-o",
+        "out.jsonl",
+        "--store",
+        str(store_path),
+        "--keep",
+        "id",
+        "--skip-invalid",
+    )
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()] == [
+        {"id": "r1", "prediction": expected(1, 2)},
+        {"id": "r3", "prediction": expected(2.5, 4)},
+    ]
+    done = bare(tmp_path, linear, "-i", "in.csv", "-o", "out.parquet", "--store", str(store_path))
+    assert done.returncode == 1
+    assert "Parquet needs pyarrow, which is not installed" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "out.parquet").exists()
+    done = bare(
+        tmp_path,
+        linear,
+        "-i",
+        "in.csv",
+        "-o",
+        "o.csv",
+        "--model-input",
+        "dataframe",
+        "--store",
+        str(store_path),
+    )
+    assert done.returncode == 2 and "needs pandas" in done.stderr
+
+
+def test_sigterm_leaves_nothing_behind(fluent, store_path, tmp_path):
+    uri = log(fluent, Waiting(), None)
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mltop.tui.cli",
+            "predict",
+            uri,
+            "-i",
+            "in.csv",
+            "-o",
+            "out.csv",
+            "--store",
+            str(store_path),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(DATA), *sys.path])},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not leftovers(tmp_path):  # the temporary output exists: predicting has begun
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the temporary output never appeared"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM: nothing written" in err and "Traceback" not in err
+    assert leftovers(tmp_path) == [] and out.read_text() == "old\n"
