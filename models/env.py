@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -21,7 +22,10 @@ INPUT_EXAMPLE = "input_example.json"
 SERVING_INPUT_EXAMPLE = "serving_input_example.json"
 
 
+@functools.lru_cache(maxsize=64)
 def installed_version(distribution: str) -> str | None:
+    """The installed version of a distribution (looked up once per process: the lookup
+    scans every installed package's metadata)."""
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

@@ -142,7 +142,8 @@ class Model:
     def to_yaml(self) -> str:
         import yaml
 
-        return str(yaml.safe_dump(self.to_dict(), default_flow_style=False))
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when built with it
+        return str(yaml.dump(self.to_dict(), Dumper=dumper, default_flow_style=False))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the MLmodel file (`path` is the file, or its folder)."""

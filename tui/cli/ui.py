@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from functools import partial
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from mltop.tui.cli.opening import chosen_store, opened, store_option
 from mltop.tui.cli.output import out
@@ -98,12 +100,14 @@ def demo_command(store_path: str | None, no_ui: bool, live: int, bell: bool) -> 
         )
     )
     if no_ui:
+        _models_hint(console, path)
         return
     if not _interactive():
         console.print(
             plain("Not a terminal, so no dashboard and no live training; open the store with:")
         )
         console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
+        _models_hint(console, path)
         return
     from mltop.tui.app import MltopApp
 
@@ -122,3 +126,19 @@ def demo_command(store_path: str | None, no_ui: bool, live: int, bell: bool) -> 
         sys.exit(app.return_code)
     console.print(plain(f"The demo store stays in {path}; open it again with:"), soft_wrap=True)
     console.print(plain(f"  mltop ui --store {path}"), soft_wrap=True)
+    _models_hint(console, path)
+
+
+def _models_hint(console: Console, path: Path) -> None:
+    """How to try the demo's registered models on the inputs written beside them."""
+    from mltop.tui.demo.store import IMAGE_INPUTS
+
+    inputs = path / IMAGE_INPUTS
+    console.print(plain("Its registered models predict; try:"), soft_wrap=True)
+    console.print(
+        plain(
+            f"  mltop predict models:/cifar10-resnet/Production --input {shlex.quote(str(inputs))} "
+            f"--output - --output-format csv --store {shlex.quote(str(path))}"
+        ),
+        soft_wrap=True,
+    )
