@@ -41,6 +41,10 @@ def pinned(distributions: Iterable[str]) -> list[str]:
     return out
 
 
+def python_version() -> str:
+    return platform.python_version()
+
+
 def _requirement_lines(given: str | os.PathLike[str] | Sequence[str]) -> list[str]:
     if isinstance(given, (str, os.PathLike)) and not (isinstance(given, str) and "\n" in given):
         path = Path(given)
@@ -73,7 +77,7 @@ def write_environment(
 
     if pip_requirements is not None and extra_pip_requirements is not None:
         raise ModelError("give pip_requirements or extra_pip_requirements, not both")
-    python = platform.python_version()
+    python = python_version()
     if conda_env is not None:
         if isinstance(conda_env, Mapping):
             conda = dict(conda_env)

@@ -464,7 +464,7 @@ def save_model(
         settings["env"] = env.write_environment(
             folder, requirements, pip_requirements, extra_pip_requirements, conda_env
         )
-        settings["python_version"] = _python_version()
+        settings["python_version"] = env.python_version()
         model.add_flavor(FLAVOR_NAME, **settings)
         if signature is None and input_example is not None and python_model is not None:
             obj = _ObjectModel(python_model, PythonModelContext({}, dict(model_config or {})))
@@ -473,12 +473,6 @@ def save_model(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-
-
-def _python_version() -> str:
-    import platform
-
-    return platform.python_version()
 
 
 def log_model(

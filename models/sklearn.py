@@ -94,7 +94,7 @@ def save_model(
             "env": env.write_environment(
                 folder, requirements, pip_requirements, extra_pip_requirements, conda_env
             ),
-            "python_version": _python_version(),
+            "python_version": env.python_version(),
         }
         if code:
             pyfunc_settings["code"] = code
@@ -112,12 +112,6 @@ def save_model(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-
-
-def _python_version() -> str:
-    import platform
-
-    return platform.python_version()
 
 
 def log_model(
