@@ -140,6 +140,26 @@ def test_parquet_in_and_out(linear, store_path, tmp_path):
     ]
 
 
+def test_parquet_is_read_in_batches_whatever_its_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mltop.tui.cli.predict import ParquetReader
+
+    # One row group of 8 rows (pandas writes one for up to a million): chunks of the batch
+    # size, progress counted in rows (the bar's total is the file's row count).
+    pq.write_table(pa.table({"a": list(range(8))}), tmp_path / "one.parquet", row_group_size=8)
+    reader = ParquetReader(str(tmp_path / "one.parquet"))
+    assert (reader.total, reader.unit) == (8, "rows")
+    chunks = [(c.places, c.progress, c.columns) for c in reader.chunks(3)]
+    assert chunks == [
+        ([1, 2, 3], 3, {"a": [0, 1, 2]}),
+        ([4, 5, 6], 6, {"a": [3, 4, 5]}),
+        ([7, 8], 8, {"a": [6, 7]}),
+        ([], 8, {"a": []}),
+    ]
+
+
 def test_a_scikit_learn_model_predicts_what_the_estimator_does(fluent, store_path, tmp_path):
     import numpy as np
     import pandas as pd

@@ -54,6 +54,7 @@ _EXTENSIONS = {
     ".pq": "parquet",
 }
 DEFAULT_BATCH_SIZE = 10_000
+PARQUET_BUFFER = 1 << 20  # bytes read at a time from each Parquet column chunk
 SHOWN_PROBLEMS = 20  # bad rows described one by one; the rest are counted
 PREDICTION = "prediction"
 
@@ -73,7 +74,7 @@ class PredictError(MltopError):
 class Chunk:
     """Rows read from the input, as records (JSONL) or as columns (CSV's text, Parquet's
     values), with each row's place in the file (the physical line it starts on; Parquet:
-    its row number) and how far the reading got (bytes; Parquet: row groups)."""
+    its row number) and how far the reading got (bytes; Parquet: rows)."""
 
     places: list[int]
     progress: int
@@ -288,8 +289,12 @@ def _pyarrow(what: str) -> Any:
 
 
 class ParquetReader(Reader):
+    """Parquet rows in batches of the chunk size, whatever the file's row groups: the
+    column chunks are read through a small buffer (not a row group at a time), so memory
+    stays flat even for a file written as one row group (what pandas does by default)."""
+
     place_word = "row"
-    unit = "row groups"
+    unit = "rows"
 
     def __init__(self, path: str) -> None:
         self.name = "standard input" if path == "-" else path
@@ -301,30 +306,28 @@ class ParquetReader(Reader):
         elif not Path(path).is_file():
             _open_binary(path).close()  # the clear error for what is there
         try:
-            self._file = parquet.ParquetFile(source)
+            self._file = parquet.ParquetFile(source, buffer_size=PARQUET_BUFFER, pre_buffer=False)
         except (self._pa.ArrowException, OSError) as error:
             raise InputError(f"{self.name}: not a readable Parquet file ({error})") from None
-        self.total = self._file.num_row_groups
+        self.total = self._file.metadata.num_rows
         self.columns = list(self._file.schema_arrow.names)
 
     def chunks(self, size: int) -> Iterator[Chunk]:
         first = 1
-        metadata = self._file.metadata
-        for group in range(self._file.num_row_groups):
-            left = metadata.row_group(group).num_rows
+        batches = self._file.iter_batches(batch_size=size, use_threads=False)
+        while True:
             try:
-                batches = self._file.iter_batches(batch_size=size, row_groups=[group])
-                for batch in batches:
-                    places = list(range(first, first + batch.num_rows))
-                    first += batch.num_rows
-                    left -= batch.num_rows
-                    done = group + 1 if left <= 0 else group
-                    yield Chunk(places, done, columns=batch.to_pydict())
+                batch = next(batches, None)
             except (self._pa.ArrowException, OSError) as error:
                 raise InputError(
-                    f"{self.name}: row group {group} (from row {first}) cannot be read ({error})"
+                    f"{self.name}: the rows from row {first} cannot be read ({error})"
                 ) from None
-        yield Chunk([], self._file.num_row_groups, columns={n: [] for n in self.columns or []})
+            if batch is None:
+                break
+            places = list(range(first, first + batch.num_rows))
+            first += batch.num_rows
+            yield Chunk(places, first - 1, columns=batch.to_pydict())
+        yield Chunk([], first - 1, columns={n: [] for n in self.columns or []})
 
 
 def open_reader(path: str, kind: str) -> Reader:
