@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -692,3 +694,125 @@ def test_sigterm_leaves_nothing_behind(fluent, store_path, tmp_path):
     assert child.returncode == 128 + signal.SIGTERM
     assert "stopped by SIGTERM: nothing written" in err and "Traceback" not in err
     assert leftovers(tmp_path) == [] and out.read_text() == "old\n"
+
+
+# -- where the output goes: files replaced safely, other things written into ----------------
+
+
+def test_a_symlinked_output_writes_its_target_and_keeps_the_link(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "out.csv").write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(real / "out.csv")
+    (tmp_path / "dangling.csv").symlink_to(real / "new.csv")  # its target not there yet
+    for link in ("link.csv", "dangling.csv"):
+        result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / link)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / link).is_symlink()
+    for target in ("out.csv", "new.csv"):
+        assert read_csv(real / target) == [["prediction"], [str(expected(1, 2))]]
+    assert leftovers(tmp_path) == [] and leftovers(real) == []
+
+
+def test_a_replaced_file_keeps_its_mode(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    out = tmp_path / "out.csv"
+    for mode in (0o600, 0o640):
+        out.write_text("secret\n")
+        out.chmod(mode)
+        result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", out)
+        assert result.exit_code == 0, result.output
+        assert stat.S_IMODE(out.stat().st_mode) == mode
+        assert read_csv(out) == [["prediction"], [str(expected(1, 2))]]
+
+
+def test_only_a_new_path_or_a_regular_file_is_replaced(tmp_path):
+    from mltop.tui.cli.predict import special_kind
+
+    (tmp_path / "file.csv").write_text("x\n")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "null").symlink_to("/dev/null")
+    assert special_kind(tmp_path / "file.csv") is None
+    assert special_kind(tmp_path / "new.csv") is None
+    assert special_kind("/dev/null") == "a character device"
+    assert special_kind(tmp_path / "null") == "a character device"
+    assert special_kind(tmp_path / "fifo") == "a FIFO"
+
+
+def test_a_fifo_output_is_written_into_not_replaced(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "a,b\n1,2\n3,4\n")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+
+    def drain() -> None:
+        with open(fifo, "rb") as file:
+            got.append(file.read())
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    result = predict(store_path, linear, "-i", tmp_path / "in.csv", "-o", fifo)
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced"
+    assert got == [f"prediction\n{expected(1, 2)}\n{expected(3, 4)}\n".encode()]
+    assert "pipe.csv is a FIFO, not a regular file" in result.stderr
+    assert leftovers(tmp_path) == []
+
+
+def test_a_device_output_stays_a_device(linear, store_path, tmp_path):
+    # A terminal (a pty's far end) stands in for /dev/null: a character device that a
+    # regression could not replace (no file can be made in /dev/pts).
+    import tty
+
+    master, slave = os.openpty()
+    try:
+        tty.setraw(slave)
+        device = os.ttyname(slave)
+        write(tmp_path / "in.csv", "a,b\n1,2\n")
+        result = predict(
+            store_path, linear, "-i", tmp_path / "in.csv", "-o", device, "--output-format", "csv"
+        )
+        assert result.exit_code == 0, result.output
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+        assert os.read(master, 1 << 16) == f"prediction\n{expected(1, 2)}\n".encode()
+        assert "is a character device, not a regular file" in result.stderr
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_the_output_may_not_be_the_input(linear, store_path, tmp_path):
+    source = write(tmp_path / "in.csv", "a,b\n1,2\n")
+    (tmp_path / "link.csv").symlink_to(source)
+    os.link(source, tmp_path / "hard.csv")
+    for out in (source, tmp_path / "link.csv", tmp_path / "hard.csv"):
+        result = predict(store_path, linear, "-i", source, "-o", out)
+        assert result.exit_code == 2
+        assert "is the input file" in result.output and "nothing read" in result.output
+        assert source.read_text() == "a,b\n1,2\n"
+    with open(source, "rb") as stdin:  # standard input redirected from the output file
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mltop.tui.cli",
+                "predict",
+                linear,
+                "-i",
+                "-",
+                "--input-format",
+                "csv",
+                "-o",
+                str(source),
+                "--store",
+                str(store_path),
+            ],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2 and "is the input file" in done.stderr
+    assert source.read_text() == "a,b\n1,2\n" and leftovers(tmp_path) == []

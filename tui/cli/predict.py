@@ -29,11 +29,12 @@ import math
 import os
 import secrets
 import signal
+import stat
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -716,20 +717,78 @@ def make_writer(kind: str, file: IO[bytes]) -> Writer:
     return ParquetWriter(file)
 
 
+_KINDS = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def special_kind(path: str | Path) -> str | None:
+    """What `path` is when it is something other than a regular file (symlinks followed):
+    "a character device" (/dev/null), "a FIFO", ...; None for a regular file or a path not
+    there yet: those are written beside and renamed over, the others written into."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise MltopError(f"cannot write {path}: {error.strerror or error}") from None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _identity(path: str, standard: IO[Any]) -> tuple[int, int] | None:
+    """A regular file's (device, inode): `path`'s, or for '-' the standard stream's."""
+    try:
+        found = os.fstat(standard.fileno()) if path == "-" else os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISREG(found.st_mode) else None
+
+
+def same_file(input_path: str, output_path: str) -> bool:
+    """Whether the output is the input file (by device and inode: a symlink, a hard link,
+    standard input or output redirected from or to it)."""
+    read = _identity(input_path, sys.stdin)
+    return read is not None and read == _identity(output_path, sys.stdout)
+
+
 class Output:
-    """The output file, written beside its place and renamed there at the end."""
+    """Where the predictions go.
+
+    A new path or a regular file (a symlink: its target): a temporary file beside it,
+    renamed over it at the end, so a failed run leaves it as it was; a file replaced keeps
+    its mode (and owner, where allowed). Standard output and anything that is not a regular
+    file (a device such as /dev/null, a FIFO) are written into as the rows are predicted
+    (`streaming`): renaming would replace them."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.name = "standard output" if path == "-" else path
         self.temporary: Path | None = None
+        self.special: str | None = None  # what a streamed output other than stdout is
+        self.streaming = True
         if path == "-":
             self.file: IO[bytes] = sys.stdout.buffer
             return
-        target = Path(path)
+        target = Path(os.path.realpath(path))
         if target.is_dir():
             raise MltopError(f"{path} is a folder: --output names a file")
+        self.special = special_kind(target)
+        if self.special is not None:
+            try:
+                descriptor = os.open(target, os.O_WRONLY | os.O_NOCTTY)
+            except OSError as error:
+                raise MltopError(f"cannot write to {path}: {error.strerror or error}") from None
+            self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
+            return
+        self.streaming = False
         if not target.parent.is_dir():
             raise MltopError(f"no folder {target.parent} for the output {target.name}")
+        self.target = target
         self.temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
         try:
             descriptor = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -738,13 +797,16 @@ class Output:
                 f"cannot write in {target.parent}: {error.strerror or error}"
             ) from None
         self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
+        _same_mode_and_owner(descriptor, target)
 
     def commit(self) -> None:
         if self.temporary is None:
             self.file.flush()
+            if self.special is not None:
+                self.file.close()
             return
         self.file.close()
-        os.replace(self.temporary, self.path)
+        os.replace(self.temporary, self.target)
         self.temporary = None
 
     def discard(self) -> None:
@@ -752,6 +814,28 @@ class Output:
             self.file.close()
             self.temporary.unlink(missing_ok=True)
             self.temporary = None
+        elif self.special is not None and not self.file.closed:
+            # (a FIFO whose reader went away: the run's own error is the news)
+            with suppress(OSError):
+                self.file.close()
+
+
+def _same_mode_and_owner(descriptor: int, target: Path) -> None:
+    """The new file gets the permissions of the file it will replace (a 0600 file stays
+    private, from the start), and its owner and group when this user may give them."""
+    try:
+        old = os.stat(target)
+    except FileNotFoundError:
+        return
+    new = os.fstat(descriptor)
+    if (old.st_uid, old.st_gid) != (new.st_uid, new.st_gid):
+        for owner in ((old.st_uid, old.st_gid), (-1, old.st_gid)):
+            try:
+                os.fchown(descriptor, *owner)
+                break
+            except OSError:
+                continue
+    os.fchmod(descriptor, stat.S_IMODE(old.st_mode))
 
 
 # -- the command --------------------------------------------------------------------------
@@ -1022,6 +1106,12 @@ def predict_command(
     duplicated = sorted({c for c in keep if keep.count(c) > 1})
     if duplicated:
         raise click.UsageError(f"--keep {duplicated[0]!r} is given twice")
+    if same_file(input_path, output_path):
+        raise click.UsageError(
+            f"the output {'(standard output)' if output_path == '-' else output_path} is the "
+            f"input file {'(standard input)' if input_path == '-' else input_path}: writing "
+            "it would destroy the rows before they are read (nothing read, nothing written)"
+        )
     chosen = chosen_store(ctx, store_path)
     started = time.perf_counter()
     model = _load(model_uri, chosen, allow_outside_store)
@@ -1038,6 +1128,12 @@ def predict_command(
                 f"{', '.join(map(repr, reader.columns))})"
             )
         output = Output(output_path)
+        if output.special is not None:
+            click.echo(
+                f"mltop: {clean(output_path)} is {output.special}, not a regular file: the "
+                "predictions are written into it as they come (no temporary file)",
+                err=True,
+            )
         try:
             writer = make_writer(out_kind, output.file)
             refusals = Refusals(reader.place_word)
