@@ -816,3 +816,107 @@ def test_the_output_may_not_be_the_input(linear, store_path, tmp_path):
         )
     assert done.returncode == 2 and "is the input file" in done.stderr
     assert source.read_text() == "a,b\n1,2\n" and leftovers(tmp_path) == []
+
+
+# -- what the messages say -------------------------------------------------------------------
+
+
+def to_stdout(store_path, *args):
+    return CliRunner().invoke(
+        main,
+        [
+            "predict",
+            *map(str, args),
+            "-o",
+            "-",
+            "--output-format",
+            "csv",
+            "--store",
+            str(store_path),
+        ],
+    )
+
+
+def test_standard_output_failing_midway_says_what_was_written(linear, store_path, tmp_path):
+    first = f"prediction\n{expected(1, 1)}\n{expected(2, 2)}\n"
+    write(tmp_path / "bad.csv", "a,b\n1,1\n2,2\nabc,3\n4,4\n")
+    result = to_stdout(store_path, linear, "-i", tmp_path / "bad.csv", "--batch-size", 2)
+    assert result.exit_code == 1
+    assert result.stdout == first  # the first chunk, already out: said so
+    assert (
+        "1 of 4 rows fails the model's signature: 2 rows already written to standard output"
+        in result.stderr
+    )
+    assert "nothing written" not in result.stderr
+    write(tmp_path / "torn.csv", "a,b\n1,1\n2,2\n3\n")
+    result = to_stdout(store_path, linear, "-i", tmp_path / "torn.csv", "--batch-size", 2)
+    assert result.exit_code == 1 and result.stdout == first
+    assert "torn.csv: line 4: 1 field, but the header has 2" in result.stderr
+    assert "(2 rows already written to standard output before it stopped)" in result.stderr
+
+
+def test_standard_output_gets_no_header_before_a_chunk_succeeds(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "a,b\nx,1\n")
+    result = to_stdout(store_path, linear, "-i", tmp_path / "in.csv")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "1 of 1 row fails the model's signature: nothing written" in result.stderr
+
+
+def test_counts_are_singular_for_one(linear, store_path, tmp_path):
+    write(tmp_path / "in.csv", "a,b\nx,1\n1,2\n")
+    result = predict(
+        store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv", "--skip-invalid"
+    )
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 row that fails the model's signature:" in result.stderr
+    assert "mltop: 1 row predicted in" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "\ufeff"])
+def test_keep_on_an_empty_csv_says_it_is_empty(linear, store_path, tmp_path, text):
+    (tmp_path / "in.csv").write_text(text)
+    result = predict(
+        store_path, linear, "-i", tmp_path / "in.csv", "-o", tmp_path / "o.csv", "--keep", "id"
+    )
+    assert result.exit_code == 2
+    assert "--keep 'id': the input" in result.output
+    assert "is empty (no header row)" in result.output and "it has:" not in result.output
+
+
+def test_ctrl_c_stops_like_sigterm(fluent, store_path, tmp_path):
+    uri = log(fluent, Waiting(), None)
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mltop.tui.cli",
+            "predict",
+            uri,
+            "-i",
+            "in.csv",
+            "-o",
+            "out.csv",
+            "--store",
+            str(store_path),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(DATA), *sys.path])},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not leftovers(tmp_path):  # the temporary output exists: predicting has begun
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the temporary output never appeared"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, err
+    assert "mltop: stopped by Ctrl-C: nothing written" in err
+    assert "Aborted" not in err and "Traceback" not in err
+    assert leftovers(tmp_path) == [] and not (tmp_path / "out.csv").exists()

@@ -453,12 +453,12 @@ class Refusals:
             for p in problems[:3]
         ]
         if len(problems) > 3:
-            parts.append(f"and {len(problems) - 3} more problems")
+            parts.append(f"and {_count(len(problems) - 3, 'more problem')}")
         self.shown.append(f"{self.place_word} {place}: {'; '.join(parts)}")
 
     def lines(self) -> list[str]:
         more = self.count - len(self.shown)
-        return self.shown + ([f"... and {more} more rows"] if more > 0 else [])
+        return self.shown + ([f"... and {_count(more, 'more row')}"] if more > 0 else [])
 
 
 @dataclass
@@ -589,11 +589,12 @@ def prediction_columns(result: Any, count: int) -> tuple[list[str], list[list[An
 
 
 class Writer:
-    """Rows written to the output (a temporary file until `commit`)."""
+    """Rows written to the output (a temporary file until `commit`); `written` counts them."""
 
     def __init__(self, file: IO[bytes]) -> None:
         self.file = file
         self.names: list[str] | None = None
+        self.written = 0
 
     def write(self, names: list[str], columns: list[list[Any]]) -> None:
         if self.names is None:
@@ -604,12 +605,16 @@ class Writer:
                 f"the model's output changed shape between chunks ({self.names} then {names})"
             )
         self.rows(columns)
+        self.written += len(columns[0]) if columns else 0
 
     def start(self, names: list[str]) -> None:
         pass
 
     def rows(self, columns: list[list[Any]]) -> None:
         raise NotImplementedError
+
+    def flush(self) -> None:
+        self.file.flush()
 
     def finish(self, names: list[str]) -> None:
         if self.names is None:  # no rows at all: the columns still
@@ -631,25 +636,24 @@ def _csv_text(value: Any) -> Any:
 
 
 class CsvWriter(Writer):
-    def __init__(self, file: IO[bytes]) -> None:
-        super().__init__(file)
-        self._text = io.TextIOWrapper(file, encoding="utf-8", newline="", write_through=False)
-        self._csv = csv.writer(self._text, lineterminator="\n")
+    def _lines(self, rows: Any) -> None:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(rows)
+        self.file.write(text.getvalue().encode("utf-8", "backslashreplace"))
 
     def start(self, names: list[str]) -> None:
-        self._csv.writerow(names)
+        self._lines([names])
 
     def rows(self, columns: list[list[Any]]) -> None:
         columns = [
             column if set(map(type, column)) <= _NATIVE else list(map(_csv_text, column))
             for column in columns
         ]
-        self._csv.writerows(zip(*columns, strict=True))
+        self._lines(zip(*columns, strict=True))
 
     def finish(self, names: list[str]) -> None:
         super().finish(names)
-        self._text.flush()
-        self._text.detach()
+        self.file.flush()
 
 
 def _json_value(value: Any) -> Any:
@@ -1112,7 +1116,56 @@ def predict_command(
             f"input file {'(standard input)' if input_path == '-' else input_path}: writing "
             "it would destroy the rows before they are read (nothing read, nothing written)"
         )
-    chosen = chosen_store(ctx, store_path)
+    run = Run()
+    try:
+        with _stop_on_sigterm(run):
+            _predict(
+                run,
+                model_uri,
+                input_path,
+                output_path,
+                in_kind,
+                out_kind,
+                batch_size,
+                keep,
+                skip_invalid,
+                allow_outside_store,
+                model_input,
+                chosen_store(ctx, store_path),
+            )
+    except KeyboardInterrupt:
+        click.echo(f"mltop: stopped by Ctrl-C: {run.written()}", err=True)
+        raise SystemExit(130) from None
+
+
+@dataclass
+class Run:
+    """What a run has opened so far: what a message on the way out says was written."""
+
+    output: Output | None = None
+    writer: Writer | None = None
+
+    def written(self) -> str:
+        rows = self.writer.written if self.writer is not None else 0
+        if self.output is None or not self.output.streaming or not rows:
+            return "nothing written"
+        return f"{_count(rows, 'row')} already written to {self.output.name}"
+
+
+def _predict(
+    run: Run,
+    model_uri: str,
+    input_path: str,
+    output_path: str,
+    in_kind: str,
+    out_kind: str,
+    batch_size: int,
+    keep: tuple[str, ...],
+    skip_invalid: bool,
+    allow_outside_store: bool,
+    model_input: str,
+    chosen: str | None,
+) -> None:
     started = time.perf_counter()
     model = _load(model_uri, chosen, allow_outside_store)
     loaded = time.perf_counter()
@@ -1121,13 +1174,8 @@ def predict_command(
         raise click.UsageError("--model-input dataframe needs pandas, which is not installed")
     reader = open_reader(input_path, in_kind)
     try:
-        missing = [c for c in keep if reader.columns is not None and c not in reader.columns]
-        if missing and reader.columns is not None and in_kind != "jsonl":
-            raise click.UsageError(
-                f"--keep {missing[0]!r}: the input has no such column (it has: "
-                f"{', '.join(map(repr, reader.columns))})"
-            )
-        output = Output(output_path)
+        _check_keep(reader, keep, in_kind)
+        run.output = output = Output(output_path)
         if output.special is not None:
             click.echo(
                 f"mltop: {clean(output_path)} is {output.special}, not a regular file: the "
@@ -1135,34 +1183,66 @@ def predict_command(
                 err=True,
             )
         try:
-            writer = make_writer(out_kind, output.file)
+            run.writer = writer = make_writer(out_kind, output.file)
             refusals = Refusals(reader.place_word)
-            with _stop_on_sigterm(), _progress(reader, sys.stderr) as progress:
+            with _progress(reader, sys.stderr) as progress:
                 task = progress.add_task(
                     f"predicting {clean(reader.name)}", total=reader.total, rows="0"
                 )
                 predictor = Predictor(model, reader, writer, keep, skip_invalid, pandas, refusals)
-                for chunk in reader.chunks(batch_size):
-                    predictor.chunk(chunk)
-                    progress.update(
-                        task, completed=chunk.progress, rows=f"{predictor.tally.rows:,}"
+                try:
+                    for chunk in reader.chunks(batch_size):
+                        predictor.chunk(chunk)
+                        if output.streaming:
+                            writer.flush()  # (what is written is what was counted)
+                        progress.update(
+                            task, completed=chunk.progress, rows=f"{predictor.tally.rows:,}"
+                        )
+                except MltopError as error:
+                    if output.streaming and writer.written:
+                        raise PredictError(
+                            f"{error}\n({run.written()} before it stopped)"
+                        ) from None
+                    raise
+                tally = predictor.tally
+                if refusals.count and not skip_invalid:
+                    raise PredictError(
+                        _refused(refusals, reader.place_word, tally.rows, run.written())
+                    )
+                if skip_invalid and tally.rows and not tally.predicted:
+                    raise PredictError(
+                        _refused(refusals, reader.place_word, tally.rows, run.written(), True)
                     )
                 predictor.finish()
-                tally = predictor.tally
-            if refusals.count and not skip_invalid:
-                raise PredictError(_refused(refusals, reader.place_word, tally.rows))
-            if skip_invalid and tally.rows and not tally.predicted:
-                raise PredictError(_refused(refusals, reader.place_word, tally.rows, all_bad=True))
             output.commit()
         finally:
             output.discard()
     finally:
         reader.close()
-    _summary(tally, refusals, output_path, loaded - started, time.perf_counter() - loaded)
+    _summary(tally, refusals, output.name, loaded - started, time.perf_counter() - loaded)
+
+
+def _check_keep(reader: Reader, keep: Sequence[str], kind: str) -> None:
+    """Every --keep column is in the input (JSONL: rows may lack one)."""
+    if not keep or reader.columns is None or kind == "jsonl":
+        return
+    if not reader.columns:
+        what = "is empty (no header row)" if reader.text_values else "has no columns"
+        raise click.UsageError(f"--keep {keep[0]!r}: the input {reader.name} {what}")
+    missing = [c for c in keep if c not in reader.columns]
+    if missing:
+        raise click.UsageError(
+            f"--keep {missing[0]!r}: the input has no such column (it has: "
+            f"{', '.join(map(repr, reader.columns))})"
+        )
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
 
 
 @contextmanager
-def _stop_on_sigterm() -> Iterator[None]:
+def _stop_on_sigterm(run: Run) -> Iterator[None]:
     """SIGTERM (`timeout`, a job scheduler) stops the command as Ctrl+C does: the temporary
     output is removed on the way out."""
     if threading.current_thread() is not threading.main_thread():
@@ -1170,7 +1250,7 @@ def _stop_on_sigterm() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: Any) -> None:
-        click.echo("mltop: stopped by SIGTERM: nothing written", err=True)
+        click.echo(f"mltop: stopped by SIGTERM: {run.written()}", err=True)
         raise SystemExit(128 + signal.SIGTERM)
 
     previous = signal.signal(signal.SIGTERM, stop)
@@ -1196,33 +1276,32 @@ def _load(model_uri: str, chosen: str | None, allow_outside_store: bool) -> Any:
             fluent.set_store(None)  # (closes the store: reading the rows needs none)
 
 
-def _refused(refusals: Refusals, word: str, rows: int, *, all_bad: bool = False) -> str:
-    head = (
-        f"every row ({rows:,}) fails the model's signature: nothing written"
-        if all_bad
-        else f"{refusals.count:,} of {rows:,} rows fail the model's signature: nothing written "
-        "(--skip-invalid predicts the others)"
-    )
+def _refused(refusals: Refusals, word: str, rows: int, written: str, all_bad: bool = False) -> str:
+    if all_bad:
+        head = f"every row ({rows:,}) fails the model's signature: {written}"
+    else:
+        verb = "fails" if refusals.count == 1 else "fail"
+        head = (
+            f"{refusals.count:,} of {_count(rows, 'row')} {verb} the model's signature: "
+            f"{written} (--skip-invalid predicts the others)"
+        )
     return "\n".join([head, *refusals.lines()])
 
 
-def _summary(
-    tally: Tally, refusals: Refusals, output_path: str, loading: float, seconds: float
-) -> None:
+def _summary(tally: Tally, refusals: Refusals, where: str, loading: float, seconds: float) -> None:
     if refusals.count:
+        verb = "fails" if refusals.count == 1 else "fail"
         click.echo(
-            f"mltop: skipped {refusals.count:,} row{'s' if refusals.count != 1 else ''} that "
-            "fail the model's signature:",
+            f"mltop: skipped {_count(refusals.count, 'row')} that {verb} the model's signature:",
             err=True,
         )
         for line in refusals.lines():
             click.echo(f"  {clean(line)}", err=True)
     rate = tally.predicted / seconds if seconds > 0 else 0.0
-    where = "standard output" if output_path == "-" else output_path
     click.echo(
         clean(
-            f"mltop: {tally.predicted:,} rows predicted in {seconds:.1f} s ({rate:,.0f} rows/s; "
-            f"the model loaded in {loading:.1f} s) -> {where}"
+            f"mltop: {_count(tally.predicted, 'row')} predicted in {seconds:.1f} s "
+            f"({rate:,.0f} rows/s; the model loaded in {loading:.1f} s) -> {where}"
         ),
         err=True,
     )
