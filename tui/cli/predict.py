@@ -55,7 +55,7 @@ _EXTENSIONS = {
     ".pq": "parquet",
 }
 DEFAULT_BATCH_SIZE = 10_000
-PARQUET_BUFFER = 1 << 20  # bytes read at a time from each Parquet column chunk
+PARQUET_BUFFER = 1 << 16  # bytes read at a time from each Parquet column chunk
 SHOWN_PROBLEMS = 20  # bad rows described one by one; the rest are counted
 PREDICTION = "prediction"
 
@@ -1116,6 +1116,11 @@ def predict_command(
             f"input file {'(standard input)' if input_path == '-' else input_path}: writing "
             "it would destroy the rows before they are read (nothing read, nothing written)"
         )
+    # Arrow's memory from the C allocator, which hands freed blocks back at once where
+    # Arrow's default (mimalloc) keeps them: read when Arrow first allocates, so set before
+    # anything imports pyarrow (measured on a million rows of dictionary-encoded Parquet in
+    # one row group, the whole command's peak RSS: 300 MB with mimalloc, 288 MB without).
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     run = Run()
     try:
         with _stop_on_sigterm(run):
