@@ -3,6 +3,7 @@ line (click's runner, and a subprocess without pandas, numpy, pyarrow or cloudpi
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -24,7 +25,16 @@ from mltop.tui.cli import main
 DATA = Path(__file__).parent / "data" / "predict"
 sys.path.insert(0, str(DATA))
 
-from predict_models import Failing, Kinds, Linear, Scores, TwoColumns, Waiting  # noqa: E402
+from predict_models import (  # noqa: E402
+    Echo,
+    Failing,
+    Kinds,
+    Linear,
+    Returns,
+    Scores,
+    TwoColumns,
+    Waiting,
+)
 
 SIGNATURE = ModelSignature(Schema([ColSpec("double", "a"), ColSpec("long", "b")]))
 LINEAR = Linear({"a": 2.0, "b": 10.0}, bias=1.0)
@@ -242,12 +252,12 @@ def test_csv_values_follow_the_signature_and_are_guessed_without_one(fluent, sto
         name="typed",
     )
     untyped = log(fluent, Kinds(), None, name="untyped")
-    # Without a signature a column is typed as a whole: every value an integer, else every
-    # value a number, else text ("" missing in each case).
+    # Without a signature each value is typed by itself: an integer, else a number, else
+    # text ("" missing).
     write(tmp_path / "in.csv", "n,s,k\n1,007,\n2.5,8,3\n")
     for uri, want in (
         (typed, ["list|float,str,None", "list|float,str,int"]),
-        (untyped, ["list|float,int,None", "list|float,int,int"]),
+        (untyped, ["list|int,int,None", "list|float,int,int"]),
     ):
         result = predict(
             store_path,
@@ -920,3 +930,157 @@ def test_ctrl_c_stops_like_sigterm(fluent, store_path, tmp_path):
     assert "mltop: stopped by Ctrl-C: nothing written" in err
     assert "Aborted" not in err and "Traceback" not in err
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.csv").exists()
+
+
+# -- any output shape; values typed the same whatever the chunk --------------------------------
+
+
+def test_a_dict_of_single_values_is_one_row_and_too_few_values_an_error(
+    fluent, store_path, tmp_path
+):
+    uri = log(fluent, Returns({"a": 1, "b": [2]}), None)
+    write(tmp_path / "one.csv", "x\n1\n")
+    result = predict(store_path, uri, "-i", tmp_path / "one.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 0, result.output
+    assert read_csv(tmp_path / "o.csv") == [["a", "b"], ["1", "2"]]
+    write(tmp_path / "two.csv", "x\n1\n2\n")
+    result = predict(store_path, uri, "-i", tmp_path / "two.csv", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "the model returned 1 value in 'a' for 2 rows" in result.stderr
+
+
+def _nested():
+    from hypothesis import strategies as st
+
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats()
+        | st.text(max_size=4)
+        | st.binary(max_size=4)
+    )
+    keys = st.text(max_size=3) | st.integers(-3, 3) | st.none() | st.tuples(st.integers(0, 2))
+    return st.recursive(
+        scalars,
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.tuples(inner, inner)
+            | st.dictionaries(keys, inner, max_size=3)
+        ),
+        max_leaves=10,
+    )
+
+
+def test_any_output_shape_is_written_or_refused_cleanly():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from mltop.tui.cli.predict import FORMATS, PredictError, make_writer, prediction_columns
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(result=_nested(), count=st.integers(1, 3))
+    def check(result, count):
+        try:
+            names, columns = prediction_columns(result, count)
+        except PredictError:
+            return
+        assert names and all(len(column) == count for column in columns)
+        for kind in FORMATS:
+            writer = make_writer(kind, io.BytesIO())
+            try:
+                writer.write(names, columns)
+                writer.finish(names)
+            except PredictError:
+                continue
+            assert writer.written == count
+
+    check()
+
+
+def test_numpy_and_pandas_outputs(fluent, store_path, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from mltop.tui.cli.predict import PredictError, prediction_columns
+
+    assert prediction_columns(np.array([1, 2]), 2) == (["prediction"], [[1, 2]])
+    assert prediction_columns(pd.Series([1.5, 2.5]), 2) == (["prediction"], [[1.5, 2.5]])
+    assert prediction_columns(np.zeros((2, 2)), 2)[0] == ["prediction_0", "prediction_1"]
+    assert prediction_columns({"a": np.array([1, 2])}, 2) == (["a"], [[1, 2]])
+    for bad in (np.float64(1.0), np.array(3), np.zeros((2, 0)), np.zeros((2, 1, 1)), {}, []):
+        with pytest.raises(PredictError):
+            prediction_columns(bad, 2)
+    with pytest.raises(PredictError, match="names the column '1' twice"):
+        prediction_columns({1: [1], "1": [2]}, 1)
+
+
+def test_untyped_csv_values_are_typed_one_by_one():
+    from mltop.tui.cli.predict import guess_column, guess_value
+
+    assert [guess_value(t) for t in ["1", "-2", " 3 ", "1.5", "1e5", ".5"]] == [
+        1,
+        -2,
+        3,
+        1.5,
+        100000.0,
+        0.5,
+    ]
+    words = [guess_value(t) for t in ["nan", "NaN", "inf", "-inf", "Infinity", "-Infinity"]]
+    assert all(isinstance(w, float) for w in words) and words[0] != words[0]
+    assert words[2:] == [float("inf"), float("-inf"), float("inf"), float("-inf")]
+    for text in ["Nan", "INF", "infinity", "1_000", "١٢", "abc", "0x10", "1,5"]:
+        assert guess_value(text) == text
+    assert guess_value("") is None
+    assert guess_column(["1", "2"]) == [1, 2]
+    assert guess_column(["1", "2.5", "x", ""]) == [1, 2.5, "x", None]
+
+
+def test_untyped_csv_values_do_not_depend_on_the_batch_size(fluent, store_path, tmp_path):
+    echo = log(fluent, Echo(), None, name="echo")
+    numbers = log(fluent, Linear({"a": 2.0, "b": 10.0}, bias=1.0), None, name="numbers")
+    write(tmp_path / "in.csv", "a,b,c\n1,1,x\n2.5,,1\n-3,1e2,nan\n4,7,\n5,6,007\n")
+    seen = {}
+    for size in (1, 2, 3, 10000):
+        for uri, given in ((echo, "records"), (numbers, "records"), (numbers, "dataframe")):
+            result = predict(
+                store_path,
+                uri,
+                "-i",
+                tmp_path / "in.csv",
+                "-o",
+                tmp_path / "o.csv",
+                "--batch-size",
+                size,
+                "--model-input",
+                given,
+            )
+            assert result.exit_code == 0, result.output
+            seen.setdefault((uri, given), []).append(read_csv(tmp_path / "o.csv"))
+    for outputs in seen.values():
+        assert all(output == outputs[0] for output in outputs)
+    assert [row[0] for row in seen[(echo, "records")][0][1:]] == [
+        "int:1|int:1|str:'x'",
+        "float:2.5|NoneType:None|int:1",
+        "int:-3|float:100.0|float:nan",
+        "int:4|int:7|NoneType:None",
+        "int:5|int:6|int:7",
+    ]
+
+
+def test_json_and_csv_write_infinities_and_nested_values(fluent, store_path, tmp_path):
+    value = {"score": [float("inf"), float("-inf"), float("nan")], "tags": [["a", {"b": 1}]] * 3}
+    uri = log(fluent, Returns(value), None)
+    write(tmp_path / "in.csv", "x\n1\n2\n3\n")
+    for out in ("o.jsonl", "o.csv"):
+        result = predict(store_path, uri, "-i", tmp_path / "in.csv", "-o", tmp_path / out)
+        assert result.exit_code == 0, result.output
+    lines = (tmp_path / "o.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"score": "Infinity", "tags": ["a", {"b": 1}]},
+        {"score": "-Infinity", "tags": ["a", {"b": 1}]},
+        {"score": "NaN", "tags": ["a", {"b": 1}]},
+    ]
+    rows = read_csv(tmp_path / "o.csv")
+    assert rows[0] == ["score", "tags"]
+    assert [json.loads(row[1]) for row in rows[1:]] == [["a", {"b": 1}]] * 3

@@ -9,8 +9,8 @@ untouched).
 What reaches the model: with pandas installed, a DataFrame per chunk (what MLflow's models
 expect); without it, a list of row dicts (`--model-input` chooses). CSV values are text: they
 are converted to the types the model's signature names ("1.5" to a float for a double
-column, "" to a missing value); a column it does not name is typed as a whole, per chunk
-(`guess_column`): integers, else numbers, else text.
+column, "" to a missing value); in a column it does not name, each value is typed by itself
+(`guess_value`: an integer, else a number, else text), so the same whatever the chunk.
 
 Rows are checked up front (`row_problems`) only when a CSV value failed its conversion;
 otherwise the model's own check (`PyFuncModel.predict` enforces the signature) runs first,
@@ -25,7 +25,6 @@ import csv
 import importlib
 import io
 import json
-import math
 import os
 import secrets
 import signal
@@ -33,7 +32,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +43,7 @@ import click
 
 from mltop.store import MltopError
 from mltop.tui.cli.opening import chosen_store, opened, store_option
-from mltop.tui.text import clean
+from mltop.tui.text import clean, json_number
 
 FORMATS = ("csv", "jsonl", "parquet")
 _EXTENSIONS = {
@@ -382,21 +381,42 @@ _PARSERS: dict[str, tuple[Callable[[str], Any], str]] = {
 _FAST = {"double": float, "float": float, "integer": int, "long": int}
 
 
+# The words read as numbers (what Python, pandas and mltop's own CSV write); "Nan" or
+# "INF" stay text.
+_NUMBER_WORDS = {"nan", "NaN", "inf", "+inf", "-inf", "Infinity", "+Infinity", "-Infinity"}
+
+
+def guess_value(text: str) -> Any:
+    """A CSV value no signature types, decided by itself (so the same whatever the chunk):
+    an integer when int() reads it, else a number when float() does and it has a digit
+    ("1.5", "1e5": 100000.0) or is one of nan, NaN, inf, -inf, Infinity, -Infinity; else
+    the text. "" is missing (None); underscores ("1_000") and non-ASCII digits stay text."""
+    if text == "":
+        return None
+    if "_" in text or not text.isascii():
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if text.strip() in _NUMBER_WORDS or any(c.isdigit() for c in text):
+        return number
+    return text
+
+
 def guess_column(texts: list[str]) -> list[Any]:
-    """A CSV column no signature types: integers when every value reads as one (Python's
-    int()), else numbers when every value reads as one (float(): "1.5", "2e3", "nan"),
-    else the text; "" is missing (None) in each case."""
-    if "_" not in "".join(texts):
-        for parse in (int, float):
-            try:
-                return list(map(parse, texts))
-            except ValueError:
-                pass
-            try:
-                return [None if text == "" else parse(text) for text in texts]
-            except ValueError:
-                pass
-    return [None if text == "" else text for text in texts]
+    """A CSV column no signature types, each value typed by itself (`guess_value`)."""
+    joined = "".join(texts)
+    if "_" not in joined and joined.isascii():
+        try:
+            return list(map(int, texts))  # (every value an integer: the common case)
+        except ValueError:
+            pass
+    return list(map(guess_value, texts))
 
 
 def convert_column(
@@ -531,58 +551,75 @@ def load_pandas() -> Any:
         return None
 
 
-def _plain(values: Any) -> list[Any]:
-    tolist = getattr(values, "tolist", None)
-    return list(tolist()) if callable(tolist) else list(values)
+def _per_row(value: Any) -> list[Any] | None:
+    """`value` as a list of one value per row (a list, a tuple, an array, a Series...); None
+    when it is one value (a number, text, bytes, a dict, a 0-d array)."""
+    if value is None or isinstance(value, (str, bytes, bytearray, Mapping)):
+        return None
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):  # numpy, pandas: their values as plain Python ones
+        listed = tolist()
+        return listed if isinstance(listed, list) else None
+    if not isinstance(value, Iterable):
+        return None
+    return list(value)
 
 
 def prediction_columns(result: Any, count: int) -> tuple[list[str], list[list[Any]]]:
-    """The model's output as named columns of plain values: a DataFrame's columns, a 2-D
-    array's `prediction_0..n`, else one `prediction` column."""
+    """The model's output as named columns of plain values: a DataFrame's columns, a dict's
+    keys (a list per key; a single value per key is one row), records' keys, a 2-D array's
+    `prediction_0..n`, else one `prediction` column. Any other shape is a PredictError."""
     columns_attr = getattr(result, "columns", None)
     if columns_attr is not None and hasattr(result, "iloc"):  # a DataFrame
         names = [str(c) for c in columns_attr]
-        columns = [_plain(result.iloc[:, i]) for i in range(len(names))]
-    elif isinstance(result, dict):
+        columns = [_per_row(result.iloc[:, i]) or [] for i in range(len(names))]
+    elif isinstance(result, Mapping):
         names = [str(k) for k in result]
-        columns = [_plain(v) for v in result.values()]
+        columns = [
+            [value] if (rows := _per_row(value)) is None else rows for value in result.values()
+        ]
     else:
         shape = getattr(result, "shape", None)
-        if shape is not None and len(shape) == 0:
+        if isinstance(shape, tuple) and len(shape) > 2:
             raise PredictError(
-                f"the model returned one value ({type(result).__name__}) for {count} rows: "
-                "mltop predict needs one prediction per row"
-            )
-        if shape is not None and len(shape) > 2:
-            raise PredictError(
-                f"the model returned an array of shape {tuple(shape)}: mltop predict writes "
+                f"the model returned an array of shape {shape}: mltop predict writes "
                 "one or two dimensions"
             )
-        if isinstance(result, (str, bytes)) or not hasattr(result, "__iter__"):
+        values = _per_row(result)
+        if values is None:
             raise PredictError(
-                f"the model returned one value ({type(result).__name__}) for {count} rows: "
-                "mltop predict needs one prediction per row"
+                f"the model returned one value ({type(result).__name__}) for "
+                f"{_count(count, 'row')}: mltop predict needs one prediction per row"
             )
-        values = _plain(result)
-        if values and all(isinstance(v, dict) for v in values):  # records
-            names = list(dict.fromkeys(str(k) for v in values for k in v))
-            columns = [[v.get(n) for v in values] for n in names]
-        elif values and all(isinstance(v, (list, tuple)) for v in values):  # 2-D
-            width = max(len(v) for v in values)
-            if width == 1:
-                names, columns = [PREDICTION], [[v[0] if v else None for v in values]]
-            else:
-                names = [f"{PREDICTION}_{i}" for i in range(width)]
-                columns = [[v[i] if i < len(v) else None for v in values] for i in range(width)]
-        else:
-            names, columns = [PREDICTION], [values]
+        names, columns = _shaped(values)
+    if not names:
+        raise PredictError("the model returned no columns: mltop predict needs a prediction")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PredictError(f"the model's output names the column {twice[0]!r} twice")
     for name, column in zip(names, columns, strict=True):
         if len(column) != count:
             raise PredictError(
-                f"the model returned {len(column)} values in {name!r} for {count} rows: "
-                "mltop predict needs one prediction per row"
+                f"the model returned {_count(len(column), 'value')} in {name!r} for "
+                f"{_count(count, 'row')}: mltop predict needs one prediction per row"
             )
     return names, columns
+
+
+def _shaped(values: list[Any]) -> tuple[list[str], list[list[Any]]]:
+    """A list of predictions as columns: records (dicts) by key, rows of lists as
+    `prediction_0..n`, anything else one `prediction` column."""
+    if values and all(isinstance(v, Mapping) for v in values):  # records
+        records = [{str(k): x for k, x in v.items()} for v in values]
+        names = list(dict.fromkeys(k for record in records for k in record))
+        return names, [[record.get(n) for record in records] for n in names]
+    if values and all(isinstance(v, (list, tuple)) for v in values):  # 2-D
+        width = max(len(v) for v in values)
+        if width == 1:
+            return [PREDICTION], [[v[0] if v else None for v in values]]
+        names = [f"{PREDICTION}_{i}" for i in range(width)]
+        return names, [[v[i] if i < len(v) else None for v in values] for i in range(width)]
+    return [PREDICTION], [values]
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -625,13 +662,41 @@ class Writer:
 _NATIVE = {str, int, float, type(None)}  # what the csv module writes as it should
 
 
-def _csv_text(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float)):
+def json_ready(value: Any) -> Any:
+    """`value` as JSON holds it: NaN and infinities as the strings "NaN", "Infinity",
+    "-Infinity" (as mltop's other JSON output writes them), bytes as text, dates in ISO
+    8601, a dict's keys as text, lists and tuples as arrays, anything else its str()."""
+    if value is None or isinstance(value, (str, int)):
         return value
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
     if isinstance(value, datetime):
         return value.isoformat()
+    tolist = getattr(value, "tolist", None)  # a numpy value or array
+    if callable(tolist):
+        plain = tolist()
+        if type(plain) is not type(value):
+            return json_ready(plain)
+    return str(value)
+
+
+def _csv_text(value: Any) -> Any:
+    """A value the csv module does not write as it should: bytes and dates as text, nested
+    values (lists, dicts) as JSON text."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (Mapping, list, tuple)):
+        return json.dumps(json_ready(value), ensure_ascii=False, allow_nan=False)
     return str(value)
 
 
@@ -656,16 +721,6 @@ class CsvWriter(Writer):
         self.file.flush()
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 class JsonlWriter(Writer):
     def rows(self, columns: list[list[Any]]) -> None:
         names = self.names or []
@@ -674,11 +729,10 @@ class JsonlWriter(Writer):
             record = dict(zip(names, row, strict=True))
             try:
                 lines.append(json.dumps(record, allow_nan=False, ensure_ascii=False))
-            except (ValueError, TypeError):  # NaN or infinity (null), dates, bytes...
-                record = {k: _json_value(v) for k, v in record.items()}
-                lines.append(json.dumps(record, allow_nan=False, ensure_ascii=False, default=str))
+            except (ValueError, TypeError):  # NaN or infinity, bytes, dates, other keys...
+                lines.append(json.dumps(json_ready(record), allow_nan=False, ensure_ascii=False))
         if lines:
-            self.file.write(("\n".join(lines) + "\n").encode("utf-8"))
+            self.file.write(("\n".join(lines) + "\n").encode("utf-8", "backslashreplace"))
 
 
 class ParquetWriter(Writer):
@@ -701,7 +755,7 @@ class ParquetWriter(Writer):
                 table = pa.Table.from_pydict(
                     dict(zip(names, columns, strict=True)), schema=self._schema
                 )
-        except (pa.ArrowException, TypeError, ValueError) as error:
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as error:
             raise PredictError(f"the predictions cannot be written as Parquet ({error})") from None
         self._writer.write_table(table)
 
@@ -1095,15 +1149,16 @@ def predict_command(
 
     The model gets a pandas DataFrame per chunk when pandas is installed, else a list of
     row dicts (--model-input). CSV values are converted to the types the model's signature
-    names ("" is missing); a column it does not type becomes integers when every value in
-    the chunk reads as one, else numbers when every value does, else stays text.
+    names ("" is missing); in a column it does not type, each value becomes an integer when
+    it reads as one, else a number ("1.5", "1e5", nan, inf), else stays text.
 
     Rows that do not fit the signature (a missing required value, "abc" in a double
     column) are listed with their line numbers (Parquet: row numbers), the first 20 in
     full; then nothing is written, unless --skip-invalid.
 
     The output has the --keep columns, then `prediction` (or the model's own columns: a
-    DataFrame's names, prediction_0..N for a 2-D array). JSONL writes NaN as null.
+    DataFrame's names, prediction_0..N for a 2-D array). JSONL writes NaN and infinities as
+    "NaN", "Infinity", "-Infinity"; CSV writes lists and dicts as JSON text.
     """
     in_kind = format_of(input_path, input_format, "--input-format")
     out_kind = format_of(output_path, output_format, "--output-format")

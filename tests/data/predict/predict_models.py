@@ -71,3 +71,22 @@ class Waiting:
 
         time.sleep(60)
         return [0.0] * len(data)
+
+
+class Returns:
+    """Returns what it was made with, whatever the rows (an output of any shape)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def predict(self, data: Any) -> Any:
+        return self.value
+
+
+class Echo:
+    """Each row's values as given: 'int:1|float:2.5|NoneType:None' (types and values)."""
+
+    def predict(self, data: Any) -> list[str]:
+        return [
+            "|".join(f"{type(v).__name__}:{v!r}" for v in row.values()) for row in _records(data)
+        ]
