@@ -1,10 +1,13 @@
 """`mltop predict`: a model's predictions for every row of a CSV, JSONL or Parquet file.
 
-The input is read in chunks (`--batch-size` rows), so memory stays flat whatever the file's
-size. Each chunk is typed, given to the model (rows that do not fit its signature refused,
-each named by its line), and its predictions appended to a temporary file beside `--output`,
-renamed to it at the end: a failed run leaves nothing at `--output` (a file already there is
-untouched).
+The input is read in chunks (`--batch-size` rows; Parquet too, whatever its row groups), so
+memory stays flat whatever the file's size. Each chunk is typed, given to the model (rows that
+do not fit its signature refused, each named by its line), and its predictions appended to a
+temporary file beside `--output` (a symlink's target), renamed to it at the end: a failed run
+leaves nothing at `--output` (a file already there is untouched; one replaced keeps its mode).
+Standard output, a device (/dev/null) or a FIFO is written into as the chunks are predicted
+(`Output.streaming`): a failure there says how many rows it already got. The output may not
+be the input file.
 
 What reaches the model: with pandas installed, a DataFrame per chunk (what MLflow's models
 expect); without it, a list of row dicts (`--model-input` chooses). CSV values are text: they
@@ -1086,8 +1089,9 @@ MODEL_INPUT_HELP = (
     required=True,
     metavar="FILE",
     help="Where the predictions go, one row per input row in order ('-' for standard "
-    "output). Written to a temporary file beside it and renamed at the end: a failed run "
-    "leaves nothing there.",
+    "output). A file is written beside it and renamed at the end (a symlink: its target), so "
+    "a failed run leaves nothing there; standard output, a device or a FIFO is written into "
+    "as rows are predicted.",
 )
 @click.option("--input-format", type=click.Choice(FORMATS), help="Default: from the extension.")
 @click.option("--output-format", type=click.Choice(FORMATS), help="Default: from the extension.")
