@@ -346,7 +346,7 @@ def test_an_unreadable_parquet_file(linear, store_path, tmp_path):
 def test_rows_failing_the_signature_are_listed_and_nothing_is_written(linear, store_path, tmp_path):
     lines = ["a,b"] + [f"{i},{i}" for i in range(40)]
     lines[3] = "abc,2"  # line 4
-    lines[10] = ",2"  # line 11: a missing required value
+    lines[10] = "10,"  # line 11: a missing required value (a double's gap is NaN: a value)
     for n in range(20, 41):
         lines[n] = f"{n},1.5"  # lines 21-41: not an integer
     (tmp_path / "in.csv").write_text("\n".join(lines) + "\n")
@@ -356,7 +356,7 @@ def test_rows_failing_the_signature_are_listed_and_nothing_is_written(linear, st
     err = result.stderr
     assert "23 of 40 rows fail the model's signature: nothing written" in err
     assert "line 4: column 'a': 'abc' is not a number (a double column)" in err
-    assert "line 11: column 'a': missing value" in err
+    assert "line 11: column 'b': missing value" in err
     assert "line 21: column 'b': '1.5' is not an integer (a long column)" in err
     assert "line 38:" in err and "line 39:" not in err  # the first 20, then a count
     assert "... and 3 more rows" in err
@@ -609,7 +609,7 @@ def test_without_pandas_the_model_gets_row_dicts(fluent, store_path, tmp_path):
         name="kinds",
     )
     linear = log(fluent, LINEAR)
-    write(tmp_path / "in.csv", "id,a,b\nr1,1,2\nr2,,3\nr3,2.5,4\n")
+    write(tmp_path / "in.csv", "id,a,b\nr1,1,2\nr2,3,\nr3,2.5,4\n")
     done = bare(
         tmp_path,
         kinds,
@@ -628,7 +628,7 @@ def test_without_pandas_the_model_gets_row_dicts(fluent, store_path, tmp_path):
         ["list|float,int"],  # (the columns the signature names)
         ["list|float,int"],
     ]
-    assert "line 3: column 'a': missing value" in done.stderr
+    assert "line 3: column 'b': missing value" in done.stderr
     done = bare(
         tmp_path,
         linear,
