@@ -869,7 +869,7 @@ def test_standard_output_gets_no_header_before_a_chunk_succeeds(linear, store_pa
     write(tmp_path / "in.csv", "a,b\nx,1\n")
     result = to_stdout(store_path, linear, "-i", tmp_path / "in.csv")
     assert result.exit_code == 1 and result.stdout == ""
-    assert "1 of 1 row fails the model's signature: nothing written" in result.stderr
+    assert "1 of 1 row fails the model's signature: nothing written\n" in result.stderr
 
 
 def test_counts_are_singular_for_one(linear, store_path, tmp_path):

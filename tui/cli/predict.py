@@ -1345,9 +1345,10 @@ def _refused(refusals: Refusals, word: str, rows: int, written: str, all_bad: bo
         head = f"every row ({rows:,}) fails the model's signature: {written}"
     else:
         verb = "fails" if refusals.count == 1 else "fail"
+        hint = " (--skip-invalid predicts the others)" if refusals.count < rows else ""
         head = (
             f"{refusals.count:,} of {_count(rows, 'row')} {verb} the model's signature: "
-            f"{written} (--skip-invalid predicts the others)"
+            f"{written}{hint}"
         )
     return "\n".join([head, *refusals.lines()])
 
