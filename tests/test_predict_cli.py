@@ -771,6 +771,28 @@ def test_a_fifo_output_is_written_into_not_replaced(linear, store_path, tmp_path
     assert leftovers(tmp_path) == []
 
 
+def test_a_link_to_a_pipe_is_written_into(linear, store_path, tmp_path):
+    # /dev/stdout when standard output is a pipe: a link that resolves to no path at all.
+    read, written = os.pipe()
+    try:
+        write(tmp_path / "in.csv", "a,b\n1,2\n")
+        result = predict(
+            store_path,
+            linear,
+            "-i",
+            tmp_path / "in.csv",
+            "-o",
+            f"/proc/self/fd/{written}",
+            "--output-format",
+            "csv",
+        )
+        assert result.exit_code == 0, result.output
+        assert os.read(read, 1 << 16) == f"prediction\n{expected(1, 2)}\n".encode()
+    finally:
+        os.close(read)
+        os.close(written)
+
+
 def test_a_device_output_stays_a_device(linear, store_path, tmp_path):
     # A terminal (a pty's far end) stands in for /dev/null: a character device that a
     # regression could not replace (no file can be made in /dev/pts).

@@ -835,18 +835,20 @@ class Output:
         if path == "-":
             self.file: IO[bytes] = sys.stdout.buffer
             return
-        target = Path(os.path.realpath(path))
-        if target.is_dir():
+        if Path(path).is_dir():
             raise MltopError(f"{path} is a folder: --output names a file")
-        self.special = special_kind(target)
+        # (what the path leads to, asked first: /dev/stdout's link to a pipe resolves to no
+        # path at all)
+        self.special = special_kind(path)
         if self.special is not None:
             try:
-                descriptor = os.open(target, os.O_WRONLY | os.O_NOCTTY)
+                descriptor = os.open(path, os.O_WRONLY | os.O_NOCTTY)
             except OSError as error:
                 raise MltopError(f"cannot write to {path}: {error.strerror or error}") from None
             self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
             return
         self.streaming = False
+        target = Path(os.path.realpath(path))
         if not target.parent.is_dir():
             raise MltopError(f"no folder {target.parent} for the output {target.name}")
         self.target = target
