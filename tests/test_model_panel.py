@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_dashboard import settle, sync
 from test_snapshots import NOW, fixed_store, make_app, model_shown, wait_loaded  # noqa: F401
-from textual.widgets import DataTable
+from textual.widgets import DataTable, TabbedContent
 
 from mltop.store import Store
 from mltop.tui.present import (
@@ -477,6 +477,12 @@ async def test_the_models_tab_checks_a_small_model_again_each_time_the_cursor_la
         await settle(pilot, lambda: model_id not in note(screen))
         await pilot.press(back)
         await settle(pilot, lambda: note(screen).endswith("   ⚠ changed: model.pkl"))
+        # Shown again, the tab checks the model under its cursor again (a run may log one).
+        (logged_folder(model_store, "as-logged") / "model.pkl").write_bytes(b"\1" * WEIGHTS)
+        await pilot.press("1")
+        await settle(pilot, lambda: screen.query_one(TabbedContent).active != "models-tab")
+        await pilot.press("8")
+        await settle(pilot, lambda: note(screen).endswith("   ✓ 3 files as logged"))
 
 
 @sync

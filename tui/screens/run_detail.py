@@ -376,7 +376,8 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.models_shown = False  # (once read)
         self.model_files: FilesRead = {}  # their files as read
         # Their checksum states: the model under the cursor checked off the UI thread (it
-        # reads every file): a small one at once, each time the cursor lands on it; a big
+        # reads every file): a small one at once, each time the cursor lands on it (or the
+        # tab is shown again); a big
         # one once (until it changes), one at a time; a failed check at the next landing.
         # Each check is numbered: a result is kept only from the check last asked for.
         self.model_checks: dict[tuple[str, str, int], Checksums] = {}
@@ -780,6 +781,9 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             self._show_artifacts(event.pane, self.artifacts)
         elif event.pane.id == "logs-tab" and self.artifacts is not None:
             self._show_logs(event.pane, self.artifacts)
+        elif event.pane.id == "models-tab" and self.models_shown:
+            self._landed = None  # shown again: the model under the cursor landed on again
+            self._note_model(self.query_one("#models", DataTable).cursor_row)
 
     @work(group="artifacts-view", exclusive=True)
     async def _show_artifacts(self, pane: TabPane, artifacts: ArtifactRepository) -> None:
