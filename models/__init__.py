@@ -128,10 +128,15 @@ def log_model(
     model_type: str | None = None,
     step: int = 0,
     serialization_format: str | None = None,
+    artifacts: dict[str, str | os.PathLike[str]] | None = None,
+    model_config: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Log `model` (as `save_model` saves it) as a logged model of the active run (or of
     none), every file's SHA-256 recorded; a new version of `registered_model_name` when
-    given. `name` is the model's name ("model" when not given)."""
+    given. `name` is the model's name ("model" when not given). `artifacts` and
+    `model_config` are for a `PythonModel` (its context's)."""
+    if is_sklearn_model(model) and (artifacts or model_config):
+        raise ModelError("artifacts and model_config are for a PythonModel, not an estimator")
     if is_sklearn_model(model):
         return sklearn.log_model(
             model,
@@ -164,6 +169,8 @@ def log_model(
         model_type=model_type,
         step=step,
         serialization_format=serialization_format,
+        artifacts=artifacts,
+        model_config=model_config,
     )
 
 

@@ -372,17 +372,53 @@ def finish(
 
 
 def infer_from_example(predict: Any, input_example: Any) -> ModelSignature | None:
-    """The signature of a model from its input example and what it predicts for it (None
-    when the example cannot be read or predicted: the model is saved without one)."""
+    """The signature of a model from its input example and what it predicts for it. When
+    the prediction fails, the inputs' alone; when the example's types cannot be inferred,
+    none: each said in a warning (the model is still saved)."""
+    import warnings
+
     from mltop.models.signature import infer_signature
 
     try:
-        return infer_signature(input_example, predict(input_example))
-    except Exception:
-        try:
-            return infer_signature(input_example)
-        except Exception:
-            return None
+        output = predict(input_example)
+    except Exception as error:
+        warnings.warn(
+            f"the model failed on its input example ({type(error).__name__}: {error}): its "
+            "signature describes the inputs only",
+            ModelSignatureWarning,
+            stacklevel=3,
+        )
+        output = None
+    try:
+        return infer_signature(input_example, output)
+    except Exception as error:
+        warnings.warn(
+            f"no signature could be inferred from the input example ({error}): the model is "
+            "saved without one (pass signature=... to give it one)",
+            ModelSignatureWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+class ModelSignatureWarning(UserWarning):
+    """A model saved without the (whole) signature its input example should have given."""
+
+
+def check_saveable(
+    python_model: Any, loader_module: str | None, serialization_format: str | None
+) -> None:
+    """Refuse, before anything is written or logged, what could not be saved or loaded."""
+    if (python_model is None) == (loader_module is None):
+        raise ModelError("give python_model (the object to save) or loader_module, not both")
+    if python_model is None:
+        return
+    if not (callable(getattr(python_model, "predict", None)) or inspect.isfunction(python_model)):
+        raise ModelError(
+            f"python_model must have a predict method (or be a function); a "
+            f"{type(python_model).__name__} has none"
+        )
+    _serializer(python_model, serialization_format)
 
 
 def save_model(
@@ -407,15 +443,7 @@ def save_model(
     """Save `python_model` (any object with `predict`, a `PythonModel`, or a function) as a
     model folder at `path`; or, with `loader_module` (and `data_path`), a model that module
     loads (MLflow's custom-loader form)."""
-    if (python_model is None) == (loader_module is None):
-        raise ModelError("give python_model (the object to save) or loader_module, not both")
-    if python_model is not None and not (
-        callable(getattr(python_model, "predict", None)) or inspect.isfunction(python_model)
-    ):
-        raise ModelError(
-            f"python_model must have a predict method (or be a function); a "
-            f"{type(python_model).__name__} has none"
-        )
+    check_saveable(python_model, loader_module, serialization_format)
     folder = prepare_folder(path)
     try:
         model = mlflow_model or Model()
@@ -432,10 +460,16 @@ def save_model(
             )
             if artifacts:
                 (folder / ARTIFACTS_DIR).mkdir()
-                kept = {}
+                kept: dict[str, str] = {}
                 for name, source in artifacts.items():
                     source_path = Path(source)
                     target = folder / ARTIFACTS_DIR / source_path.name
+                    if target.exists():
+                        other = next(k for k, v in kept.items() if v.endswith(source_path.name))
+                        raise ModelError(
+                            f"artifacts {other!r} and {name!r} are both called "
+                            f"{source_path.name!r}: one would replace the other; rename one"
+                        )
                     if source_path.is_dir():
                         shutil.copytree(source_path, target)
                     elif source_path.is_file():
@@ -467,8 +501,16 @@ def save_model(
         settings["python_version"] = env.python_version()
         model.add_flavor(FLAVOR_NAME, **settings)
         if signature is None and input_example is not None and python_model is not None:
-            obj = _ObjectModel(python_model, PythonModelContext({}, dict(model_config or {})))
-            signature = infer_from_example(obj.predict, input_example)
+            saved = {
+                name: str(folder / relative)
+                for name, relative in (settings.get("artifacts") or {}).items()
+            }
+            context = PythonModelContext(saved, dict(model_config or {}))
+
+            def predict(data: Any) -> Any:
+                return _ObjectModel(python_model, context).predict(data)
+
+            signature = infer_from_example(predict, input_example)
         return finish(folder, model, signature, input_example, metadata)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -505,6 +547,8 @@ def log_model(
     its files' checksums recorded; registered as a new version of `registered_model_name`
     when given. Returns a `ModelInfo`."""
     from mltop.models.logging import log_saved
+
+    check_saveable(python_model, loader_module, serialization_format)
 
     def save(folder: Path, model: Model) -> None:
         save_model(

@@ -12,8 +12,9 @@ Where mltop's rules differ from MLflow's, on purpose:
   all 0 and 1, and refuses 2.0 -> long). So a CSV column read as int64 feeds a double
   column, and a long column read as float64 (because a chunk had a gap) feeds a long column
   once the gap's row is set aside; 2.5 -> long and 0.1 -> float are still refused.
-- A missing value (None, NaN, NA, NaT) in a required column is refused; MLflow lets NaN
-  and None through for the types that can hold them.
+- A missing value (None, NA, NaT) in a required column is refused, except in a double or
+  float column, where it is NaN, a float like any other (as in MLflow: a model with an
+  imputer takes it). MLflow also lets None through for string, binary and boolean columns.
 - The values of an object column are checked one by one: text is not a number and a
   boolean is not a number. MLflow passes any object column through for string, binary and
   boolean, and runs one meant for double through `pd.to_numeric` ("1" and True become 1.0).
@@ -38,6 +39,9 @@ from typing import Any, NamedTuple
 from mltop.store.errors import MltopError
 
 _log = logging.getLogger(__name__)
+
+# Column types whose missing values are NaN: a gap there is a value, even when required.
+_NAN_TYPES = frozenset({"double", "float"})
 
 DATA_TYPES = ("boolean", "integer", "long", "float", "double", "string", "binary", "datetime")
 # MLflow's compound column types; their inner structure is kept as MLflow's JSON (`nested`).
@@ -1155,7 +1159,7 @@ def _check_series(
         whole_column.add(reason)
         add(present, reason)
 
-    if spec.required and missing.any():
+    if spec.required and missing.any() and t not in _NAN_TYPES:
         add(missing, "missing value (the column is required)")
     if t == "any":
         return series, _sorted(bad_rows + one_by_one, limit), whole_column
@@ -1415,6 +1419,8 @@ def _convert_cell(value: Any, spec: ColSpec) -> Any:
     if (kind is str and spec.type == "string") or (kind is bool and spec.type == "boolean"):
         return value
     if _missing(value):
+        if spec.type in _NAN_TYPES:
+            return math.nan  # a float column's gap is NaN, as in a DataFrame
         if spec.required and spec.type != "any":
             raise _Bad("missing value (the column is required)")
         return None

@@ -51,6 +51,20 @@ def _sklearn_version() -> str:
     return str(sklearn.__version__)
 
 
+def _check_saveable(sk_model: Any, serialization_format: str, pyfunc_predict_fn: str) -> None:
+    """Refuse, before anything is written or logged, what could not be saved."""
+    _sklearn_version()
+    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
+        raise ModelError(
+            f"serialization_format {serialization_format!r}: mltop writes 'cloudpickle' or "
+            "'pickle' (it reads MLflow's 'skops' files when skops is installed)"
+        )
+    if pyfunc_predict_fn not in _PREDICT_FNS:
+        raise ModelError(f"pyfunc_predict_fn is one of {', '.join(_PREDICT_FNS)}")
+    if not callable(getattr(sk_model, pyfunc_predict_fn, None)):
+        raise ModelError(f"the model ({type(sk_model).__name__}) has no {pyfunc_predict_fn}()")
+
+
 def save_model(
     sk_model: Any,
     path: str | os.PathLike[str],
@@ -70,15 +84,7 @@ def save_model(
     """Save a scikit-learn model as a model folder at `path` (MLflow's sklearn flavor)."""
     version = _sklearn_version()
     serialization_format = serialization_format or SERIALIZATION_FORMAT_CLOUDPICKLE
-    if serialization_format not in SUPPORTED_SERIALIZATION_FORMATS:
-        raise ModelError(
-            f"serialization_format {serialization_format!r}: mltop writes 'cloudpickle' or "
-            "'pickle' (it reads MLflow's 'skops' files when skops is installed)"
-        )
-    if pyfunc_predict_fn not in _PREDICT_FNS:
-        raise ModelError(f"pyfunc_predict_fn is one of {', '.join(_PREDICT_FNS)}")
-    if not callable(getattr(sk_model, pyfunc_predict_fn, None)):
-        raise ModelError(f"the model ({type(sk_model).__name__}) has no {pyfunc_predict_fn}()")
+    _check_saveable(sk_model, serialization_format, pyfunc_predict_fn)
     folder = prepare_folder(path)
     try:
         kind = write_pickle(sk_model, folder / PICKLED_MODEL, serialization_format)
@@ -141,6 +147,10 @@ def log_model(
     files' checksums recorded; registered as a new version of `registered_model_name` when
     given. Returns a `ModelInfo` whose `model_uri` loads it."""
     from mltop.models.logging import log_saved
+
+    _check_saveable(
+        sk_model, serialization_format or SERIALIZATION_FORMAT_CLOUDPICKLE, pyfunc_predict_fn
+    )
 
     def save(folder: Path, model: Model) -> None:
         save_model(

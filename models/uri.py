@@ -11,6 +11,7 @@ was logged (their SHA-256), and a folder outside the store is refused unless ask
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, replace
@@ -83,9 +84,19 @@ def _run_model(store: TrackingStore, uri: str, run_id: str, relative: str) -> Re
     )
 
 
+def _placed(found: ResolvedModel, store: TrackingStore) -> ResolvedModel:
+    """`found`, saying whether its folder, links followed, is inside the store (a logged
+    model's folder replaced by a link to elsewhere is not)."""
+    return dataclasses.replace(found, inside_store=_inside(found.path, store.path))
+
+
 def version_model(store: TrackingStore, version: ModelVersion, uri: str = "") -> ResolvedModel:
     """The files of a registered version: its logged model's, or the folder its `runs:/`
     source names."""
+    return _placed(_version_model(store, version, uri), store)
+
+
+def _version_model(store: TrackingStore, version: ModelVersion, uri: str = "") -> ResolvedModel:
     uri = uri or f"models:/{version.name}/{version.version}"
     logged_id = logged_model_id_of(version.source)
     if logged_id is not None:
@@ -127,6 +138,10 @@ def _plain_path(uri: str | os.PathLike[str]) -> Path | None:
 
 def resolve_model_uri(uri: str | os.PathLike[str], store: TrackingStore) -> ResolvedModel:
     """The folder `uri` names (nothing checked but that it is found)."""
+    return _placed(_resolve(uri, store), store)
+
+
+def _resolve(uri: str | os.PathLike[str], store: TrackingStore) -> ResolvedModel:
     path = _plain_path(uri)
     if path is not None:
         return ResolvedModel(str(uri), path, inside_store=_inside(path, store.path))
@@ -134,13 +149,18 @@ def resolve_model_uri(uri: str | os.PathLike[str], store: TrackingStore) -> Reso
     if uri.startswith("runs:"):
         match = _RUNS.match(uri)
         if match is None:
-            raise ModelUriError(f"{uri!r} is not of the form runs:/<run_id>/<path>")
+            raise ModelUriError(
+                f"{uri!r} is not of the form runs:/<run_id>/<path> (a run id is 32 hex digits)"
+            )
         return _run_model(store, uri, match.group(1).lower(), match.group(2) or "")
     logged_id = logged_model_id_of(uri)
     if logged_id is not None:
         model = store.get_logged_model(logged_id)
-        return ResolvedModel(uri, Path(model.artifact_location), model, run_id=model.source_run_id)
-    return version_model(store, store.registry.resolve(uri), uri)
+        path = Path(model.artifact_location)
+        return ResolvedModel(
+            uri, path, model, run_id=model.source_run_id, inside_store=_inside(path, store.path)
+        )
+    return _version_model(store, store.registry.resolve(uri), uri)
 
 
 def integrity(store: TrackingStore, model: LoggedModel) -> IntegrityReport | None:

@@ -77,12 +77,18 @@ def _walk(folder: Path) -> tuple[list[tuple[str, Path]], list[str]]:
         for name in [*sorted(names), *(d for d in subdirs if (here / d).is_symlink())]:
             path = here / name
             relative = path.relative_to(root).as_posix()
-            target = path.resolve()
+            try:
+                target = path.resolve(strict=path.is_symlink())
+                plain_file = target.is_file()
+                is_dir = target.is_dir()
+            except (OSError, RuntimeError):  # a link loop, a dangling link
+                refused.append(relative)
+                continue
             if path.is_symlink() and not target.is_relative_to(root):
                 refused.append(relative)
-            elif target.is_file():
+            elif plain_file:
                 files.append((relative, path))
-            elif not target.is_dir():
+            elif not is_dir:
                 refused.append(relative)
     return files, refused
 

@@ -67,3 +67,28 @@ def test_inspect_names_what_is_not_found(fluent, store_path):
     result = _mltop("models", "inspect", "models:/nobody/1", store=store_path)
     assert result.exit_code == 1
     assert "no registered model named 'nobody'" in result.output
+
+
+def test_inspect_lists_signature_columns_one_a_line(fluent, store_path):
+    with fluent.start_run():
+        info = models.log_model(Scaler(2.0), "m", input_example=[{"x": 1.0, "id": 2}])
+    result = _mltop("models", "inspect", info.model_uri, store=store_path)
+    assert "\\x0a" not in result.output
+    lines = result.output.splitlines()
+    inputs = next(i for i, line in enumerate(lines) if "Inputs" in line)
+    assert "x: double" in lines[inputs]
+    assert "id: long" in lines[inputs + 1]
+
+
+def test_a_broken_mlmodel_does_not_hide_the_checksums(fluent, store_path):
+    with fluent.start_run():
+        info = models.log_model(Scaler(2.0), "m")
+    (Path(info.path) / "MLmodel").write_text("flavors: [unclosed")
+    inspected = _mltop("models", "inspect", info.model_uri, store=store_path)
+    assert "not valid YAML" in inspected.output
+    assert "changed: MLmodel" in inspected.output
+    assert _mltop("models", "verify", info.model_uri, store=store_path).exit_code == 1
+    (Path(info.path) / "MLmodel").unlink()
+    verify = _mltop("models", "verify", info.model_uri, store=store_path)
+    assert verify.exit_code == 1
+    assert "missing: MLmodel" in verify.output

@@ -465,3 +465,78 @@ def test_validate_schema_names_the_column():
     models.validate_schema([{"x": 2.0, "y": "b"}], signature.inputs)
     with pytest.raises(models.SignatureError, match="'y'"):
         models.validate_schema([{"x": 2.0}], signature.inputs)
+
+
+# -- after a fresh tester's report ----------------------------------------------------------
+
+
+def test_a_link_loop_in_a_model_is_a_typed_refusal(fluent):
+    with fluent.start_run():
+        info = models.log_model(Scaler(1.0), "m")
+    os.symlink("loop", Path(info.path) / "loop")
+    with pytest.raises(IntegrityError, match="unreadable: loop"):
+        models.load_model(info.model_uri)
+    with pytest.raises(ValueError, match="loop"):
+        folder_digests(info.path)
+
+
+def test_artifacts_are_there_when_the_signature_is_inferred(fluent, tmp_path):
+    shift = tmp_path / "shift.txt"
+    shift.write_text("1")
+    with fluent.start_run():
+        info = models.log_model(
+            Shifted(), "pm", artifacts={"shift": str(shift)}, input_example=ROWS
+        )
+    loaded = models.load_model(info.model_uri)
+    assert loaded.metadata.signature is not None
+    assert loaded.predict(ROWS) == [2.0, 3.5, -3.0]
+
+
+def test_two_artifacts_of_one_name_are_refused(tmp_path):
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.txt").write_text(folder)
+    with pytest.raises(ModelError, match="both called 'a.txt'"):
+        pyfunc.save_model(
+            tmp_path / "m",
+            python_model=Shifted(),
+            artifacts={"x": tmp_path / "x" / "a.txt", "y": tmp_path / "y" / "a.txt"},
+        )
+    assert not (tmp_path / "m").exists()
+
+
+def test_what_cannot_be_saved_leaves_no_failed_model(fluent, store_path):
+    with fluent.start_run():
+        with pytest.raises(ModelError, match="predict method"):
+            models.log_model(len, "builtin")
+        with pytest.raises(ModelError, match="predict method"):
+            models.log_model(object(), "object")
+        with pytest.raises(ModelError, match=r"__main__"):
+            models.log_model(
+                type("Local", (), {"__module__": "__main__", "predict": lambda s, x: x})(),
+                "local",
+                serialization_format="pickle",
+            )
+    assert Store(store_path).logged_models.search(["0"]) == []
+
+
+def test_a_signature_that_cannot_be_inferred_is_said(tmp_path):
+    mixed = [{"x": 1, "b": "x"}, {"x": 2.5, "b": None}]
+    with pytest.warns(pyfunc.ModelSignatureWarning, match="no signature could be inferred"):
+        meta = models.save_model(Scaler(1.0), tmp_path / "m", input_example=mixed)
+    assert meta.signature is None
+    with pytest.warns(pyfunc.ModelSignatureWarning, match="failed on its input example"):
+        meta = models.save_model(Scaler(1.0), tmp_path / "n", input_example=[{"y": 1.0}])
+    assert meta.signature is not None and meta.signature.outputs is None
+
+
+def test_a_logged_models_folder_linked_out_of_the_store_is_outside_it(fluent, tmp_path):
+    import shutil
+
+    with fluent.start_run():
+        info = models.log_model(Scaler(1.0), "m")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(info.path, elsewhere)
+    os.symlink(elsewhere, info.path)
+    with pytest.raises(UntrustedModelError, match="outside the store"):
+        models.load_model(info.model_uri)

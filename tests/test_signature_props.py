@@ -214,8 +214,11 @@ def test_a_frame_fails_on_the_same_rows_as_its_records(records: list[dict]) -> N
     assert frame_rows == record_rows
     if not frame_rows:
         out = enforce_schema(frame, Schema(ROW_SCHEMA.inputs[:2]))
-        assert [float(v) for v in out["a"]] == [float(r["a"]) for r in plain]
-        assert all(not math.isnan(v) for v in out["a"])
+        got = [float(v) for v in out["a"]]
+        want = [math.nan if r["a"] is None else float(r["a"]) for r in plain]
+        assert [(math.isnan(g), g if g == g else 0) for g in got] == [
+            (math.isnan(w), w if w == w else 0) for w in want
+        ]
 
 
 ANY_CELL = (

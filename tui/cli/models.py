@@ -388,7 +388,7 @@ def _model_facts(ctx: click.Context, uri: str, store_path: str | None) -> dict[s
         }
     if found.version is not None:
         facts["version"] = f"{found.version.name} v{found.version.version}"
-    if meta is None:  # not a model folder: its files are not read
+    if meta is None and logged is None:  # not a model folder: its files are not read
         facts["files"] = []
         facts["checksums"] = "not checked (not a model folder)"
         return facts
@@ -450,11 +450,10 @@ def models_inspect(
         if facts.get(key):
             table.add_row(label, plain(str(facts[key])))
     if "flavors" in facts:
-        inputs = facts.get("inputs") or []
-        outputs = facts.get("outputs") or []
-        table.add_row("Inputs", plain("\n".join(inputs) if inputs else "no signature"))
-        if outputs:
-            table.add_row("Outputs", plain("\n".join(outputs)))
+        inputs = facts.get("inputs") or ["no signature"]
+        for label, lines in (("Inputs", inputs), ("Outputs", facts.get("outputs") or [])):
+            for number, line in enumerate(lines):
+                table.add_row(label if number == 0 else "", plain(line))
     files = facts.get("files") or []
     size = sum(f["size"] for f in files)
     table.add_row("Files", plain(f"{len(files)} ({size:,} bytes)"))
