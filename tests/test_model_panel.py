@@ -323,6 +323,34 @@ async def test_a_big_model_is_checked_once_until_r(model_store, monkeypatch):
         await settle(pilot, lambda: "checksums  ⚠ changed: model.pkl" in panel(screen))
 
 
+@sync
+async def test_a_model_changed_in_the_store_is_read_and_checked_again(model_store, monkeypatch):
+    """The store's change feed re-reads the registry (as `load` does here); a logged model
+    written to since (its tags, status, files recorded) is read and checked again, even a
+    big one."""
+    from mltop.tui import present
+
+    monkeypatch.setattr(present, "QUICK_CHECK_BYTES", 0)  # every model a big one
+    app = make_app(model_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_models(pilot, 1)
+        assert "checksums  ✓ 3 files as logged" in panel(screen).splitlines()
+        (logged_folder(model_store, "as-logged") / "model.pkl").write_bytes(b"\3" * WEIGHTS)
+        screen.load()  # (nothing changed in the store: still the state checked)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await model_shown(pilot)
+        assert "checksums  ✓ 3 files as logged" in panel(screen).splitlines()
+        with Store(model_store) as store:
+            run = next(
+                r.info.run_id for r in store.search_runs() if r.info.run_name == "resnet-lr0.1"
+            )
+            model = next(m for m in store.logged_models_of_run(run) if m.name == "as-logged")
+            store.logged_models.set_tags(model.model_id, {"reviewed": "no"})
+        screen.load()
+        await settle(pilot, lambda: "checksums  ⚠ changed: model.pkl" in panel(screen))
+
+
 def failing_check(monkeypatch, error: Exception) -> list[str]:
     """Checking a model's files raises `error` (until the list returned is cleared)."""
     from mltop.models import uri

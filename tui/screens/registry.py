@@ -3,7 +3,8 @@ and its transition history (`h`); enter on a version opens the run that produced
 the versions, the model of the one under the cursor (`widgets/model_panel.py`): its
 flavors, files, signature and whether its files are still those logged, read and hashed
 off the UI thread. A small model's files are hashed again each time the cursor lands on
-its version; a big one's once, until `r` (which reads the registry and every model again).
+its version; a big one's once, until `r` (which reads the registry and every model again)
+or the store says the logged model changed.
 A check that fails says why, and is tried again on the next visit.
 
 `P` `S` `A` `N` move the version under the cursor to Production, Staging, Archived or None,
@@ -224,6 +225,13 @@ def source_runs(
     return runs
 
 
+def changed(was: LoggedModel | None, now: LoggedModel | None) -> bool:
+    """Whether a logged model changed between two reads (gone, back, or written to)."""
+    if was is None or now is None:
+        return was is not now
+    return (was.status, was.last_updated_timestamp) != (now.status, now.last_updated_timestamp)
+
+
 def logged_models(
     store: TrackingStore, versions: list[ModelVersion]
 ) -> dict[str, LoggedModel | None]:
@@ -421,6 +429,9 @@ class RegistryScreen(Screen):
 
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
         self.models, self.versions = message.models, message.versions
+        for model_id, logged in message.logged.items():
+            if model_id in self.logged and changed(self.logged[model_id], logged):
+                self._forget_model(model_id)
         self.logged = message.logged
         if self.model_name is None and self.models:
             self.model_name = self.models[0].name
@@ -518,6 +529,14 @@ class RegistryScreen(Screen):
         if self._fresh == key:
             self._fresh = None
         panel.show(model, checksums)
+
+    def _forget_model(self, model_id: str) -> None:
+        """A logged model changed in the store (its status, tags, files recorded): read
+        again, and checked again."""
+        for key, read in list(self._model_read.items()):
+            if read.model_id == model_id:
+                del self._model_read[key]
+        self._forget(model_id)
 
     def _forget(self, model_id: str) -> None:
         """The model's checksum state is checked again: by a new check (one running may
