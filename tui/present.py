@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from rich.text import Text
 
-from mltop.store import TrackingStore
+from mltop.store import MltopError, TrackingStore
 from mltop.store.entities import (
     LOST,
     MODEL_FAILED,
@@ -584,7 +584,6 @@ def read_version_model(store: TrackingStore, version: ModelVersion) -> VersionMo
     from mltop.models.errors import ModelFormatError
     from mltop.models.mlmodel import MLMODEL, Model
     from mltop.models.uri import version_model
-    from mltop.store import MltopError
     from mltop.store.mlmodel import folder_size
 
     facts = VersionModel(version.name, version.version, version.source)
@@ -645,6 +644,17 @@ def check_logged_model(store: TrackingStore, model: LoggedModel) -> Checksums:
         count = len(store.logged_model_files(model.model_id))
         return Checksums(f"{count} file{'' if count == 1 else 's'} as logged", True)
     return Checksums(report.describe(limit=3), False)
+
+
+# What checking a model's files may fail with, as the model or its disk is now (a file
+# unreadable, the store gone): said as its state. Anything else is a bug (said too).
+CHECK_FAILURES = (MltopError, OSError, ValueError)
+
+
+def check_failed(error: BaseException) -> Checksums:
+    """The checksum state when checking the files failed: the reason, to be tried again
+    (by a later visit, or a refresh)."""
+    return Checksums(f"cannot check: {error or type(error).__name__}", False)
 
 
 def check_version_model(store: TrackingStore, model: VersionModel) -> Checksums:

@@ -2,7 +2,10 @@
 and its transition history (`h`); enter on a version opens the run that produced it. Under
 the versions, the model of the one under the cursor (`widgets/model_panel.py`): its
 flavors, files, signature and whether its files are still those logged, read and hashed
-off the UI thread.
+off the UI thread. A small model's files are hashed again each time the cursor lands on
+its version; a big one's once, until `r` (which reads the registry and every model again)
+or the store says the logged model changed.
+A check that fails says why, and is tried again on the next visit.
 
 `P` `S` `A` `N` move the version under the cursor to Production, Staging, Archived or None,
 `b` rolls Production back, `a` points an alias at the version, `x` removes one of its
@@ -42,9 +45,11 @@ from mltop.store.entities import LoggedModel, ModelVersion, RegisteredModel, Tra
 from mltop.store.query.paging import PagedList
 from mltop.store.registry import TransitionPlan, logged_model_id_of
 from mltop.tui.present import (
+    CHECK_FAILURES,
     HISTORY_COLUMNS,
     Checksums,
     VersionModel,
+    check_failed,
     check_version_model,
     checksums_known,
     history_row,
@@ -89,10 +94,14 @@ class ModelRead(Message):
 
 @dataclass
 class ModelChecked(Message):
-    """A logged model's files compared with their checksums."""
+    """A logged model's files compared with their checksums, by check number `number`
+    (a result older than the one wanted is dropped)."""
 
     model_id: str
+    number: int
     checksums: Checksums
+    failed: bool = False  # the check failed (`checksums` says why): tried again later
+    bug: BaseException | None = None  # it failed with what is a bug: reported too
 
 
 @dataclass
@@ -216,6 +225,13 @@ def source_runs(
     return runs
 
 
+def changed(was: LoggedModel | None, now: LoggedModel | None) -> bool:
+    """Whether a logged model changed between two reads (gone, back, or written to)."""
+    if was is None or now is None:
+        return was is not now
+    return (was.status, was.last_updated_timestamp) != (now.status, now.last_updated_timestamp)
+
+
 def logged_models(
     store: TrackingStore, versions: list[ModelVersion]
 ) -> dict[str, LoggedModel | None]:
@@ -309,6 +325,14 @@ class RegistryScreen(Screen):
             id="registry.history",
         ),
         Binding(
+            "r",
+            "recheck",
+            "Re-check",
+            show=False,
+            tooltip="Check the model's files again (and read all again)",
+            id="registry.recheck",
+        ),
+        Binding(
             "tab",
             "app.focus_next",
             "Models/versions",
@@ -328,15 +352,23 @@ class RegistryScreen(Screen):
         self.model_name: str | None = None
         self._asked = 0  # the moves asked for so far: the last is the one its dialog shows
         self._dialog: TransitionDialog | None = None
-        # The model panel: each version's model read once, by (name, version); each logged
-        # model's files checked once (hashing reads them all: a small model's at once, big
-        # ones one at a time, the version under the cursor next).
+        # The model panel: each version's model read once, by (name, version), until `r`.
+        # Each logged model's files are hashed (a small model's at once, big ones one at a
+        # time, the version under the cursor next), each check numbered: a result is kept
+        # only from the check last asked for. A small model is checked again each time the
+        # cursor lands on its version, a big one when `r` forgets every state; a failed
+        # check at the next landing.
         self._model_read: dict[tuple[str, int], VersionModel] = {}
         self._model_reading: tuple[str, int] | None = None
         self._checked: dict[str, Checksums] = {}
-        self._checking: str | None = None  # the big model being hashed
+        self._failed: set[str] = set()  # checked models whose check failed
+        self._checks = 0  # the checks asked for so far
+        self._wanted: dict[str, int] = {}  # by model id: the number of the check wanted
+        self._hashing: dict[str, int] = {}  # by model id: the small model's check running
+        self._checking: tuple[str, int] | None = None  # the big model being hashed (id, number)
         self._check_next: VersionModel | None = None  # the big model to hash next
-        self._quick: set[str] = set()  # small models being hashed
+        self._landed: tuple[str, int] | None = None  # the version the cursor is on
+        self._fresh: tuple[str, int] | None = None  # landed on: its state checked again
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -397,6 +429,9 @@ class RegistryScreen(Screen):
 
     def on_registry_loaded(self, message: RegistryLoaded) -> None:
         self.models, self.versions = message.models, message.versions
+        for model_id, logged in message.logged.items():
+            if model_id in self.logged and changed(self.logged[model_id], logged):
+                self._forget_model(model_id)
         self.logged = message.logged
         if self.model_name is None and self.models:
             self.model_name = self.models[0].name
@@ -475,6 +510,8 @@ class RegistryScreen(Screen):
         if version is None:
             return
         key = (version.name, version.version)
+        if key != self._landed:
+            self._landed = self._fresh = key
         model = self._model_read.get(key)
         if model is None or model.source != version.source:
             panel.reading(version)
@@ -484,10 +521,40 @@ class RegistryScreen(Screen):
             return
         checksums = checksums_known(model)
         if checksums is None and model.model_id is not None:
+            if self._fresh == key and (model.quick_to_check or model.model_id in self._failed):
+                self._forget(model.model_id)
             checksums = self._checked.get(model.model_id)
             if checksums is None:
                 self._ask_check(model)
+        if self._fresh == key:
+            self._fresh = None
         panel.show(model, checksums)
+
+    def _forget_model(self, model_id: str) -> None:
+        """A logged model changed in the store (its status, tags, files recorded): read
+        again, and checked again."""
+        for key, read in list(self._model_read.items()):
+            if read.model_id == model_id:
+                del self._model_read[key]
+        self._forget(model_id)
+
+    def _forget(self, model_id: str) -> None:
+        """The model's checksum state is checked again: by a new check (one running may
+        have read the files before they changed: its result is dropped)."""
+        self._checked.pop(model_id, None)
+        self._failed.discard(model_id)
+        self._wanted.pop(model_id, None)
+
+    def action_recheck(self) -> None:
+        """`r`: the registry read again, every model too, and the files of the one under
+        the cursor checked again (others' when the cursor lands on them)."""
+        self._model_read.clear()
+        self._model_reading = None
+        for model_id in list(self._checked) + list(self._wanted):
+            self._forget(model_id)
+        self._fresh = None
+        self.load()
+        self._show_model()
 
     @property
     def model_shown(self) -> bool:
@@ -519,14 +586,20 @@ class RegistryScreen(Screen):
 
     def _ask_check(self, model: VersionModel) -> None:
         """Check a small model's files at once; a big one's when no other big one is
-        being checked (the last asked for first)."""
+        being checked (the last asked for first). One check of a model at a time: while
+        one runs, a newer one wanted waits for it (its result then dropped)."""
         model_id = model.model_id
-        if model_id is None or model_id in self._quick or model_id == self._checking:
+        if model_id is None or model_id in self._checked:
             return
+        if model_id not in self._wanted:
+            self._checks += 1
+            self._wanted[model_id] = self._checks
+        number = self._wanted[model_id]
         if model.quick_to_check:
-            self._quick.add(model_id)
-            self._check_model(self.store, model)
-        else:
+            if model_id not in self._hashing:
+                self._hashing[model_id] = number
+                self._check_model(self.store, model, number)
+        elif self._checking is None or self._checking[0] != model_id:
             self._check_next = model
             self._next_check()
 
@@ -537,24 +610,34 @@ class RegistryScreen(Screen):
         if self._checking is not None or model is None or model.model_id is None:
             return
         self._check_next = None
-        if model.model_id not in self._checked:
-            self._checking = model.model_id
-            self._check_model(self.store, model)
+        number = self._wanted.get(model.model_id)
+        if number is not None and model.model_id not in self._checked:
+            self._checking = (model.model_id, number)
+            self._check_model(self.store, model, number)
 
     @store_work(group="registry-check")
-    def _check_model(store: TrackingStore, model: VersionModel) -> ModelChecked:
+    def _check_model(store: TrackingStore, model: VersionModel, number: int) -> ModelChecked:
+        """Whatever the check fails with is its state, never "checking…" for good."""
         assert model.model_id is not None
         try:
             checksums = check_version_model(store, model)
-        except (MltopError, OSError, ValueError) as error:
-            checksums = Checksums(f"cannot check: {error}", False)
-        return ModelChecked(model.model_id, checksums)
+        except Exception as error:
+            bug = None if isinstance(error, CHECK_FAILURES) else error
+            return ModelChecked(model.model_id, number, check_failed(error), True, bug)
+        return ModelChecked(model.model_id, number, checksums)
 
     def on_model_checked(self, message: ModelChecked) -> None:
-        self._checked[message.model_id] = message.checksums
-        self._quick.discard(message.model_id)
-        if self._checking == message.model_id:
+        model_id, number = message.model_id, message.number
+        if self._hashing.get(model_id) == number:
+            del self._hashing[model_id]
+        if self._checking == (model_id, number):
             self._checking = None
+        if self._wanted.get(model_id) == number:  # (else a newer check is wanted)
+            self._checked[model_id] = message.checksums
+            if message.failed:
+                self._failed.add(model_id)
+        if message.bug is not None:
+            report(self.app, message.bug)
         self._show_model()
         self._next_check()
 

@@ -29,19 +29,21 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
-from mltop.store import Changes, MetricSummary, MltopError, NotFoundError, Run, TrackingStore
+from mltop.store import Changes, MetricSummary, NotFoundError, Run, TrackingStore
 from mltop.store.artifact_repo import ArtifactRepository
 from mltop.store.entities import MODEL_READY, LoggedModel
 from mltop.tui.alerts import LIVE_EVERY, Alert, live_only, summary_alerts
 from mltop.tui.history import ChartData, chart_data
 from mltop.tui.logfile import LogFile
 from mltop.tui.present import (
+    CHECK_FAILURES,
     LOGGED_MODEL_COLUMNS,
     QUICK_CHECK_BYTES,
     TAG_RERUN_OF,
     Checksums,
     FilesRead,
     ShownModel,
+    check_failed,
     check_logged_model,
     command,
     dataset_summary,
@@ -68,7 +70,7 @@ from mltop.tui.widgets.metric_chart import (
     Plot,
 )
 from mltop.tui.widgets.system_view import SYSTEM_PREFIX, SystemView
-from mltop.tui.workers import OneAtATime, store_work
+from mltop.tui.workers import OneAtATime, report, store_work
 
 DEFAULT_CHARTS = 6  # charted until the user chooses (`m`): the first metrics by name
 RERUNS_SHOWN = 5  # the reruns a run's summary names (then ", ...")
@@ -166,10 +168,14 @@ class HistoryLoaded(Message):
 
 @dataclass
 class ModelChecked(Message):
-    """A logged model's files compared with their checksums, as it was at `at`."""
+    """A logged model's files compared with their checksums, as it was at `at`, by check
+    number `number` (a result older than the one wanted is dropped)."""
 
     at: tuple[str, str, int]  # (model id, status, last change)
+    number: int
     checksums: Checksums
+    failed: bool = False  # the check failed (`checksums` says why): tried again later
+    bug: BaseException | None = None  # it failed with what is a bug: reported too
 
 
 def checked_at(model: LoggedModel) -> tuple[str, str, int]:
@@ -370,10 +376,17 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
         self.models_shown = False  # (once read)
         self.model_files: FilesRead = {}  # their files as read
         # Their checksum states: the model under the cursor checked off the UI thread (it
-        # reads every file), one check at a time, each model once (until it changes).
+        # reads every file): a small one at once, each time the cursor lands on it (or the
+        # tab is shown again); a big
+        # one once (until it changes), one at a time; a failed check at the next landing.
+        # Each check is numbered: a result is kept only from the check last asked for.
         self.model_checks: dict[tuple[str, str, int], Checksums] = {}
-        self._checking: tuple[str, str, int] | None = None  # the big model being hashed
-        self._quick: set[tuple[str, str, int]] = set()  # small ones being hashed
+        self._failed_checks: set[tuple[str, str, int]] = set()
+        self._checks = 0  # the checks asked for so far
+        self._wanted: dict[tuple[str, str, int], int] = {}  # the number of the check wanted
+        self._hashing: dict[tuple[str, str, int], int] = {}  # small ones being hashed
+        self._checking: tuple[tuple[str, str, int], int] | None = None  # the big one
+        self._landed: str | None = None  # the model id the cursor is on
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -640,30 +653,51 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             return
         shown = self.models[row]
         at = checked_at(shown.model)
+        size = shown.files.size
+        small = size is not None and size <= QUICK_CHECK_BYTES
+        if shown.model.model_id != self._landed:  # landed on: checked again
+            self._landed = shown.model.model_id
+            if small or at in self._failed_checks:
+                self.model_checks.pop(at, None)
+                self._failed_checks.discard(at)
+                self._wanted.pop(at, None)
         checksums = self.model_checks.get(at)
-        if checksums is None and shown.model.status == MODEL_READY and at not in self._quick:
-            size = shown.files.size
-            if size is not None and size <= QUICK_CHECK_BYTES:  # hashed at once
-                self._quick.add(at)
-                self._check_model(self.store, shown.model)
+        if checksums is None and shown.model.status == MODEL_READY:
+            if at not in self._wanted:
+                self._checks += 1
+                self._wanted[at] = self._checks
+            number = self._wanted[at]
+            if small:  # hashed at once
+                if at not in self._hashing:  # (one check of a model at a time)
+                    self._hashing[at] = number
+                    self._check_model(self.store, shown.model, number)
             elif self._checking is None:  # a big one: one at a time
-                self._checking = at
-                self._check_model(self.store, shown.model)
+                self._checking = (at, number)
+                self._check_model(self.store, shown.model, number)
         note.update(logged_model_note(shown, checksums))
 
     @store_work(group="detail-check")
-    def _check_model(store: TrackingStore, model: LoggedModel) -> ModelChecked:
+    def _check_model(store: TrackingStore, model: LoggedModel, number: int) -> ModelChecked:
+        """Whatever the check fails with is its state, never "checking…" for good."""
         try:
             checksums = check_logged_model(store, model)
-        except (MltopError, OSError, ValueError) as error:
-            checksums = Checksums(f"cannot check: {error}", False)
-        return ModelChecked(checked_at(model), checksums)
+        except Exception as error:
+            bug = None if isinstance(error, CHECK_FAILURES) else error
+            return ModelChecked(checked_at(model), number, check_failed(error), True, bug)
+        return ModelChecked(checked_at(model), number, checksums)
 
     def on_model_checked(self, message: ModelChecked) -> None:
-        self.model_checks[message.at] = message.checksums
-        self._quick.discard(message.at)
-        if self._checking == message.at:
+        at, number = message.at, message.number
+        if self._hashing.get(at) == number:
+            del self._hashing[at]
+        if self._checking == (at, number):
             self._checking = None
+        if self._wanted.get(at) == number:  # (else a newer check is wanted)
+            self.model_checks[at] = message.checksums
+            if message.failed:
+                self._failed_checks.add(at)
+        if message.bug is not None:
+            report(self.app, message.bug)
         self._note_model(self.query_one("#models", DataTable).cursor_row)
 
     def action_search_metrics(self) -> None:
@@ -747,6 +781,9 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             self._show_artifacts(event.pane, self.artifacts)
         elif event.pane.id == "logs-tab" and self.artifacts is not None:
             self._show_logs(event.pane, self.artifacts)
+        elif event.pane.id == "models-tab" and self.models_shown:
+            self._landed = None  # shown again: the model under the cursor landed on again
+            self._note_model(self.query_one("#models", DataTable).cursor_row)
 
     @work(group="artifacts-view", exclusive=True)
     async def _show_artifacts(self, pane: TabPane, artifacts: ArtifactRepository) -> None:
