@@ -666,11 +666,9 @@ def test_without_pandas_the_model_gets_row_dicts(fluent, store_path, tmp_path):
     assert done.returncode == 2 and "needs pandas" in done.stderr
 
 
-def test_sigterm_leaves_nothing_behind(fluent, store_path, tmp_path):
-    uri = log(fluent, Waiting(), None)
-    write(tmp_path / "in.csv", "a,b\n1,2\n")
-    out = tmp_path / "out.csv"
-    out.write_text("old\n")
+def _stopped_midway(store_path: Path, tmp_path: Path, uri: str, signum: int) -> tuple[int, str]:
+    """Start `mltop predict` on a model that waits, send `signum` once its temporary
+    output exists (predicting has begun); its exit status and stderr."""
     child = subprocess.Popen(
         [
             sys.executable,
@@ -696,12 +694,21 @@ def test_sigterm_leaves_nothing_behind(fluent, store_path, tmp_path):
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
             assert time.monotonic() < deadline, "the temporary output never appeared"
             time.sleep(0.05)
-        child.send_signal(signal.SIGTERM)
+        child.send_signal(signum)
         _, err = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
             child.kill()
-    assert child.returncode == 128 + signal.SIGTERM
+    return child.returncode, err
+
+
+def test_sigterm_leaves_nothing_behind(fluent, store_path, tmp_path):
+    uri = log(fluent, Waiting(), None)
+    write(tmp_path / "in.csv", "a,b\n1,2\n")
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    code, err = _stopped_midway(store_path, tmp_path, uri, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM
     assert "stopped by SIGTERM: nothing written" in err and "Traceback" not in err
     assert leftovers(tmp_path) == [] and out.read_text() == "old\n"
 
@@ -918,37 +925,8 @@ def test_keep_on_an_empty_csv_says_it_is_empty(linear, store_path, tmp_path, tex
 def test_ctrl_c_stops_like_sigterm(fluent, store_path, tmp_path):
     uri = log(fluent, Waiting(), None)
     write(tmp_path / "in.csv", "a,b\n1,2\n")
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mltop.tui.cli",
-            "predict",
-            uri,
-            "-i",
-            "in.csv",
-            "-o",
-            "out.csv",
-            "--store",
-            str(store_path),
-        ],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(DATA), *sys.path])},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not leftovers(tmp_path):  # the temporary output exists: predicting has begun
-            assert child.poll() is None, child.stderr.read() if child.stderr else ""
-            assert time.monotonic() < deadline, "the temporary output never appeared"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGINT)
-        _, err = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert child.returncode == 130, err
+    code, err = _stopped_midway(store_path, tmp_path, uri, signal.SIGINT)
+    assert code == 130, err
     assert "mltop: stopped by Ctrl-C: nothing written" in err
     assert "Aborted" not in err and "Traceback" not in err
     assert leftovers(tmp_path) == [] and not (tmp_path / "out.csv").exists()
