@@ -123,6 +123,8 @@ def _plain_path(uri: str | os.PathLike[str]) -> Path | None:
         return Path(uri)
     if not isinstance(uri, str) or not uri:
         raise ModelUriError(f"a model URI is a non-empty string, not {uri!r}")
+    if "\x00" in uri:
+        raise ModelUriError(f"{uri!r}: a model URI cannot hold a NUL character")
     if uri.startswith(("runs:", "models:")):
         return None
     scheme = _SCHEME.match(uri)
@@ -133,7 +135,10 @@ def _plain_path(uri: str | os.PathLike[str]) -> Path | None:
                 f"{scheme.group(1)}: (copy the model to a folder first)"
             )
         return _file_path(uri)
-    return Path(uri).expanduser()
+    try:
+        return Path(uri).expanduser()
+    except (RuntimeError, KeyError):  # `~name` of no user here
+        raise ModelUriError(f"{uri!r}: no home folder for {uri.split('/')[0]!r}") from None
 
 
 def resolve_model_uri(uri: str | os.PathLike[str], store: TrackingStore) -> ResolvedModel:

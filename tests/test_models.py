@@ -540,3 +540,8 @@ def test_a_logged_models_folder_linked_out_of_the_store_is_outside_it(fluent, tm
     os.symlink(elsewhere, info.path)
     with pytest.raises(UntrustedModelError, match="outside the store"):
         models.load_model(info.model_uri)
+
+
+def test_a_tilde_of_no_user_is_a_typed_error(fluent):
+    with pytest.raises(ModelUriError, match="no home folder"):
+        models.load_model("~no-such-user-here/model")
