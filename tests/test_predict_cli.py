@@ -1083,4 +1083,5 @@ def test_json_and_csv_write_infinities_and_nested_values(fluent, store_path, tmp
     ]
     rows = read_csv(tmp_path / "o.csv")
     assert rows[0] == ["score", "tags"]
+    assert [row[0] for row in rows[1:]] == ["inf", "-inf", "NaN"]  # as `mltop runs list`
     assert [json.loads(row[1]) for row in rows[1:]] == [["a", {"b": 1}]] * 3

@@ -692,6 +692,8 @@ def json_ready(value: Any) -> Any:
 def _csv_text(value: Any) -> Any:
     """A value the csv module does not write as it should: bytes and dates as text, nested
     values (lists, dicts) as JSON text."""
+    if isinstance(value, float) and value != value:
+        return "NaN"
     if value is None or isinstance(value, (str, int, float)):
         return value
     if isinstance(value, (bytes, bytearray)):
@@ -700,7 +702,10 @@ def _csv_text(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (Mapping, list, tuple)):
         return json.dumps(json_ready(value), ensure_ascii=False, allow_nan=False)
-    return str(value)
+    plain = json_ready(value)  # a numpy scalar: its Python value
+    if isinstance(plain, str) and plain in ("NaN", "Infinity", "-Infinity"):
+        return {"NaN": "NaN", "Infinity": "inf", "-Infinity": "-inf"}[plain]
+    return plain if isinstance(plain, (str, int, float)) else str(value)
 
 
 class CsvWriter(Writer):
@@ -713,11 +718,15 @@ class CsvWriter(Writer):
         self._lines([names])
 
     def rows(self, columns: list[list[Any]]) -> None:
-        columns = [
-            column if set(map(type, column)) <= _NATIVE else list(map(_csv_text, column))
-            for column in columns
-        ]
-        self._lines(zip(*columns, strict=True))
+        written = []
+        for column in columns:
+            kinds = set(map(type, column))
+            if not kinds <= _NATIVE:
+                column = list(map(_csv_text, column))
+            elif float in kinds:  # NaN as mltop's CSV writes it (`mltop runs list`): NaN
+                column = ["NaN" if value != value else value for value in column]
+            written.append(column)
+        self._lines(zip(*written, strict=True))
 
     def finish(self, names: list[str]) -> None:
         super().finish(names)
