@@ -403,3 +403,12 @@ def file_info_from_json(data: object, prefix: str = "") -> FileInfo:
     is_dir = bool(data.get("is_dir", False))
     size = None if is_dir else optional_integer(data.get("file_size"), "artifact size")
     return FileInfo(path, is_dir, size)
+
+
+def offset_token(offset: int) -> str:
+    """A page token starting a listing at `offset`, as MLflow's stores write theirs
+    (base64 of `{"offset": n}`): how a history is read on from a cursor."""
+    import base64
+    import json
+
+    return base64.b64encode(json.dumps({"offset": int(offset)}).encode()).decode()
