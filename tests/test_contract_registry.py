@@ -376,7 +376,7 @@ def test_searches_in_the_filter_grammar(backend):
 
 def test_hostile_names_and_comments_are_stored_and_read_back_exactly(backend):
     reg = backend.registry
-    name = f"it's \"{backend.name()}\" [b]x[\\b] %_\nline"
+    name = f'it\'s "{backend.name()}" [b]x[\\b] %_\nline'
     long_comment = HOSTILE + "é" * 12_000 + "\nend"
     run_id = backend.new_run({})
     reg.create_model_version(name, src(run_id))
