@@ -294,9 +294,12 @@ def reconcile(
             was = known.get(record.version, "None")
             if record.from_stage and record.from_stage != was:
                 out.append(_outside(name, record.version, was, record.from_stage, record.time))
-            known[record.version] = str(record.to_stage)
-            for other in record.archived:
+            for other in record.archived:  # the server archived them from the stage entered
+                was = known.get(other, "None")
+                if was != record.to_stage:
+                    out.append(_outside(name, other, was, str(record.to_stage), record.time))
                 known[other] = ARCHIVED
+            known[record.version] = str(record.to_stage)
         elif record.kind == DELETE_VERSION:
             known.pop(record.version, None)
         out.append(record)
