@@ -61,6 +61,9 @@ from mltop.store.errors import (
     PlanChangedError,
     PolicyError,
     SchemaTooNewError,
+    ServerError,
+    ServerRefusedError,
+    ServerUnreachableError,
     StoreBusyError,
     StoreCorruptError,
     StoreError,
@@ -149,14 +152,20 @@ def open_store(
 ) -> TrackingStore:
     """The store at `path` (else `MLTOP_STORE`, else the nearest `.mltop/`), typed as the
     Protocols front ends use: a tracking server's `ServerStore` when that is an `http://`
-    or `https://` URL (`create` and `busy_timeout` do not apply; nothing is made locally
-    and the server is not called until used: `check()` asks it), else the SQLite
+    or `https://` URL (`create` does not apply and a `busy_timeout` shorter than the
+    default bounds how long a call retries; nothing is made locally and the server is not
+    called until used: `check()` asks it), else the SQLite
     backend's `Store`. The kind of store is chosen here, and nowhere else."""
     url = chosen_server(path)
     if url is not None:
+        from mltop.store.server.rest import RestClient
         from mltop.store.server.tracking import ServerStore
 
-        return ServerStore(url, read_only=bool(read_only))
+        # A caller that waits less than the default on a busy store (the dashboard) hears
+        # of a server gone down within that time, not after minutes of retries.
+        retry_for = busy_timeout if busy_timeout < BUSY_TIMEOUT_S else None
+        rest = RestClient.from_env(url, retry_for=retry_for)
+        return ServerStore(url, rest=rest, read_only=bool(read_only))
     return Store(path, create=create, busy_timeout=busy_timeout, read_only=read_only)
 
 
@@ -218,6 +227,9 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "SchemaTooNewError",
+    "ServerError",
+    "ServerRefusedError",
+    "ServerUnreachableError",
     "Store",
     "StoreBusyError",
     "StoreCorruptError",

@@ -145,3 +145,21 @@ class MetricWriteError(MltopError):
 
 class ActiveRunError(MltopError):
     """The fluent API was used with no active run, or a run was started while one is active."""
+
+
+class ServerError(MltopError):
+    """The tracking server answered a call with an error mltop has no closer type for."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+
+
+class ServerUnreachableError(StoreError):
+    """The tracking server could not be reached (connection refused, DNS, TLS, timed out),
+    after every retry; nothing the call carried was taken by the server."""
+
+
+class ServerRefusedError(StoreError):
+    """The tracking server refused the credentials (401) or the permission (403)."""

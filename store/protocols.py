@@ -261,7 +261,15 @@ class ArtifactAccess(Protocol):
 
 class StoreHandle(Protocol):
     @property
-    def path(self) -> Path: ...
+    def path(self) -> Path:
+        """The store's folder; a tracking server's: this machine's cache folder for it."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the store is, as a user names it: a folder's path, or a server's URL
+        (without credentials). `open_store(location)` opens it again."""
+        ...
 
     @property
     def read_only(self) -> bool: ...

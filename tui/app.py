@@ -30,6 +30,8 @@ from mltop.store import (
     Changes,
     NotAStoreError,
     SchemaTooNewError,
+    ServerRefusedError,
+    ServerUnreachableError,
     StoreBusyError,
     StoreCorruptError,
     StoreError,
@@ -41,8 +43,9 @@ from mltop.store import (
     now_ms,
     open_store,
 )
+from mltop.store.location import server_url
 from mltop.tui.list_keys import LIST_ACTIONS, list_bindings
-from mltop.tui.live import FollowsStore, StoreFollower, touched_runs
+from mltop.tui.live import DEFAULT_SERVER_POLL, FollowsStore, StoreFollower, touched_runs
 from mltop.tui.screens.runs import RunsScreen
 from mltop.tui.text import clean
 from mltop.tui.workers import WorkFailed, report, store_work
@@ -59,6 +62,8 @@ PROBLEMS: dict[type[StoreError], str] = {
     NotAStoreError: "store damaged",  # what reopening a damaged database file says
     SchemaTooNewError: "store too new",
     StoreNotFoundError: "store gone",
+    ServerUnreachableError: "server unreachable",
+    ServerRefusedError: "server refused access",
 }
 
 
@@ -140,7 +145,9 @@ class MltopApp(App):
         self._probe_write = False
         self._errors_said: set[tuple[str, str]] = set()
         self._leaving: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()  # back, once built
-        self.poll = poll
+        # A tracking server has no file to watch: it is looked at every second unless told.
+        self.remote = server_url(self.store.location) is not None
+        self.poll = DEFAULT_SERVER_POLL if poll is None and self.remote else poll
         self.follow = follow
         self.now = clock
         self.follower: StoreFollower | None = None
@@ -197,7 +204,7 @@ class MltopApp(App):
         if not self.follow or self.follower is not None:
             return
         self.follower = StoreFollower(
-            self.store.path,
+            self.store.location,
             lambda changes: self.post_message(StoreChanged(changes)),
             on_error=lambda error: self.post_message(StoreFailed(error)),
             on_replaced=lambda: self.post_message(StoreReplaced()),
@@ -338,7 +345,8 @@ class MltopApp(App):
         # stays current under a run's detail); each decides from the runs touched.
         touched = touched_runs(message.changes)
         for screen in self.screen_stack:
-            if isinstance(screen, FollowsStore):
+            # A screen still being built reads the store once it is: nothing to follow yet.
+            if isinstance(screen, FollowsStore) and screen.is_mounted:
                 screen.store_changed(message.changes, touched)
 
     async def action_pop_screen(self) -> None:
@@ -411,7 +419,7 @@ class MltopApp(App):
             return
         self.problem = None
         self._show_state()
-        self.notify(f"the store at {clean(self.store.path)} works again", markup=False)
+        self.notify(f"the store at {clean(self.store.location)} works again", markup=False)
         self._reload_screens()
 
     def on_store_replaced(self, message: StoreReplaced) -> None:
@@ -426,10 +434,11 @@ class MltopApp(App):
         self._reload_screens()
 
     def _reload_screens(self) -> None:
-        """Every screen reads again what it shows."""
+        """Every screen reads again what it shows (one still being built reads it once it
+        is: reloading it in the middle of its mount would look for widgets not there yet)."""
         for screen in self.screen_stack:
             reload = getattr(screen, "reload", None)
-            if reload is not None:
+            if reload is not None and screen.is_mounted:
                 reload()
 
     def internal_error(self, error: BaseException) -> None:
@@ -466,7 +475,7 @@ class MltopApp(App):
         else:
             state = "  ● live"
         read_only = "  (read-only)" if self.store.read_only else ""
-        self.sub_title = f"{clean(self.store.path)}{read_only}{state}"
+        self.sub_title = f"{clean(self.store.location)}{read_only}{state}"
 
     def format_title(self, title: str, sub_title: str) -> Content:
         """As Textual's, with a store problem in the error colour."""

@@ -29,12 +29,15 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mltop.store import ChangeCursor, Changes, TrackingStore, open_store
+from mltop.store.location import server_url
 
 # watchdog's event types that may mean a commit: a write to the WAL or the database, a file
 # made, removed or renamed. Opening, closing and permissions are left out: each reader
 # (every worker of the dashboard itself) opens, chmods and closes the files.
 WRITES = ("modified", "created", "deleted", "moved")
 BUSY_LOOKS = 5  # looks in a row woken while waiting for their turn: the store is busy
+DEFAULT_SERVER_POLL = 1.0  # seconds between two looks at a tracking server
+SERVER_RETRY_FOR = 3.0  # seconds a look at a server may spend retrying before saying it failed
 
 
 def _watch(folder: Path, wake: threading.Event) -> Any | None:
@@ -64,9 +67,13 @@ def _watch(folder: Path, wake: threading.Event) -> Any | None:
     # Only the kinds of event that may mean a commit are asked for (on Linux, inotify then
     # never wakes the observer's threads for the opens and closes of every reader).
     kinds = [FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent]
-    observer.schedule(Wake(), str(folder), recursive=False, event_filter=kinds)
-    observer.daemon = True
-    observer.start()
+    try:
+        observer.schedule(Wake(), str(folder), recursive=False, event_filter=kinds)
+        observer.daemon = True
+        observer.start()
+    except OSError:  # the folder is gone, or too many watches: the safety look still reads
+        observer.stop()
+        return None
     return observer
 
 
@@ -104,7 +111,12 @@ class StoreFollower:
         quiet: float = 1.0,
         cursor: ChangeCursor | None = None,
     ) -> None:
-        self.store_path = Path(store_path)
+        # A tracking server's URL is looked at every `poll` seconds: it has no file to watch.
+        self.server_url = server_url(str(store_path))
+        if self.server_url is not None and poll is None:
+            poll = DEFAULT_SERVER_POLL
+        self.store_location: str | Path = self.server_url or Path(store_path)
+        self.store_path = Path(store_path) if self.server_url is None else None
         self.on_changes = on_changes
         self.on_error = on_error
         self.on_replaced = on_replaced
@@ -139,7 +151,7 @@ class StoreFollower:
             self._store = None
             if self.on_error is not None:
                 self.on_error(exc)
-        if self.poll is None:
+        if self.poll is None and self.store_path is not None:
             self._observer = _watch(self.store_path, self._wake)
             self._listens = self._observer is not None
         self._thread = threading.Thread(target=self._run, name="mltop-follower", daemon=True)
@@ -159,7 +171,10 @@ class StoreFollower:
             observer.join(timeout=5)
 
     def _open(self) -> TrackingStore:
-        store = open_store(self.store_path, create=False)
+        if self.server_url is not None:  # a server gone down is said within seconds
+            store = open_store(self.server_url, busy_timeout=SERVER_RETRY_FOR)
+        else:
+            store = open_store(self.store_location, create=False)
         if self.cursor is None:
             self.cursor = store.cursor()
         return store
@@ -202,7 +217,11 @@ class StoreFollower:
                 elif store.has_changed():
                     quiet_since = time.monotonic()
                     self._read(store)
-                elif self.busy and time.monotonic() - quiet_since >= self.quiet:
+                elif (
+                    self.busy
+                    and self.store_path is not None
+                    and time.monotonic() - quiet_since >= self.quiet
+                ):
                     # Quiet again: listen, then look once more (a commit made while the
                     # observer started is read then, not at the next event).
                     self._observer = _watch(self.store_path, self._wake)

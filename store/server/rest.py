@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,7 +32,9 @@ from mltop.store.errors import (
     InvalidValueError,
     MltopError,
     NotFoundError,
-    StoreError,
+    ServerError,
+    ServerRefusedError,
+    ServerUnreachableError,
 )
 
 if TYPE_CHECKING:
@@ -46,24 +49,6 @@ DEFAULT_BACKOFF_FACTOR = 2.0  # MLflow's MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR (sec
 MAX_BACKOFF_S = 60.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 CHUNK_SIZE = 1 << 20
-
-
-class ServerError(MltopError):
-    """The tracking server answered a call with an error mltop has no closer type for."""
-
-    def __init__(self, message: str, *, status: int | None = None, error_code: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_code = error_code
-
-
-class ServerUnreachableError(StoreError):
-    """The tracking server could not be reached (connection refused, DNS, TLS, timed out),
-    after every retry; nothing the call carried was taken by the server."""
-
-
-class ServerRefusedError(StoreError):
-    """The tracking server refused the credentials (401) or the permission (403)."""
 
 
 # MLflow's error codes (databricks_pb2.ErrorCode names) -> mltop's types.
@@ -178,8 +163,12 @@ class RestClient:
         timeout: float = DEFAULT_TIMEOUT_S,
         max_retries: int = DEFAULT_MAX_RETRIES,
         backoff_factor: float = DEFAULT_BACKOFF_FACTOR,
+        retry_for: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`retry_for`: the most seconds one call may spend waiting between retries (None:
+        as long as `max_retries` takes); an interactive reader gives a few seconds, so that
+        a server gone down is said within them rather than after minutes of backoff."""
         url = normalize_url(base_url)
         parts = urlsplit(url)
         creds = credentials or Credentials()
@@ -200,6 +189,7 @@ class RestClient:
         self.timeout = timeout
         self.max_retries = max(0, int(max_retries))
         self.backoff_factor = backoff_factor
+        self.retry_for = retry_for
         self._sleep = sleep
         self._local = threading.local()
         self.retries = 0  # retried attempts so far (all threads): a benchmark reads it
@@ -281,6 +271,23 @@ class RestClient:
         url = self.url + path
         attempts = 1 + (self.max_retries if retry else 0)
         last: str = ""
+        waited = 0.0  # seconds slept between attempts so far
+
+        def wait(delay: float) -> bool:
+            """Sleep `delay` before the next attempt, if the budget allows it."""
+            nonlocal waited
+            if self.retry_for is not None and waited + delay > self.retry_for:
+                delay = self.retry_for - waited
+                if delay <= 0:
+                    return False
+            waited += delay
+            self.retries += 1
+            self._sleep(delay)
+            return True
+
+        # Connecting takes at most 10 s (a host that does not answer at all); reading an
+        # answer may take the whole timeout (a big page from a busy server).
+        timeout: Any = (min(10.0, self.timeout), self.timeout) if self.timeout else None
         for attempt in range(1, attempts + 1):
             if attempt > 1 and data is not None and not isinstance(data, bytes):
                 data.seek(0)  # a file uploaded again from its start
@@ -292,7 +299,7 @@ class RestClient:
                     params=params,
                     data=data,
                     stream=stream,
-                    timeout=self.timeout,
+                    timeout=timeout,
                 )
             except requests.exceptions.SSLError as exc:
                 raise ServerUnreachableError(
@@ -301,10 +308,8 @@ class RestClient:
                     "MLFLOW_TRACKING_INSECURE_TLS=true"
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                last = f"{type(exc).__name__}: {_short(exc)}"
-                if attempt < attempts:
-                    self.retries += 1
-                    self._sleep(self._backoff(attempt, None))
+                last = _reason(exc)
+                if attempt < attempts and wait(self._backoff(attempt, None)):
                     continue
                 raise ServerUnreachableError(
                     f"tracking server {self.url} cannot be reached ({what}, {attempt} "
@@ -313,18 +318,16 @@ class RestClient:
             except requests.exceptions.RequestException as exc:
                 raise ServerError(f"tracking server {self.url}: {what} failed: {exc}") from None
             if response.status_code in RETRY_STATUSES and attempt < attempts:
-                last = f"HTTP {response.status_code}"
-                self.retries += 1
-                retry_after = response.headers.get("Retry-After")
-                response.close()
-                self._sleep(self._backoff(attempt, retry_after))
-                continue
+                delay = self._backoff(attempt, response.headers.get("Retry-After"))
+                if wait(delay):
+                    response.close()
+                    continue
             if response.status_code >= 400:
-                raise self._error(response, what)
+                raise self._error(response, what, attempt - 1)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error(self, response: requests.Response, what: str) -> MltopError:
+    def _error(self, response: requests.Response, what: str, retried: int) -> MltopError:
         status = response.status_code
         code, message = "", ""
         try:
@@ -355,7 +358,7 @@ class RestClient:
             return error_type(f"{where}: {message}" if message else where)
         if status in RETRY_STATUSES:
             return ServerUnreachableError(
-                f"{where}: HTTP {status} after {self.max_retries} retries: {message}"
+                f"{where}: HTTP {status} after {retried} retries: {message}"
             )
         return ServerError(
             f"{where}: HTTP {status}{f' {code}' if code else ''}: {message}",
@@ -450,6 +453,26 @@ class RestClient:
 
     def artifact_delete(self, path: str) -> None:
         self.request("DELETE", self.artifact_path(path), what=f"artifact delete {path!r}")
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong under the layers of wrapping requests and urllib3 add: "[Errno 111]
+    Connection refused", "[Errno -2] Name or service not known", "... timed out"."""
+    inner: BaseException = exc
+    for _ in range(6):
+        deeper = getattr(inner, "reason", None)
+        if not isinstance(deeper, BaseException) and inner.args:
+            deeper = inner.args[0]
+        if not isinstance(deeper, BaseException):
+            break
+        inner = deeper
+    text = str(inner)
+    found = re.search(r"\[Errno -?\d+\][^\"')]*", text)
+    if found:
+        return found.group(0).strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    return _short(inner)
 
 
 def _short(exc: BaseException) -> str:

@@ -210,6 +210,10 @@ class Store:
         return self.db.read_only
 
     @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
     def busy_timeout(self) -> float:
         return self.db.busy_timeout
 

@@ -1,0 +1,93 @@
+"""The dashboard on a tracking server: the same screens, read over MLflow's REST API,
+followed by polling, and a server that cannot be reached said on screen, never a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from server_fixture import MlflowServer, free_port, start_server, stop_server
+from test_dashboard import loaded, names, settle, sync
+
+from mltop.store import MltopClient
+from mltop.tui.app import MltopApp
+from mltop.tui.screens.run_detail import RunDetailScreen
+
+NOW = 1_800_000_000_000
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A server of this module's alone: the dashboard shows every run a server holds."""
+    server = start_server(tmp_path_factory.mktemp("tui-server"))
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def log_run(url: str, name: str, losses: list[float]) -> str:
+    client = MltopClient(url)
+    try:
+        experiment = client.get_experiment_by_name("vision")
+        experiment_id = (
+            experiment.experiment_id
+            if experiment is not None
+            else client.create_experiment("vision")
+        )
+        run = client.create_run(experiment_id, run_name=name, log_system_info=False)
+        run_id = run.info.run_id
+        client.log_param(run_id, "lr", "0.1")
+        for step, loss in enumerate(losses):
+            client.log_metric(run_id, "loss", loss, step=step)
+        client.set_terminated(run_id)
+        client.flush()
+        return run_id
+    finally:
+        client.close()
+
+
+@sync
+async def test_the_dashboard_reads_a_server_and_follows_it_by_polling(
+    own_server: MlflowServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    log_run(own_server.url, "[bold]alpha[/]", [1.0, 0.5, 0.25])
+    app = MltopApp(own_server.url, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app, 1)
+        assert app.sub_title == f"{own_server.url}  ● polling every 1 s"
+        assert names(app) == ["[bold]alpha[/]"]
+        # A run logged elsewhere shows within a poll or two (condition, with a deadline).
+        log_run(own_server.url, "beta", [2.0, 1.0])
+        await settle(pilot, lambda: "beta" in names(app), tries=1500)
+        assert sorted(n or "" for n in names(app)) == ["[bold]alpha[/]", "beta"]
+        # Its page reads its history from the server.
+        await pilot.press("home")
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        screen = app.screen
+        assert isinstance(screen, RunDetailScreen)
+        await settle(pilot, lambda: screen.run is not None and "loss" in screen.run.data.metrics)
+        assert app.is_running
+        # A healthy server: nothing was said to be wrong.
+        assert [(n.title, n.message) for n in app._notifications if n.severity == "error"] == []
+
+
+@sync
+async def test_a_server_that_cannot_be_reached_is_said_on_screen_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    url = f"http://127.0.0.1:{free_port()}"
+    app = MltopApp(url, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(
+            pilot, lambda: any(n.title == "server unreachable" for n in app._notifications)
+        )
+        assert app.is_running and app.sub_title.endswith("⚠ server unreachable")
+        message = next(n.message for n in app._notifications if n.title == "server unreachable")
+        assert "Connection refused" in message and url in message
+        await pilot.press("q")
+    assert not app.is_running
