@@ -273,3 +273,18 @@ def test_a_server_url_is_never_taken_for_a_folder(
         mt.log_param("lr", 0.1)
     assert list(tmp_path.iterdir()) == []
     assert json.dumps(server_url("HTTP://x")) == '"HTTP://x"'
+
+
+def test_retry_for_bounds_the_time_one_call_spends_retrying(stub_factory: Any) -> None:
+    """The dashboard's reads: a server down is said within seconds, not after minutes."""
+    stub = stub_factory((503, {}, b""))
+    slept, sleep = sleeps()
+    client = RestClient(stub.url, max_retries=7, backoff_factor=2.0, retry_for=3.0, sleep=sleep)
+    with pytest.raises(ServerUnreachableError, match="HTTP 503"):
+        client.call("GET", "experiments/search")
+    assert sum(slept) == pytest.approx(3.0) and len(stub.requests) == len(slept) + 1
+    stub = stub_factory((429, {"Retry-After": "30"}, b""), OK)
+    slept, sleep = sleeps()
+    client = RestClient(stub.url, retry_for=3.0, sleep=sleep)
+    assert client.call("GET", "experiments/search") == {"experiments": []}
+    assert slept == [3.0]  # waited what the budget allowed, then tried once more
