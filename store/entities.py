@@ -232,6 +232,33 @@ class FileInfo:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a kind of store can do, for front ends to show what it cannot rather than hide
+    it. A local SQLite store can do everything; a tracking server cannot all of it."""
+
+    heartbeats: bool = True  # a RUNNING run whose process died turns LOST
+    file_events: bool = True  # a change is heard at once (else: looked for every few seconds)
+    transition_log: bool = True  # every registry move is in a table (else: mltop's own tags)
+    model_checksums: bool = True  # a logged model's files are checksummed when it is READY
+
+    def limits(self) -> list[str]:
+        """What this store cannot do, each in a sentence a user can act on."""
+        said = []
+        if not self.heartbeats:
+            said.append("no heartbeats: a run whose process died stays RUNNING until it is ended")
+        if not self.file_events:
+            said.append("changes are looked for every few seconds (--poll), not heard at once")
+        if not self.transition_log:
+            said.append(
+                "registry history is what mltop recorded as tags: moves made by other "
+                "clients show as made outside mltop"
+            )
+        if not self.model_checksums:
+            said.append("logged models' files have no checksums to verify")
+        return said
+
+
+@dataclass(frozen=True)
 class ChangeCursor:
     """Where a live reader is: the last change sequence and the last metric row it has seen."""
 

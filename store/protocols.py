@@ -26,6 +26,7 @@ from typing import Protocol
 from mltop.store.artifact_repo import ArtifactRepository
 from mltop.store.blocks import MetricBlock
 from mltop.store.entities import (
+    Capabilities,
     ChangeCursor,
     Changes,
     DatasetInput,
@@ -273,6 +274,11 @@ class StoreHandle(Protocol):
 
     @property
     def read_only(self) -> bool: ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this kind of store can do (a tracking server: not everything SQLite can)."""
+        ...
 
     def check(self, *, write: bool = False) -> bool:
         """Raise the typed error that stops the store from being used now."""

@@ -58,6 +58,9 @@ async def test_the_dashboard_reads_a_server_and_follows_it_by_polling(
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot, app, 1)
         assert app.sub_title == f"{own_server.url}  ● polling every 1 s"
+        # What a server cannot do is said once, not hidden.
+        said = [n.message for n in app._notifications if n.title == "on a tracking server"]
+        assert len(said) == 1 and "no heartbeats" in said[0] and "outside mltop" in said[0]
         assert names(app) == ["[bold]alpha[/]"]
         # A run logged elsewhere shows within a poll or two (condition, with a deadline).
         log_run(own_server.url, "beta", [2.0, 1.0])
@@ -91,3 +94,34 @@ async def test_a_server_that_cannot_be_reached_is_said_on_screen_not_a_crash(
         assert "Connection refused" in message and url in message
         await pilot.press("q")
     assert not app.is_running
+
+
+def test_a_running_run_on_a_server_is_not_claimed_alive(
+    own_server: MlflowServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No heartbeat: the run page says a RUNNING run may have died; a local store's says
+    nothing of the kind (its heartbeats turn a dead run LOST)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    client = MltopClient(own_server.url)
+    experiment_id = client.create_experiment(f"alive-{tmp_path.name}")
+    run = client.create_run(experiment_id, run_name="still going", log_system_info=False)
+    client.close()
+
+    @sync
+    async def summary_of(location: str, run: str) -> str:
+        app = MltopApp(location, follow=False, clock=lambda: NOW)
+        async with app.run_test(size=(160, 40)) as pilot:
+            app.push_screen(RunDetailScreen(app.store, run))
+            await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+            screen = app.screen
+            assert isinstance(screen, RunDetailScreen)
+            await settle(pilot, lambda: screen.run is not None)
+            return str(screen._summary(screen.run))  # type: ignore[arg-type]
+
+    assert "(no heartbeat on a server: it may have died)" in summary_of(
+        own_server.url, run.info.run_id
+    )
+    local = MltopClient(tmp_path / "store")
+    local_id = local.create_run(run_name="still going", log_system_info=False).info.run_id
+    local.close()
+    assert "no heartbeat" not in summary_of(str(tmp_path / "store"), local_id)

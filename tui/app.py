@@ -158,6 +158,15 @@ class MltopApp(App):
 
     def on_mount(self) -> None:
         self._show_state()
+        limits = self.store.capabilities.limits()
+        if limits:  # a tracking server: what it cannot do is said, not hidden
+            self.notify(
+                "\n".join(f"• {line}" for line in limits),
+                title="on a tracking server",
+                severity="information",
+                timeout=12,
+                markup=False,
+            )
         # Changes are followed from this moment on; the follower itself (a thread, file
         # events, its own connection) starts once the runs are on screen, or in 2 s.
         self._cursor = None

@@ -51,6 +51,7 @@ from mltop.store.entities import (
     RUNNING,
     TERMINAL_STATUSES,
     VIEWS,
+    Capabilities,
     DatasetInput,
     Experiment,
     LoggedModel,
@@ -189,6 +190,14 @@ class ServerStore(ServerSearch, ServerChanges):
     def path(self) -> Path:
         """This machine's cache folder for the server (made only when written to)."""
         return self._path
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """A server keeps no heartbeat, sends no file events, keeps no transition table
+        (mltop's own tags stand in) and records no checksums of a model's files."""
+        return Capabilities(
+            heartbeats=False, file_events=False, transition_log=False, model_checksums=False
+        )
 
     @property
     def read_only(self) -> bool:

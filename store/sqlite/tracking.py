@@ -34,6 +34,7 @@ from mltop.store.entities import (
     RUNNING,
     TERMINAL_STATUSES,
     VIEWS,
+    Capabilities,
     ChangeCursor,
     Changes,
     Dataset,
@@ -212,6 +213,10 @@ class Store:
     @property
     def location(self) -> str:
         return str(self.path)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities()
 
     @property
     def busy_timeout(self) -> float:
