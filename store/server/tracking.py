@@ -23,9 +23,9 @@ Where the server cannot do what mltop's SQLite store does, this module decides:
   older timestamp than those already read lands before the cursor (the SQLite store's
   cursor is the logging order): a chart re-reads the history to see it.
 - `get_metric_blocks`: no block summaries on a server: every point, no blocks.
-- `resolve_run_id`: the server has no prefix search. A full id (32 hex digits) is
-  looked up; a shorter prefix is searched for among the runs of every experiment
-  (deleted ones included), which reads every run id on the server: fine for thousands.
+- `resolve_run_id`: a full id (32 hex digits) is looked up; a shorter prefix is
+  searched for with `attributes.run_id LIKE '<prefix>%'` over every experiment (deleted
+  runs included); a server refusing that filter has its runs read whole.
 - `logged_model_files`: the server records no checksums: `{}`.
 """
 
@@ -387,7 +387,13 @@ class ServerStore(ServerSearch, ServerChanges):
                 f"{prefix!r} is not a run id (32 hex characters, or a unique prefix of 4 or more)"
             )
         matches: list[str] = []
-        for run in self._search_json(None, None, "all"):
+        try:  # MLflow's stores take LIKE on run_id; one that does not is read whole
+            found = list(
+                self._search_json(None, f"attributes.run_id LIKE '{text}%'", "all", limit=2)
+            )
+        except InvalidValueError:
+            found = list(self._search_json(None, None, "all"))
+        for run in found:
             rid = str((run.get("info") or {}).get("run_id", ""))
             if rid.startswith(text) and rid not in matches:
                 matches.append(rid)
