@@ -227,8 +227,9 @@ def test_tags_set_overwrite_delete(backend: Backend) -> None:
         store.delete_tag(run_id, "a")
     with pytest.raises(InvalidValueError):
         store.delete_tag(run_id, "mlflow.runName")
-    store.set_tags(run_id, {"mlflow.runName": "by-tag"})
-    assert store.get_run(run_id).info.run_name == "by-tag"
+    store.set_tags(run_id, {"mlflow.runName": "by-tag", "mlflow.user": "grace"})
+    info = store.get_run(run_id).info
+    assert (info.run_name, info.user_id) == ("by-tag", "grace")
 
 
 def test_dataset_inputs_round_trip(backend: Backend) -> None:
