@@ -57,6 +57,16 @@ def test_experiments_create_read_rename_tag_delete_restore(backend: Backend) -> 
     with pytest.raises(AlreadyExistsError):
         store.create_experiment(backend.name("a"))
 
+    other = backend.experiment("other")
+    with pytest.raises(AlreadyExistsError, match="already exists"):
+        store.rename_experiment(exp, backend.name("other"))
+    store.delete_experiment(other)
+    with pytest.raises(AlreadyExistsError, match="deleted state"):
+        store.rename_experiment(exp, backend.name("other"))
+    with pytest.raises(AlreadyExistsError, match="deleted state"):
+        store.create_experiment(backend.name("other"))
+    store.restore_experiment(other)
+    store.delete_experiment(other)  # (out of the lists below)
     store.rename_experiment(exp, backend.name("b"))
     assert store.get_experiment(exp).name == backend.name("b")
     assert store.get_experiment_by_name(backend.name("a")) is None
@@ -71,14 +81,16 @@ def test_experiments_create_read_rename_tag_delete_restore(backend: Backend) -> 
 
     store.delete_experiment(exp)
     assert _mine(backend) == {}
-    assert _mine(backend, "deleted") == {backend.name("b"): "deleted"}
-    assert _mine(backend, "all") == {backend.name("b"): "deleted"}
+    deleted = {backend.name("b"): "deleted", backend.name("other"): "deleted"}
+    assert _mine(backend, "deleted") == deleted
+    assert _mine(backend, "all") == deleted
     with pytest.raises(InvalidStateError):
         store.delete_experiment(exp)
     with pytest.raises(InvalidStateError):
         store.create_run(exp)  # no runs in a deleted experiment
     store.restore_experiment(exp)
     assert _mine(backend) == {backend.name("b"): "active"}
+    assert _mine(backend, "all") == {backend.name("b"): "active", backend.name("other"): "deleted"}
     with pytest.raises(InvalidStateError):
         store.restore_experiment(exp)
 
