@@ -336,6 +336,35 @@ def test_get_run_keeps_at_most_max_metrics(backend: Backend) -> None:
     assert (len(found), total) == (2, 5)
 
 
+# -- logged models ------------------------------------------------------------------------
+
+
+def test_logged_models_of_a_run(backend: Backend) -> None:
+    store = backend.store
+    exp = backend.experiment()
+    run_id = store.create_run(exp).info.run_id
+    other = store.create_run(exp).info.run_id
+    first = backend.logged_model(
+        exp, "net", run_id, tags={"t": "v"}, params={"depth": "3"}, model_type="sk"
+    )
+    second = backend.logged_model(exp, "net-2", run_id)
+    backend.logged_model(exp, "elsewhere", other)
+    model = store.get_logged_model(first)
+    assert (model.model_id, model.name, model.experiment_id) == (first, "net", exp)
+    assert (model.source_run_id, model.model_type, model.status) == (run_id, "sk", "PENDING")
+    assert (model.tags, model.params) == ({"t": "v"}, {"depth": "3"})
+    assert model.model_uri == f"models:/{first}"
+    ids = [m.model_id for m in store.logged_models_of_run(run_id)]
+    assert sorted(ids) == sorted([first, second])
+    created = [store.get_logged_model(i).creation_timestamp for i in ids]
+    assert created == sorted(created, reverse=True)  # newest first
+    assert store.logged_models_of_run(store.create_run(exp).info.run_id) == []
+    assert store.logged_model_files(first) == {}  # nothing recorded while PENDING
+    for missing in ("m-" + "0" * 32, "not-a-model", "../m-1"):
+        with pytest.raises(NotFoundError):
+            store.get_logged_model(missing)
+
+
 # -- artifacts ----------------------------------------------------------------------------
 
 
