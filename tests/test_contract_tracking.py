@@ -402,6 +402,14 @@ def test_artifacts_upload_list_download(backend: Backend, tmp_path: Path) -> Non
     assert repo.local_path("data/sub/b.txt").read_text() == "bee"
     with pytest.raises(NotFoundError):
         repo.open("nothing/here.txt")
+    with pytest.raises(NotFoundError, match="directory"):
+        repo.open("data/sub")
+    assert [(f.path, f.is_dir, f.size) for f in repo.list("data/a.bin")] == [
+        ("data/a.bin", False, 8)
+    ]
+    assert repo.list("nothing") == []
+    local = repo.local_path("data")
+    assert (local / "sub" / "b.txt").read_text() == "bee"
 
 
 @pytest.mark.parametrize(
