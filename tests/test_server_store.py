@@ -245,6 +245,9 @@ def test_the_cli_lists_a_servers_experiments(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     name = f"cli-{tmp_path.name}"
     store = ServerStore(mlflow_server.url)
+    # check(): raises what stops the store; returns whether it was replaced (a SQLite
+    # store's file can be, and a live view then starts over): a server never is.
+    assert store.check() is False and store.check(write=True) is False
     exp = store.create_experiment(name, {"team": "cli"})
     store.create_run(exp, "one")
     result = CliRunner().invoke(

@@ -197,11 +197,13 @@ class ServerStore(ServerSearch, ServerChanges):
 
     def check(self, *, write: bool = False) -> bool:
         """Ask the server: ServerUnreachableError, ServerRefusedError... when it cannot be
-        used now; StoreReadOnlyError to write through a read-only handle."""
-        self.rest.call("GET", "experiments/search", {"max_results": 1})
+        used now; StoreReadOnlyError to write through a read-only handle. Returns whether
+        the store was replaced since the last look (the SQLite store's database file can
+        be): a server's never is, False."""
         if write:
             self._writable()
-        return True
+        self.rest.call("GET", "experiments/search", {"max_results": 1})
+        return False
 
     def close(self) -> None:
         self.rest.close()
