@@ -211,10 +211,6 @@ class Store:
         return self.db.read_only
 
     @property
-    def location(self) -> str:
-        return str(self.path)
-
-    @property
     def capabilities(self) -> Capabilities:
         return Capabilities()
 
@@ -229,6 +225,11 @@ class Store:
     def new_connection(self) -> sqlite3.Connection:
         """A private connection (for a writer thread); the caller closes it."""
         return self.db.new_connection()
+
+    @property
+    def location(self) -> str:
+        """The store's folder, as text (`open_store` takes it again)."""
+        return str(self.path)
 
     def check(self, *, write: bool = False) -> bool:
         """`Database.check`: raise the typed error that stops this store from being used
