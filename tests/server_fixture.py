@@ -95,11 +95,13 @@ def start_server(folder: Path, port: int | None = None) -> MlflowServer:
 
 
 def stop_server(server: MlflowServer) -> None:
+    """SIGTERM, then SIGKILL after 3 s: with clients' connections kept alive, the server
+    waits for them to close (20 s and more); its data is a test's temporary folder."""
     if server.process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGTERM)
         try:
-            server.process.wait(timeout=20)
+            server.process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.process.pid, signal.SIGKILL)
