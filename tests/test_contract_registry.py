@@ -140,6 +140,12 @@ def test_creating_a_version_makes_the_model_when_missing(backend):
     assert reg.get_registered_model(name).name == name
 
 
+def test_a_version_needs_an_existing_source_run(backend):
+    reg, name = backend.registry, backend.name()
+    with pytest.raises(NotFoundError, match="no run"):
+        reg.create_model_version(name, "runs:/" + "f" * 32 + "/model")
+
+
 # -- stages -----------------------------------------------------------------------------
 
 
@@ -300,6 +306,12 @@ def test_a_rename_is_recorded_and_the_history_follows_the_model(backend):
     assert [(r.kind, r.name) for r in log] == [("transition", name), ("rename", name)]
     assert log[-1].user_id == "ana"
     assert [m.name for m in reg.model_logs(new)] == [new]
+    # Under the name it had, the log is the renamed model's.
+    assert reg.history(name) == log
+    assert [(m.name, m.deleted, len(m.records)) for m in reg.model_logs(name)] == [(new, False, 2)]
+    reg.create_model_version(name, src(backend.new_run({})))  # a new model of the old name
+    assert reg.history(name) == []
+    assert [m.name for m in reg.model_logs(name)] == [new, name]
 
 
 def test_deleting_a_version_records_its_stage_and_keeps_its_history(backend):

@@ -26,10 +26,20 @@ after the change was made raises `TrailWriteError`, saying the change was made.
 What the server cannot keep: deleting a registered model deletes its tags, so a deleted
 model's trail is gone (`history` of it: NotFoundError); a version deleted by mltop has its
 records copied to the model's tags first (then the deletion, then its record), but one
-deleted by MLflow's own client takes its records with it. Concurrent movers are serialized
-by the server (archive_existing_versions moves what is in the stage at that instant), and
-both records are kept; a plan (`expected=`) is checked against the server's state just
-before the move, not atomically with it.
+deleted by MLflow's own client takes its records with it. A renamed model carries a tag
+per name it had (`mltop.former_name.<hash>`), so its trail is found under those too.
+
+Two movers at once. The server's archive_existing_versions archives what its transaction
+sees in the stage; two moves into Production at the same instant can each miss the other
+and leave both there (seen with MLflow 3.17 on SQLite). So after a move that archives,
+mltop looks again (`_settle`): of the versions in the stage, the one moved in last (by the
+server's time, then the higher number) stays; the mover archives older ones (in its
+record's `archived`) or, if it lost, its own version (a record of its own, saying why).
+Both moves are in the trail. A plan (`expected=`) is checked against the server's state
+just before the move, not atomically with it. Two clients making the same move at once
+leave two records of it; the history takes the second for what it is, not for a move
+made outside mltop in between (so a version moved back outside mltop and then moved
+again the same way by mltop shows without the move back).
 
 The policy is the registered model's tag `mltop.policy`. Searches take mltop's filter
 grammar as far as the server's does: AND of comparisons; OR, parentheses and values no
@@ -39,10 +49,11 @@ quoting can carry are refused with a FilterError saying so.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -107,6 +118,7 @@ from mltop.store.system import current_user
 
 TRAIL_PREFIX = "mltop.transition."
 POLICY_TAG = "mltop.policy"
+FORMER_NAME_PREFIX = "mltop.former_name."
 TAG_VALUE_LIMIT = 5000  # MLflow's SQL stores: registered_model_tags.value is String(5000)
 OUTSIDE_COMMENT = "moved outside mltop: the server holds no mltop record of this change"
 _TRAIL_KEY = re.compile(r"^mltop\.transition\.(\d{13})\.([0-9a-f]{8})$")
@@ -123,9 +135,16 @@ class TrailWriteError(StoreError):
         self.plan = plan
 
 
+def former_name_tag(name: str) -> str:
+    """The key of the tag a renamed model carries for each name it had (searchable: the
+    trail of a model is found under a name it had)."""
+    return FORMER_NAME_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 def is_mltop_tag(key: str) -> bool:
-    """Whether a tag is mltop's bookkeeping (the trail, the policy), hidden from tags."""
-    return key.startswith(TRAIL_PREFIX) or key == POLICY_TAG
+    """Whether a tag is mltop's bookkeeping (the trail, the policy, former names), hidden
+    from tags."""
+    return key.startswith((TRAIL_PREFIX, FORMER_NAME_PREFIX)) or key == POLICY_TAG
 
 
 def _reserved(key: str) -> None:
@@ -224,6 +243,9 @@ def read_records(tags: Mapping[str, str]) -> dict[str, dict[str, Any] | None]:
         if not _TRAIL_KEY.match(key):
             continue
         more = pieces.get(key, {})
+        if sorted(more) != list(range(1, len(more) + 1)):  # a piece is missing
+            found[key] = None
+            continue
         text = value + "".join(more[i] for i in sorted(more))
         try:
             record = json.loads(text)
@@ -292,11 +314,13 @@ def reconcile(
     for record in records:
         if record.kind in ("transition", "rollback") and record.version != MODEL_ROW:
             was = known.get(record.version, "None")
-            if record.from_stage and record.from_stage != was:
+            # (A record moving a version to where the trail has it already is another
+            # client's move made at the same time: nothing happened in between.)
+            if record.from_stage and was not in (record.from_stage, record.to_stage):
                 out.append(_outside(name, record.version, was, record.from_stage, record.time))
-            for other in record.archived:  # the server archived them from the stage entered
+            for other in record.archived:  # archived from the stage entered (or already)
                 was = known.get(other, "None")
-                if was != record.to_stage:
+                if was not in (record.to_stage, ARCHIVED):
                     out.append(_outside(name, other, was, str(record.to_stage), record.time))
                 known[other] = ARCHIVED
             known[record.version] = str(record.to_stage)
@@ -514,12 +538,14 @@ class ServerRegistry:
             self.rest.call("POST", "registered-models/rename", {"name": name, "new_name": new_name})
         except AlreadyExistsError:
             raise AlreadyExistsError(f"registered model {new_name!r} already exists") from None
+        old_name = str(old.get("name", name))
         self._record(
             new_name,
             MODEL_ROW,
-            {"kind": RENAME, "name": old.get("name", name), "version": MODEL_ROW},
+            {"kind": RENAME, "name": old_name, "version": MODEL_ROW},
             user,
             now_ms(),
+            extra=[(former_name_tag(old_name), old_name)],
         )
 
     def update_registered_model(self, name: str, description: str) -> None:
@@ -596,6 +622,14 @@ class ServerRegistry:
         if is_registered_model_uri(source):
             run_id = run_id or self.resolve(source).run_id
         run_id = run_id or run_id_of(source)
+        if run_id:  # the server takes any id; mltop's policy must read the run
+            try:
+                self.rest.call("GET", "runs/get", {"run_id": run_id})
+            except NotFoundError:
+                raise NotFoundError(
+                    f"no run {run_id!r} on the tracking server: a version's source run must "
+                    "exist (a policy reads it)"
+                ) from None
         if create_model:
             with contextlib.suppress(AlreadyExistsError):
                 self.create_registered_model(name)
@@ -785,6 +819,8 @@ class ServerRegistry:
         user: str,
         time: int,
         plan: TransitionPlan | None = None,
+        *,
+        extra: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Write one record of the trail on the version `where` (MODEL_ROW: the model),
         after its change was made; TrailWriteError if the server does not take it."""
@@ -806,7 +842,7 @@ class ServerRegistry:
         }
         key = f"{TRAIL_PREFIX}{time:013d}.{secrets.token_hex(4)}"
         try:
-            for piece_key, piece in record_pieces(key, record):
+            for piece_key, piece in [*extra, *record_pieces(key, record)]:
                 self._set_tag(name, where, piece_key, piece)
         except Exception as exc:  # the change is made: say so, whatever stopped the record
             raise TrailWriteError(
@@ -817,8 +853,14 @@ class ServerRegistry:
             ) from exc
 
     def _records(self, name: str) -> tuple[list[TransitionRecord], list[ModelVersion]]:
-        """The model's trail, reconciled with its versions, oldest first; and its versions."""
-        model = self._model_json(name)
+        """The trail of the model called `name` now, and its versions."""
+        return self._records_of(self._model_json(name))
+
+    def _records_of(
+        self, model: Mapping[str, Any]
+    ) -> tuple[list[TransitionRecord], list[ModelVersion]]:
+        """A model's trail, reconciled with its versions, oldest first; and its versions."""
+        name = str(model.get("name", ""))
         raw = self._versions_json(name)
         found: dict[str, dict[str, Any] | None] = {}
         for data in raw:
@@ -832,20 +874,44 @@ class ServerRegistry:
         records = reconcile(name, records, versions)
         return [_numbered(r, i) for i, r in enumerate(records, 1)], versions
 
+    def _once_named(self, name: str) -> list[dict[str, Any]]:
+        """The models, other than the one called `name` now, that were once called so
+        (renamed since: they carry its former-name tag), the last updated last."""
+        key = former_name_tag(name)
+        found = [
+            m
+            for m in self._search_models_json(f"tags.`{key}` LIKE '%'")
+            if m.get("name") != name and _tags(m.get("tags")).get(key) == name
+        ]
+        return sorted(found, key=lambda m: _int(m.get("last_updated_timestamp")))
+
     def history(self, name: str, version: object | None = None) -> list[TransitionRecord]:
         """The trail of the model called `name`, oldest first (optionally one version's),
-        with the moves made outside mltop. A deleted model has none on a server
-        (NotFoundError); a renamed one's is read under its new name."""
-        records = self._records(name)[0]
+        with the moves made outside mltop. When no model is called `name` now: the trail
+        of the last one that was, renamed since. A deleted model has none on a server
+        (NotFoundError): the server deletes its tags with it."""
+        try:
+            model = self._model_json(name)
+        except NotFoundError:
+            former = self._once_named(name)
+            if not former:
+                raise
+            model = former[-1]
+        records = self._records_of(model)[0]
         if version is None:
             return records
         number = version_number(version)
         return [r for r in records if r.version == number]
 
     def model_logs(self, name: str) -> list[ModelLog]:
-        """The log of the model called `name` now (a server keeps none of deleted models)."""
-        records = self._records(name)[0]
-        return [ModelLog(name, False, tuple(records))]
+        """The trail of every model that has been called `name` and is still on the
+        server, each apart: those renamed since, then the one called `name` now."""
+        models = self._once_named(name)
+        with contextlib.suppress(NotFoundError):
+            models.append(self._model_json(name))
+        if not models:
+            raise NotFoundError(f"no registered model named {name!r}")
+        return [ModelLog(str(m.get("name")), False, tuple(self._records_of(m)[0])) for m in models]
 
     # -- stages --------------------------------------------------------------------------
 
@@ -947,19 +1013,10 @@ class ServerRegistry:
         ).get("model_version", {})
         when = _int(moved.get("last_updated_timestamp"), now_ms())
         archived = plan.archives if archive else ()
+        lost_to: int | None = None
         if archive:
-            # What the server archived: the versions it stamped with the move's time (the
-            # plan's, read before the move, if they cannot be read back).
-            with contextlib.suppress(MltopError):
-                archived = tuple(
-                    sorted(
-                        _int(v.get("version"))
-                        for v in self._versions_json(plan.name)
-                        if v.get("current_stage") == ARCHIVED
-                        and _int(v.get("last_updated_timestamp")) == when
-                        and _int(v.get("version")) != plan.version
-                    )
-                )
+            with contextlib.suppress(MltopError):  # if unread: the plan's, read before
+                archived, lost_to = self._settle(plan, when)
         self._record(
             plan.name,
             plan.version,
@@ -977,7 +1034,81 @@ class ServerRegistry:
             when,
             plan,
         )
+        if lost_to is not None:
+            self._archive_loser(plan, lost_to, user)
         return plan
+
+    def _settle(self, plan: TransitionPlan, when: int) -> tuple[tuple[int, ...], int | None]:
+        """After a move that archives, what it archived, and the version it lost to.
+
+        The server archives what is in the stage when its transaction reads it: two moves
+        into one stage at once can both miss the other and leave two versions there. So
+        each mover looks again: of the versions in the stage, the one moved in last (by
+        the server's time, then the higher number) stays; this mover archives the older
+        ones (counted as its archives). If a newer one is there, it lost: the caller
+        archives its own version after recording its move (`_archive_loser`)."""
+        versions = self._versions_json(plan.name)
+        archived = {
+            _int(v.get("version"))
+            for v in versions
+            if v.get("current_stage") == ARCHIVED
+            and _int(v.get("last_updated_timestamp")) == when
+            and _int(v.get("version")) != plan.version
+        }
+        here = {
+            _int(v.get("version")): _int(v.get("last_updated_timestamp"))
+            for v in versions
+            if v.get("current_stage") == plan.to_stage
+        }
+        if plan.version not in here:  # moved on already (archived by the winner)
+            return tuple(sorted(archived)), None
+        mine = (here[plan.version], plan.version)
+        newer = [v for v, t in here.items() if v != plan.version and (t, v) > mine]
+        for other, stamp in here.items():
+            if other != plan.version and (stamp, other) < mine:
+                self.rest.call(
+                    "POST",
+                    "model-versions/transition-stage",
+                    {
+                        "name": plan.name,
+                        "version": str(other),
+                        "stage": ARCHIVED,
+                        "archive_existing_versions": False,
+                    },
+                )
+                archived.add(other)
+        lost_to = max(newer, key=lambda v: (here[v], v)) if newer else None
+        return tuple(sorted(archived)), lost_to
+
+    def _archive_loser(self, plan: TransitionPlan, winner: int, user: str) -> None:
+        """Archive this mover's version: `winner` entered the stage at the same time and
+        later (recorded as a move of its own, saying why)."""
+        moved = self.rest.call(
+            "POST",
+            "model-versions/transition-stage",
+            {
+                "name": plan.name,
+                "version": str(plan.version),
+                "stage": ARCHIVED,
+                "archive_existing_versions": False,
+            },
+        ).get("model_version", {})
+        self._record(
+            plan.name,
+            plan.version,
+            {
+                "kind": "transition",
+                "version": plan.version,
+                "from": plan.to_stage,
+                "to": ARCHIVED,
+                "comment": (
+                    f"archived: v{winner} entered {plan.to_stage} at the same time, and later"
+                ),
+            },
+            user,
+            _int(moved.get("last_updated_timestamp"), now_ms()),
+            plan,
+        )
 
     def _previous_production(self, name: str) -> tuple[int, int]:
         """(current Production version, the version that was in Production before it)."""
