@@ -375,12 +375,14 @@ def test_searches_in_the_filter_grammar(backend):
     ]
     with pytest.raises(FilterError):
         reg.search_versions("version_number = 'x'")
-    either = f"name = '{base}-a' OR name = '{base}-b'"
-    if backend.kind == "sqlite":
-        assert sorted(m.name for m in reg.search_models(either)) == [f"{base}-a", f"{base}-b"]
-    else:  # the server's grammar has no OR: refused, saying so
-        with pytest.raises(FilterError, match="OR"):
-            reg.search_models(either)
+    # OR and parentheses (on a server: one search per alternative, merged and paged).
+    either = f"name = '{base}-a' OR (name = '{base}-b' AND version_number = 2)"
+    first = reg.search_versions(either, max_results=1, order_by=["name DESC"])
+    assert [(v.name, v.version) for v in first] == [(f"{base}-b", 2)] and first.token
+    second = reg.search_versions(either, 1, ["name DESC"], first.token)
+    assert [(v.name, v.version) for v in second] == [(f"{base}-a", 1)] and not second.token
+    found = reg.search_models(f"name = '{base}-a' OR tags.team = 'nobody' OR name = '{base}-b'")
+    assert [m.name for m in found] == [f"{base}-a", f"{base}-b"]
 
 
 # -- hostile text -----------------------------------------------------------------------

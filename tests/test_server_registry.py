@@ -271,9 +271,30 @@ def test_a_version_deleted_by_mlflows_client_takes_its_records_with_it(reg, mode
     assert kinds == [("delete_version", 1, "")]
 
 
+def test_an_or_runs_as_one_server_search_per_alternative(reg, model, monkeypatch):
+    real, sent = reg.rest.call, []
+
+    def recording(method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict:
+        if endpoint == "model-versions/search":
+            sent.append(body["filter"])
+        return real(method, endpoint, body, **kwargs)
+
+    monkeypatch.setattr(reg.rest, "call", recording)
+    found = reg.search_versions(
+        f"(name = '{model}' OR name = 'nothing') AND (version_number = 1 OR tags.k = 'v')"
+    )
+    assert [(v.name, v.version) for v in found] == [(model, 1)]
+    assert len(sent) == 4 and all(" OR " not in f for f in sent)
+    # Plain `name =` (or `run_id =`) alternatives are one IN list.
+    sent.clear()
+    assert [v.version for v in reg.search_versions(f"name = '{model}' OR name = 'x'")] == [2, 1]
+    assert sent == [f"name IN ('{model}', 'x')"]
+
+
 def test_what_the_servers_filter_cannot_say_is_refused_by_name(reg, model):
-    with pytest.raises(FilterError, match="OR"):
-        reg.search_versions(f"name = '{model}' OR version_number = 1")
+    many = " AND ".join(f"(version_number = {i} OR version_number = {i + 1})" for i in range(9))
+    with pytest.raises(FilterError, match="more than 200"):
+        reg.search_versions(many)
     with pytest.raises(FilterError, match="both quote"):
         reg.search_models("name = 'a''b\"c'")
     found = reg.search_versions(f"name = '{model}' AND version_number != 1")

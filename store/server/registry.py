@@ -42,8 +42,11 @@ made outside mltop in between (so a version moved back outside mltop and then mo
 again the same way by mltop shows without the move back).
 
 The policy is the registered model's tag `mltop.policy`. Searches take mltop's filter
-grammar as far as the server's does: AND of comparisons; OR, parentheses and values no
-quoting can carry are refused with a FilterError saying so.
+grammar: the server's is AND only, so an OR (with parentheses) runs as one server search
+per alternative (single `name =` / `run_id =` alternatives gathered into one IN list),
+merged, ordered and paged here; more than MAX_ALTERNATIVES alternatives, and values no
+quoting of MLflow's can carry (both quote characters, a trailing backslash), are refused
+with a FilterError saying so. A search's answer has no aliases: each model found is read.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ import json
 import re
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -71,6 +75,7 @@ from mltop.store.errors import (
     FilterError,
     MltopError,
     NotFoundError,
+    PageTokenError,
     StoreError,
     ValidationError,
 )
@@ -82,10 +87,12 @@ from mltop.store.query.parser import (
     Node,
     NullCheck,
     parse_filter,
+    parse_order_by,
 )
 from mltop.store.query.registry_search import (
     MODEL_SEARCH_DEFAULT_MAX_RESULTS,
     MODEL_SEARCH_MAX_RESULTS,
+    VERSION_DEFAULT_ORDER,
     VERSION_SEARCH_DEFAULT_MAX_RESULTS,
     VERSION_SEARCH_MAX_RESULTS,
     compile_model_search,
@@ -358,37 +365,105 @@ def quote(value: str, text: str = "", pos: int = 0) -> str:
     )
 
 
-def _server_filter(node: Node | None, text: str) -> str:
-    """mltop's (already checked) registry filter as MLflow's: AND of comparisons only."""
-    if node is None:
-        return ""
-    if isinstance(node, BoolOp):
-        if node.op != "AND":
-            raise FilterError(
-                "the tracking server's registry search takes AND only, not OR: run one "
-                "search per alternative",
-                text,
-                0,
-            )
-        return " AND ".join(_server_filter(item, text) for item in node.items)
+MAX_ALTERNATIVES = 200  # server queries one search may become (an OR of ANDs)
+_LISTABLE = ("name", "run_id")  # attributes MLflow takes IN lists for
+
+
+def _conjunctions(node: Node, text: str) -> list[list[Node]]:
+    """`node` as an OR of ANDs of comparisons (each inner list one AND)."""
+    if not isinstance(node, BoolOp):
+        return [[node]]
+    parts = [_conjunctions(item, text) for item in node.items]
+    if node.op == "OR":
+        found = [c for part in parts for c in part]
+    else:
+        found = [[]]
+        for part in parts:
+            found = [a + b for a in found for b in part]
+            if len(found) > MAX_ALTERNATIVES:
+                break
+    if len(found) > MAX_ALTERNATIVES:
+        raise FilterError(
+            f"the tracking server's registry search takes AND only: mltop runs an OR as "
+            f"one search per alternative, and this filter has more than {MAX_ALTERNATIVES}",
+            text,
+            0,
+        )
+    return found
+
+
+def _comparison_text(node: Node, text: str) -> str:
     if isinstance(node, NullCheck):  # refused by the registry compiler before
         raise FilterError("IS NULL is not a test of the registry", text, node.op_pos)
+    assert isinstance(node, Comparison | InList)
     ident = node.ident
     if ident.entity is not None and ident.entity.lower() in ("tag", "tags"):
-        left = f"tags.`{ident.key}`" if "`" not in ident.key else None
-        if left is None:
+        if "`" in ident.key:
             raise FilterError(
                 "the tracking server cannot search a tag key holding '`'", text, ident.pos
             )
+        left = f"tags.`{ident.key}`"
     else:
         left = ident.key
     if isinstance(node, InList):
         values = ", ".join(quote(str(v), text, node.value_pos) for v in node.values)
         return f"{left} {'NOT IN' if node.negated else 'IN'} ({values})"
-    assert isinstance(node, Comparison)
     value = node.value
     literal = quote(value, text, node.value_pos) if isinstance(value, str) else str(int(value))
     return f"{left} {node.op} {literal}"
+
+
+def server_filters(filter_string: str | None) -> list[str]:
+    """mltop's (already checked) registry filter as the server's: one filter text per
+    alternative of its OR (the server's grammar is AND only); single `name =` or
+    `run_id =` alternatives are gathered into one IN list. `[""]`: no filter."""
+    node = parse_filter(filter_string)
+    if node is None:
+        return [""]
+    text = filter_string or ""
+    alternatives: list[str] = []
+    listed: dict[str, list[str]] = {}
+    for conjunction in _conjunctions(node, text):
+        only = conjunction[0] if len(conjunction) == 1 else None
+        if (
+            isinstance(only, Comparison)
+            and only.op == "="
+            and isinstance(only.value, str)
+            and only.ident.entity in (None, "attribute", "attributes")
+            and only.ident.key in _LISTABLE
+        ):
+            listed.setdefault(only.ident.key, []).append(quote(only.value, text, only.value_pos))
+            continue
+        alternatives.append(" AND ".join(_comparison_text(n, text) for n in conjunction))
+    for key, values in listed.items():
+        unique = list(dict.fromkeys(values))
+        alternatives.append(
+            f"{key} IN ({', '.join(unique)})" if len(unique) > 1 else f"{key} = {unique[0]}"
+        )
+    return list(dict.fromkeys(alternatives))
+
+
+def _sort_key(item: Mapping[str, Any], key: str) -> Any:
+    if key == "name":
+        return str(item.get("name", ""))
+    if key == "version_number":
+        return _int(item.get("version"))
+    if key in ("timestamp", "last_updated_timestamp"):
+        return _int(item.get("last_updated_timestamp"))
+    return _int(item.get("creation_timestamp"))
+
+
+def sort_like_server(
+    items: list[dict[str, Any]], order_by: list[str] | None, default: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Merged results in the order a search's `order_by` (else `default`) gives, ties
+    broken by name, then the newest version."""
+    keys = [(k.ident.key, k.descending) for k in parse_order_by(list(order_by or default))]
+    keys += [("name", False), ("version_number", True)]
+    ordered = list(items)
+    for key, descending in reversed(keys):
+        ordered.sort(key=lambda item: _sort_key(item, key), reverse=descending)
+    return ordered
 
 
 def _order_list(order_by: list[str] | str | None) -> list[str]:
@@ -512,22 +587,85 @@ class ServerRegistry:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> paging.PagedList:
-        """A page of models as the server's `search_registered_models` finds them; the
-        filter is checked as mltop's first (FilterError), then sent in the server's
-        grammar (AND only)."""
+        """A page of models as the server's `search_registered_models` finds them (each
+        read whole: a search's answer has no aliases). The filter is checked as mltop's
+        first (FilterError); an OR runs as one server search per alternative, merged."""
         compile_model_search(filter_string, order_by)
         _check_max(max_results, MODEL_SEARCH_MAX_RESULTS)
-        text = _server_filter(parse_filter(filter_string), filter_string or "")
-        body: dict[str, Any] = {"max_results": max_results}
-        if text:
-            body["filter"] = text
-        if order_by:
-            body["order_by"] = _order_list(order_by)
+        found, token = self._search(
+            "registered-models/search",
+            "registered_models",
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
+            MODEL_SEARCH_MAX_RESULTS,
+            ("name ASC",),
+        )
+        whole = self._many(lambda m: self._model_json(str(m.get("name"))), found)
+        return paging.PagedList([model_entity(m) for m in whole if m], token)
+
+    def _many(self, read: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`read(item)` of each item (NotFoundError: {}), in order, a few at a time."""
+
+        def one(item: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return dict(read(item))
+            except NotFoundError:  # deleted since the search
+                return {}
+
+        if len(items) <= 1:
+            return [one(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+            return list(pool.map(one, items))
+
+    def _search(
+        self,
+        endpoint: str,
+        field: str,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str] | None,
+        page_token: str | None,
+        limit: int,
+        default_order: Sequence[str],
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a registry search: the server's own page for a filter it can say;
+        for an OR, every result of each alternative, merged, ordered and paged here."""
+        filters = server_filters(filter_string)
+        if len(filters) == 1:
+            body: dict[str, Any] = {"max_results": max_results}
+            if filters[0]:
+                body["filter"] = filters[0]
+            if order_by:
+                body["order_by"] = _order_list(order_by)
+            if page_token:
+                body["page_token"] = page_token
+            answer = self.rest.call("GET", endpoint, body)
+            return list(answer.get(field) or []), answer.get("next_page_token") or None
+        mark = paging.fingerprint("server-or", endpoint, filter_string, order_by)
+        offset = 0
         if page_token:
-            body["page_token"] = page_token
-        answer = self.rest.call("GET", "registered-models/search", body)
-        models = [model_entity(m) for m in answer.get("registered_models") or []]
-        return paging.PagedList(models, answer.get("next_page_token") or None)
+            offset = paging.decode_token(page_token, mark, 1)[0]
+            if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+                raise PageTokenError("invalid page token: it is damaged")
+        merged: dict[tuple[str, int], dict[str, Any]] = {}
+        for text in filters:
+            token: str | None = None
+            while True:
+                body = {"filter": text, "max_results": limit}
+                if token:
+                    body["page_token"] = token
+                answer = self.rest.call("GET", endpoint, body)
+                for item in answer.get(field) or []:
+                    merged[(str(item.get("name")), _int(item.get("version")))] = item
+                token = answer.get("next_page_token") or None
+                if not token:
+                    break
+        ordered = sort_like_server(list(merged.values()), order_by, default_order)
+        end = offset + max_results
+        more = paging.encode_token([end], mark) if len(ordered) > end else None
+        return ordered[offset:end], more
 
     def rename_registered_model(self, name: str, new_name: str, *, user: str | None = None) -> None:
         """Rename the model, then record it (the record carries the old name)."""
@@ -685,11 +823,11 @@ class ServerRegistry:
     def _aliases_of(self, names: set[str]) -> dict[tuple[str, int], list[str]]:
         """(model, version) -> its aliases, for the models named (search omits them)."""
         out: dict[tuple[str, int], list[str]] = {}
-        for name in names:
-            with contextlib.suppress(NotFoundError):
-                for alias in self._model_json(name).get("aliases") or []:
-                    key = (name, _int(alias.get("version")))
-                    out.setdefault(key, []).append(str(alias.get("alias")))
+        models = self._many(lambda n: self._model_json(n["name"]), [{"name": n} for n in names])
+        for model in models:
+            for alias in model.get("aliases") or []:
+                key = (str(model.get("name")), _int(alias.get("version")))
+                out.setdefault(key, []).append(str(alias.get("alias")))
         return out
 
     def search_versions(
@@ -700,25 +838,26 @@ class ServerRegistry:
         page_token: str | None = None,
     ) -> paging.PagedList:
         """A page of versions as the server's `search_model_versions` finds them (the
-        filter checked as mltop's first, then sent in the server's grammar: AND only)."""
+        filter checked as mltop's first; an OR runs as one server search per alternative,
+        merged), with their aliases (one read of each model: a search has none)."""
         compile_version_search(filter_string, order_by)
         _check_max(max_results, VERSION_SEARCH_MAX_RESULTS)
-        text = _server_filter(parse_filter(filter_string), filter_string or "")
-        body: dict[str, Any] = {"max_results": max_results}
-        if text:
-            body["filter"] = text
-        if order_by:
-            body["order_by"] = _order_list(order_by)
-        if page_token:
-            body["page_token"] = page_token
-        answer = self.rest.call("GET", "model-versions/search", body)
-        found = answer.get("model_versions") or []
+        found, token = self._search(
+            "model-versions/search",
+            "model_versions",
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
+            VERSION_SEARCH_DEFAULT_MAX_RESULTS,
+            VERSION_DEFAULT_ORDER,
+        )
         aliases = self._aliases_of({str(v.get("name")) for v in found})
         versions = [
             version_entity(v, aliases.get((str(v.get("name")), _int(v.get("version"))), []))
             for v in found
         ]
-        return paging.PagedList(versions, answer.get("next_page_token") or None)
+        return paging.PagedList(versions, token)
 
     def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
         clean = keys.clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
