@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_contract_registry import server_run_maker
 
 from mltop.store.entities import ModelVersion, TransitionRecord
 from mltop.store.errors import FilterError, ValidationError
@@ -31,6 +31,27 @@ from mltop.store.server.rest import RestClient, ServerUnreachableError
 from mltop.store.server.tracking import ServerStore
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*registry stages:FutureWarning")
+
+
+def server_run_maker(rest: RestClient) -> Callable[[dict[str, float]], str]:
+    """Runs made through the REST API (an experiment of a unique name per test)."""
+    experiment: list[str] = []
+
+    def make(metrics: dict[str, float]) -> str:
+        if not experiment:
+            made = rest.call("POST", "experiments/create", {"name": f"reg-{uuid.uuid4().hex}"})
+            experiment.append(made["experiment_id"])
+        run = rest.call("POST", "runs/create", {"experiment_id": experiment[0]})
+        run_id = run["run"]["info"]["run_id"]
+        for key, value in metrics.items():
+            rest.call(
+                "POST",
+                "runs/log-metric",
+                {"run_id": run_id, "key": key, "value": value, "timestamp": 1, "step": 0},
+            )
+        return str(run_id)
+
+    return make
 
 
 @pytest.fixture
