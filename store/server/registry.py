@@ -14,6 +14,9 @@ before MLflow 2.x made them text), so a record longer than `TAG_VALUE_LIMIT` cha
 is split: its JSON text in pieces, `<key>.1`, `<key>.2`, ... written first and `<key>`
 (the first piece) last; a reader joins them. Nothing is truncated.
 
+A stage move's record carries the server's time of the move; an alias change's or a
+rename's the client's clock (the server answers those with no time).
+
 The order: the change first, its record after. A record is written only once the server
 has made the change, with what the server did (a move's time is the server's, and the
 versions it archived are read back: those it stamped with the same time), so the trail
