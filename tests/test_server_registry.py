@@ -312,6 +312,19 @@ def test_an_or_runs_as_one_server_search_per_alternative(reg, model, monkeypatch
     assert sent == [f"name IN ('{model}', 'x')"]
 
 
+def test_a_value_with_a_quote_or_backslash_is_searched_for_as_written(reg, rest):
+    """MLflow's filter takes the text between the quotes as it is (no escapes): a value
+    holding ' is sent in double quotes."""
+    run_id = server_run_maker(rest)({})
+    name = f"o'brien\\{uuid.uuid4().hex[:8]}"
+    reg.create_model_version(name, f"runs:/{run_id}/model", tags={"note": "a'b\\c"})
+    literal = name.replace("'", "''")
+    assert [v.name for v in reg.search_versions(f"name = '{literal}'")] == [name]
+    assert [m.name for m in reg.search_models(f"name = '{literal}' AND tags.x != 'y'")] == []
+    found = reg.search_versions(f"name = '{literal}' AND tags.note = 'a''b\\c'")
+    assert [v.version for v in found] == [1]
+
+
 def test_what_the_servers_filter_cannot_say_is_refused_by_name(reg, model):
     many = " AND ".join(f"(version_number = {i} OR version_number = {i + 1})" for i in range(9))
     with pytest.raises(FilterError, match="more than 200"):
