@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from mltop.store.entities import ModelVersion, TransitionRecord
-from mltop.store.errors import FilterError, ValidationError
+from mltop.store.errors import FilterError, StoreReadOnlyError, ValidationError
 from mltop.store.server.registry import (
     OUTSIDE_COMMENT,
     POLICY_TAG,
@@ -259,6 +259,22 @@ def test_a_version_the_servers_archiving_missed_is_archived_by_the_mover(reg, mo
     assert rows == [(1, "Production", (), "ana"), (2, "Production", (1,), "bo")]
 
 
+def test_a_read_only_registry_changes_nothing(reg, model, rest):
+    looking = ServerRegistry(rest, read_only=True)
+    assert looking.plan_transition(model, 1, "Staging").to_stage == "Staging"
+    for change in (
+        lambda: looking.transition(model, 1, "Staging"),
+        lambda: looking.set_alias(model, "a", 1),
+        lambda: looking.set_policy(model, "metrics.acc > 0"),
+        lambda: looking.create_model_version(model, "runs:/" + "0" * 32 + "/m"),
+        lambda: looking.delete_model_version(model, 2),
+    ):
+        with pytest.raises(StoreReadOnlyError, match="read-only"):
+            change()
+    assert [v.current_stage for v in reg.search_model_versions(name=model)] == ["None", "None"]
+    assert reg.history(model) == [] and reg.get_registered_model(model).aliases == {}
+
+
 def test_mltops_own_tags_cannot_be_set_as_user_tags(reg, model):
     with pytest.raises(ValidationError, match="mltop's own"):
         reg.set_model_version_tag(model, 1, f"{TRAIL_PREFIX}{1:013d}.deadbeef", "{}")
@@ -363,6 +379,9 @@ def test_reconcile_adds_what_no_record_accounts_for_and_nothing_else():
         ("delete_version", 1, "Archived", None, 40),
     ]
     assert all(r.comment == OUTSIDE_COMMENT and r.user_id == "" for r in found[2:])
+    # Two clients making the same move at once: two records, no move invented between.
+    twice = [_move(1, "None", "Staging", 10), _move(1, "None", "Staging", 11)]
+    assert reconcile("m", twice, [_version(1, "Staging")]) == twice
 
 
 def test_a_record_is_cut_into_pieces_and_joined_back_whatever_its_text():

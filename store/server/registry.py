@@ -80,6 +80,7 @@ from mltop.store.errors import (
     NotFoundError,
     PageTokenError,
     StoreError,
+    StoreReadOnlyError,
     ValidationError,
 )
 from mltop.store.query import paging, policy
@@ -479,8 +480,16 @@ def _order_list(order_by: list[str] | str | None) -> list[str]:
 class ServerRegistry:
     """The registry of the tracking server `rest` speaks to."""
 
-    def __init__(self, rest: RestClient) -> None:
+    def __init__(self, rest: RestClient, *, read_only: bool = False) -> None:
         self.rest = rest
+        self.read_only = read_only
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"the tracking server {self.rest.url} was opened read-only: its registry "
+                "cannot be changed"
+            )
 
     # -- reading the server --------------------------------------------------------------
 
@@ -534,6 +543,7 @@ class ServerRegistry:
     def create_registered_model(
         self, name: str, description: str = "", tags: Mapping[str, object] | None = None
     ) -> RegisteredModel:
+        self._writable()
         validate_model_name(name)
         clean = keys.clean_tags(tags or {}, TAG_VALUE_LIMIT)
         for key in clean:
@@ -672,6 +682,7 @@ class ServerRegistry:
 
     def rename_registered_model(self, name: str, new_name: str, *, user: str | None = None) -> None:
         """Rename the model, then record it (the record carries the old name)."""
+        self._writable()
         validate_model_name(new_name)
         user = user or current_user()
         old = self._model_json(name)
@@ -690,11 +701,13 @@ class ServerRegistry:
         )
 
     def update_registered_model(self, name: str, description: str) -> None:
+        self._writable()
         self.rest.call(
             "PATCH", "registered-models/update", {"name": name, "description": description or ""}
         )
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
+        self._writable()
         clean = keys.clean_tags({key: value}, TAG_VALUE_LIMIT)
         _reserved(key)
         self.rest.call(
@@ -702,6 +715,7 @@ class ServerRegistry:
         )
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._writable()
         keys.validate_key(key, "tag key")
         _reserved(key)
         self._model_json(name)
@@ -711,12 +725,14 @@ class ServerRegistry:
     def delete_registered_model(self, name: str, *, user: str | None = None) -> None:
         """Delete the model with its versions, tags and aliases. The server deletes its
         tags with it, so its trail too: a deleted model has no history on a server."""
+        self._writable()
         self._model_json(name)
         self.rest.call("DELETE", "registered-models/delete", {"name": name})
 
     def set_policy(self, name: str, expression: str | None) -> None:
         """Set (or clear, with None) the filter a version's source run must pass to enter
         Production: the model's tag `mltop.policy`. Validated now (FilterError)."""
+        self._writable()
         self._model_json(name)
         if expression is None:
             with contextlib.suppress(NotFoundError):
@@ -753,6 +769,7 @@ class ServerRegistry:
         """Register `source` as the next version of `name` (created if missing): a run's
         files (`runs:/<run_id>/path`), a logged model (`models:/<model_id>`), or another
         version (`models:/NAME/VERSION`, `@ALIAS`...: its run)."""
+        self._writable()
         if not isinstance(source, str) or not source.strip():
             raise ValidationError("a model version needs a source, such as runs:/<run_id>/model")
         validate_model_name(name)
@@ -863,6 +880,7 @@ class ServerRegistry:
         return paging.PagedList(versions, token)
 
     def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
+        self._writable()
         clean = keys.clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
         _reserved(key)
         number = version_number(version)
@@ -873,6 +891,7 @@ class ServerRegistry:
         )
 
     def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
+        self._writable()
         keys.validate_key(key, "tag key")
         _reserved(key)
         number = version_number(version)
@@ -885,6 +904,7 @@ class ServerRegistry:
             )
 
     def update_model_version(self, name: str, version: object, description: str) -> None:
+        self._writable()
         number = version_number(version)
         self.rest.call(
             "PATCH",
@@ -896,6 +916,7 @@ class ServerRegistry:
         """Delete a version. Its records are copied to the model's tags first (the server
         deletes a version's tags with it); after the deletion, the deletion is recorded
         (and each alias it lost), with the stage it was in."""
+        self._writable()
         user = user or current_user()
         data = self._version_json(name, version)
         number = _int(data.get("version"))
@@ -1136,6 +1157,7 @@ class ServerRegistry:
         rollback: bool = False,
         expected: TransitionPlan | None = None,
     ) -> TransitionPlan:
+        self._writable()
         user = user or current_user()
         if rollback:
             version = self._previous_production(name)[1]
@@ -1292,6 +1314,7 @@ class ServerRegistry:
         return None
 
     def set_alias(self, name: str, alias: str, version: object, *, user: str | None = None) -> None:
+        self._writable()
         validate_alias(alias)
         user = user or current_user()
         model = self._model_json(name)
@@ -1313,6 +1336,7 @@ class ServerRegistry:
         )
 
     def delete_alias(self, name: str, alias: str, *, user: str | None = None) -> None:
+        self._writable()
         user = user or current_user()
         model = self._model_json(name)
         old = self._alias_version(model, alias)
