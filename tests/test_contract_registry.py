@@ -310,6 +310,11 @@ def test_searches_in_the_filter_grammar(backend):
     assert [m.name for m in reg.search_registered_models(f"{base}-%", {"team": "vision"})] == [
         f"{base}-a"
     ]
+    # What is found carries its aliases (a server's search answers without them).
+    reg.set_alias(f"{base}-a", "live", 1)
+    assert [m.aliases for m in reg.search_registered_models(f"{base}-a")] == [{"live": 1}]
+    assert [m.aliases for m in reg.search_models(f"name = '{base}-a'")] == [{"live": 1}]
+    assert [v.aliases for v in reg.search_versions(f"name = '{base}-a'")] == [["live"]]
     with pytest.raises(FilterError):
         reg.search_versions("version_number = 'x'")
     # OR and parentheses (on a server: one search per alternative, merged and paged).

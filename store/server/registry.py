@@ -590,8 +590,9 @@ class ServerRegistry:
             if "`" in key:
                 raise FilterError("the tracking server cannot search a tag key holding '`'", key, 0)
             clauses.append(f"tags.`{key}` = {quote(value, value)}")
-        found = [model_entity(m) for m in self._search_models_json(" AND ".join(clauses))]
-        return sorted(found, key=lambda m: m.name)
+        hits = list(self._search_models_json(" AND ".join(clauses)))
+        whole = self._many(lambda m: self._model_json(str(m.get("name"))), hits)
+        return sorted((model_entity(m) for m in whole if m), key=lambda m: m.name)
 
     def search_models(
         self,
