@@ -77,6 +77,24 @@ def test_creating_a_version_makes_the_model_when_missing(backend):
     assert reg.get_registered_model(name).name == name
 
 
+def test_descriptions_and_tags_change_and_read_back(backend):
+    reg, name = backend.store.registry, backend.name()
+    reg.create_model_version(name, src(new_run(backend, {})))
+    reg.update_registered_model(name, HOSTILE)
+    reg.set_registered_model_tag(name, "owner", HOSTILE)
+    reg.update_model_version(name, 1, "v1: " + HOSTILE)
+    reg.set_model_version_tag(name, 1, "checked", "yes")
+    reg.set_model_version_tag(name, 1, "gone", "soon")
+    reg.delete_model_version_tag(name, 1, "gone")
+    reg.delete_model_version_tag(name, 1, "never-set")  # not an error, as in MLflow
+    model = reg.get_registered_model(name)
+    assert (model.description, model.tags) == (HOSTILE, {"owner": HOSTILE})
+    version = reg.get_model_version(name, 1)
+    assert (version.description, version.tags) == ("v1: " + HOSTILE, {"checked": "yes"})
+    reg.delete_registered_model_tag(name, "owner")
+    assert reg.get_registered_model(name).tags == {}
+
+
 def test_a_version_needs_an_existing_source_run(backend):
     reg, name = backend.store.registry, backend.name()
     with pytest.raises(NotFoundError, match="no run"):
