@@ -125,6 +125,7 @@ from mltop.store.registry import (
 )
 from mltop.store.server import convert
 from mltop.store.server.rest import RestClient
+from mltop.store.sqlite.writer import sync_all  # every buffered writer of the process
 from mltop.store.system import current_user
 
 TRAIL_PREFIX = "mltop.transition."
@@ -1124,6 +1125,7 @@ class ServerRegistry:
         self, name: str, version: object, stage: object, archive_existing: bool | None = None
     ) -> TransitionPlan:
         """What `transition` would do, including the policy check; changes nothing."""
+        sync_all()  # the policy reads the run: with every point this process logged
         return self._plan(name, version, stage, archive_existing)
 
     def transition(
@@ -1160,6 +1162,9 @@ class ServerRegistry:
     ) -> TransitionPlan:
         self._writable()
         user = user or current_user()
+        # The policy reads the source run: the points this process has logged (a script
+        # promoting what it just trained) are sent first.
+        sync_all()
         if rollback:
             version = self._previous_production(name)[1]
         plan = self._plan(name, version, stage, archive_existing, rollback=rollback)
@@ -1289,6 +1294,7 @@ class ServerRegistry:
         return current or 0, rollback_target(name, current, entered, registered)
 
     def plan_rollback(self, name: str) -> TransitionPlan:
+        sync_all()
         previous = self._previous_production(name)[1]
         return self._plan(name, previous, PRODUCTION, True, rollback=True)
 
