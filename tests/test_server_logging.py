@@ -6,6 +6,7 @@ runs/log-batch, in order, nothing lost when the server fails for a while, the ty
 from __future__ import annotations
 
 import http.client
+import json
 import math
 import os
 import signal
@@ -132,6 +133,8 @@ with mt.start_run(run_name="parent") as run:
     mt.log_metric("inf", -math.inf, step=-5, timestamp=0)
     mt.log_dict({"a": [1, 2]}, "config/a.json")
     mt.log_text("hello", "notes.txt")
+    mt.log_artifact("model.bin", "weights")
+    mt.log_artifacts("plots", "figures")
     with mt.start_run(run_name="child", nested=True) as child:
         mt.log_metric("child_loss", 0.25)
     print(run.info.run_id, child.info.run_id)
@@ -142,6 +145,10 @@ def test_a_script_logs_to_the_server_named_by_mltop_store(
     mlflow_server: MlflowServer, tmp_path: Path
 ) -> None:
     name = f"script-{uuid.uuid4().hex}"
+    (tmp_path / "model.bin").write_bytes(bytes(range(256)) * 100)
+    (tmp_path / "plots" / "deep").mkdir(parents=True)
+    (tmp_path / "plots" / "a.txt").write_text("a")
+    (tmp_path / "plots" / "deep" / "b.txt").write_text("b")
     env = {**os.environ, "MLTOP_STORE": mlflow_server.url}
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, name],
@@ -154,6 +161,7 @@ def test_a_script_logs_to_the_server_named_by_mltop_store(
     assert out.returncode == 0, out.stderr
     run_id, child_id = out.stdout.split()
     assert not (tmp_path / "http:").exists() and not (tmp_path / ".mltop").exists()
+    assert not list(tmp_path.glob("http*"))
     client = MltopClient(mlflow_server.url)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.experiment_id
@@ -169,7 +177,17 @@ def test_a_script_logs_to_the_server_named_by_mltop_store(
         (-5, -math.inf),
         (2**62, math.inf),
     ]
-    assert {f.path for f in client.list_artifacts(run_id)} == {"config", "notes.txt"}
+    assert {f.path for f in client.list_artifacts(run_id)} == {
+        "config",
+        "notes.txt",
+        "weights",
+        "figures",
+    }
+    assert {f.path for f in client.list_artifacts(run_id, "figures/deep")} == {"figures/deep/b.txt"}
+    with client.open_artifact(run_id, "weights/model.bin") as handle:
+        assert handle.read() == bytes(range(256)) * 100
+    with client.open_artifact(run_id, "config/a.json", "r") as handle:
+        assert json.load(handle) == {"a": [1, 2]}
     child = client.get_run(child_id)
     assert child.info.parent_run_id == run_id and child.info.status == "FINISHED"
     assert history(mlflow_server.url, child_id, "child_loss")[0][2] == 0.25
@@ -197,8 +215,6 @@ def test_set_tracking_uri_names_the_server(mlflow_server: MlflowServer) -> None:
 def test_points_go_by_log_batch_at_most_1000_a_call_in_the_order_logged(
     mlflow_server: MlflowServer, proxy: FaultyProxy
 ) -> None:
-    import json
-
     client = quick_client(proxy.url)
     first, second = new_run(client), new_run(client)
     for i in range(2600):  # two runs, two keys, interleaved, every timestamp the same
