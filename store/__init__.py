@@ -124,7 +124,7 @@ from mltop.store.fluent_registry import (
     search_registered_models,
     set_model_version_tag,
 )
-from mltop.store.location import resolve_store_path
+from mltop.store.location import chosen_server, resolve_store_path
 from mltop.store.protocols import (
     ArtifactAccess,
     ChangeFeed,
@@ -148,8 +148,15 @@ def open_store(
     read_only: bool | None = None,
 ) -> TrackingStore:
     """The store at `path` (else `MLTOP_STORE`, else the nearest `.mltop/`), typed as the
-    Protocols front ends use. Today every store is the SQLite backend's `Store`; a store
-    of another kind (a tracking server's URL) is chosen here, and nowhere else."""
+    Protocols front ends use: a tracking server's `ServerStore` when that is an `http://`
+    or `https://` URL (`create` and `busy_timeout` do not apply; nothing is made locally
+    and the server is not called until used: `check()` asks it), else the SQLite
+    backend's `Store`. The kind of store is chosen here, and nowhere else."""
+    url = chosen_server(path)
+    if url is not None:
+        from mltop.store.server.tracking import ServerStore
+
+        return ServerStore(url, read_only=bool(read_only))
     return Store(path, create=create, busy_timeout=busy_timeout, read_only=read_only)
 
 

@@ -35,6 +35,26 @@ def server_url(location: object) -> str | None:
     return location.strip() if sep and scheme.lower() in ("http", "https") else None
 
 
+def chosen_server(explicit: str | os.PathLike[str] | None = None) -> str | None:
+    """The tracking server's URL when the store chosen (`explicit`, else the one
+    `set_tracking_uri` chose, else `MLTOP_STORE`) is one, else None (a local store)."""
+    chosen = explicit if explicit not in (None, "") else _chosen
+    if chosen is None:
+        chosen = os.environ.get("MLTOP_STORE") or None
+    return server_url(chosen) if isinstance(chosen, str) else None
+
+
+def local_store_only(explicit: str | os.PathLike[str] | None, what: str) -> None:
+    """Refuse a tracking server for `what` (a command needing a local store's folder),
+    with a clear InvalidValueError instead of a failure further on."""
+    url = chosen_server(explicit)
+    if url is not None:
+        raise InvalidValueError(
+            f"{what} works on a local store (a folder holding {DB_NAME}), not on the "
+            f"tracking server {url}"
+        )
+
+
 def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Where the store is: `explicit`, else the one `set_tracking_uri` chose, else
     `MLTOP_STORE`, else the nearest `.mltop/` walking up from the working directory, else

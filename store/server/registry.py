@@ -49,12 +49,9 @@ from typing import Any
 from mltop.store import keys
 from mltop.store.entities import (
     STAGES,
-    MetricSummary,
     ModelVersion,
     RegisteredModel,
     Run,
-    RunData,
-    RunInfo,
     TransitionRecord,
     now_ms,
 )
@@ -104,6 +101,7 @@ from mltop.store.registry import (
     validate_model_name,
     version_number,
 )
+from mltop.store.server import convert
 from mltop.store.server.rest import RestClient
 from mltop.store.system import current_user
 
@@ -203,33 +201,6 @@ def model_entity(data: Mapping[str, Any]) -> RegisteredModel:
     )
 
 
-def _run_entity(data: Mapping[str, Any]) -> Run:
-    """A run as the policy reads it (params, tags, latest metrics, attributes)."""
-    info = data.get("info") or {}
-    body = data.get("data") or {}
-    summaries = {}
-    for m in body.get("metrics") or []:
-        value = float(m.get("value", "nan"))
-        step, stamp = _int(m.get("step")), _int(m.get("timestamp"))
-        summaries[m["key"]] = MetricSummary(m["key"], value, step, stamp, value, value, 1)
-    params = {p["key"]: str(p.get("value") or "") for p in body.get("params") or []}
-    run_info = RunInfo(
-        run_id=str(info.get("run_id", "")),
-        run_name=str(info.get("run_name") or ""),
-        experiment_id=str(info.get("experiment_id", "")),
-        user_id=str(info.get("user_id") or ""),
-        status=str(info.get("status") or ""),
-        start_time=_int(info.get("start_time")) if info.get("start_time") else None,
-        end_time=_int(info.get("end_time")) if info.get("end_time") else None,
-        lifecycle_stage=str(info.get("lifecycle_stage") or "active"),
-        parent_run_id=None,
-        artifact_uri=str(info.get("artifact_uri") or ""),
-        heartbeat_time=None,
-        heartbeat_interval_ms=0,
-    )
-    return Run(run_info, RunData(params, _tags(body.get("tags")), summaries))
-
-
 # -- the trail's records ------------------------------------------------------------------
 
 
@@ -323,9 +294,12 @@ def reconcile(
             was = known.get(record.version, "None")
             if record.from_stage and record.from_stage != was:
                 out.append(_outside(name, record.version, was, record.from_stage, record.time))
-            known[record.version] = str(record.to_stage)
-            for other in record.archived:
+            for other in record.archived:  # the server archived them from the stage entered
+                was = known.get(other, "None")
+                if was != record.to_stage:
+                    out.append(_outside(name, other, was, str(record.to_stage), record.time))
                 known[other] = ARCHIVED
+            known[record.version] = str(record.to_stage)
         elif record.kind == DELETE_VERSION:
             known.pop(record.version, None)
         out.append(record)
@@ -451,7 +425,7 @@ class ServerRegistry:
 
     def _source_run(self, run_id: str) -> Run:
         answer = self.rest.call("GET", "runs/get", {"run_id": run_id})
-        return _run_entity(answer.get("run") or {})
+        return convert.run_from_json(answer.get("run"))
 
     # -- registered models ---------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from mltop.store.query.parser import (
     parse_filter,
     parse_order_by,
 )
+from mltop.store.server import convert
 from mltop.store.system import TAG_MLFLOW_PARENT_RUN, TAG_MLFLOW_RUN_NAME, TAG_MLFLOW_USER
 
 if TYPE_CHECKING:
@@ -331,8 +332,6 @@ def sort_values(run: Run, keys: Sequence[SortKey]) -> list[Any]:
             value = run.data.tags.get(sort_key.key)
         else:
             value = getattr(run.info, sort_key.key, None)
-            if sort_key.key == "run_name" and value == "":
-                value = None
         out += [1, None] if value is None else [0, value]
     return out
 
@@ -383,18 +382,10 @@ def row_of(run: Run) -> RunRow:
 
 
 class ServerSearch:
-    """Searches of runs and experiments over `runs/search` and `experiments/search`. The
-    store (`ServerStore`) gives `rest` and `run_from_json`/`experiment_from_json`."""
+    """Searches of runs and experiments over `runs/search` and `experiments/search` (a
+    mixin of `ServerStore`, which gives `rest`)."""
 
     rest: RestClient
-
-    # -- hooks the store provides (conversions, in convert.py) --------------------------
-
-    def _run_from_json(self, data: dict[str, Any]) -> Run:
-        raise NotImplementedError
-
-    def _experiment_from_json(self, data: dict[str, Any]) -> Experiment:
-        raise NotImplementedError
 
     # -- run keys: a per-store map run id <-> int ---------------------------------------
 
@@ -498,7 +489,7 @@ class ServerSearch:
         if token:
             body["page_token"] = token
         answer = self.rest.call("POST", "runs/search", body)
-        runs = [self._run_from_json(r) for r in answer.get("runs", [])]
+        runs = [convert.run_from_json(r) for r in answer.get("runs", [])]
         return runs, answer.get("next_page_token") or None
 
     def _all_of(self, query: _Query, order_by: Sequence[str]) -> Iterator[Run]:
@@ -739,7 +730,7 @@ class ServerSearch:
             if token:
                 body["page_token"] = token
             answer = self.rest.call("POST", "experiments/search", body)
-            found = [self._experiment_from_json(e) for e in answer.get("experiments", [])]
+            found = [convert.experiment_from_json(e) for e in answer.get("experiments", [])]
             return found, answer.get("next_page_token") or None
 
         if len(filters) == 1:

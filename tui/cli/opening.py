@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from mltop.store import TrackingStore, open_store, resolve_store_path, upgrade_pending
+from mltop.store.location import chosen_server
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -16,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def opened(chosen: str | None) -> TrackingStore:
     """The store, said first when opening it upgrades it (it may take a while, and the
     dashboard's screen would stay blank meanwhile)."""
-    if upgrade_pending(chosen):
+    if chosen_server(chosen) is None and upgrade_pending(chosen):
         click.echo(
             f"mltop: upgrading the store at {resolve_store_path(chosen)} to this mltop's format "
             "(once; a large store takes a while)...",
@@ -30,8 +31,9 @@ def store_option(command: F) -> F:
     return click.option(
         "--store",
         "store_path",
-        metavar="PATH",
-        help="Store directory (default: $MLTOP_STORE, else the nearest .mltop/ upwards).",
+        metavar="PATH|URL",
+        help="Store directory, or a tracking server's http(s):// URL (default: $MLTOP_STORE, "
+        "else the nearest .mltop/ upwards).",
     )(command)
 
 
