@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mltop.store.capture import CAPTURED_BY_ENV, ProcessCapture
-from mltop.store.client import MltopClient, artifact_location_tags, chosen_server, view_of
+from mltop.store.client import MltopClient, artifact_location_tags, view_of
 from mltop.store.entities import (
     DATASET_CONTEXT_TAG,
     DEFAULT_EXPERIMENT_ID,
@@ -33,6 +33,7 @@ from mltop.store.entities import (
 from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueError
 from mltop.store.location import (
     choose_store,
+    chosen_server,
     resolve_store_path,
     server_url,
     store_path_from_uri,

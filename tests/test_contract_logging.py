@@ -9,10 +9,10 @@ import math
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
-from server_fixture import MlflowServer
+from contract_stores import Backend, backend_fixture  # noqa: F401
 
 from mltop.store import MltopClient
 from mltop.store.entities import Metric, Param, RunTag
@@ -22,26 +22,34 @@ from mltop.store.errors import (
     InvalidValueError,
     ParamConflictError,
 )
+from mltop.store.server.tracking import ServerStore
 
-BACKENDS = ["sqlite", "server"]
+
+@dataclass
+class Api:
+    """The logging API (a client, with its buffered writer) over a fresh store of either
+    backend (on the shared server, "fresh" means experiments named with this test's prefix)."""
+
+    kind: str
+    client: MltopClient
+    prefix: str
+
+    def new_run(self) -> str:
+        experiment_id = self.client.create_experiment(f"{self.prefix}{uuid.uuid4().hex}")
+        run = self.client.create_run(experiment_id, run_name="r", log_system_info=False)
+        return run.info.run_id
+
+    def reader(self) -> MltopClient:
+        """Another client of the same store."""
+        backend = self.client.backend
+        return MltopClient(backend.location if isinstance(backend, ServerStore) else backend.path)
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, MltopClient]]:
-    """A client of a fresh SQLite store, or of the shared server (where "fresh" means an
-    experiment of its own)."""
-    if request.param == "sqlite":
-        client = MltopClient(tmp_path / "store")
-    else:
-        server: MlflowServer = request.getfixturevalue("mlflow_server")
-        client = MltopClient(server.url)
-    yield request.param, client
+@pytest.fixture
+def api(backend: Backend) -> Iterator[Api]:
+    client = MltopClient(backend.raw)
+    yield Api(backend.kind, client, backend.prefix)
     client.close()
-
-
-def new_run(client: MltopClient) -> str:
-    experiment_id = client.create_experiment(f"contract-{uuid.uuid4().hex}")
-    return client.create_run(experiment_id, run_name="r", log_system_info=False).info.run_id
 
 
 BIG = 2**62
@@ -89,12 +97,12 @@ def histories(client: MltopClient, run_id: str) -> dict[str, list[tuple[int, int
 
 
 def test_the_same_script_gives_the_same_run_on_both_backends(
-    backend: tuple[str, MltopClient],
+    api: Api,
 ) -> None:
-    name, client = backend
-    run_id = new_run(client)
+    client = api.client
+    run_id = api.new_run()
     log_everything(client, run_id)
-    reader = MltopClient(client.backend.location if name == "server" else client.store.path)
+    reader = api.reader()
     run = reader.get_run(run_id)
     assert run.data.params == {
         "lr": "0.1",
@@ -131,9 +139,9 @@ def test_the_same_script_gives_the_same_run_on_both_backends(
     assert summary.count == 5 and summary.max == math.inf and summary.min == -math.inf
 
 
-def test_a_param_changed_is_a_param_conflict(backend: tuple[str, MltopClient]) -> None:
-    _, client = backend
-    run_id = new_run(client)
+def test_a_param_changed_is_a_param_conflict(api: Api) -> None:
+    client = api.client
+    run_id = api.new_run()
     client.log_param(run_id, "lr", "0.1")
     client.log_param(run_id, "lr", "0.1")  # the same value again: fine
     with pytest.raises(ParamConflictError, match="'lr'"):
@@ -144,10 +152,10 @@ def test_a_param_changed_is_a_param_conflict(backend: tuple[str, MltopClient]) -
 
 
 def test_bad_input_is_refused_before_anything_is_queued(
-    backend: tuple[str, MltopClient],
+    api: Api,
 ) -> None:
-    _, client = backend
-    run_id = new_run(client)
+    client = api.client
+    run_id = api.new_run()
     with pytest.raises(InvalidKeyError):
         client.log_metric(run_id, "../up", 1.0)
     with pytest.raises(InvalidValueError):
@@ -160,9 +168,9 @@ def test_bad_input_is_refused_before_anything_is_queued(
     assert client.get_run(run_id).data.summaries == {}
 
 
-def test_logging_to_a_deleted_run_is_refused(backend: tuple[str, MltopClient]) -> None:
-    _, client = backend
-    run_id = new_run(client)
+def test_logging_to_a_deleted_run_is_refused(api: Api) -> None:
+    client = api.client
+    run_id = api.new_run()
     client.log_metric(run_id, "loss", 1.0)
     client.delete_run(run_id)
     with pytest.raises(InvalidStateError, match="deleted"):
@@ -173,9 +181,9 @@ def test_logging_to_a_deleted_run_is_refused(backend: tuple[str, MltopClient]) -
     assert [m.value for m in client.get_metric_history(run_id, "loss")] == [1.0, 2.0]
 
 
-def test_a_run_ended_commits_its_points_first(backend: tuple[str, MltopClient]) -> None:
-    _, client = backend
-    run_id = new_run(client)
+def test_a_run_ended_commits_its_points_first(api: Api) -> None:
+    client = api.client
+    run_id = api.new_run()
     for i in range(2000):
         client.log_metric(run_id, "loss", float(i), step=i)
     client.set_terminated(run_id, "FAILED")
@@ -188,12 +196,12 @@ def test_a_run_ended_commits_its_points_first(backend: tuple[str, MltopClient]) 
 
 
 def test_history_order_logging_order_or_the_servers_time_order(
-    backend: tuple[str, MltopClient],
+    api: Api,
 ) -> None:
     """SQLite reads a history back in the order it was logged; a server in (timestamp,
     step, value) order, whatever the order the points arrived in."""
-    name, client = backend
-    run_id = new_run(client)
+    name, client = api.kind, api.client
+    run_id = api.new_run()
     client.log_metric(run_id, "late", 1.0, timestamp=2000, step=1)
     client.log_metric(run_id, "late", 0.0, timestamp=1000, step=0)
     client.flush()
@@ -201,11 +209,11 @@ def test_history_order_logging_order_or_the_servers_time_order(
     assert steps == ([1, 0] if name == "sqlite" else [0, 1])
 
 
-def test_a_point_logged_twice_is_kept_twice_or_once(backend: tuple[str, MltopClient]) -> None:
+def test_a_point_logged_twice_is_kept_twice_or_once(api: Api) -> None:
     """SQLite keeps every point logged; a server keys a point by (key, timestamp, step,
     value) and keeps one (which is what makes a batch sent again after a failure safe)."""
-    name, client = backend
-    run_id = new_run(client)
+    name, client = api.kind, api.client
+    run_id = api.new_run()
     client.log_metric(run_id, "twice", 1.0, timestamp=5, step=0)
     client.log_metric(run_id, "twice", 1.0, timestamp=5, step=0)
     client.flush()
@@ -214,12 +222,12 @@ def test_a_point_logged_twice_is_kept_twice_or_once(backend: tuple[str, MltopCli
 
 
 def test_the_largest_double_reads_back_as_infinity_on_a_server(
-    backend: tuple[str, MltopClient],
+    api: Api,
 ) -> None:
     """MLflow's SQL store keeps an infinity as the largest double: a server reads that
     number back as +inf; SQLite keeps it as it was."""
-    name, client = backend
-    run_id = new_run(client)
+    name, client = api.kind, api.client
+    run_id = api.new_run()
     client.log_metric(run_id, "edge", sys.float_info.max)
     client.flush()
     (point,) = client.get_metric_history(run_id, "edge")
