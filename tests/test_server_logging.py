@@ -5,6 +5,7 @@ runs/log-batch, in order, nothing lost when the server fails for a while, the ty
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import math
@@ -289,6 +290,34 @@ def test_a_server_that_stays_down_raises_at_flush_and_keeps_the_points(
     client.flush()
     steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
     assert steps == list(range(1201))
+
+
+def test_a_loop_logging_while_the_server_is_down_is_not_stalled_by_retries(
+    mlflow_server: MlflowServer, proxy: FaultyProxy
+) -> None:
+    waited_in: list[str] = []  # the threads that waited for a retry
+
+    def sleep(seconds: float) -> None:
+        waited_in.append(threading.current_thread().name)
+
+    rest = RestClient(proxy.url, max_retries=2, backoff_factor=1, sleep=sleep)
+    client = MltopClient(ServerStore(proxy.url, rest=rest))
+    run_id = new_run(client)
+    writer = client._writer
+    assert isinstance(writer, ServerWriter)
+    writer.batch_size, writer.hold_size = 10, 50  # back-pressure after 50 points
+    proxy.down = True
+    client.log_metric(run_id, "loss", 0.0, step=0)
+    with pytest.raises(MetricWriteError):
+        client.flush()  # the script is told; the writer knows the server is down
+    waited_in.clear()
+    for i in range(1, 500):  # far past the back-pressure mark
+        with contextlib.suppress(MetricWriteError):  # the thread's failed retries, told
+            client.log_metric(run_id, "loss", float(i), step=i)
+    assert threading.main_thread().name not in waited_in  # the loop never waited
+    proxy.down = False
+    client.flush()
+    assert [s for s, _, _ in history(mlflow_server.url, run_id, "loss")] == list(range(500))
 
 
 def test_points_the_server_refuses_for_good_are_let_go_and_said(
