@@ -355,6 +355,13 @@ def start_run(
                 "output is already captured for an active run: a process's output goes to "
                 "one run's log at a time"
             )
+        capture = capture_output and not os.environ.get(CAPTURED_BY_ENV)
+        if capture and not isinstance(client.backend, Store):
+            raise InvalidValueError(
+                f"capture_output=True writes the run's logs/stdout.log as the output comes, "
+                f"and a tracking server's artifacts ({client.backend.location}) are not "
+                "written in place: log the output's file at the end with log_artifact"
+            )
         if run_id is not None:
             run = client.resume_run(run_id)
             if tags:
@@ -372,7 +379,7 @@ def start_run(
                 log_system_info=log_system_info,
             )
         active = ActiveRun(run)
-        if capture_output and not os.environ.get(CAPTURED_BY_ENV):
+        if capture:
             active.capture = ProcessCapture(client.backend.artifacts(active.run_id))
             active.capture.start()
         _stack.append(active)

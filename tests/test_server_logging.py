@@ -27,7 +27,12 @@ from server_fixture import MlflowServer
 
 from mltop import store as mt
 from mltop.store import MltopClient
-from mltop.store.errors import InvalidStateError, MetricWriteError, NotFoundError
+from mltop.store.errors import (
+    InvalidStateError,
+    InvalidValueError,
+    MetricWriteError,
+    NotFoundError,
+)
 from mltop.store.server.logging import MAX_METRICS_PER_CALL, ServerWriter
 from mltop.store.server.rest import RestClient
 from mltop.store.server.tracking import ServerStore
@@ -206,6 +211,20 @@ def test_set_tracking_uri_names_the_server(mlflow_server: MlflowServer) -> None:
             assert history(mlflow_server.url, run.info.run_id, "x")[0][2] == 1.0
         with pytest.raises(InvalidStateError, match="tracking server"):
             mt.get_store()  # what needs a local store says so
+    finally:
+        mt.set_tracking_uri(None)
+
+
+def test_capture_output_on_a_server_is_refused_before_a_run_is_made(
+    mlflow_server: MlflowServer,
+) -> None:
+    mt.set_tracking_uri(mlflow_server.url)
+    try:
+        experiment = mt.set_experiment(f"capture-{uuid.uuid4().hex}")
+        with pytest.raises(InvalidValueError, match="log_artifact"):
+            mt.start_run(capture_output=True)
+        assert mt.active_run() is None
+        assert MltopClient(mlflow_server.url).list_runs([experiment.experiment_id]) == []
     finally:
         mt.set_tracking_uri(None)
 
