@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from contract_stores import Backend, backend_fixture  # noqa: F401
 
-from mltop.store import Metric
+from mltop.store import Metric, MltopClient
 from mltop.store.errors import (
     AlreadyExistsError,
     CommentRequiredError,
@@ -160,6 +160,23 @@ def test_a_policy_blocks_production_unless_forced_and_the_verdict_is_recorded(ba
     assert reg.get_registered_model(name).policy is None
     with pytest.raises(FilterError):
         reg.set_policy(name, "metrics.acc >>> 1")
+
+
+def test_a_policy_reads_the_points_a_script_just_logged(backend):
+    """No flush between logging and promoting: the move sends the process's points first."""
+    reg, name = backend.store.registry, backend.name()
+    client = MltopClient(backend.raw)
+    try:
+        run_id = client.create_run(
+            backend.experiment("runs"), run_name="r", log_system_info=False
+        ).info.run_id
+        reg.create_model_version(name, src(run_id))
+        reg.set_policy(name, "metrics.acc >= 0.9")
+        client.log_metric(run_id, "acc", 0.95)
+        plan = reg.transition(name, 1, "Production", "just trained")
+        assert plan.policy is not None and plan.policy.passed
+    finally:
+        client.close()
 
 
 def test_rollback_puts_back_the_previous_production_version(backend):

@@ -275,6 +275,28 @@ def test_a_read_only_registry_changes_nothing(reg, model, rest):
     assert reg.history(model) == [] and reg.get_registered_model(model).aliases == {}
 
 
+def test_a_move_sends_the_processs_buffered_points_before_the_policy_reads_the_run(
+    reg, model, monkeypatch
+):
+    from mltop.store.server import registry as module
+
+    reg.set_policy(model, "metrics.acc >= 0.9")
+    events: list[str] = []
+    real = reg.rest.call
+
+    def recording(method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict:
+        events.append(endpoint)
+        return real(method, endpoint, body, **kwargs)
+
+    monkeypatch.setattr(reg.rest, "call", recording)
+    monkeypatch.setattr(module, "sync_all", lambda: events.append("sync"))
+    reg.plan_transition(model, 1, "Production")
+    assert events.index("sync") < events.index("runs/get")
+    events.clear()
+    reg.transition(model, 1, "Production", "go")
+    assert events.index("sync") < events.index("runs/get")
+
+
 def test_mltops_own_tags_cannot_be_set_as_user_tags(reg, model):
     with pytest.raises(ValidationError, match="mltop's own"):
         reg.set_model_version_tag(model, 1, f"{TRAIL_PREFIX}{1:013d}.deadbeef", "{}")
