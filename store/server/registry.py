@@ -484,6 +484,7 @@ class ServerRegistry:
     def __init__(self, rest: RestClient, *, read_only: bool = False) -> None:
         self.rest = rest
         self.read_only = read_only
+        self._pool: ThreadPoolExecutor | None = None
 
     def _writable(self) -> None:
         if self.read_only:
@@ -631,8 +632,9 @@ class ServerRegistry:
 
         if len(items) <= 1:
             return [one(item) for item in items]
-        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-            return list(pool.map(one, items))
+        if self._pool is None:  # kept: its threads keep their connections to the server
+            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mltop-registry")
+        return list(self._pool.map(one, items))
 
     def _search(
         self,
