@@ -12,7 +12,7 @@ from pathlib import Path
 from time import time as _time
 from typing import IO, TYPE_CHECKING, Any
 
-from mltop.store import keys, location, media
+from mltop.store import keys, media
 from mltop.store.artifact_repo import clean_relative
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import (
@@ -29,7 +29,7 @@ from mltop.store.entities import (
     ViewType,
 )
 from mltop.store.errors import InvalidStateError, InvalidValueError
-from mltop.store.location import server_url, store_path_from_uri
+from mltop.store.location import chosen_server, server_url, store_path_from_uri
 from mltop.store.query.paging import MAX_RESULTS_LIMIT, PagedList
 from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
 from mltop.store.sqlite.writer import MetricWriter, sync_all
@@ -128,15 +128,8 @@ class MltopClient(RegistryMethods):
             if store is not None:
                 raise InvalidValueError("give the store or tracking_uri, not both")
             store = tracking_uri
-        url = chosen_server(store)
-        if url is not None:
-            from mltop.store.server.tracking import ServerStore
-
-            store = ServerStore(url)
-        elif isinstance(store, str) and store:
-            store = store_path_from_uri(store)
         if store is None or isinstance(store, (str, os.PathLike)):
-            store = Store(store)
+            store = _open(store)
         self.backend = store
         self._check_registry_uri(registry_uri)
         self.synchronous = synchronous
@@ -714,13 +707,17 @@ class MltopClient(RegistryMethods):
 _METRIC_FIELDS = ("key", "value", "timestamp", "step")
 
 
-def chosen_server(store: object) -> str | None:
-    """The tracking server's URL a client is given (`store` a URL), or, given nothing,
-    chosen for it (`set_tracking_uri`, else `MLTOP_STORE`); None: a local store."""
-    if store is None:
-        # (location.py has no public reader of the choice yet: its module variable is read.)
-        store = location._chosen or os.environ.get("MLTOP_STORE")
-    return server_url(store)
+def _open(location: str | os.PathLike[str] | None) -> Store | ServerStore:
+    """The store a client is given by location: a tracking server's for its URL (its
+    modules imported only then), else the local store of a path or tracking URI."""
+    url = chosen_server(location)
+    if url is not None:
+        from mltop.store.server.tracking import ServerStore
+
+        return ServerStore(url)
+    if isinstance(location, str) and location:
+        location = store_path_from_uri(location)
+    return Store(location)
 
 
 def now() -> int:

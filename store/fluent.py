@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mltop.store.capture import CAPTURED_BY_ENV, ProcessCapture
-from mltop.store.client import MltopClient, artifact_location_tags, chosen_server, view_of
+from mltop.store.client import MltopClient, artifact_location_tags, view_of
 from mltop.store.entities import (
     DATASET_CONTEXT_TAG,
     DEFAULT_EXPERIMENT_ID,
@@ -33,6 +33,7 @@ from mltop.store.entities import (
 from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueError
 from mltop.store.location import (
     choose_store,
+    chosen_server,
     resolve_store_path,
     server_url,
     store_path_from_uri,
@@ -354,6 +355,13 @@ def start_run(
                 "output is already captured for an active run: a process's output goes to "
                 "one run's log at a time"
             )
+        capture = capture_output and not os.environ.get(CAPTURED_BY_ENV)
+        if capture and not isinstance(client.backend, Store):
+            raise InvalidValueError(
+                f"capture_output=True writes the run's logs/stdout.log as the output comes, "
+                f"and a tracking server's artifacts ({client.backend.location}) are not "
+                "written in place: log the output's file at the end with log_artifact"
+            )
         if run_id is not None:
             run = client.resume_run(run_id)
             if tags:
@@ -371,7 +379,7 @@ def start_run(
                 log_system_info=log_system_info,
             )
         active = ActiveRun(run)
-        if capture_output and not os.environ.get(CAPTURED_BY_ENV):
+        if capture:
             active.capture = ProcessCapture(client.backend.artifacts(active.run_id))
             active.capture.start()
         _stack.append(active)

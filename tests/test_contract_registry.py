@@ -7,13 +7,10 @@ at those."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-
 import pytest
+from contract_stores import Backend, backend_fixture  # noqa: F401
 
-from mltop.store import MltopClient, Store
+from mltop.store import Metric, MltopClient
 from mltop.store.errors import (
     AlreadyExistsError,
     CommentRequiredError,
@@ -23,79 +20,19 @@ from mltop.store.errors import (
     PlanChangedError,
     PolicyError,
 )
-from mltop.store.protocols import ModelRegistry
 from mltop.store.server.registry import OUTSIDE_COMMENT
-from mltop.store.server.rest import RestClient
-from mltop.store.server.tracking import ServerStore
 
 HOSTILE = "[bold red]boom[/bold red] [link=file:///etc/passwd]x[/link]\n\tline two \x1b[31m é ✓"
 
 
-@dataclass
-class Backend:
-    kind: str  # "sqlite" or "server"
-    registry: ModelRegistry
-    new_run: Callable[[dict[str, float]], str]  # a run with these metrics: its id
-
-    def name(self, base: str = "m") -> str:
-        """A model name no other test on a shared server uses."""
-        return f"{base}-{uuid.uuid4().hex[:10]}"
-
-
-def _sqlite_backend(tmp_path) -> Iterator[Backend]:
-    store = Store(tmp_path / "store")
-    client = MltopClient(store)
-
-    def new_run(metrics: dict[str, float]) -> str:
-        run_id = client.create_run(run_name="r", log_system_info=False).info.run_id
-        if metrics:
-            client.log_metrics(run_id, metrics)
-        client.flush()
-        return run_id
-
-    try:
-        yield Backend("sqlite", store.registry, new_run)
-    finally:
-        client.close()
-        store.close()
-
-
-def server_run_maker(rest: RestClient) -> Callable[[dict[str, float]], str]:
-    """Runs made through the REST API (an experiment of a unique name per test)."""
-    experiment: list[str] = []
-
-    def new_run(metrics: dict[str, float]) -> str:
-        if not experiment:
-            made = rest.call("POST", "experiments/create", {"name": f"reg-{uuid.uuid4().hex}"})
-            experiment.append(made["experiment_id"])
-        run = rest.call("POST", "runs/create", {"experiment_id": experiment[0]})
-        run_id = run["run"]["info"]["run_id"]
-        for key, value in metrics.items():
-            rest.call(
-                "POST",
-                "runs/log-metric",
-                {"run_id": run_id, "key": key, "value": value, "timestamp": 1, "step": 0},
-            )
-        return str(run_id)
-
-    return new_run
-
-
-def _server_backend(url: str, tmp_path) -> Iterator[Backend]:
-    store = ServerStore(url, cache=tmp_path / "cache")
-    try:
-        yield Backend("server", store.registry, server_run_maker(store.rest))
-    finally:
-        store.close()
-
-
-@pytest.fixture(params=["sqlite", "server"])
-def backend(request, tmp_path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        yield from _sqlite_backend(tmp_path)
-    else:
-        server = request.getfixturevalue("mlflow_server")
-        yield from _server_backend(server.url, tmp_path)
+def new_run(backend: Backend, metrics: dict[str, float]) -> str:
+    """A run (in the test's own experiment) whose latest metrics are `metrics`."""
+    found = backend.store.get_experiment_by_name(backend.name("runs"))
+    experiment = found.experiment_id if found else backend.experiment("runs")
+    run_id = backend.store.create_run(experiment, "r").info.run_id
+    if metrics:
+        backend.log_points(run_id, [Metric(k, v, 1, 0) for k, v in metrics.items()])
+    return run_id
 
 
 def src(run_id: str) -> str:
@@ -110,8 +47,8 @@ def moves(records) -> list[tuple]:
 
 
 def test_versions_are_numbered_with_their_source_run_and_description(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     model = reg.create_registered_model(name, "what it is", {"team": "vision"})
     assert (model.name, model.description, model.tags) == (name, "what it is", {"team": "vision"})
     with pytest.raises(AlreadyExistsError):
@@ -135,17 +72,41 @@ def test_versions_are_numbered_with_their_source_run_and_description(backend):
 
 
 def test_creating_a_version_makes_the_model_when_missing(backend):
-    reg, name = backend.registry, backend.name()
-    reg.create_model_version(name, src(backend.new_run({})))
+    reg, name = backend.store.registry, backend.name()
+    reg.create_model_version(name, src(new_run(backend, {})))
     assert reg.get_registered_model(name).name == name
+
+
+def test_descriptions_and_tags_change_and_read_back(backend):
+    reg, name = backend.store.registry, backend.name()
+    reg.create_model_version(name, src(new_run(backend, {})))
+    reg.update_registered_model(name, HOSTILE)
+    reg.set_registered_model_tag(name, "owner", HOSTILE)
+    reg.update_model_version(name, 1, "v1: " + HOSTILE)
+    reg.set_model_version_tag(name, 1, "checked", "yes")
+    reg.set_model_version_tag(name, 1, "gone", "soon")
+    reg.delete_model_version_tag(name, 1, "gone")
+    reg.delete_model_version_tag(name, 1, "never-set")  # not an error, as in MLflow
+    model = reg.get_registered_model(name)
+    assert (model.description, model.tags) == (HOSTILE, {"owner": HOSTILE})
+    version = reg.get_model_version(name, 1)
+    assert (version.description, version.tags) == ("v1: " + HOSTILE, {"checked": "yes"})
+    reg.delete_registered_model_tag(name, "owner")
+    assert reg.get_registered_model(name).tags == {}
+
+
+def test_a_version_needs_an_existing_source_run(backend):
+    reg, name = backend.store.registry, backend.name()
+    with pytest.raises(NotFoundError, match="no run"):
+        reg.create_model_version(name, "runs:/" + "f" * 32 + "/model")
 
 
 # -- stages -----------------------------------------------------------------------------
 
 
 def test_promotion_archives_the_previous_production_version_and_is_recorded(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     for _ in range(3):
         reg.create_model_version(name, src(run_id))
     reg.transition(name, 1, "staging")
@@ -180,8 +141,8 @@ def test_promotion_archives_the_previous_production_version_and_is_recorded(back
 
 
 def test_a_policy_blocks_production_unless_forced_and_the_verdict_is_recorded(backend):
-    reg, name = backend.registry, backend.name()
-    good, bad = backend.new_run({"acc": 0.95}), backend.new_run({"acc": 0.5})
+    reg, name = backend.store.registry, backend.name()
+    good, bad = new_run(backend, {"acc": 0.95}), new_run(backend, {"acc": 0.5})
     reg.create_model_version(name, src(good))
     reg.create_model_version(name, src(bad))
     reg.set_policy(name, "metrics.acc >= 0.9")
@@ -201,9 +162,26 @@ def test_a_policy_blocks_production_unless_forced_and_the_verdict_is_recorded(ba
         reg.set_policy(name, "metrics.acc >>> 1")
 
 
+def test_a_policy_reads_the_points_a_script_just_logged(backend):
+    """No flush between logging and promoting: the move sends the process's points first."""
+    reg, name = backend.store.registry, backend.name()
+    client = MltopClient(backend.raw)
+    try:
+        run_id = client.create_run(
+            backend.experiment("runs"), run_name="r", log_system_info=False
+        ).info.run_id
+        reg.create_model_version(name, src(run_id))
+        reg.set_policy(name, "metrics.acc >= 0.9")
+        client.log_metric(run_id, "acc", 0.95)
+        plan = reg.transition(name, 1, "Production", "just trained")
+        assert plan.policy is not None and plan.policy.passed
+    finally:
+        client.close()
+
+
 def test_rollback_puts_back_the_previous_production_version(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     for _ in range(2):
         reg.create_model_version(name, src(run_id))
     with pytest.raises(InvalidStateError, match="no version in Production"):
@@ -231,8 +209,8 @@ def test_rollback_puts_back_the_previous_production_version(backend):
 
 
 def test_a_plan_the_registry_has_moved_past_is_refused_and_nothing_is_done(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     for _ in range(2):
         reg.create_model_version(name, src(run_id))
     plan = reg.plan_transition(name, 2, "Production")
@@ -249,8 +227,8 @@ def test_a_plan_the_registry_has_moved_past_is_refused_and_nothing_is_done(backe
 
 
 def test_aliases_resolve_move_and_are_recorded(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     for _ in range(2):
         reg.create_model_version(name, src(run_id))
     reg.set_alias(name, "champion", 1)
@@ -272,8 +250,8 @@ def test_aliases_resolve_move_and_are_recorded(backend):
 
 
 def test_model_uris_resolve_with_clear_errors(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     for _ in range(3):
         reg.create_model_version(name, src(run_id))
     reg.transition(name, 2, "Staging")
@@ -290,9 +268,9 @@ def test_model_uris_resolve_with_clear_errors(backend):
 
 
 def test_a_rename_is_recorded_and_the_history_follows_the_model(backend):
-    reg, name = backend.registry, backend.name()
+    reg, name = backend.store.registry, backend.name()
     new = backend.name("renamed")
-    reg.create_model_version(name, src(backend.new_run({})))
+    reg.create_model_version(name, src(new_run(backend, {})))
     reg.transition(name, 1, "Staging")
     reg.rename_registered_model(name, new, user="ana")
     assert reg.get_model_version(new, 1).current_stage == "Staging"
@@ -300,11 +278,17 @@ def test_a_rename_is_recorded_and_the_history_follows_the_model(backend):
     assert [(r.kind, r.name) for r in log] == [("transition", name), ("rename", name)]
     assert log[-1].user_id == "ana"
     assert [m.name for m in reg.model_logs(new)] == [new]
+    # Under the name it had, the log is the renamed model's.
+    assert reg.history(name) == log
+    assert [(m.name, m.deleted, len(m.records)) for m in reg.model_logs(name)] == [(new, False, 2)]
+    reg.create_model_version(name, src(new_run(backend, {})))  # a new model of the old name
+    assert reg.history(name) == []
+    assert [m.name for m in reg.model_logs(name)] == [new, name]
 
 
 def test_deleting_a_version_records_its_stage_and_keeps_its_history(backend):
-    reg, name = backend.registry, backend.name()
-    run_id = backend.new_run({})
+    reg, name = backend.store.registry, backend.name()
+    run_id = new_run(backend, {})
     for _ in range(2):
         reg.create_model_version(name, src(run_id))
     reg.transition(name, 2, "Staging")
@@ -323,13 +307,13 @@ def test_deleting_a_version_records_its_stage_and_keeps_its_history(backend):
 def test_a_deleted_models_log(backend):
     """SQLite keeps a deleted model's log; a server deletes a model's tags with it, so
     its trail is gone (the documented difference)."""
-    reg, name = backend.registry, backend.name()
-    reg.create_model_version(name, src(backend.new_run({})))
+    reg, name = backend.store.registry, backend.name()
+    reg.create_model_version(name, src(new_run(backend, {})))
     reg.transition(name, 1, "Staging")
     reg.delete_registered_model(name)
     with pytest.raises(NotFoundError):
         reg.get_registered_model(name)
-    if backend.kind == "sqlite":
+    if not backend.is_server:
         (log,) = reg.model_logs(name)
         assert log.deleted and [r.kind for r in log.records][-1] == "delete_model"
     else:
@@ -341,9 +325,9 @@ def test_a_deleted_models_log(backend):
 
 
 def test_searches_in_the_filter_grammar(backend):
-    reg = backend.registry
+    reg = backend.store.registry
     base = backend.name("srch")
-    run_id = backend.new_run({})
+    run_id = new_run(backend, {})
     reg.create_model_version(f"{base}-a", src(run_id), tags={"team": "vision"})
     reg.create_model_version(f"{base}-b", src(run_id))
     reg.create_model_version(f"{base}-b", src(run_id))
@@ -361,24 +345,31 @@ def test_searches_in_the_filter_grammar(backend):
     assert [m.name for m in reg.search_registered_models(f"{base}-%", {"team": "vision"})] == [
         f"{base}-a"
     ]
+    # What is found carries its aliases (a server's search answers without them).
+    reg.set_alias(f"{base}-a", "live", 1)
+    assert [m.aliases for m in reg.search_registered_models(f"{base}-a")] == [{"live": 1}]
+    assert [m.aliases for m in reg.search_models(f"name = '{base}-a'")] == [{"live": 1}]
+    assert [v.aliases for v in reg.search_versions(f"name = '{base}-a'")] == [["live"]]
     with pytest.raises(FilterError):
         reg.search_versions("version_number = 'x'")
-    either = f"name = '{base}-a' OR name = '{base}-b'"
-    if backend.kind == "sqlite":
-        assert sorted(m.name for m in reg.search_models(either)) == [f"{base}-a", f"{base}-b"]
-    else:  # the server's grammar has no OR: refused, saying so
-        with pytest.raises(FilterError, match="OR"):
-            reg.search_models(either)
+    # OR and parentheses (on a server: one search per alternative, merged and paged).
+    either = f"name = '{base}-a' OR (name = '{base}-b' AND version_number = 2)"
+    first = reg.search_versions(either, max_results=1, order_by=["name DESC"])
+    assert [(v.name, v.version) for v in first] == [(f"{base}-b", 2)] and first.token
+    second = reg.search_versions(either, 1, ["name DESC"], first.token)
+    assert [(v.name, v.version) for v in second] == [(f"{base}-a", 1)] and not second.token
+    found = reg.search_models(f"name = '{base}-a' OR tags.team = 'nobody' OR name = '{base}-b'")
+    assert [m.name for m in found] == [f"{base}-a", f"{base}-b"]
 
 
 # -- hostile text -----------------------------------------------------------------------
 
 
 def test_hostile_names_and_comments_are_stored_and_read_back_exactly(backend):
-    reg = backend.registry
+    reg = backend.store.registry
     name = f'it\'s "{backend.name()}" [b]x[\\b] %_\nline'
     long_comment = HOSTILE + "é" * 12_000 + "\nend"
-    run_id = backend.new_run({})
+    run_id = new_run(backend, {})
     reg.create_model_version(name, src(run_id))
     reg.create_model_version(name, src(run_id))
     reg.transition(name, 1, "Production", long_comment)

@@ -247,8 +247,6 @@ def test_get_tracking_uri_defaults_to_the_store_found(fluent, tmp_path, monkeypa
 @pytest.mark.parametrize(
     ("uri", "message"),
     [
-        ("http://localhost:5000", "local folders"),
-        ("https://mlflow.example.com", "local folders"),
         ("databricks", "local folders"),
         ("databricks-uc", "local folders"),
         ("databricks://profile", "local folders"),
@@ -265,6 +263,14 @@ def test_remote_and_foreign_uris_are_refused(fluent, uri, message, tmp_path, mon
     with pytest.raises(InvalidValueError, match=message):
         fluent.set_tracking_uri(uri)
     assert fluent.get_tracking_uri() == before
+
+
+@pytest.mark.parametrize("uri", ["http://localhost:5000", "https://mlflow.example.com/prefix"])
+def test_a_tracking_servers_url_is_taken_as_a_server(fluent, uri, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fluent.set_tracking_uri(uri)  # nothing is asked of the server yet
+    assert fluent.get_tracking_uri() == uri
+    assert not any(tmp_path.iterdir())  # no folder named after the URL
 
 
 @settings(max_examples=200, deadline=None)
@@ -543,7 +549,7 @@ def test_mlflows_module_paths_port_by_the_import_alone():
     assert FromClientModule is mlflow.MltopClient
     assert mlflow.MlflowException is MlflowException is mlflow.MltopError
     with pytest.raises(MlflowException):  # `except MlflowException` catches mltop's errors
-        mlflow.set_tracking_uri("http://example.com")
+        mlflow.set_tracking_uri("databricks")
 
 
 def test_run_status_and_lifecycle_stage_as_mlflow_names_them():

@@ -5,7 +5,9 @@ runs/log-batch, in order, nothing lost when the server fails for a while, the ty
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import json
 import math
 import os
 import signal
@@ -25,7 +27,12 @@ from server_fixture import MlflowServer
 
 from mltop import store as mt
 from mltop.store import MltopClient
-from mltop.store.errors import InvalidStateError, MetricWriteError, NotFoundError
+from mltop.store.errors import (
+    InvalidStateError,
+    InvalidValueError,
+    MetricWriteError,
+    NotFoundError,
+)
 from mltop.store.server.logging import MAX_METRICS_PER_CALL, ServerWriter
 from mltop.store.server.rest import RestClient
 from mltop.store.server.tracking import ServerStore
@@ -132,6 +139,8 @@ with mt.start_run(run_name="parent") as run:
     mt.log_metric("inf", -math.inf, step=-5, timestamp=0)
     mt.log_dict({"a": [1, 2]}, "config/a.json")
     mt.log_text("hello", "notes.txt")
+    mt.log_artifact("model.bin", "weights")
+    mt.log_artifacts("plots", "figures")
     with mt.start_run(run_name="child", nested=True) as child:
         mt.log_metric("child_loss", 0.25)
     print(run.info.run_id, child.info.run_id)
@@ -142,6 +151,10 @@ def test_a_script_logs_to_the_server_named_by_mltop_store(
     mlflow_server: MlflowServer, tmp_path: Path
 ) -> None:
     name = f"script-{uuid.uuid4().hex}"
+    (tmp_path / "model.bin").write_bytes(bytes(range(256)) * 100)
+    (tmp_path / "plots" / "deep").mkdir(parents=True)
+    (tmp_path / "plots" / "a.txt").write_text("a")
+    (tmp_path / "plots" / "deep" / "b.txt").write_text("b")
     env = {**os.environ, "MLTOP_STORE": mlflow_server.url}
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, name],
@@ -154,6 +167,7 @@ def test_a_script_logs_to_the_server_named_by_mltop_store(
     assert out.returncode == 0, out.stderr
     run_id, child_id = out.stdout.split()
     assert not (tmp_path / "http:").exists() and not (tmp_path / ".mltop").exists()
+    assert not list(tmp_path.glob("http*"))
     client = MltopClient(mlflow_server.url)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.info.experiment_id
@@ -169,7 +183,17 @@ def test_a_script_logs_to_the_server_named_by_mltop_store(
         (-5, -math.inf),
         (2**62, math.inf),
     ]
-    assert {f.path for f in client.list_artifacts(run_id)} == {"config", "notes.txt"}
+    assert {f.path for f in client.list_artifacts(run_id)} == {
+        "config",
+        "notes.txt",
+        "weights",
+        "figures",
+    }
+    assert {f.path for f in client.list_artifacts(run_id, "figures/deep")} == {"figures/deep/b.txt"}
+    with client.open_artifact(run_id, "weights/model.bin") as handle:
+        assert handle.read() == bytes(range(256)) * 100
+    with client.open_artifact(run_id, "config/a.json", "r") as handle:
+        assert json.load(handle) == {"a": [1, 2]}
     child = client.get_run(child_id)
     assert child.info.parent_run_id == run_id and child.info.status == "FINISHED"
     assert history(mlflow_server.url, child_id, "child_loss")[0][2] == 0.25
@@ -191,14 +215,26 @@ def test_set_tracking_uri_names_the_server(mlflow_server: MlflowServer) -> None:
         mt.set_tracking_uri(None)
 
 
+def test_capture_output_on_a_server_is_refused_before_a_run_is_made(
+    mlflow_server: MlflowServer,
+) -> None:
+    mt.set_tracking_uri(mlflow_server.url)
+    try:
+        experiment = mt.set_experiment(f"capture-{uuid.uuid4().hex}")
+        with pytest.raises(InvalidValueError, match="log_artifact"):
+            mt.start_run(capture_output=True)
+        assert mt.active_run() is None
+        assert MltopClient(mlflow_server.url).list_runs([experiment.experiment_id]) == []
+    finally:
+        mt.set_tracking_uri(None)
+
+
 # -- batches and order ------------------------------------------------------------------
 
 
 def test_points_go_by_log_batch_at_most_1000_a_call_in_the_order_logged(
     mlflow_server: MlflowServer, proxy: FaultyProxy
 ) -> None:
-    import json
-
     client = quick_client(proxy.url)
     first, second = new_run(client), new_run(client)
     for i in range(2600):  # two runs, two keys, interleaved, every timestamp the same
@@ -273,6 +309,34 @@ def test_a_server_that_stays_down_raises_at_flush_and_keeps_the_points(
     client.flush()
     steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
     assert steps == list(range(1201))
+
+
+def test_a_loop_logging_while_the_server_is_down_is_not_stalled_by_retries(
+    mlflow_server: MlflowServer, proxy: FaultyProxy
+) -> None:
+    waited_in: list[str] = []  # the threads that waited for a retry
+
+    def sleep(seconds: float) -> None:
+        waited_in.append(threading.current_thread().name)
+
+    rest = RestClient(proxy.url, max_retries=2, backoff_factor=1, sleep=sleep)
+    client = MltopClient(ServerStore(proxy.url, rest=rest))
+    run_id = new_run(client)
+    writer = client._writer
+    assert isinstance(writer, ServerWriter)
+    writer.batch_size, writer.hold_size = 10, 50  # back-pressure after 50 points
+    proxy.down = True
+    client.log_metric(run_id, "loss", 0.0, step=0)
+    with pytest.raises(MetricWriteError):
+        client.flush()  # the script is told; the writer knows the server is down
+    waited_in.clear()
+    for i in range(1, 500):  # far past the back-pressure mark
+        with contextlib.suppress(MetricWriteError):  # the thread's failed retries, told
+            client.log_metric(run_id, "loss", float(i), step=i)
+    assert threading.main_thread().name not in waited_in  # the loop never waited
+    proxy.down = False
+    client.flush()
+    assert [s for s, _, _ in history(mlflow_server.url, run_id, "loss")] == list(range(500))
 
 
 def test_points_the_server_refuses_for_good_are_let_go_and_said(

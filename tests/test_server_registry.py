@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from test_contract_registry import server_run_maker
 
-from mltop.store.errors import FilterError, ValidationError
+from mltop.store.entities import ModelVersion, TransitionRecord
+from mltop.store.errors import FilterError, StoreReadOnlyError, ValidationError
 from mltop.store.server.registry import (
     OUTSIDE_COMMENT,
     POLICY_TAG,
@@ -22,11 +23,35 @@ from mltop.store.server.registry import (
     TRAIL_PREFIX,
     ServerRegistry,
     TrailWriteError,
+    read_records,
+    reconcile,
+    record_pieces,
 )
 from mltop.store.server.rest import RestClient, ServerUnreachableError
 from mltop.store.server.tracking import ServerStore
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*registry stages:FutureWarning")
+
+
+def server_run_maker(rest: RestClient) -> Callable[[dict[str, float]], str]:
+    """Runs made through the REST API (an experiment of a unique name per test)."""
+    experiment: list[str] = []
+
+    def make(metrics: dict[str, float]) -> str:
+        if not experiment:
+            made = rest.call("POST", "experiments/create", {"name": f"reg-{uuid.uuid4().hex}"})
+            experiment.append(made["experiment_id"])
+        run = rest.call("POST", "runs/create", {"experiment_id": experiment[0]})
+        run_id = run["run"]["info"]["run_id"]
+        for key, value in metrics.items():
+            rest.call(
+                "POST",
+                "runs/log-metric",
+                {"run_id": run_id, "key": key, "value": value, "timestamp": 1, "step": 0},
+            )
+        return str(run_id)
+
+    return make
 
 
 @pytest.fixture
@@ -163,17 +188,16 @@ def test_a_damaged_record_is_shown_as_unreadable_and_the_rest_stays(reg, model, 
     assert "cannot be read" in log[0].comment
 
 
-def test_two_clients_moving_one_model_at_once_end_consistent_with_both_moves(mlflow_server, model):
-    clients = [RestClient(mlflow_server.url) for _ in range(2)]
-    regs = [ServerRegistry(c) for c in clients]
+def race(regs: list[ServerRegistry], model: str) -> list[BaseException]:
+    """v1 (by ana, through regs[0]) and v2 (by bo, regs[1]) moved to Production at once."""
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
-    def move(reg: ServerRegistry, version: int, user: str) -> None:
+    def move(mover: ServerRegistry, version: int, user: str) -> None:
         try:
             barrier.wait(timeout=30)
-            reg.transition(model, version, "Production", f"by {user}", user=user)
-        except BaseException as exc:  # the test reports it below
+            mover.transition(model, version, "Production", f"by {user}", user=user)
+        except BaseException as exc:  # reported by the caller
             errors.append(exc)
 
     threads = [
@@ -184,17 +208,93 @@ def test_two_clients_moving_one_model_at_once_end_consistent_with_both_moves(mlf
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert not errors
-    stages = {v.version: v.current_stage for v in regs[0].search_model_versions(name=model)}
-    assert sorted(stages.values()) == ["Archived", "Production"]
-    log = regs[1].history(model)
-    assert sorted(r.user_id for r in log) == ["ana", "bo"]
-    assert OUTSIDE_COMMENT not in [r.comment for r in log]  # the trail accounts for it all
-    winner = next(v for v, s in stages.items() if s == "Production")
-    archived = {r.version: r.archived for r in log}
-    assert archived == {winner: (3 - winner,), 3 - winner: ()}
+    return errors
+
+
+def test_two_clients_moving_one_model_at_once_end_consistent_with_both_moves(
+    mlflow_server, reg, rest
+):
+    """The server's own archiving can miss a move made at the same instant (both end in
+    Production): each mltop client looks again after its move, so one stays."""
+    clients = [RestClient(mlflow_server.url) for _ in range(2)]
+    regs = [ServerRegistry(c) for c in clients]
+    run_id = server_run_maker(rest)({})
+    for _ in range(3):  # rounds: the race is not won the same way each time
+        model = f"race-{uuid.uuid4().hex[:10]}"
+        for _ in range(2):
+            reg.create_model_version(model, f"runs:/{run_id}/model")
+        errors = race(regs, model)
+        assert not errors
+        stages = {v.version: v.current_stage for v in reg.search_model_versions(name=model)}
+        assert sorted(stages.values()) == ["Archived", "Production"]
+        log = reg.history(model)
+        assert sorted(r.user_id for r in log if r.to_stage == "Production") == ["ana", "bo"]
+        assert OUTSIDE_COMMENT not in [r.comment for r in log]  # the trail accounts for all
+        winner = next(v for v, s in stages.items() if s == "Production")
+        loser = 3 - winner
+        said = [
+            r for r in log if loser in r.archived or (r.version, r.to_stage) == (loser, "Archived")
+        ]
+        assert said, log
     for c in clients:
         c.close()
+
+
+def test_a_version_the_servers_archiving_missed_is_archived_by_the_mover(reg, model, monkeypatch):
+    """As when two moves run at once: the server's transaction did not see v1 in
+    Production (simulated: the move is sent without archiving)."""
+    reg.transition(model, 1, "Production", "first", user="ana")
+    real = reg.rest.call
+
+    def missing(method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict:
+        if endpoint == "model-versions/transition-stage" and body["version"] == "2":
+            body = {**body, "archive_existing_versions": False}
+        return real(method, endpoint, body, **kwargs)
+
+    monkeypatch.setattr(reg.rest, "call", missing)
+    reg.transition(model, 2, "Production", "second", user="bo")
+    stages = {v.version: v.current_stage for v in reg.search_model_versions(name=model)}
+    assert stages == {1: "Archived", 2: "Production"}
+    rows = [(r.version, r.to_stage, r.archived, r.user_id) for r in reg.history(model)]
+    assert rows == [(1, "Production", (), "ana"), (2, "Production", (1,), "bo")]
+
+
+def test_a_read_only_registry_changes_nothing(reg, model, rest):
+    looking = ServerRegistry(rest, read_only=True)
+    assert looking.plan_transition(model, 1, "Staging").to_stage == "Staging"
+    for change in (
+        lambda: looking.transition(model, 1, "Staging"),
+        lambda: looking.set_alias(model, "a", 1),
+        lambda: looking.set_policy(model, "metrics.acc > 0"),
+        lambda: looking.create_model_version(model, "runs:/" + "0" * 32 + "/m"),
+        lambda: looking.delete_model_version(model, 2),
+    ):
+        with pytest.raises(StoreReadOnlyError, match="read-only"):
+            change()
+    assert [v.current_stage for v in reg.search_model_versions(name=model)] == ["None", "None"]
+    assert reg.history(model) == [] and reg.get_registered_model(model).aliases == {}
+
+
+def test_a_move_sends_the_processs_buffered_points_before_the_policy_reads_the_run(
+    reg, model, monkeypatch
+):
+    from mltop.store.server import registry as module
+
+    reg.set_policy(model, "metrics.acc >= 0.9")
+    events: list[str] = []
+    real = reg.rest.call
+
+    def recording(method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict:
+        events.append(endpoint)
+        return real(method, endpoint, body, **kwargs)
+
+    monkeypatch.setattr(reg.rest, "call", recording)
+    monkeypatch.setattr(module, "sync_all", lambda: events.append("sync"))
+    reg.plan_transition(model, 1, "Production")
+    assert events.index("sync") < events.index("runs/get")
+    events.clear()
+    reg.transition(model, 1, "Production", "go")
+    assert events.index("sync") < events.index("runs/get")
 
 
 def test_mltops_own_tags_cannot_be_set_as_user_tags(reg, model):
@@ -230,10 +330,89 @@ def test_a_version_deleted_by_mlflows_client_takes_its_records_with_it(reg, mode
     assert kinds == [("delete_version", 1, "")]
 
 
+def test_an_or_runs_as_one_server_search_per_alternative(reg, model, monkeypatch):
+    real, sent = reg.rest.call, []
+
+    def recording(method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict:
+        if endpoint == "model-versions/search":
+            sent.append(body["filter"])
+        return real(method, endpoint, body, **kwargs)
+
+    monkeypatch.setattr(reg.rest, "call", recording)
+    found = reg.search_versions(
+        f"(name = '{model}' OR name = 'nothing') AND (version_number = 1 OR tags.k = 'v')"
+    )
+    assert [(v.name, v.version) for v in found] == [(model, 1)]
+    assert len(sent) == 4 and all(" OR " not in f for f in sent)
+    # Plain `name =` (or `run_id =`) alternatives are one IN list.
+    sent.clear()
+    assert [v.version for v in reg.search_versions(f"name = '{model}' OR name = 'x'")] == [2, 1]
+    assert sent == [f"name IN ('{model}', 'x')"]
+
+
+def test_a_value_with_a_quote_or_backslash_is_searched_for_as_written(reg, rest):
+    """MLflow's filter takes the text between the quotes as it is (no escapes): a value
+    holding ' is sent in double quotes."""
+    run_id = server_run_maker(rest)({})
+    name = f"o'brien\\{uuid.uuid4().hex[:8]}"
+    reg.create_model_version(name, f"runs:/{run_id}/model", tags={"note": "a'b\\c"})
+    literal = name.replace("'", "''")
+    assert [v.name for v in reg.search_versions(f"name = '{literal}'")] == [name]
+    assert [m.name for m in reg.search_models(f"name = '{literal}' AND tags.x != 'y'")] == []
+    found = reg.search_versions(f"name = '{literal}' AND tags.note = 'a''b\\c'")
+    assert [v.version for v in found] == [1]
+
+
 def test_what_the_servers_filter_cannot_say_is_refused_by_name(reg, model):
-    with pytest.raises(FilterError, match="OR"):
-        reg.search_versions(f"name = '{model}' OR version_number = 1")
+    many = " AND ".join(f"(version_number = {i} OR version_number = {i + 1})" for i in range(9))
+    with pytest.raises(FilterError, match="more than 200"):
+        reg.search_versions(many)
     with pytest.raises(FilterError, match="both quote"):
         reg.search_models("name = 'a''b\"c'")
     found = reg.search_versions(f"name = '{model}' AND version_number != 1")
     assert [v.version for v in found] == [2]
+
+
+# -- the trail's parts, without a server ----------------------------------------------------
+
+
+def _move(version: int, from_stage: str, to_stage: str, time: int, archived=()):
+    return TransitionRecord(
+        0, "m", version, "transition", from_stage, to_stage, None, None, "u", time, "", archived,
+        None, False,
+    )  # fmt: skip
+
+
+def _version(number: int, stage: str, updated: int = 100) -> ModelVersion:
+    return ModelVersion("m", number, 1, updated, current_stage=stage)
+
+
+def test_reconcile_adds_what_no_record_accounts_for_and_nothing_else():
+    recorded = [_move(1, "None", "Production", 10), _move(2, "None", "Production", 20, (1,))]
+    assert reconcile("m", recorded, [_version(1, "Archived"), _version(2, "Production")]) == (
+        recorded
+    )
+    # v2 moved to Staging by another tool, v3 made and moved, v1 deleted without a record.
+    found = reconcile("m", recorded, [_version(2, "Staging", 30), _version(3, "Staging", 40)])
+    added = [(r.kind, r.version, r.from_stage, r.to_stage, r.time) for r in found[2:]]
+    assert added == [
+        ("transition", 2, "Production", "Staging", 30),
+        ("transition", 3, "None", "Staging", 40),
+        ("delete_version", 1, "Archived", None, 40),
+    ]
+    assert all(r.comment == OUTSIDE_COMMENT and r.user_id == "" for r in found[2:])
+    # Two clients making the same move at once: two records, no move invented between.
+    twice = [_move(1, "None", "Staging", 10), _move(1, "None", "Staging", 11)]
+    assert reconcile("m", twice, [_version(1, "Staging")]) == twice
+
+
+def test_a_record_is_cut_into_pieces_and_joined_back_whatever_its_text():
+    record = {"kind": "transition", "comment": "[b]\n" + "é✓" * 7000, "policy": None}
+    pieces = record_pieces(f"{TRAIL_PREFIX}{5:013d}.0123abcd", record)
+    assert len(pieces) == 3 and all(len(v) <= TAG_VALUE_LIMIT for _, v in pieces)
+    assert pieces[-1][0] == f"{TRAIL_PREFIX}{5:013d}.0123abcd"  # the record's own key last
+    assert read_records(dict(pieces)) == {pieces[-1][0]: record}
+    # A piece missing: the record is unreadable, not wrong (its JSON may still parse).
+    assert read_records(dict(pieces[1:])) == {pieces[-1][0]: None}
+    # Pieces without the record's own key (a crash before it was written): no record.
+    assert read_records(dict(pieces[:-1])) == {}

@@ -26,7 +26,12 @@ promises holds:
   crashed run from a running one).
 - The training loop does not wait for the server: the thread sends while the loop runs.
   Only when `HOLD_SIZE` points are waiting (a loop logging faster than the server takes
-  them) does `log_metric` send them itself, which bounds memory.
+  them) does `log_metric` send them itself, which bounds memory; not while the server is
+  down (the last send failed): then the loop goes on, and the points are held, as many as
+  `MAX_HELD` (beyond, the newest are let go and the error raised says how many).
+- Exiting while the server is down waits for the retries (MLflow's defaults: 7, backoff
+  from 2 s, so minutes); `MLFLOW_HTTP_REQUEST_MAX_RETRIES` and
+  `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` shorten them.
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ class ServerWriter(BufferedWriter[None]):
     ) -> None:
         self.rest = rest
         self.hold_size = hold_size
+        self.down = False  # the last send failed and its points are held: no back-pressure
         self._pid = os.getpid()
         # The queue holds small integers for runs and keys (as the SQLite writer's does);
         # these lists turn them back into a run id and a key when sending.
@@ -109,8 +115,10 @@ class ServerWriter(BufferedWriter[None]):
     # -- the producer side ---------------------------------------------------------------
 
     def kick(self) -> None:
-        """Many points are waiting: wake the thread; past `hold_size`, send them here."""
-        if len(self.queue) < self.hold_size:
+        """Many points are waiting: wake the thread; past `hold_size`, send them here
+        (unless the server is known to be down: the training loop is not stalled by the
+        retries, and the points are held, up to `max_held`)."""
+        if len(self.queue) < self.hold_size or self.down:
             self._wake.set()
         else:
             super().kick()
@@ -149,12 +157,17 @@ class ServerWriter(BufferedWriter[None]):
             self.rest.call(
                 "POST", "runs/log-batch", {"run_id": self._run_ids[row], "metrics": metrics}
             )
+        self.down = False
 
     def _keeps(self, exc: Exception) -> bool | None:
         if isinstance(exc, StoreError):  # unreachable, retries exhausted, credentials refused
+            self.down = True
             return True
-        if isinstance(exc, ServerError):
-            return exc.status is None or exc.status >= 500 or exc.status == 429
+        if isinstance(exc, ServerError) and (
+            exc.status is None or exc.status >= 500 or exc.status == 429
+        ):
+            self.down = True
+            return True
         # Refused for good (a deleted run, a value the server rejects): let go, and said.
         return False if isinstance(exc, MltopError) else None
 

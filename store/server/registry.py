@@ -14,6 +14,9 @@ before MLflow 2.x made them text), so a record longer than `TAG_VALUE_LIMIT` cha
 is split: its JSON text in pieces, `<key>.1`, `<key>.2`, ... written first and `<key>`
 (the first piece) last; a reader joins them. Nothing is truncated.
 
+A stage move's record carries the server's time of the move; an alias change's or a
+rename's the client's clock (the server answers those with no time).
+
 The order: the change first, its record after. A record is written only once the server
 has made the change, with what the server did (a move's time is the server's, and the
 versions it archived are read back: those it stamped with the same time), so the trail
@@ -26,23 +29,38 @@ after the change was made raises `TrailWriteError`, saying the change was made.
 What the server cannot keep: deleting a registered model deletes its tags, so a deleted
 model's trail is gone (`history` of it: NotFoundError); a version deleted by mltop has its
 records copied to the model's tags first (then the deletion, then its record), but one
-deleted by MLflow's own client takes its records with it. Concurrent movers are serialized
-by the server (archive_existing_versions moves what is in the stage at that instant), and
-both records are kept; a plan (`expected=`) is checked against the server's state just
-before the move, not atomically with it.
+deleted by MLflow's own client takes its records with it. A renamed model carries a tag
+per name it had (`mltop.former_name.<hash>`), so its trail is found under those too.
+
+Two movers at once. The server's archive_existing_versions archives what its transaction
+sees in the stage; two moves into Production at the same instant can each miss the other
+and leave both there (seen with MLflow 3.17 on SQLite). So after a move that archives,
+mltop looks again (`_settle`): of the versions in the stage, the one moved in last (by the
+server's time, then the higher number) stays; the mover archives older ones (in its
+record's `archived`) or, if it lost, its own version (a record of its own, saying why).
+Both moves are in the trail. A plan (`expected=`) is checked against the server's state
+just before the move, not atomically with it. Two clients making the same move at once
+leave two records of it; the history takes the second for what it is, not for a move
+made outside mltop in between (so a version moved back outside mltop and then moved
+again the same way by mltop shows without the move back).
 
 The policy is the registered model's tag `mltop.policy`. Searches take mltop's filter
-grammar as far as the server's does: AND of comparisons; OR, parentheses and values no
-quoting can carry are refused with a FilterError saying so.
+grammar: the server's is AND only, so an OR (with parentheses) runs as one server search
+per alternative (single `name =` / `run_id =` alternatives gathered into one IN list),
+merged, ordered and paged here; more than MAX_ALTERNATIVES alternatives, and values no
+quoting of MLflow's can carry (both quote characters, a trailing backslash), are refused
+with a FilterError saying so. A search's answer has no aliases: each model found is read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -60,7 +78,9 @@ from mltop.store.errors import (
     FilterError,
     MltopError,
     NotFoundError,
+    PageTokenError,
     StoreError,
+    StoreReadOnlyError,
     ValidationError,
 )
 from mltop.store.query import paging, policy
@@ -71,10 +91,12 @@ from mltop.store.query.parser import (
     Node,
     NullCheck,
     parse_filter,
+    parse_order_by,
 )
 from mltop.store.query.registry_search import (
     MODEL_SEARCH_DEFAULT_MAX_RESULTS,
     MODEL_SEARCH_MAX_RESULTS,
+    VERSION_DEFAULT_ORDER,
     VERSION_SEARCH_DEFAULT_MAX_RESULTS,
     VERSION_SEARCH_MAX_RESULTS,
     compile_model_search,
@@ -103,10 +125,12 @@ from mltop.store.registry import (
 )
 from mltop.store.server import convert
 from mltop.store.server.rest import RestClient
+from mltop.store.sqlite.writer import sync_all  # every buffered writer of the process
 from mltop.store.system import current_user
 
 TRAIL_PREFIX = "mltop.transition."
 POLICY_TAG = "mltop.policy"
+FORMER_NAME_PREFIX = "mltop.former_name."
 TAG_VALUE_LIMIT = 5000  # MLflow's SQL stores: registered_model_tags.value is String(5000)
 OUTSIDE_COMMENT = "moved outside mltop: the server holds no mltop record of this change"
 _TRAIL_KEY = re.compile(r"^mltop\.transition\.(\d{13})\.([0-9a-f]{8})$")
@@ -123,9 +147,16 @@ class TrailWriteError(StoreError):
         self.plan = plan
 
 
+def former_name_tag(name: str) -> str:
+    """The key of the tag a renamed model carries for each name it had (searchable: the
+    trail of a model is found under a name it had)."""
+    return FORMER_NAME_PREFIX + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
 def is_mltop_tag(key: str) -> bool:
-    """Whether a tag is mltop's bookkeeping (the trail, the policy), hidden from tags."""
-    return key.startswith(TRAIL_PREFIX) or key == POLICY_TAG
+    """Whether a tag is mltop's bookkeeping (the trail, the policy, former names), hidden
+    from tags."""
+    return key.startswith((TRAIL_PREFIX, FORMER_NAME_PREFIX)) or key == POLICY_TAG
 
 
 def _reserved(key: str) -> None:
@@ -224,6 +255,9 @@ def read_records(tags: Mapping[str, str]) -> dict[str, dict[str, Any] | None]:
         if not _TRAIL_KEY.match(key):
             continue
         more = pieces.get(key, {})
+        if sorted(more) != list(range(1, len(more) + 1)):  # a piece is missing
+            found[key] = None
+            continue
         text = value + "".join(more[i] for i in sorted(more))
         try:
             record = json.loads(text)
@@ -292,11 +326,13 @@ def reconcile(
     for record in records:
         if record.kind in ("transition", "rollback") and record.version != MODEL_ROW:
             was = known.get(record.version, "None")
-            if record.from_stage and record.from_stage != was:
+            # (A record moving a version to where the trail has it already is another
+            # client's move made at the same time: nothing happened in between.)
+            if record.from_stage and was not in (record.from_stage, record.to_stage):
                 out.append(_outside(name, record.version, was, record.from_stage, record.time))
-            for other in record.archived:  # the server archived them from the stage entered
+            for other in record.archived:  # archived from the stage entered (or already)
                 was = known.get(other, "None")
-                if was != record.to_stage:
+                if was not in (record.to_stage, ARCHIVED):
                     out.append(_outside(name, other, was, str(record.to_stage), record.time))
                 known[other] = ARCHIVED
             known[record.version] = str(record.to_stage)
@@ -334,37 +370,105 @@ def quote(value: str, text: str = "", pos: int = 0) -> str:
     )
 
 
-def _server_filter(node: Node | None, text: str) -> str:
-    """mltop's (already checked) registry filter as MLflow's: AND of comparisons only."""
-    if node is None:
-        return ""
-    if isinstance(node, BoolOp):
-        if node.op != "AND":
-            raise FilterError(
-                "the tracking server's registry search takes AND only, not OR: run one "
-                "search per alternative",
-                text,
-                0,
-            )
-        return " AND ".join(_server_filter(item, text) for item in node.items)
+MAX_ALTERNATIVES = 200  # server queries one search may become (an OR of ANDs)
+_LISTABLE = ("name", "run_id")  # attributes MLflow takes IN lists for
+
+
+def _conjunctions(node: Node, text: str) -> list[list[Node]]:
+    """`node` as an OR of ANDs of comparisons (each inner list one AND)."""
+    if not isinstance(node, BoolOp):
+        return [[node]]
+    parts = [_conjunctions(item, text) for item in node.items]
+    if node.op == "OR":
+        found = [c for part in parts for c in part]
+    else:
+        found = [[]]
+        for part in parts:
+            found = [a + b for a in found for b in part]
+            if len(found) > MAX_ALTERNATIVES:
+                break
+    if len(found) > MAX_ALTERNATIVES:
+        raise FilterError(
+            f"the tracking server's registry search takes AND only: mltop runs an OR as "
+            f"one search per alternative, and this filter has more than {MAX_ALTERNATIVES}",
+            text,
+            0,
+        )
+    return found
+
+
+def _comparison_text(node: Node, text: str) -> str:
     if isinstance(node, NullCheck):  # refused by the registry compiler before
         raise FilterError("IS NULL is not a test of the registry", text, node.op_pos)
+    assert isinstance(node, Comparison | InList)
     ident = node.ident
     if ident.entity is not None and ident.entity.lower() in ("tag", "tags"):
-        left = f"tags.`{ident.key}`" if "`" not in ident.key else None
-        if left is None:
+        if "`" in ident.key:
             raise FilterError(
                 "the tracking server cannot search a tag key holding '`'", text, ident.pos
             )
+        left = f"tags.`{ident.key}`"
     else:
         left = ident.key
     if isinstance(node, InList):
         values = ", ".join(quote(str(v), text, node.value_pos) for v in node.values)
         return f"{left} {'NOT IN' if node.negated else 'IN'} ({values})"
-    assert isinstance(node, Comparison)
     value = node.value
     literal = quote(value, text, node.value_pos) if isinstance(value, str) else str(int(value))
     return f"{left} {node.op} {literal}"
+
+
+def server_filters(filter_string: str | None) -> list[str]:
+    """mltop's (already checked) registry filter as the server's: one filter text per
+    alternative of its OR (the server's grammar is AND only); single `name =` or
+    `run_id =` alternatives are gathered into one IN list. `[""]`: no filter."""
+    node = parse_filter(filter_string)
+    if node is None:
+        return [""]
+    text = filter_string or ""
+    alternatives: list[str] = []
+    listed: dict[str, list[str]] = {}
+    for conjunction in _conjunctions(node, text):
+        only = conjunction[0] if len(conjunction) == 1 else None
+        if (
+            isinstance(only, Comparison)
+            and only.op == "="
+            and isinstance(only.value, str)
+            and only.ident.entity in (None, "attribute", "attributes")
+            and only.ident.key in _LISTABLE
+        ):
+            listed.setdefault(only.ident.key, []).append(quote(only.value, text, only.value_pos))
+            continue
+        alternatives.append(" AND ".join(_comparison_text(n, text) for n in conjunction))
+    for key, values in listed.items():
+        unique = list(dict.fromkeys(values))
+        alternatives.append(
+            f"{key} IN ({', '.join(unique)})" if len(unique) > 1 else f"{key} = {unique[0]}"
+        )
+    return list(dict.fromkeys(alternatives))
+
+
+def _sort_key(item: Mapping[str, Any], key: str) -> Any:
+    if key == "name":
+        return str(item.get("name", ""))
+    if key == "version_number":
+        return _int(item.get("version"))
+    if key in ("timestamp", "last_updated_timestamp"):
+        return _int(item.get("last_updated_timestamp"))
+    return _int(item.get("creation_timestamp"))
+
+
+def sort_like_server(
+    items: list[dict[str, Any]], order_by: list[str] | None, default: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Merged results in the order a search's `order_by` (else `default`) gives, ties
+    broken by name, then the newest version."""
+    keys = [(k.ident.key, k.descending) for k in parse_order_by(list(order_by or default))]
+    keys += [("name", False), ("version_number", True)]
+    ordered = list(items)
+    for key, descending in reversed(keys):
+        ordered.sort(key=lambda item: _sort_key(item, key), reverse=descending)
+    return ordered
 
 
 def _order_list(order_by: list[str] | str | None) -> list[str]:
@@ -377,8 +481,17 @@ def _order_list(order_by: list[str] | str | None) -> list[str]:
 class ServerRegistry:
     """The registry of the tracking server `rest` speaks to."""
 
-    def __init__(self, rest: RestClient) -> None:
+    def __init__(self, rest: RestClient, *, read_only: bool = False) -> None:
         self.rest = rest
+        self.read_only = read_only
+        self._pool: ThreadPoolExecutor | None = None
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"the tracking server {self.rest.url} was opened read-only: its registry "
+                "cannot be changed"
+            )
 
     # -- reading the server --------------------------------------------------------------
 
@@ -432,6 +545,7 @@ class ServerRegistry:
     def create_registered_model(
         self, name: str, description: str = "", tags: Mapping[str, object] | None = None
     ) -> RegisteredModel:
+        self._writable()
         validate_model_name(name)
         clean = keys.clean_tags(tags or {}, TAG_VALUE_LIMIT)
         for key in clean:
@@ -478,8 +592,9 @@ class ServerRegistry:
             if "`" in key:
                 raise FilterError("the tracking server cannot search a tag key holding '`'", key, 0)
             clauses.append(f"tags.`{key}` = {quote(value, value)}")
-        found = [model_entity(m) for m in self._search_models_json(" AND ".join(clauses))]
-        return sorted(found, key=lambda m: m.name)
+        hits = list(self._search_models_json(" AND ".join(clauses)))
+        whole = self._many(lambda m: self._model_json(str(m.get("name"))), hits)
+        return sorted((model_entity(m) for m in whole if m), key=lambda m: m.name)
 
     def search_models(
         self,
@@ -488,25 +603,90 @@ class ServerRegistry:
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> paging.PagedList:
-        """A page of models as the server's `search_registered_models` finds them; the
-        filter is checked as mltop's first (FilterError), then sent in the server's
-        grammar (AND only)."""
+        """A page of models as the server's `search_registered_models` finds them (each
+        read whole: a search's answer has no aliases). The filter is checked as mltop's
+        first (FilterError); an OR runs as one server search per alternative, merged."""
         compile_model_search(filter_string, order_by)
         _check_max(max_results, MODEL_SEARCH_MAX_RESULTS)
-        text = _server_filter(parse_filter(filter_string), filter_string or "")
-        body: dict[str, Any] = {"max_results": max_results}
-        if text:
-            body["filter"] = text
-        if order_by:
-            body["order_by"] = _order_list(order_by)
+        found, token = self._search(
+            "registered-models/search",
+            "registered_models",
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
+            MODEL_SEARCH_MAX_RESULTS,
+            ("name ASC",),
+        )
+        whole = self._many(lambda m: self._model_json(str(m.get("name"))), found)
+        return paging.PagedList([model_entity(m) for m in whole if m], token)
+
+    def _many(self, read: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`read(item)` of each item (NotFoundError: {}), in order, a few at a time."""
+
+        def one(item: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return dict(read(item))
+            except NotFoundError:  # deleted since the search
+                return {}
+
+        if len(items) <= 1:
+            return [one(item) for item in items]
+        if self._pool is None:  # kept: its threads keep their connections to the server
+            self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mltop-registry")
+        return list(self._pool.map(one, items))
+
+    def _search(
+        self,
+        endpoint: str,
+        field: str,
+        filter_string: str | None,
+        max_results: int,
+        order_by: list[str] | None,
+        page_token: str | None,
+        limit: int,
+        default_order: Sequence[str],
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a registry search: the server's own page for a filter it can say;
+        for an OR, every result of each alternative, merged, ordered and paged here."""
+        filters = server_filters(filter_string)
+        if len(filters) == 1:
+            body: dict[str, Any] = {"max_results": max_results}
+            if filters[0]:
+                body["filter"] = filters[0]
+            if order_by:
+                body["order_by"] = _order_list(order_by)
+            if page_token:
+                body["page_token"] = page_token
+            answer = self.rest.call("GET", endpoint, body)
+            return list(answer.get(field) or []), answer.get("next_page_token") or None
+        mark = paging.fingerprint("server-or", endpoint, filter_string, order_by)
+        offset = 0
         if page_token:
-            body["page_token"] = page_token
-        answer = self.rest.call("GET", "registered-models/search", body)
-        models = [model_entity(m) for m in answer.get("registered_models") or []]
-        return paging.PagedList(models, answer.get("next_page_token") or None)
+            offset = paging.decode_token(page_token, mark, 1)[0]
+            if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+                raise PageTokenError("invalid page token: it is damaged")
+        merged: dict[tuple[str, int], dict[str, Any]] = {}
+        for text in filters:
+            token: str | None = None
+            while True:
+                body = {"filter": text, "max_results": limit}
+                if token:
+                    body["page_token"] = token
+                answer = self.rest.call("GET", endpoint, body)
+                for item in answer.get(field) or []:
+                    merged[(str(item.get("name")), _int(item.get("version")))] = item
+                token = answer.get("next_page_token") or None
+                if not token:
+                    break
+        ordered = sort_like_server(list(merged.values()), order_by, default_order)
+        end = offset + max_results
+        more = paging.encode_token([end], mark) if len(ordered) > end else None
+        return ordered[offset:end], more
 
     def rename_registered_model(self, name: str, new_name: str, *, user: str | None = None) -> None:
         """Rename the model, then record it (the record carries the old name)."""
+        self._writable()
         validate_model_name(new_name)
         user = user or current_user()
         old = self._model_json(name)
@@ -514,20 +694,24 @@ class ServerRegistry:
             self.rest.call("POST", "registered-models/rename", {"name": name, "new_name": new_name})
         except AlreadyExistsError:
             raise AlreadyExistsError(f"registered model {new_name!r} already exists") from None
+        old_name = str(old.get("name", name))
         self._record(
             new_name,
             MODEL_ROW,
-            {"kind": RENAME, "name": old.get("name", name), "version": MODEL_ROW},
+            {"kind": RENAME, "name": old_name, "version": MODEL_ROW},
             user,
             now_ms(),
+            extra=[(former_name_tag(old_name), old_name)],
         )
 
     def update_registered_model(self, name: str, description: str) -> None:
+        self._writable()
         self.rest.call(
             "PATCH", "registered-models/update", {"name": name, "description": description or ""}
         )
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
+        self._writable()
         clean = keys.clean_tags({key: value}, TAG_VALUE_LIMIT)
         _reserved(key)
         self.rest.call(
@@ -535,6 +719,7 @@ class ServerRegistry:
         )
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._writable()
         keys.validate_key(key, "tag key")
         _reserved(key)
         self._model_json(name)
@@ -544,12 +729,14 @@ class ServerRegistry:
     def delete_registered_model(self, name: str, *, user: str | None = None) -> None:
         """Delete the model with its versions, tags and aliases. The server deletes its
         tags with it, so its trail too: a deleted model has no history on a server."""
+        self._writable()
         self._model_json(name)
         self.rest.call("DELETE", "registered-models/delete", {"name": name})
 
     def set_policy(self, name: str, expression: str | None) -> None:
         """Set (or clear, with None) the filter a version's source run must pass to enter
         Production: the model's tag `mltop.policy`. Validated now (FilterError)."""
+        self._writable()
         self._model_json(name)
         if expression is None:
             with contextlib.suppress(NotFoundError):
@@ -586,6 +773,7 @@ class ServerRegistry:
         """Register `source` as the next version of `name` (created if missing): a run's
         files (`runs:/<run_id>/path`), a logged model (`models:/<model_id>`), or another
         version (`models:/NAME/VERSION`, `@ALIAS`...: its run)."""
+        self._writable()
         if not isinstance(source, str) or not source.strip():
             raise ValidationError("a model version needs a source, such as runs:/<run_id>/model")
         validate_model_name(name)
@@ -596,6 +784,14 @@ class ServerRegistry:
         if is_registered_model_uri(source):
             run_id = run_id or self.resolve(source).run_id
         run_id = run_id or run_id_of(source)
+        if run_id:  # the server takes any id; mltop's policy must read the run
+            try:
+                self.rest.call("GET", "runs/get", {"run_id": run_id})
+            except NotFoundError:
+                raise NotFoundError(
+                    f"no run {run_id!r} on the tracking server: a version's source run must "
+                    "exist (a policy reads it)"
+                ) from None
         if create_model:
             with contextlib.suppress(AlreadyExistsError):
                 self.create_registered_model(name)
@@ -651,11 +847,11 @@ class ServerRegistry:
     def _aliases_of(self, names: set[str]) -> dict[tuple[str, int], list[str]]:
         """(model, version) -> its aliases, for the models named (search omits them)."""
         out: dict[tuple[str, int], list[str]] = {}
-        for name in names:
-            with contextlib.suppress(NotFoundError):
-                for alias in self._model_json(name).get("aliases") or []:
-                    key = (name, _int(alias.get("version")))
-                    out.setdefault(key, []).append(str(alias.get("alias")))
+        models = self._many(lambda n: self._model_json(n["name"]), [{"name": n} for n in names])
+        for model in models:
+            for alias in model.get("aliases") or []:
+                key = (str(model.get("name")), _int(alias.get("version")))
+                out.setdefault(key, []).append(str(alias.get("alias")))
         return out
 
     def search_versions(
@@ -666,27 +862,29 @@ class ServerRegistry:
         page_token: str | None = None,
     ) -> paging.PagedList:
         """A page of versions as the server's `search_model_versions` finds them (the
-        filter checked as mltop's first, then sent in the server's grammar: AND only)."""
+        filter checked as mltop's first; an OR runs as one server search per alternative,
+        merged), with their aliases (one read of each model: a search has none)."""
         compile_version_search(filter_string, order_by)
         _check_max(max_results, VERSION_SEARCH_MAX_RESULTS)
-        text = _server_filter(parse_filter(filter_string), filter_string or "")
-        body: dict[str, Any] = {"max_results": max_results}
-        if text:
-            body["filter"] = text
-        if order_by:
-            body["order_by"] = _order_list(order_by)
-        if page_token:
-            body["page_token"] = page_token
-        answer = self.rest.call("GET", "model-versions/search", body)
-        found = answer.get("model_versions") or []
+        found, token = self._search(
+            "model-versions/search",
+            "model_versions",
+            filter_string,
+            max_results,
+            order_by,
+            page_token,
+            VERSION_SEARCH_DEFAULT_MAX_RESULTS,
+            VERSION_DEFAULT_ORDER,
+        )
         aliases = self._aliases_of({str(v.get("name")) for v in found})
         versions = [
             version_entity(v, aliases.get((str(v.get("name")), _int(v.get("version"))), []))
             for v in found
         ]
-        return paging.PagedList(versions, answer.get("next_page_token") or None)
+        return paging.PagedList(versions, token)
 
     def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
+        self._writable()
         clean = keys.clean_tags({key: value}, keys.MAX_TAG_VALUE_LENGTH)
         _reserved(key)
         number = version_number(version)
@@ -697,6 +895,7 @@ class ServerRegistry:
         )
 
     def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
+        self._writable()
         keys.validate_key(key, "tag key")
         _reserved(key)
         number = version_number(version)
@@ -709,6 +908,7 @@ class ServerRegistry:
             )
 
     def update_model_version(self, name: str, version: object, description: str) -> None:
+        self._writable()
         number = version_number(version)
         self.rest.call(
             "PATCH",
@@ -720,6 +920,7 @@ class ServerRegistry:
         """Delete a version. Its records are copied to the model's tags first (the server
         deletes a version's tags with it); after the deletion, the deletion is recorded
         (and each alias it lost), with the stage it was in."""
+        self._writable()
         user = user or current_user()
         data = self._version_json(name, version)
         number = _int(data.get("version"))
@@ -785,6 +986,8 @@ class ServerRegistry:
         user: str,
         time: int,
         plan: TransitionPlan | None = None,
+        *,
+        extra: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Write one record of the trail on the version `where` (MODEL_ROW: the model),
         after its change was made; TrailWriteError if the server does not take it."""
@@ -806,7 +1009,7 @@ class ServerRegistry:
         }
         key = f"{TRAIL_PREFIX}{time:013d}.{secrets.token_hex(4)}"
         try:
-            for piece_key, piece in record_pieces(key, record):
+            for piece_key, piece in [*extra, *record_pieces(key, record)]:
                 self._set_tag(name, where, piece_key, piece)
         except Exception as exc:  # the change is made: say so, whatever stopped the record
             raise TrailWriteError(
@@ -817,8 +1020,14 @@ class ServerRegistry:
             ) from exc
 
     def _records(self, name: str) -> tuple[list[TransitionRecord], list[ModelVersion]]:
-        """The model's trail, reconciled with its versions, oldest first; and its versions."""
-        model = self._model_json(name)
+        """The trail of the model called `name` now, and its versions."""
+        return self._records_of(self._model_json(name))
+
+    def _records_of(
+        self, model: Mapping[str, Any]
+    ) -> tuple[list[TransitionRecord], list[ModelVersion]]:
+        """A model's trail, reconciled with its versions, oldest first; and its versions."""
+        name = str(model.get("name", ""))
         raw = self._versions_json(name)
         found: dict[str, dict[str, Any] | None] = {}
         for data in raw:
@@ -832,20 +1041,44 @@ class ServerRegistry:
         records = reconcile(name, records, versions)
         return [_numbered(r, i) for i, r in enumerate(records, 1)], versions
 
+    def _once_named(self, name: str) -> list[dict[str, Any]]:
+        """The models, other than the one called `name` now, that were once called so
+        (renamed since: they carry its former-name tag), the last updated last."""
+        key = former_name_tag(name)
+        found = [
+            m
+            for m in self._search_models_json(f"tags.`{key}` LIKE '%'")
+            if m.get("name") != name and _tags(m.get("tags")).get(key) == name
+        ]
+        return sorted(found, key=lambda m: _int(m.get("last_updated_timestamp")))
+
     def history(self, name: str, version: object | None = None) -> list[TransitionRecord]:
         """The trail of the model called `name`, oldest first (optionally one version's),
-        with the moves made outside mltop. A deleted model has none on a server
-        (NotFoundError); a renamed one's is read under its new name."""
-        records = self._records(name)[0]
+        with the moves made outside mltop. When no model is called `name` now: the trail
+        of the last one that was, renamed since. A deleted model has none on a server
+        (NotFoundError): the server deletes its tags with it."""
+        try:
+            model = self._model_json(name)
+        except NotFoundError:
+            former = self._once_named(name)
+            if not former:
+                raise
+            model = former[-1]
+        records = self._records_of(model)[0]
         if version is None:
             return records
         number = version_number(version)
         return [r for r in records if r.version == number]
 
     def model_logs(self, name: str) -> list[ModelLog]:
-        """The log of the model called `name` now (a server keeps none of deleted models)."""
-        records = self._records(name)[0]
-        return [ModelLog(name, False, tuple(records))]
+        """The trail of every model that has been called `name` and is still on the
+        server, each apart: those renamed since, then the one called `name` now."""
+        models = self._once_named(name)
+        with contextlib.suppress(NotFoundError):
+            models.append(self._model_json(name))
+        if not models:
+            raise NotFoundError(f"no registered model named {name!r}")
+        return [ModelLog(str(m.get("name")), False, tuple(self._records_of(m)[0])) for m in models]
 
     # -- stages --------------------------------------------------------------------------
 
@@ -894,6 +1127,7 @@ class ServerRegistry:
         self, name: str, version: object, stage: object, archive_existing: bool | None = None
     ) -> TransitionPlan:
         """What `transition` would do, including the policy check; changes nothing."""
+        sync_all()  # the policy reads the run: with every point this process logged
         return self._plan(name, version, stage, archive_existing)
 
     def transition(
@@ -928,7 +1162,11 @@ class ServerRegistry:
         rollback: bool = False,
         expected: TransitionPlan | None = None,
     ) -> TransitionPlan:
+        self._writable()
         user = user or current_user()
+        # The policy reads the source run: the points this process has logged (a script
+        # promoting what it just trained) are sent first.
+        sync_all()
         if rollback:
             version = self._previous_production(name)[1]
         plan = self._plan(name, version, stage, archive_existing, rollback=rollback)
@@ -947,19 +1185,10 @@ class ServerRegistry:
         ).get("model_version", {})
         when = _int(moved.get("last_updated_timestamp"), now_ms())
         archived = plan.archives if archive else ()
+        lost_to: int | None = None
         if archive:
-            # What the server archived: the versions it stamped with the move's time (the
-            # plan's, read before the move, if they cannot be read back).
-            with contextlib.suppress(MltopError):
-                archived = tuple(
-                    sorted(
-                        _int(v.get("version"))
-                        for v in self._versions_json(plan.name)
-                        if v.get("current_stage") == ARCHIVED
-                        and _int(v.get("last_updated_timestamp")) == when
-                        and _int(v.get("version")) != plan.version
-                    )
-                )
+            with contextlib.suppress(MltopError):  # if unread: the plan's, read before
+                archived, lost_to = self._settle(plan, when)
         self._record(
             plan.name,
             plan.version,
@@ -977,7 +1206,81 @@ class ServerRegistry:
             when,
             plan,
         )
+        if lost_to is not None:
+            self._archive_loser(plan, lost_to, user)
         return plan
+
+    def _settle(self, plan: TransitionPlan, when: int) -> tuple[tuple[int, ...], int | None]:
+        """After a move that archives, what it archived, and the version it lost to.
+
+        The server archives what is in the stage when its transaction reads it: two moves
+        into one stage at once can both miss the other and leave two versions there. So
+        each mover looks again: of the versions in the stage, the one moved in last (by
+        the server's time, then the higher number) stays; this mover archives the older
+        ones (counted as its archives). If a newer one is there, it lost: the caller
+        archives its own version after recording its move (`_archive_loser`)."""
+        versions = self._versions_json(plan.name)
+        archived = {
+            _int(v.get("version"))
+            for v in versions
+            if v.get("current_stage") == ARCHIVED
+            and _int(v.get("last_updated_timestamp")) == when
+            and _int(v.get("version")) != plan.version
+        }
+        here = {
+            _int(v.get("version")): _int(v.get("last_updated_timestamp"))
+            for v in versions
+            if v.get("current_stage") == plan.to_stage
+        }
+        if plan.version not in here:  # moved on already (archived by the winner)
+            return tuple(sorted(archived)), None
+        mine = (here[plan.version], plan.version)
+        newer = [v for v, t in here.items() if v != plan.version and (t, v) > mine]
+        for other, stamp in here.items():
+            if other != plan.version and (stamp, other) < mine:
+                self.rest.call(
+                    "POST",
+                    "model-versions/transition-stage",
+                    {
+                        "name": plan.name,
+                        "version": str(other),
+                        "stage": ARCHIVED,
+                        "archive_existing_versions": False,
+                    },
+                )
+                archived.add(other)
+        lost_to = max(newer, key=lambda v: (here[v], v)) if newer else None
+        return tuple(sorted(archived)), lost_to
+
+    def _archive_loser(self, plan: TransitionPlan, winner: int, user: str) -> None:
+        """Archive this mover's version: `winner` entered the stage at the same time and
+        later (recorded as a move of its own, saying why)."""
+        moved = self.rest.call(
+            "POST",
+            "model-versions/transition-stage",
+            {
+                "name": plan.name,
+                "version": str(plan.version),
+                "stage": ARCHIVED,
+                "archive_existing_versions": False,
+            },
+        ).get("model_version", {})
+        self._record(
+            plan.name,
+            plan.version,
+            {
+                "kind": "transition",
+                "version": plan.version,
+                "from": plan.to_stage,
+                "to": ARCHIVED,
+                "comment": (
+                    f"archived: v{winner} entered {plan.to_stage} at the same time, and later"
+                ),
+            },
+            user,
+            _int(moved.get("last_updated_timestamp"), now_ms()),
+            plan,
+        )
 
     def _previous_production(self, name: str) -> tuple[int, int]:
         """(current Production version, the version that was in Production before it)."""
@@ -993,6 +1296,7 @@ class ServerRegistry:
         return current or 0, rollback_target(name, current, entered, registered)
 
     def plan_rollback(self, name: str) -> TransitionPlan:
+        sync_all()
         previous = self._previous_production(name)[1]
         return self._plan(name, previous, PRODUCTION, True, rollback=True)
 
@@ -1019,6 +1323,7 @@ class ServerRegistry:
         return None
 
     def set_alias(self, name: str, alias: str, version: object, *, user: str | None = None) -> None:
+        self._writable()
         validate_alias(alias)
         user = user or current_user()
         model = self._model_json(name)
@@ -1040,6 +1345,7 @@ class ServerRegistry:
         )
 
     def delete_alias(self, name: str, alias: str, *, user: str | None = None) -> None:
+        self._writable()
         user = user or current_user()
         model = self._model_json(name)
         old = self._alias_version(model, alias)
