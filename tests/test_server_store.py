@@ -302,3 +302,13 @@ def test_mltop_run_refuses_a_server_clearly(mlflow_server: MlflowServer, tmp_pat
     assert result.exit_code == 1
     assert "works on a local store" in result.output
     assert "never run" not in result.output
+
+
+def test_a_read_only_server_store_refuses_registry_changes_too() -> None:
+    from mltop.store import StoreReadOnlyError, open_store
+
+    store = open_store(f"http://127.0.0.1:{free_port()}", read_only=True)
+    with pytest.raises(StoreReadOnlyError):
+        store.registry.create_registered_model("anything")
+    with pytest.raises(StoreReadOnlyError):
+        store.registry.set_alias("anything", "champion", 1)

@@ -220,7 +220,7 @@ class ServerStore(ServerSearch, ServerChanges):
     @property
     def registry(self) -> ServerRegistry:
         if self._registry is None:
-            self._registry = ServerRegistry(self.rest)
+            self._registry = ServerRegistry(self.rest, read_only=self._read_only)
         return self._registry
 
     def _writable(self) -> None:
