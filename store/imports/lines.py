@@ -1,0 +1,83 @@
+"""MLflow's metric files, read without MLflow: one point a line, `timestamp value step`
+(older files: `timestamp value`; newer ones may add a dataset's name and digest), each
+line ending in a newline. A line that breaks the format is a typed `LineSkip`, never an
+exception: a file truncated by a crash mid-write ends in a line without its newline,
+which is skipped (it is read again, whole, by the next import of a newer copy)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import NamedTuple
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+_INT = rb"-?[0-9]{1,19}"
+_FLOAT = rb"[-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?|nan|inf|infinity|NaN|Infinity|Inf)"  # noqa: E501
+_LINE = re.compile(
+    rb"(" + _INT + rb") (" + _FLOAT + rb")(?: (" + _INT + rb")(?: [^ \n\r]+ [^ \n\r]+)?)?"
+)
+# A whole file of plain three-field lines: read with C-level splits and conversions.
+_PLAIN_FILE = re.compile(rb"(?:" + _INT + rb" " + _FLOAT + rb" " + _INT + rb"\n)*")
+
+
+class Point(NamedTuple):
+    """One metric point: value None stands for NaN (as the store keeps it)."""
+
+    step: int
+    timestamp: int
+    value: float | None
+
+
+class LineSkip(NamedTuple):
+    """A line that is not a point: its 1-based number and why."""
+
+    line: int
+    reason: str
+
+
+def _in_range(number: int) -> bool:
+    return INT64_MIN <= number <= INT64_MAX
+
+
+def parse_metric_line(line: bytes, number: int = 1) -> Point | LineSkip:
+    """One line of a metric file (with its newline, as read) as a Point, or a LineSkip."""
+    if not line.endswith(b"\n"):
+        return LineSkip(number, "truncated line (no end of line): an interrupted write")
+    found = _LINE.fullmatch(line, 0, len(line) - 1)
+    if found is None:
+        shown = line[:60].decode("utf-8", "replace").rstrip("\n")
+        return LineSkip(number, f"not 'timestamp value step': {shown!r}")
+    stamp = int(found.group(1))
+    step = int(found.group(3)) if found.group(3) is not None else 0
+    if not (_in_range(stamp) and _in_range(step)):
+        return LineSkip(number, "timestamp or step does not fit in 64 bits")
+    value = float(found.group(2))
+    return Point(step, stamp, None if math.isnan(value) else value)
+
+
+def parse_metric_file(data: bytes) -> tuple[list[Point], list[LineSkip]]:
+    """Every point of a metric file's bytes, in order, and the lines skipped."""
+    if not data:
+        return [], []
+    if _PLAIN_FILE.fullmatch(data):
+        fields = data.split()
+        stamps = list(map(int, fields[0::3]))
+        steps = list(map(int, fields[2::3]))
+        if all(map(_in_range, stamps)) and all(map(_in_range, steps)):
+            values = [None if v != v else v for v in map(float, fields[1::3])]
+            return list(map(Point, steps, stamps, values)), []
+    points: list[Point] = []
+    skips: list[LineSkip] = []
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        if line.endswith(b"\r\n"):
+            line = line[:-2] + b"\n"
+        elif line.endswith(b"\r"):
+            skips.append(LineSkip(number, "a carriage return inside a line"))
+            continue
+        found = parse_metric_line(line, number)
+        if isinstance(found, Point):
+            points.append(found)
+        else:
+            skips.append(found)
+    return points, skips
