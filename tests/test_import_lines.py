@@ -36,8 +36,8 @@ def test_any_bytes_are_a_point_or_a_typed_skip(data: bytes) -> None:
 @given(st.lists(st.binary(max_size=30), max_size=8))
 def test_any_file_splits_into_points_and_skips_line_by_line(lines: list[bytes]) -> None:
     data = b"\n".join(lines)
-    points, skips = parse_metric_file(data)
-    assert len(points) + len(skips) == len(data.splitlines())
+    columns, skips = parse_metric_file(data)
+    assert len(columns) + len(skips) == len(data.splitlines())
     assert all(1 <= skip.line <= len(data.splitlines()) for skip in skips)
 
 
@@ -52,12 +52,13 @@ def test_lines_as_mlflow_writes_them_read_back(stamp: int, value: float, step: i
     else:
         assert found.value == value
     # The fast path of a whole file reads the same.
-    assert parse_metric_file(line * 3) == ([found] * 3, [])
+    columns, skips = parse_metric_file(line * 3)
+    assert (columns.points(), skips) == ([found] * 3, [])
 
 
 def test_old_two_field_lines_and_truncated_tails() -> None:
-    points, skips = parse_metric_file(b"5 0.5\n6 0.25 1\n7 0.1")
-    assert points == [Point(0, 5, 0.5), Point(1, 6, 0.25)]
+    columns, skips = parse_metric_file(b"5 0.5\n6 0.25 1\n7 0.1")
+    assert columns.points() == [Point(0, 5, 0.5), Point(1, 6, 0.25)]
     assert skips == [LineSkip(3, "truncated line (no end of line): an interrupted write")]
     assert isinstance(parse_metric_line(b"1 1_0 2\n"), LineSkip)  # Python's float() takes it
     assert isinstance(parse_metric_line(b"1 \t2 3\n"), LineSkip)

@@ -56,18 +56,43 @@ def parse_metric_line(line: bytes, number: int = 1) -> Point | LineSkip:
     return Point(step, stamp, None if math.isnan(value) else value)
 
 
-def parse_metric_file(data: bytes) -> tuple[list[Point], list[LineSkip]]:
+class Columns(NamedTuple):
+    """A series' points as columns, in order (value None: NaN)."""
+
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float | None]
+
+    def points(self) -> list[Point]:
+        return list(map(Point, self.steps, self.timestamps, self.values))
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def after(self, count: int) -> Columns:
+        """The points after the first `count`."""
+        return Columns(self.steps[count:], self.timestamps[count:], self.values[count:])
+
+
+def parse_metric_file(data: bytes) -> tuple[Columns, list[LineSkip]]:
     """Every point of a metric file's bytes, in order, and the lines skipped."""
     if not data:
-        return [], []
+        return Columns([], [], []), []
     if _PLAIN_FILE.fullmatch(data):
         fields = data.split()
         stamps = list(map(int, fields[0::3]))
         steps = list(map(int, fields[2::3]))
-        if all(map(_in_range, stamps)) and all(map(_in_range, steps)):
-            values = [None if v != v else v for v in map(float, fields[1::3])]
-            return list(map(Point, steps, stamps, values)), []
-    points: list[Point] = []
+        if (
+            min(stamps) >= INT64_MIN
+            and max(stamps) <= INT64_MAX
+            and min(steps) >= INT64_MIN
+            and max(steps) <= INT64_MAX
+        ):
+            values: list[float | None] = list(map(float, fields[1::3]))
+            if b"nan" in data or b"NaN" in data:
+                values = [None if v != v else v for v in values]
+            return Columns(steps, stamps, values), []
+    out = Columns([], [], [])
     skips: list[LineSkip] = []
     for number, line in enumerate(data.splitlines(keepends=True), start=1):
         if line.endswith(b"\r\n"):
@@ -77,7 +102,9 @@ def parse_metric_file(data: bytes) -> tuple[list[Point], list[LineSkip]]:
             continue
         found = parse_metric_line(line, number)
         if isinstance(found, Point):
-            points.append(found)
+            out.steps.append(found.step)
+            out.timestamps.append(found.timestamp)
+            out.values.append(found.value)
         else:
             skips.append(found)
-    return points, skips
+    return out, skips

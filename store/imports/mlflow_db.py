@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterator
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from mltop.store.errors import MltopError
-from mltop.store.imports.lines import Point
+from mltop.store.imports.lines import Columns
 from mltop.store.imports.records import (
     Problem,
     SourceDatasetInput,
@@ -86,6 +88,7 @@ class DatabaseReader:
                 "metrics tables)"
             )
         self._columns = {t: set(self.db[t].columns_dict) for t in self.tables}
+        self._bad_rows: dict[str, int] | None = None
 
     def close(self) -> None:
         self.db.conn.close()
@@ -215,32 +218,34 @@ class DatabaseReader:
         return found
 
     def series(self, run: SourceRun) -> Iterator[SourceSeries]:
-        points: dict[str, list[Point]] = {}
-        bad = 0
-        for key, stamp, step, value, is_nan in self.db.execute(
-            "SELECT key, timestamp, step, value, is_nan FROM metrics WHERE run_uuid = ? "
-            "ORDER BY rowid",
-            (run.run_id,),
-        ):
-            if (
-                not isinstance(key, str)
-                or not isinstance(stamp, int)
-                or not isinstance(step, int)
-                or not isinstance(value, (int, float))
-            ):
-                bad += 1
-                continue
-            found = points.get(key)
-            if found is None:
-                found = points[key] = []
-            found.append(Point(step, stamp, _value(value, is_nan)))
+        where = f"{self.path}: metrics of run {run.run_id}"
+        good = (
+            "typeof(key) = 'text' AND typeof(timestamp) = 'integer' AND typeof(step) = "
+            "'integer' AND typeof(value) IN ('real', 'integer')"
+        )
+        if self._bad_rows is None:  # one scan of the table, not one per run
+            self._bad_rows = dict(
+                self.db.execute(
+                    f"SELECT run_uuid, count(*) FROM metrics WHERE NOT ({good}) GROUP BY run_uuid"
+                ).fetchall()
+            )
+        bad = self._bad_rows.get(run.run_id, 0)
         if bad:
             self.problem(
-                f"{self.path}: metrics of run {run.run_id}",
-                f"{bad} row(s) with a value, step or timestamp that is not a number: skipped",
+                where,
+                f"{bad} row(s) with a key, value, step or timestamp of the wrong type (not a "
+                "number): skipped",
             )
-        for key, series in points.items():
-            yield SourceSeries(key, series, f"{self.path}: metrics of run {run.run_id}")
+        # NaN is kept as 0 with is_nan set, the infinities as the largest doubles.
+        rows = self.db.execute(
+            "SELECT key, step, timestamp, CASE WHEN is_nan THEN NULL "
+            f"WHEN value >= {_LARGEST!r} THEN 9e999 WHEN value <= -{_LARGEST!r} THEN -9e999 "
+            f"ELSE value * 1.0 END FROM metrics WHERE run_uuid = ? AND {good} ORDER BY key, rowid",
+            (run.run_id,),
+        )
+        for key, group in groupby(rows, key=itemgetter(0)):
+            _keys, steps, stamps, values = zip(*group, strict=True)
+            yield SourceSeries(key, Columns(list(steps), list(stamps), list(values)), where)
 
     def artifact_dir(self, run: SourceRun) -> Path | None:
         roots = [self.root, self.root / "mlartifacts", self.root / "mlruns"]

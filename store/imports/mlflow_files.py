@@ -258,10 +258,10 @@ class FileStoreReader:
                 except OSError as exc:
                     self.problem(path, f"cannot be read ({exc.strerror or exc}): metric skipped")
                     continue
-                points, skips = parse_metric_file(data)
+                columns, skips = parse_metric_file(data)
                 for skip in skips:
                     self.problem(f"{path}:{skip.line}", f"{skip.reason}: line skipped")
-                yield SourceSeries(path.relative_to(folder).as_posix(), points, str(path))
+                yield SourceSeries(path.relative_to(folder).as_posix(), columns, str(path))
 
     def artifact_dir(self, run: SourceRun) -> Path | None:
         natural = Path(run.where) / "artifacts"

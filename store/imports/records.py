@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mltop.store.imports.lines import Point
+from mltop.store.imports.lines import Columns
 
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
@@ -65,7 +65,7 @@ class SourceSeries:
     """One metric of a run: its points in logging order."""
 
     key: str
-    points: list[Point]
+    points: Columns
     where: str
 
 

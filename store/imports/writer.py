@@ -10,6 +10,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -63,7 +64,6 @@ MLFLOW_EXPERIMENT_TAG = "mltop.import.mlflow_experiment_id"
 # MLflow's run tags that are our runs' columns.
 NAME_TAG, USER_TAG, PARENT_TAG = "mlflow.runName", "mlflow.user", "mlflow.parentRunId"
 GIT_TAGS = {"mlflow.source.git.commit": TAG_GIT_COMMIT, "mlflow.source.git.branch": TAG_GIT_BRANCH}
-POINT_BATCH = 200_000
 
 
 @dataclass
@@ -172,7 +172,6 @@ class Importer:
         self.problems: list[Problem] = []
         self.exp_ids: dict[str, int] = {}  # MLflow's experiment id -> ours (-1: dry run, new)
         self.comment = f"imported from MLflow ({summary.source})"
-        self._points: list[tuple] = []
 
     # -- the whole import ----------------------------------------------------------------
 
@@ -198,7 +197,6 @@ class Importer:
             if found is not None:
                 self.import_run(found)
             self.progress(PHASE_RUNS, done, len(refs))
-        self._flush_points()
         models = [m for exp in exps for m in reader.logged_models(exp)]  # type: ignore[attr-defined]
         self.progress(PHASE_MODELS, 0, len(models))
         for done, model in enumerate(models, start=1):
@@ -378,8 +376,6 @@ class Importer:
         reader = self.reader
         for series in reader.series(run):  # type: ignore[attr-defined]
             self._series(series, row, state)
-        if len(self._points) >= POINT_BATCH:
-            self._flush_points()
         inputs = []
         for item in run.inputs:
             try:
@@ -411,17 +407,14 @@ class Importer:
             self.problems.append(Problem(series.where, f"{exc}: metric skipped"))
             return
         held = 0 if state is None else state.counts.get(series.key, 0)
-        new = series.points[held:]
+        new = series.points.after(held)
         self._count(POINTS, added=len(new), existing=min(held, len(series.points)))
         if not new or self.dry_run:
             return
         key = self.target.key_id(series.key)
-        self._points += [(row, key, p.step, p.timestamp, p.value) for p in new]
-
-    def _flush_points(self) -> None:
-        if self._points:
-            self.target.add_points(self._points)
-            self._points = []
+        n = len(new)
+        # One series a batch: the store summarises it without grouping points.
+        self.target.add_points(list(zip(repeat(row, n), repeat(key, n), *new, strict=True)))
 
     def _artifacts(self, run: SourceRun) -> None:
         found = self.reader.artifact_dir(run)  # type: ignore[attr-defined]
