@@ -329,3 +329,91 @@ def test_import_runs_with_mlflow_unimportable(fx: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [14, 14]
+
+
+def _logged_model_store(root: Path) -> tuple[str, str]:
+    """A small file store laid out as MLflow 3.17 writes one: a run that used a dataset
+    and logged a model (MLflow 3's LoggedModel, its files under the experiment)."""
+    run_id, model_id, dataset = "cd" * 16, "m-" + "ef" * 16, "0123456789abcdef" * 2
+    exp = root / "5"
+    (exp / "datasets" / dataset).mkdir(parents=True)
+    (exp / "meta.yaml").write_text(
+        "artifact_location: file:///gone/mlruns/5\ncreation_time: 1795920525000\n"
+        "experiment_id: '5'\nlast_update_time: 1795920525000\nlifecycle_stage: active\n"
+        "name: ds-exp\n"
+    )
+    (exp / "datasets" / dataset / "meta.yaml").write_text(
+        "digest: a27a57c9\nname: train-df\nprofile: '{\"num_rows\": 2}'\n"
+        'schema: \'{"mlflow_colspec": []}\'\nsource: \'{"uri": "data.csv"}\'\n'
+        "source_type: local\n"
+    )
+    run = exp / run_id
+    for sub in ("metrics", "tags", "inputs/1", "inputs/2"):
+        (run / sub).mkdir(parents=True)
+    (run / "meta.yaml").write_text(
+        f"artifact_uri: file:///gone/mlruns/5/{run_id}/artifacts\nend_time: 1795920525500\n"
+        f"experiment_id: '5'\nlifecycle_stage: active\nrun_id: {run_id}\nrun_name: with-ds\n"
+        "source_type: 4\nstart_time: 1795920525100\nstatus: 3\nuser_id: ana\n"
+    )
+    (run / "metrics" / "m").write_text("1795920525393 inf 1\n1795920525394 -inf 2\n")
+    (run / "tags" / "mlflow.source.git.commit").write_text("abc123")
+    (run / "inputs" / "1" / "meta.yaml").write_text(
+        f"destination_id: {run_id}\ndestination_type: RUN\nsource_id: {dataset}\n"
+        "source_type: DATASET\ntags:\n  mlflow.data.context: training\n"
+    )
+    (run / "inputs" / "2" / "meta.yaml").write_text(
+        f"destination_id: {run_id}\ndestination_type: RUN\nsource_id: {model_id}\n"
+        "source_type: MODEL\ntags: {}\n"
+    )
+    model = exp / "models" / model_id
+    for sub in ("params", "tags", "metrics", "artifacts"):
+        (model / sub).mkdir(parents=True)
+    (model / "meta.yaml").write_text(
+        f"artifact_location: file:///gone/mlruns/5/models/{model_id}/artifacts\n"
+        "creation_timestamp: 1795920525396\nexperiment_id: '5'\n"
+        f"last_updated_timestamp: 1795920525400\nmodel_id: {model_id}\nmodel_type: agent\n"
+        f"name: lm\nsource_run_id: {run_id}\nstatus: 2\nstatus_message: null\n"
+    )
+    (model / "params" / "p").write_text("1")
+    (model / "tags" / "k").write_text("v")
+    (model / "metrics" / "acc").write_text(f"1795920525398 0.5 0 {run_id}\n")
+    (model / "artifacts" / "MLmodel").write_text("flavors: {}\n")
+    return run_id, model_id
+
+
+def test_datasets_and_logged_models_come_over(tmp_path: Path) -> None:
+    run_id, model_id = _logged_model_store(tmp_path / "mlruns")
+    phases: list[tuple[str, int, int]] = []
+    summary = import_mlflow(
+        tmp_path / "mlruns", tmp_path / "store", progress=lambda *p: phases.append(p)
+    )
+    assert summary.added["dataset inputs"] == 1
+    assert summary.added["logged models"] == 1
+    assert {p[0] for p in phases} == {"experiments", "runs", "logged models", "registry"}
+    assert ("runs", 1, 1) in phases
+    with Store(tmp_path / "store") as store:
+        run = store.get_run(run_id)
+        (used,) = run.inputs.dataset_inputs
+        assert (used.dataset.name, used.dataset.digest, used.context) == (
+            "train-df",
+            "a27a57c9",
+            "training",
+        )
+        assert [p.value for p in store.get_metric_history(run_id, "m")] == [math.inf, -math.inf]
+        assert run.data.tags["mltop.git.commit"] == "abc123"
+        logged = store.get_logged_model(model_id)
+        assert (logged.name, logged.status, logged.source_run_id) == ("lm", "READY", run_id)
+        assert logged.params == {"p": "1"} and logged.tags == {"k": "v"}
+        assert [(m.key, m.value, m.run_id) for m in logged.metrics] == [("acc", 0.5, run_id)]
+        assert (Path(logged.artifact_location) / "MLmodel").is_file()
+        assert set(store.logged_model_files(model_id)) == {"MLmodel"}
+    again = import_mlflow(tmp_path / "mlruns", tmp_path / "store")
+    assert again.total_added == 0 and again.existing["logged models"] == 1
+
+
+def test_only_the_experiments_named(fx: Path, tmp_path: Path) -> None:
+    summary = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=["exp-1-0"])
+    assert summary.added["runs"] == expected()["file_store"]["experiments"]["exp-1-0"]
+    assert summary.added["registered models"] == 0
+    with Store(tmp_path / "store") as store:
+        assert store.get_experiment_by_name("exp-1-1") is None
