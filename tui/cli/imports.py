@@ -49,8 +49,8 @@ def _progress_bars(show: bool) -> Iterator[object]:
         def update(phase: str, done: int, total: int) -> None:
             task = tasks.get(phase)
             if task is None:
-                task = tasks[phase] = bars.add_task(phase, total=max(total, 1))
-            bars.update(task, completed=done if total else 1, total=max(total, 1))  # type: ignore[arg-type]
+                task = tasks[phase] = bars.add_task(phase, total=total)
+            bars.update(task, completed=done, total=total)  # type: ignore[arg-type]
 
         yield update
 
