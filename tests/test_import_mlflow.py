@@ -417,3 +417,20 @@ def test_only_the_experiments_named(fx: Path, tmp_path: Path) -> None:
     assert summary.added["registered models"] == 0
     with Store(tmp_path / "store") as store:
         assert store.get_experiment_by_name("exp-1-1") is None
+
+
+def test_deleted_experiments_and_folders_without_meta(fx: Path, tmp_path: Path) -> None:
+    mlruns = fx / "mlruns"
+    exp = next(p.parent for p in mlruns.glob("*/meta.yaml") if "exp-1-1" in p.read_text())
+    (mlruns / ".trash").mkdir()
+    exp.rename(mlruns / ".trash" / exp.name)  # as MLflow deletes an experiment
+    (mlruns / "12345").mkdir()  # an experiment's folder, its meta.yaml lost
+    summary = import_mlflow(mlruns, tmp_path / "store")
+    reasons = {p.where: p.reason for p in summary.skipped}
+    assert "cannot be read" in reasons[str(mlruns / "12345" / "meta.yaml")]
+    with Store(tmp_path / "store") as store:
+        deleted = store.get_experiment_by_name("exp-1-1")
+        assert deleted is not None and deleted.lifecycle_stage == "deleted"
+        count = expected()["file_store"]["experiments"]["exp-1-1"]
+        assert len(store.list_runs([deleted.experiment_id], view="all")) == count
+        assert store.list_runs([deleted.experiment_id]) == []  # hidden in the active view
