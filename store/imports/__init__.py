@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mltop.store.errors import MltopError
-from mltop.store.imports.records import Problem
+from mltop.store.imports.records import Problem, SourceReader
 from mltop.store.imports.writer import KINDS, Importer, ImportSummary, Progress
 from mltop.store.location import DB_NAME, resolve_store_path
 
@@ -69,7 +69,7 @@ def source_kind(source: str | os.PathLike[str]) -> tuple[str, Path | str]:
     return ("database" if Path(text).is_file() else "files"), Path(text)
 
 
-def _reader(source: str | os.PathLike[str]) -> tuple[object, str]:
+def _reader(source: str | os.PathLike[str]) -> tuple[SourceReader, str]:
     kind, where = source_kind(source)
     if kind == "server":
         raise UnsupportedSourceError(
@@ -109,6 +109,7 @@ def import_mlflow(
 
     reader, label = _reader(source)
     opened: Store | None = None
+    store_path = None if isinstance(store, Store) else store
     scratch: str | None = None
     try:
         if isinstance(store, Store):
@@ -123,8 +124,8 @@ def import_mlflow(
             target = opened
         summary = ImportSummary(
             source=label,
-            kind=reader.kind,  # type: ignore[attr-defined]
-            store=str(target.path if scratch is None else resolve_store_path(store)),  # type: ignore[arg-type]
+            kind=reader.kind,
+            store=str(target.path if scratch is None else resolve_store_path(store_path)),
             dry_run=dry_run,
         )
         only = set(experiments) if experiments else None
@@ -134,6 +135,4 @@ def import_mlflow(
             opened.close()
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-        close = getattr(reader, "close", None)
-        if close is not None:
-            close()
+        reader.close()

@@ -139,7 +139,7 @@ class DatabaseReader:
             )
         return found
 
-    def run_ids(self, exp: SourceExperiment) -> list[str]:
+    def run_refs(self, exp: SourceExperiment) -> list[str]:
         return [
             r[0]
             for r in self._rows(
@@ -148,7 +148,8 @@ class DatabaseReader:
             )
         ]
 
-    def run(self, exp: SourceExperiment, run_id: str) -> SourceRun | None:
+    def run(self, exp: SourceExperiment, ref: object) -> SourceRun | None:
+        run_id = str(ref)
         row = self._rows(
             "SELECT run_uuid, name, status, start_time, end_time, user_id, lifecycle_stage, "
             "artifact_uri, source_type, source_name, source_version, entry_point_name "

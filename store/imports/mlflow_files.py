@@ -95,6 +95,9 @@ class FileStoreReader:
         self.root = root
         self.problems: list[Problem] = []
 
+    def close(self) -> None:
+        pass
+
     def problem(self, path: Path | str, reason: str) -> None:
         self.problems.append(Problem(str(path), reason))
 
@@ -165,14 +168,15 @@ class FileStoreReader:
             found.append(exp)
         return found
 
-    def run_folders(self, exp: SourceExperiment) -> list[Path]:
+    def run_refs(self, exp: SourceExperiment) -> list[Path]:
         return [
             Path(e.path)
             for e in self._entries(Path(exp.where))
             if e.name not in RESERVED and e.is_dir(follow_symlinks=False)
         ]
 
-    def run(self, exp: SourceExperiment, folder: Path) -> SourceRun | None:
+    def run(self, exp: SourceExperiment, ref: object) -> SourceRun | None:
+        folder = Path(str(ref))
         meta_path = folder / "meta.yaml"
         try:
             meta = read_meta(meta_path)

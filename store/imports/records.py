@@ -4,8 +4,10 @@ file store or the SQLite database), and the problems met reading it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from mltop.store.imports.lines import Columns
 
@@ -167,3 +169,30 @@ def locate(uri: str, roots: list[Path], run_id: str | None) -> Path | None:
             if candidate.is_dir():
                 return candidate
     return None
+
+
+class SourceReader(Protocol):
+    """What an import reads from a source (MLflow's file store, its database, ...)."""
+
+    kind: str  # "file store", "SQLite database": how a summary names the source
+    problems: list[Problem]  # what could not be read, gathered while reading
+
+    def experiments(self) -> list[SourceExperiment]: ...
+
+    def run_refs(self, exp: SourceExperiment) -> Sequence[object]:
+        """Where each run of `exp` is (read one at a time by `run`)."""
+        ...
+
+    def run(self, exp: SourceExperiment, ref: object) -> SourceRun | None: ...
+
+    def series(self, run: SourceRun) -> Iterator[SourceSeries]: ...
+
+    def artifact_dir(self, run: SourceRun) -> Path | None: ...
+
+    def logged_models(self, exp: SourceExperiment) -> Iterator[SourceLoggedModel]: ...
+
+    def model_artifact_dir(self, model: SourceLoggedModel) -> Path | None: ...
+
+    def registered_models(self) -> Iterator[SourceModel]: ...
+
+    def close(self) -> None: ...

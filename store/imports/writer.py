@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from mltop.store import keys
+from mltop.store.entities import Dataset, DatasetInput, InputTag
 from mltop.store.errors import ValidationError
 from mltop.store.imports.records import (
     MODEL_ID,
@@ -24,6 +25,7 @@ from mltop.store.imports.records import (
     SourceExperiment,
     SourceLoggedModel,
     SourceModel,
+    SourceReader,
     SourceRun,
     SourceSeries,
 )
@@ -88,17 +90,6 @@ class ImportSummary:
         return sum(self.updated.values())
 
 
-class Reader(Protocol):
-    kind: str
-    problems: list[Problem]
-
-    def experiments(self) -> list[SourceExperiment]: ...
-
-
-class _Run(Protocol):
-    def __call__(self, exp: SourceExperiment, ref: object) -> SourceRun | None: ...
-
-
 def _clean(values: Mapping[str, str], limit: int, what: str, where: str, out: list[Problem]):
     """The key-values that our key rules and length limits take; the others reported."""
     kept = {}
@@ -155,7 +146,7 @@ class Importer:
 
     def __init__(
         self,
-        reader: object,
+        reader: SourceReader,
         store: Store,
         summary: ImportSummary,
         *,
@@ -177,7 +168,7 @@ class Importer:
 
     def run(self) -> ImportSummary:
         reader = self.reader
-        exps = reader.experiments()  # type: ignore[attr-defined]
+        exps = reader.experiments()
         if self.only is not None:
             exps = [e for e in exps if e.name in self.only]
         self.progress(PHASE_EXPERIMENTS, 0, len(exps))
@@ -185,29 +176,24 @@ class Importer:
             self.experiment(exp)
             self.progress(PHASE_EXPERIMENTS, done, len(exps))
         exps = [e for e in exps if e.mlflow_id in self.exp_ids]
-        refs: list[tuple[SourceExperiment, object]] = []
-        for exp in exps:
-            if hasattr(reader, "run_folders"):
-                refs += [(exp, ref) for ref in reader.run_folders(exp)]
-            else:
-                refs += [(exp, ref) for ref in reader.run_ids(exp)]  # type: ignore[attr-defined]
+        refs = [(exp, ref) for exp in exps for ref in reader.run_refs(exp)]
         self.progress(PHASE_RUNS, 0, len(refs))
         for done, (exp, ref) in enumerate(refs, start=1):
-            found = reader.run(exp, ref)  # type: ignore[attr-defined]
+            found = reader.run(exp, ref)
             if found is not None:
                 self.import_run(found)
             self.progress(PHASE_RUNS, done, len(refs))
-        models = [m for exp in exps for m in reader.logged_models(exp)]  # type: ignore[attr-defined]
+        models = [m for exp in exps for m in reader.logged_models(exp)]
         self.progress(PHASE_MODELS, 0, len(models))
         for done, model in enumerate(models, start=1):
             self.logged_model(model)
             self.progress(PHASE_MODELS, done, len(models))
-        registered = [] if self.only is not None else list(reader.registered_models())  # type: ignore[attr-defined]
+        registered = [] if self.only is not None else list(reader.registered_models())
         self.progress(PHASE_REGISTRY, 0, len(registered))
         for done, source_model in enumerate(registered, start=1):
             self.registered_model(source_model)
             self.progress(PHASE_REGISTRY, done, len(registered))
-        self.summary.skipped = [*reader.problems, *self.problems]  # type: ignore[attr-defined]
+        self.summary.skipped = [*reader.problems, *self.problems]
         return self.summary
 
     def _count(self, kind: str, added: int = 0, existing: int = 0, updated: int = 0) -> None:
@@ -374,15 +360,12 @@ class Importer:
 
     def _run_data(self, run: SourceRun, row: int, exp: int, state: RunState | None) -> None:
         reader = self.reader
-        for series in reader.series(run):  # type: ignore[attr-defined]
+        for series in reader.series(run):
             self._series(series, row, state)
         inputs = []
         for item in run.inputs:
             try:
-                check = keys.check_dataset_inputs
-                from mltop.store.entities import Dataset, DatasetInput, InputTag
-
-                check([DatasetInput(
+                keys.check_dataset_inputs([DatasetInput(
                     Dataset(item.name, item.digest, item.source_type, item.source, item.schema,
                             item.profile),
                     [InputTag(k, v) for k, v in item.tags.items()],
@@ -417,7 +400,7 @@ class Importer:
         self.target.add_points(list(zip(repeat(row, n), repeat(key, n), *new, strict=True)))
 
     def _artifacts(self, run: SourceRun) -> None:
-        found = self.reader.artifact_dir(run)  # type: ignore[attr-defined]
+        found = self.reader.artifact_dir(run)
         if found is None:
             if run.artifact_uri:
                 self.problems.append(
@@ -461,7 +444,7 @@ class Importer:
                 continue
             metrics.append(metric)
         self._count(LOGGED_MODELS, added=1)
-        source = self.reader.model_artifact_dir(model)  # type: ignore[attr-defined]
+        source = self.reader.model_artifact_dir(model)
         dest = self.store.path / MODELS_DIR / model.model_id / "artifacts"
         if source == NO_FILES:
             pass

@@ -5,7 +5,7 @@ what was updated, and what was skipped (where, and why)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -27,16 +27,23 @@ def import_group() -> None:
 
 
 @contextmanager
-def _progress_bars(show: bool) -> Iterator[object]:
+def _progress_bars(show: bool) -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback (phase, done, total) drawing a bar per phase on stderr, when it
     is a terminal (and `show`); else one that draws nothing."""
     console = Console(file=sys.stderr, highlight=False)
     if not show or not console.is_terminal:
         yield lambda phase, done, total: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    tasks: dict[str, object] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description:<16}", markup=False),
         BarColumn(),
@@ -50,7 +57,7 @@ def _progress_bars(show: bool) -> Iterator[object]:
             task = tasks.get(phase)
             if task is None:
                 task = tasks[phase] = bars.add_task(phase, total=total)
-            bars.update(task, completed=done, total=total)  # type: ignore[arg-type]
+            bars.update(task, completed=done, total=total)
 
         yield update
 
@@ -138,7 +145,7 @@ def import_mlflow_command(
             source,
             chosen_store(ctx, store_path),
             dry_run=dry_run,
-            progress=progress,  # type: ignore[arg-type]
+            progress=progress,
             experiments=list(experiments) or None,
         )
     if as_json:
