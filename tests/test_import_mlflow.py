@@ -174,7 +174,13 @@ def test_a_newer_copy_adds_only_what_is_new(fx: Path, tmp_path: Path) -> None:
     new_meta.write_text(new_meta.read_text().replace(run_dir.name, new_id))
     version = mlruns / "models" / "model-1" / "version-3" / "meta.yaml"
     version.write_text(version.read_text().replace("current_stage: None", "current_stage: Staging"))
+    dry = import_mlflow(mlruns, tmp_path / "store", dry_run=True)
+    with Store(tmp_path / "store") as store:
+        assert store.get_run(run_dir.name).info.status == "RUNNING"  # nothing written
+        assert len(store.get_metric_history(run_dir.name, "loss")) == 5
+        assert not store.run_keys([new_id])
     summary = import_mlflow(mlruns, tmp_path / "store")
+    assert (dry.added, dry.updated) == (summary.added, summary.updated)
     assert summary.added["runs"] == 1
     assert summary.updated["runs"] == 1
     assert summary.added["metric points"] == (len(lines) - 5) + sum(
