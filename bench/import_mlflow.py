@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 TARGET_RATE = 100_000  # points/s
@@ -135,10 +136,17 @@ def time_import(source: Path, folder: Path, expected_points: int) -> float:
 
 
 def import_rate(
-    runs: int = 1000, points: int = 10_000, *, keys: int = 2, repeat: int = 1, db: bool = True
+    runs: int = 1000,
+    points: int = 10_000,
+    *,
+    keys: int = 2,
+    repeat: int = 1,
+    db: bool = True,
+    report: Callable[[str, float], None] | None = None,
 ) -> dict[str, float]:
     """Points/s of importing an MLflow file store (and an SQLite database of the same) of
-    `runs` runs x `points` points: the median of `repeat` imports of each."""
+    `runs` runs x `points` points: the median of `repeat` imports of each. `report` is
+    called with each rate as it is measured."""
     total = runs * (points // keys) * keys
     rates = {}
     with tempfile.TemporaryDirectory(prefix="mltop-bench-import-") as tmp:
@@ -146,10 +154,15 @@ def import_rate(
         write_file_store(folder / "mlruns", runs, points, keys)
         times = [time_import(folder / "mlruns", folder, total) for _ in range(repeat)]
         rates["file store"] = total / statistics.median(times)
+        if report is not None:
+            report("file store", rates["file store"])
+        shutil.rmtree(folder / "mlruns")
         if db:
             write_database(folder / "mlflow.db", runs, points, keys)
             times = [time_import(folder / "mlflow.db", folder, total) for _ in range(repeat)]
             rates["sqlite"] = total / statistics.median(times)
+            if report is not None:
+                report("sqlite", rates["sqlite"])
     return rates
 
 
@@ -167,12 +180,18 @@ def main() -> None:
         f"import of {args.runs} runs x {args.points} points ({total:,} points, "
         f"{args.keys} keys a run; {what} {args.repeat} run(s))"
     )
-    rates = import_rate(
-        args.runs, args.points, keys=args.keys, repeat=args.repeat, db=not args.no_db
-    )
-    for kind, rate in rates.items():
+
+    def report(kind: str, rate: float) -> None:
         verdict = "ok" if rate >= TARGET_RATE else f"below the {TARGET_RATE:,} target"
-        print(f"  MLflow {kind:<10}  {rate:>12,.0f} points/s  ({total / rate:.1f} s)  {verdict}")
+        print(
+            f"  MLflow {kind:<10}  {rate:>12,.0f} points/s  ({total / rate:.1f} s)  {verdict}",
+            flush=True,
+        )
+
+    import_rate(
+        args.runs, args.points, keys=args.keys, repeat=args.repeat, db=not args.no_db,
+        report=report,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
