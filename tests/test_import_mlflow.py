@@ -440,3 +440,30 @@ def test_deleted_experiments_and_folders_without_meta(fx: Path, tmp_path: Path) 
         count = expected()["file_store"]["experiments"]["exp-1-1"]
         assert len(store.list_runs([deleted.experiment_id], view="all")) == count
         assert store.list_runs([deleted.experiment_id]) == []  # hidden in the active view
+
+
+def test_a_run_the_store_refuses_is_reported_and_the_import_goes_on(
+    fx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltop.store.errors import InvalidValueError, StoreFullError
+    from mltop.store.sqlite.imports import ImportTarget
+
+    refused = sorted(source_run_ids(fx, "file_store"))[0]
+    add_run = ImportTarget.add_run
+
+    def picky(self: ImportTarget, run_id: str, *args: object, **kwargs: object) -> int:
+        if run_id == refused:
+            raise InvalidValueError("refused by a rule")
+        return add_run(self, run_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImportTarget, "add_run", picky)
+    summary = import_mlflow(fx / "mlruns", tmp_path / "store")
+    assert summary.added["runs"] == len(source_run_ids(fx, "file_store")) - 1
+    assert any(refused in p.where and "refused by a rule" in p.reason for p in summary.skipped)
+
+    def full(self: ImportTarget, *args: object, **kwargs: object) -> int:
+        raise StoreFullError("the disk is full")
+
+    monkeypatch.setattr(ImportTarget, "add_run", full)
+    with pytest.raises(StoreFullError):  # a failing store stops the import
+        import_mlflow(fx / "mlruns", tmp_path / "store")

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from mltop.store import keys
 from mltop.store.entities import Dataset, DatasetInput, InputTag
-from mltop.store.errors import ValidationError
+from mltop.store.errors import MltopError, StoreError, ValidationError
 from mltop.store.imports.records import (
     MODEL_ID,
     NO_FILES,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mltop.store.sqlite.tracking import Store
 
 Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
 
 # What an import counts, in the order a summary shows them.
 EXPERIMENTS = "experiments"
@@ -181,20 +182,32 @@ class Importer:
         for done, (exp, ref) in enumerate(refs, start=1):
             found = reader.run(exp, ref)
             if found is not None:
-                self.import_run(found)
+                self._guarded(found.where, "run", self.import_run, found)
             self.progress(PHASE_RUNS, done, len(refs))
         models = [m for exp in exps for m in reader.logged_models(exp)]
         self.progress(PHASE_MODELS, 0, len(models))
         for done, model in enumerate(models, start=1):
-            self.logged_model(model)
+            self._guarded(model.where, "logged model", self.logged_model, model)
             self.progress(PHASE_MODELS, done, len(models))
         registered = [] if self.only is not None else list(reader.registered_models())
         self.progress(PHASE_REGISTRY, 0, len(registered))
         for done, source_model in enumerate(registered, start=1):
-            self.registered_model(source_model)
+            self._guarded(
+                source_model.where, "registered model", self.registered_model, source_model
+            )
             self.progress(PHASE_REGISTRY, done, len(registered))
         self.summary.skipped = [*reader.problems, *self.problems]
         return self.summary
+
+    def _guarded(self, where: str, what: str, step: Callable[[T], None], item: T) -> None:
+        """`step(item)`; a refusal of the store's rules (not a failing store: busy, full,
+        damaged, which stops the import) is reported, and the import goes on."""
+        try:
+            step(item)
+        except StoreError:
+            raise
+        except MltopError as exc:
+            self.problems.append(Problem(where, f"{exc}: {what} not imported"))
 
     def _count(self, kind: str, added: int = 0, existing: int = 0, updated: int = 0) -> None:
         if added:
@@ -285,9 +298,6 @@ class Importer:
         stage = "deleted" if run.lifecycle_stage == "deleted" else "active"
         state = None if exp < 0 else self.target.run(run.run_id)
         if state is None:
-            self._count(RUNS, added=1)
-            self._count(PARAMS, added=len(params))
-            self._count(TAGS, added=len(tags))
             row = -1
             if not self.dry_run:
                 row = self.target.add_run(
@@ -303,6 +313,9 @@ class Importer:
                     tags=tags,
                     params=params,
                 )
+            self._count(RUNS, added=1)
+            self._count(PARAMS, added=len(params))
+            self._count(TAGS, added=len(tags))
         else:
             row = state.row
             if state.experiment_id != exp:
@@ -349,14 +362,14 @@ class Importer:
                     Problem(run.where, f"param {key!r} is {held!r} in the store and {value!r:.80} "
                                        "in the source (params are immutable): kept as it was")
                 )  # fmt: skip
-        self._count(TAGS, added=len(changed_tags), existing=len(tags) - len(changed_tags))
-        self._count(PARAMS, added=len(new_params), existing=len(params) - len(new_params))
         if columns or changed_tags or new_params:
-            self._count(RUNS, updated=1)
             if not self.dry_run:
                 self.target.update_run(state.row, columns, changed_tags, new_params)
+            self._count(RUNS, updated=1)
         else:
             self._count(RUNS, existing=1)
+        self._count(TAGS, added=len(changed_tags), existing=len(tags) - len(changed_tags))
+        self._count(PARAMS, added=len(new_params), existing=len(params) - len(new_params))
 
     def _run_data(self, run: SourceRun, row: int, exp: int, state: RunState | None) -> None:
         reader = self.reader
@@ -443,7 +456,6 @@ class Importer:
                 self.problems.append(Problem(model.where, f"{exc}: metric skipped"))
                 continue
             metrics.append(metric)
-        self._count(LOGGED_MODELS, added=1)
         source = self.reader.model_artifact_dir(model)
         dest = self.store.path / MODELS_DIR / model.model_id / "artifacts"
         if source == NO_FILES:
@@ -457,6 +469,7 @@ class Importer:
                                      "nor under the source: not copied")
             )  # fmt: skip
         if self.dry_run:
+            self._count(LOGGED_MODELS, added=1)
             return
         dest.mkdir(parents=True, exist_ok=True)
         files: dict[str, FileDigest] | None = None
@@ -483,6 +496,7 @@ class Importer:
             metrics=metrics,
             files=files,
         )
+        self._count(LOGGED_MODELS, added=1)
 
     # -- the registry --------------------------------------------------------------------
 
@@ -495,14 +509,14 @@ class Importer:
         tags = _clean(model.tags, keys.MAX_TAG_VALUE_LENGTH, "tag", model.where, self.problems)
         state = self.target.registered_model(model.name)
         if state is None:
-            self._count(MODELS, added=1)
-            self._count(TAGS, added=len(tags))
             model_id = -1
             if not self.dry_run:
                 model_id = self.target.add_registered_model(
                     model.name, model.creation_time, model.last_update_time, model.description,
                     tags,
                 )  # fmt: skip
+            self._count(MODELS, added=1)
+            self._count(TAGS, added=len(tags))
             versions: dict[int, tuple] = {}
             aliases: dict[str, int] = {}
         else:
