@@ -271,7 +271,7 @@ def test_artifact_links_out_of_the_source_are_not_followed(fx: Path, tmp_path: P
     assert not (copied / "leak.txt").exists()
 
 
-def test_missing_source_and_server_url_are_clear_errors(tmp_path: Path) -> None:
+def test_missing_source_and_server_url_are_clear_errors(fx: Path, tmp_path: Path) -> None:
     with pytest.raises(ImportSourceError, match="does not exist"):
         import_mlflow(tmp_path / "nowhere", tmp_path / "store")
     with pytest.raises(UnsupportedSourceError, match="not supported yet"):
@@ -280,7 +280,12 @@ def test_missing_source_and_server_url_are_clear_errors(tmp_path: Path) -> None:
     sqlite3.connect(not_mlflow).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(ImportSourceError, match="not MLflow's"):
         import_mlflow(not_mlflow, tmp_path / "store")
-    assert not (tmp_path / "store").exists()
+    with pytest.raises(ImportSourceError, match=r"did you mean .*mlruns"):
+        import_mlflow(fx, tmp_path / "store")  # the folder holding mlruns/
+    import_mlflow(fx / "mlruns", tmp_path / "store")
+    with pytest.raises(ImportSourceError, match="an mltop store, not an MLflow one"):
+        import_mlflow(tmp_path / "store", tmp_path / "other")
+    assert not (tmp_path / "other").exists()
 
 
 def test_cli_dry_run_then_import_then_again(fx: Path, tmp_path: Path) -> None:

@@ -88,9 +88,29 @@ def _reader(source: str | os.PathLike[str]) -> tuple[SourceReader, str]:
             raise ImportSourceError(str(exc)) from exc
     if not path.is_dir():
         raise ImportSourceError(f"{path} is neither a folder (mlruns/) nor an mlflow.db file")
+    _check_file_store(path)
     from mltop.store.imports.mlflow_files import FileStoreReader
 
     return FileStoreReader(path), str(path)
+
+
+def _check_file_store(path: Path) -> None:
+    """Refuse a folder that is plainly not an MLflow file store, before reading it."""
+    if (path / DB_NAME).is_file():
+        raise ImportSourceError(f"{path} is an mltop store, not an MLflow one: nothing to import")
+    try:
+        folders = [p for p in path.iterdir() if p.is_dir()]
+    except OSError as exc:
+        raise ImportSourceError(f"{path} cannot be read ({exc.strerror or exc})") from exc
+    if any((p / "meta.yaml").exists() for p in folders) or any(
+        p.name in (".trash", "models") for p in folders
+    ):
+        return
+    found = [str(path / name) for name in ("mlruns", "mlflow.db") if (path / name).exists()]
+    hint = f"; did you mean {' or '.join(found)}?" if found else ""
+    raise ImportSourceError(
+        f"{path} is not an MLflow file store (no experiment folder with a meta.yaml){hint}"
+    )
 
 
 def import_mlflow(
