@@ -63,3 +63,11 @@ def test_old_two_field_lines_and_truncated_tails() -> None:
     assert isinstance(parse_metric_line(b"1 1_0 2\n"), LineSkip)  # Python's float() takes it
     assert isinstance(parse_metric_line(b"1 \t2 3\n"), LineSkip)
     assert isinstance(parse_metric_line(b"99999999999999999999 1 2\n"), LineSkip)
+
+
+def test_a_file_of_number_like_junk_is_read_line_by_line() -> None:
+    columns, skips = parse_metric_file(b"1 naf 2\n3 0.5 4\n5 e 6\n7 -inf 8\n")
+    assert columns.points() == [Point(4, 3, 0.5), Point(8, 7, -math.inf)]
+    assert [skip.line for skip in skips] == [1, 3]
+    columns, skips = parse_metric_file(b"1 nan 2\n3 NaN 4\n")
+    assert columns.values == [None, None] and skips == []

@@ -17,8 +17,9 @@ _FLOAT = rb"[-+]?(?:[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9
 _LINE = re.compile(
     rb"(" + _INT + rb") (" + _FLOAT + rb")(?: (" + _INT + rb")(?: [^ \n\r]+ [^ \n\r]+)?)?"
 )
-# A whole file of plain three-field lines: read with C-level splits and conversions.
-_PLAIN_FILE = re.compile(rb"(?:" + _INT + rb" " + _FLOAT + rb" " + _INT + rb"\n)*")
+# A whole file of plain three-field lines: read with C-level splits and conversions (the
+# values' characters only are checked here; float() refuses what is not a number).
+_PLAIN_FILE = re.compile(rb"(?:" + _INT + rb" [-+0-9.eEnaifNAIFty]+ " + _INT + rb"\n)*")
 
 
 class Point(NamedTuple):
@@ -88,10 +89,14 @@ def parse_metric_file(data: bytes) -> tuple[Columns, list[LineSkip]]:
             and min(steps) >= INT64_MIN
             and max(steps) <= INT64_MAX
         ):
-            values: list[float | None] = list(map(float, fields[1::3]))
-            if b"nan" in data or b"NaN" in data:
-                values = [None if v != v else v for v in values]
-            return Columns(steps, stamps, values), []
+            try:
+                values: list[float | None] = list(map(float, fields[1::3]))
+            except ValueError:
+                pass  # a value that is no number: found line by line below
+            else:
+                if b"n" in data or b"N" in data:  # nan, NaN (and inf): NaN is kept as None
+                    values = [None if v != v else v for v in values]
+                return Columns(steps, stamps, values), []
     out = Columns([], [], [])
     skips: list[LineSkip] = []
     for number, line in enumerate(data.splitlines(keepends=True), start=1):
