@@ -473,3 +473,23 @@ def test_a_run_the_store_refuses_is_reported_and_the_import_goes_on(
     monkeypatch.setattr(ImportTarget, "add_run", full)
     with pytest.raises(StoreFullError):  # a failing store stops the import
         import_mlflow(fx / "mlruns", tmp_path / "store")
+
+
+def test_a_version_recorded_by_its_artifact_path_finds_the_copied_files(
+    fx: Path, tmp_path: Path
+) -> None:
+    mlruns = fx / "mlruns"
+    meta = mlruns / "models" / "model-1" / "version-1" / "meta.yaml"
+    run_id = next(line.split()[1] for line in meta.read_text().splitlines() if "run_id:" in line)
+    run_dir = next(mlruns.glob(f"*/{run_id}"))
+    (run_dir / "artifacts" / "model").mkdir()
+    (run_dir / "artifacts" / "model" / "MLmodel").write_text("flavors: {}\n")
+    # As MLflow 2 recorded a version's source: its files' place on the machine it ran on.
+    old = f"file:///fixture/seed1/mlruns/{run_dir.parent.name}/{run_id}/artifacts/model"
+    meta.write_text(meta.read_text().replace(f"source: runs:/{run_id}/model", f"source: {old}"))
+    import_mlflow(mlruns, tmp_path / "store")
+    with Store(tmp_path / "store") as store:
+        assert store.registry.get_model_version("model-1", 1).source == old  # as recorded
+        where = Path(store.registry.download_uri("model-1", 1))
+        assert where == tmp_path / "store" / "artifacts" / run_id / "model"
+        assert (where / "MLmodel").is_file()

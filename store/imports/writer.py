@@ -164,6 +164,7 @@ class Importer:
         self.problems: list[Problem] = []
         self.exp_ids: dict[str, int] = {}  # MLflow's experiment id -> ours (-1: dry run, new)
         self.comment = f"imported from MLflow ({summary.source})"
+        self.artifact_uris: dict[str, str] = {}  # run id -> its artifact location in the source
 
     # -- the whole import ----------------------------------------------------------------
 
@@ -324,6 +325,7 @@ class Importer:
                                        "store already: left there, its data merged")
                 )  # fmt: skip
             self._merge_run(run, state, name, end, stage, user, parent, tags, params)
+        self.artifact_uris[run.run_id] = run.artifact_uri
         self._run_data(run, row, exp, state)
 
     def _merge_run(
@@ -500,6 +502,22 @@ class Importer:
 
     # -- the registry --------------------------------------------------------------------
 
+    def _storage(self, source: str, run_id: str, model_id: str | None) -> str | None:
+        """Where a version's files are in this store, when its source names them by a
+        location of the source's (a logged model's, or a path among its run's artifacts,
+        as MLflow 2 recorded sources): the copies made here. None: its source says it."""
+        if model_id and self.target.has_logged_model(model_id):
+            return str(self.store.path / MODELS_DIR / model_id / "artifacts")
+        root = self.artifact_uris.get(run_id, "").rstrip("/")
+        if not root or source.startswith(("runs:/", "models:/")):
+            return None
+        if source != root and not source.startswith(root + "/"):
+            return None
+        rest = [p for p in source[len(root) :].split("/") if p]
+        if ".." in rest:
+            return None
+        return str((self.store.path / ARTIFACTS_DIR / run_id).joinpath(*rest))
+
     def registered_model(self, model: SourceModel) -> None:
         try:
             validate_model_name(model.name)
@@ -549,9 +567,7 @@ class Importer:
                 held.add(version.version)
                 if self.dry_run:
                     continue
-                storage = None
-                if version.model_id and self.target.has_logged_model(version.model_id):
-                    storage = str(self.store.path / MODELS_DIR / version.model_id / "artifacts")
+                storage = self._storage(version.source, version.run_id, version.model_id)
                 self.target.add_version(
                     model_id,
                     model.name,
