@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from mltop.store import Store
+from mltop.store.entities import RunModel
 from mltop.store.imports import ImportSourceError, UnsupportedSourceError, import_mlflow
 from mltop.tui.cli import main
 
@@ -390,6 +391,11 @@ def _logged_model_store(root: Path) -> tuple[str, str]:
     (model / "tags" / "k").write_text("v")
     (model / "metrics" / "acc").write_text(f"1795920525398 0.5 0 {run_id}\n")
     (model / "artifacts" / "MLmodel").write_text("flavors: {}\n")
+    (run / "outputs" / model_id).mkdir(parents=True)
+    (run / "outputs" / model_id / "meta.yaml").write_text(  # the ids swapped, as MLflow does
+        f"destination_id: {run_id}\ndestination_type: MODEL_OUTPUT\nsource_id: {model_id}\n"
+        "source_type: RUN_OUTPUT\nstep: 3\ntags: {}\n"
+    )
     return run_id, model_id
 
 
@@ -419,6 +425,10 @@ def test_datasets_and_logged_models_come_over(tmp_path: Path) -> None:
         assert [(m.key, m.value, m.run_id) for m in logged.metrics] == [("acc", 0.5, run_id)]
         assert (Path(logged.artifact_location) / "MLmodel").is_file()
         assert set(store.logged_model_files(model_id)) == {"MLmodel"}
+        assert store.logged_models.run_links(run_id) == [
+            RunModel(model_id, "input", 0),
+            RunModel(model_id, "output", 3),
+        ]
     again = import_mlflow(tmp_path / "mlruns", tmp_path / "store")
     assert again.total_added == 0 and again.existing["logged models"] == 1
 
@@ -493,3 +503,50 @@ def test_a_version_recorded_by_its_artifact_path_finds_the_copied_files(
         where = Path(store.registry.download_uri("model-1", 1))
         assert where == tmp_path / "store" / "artifacts" / run_id / "model"
         assert (where / "MLmodel").is_file()
+
+
+def test_datasets_and_logged_models_from_the_database(fx: Path, tmp_path: Path) -> None:
+    db = fx / "mlflow.db"
+    conn = sqlite3.connect(db)
+    run_id, exp = conn.execute(
+        "SELECT run_uuid, experiment_id FROM runs WHERE name = 'exp-1-0-run2'"
+    ).fetchone()
+    model_id = "m-" + "12" * 16
+    conn.execute(
+        "INSERT INTO datasets VALUES ('d1', ?, 'train', 'abc', 'local', '{\"uri\": \"x\"}', "
+        "NULL, NULL)",
+        (exp,),
+    )
+    conn.execute("INSERT INTO inputs VALUES ('i1', 'DATASET', 'd1', 'RUN', ?, 0)", (run_id,))
+    conn.execute("INSERT INTO input_tags VALUES ('i1', 'mlflow.data.context', 'eval')")
+    conn.execute(
+        "INSERT INTO inputs VALUES ('i2', 'RUN_OUTPUT', ?, 'MODEL_OUTPUT', ?, 7)",
+        (run_id, model_id),
+    )
+    conn.execute(
+        "INSERT INTO logged_models VALUES (?, ?, 'clf', '/gone/models/x/artifacts', 1, 2, 2, "
+        "'active', 'sklearn', ?, NULL)",
+        (model_id, exp, run_id),
+    )
+    conn.execute("INSERT INTO logged_model_params VALUES (?, ?, 'C', '0.5')", (model_id, exp))
+    conn.execute("INSERT INTO logged_model_tags VALUES (?, ?, 'team', 'a')", (model_id, exp))
+    conn.execute(
+        "INSERT INTO logged_model_metrics VALUES (?, 'f1', 5, 0, NULL, ?, ?, NULL, NULL, NULL)",
+        (model_id, exp, run_id),
+    )
+    conn.commit()
+    conn.close()
+    summary = import_mlflow(db, tmp_path / "store")
+    assert summary.added["logged models"] == 1
+    assert summary.added["dataset inputs"] == 1
+    assert summary.added["run-model links"] == 1
+    assert any(model_id in p.where and "not found" in p.reason for p in summary.skipped)
+    with Store(tmp_path / "store") as store:
+        (used,) = store.get_run(run_id).inputs.dataset_inputs
+        assert (used.dataset.name, used.dataset.digest, used.context) == ("train", "abc", "eval")
+        logged = store.get_logged_model(model_id)
+        assert (logged.name, logged.model_type, logged.status) == ("clf", "sklearn", "READY")
+        assert logged.params == {"C": "0.5"} and logged.tags == {"team": "a"}
+        assert [(m.key, math.isnan(m.value)) for m in logged.metrics] == [("f1", True)]
+        assert store.logged_models.run_links(run_id) == [RunModel(model_id, "output", 7)]
+    assert import_mlflow(db, tmp_path / "store").total_added == 0

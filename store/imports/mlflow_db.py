@@ -190,6 +190,16 @@ class DatabaseReader:
             if value:
                 run.tags.setdefault(tag, str(value))
         run.inputs = self._inputs(run_id)
+        if self._has("inputs"):
+            for model_id, kind, step in self._rows(
+                "SELECT destination_id, source_type, step FROM inputs WHERE source_id = ? AND "
+                "((source_type = 'RUN_INPUT' AND destination_type = 'MODEL_INPUT') OR "
+                "(source_type = 'RUN_OUTPUT' AND destination_type = 'MODEL_OUTPUT')) "
+                "ORDER BY rowid",
+                (run_id,),
+            ):
+                direction = "input" if kind == "RUN_INPUT" else "output"
+                run.model_links.append((str(model_id), direction, int(step or 0)))
         return run
 
     def _inputs(self, run_id: str) -> list[SourceDatasetInput]:

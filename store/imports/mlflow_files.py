@@ -214,18 +214,34 @@ class FileStoreReader:
         except BadFile as exc:
             self.problem(meta_path, f"{exc}: run skipped")
             return None
-        run.inputs = self._inputs(exp, folder)
+        run.inputs = self._inputs(exp, folder, run.model_links)
+        for entry in self._entries(folder / "outputs"):
+            meta_path = Path(entry.path) / "meta.yaml"
+            try:
+                meta = read_meta(meta_path)
+                step = _int(meta.get("step"), "step") or 0
+            except BadFile as exc:
+                self.problem(meta_path, f"{exc}: model output skipped")
+                continue
+            # MLflow names the folder after the model (its meta.yaml swaps the two ids).
+            run.model_links.append((entry.name, "output", step))
         return run
 
-    def _inputs(self, exp: SourceExperiment, folder: Path) -> list[SourceDatasetInput]:
+    def _inputs(
+        self, exp: SourceExperiment, folder: Path, links: list[tuple[str, str, int]]
+    ) -> list[SourceDatasetInput]:
+        """The run's dataset inputs; the logged models it used are added to `links`."""
         found = []
         datasets = Path(exp.where) / "datasets"
         for entry in self._entries(folder / "inputs"):
             meta_path = Path(entry.path) / "meta.yaml"
             try:
                 meta = read_meta(meta_path)
+                if meta.get("source_type") == "MODEL":
+                    links.append((_text(meta.get("source_id")), "input", 0))
+                    continue
                 if meta.get("source_type") != "DATASET":
-                    continue  # a logged model used as input
+                    continue
                 dataset_path = datasets / _text(meta.get("source_id")) / "meta.yaml"
                 if "/" in _text(meta.get("source_id")) or ".." in _text(meta.get("source_id")):
                     raise BadFile("names a dataset outside the experiment")

@@ -59,6 +59,8 @@ class SourceRun:
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     inputs: list[SourceDatasetInput] = field(default_factory=list)
+    # Logged models the run used ("input") or produced ("output"): (model id, direction, step)
+    model_links: list[tuple[str, str, int]] = field(default_factory=list)
     where: str = ""
 
 

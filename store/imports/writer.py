@@ -51,11 +51,12 @@ POINTS = "metric points"
 DATASETS = "dataset inputs"
 ARTIFACTS = "artifact files"
 LOGGED_MODELS = "logged models"
+MODEL_LINKS = "run-model links"
 MODELS = "registered models"
 VERSIONS = "model versions"
 ALIASES = "aliases"
-KINDS = (EXPERIMENTS, RUNS, PARAMS, TAGS, POINTS, DATASETS, ARTIFACTS, LOGGED_MODELS, MODELS,
-         VERSIONS, ALIASES)  # fmt: skip
+KINDS = (EXPERIMENTS, RUNS, PARAMS, TAGS, POINTS, DATASETS, ARTIFACTS, LOGGED_MODELS,
+         MODEL_LINKS, MODELS, VERSIONS, ALIASES)  # fmt: skip
 
 # The phases progress is reported for.
 PHASE_EXPERIMENTS = "experiments"
@@ -396,6 +397,20 @@ class Importer:
                            item.profile, item.tags))  # fmt: skip
         if inputs and not self.dry_run:
             self.target.add_inputs(row, exp, inputs)
+        links = []
+        for model_id, direction, step in dict.fromkeys(run.model_links):
+            if not MODEL_ID.fullmatch(model_id):
+                self.problems.append(
+                    Problem(run.where, f"model id {model_id!r:.60} is not m- and 32 hex digits: "
+                                       f"model {direction} skipped")
+                )  # fmt: skip
+            elif state is not None and (model_id, direction) in state.model_links:
+                self._count(MODEL_LINKS, existing=1)
+            else:
+                links.append((model_id, direction, step))
+        if links and not self.dry_run:
+            self.target.add_model_links(row, links)
+        self._count(MODEL_LINKS, added=len(links))
         self._artifacts(run)
 
     def _series(self, series: SourceSeries, row: int, state: RunState | None) -> None:

@@ -35,6 +35,7 @@ class RunState:
     params: dict[str, str]
     counts: dict[str, int]  # points held per metric key
     datasets: set[tuple[str, str]]
+    model_links: set[tuple[str, str]]  # (model id, direction)
 
 
 @dataclass
@@ -136,9 +137,13 @@ class ImportTarget:
                 (row[0],),
             )
         )
-        return RunState(
-            row[0], row[1], row[2] or "", row[3], row[4], row[5], tags, params, counts, datasets
+        links = set(
+            conn.execute("SELECT model_id, direction FROM run_models WHERE run = ?", (row[0],))
         )
+        return RunState(
+            row[0], row[1], row[2] or "", row[3], row[4], row[5], tags, params, counts, datasets,
+            links,
+        )  # fmt: skip
 
     def add_run(
         self,
@@ -250,6 +255,17 @@ class ImportTarget:
                         json.dumps([[k, v] for k, v in tags.items()]),
                     ),
                 )
+            conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (self.db.next_seq(conn), row))
+
+    def add_model_links(self, row: int, links: Sequence[tuple[str, str, int]]) -> None:
+        """Logged models (id, "input" or "output", step) a run used or produced, as
+        `LoggedModels.link_run` records them."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT INTO run_models (run, model_id, direction, step) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run, model_id, direction) DO NOTHING",
+                [(row, *link) for link in links],
+            )
             conn.execute("UPDATE runs SET seq = ? WHERE id = ?", (self.db.next_seq(conn), row))
 
     # -- logged models -------------------------------------------------------------------
