@@ -245,8 +245,10 @@ class Importer:
             return
         ours, our_stage, our_tags = found
         self.exp_ids[exp.mlflow_id] = ours
-        if our_tags.get(MLFLOW_EXPERIMENT_TAG, exp.mlflow_id) != exp.mlflow_id:
-            tags.pop(MLFLOW_EXPERIMENT_TAG)  # another source's experiment of that name
+        if ours == 0 or our_tags.get(MLFLOW_EXPERIMENT_TAG, exp.mlflow_id) != exp.mlflow_id:
+            # The Default experiment every store has, or another source's experiment of
+            # that name: not marked as this source's.
+            tags.pop(MLFLOW_EXPERIMENT_TAG)
         changed = {k: v for k, v in tags.items() if our_tags.get(k) != v}
         mine = our_tags.get(MLFLOW_EXPERIMENT_TAG) == exp.mlflow_id
         new_stage = stage if mine and stage != our_stage and ours != 0 else None
