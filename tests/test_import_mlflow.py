@@ -552,3 +552,15 @@ def test_datasets_and_logged_models_from_the_database(fx: Path, tmp_path: Path) 
         assert [(m.key, math.isnan(m.value)) for m in logged.metrics] == [("f1", True)]
         assert store.logged_models.run_links(run_id) == [RunModel(model_id, "output", 7)]
     assert import_mlflow(db, tmp_path / "store").total_added == 0
+
+
+def test_run_status_by_name_or_unknown(fx: Path, tmp_path: Path) -> None:
+    metas = sorted((fx / "mlruns").glob("*/*/metrics/loss"))
+    named, unknown = (p.parent.parent / "meta.yaml" for p in metas[:2])
+    named.write_text(named.read_text().replace("status: 3", "status: KILLED"))
+    unknown.write_text(unknown.read_text().replace("status: 3", "status: 7"))
+    summary = import_mlflow(fx / "mlruns", tmp_path / "store")
+    assert "unknown run status 7" in {p.where: p.reason for p in summary.skipped}[str(unknown)]
+    with Store(tmp_path / "store") as store:
+        assert store.get_run(named.parent.name).info.status == "KILLED"
+        assert not store.run_keys([unknown.parent.name])

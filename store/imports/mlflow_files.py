@@ -183,7 +183,8 @@ class FileStoreReader:
             run_id = _text(meta.get("run_id") or meta.get("run_uuid"))
             if run_id != folder.name:
                 raise BadFile(f"names run {run_id!r}, not its folder's {folder.name!r}")
-            status = _int(meta.get("status"), "status")
+            named = {v: k for k, v in RUN_STATUS.items()}.get(_text(meta.get("status")).upper())
+            status = named or _int(meta.get("status"), "status")
             if status not in RUN_STATUS:
                 raise BadFile(f"has an unknown run status {meta.get('status')!r:.40}")
             tags = self.key_values(folder / "tags")
