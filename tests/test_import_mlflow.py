@@ -436,8 +436,9 @@ def test_datasets_and_logged_models_come_over(tmp_path: Path) -> None:
 
 
 def test_only_the_experiments_named(fx: Path, tmp_path: Path) -> None:
-    summary = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=["exp-1-0"])
+    summary = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=["exp-1-0", "nope"])
     assert summary.added["runs"] == expected()["file_store"]["experiments"]["exp-1-0"]
+    assert [p.reason for p in summary.skipped] == ["no experiment named 'nope'"]
     assert summary.added["registered models"] == 0
     with Store(tmp_path / "store") as store:
         assert store.get_experiment_by_name("exp-1-1") is None

@@ -173,6 +173,8 @@ class Importer:
         reader = self.reader
         exps = reader.experiments()
         if self.only is not None:
+            for name in sorted(self.only - {e.name for e in exps}):
+                self.problems.append(Problem(self.summary.source, f"no experiment named {name!r}"))
             exps = [e for e in exps if e.name in self.only]
         self.progress(PHASE_EXPERIMENTS, 0, len(exps))
         for done, exp in enumerate(exps, start=1):
