@@ -27,14 +27,29 @@ def choose_store(path: str | os.PathLike[str] | None) -> None:
     _chosen = None if path is None else os.fspath(path)
 
 
+def server_url(location: object) -> str | None:
+    """`location` when it names a tracking server (`http://...`, `https://...`), else None."""
+    if not isinstance(location, str):
+        return None
+    scheme, sep, _ = location.strip().partition("://")
+    return location.strip() if sep and scheme.lower() in ("http", "https") else None
+
+
 def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Where the store is: `explicit`, else the one `set_tracking_uri` chose, else
     `MLTOP_STORE`, else the nearest `.mltop/` walking up from the working directory, else
-    `.mltop/` in the working directory."""
+    `.mltop/` in the working directory. A URL is never taken for a folder's name: a
+    tracking server's (http://, https://) is refused here (a server has no local path)."""
     chosen = explicit if explicit not in (None, "") else _chosen
     if chosen is None:
         chosen = os.environ.get("MLTOP_STORE") or None
     if chosen is not None:
+        url = server_url(chosen) if isinstance(chosen, str) else None
+        if url is not None:
+            raise InvalidValueError(
+                f"store {url!r} is a tracking server's URL, not a folder: this command "
+                "works on a local store (a folder holding mltop.db)"
+            )
         path = Path(chosen).expanduser().absolute()
         if path.name == DB_NAME and path.is_file():
             return path.parent

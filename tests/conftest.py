@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+from server_fixture import mlflow_server  # noqa: F401 - a fixture, for every test file
 
 from mltop import store as mt
 from mltop.store import MltopClient, Store
@@ -33,6 +34,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "MLFLOW_EXPERIMENT_NAME",
         "MLFLOW_EXPERIMENT_ID",
         "MLFLOW_RUN_ID",
+        # Nor the developer's server credentials or TLS settings (the server backend).
+        "MLFLOW_TRACKING_TOKEN",
+        "MLFLOW_TRACKING_USERNAME",
+        "MLFLOW_TRACKING_PASSWORD",
+        "MLFLOW_TRACKING_INSECURE_TLS",
+        "MLFLOW_TRACKING_SERVER_CERT_PATH",
+        "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     ):
         monkeypatch.delenv(name, raising=False)
     # MLflow's usage telemetry would try the network from every test and its subprocesses.
