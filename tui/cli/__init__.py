@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from mltop.store import MltopError
-from mltop.tui.cli import experiments, launch, models, predict, runs, ui
+from mltop.tui.cli import experiments, imports, launch, models, predict, runs, ui
 from mltop.tui.cli.opening import opened, store_option
 from mltop.tui.text import clean
 
@@ -63,3 +63,4 @@ main.add_command(ui.ui_command)
 main.add_command(ui.demo_command)
 main.add_command(launch.run_command)
 main.add_command(predict.predict_command)
+main.add_command(imports.import_group)
