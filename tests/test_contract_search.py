@@ -22,7 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mltop.store import MltopClient, Store
-from mltop.store.entities import Metric
+from mltop.store.entities import (
+    DATASET_CONTEXT_TAG,
+    Dataset,
+    DatasetInput,
+    InputTag,
+    Metric,
+)
 from mltop.store.errors import FilterError
 from mltop.store.server import convert
 from mltop.store.server.tracking import ServerStore
@@ -234,10 +240,68 @@ def test_experiments_search_alike(both: Both) -> None:
         (f"name LIKE '{prefix}%'", None),
         (f"name = '{prefix}-c' or tags.team = 'nlp'", ["name ASC"]),
         (f"name LIKE '{prefix}%' and (tags.team = 'vision' or tags.team = 'nlp')", ["name DESC"]),
+        (f"name LIKE '{prefix}%' and tags.team != 'nlp'", ["creation_time ASC"]),
+        (f"name LIKE '{prefix}%' and (tags.team LIKE 'vis%' or creation_time < 0)", None),
     ]:
         found = {}
         for which, store in (("sqlite", both.sqlite), ("server", both.server)):
             found[which] = [e.name for e in store.search_experiments(text, order)]
+        assert found["sqlite"], text
+        assert found["server"] == found["sqlite"], text
+
+
+def test_views_and_experiment_names_alike(both: Both) -> None:
+    tag = uuid.uuid4().hex[:8]
+    made: dict[str, tuple[str, str]] = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        kept = store.create_experiment(f"views-{tag}-kept")
+        gone = store.create_experiment(f"views-{tag}-gone")
+        store.create_run(kept, "alive", start_time=T0 + 1)
+        dead = store.create_run(kept, "dead", start_time=T0 + 2).info.run_id
+        store.delete_run(dead)
+        store.create_run(gone, "orphan", start_time=T0 + 3)
+        store.delete_experiment(gone)
+        made[which] = (kept, gone)
+    for view, expected in [
+        ("active", ["alive"]),
+        ("deleted", ["orphan", "dead"]),
+        ("all", ["orphan", "dead", "alive"]),
+    ]:
+        for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+            found = store.search_runs(list(made[which]), view=view)
+            assert [r.info.run_name for r in found] == expected, (which, view)
+            assert store.count_runs(list(made[which]), view=view) == len(expected)
+    for store in (both.sqlite, both.server):
+        named = store.search_runs(experiment_names=[f"views-{tag}-kept"], view="all")
+        assert [r.info.run_name for r in named] == ["dead", "alive"]
+
+
+def test_dataset_filters_alike(both: Both) -> None:
+    train = Dataset("train", "d1", "local", '{"uri": "/data/train"}')
+    evals = Dataset("evals", "d2", "local", '{"uri": "/data/eval"}')
+    exps = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        exp = store.create_experiment(f"datasets-{uuid.uuid4().hex}")
+        exps[which] = exp
+        for name, start, inputs in [
+            ("t", T0 + 1, [DatasetInput(train, [InputTag(DATASET_CONTEXT_TAG, "training")])]),
+            ("e", T0 + 2, [DatasetInput(evals, [InputTag(DATASET_CONTEXT_TAG, "eval")])]),
+            ("none", T0 + 3, []),
+        ]:
+            run_id = store.create_run(exp, name, start_time=start).info.run_id
+            if inputs:
+                store.log_inputs(run_id, inputs)
+    for text in [
+        "dataset.name = 'train'",
+        "dataset.name = 'train' or dataset.context = 'eval'",
+        "dataset.digest IN ('d1', 'd2') and dataset.context != 'eval'",
+        "datasets.name LIKE '%s' or params.x = 'y'",
+    ]:
+        found = {
+            which: [r.info.run_name for r in store.search_runs([exps[which]], text)]
+            for which, store in (("sqlite", both.sqlite), ("server", both.server))
+        }
+        assert found["sqlite"], text
         assert found["server"] == found["sqlite"], text
 
 

@@ -376,6 +376,11 @@ class _Query:
     filter: str
 
 
+def _listed(experiment_ids: Iterable[str | int] | None) -> list[str] | None:
+    """Experiment ids as a list (an iterator is read once), None for every experiment."""
+    return None if experiment_ids is None else [str(e) for e in experiment_ids]
+
+
 def row_of(run: Run) -> RunRow:
     """A run as a table's row."""
     return RunRow(run.info, dict(run.data.params), dict(run.data.metrics))
@@ -518,6 +523,8 @@ class ServerSearch:
         experiment_names: Iterable[str] | None = None,
     ) -> PagedList:
         limit = check_max_results(max_results)
+        experiment_ids = _listed(experiment_ids)
+        experiment_names = None if experiment_names is None else list(experiment_names)
         server_order, keys = translate_order(order_by)
         queries = self._queries(experiment_ids, filter_string, view, experiment_names)
         fingerprint = paging.fingerprint(
@@ -661,7 +668,24 @@ class ServerSearch:
         view: str = "active",
         page_size: int = 1000,
     ) -> Iterator[Run]:
-        """Every matching run, read a page at a time (one query) or all at once (an OR)."""
+        """Every matching run: a page at a time (one query), or every match read once and
+        merged (an OR). A bad filter or order is raised here, not at the first run."""
+        check_max_results(page_size)
+        translate_order(order_by)
+        experiment_ids = _listed(experiment_ids)
+        queries = self._queries(experiment_ids, filter_string, view)
+        if len(queries) > 1:
+            return iter(self._all_matches(queries, order_by))
+        return self._pages(experiment_ids, filter_string, order_by, page_size, view)
+
+    def _pages(
+        self,
+        experiment_ids: Iterable[str | int] | None,
+        filter_string: str | None,
+        order_by: Sequence[str] | None,
+        page_size: int,
+        view: str,
+    ) -> Iterator[Run]:
         token = None
         while True:
             page = self._search(experiment_ids, filter_string, order_by, page_size, token, view)
