@@ -11,7 +11,6 @@ with mt.start_run(run_name="lr-0.1") as run:
 from __future__ import annotations
 
 import os
-from typing import cast
 
 from mltop.store import artifacts, data, exceptions, tracking
 from mltop.store.client import MltopClient
@@ -157,9 +156,7 @@ def open_store(
     if url is not None:
         from mltop.store.server.tracking import ServerStore
 
-        # cast: ServerStore is a TrackingStore once its search and change-feed mixins
-        # (store/server/search.py, changes.py) implement theirs.
-        return cast(TrackingStore, ServerStore(url, read_only=bool(read_only)))
+        return ServerStore(url, read_only=bool(read_only))
     return Store(path, create=create, busy_timeout=busy_timeout, read_only=read_only)
 
 

@@ -10,9 +10,9 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from time import time as _time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from mltop.store import keys, media
+from mltop.store import keys, location, media
 from mltop.store.artifact_repo import clean_relative
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import (
@@ -28,12 +28,16 @@ from mltop.store.entities import (
     RunTag,
     ViewType,
 )
-from mltop.store.errors import InvalidValueError
-from mltop.store.location import store_path_from_uri
-from mltop.store.query.paging import PagedList
+from mltop.store.errors import InvalidStateError, InvalidValueError
+from mltop.store.location import server_url, store_path_from_uri
+from mltop.store.query.paging import MAX_RESULTS_LIMIT, PagedList
 from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
 from mltop.store.sqlite.writer import MetricWriter, sync_all
 from mltop.store.system import current_user, system_tags
+
+if TYPE_CHECKING:
+    from mltop.store.server.logging import ServerWriter
+    from mltop.store.server.tracking import ServerStore
 
 _INT64_MIN, _INT64_MAX = keys.INT64_MIN, keys.INT64_MAX
 
@@ -103,35 +107,78 @@ def heartbeat_interval_ms() -> int:
 class MltopClient(RegistryMethods):
     """Tracking operations on one store. Metrics are buffered unless `synchronous`."""
 
+    # The store worked on: a local store (SQLite) or a tracking server's.
+    backend: Store | ServerStore
+    _writer: MetricWriter | ServerWriter
+
     def __init__(
         self,
-        store: Store | str | os.PathLike[str] | None = None,
+        store: Store | ServerStore | str | os.PathLike[str] | None = None,
         *,
         synchronous: bool = False,
         tracking_uri: str | None = None,
         registry_uri: str | None = None,
     ) -> None:
         """A client of the store at `store` (a folder's path, a tracking URI such as
-        `file:///...` or `sqlite:///<folder>/mltop.db`, or a Store); `tracking_uri=` is
-        MLflow's name for it. Without either: the store `set_tracking_uri` chose, else
-        `MLTOP_STORE`, else the nearest `.mltop/`. The registry lives in the same store: a
-        `registry_uri` naming another is refused."""
+        `file:///...` or `sqlite:///<folder>/mltop.db`, a tracking server's `http(s)://`
+        URL, or a store); `tracking_uri=` is MLflow's name for it. Without either: the
+        store `set_tracking_uri` chose, else `MLTOP_STORE`, else the nearest `.mltop/`. The
+        registry lives in the same store: a `registry_uri` naming another is refused."""
         if tracking_uri is not None:
             if store is not None:
                 raise InvalidValueError("give the store or tracking_uri, not both")
             store = tracking_uri
-        if isinstance(store, str) and store:
+        url = chosen_server(store)
+        if url is not None:
+            from mltop.store.server.tracking import ServerStore
+
+            store = ServerStore(url)
+        elif isinstance(store, str) and store:
             store = store_path_from_uri(store)
-        self.store = store if isinstance(store, Store) else Store(store)
-        if registry_uri is not None and store_path_from_uri(registry_uri) != self.store.path:
-            raise InvalidValueError(
-                f"registry_uri {registry_uri!r}: an mltop store keeps its registry inside "
-                f"itself ({self.store.path}); give the same store, or leave it out"
-            )
+        if store is None or isinstance(store, (str, os.PathLike)):
+            store = Store(store)
+        self.backend = store
+        self._check_registry_uri(registry_uri)
         self.synchronous = synchronous
-        self._writer = MetricWriter(self.store)
+        if isinstance(store, Store):
+            self._writer = MetricWriter(store)
+        else:  # a tracking server (its modules imported only for one)
+            from mltop.store.server.logging import ServerWriter
+
+            self._writer = ServerWriter(store.rest)
         self._key_ids: dict[str, int] = {}
         self._run_rows: dict[str, int] = {}
+
+    @property
+    def store(self) -> Store:
+        """The local store this client works on. A client of a tracking server has none
+        (its `backend` is the server's store): what needs a local store (logged models,
+        system metrics sampling...) raises InvalidStateError on one."""
+        backend = self.backend
+        if not isinstance(backend, Store):
+            raise InvalidStateError(
+                f"{backend.location} is a tracking server: this needs a local mltop store "
+                "(a folder holding mltop.db)"
+            )
+        return backend
+
+    def _check_registry_uri(self, registry_uri: str | None) -> None:
+        if registry_uri is None:
+            return
+        store = self.backend
+        if isinstance(store, Store):
+            if store_path_from_uri(registry_uri) == store.path:
+                return
+            where = f"itself ({store.path})"
+        else:
+            url = server_url(registry_uri)
+            if url is not None and url.rstrip("/") == store.location:
+                return
+            where = f"its server ({store.location})"
+        raise InvalidValueError(
+            f"registry_uri {registry_uri!r}: mltop keeps the registry with the runs, in "
+            f"{where}; give the same store, or leave it out"
+        )
 
     # -- experiments ---------------------------------------------------------------------
 
@@ -143,31 +190,31 @@ class MltopClient(RegistryMethods):
     ) -> str:
         """Create an experiment; its id. A run's artifacts live in the store: an
         `artifact_location` is kept as a tag, with a warning (ArtifactLocationWarning)."""
-        return self.store.create_experiment(name, artifact_location_tags(artifact_location, tags))
+        return self.backend.create_experiment(name, artifact_location_tags(artifact_location, tags))
 
     def get_experiment(self, experiment_id: str | int) -> Experiment:
-        return self.store.get_experiment(experiment_id)
+        return self.backend.get_experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
-        return self.store.get_experiment_by_name(name)
+        return self.backend.get_experiment_by_name(name)
 
     def list_experiments(self, view: str = "active") -> list[Experiment]:
-        return self.store.list_experiments(view)
+        return self.backend.list_experiments(view)
 
     def rename_experiment(self, experiment_id: str | int, new_name: str) -> None:
-        self.store.rename_experiment(experiment_id, new_name)
+        self.backend.rename_experiment(experiment_id, new_name)
 
     def delete_experiment(self, experiment_id: str | int) -> None:
-        self.store.delete_experiment(experiment_id)
+        self.backend.delete_experiment(experiment_id)
 
     def restore_experiment(self, experiment_id: str | int) -> None:
-        self.store.restore_experiment(experiment_id)
+        self.backend.restore_experiment(experiment_id)
 
     def set_experiment_tag(self, experiment_id: str | int, key: str, value: object) -> None:
-        self.store.set_experiment_tag(experiment_id, key, value)
+        self.backend.set_experiment_tag(experiment_id, key, value)
 
     def delete_experiment_tag(self, experiment_id: str | int, key: str) -> None:
-        self.store.delete_experiment_tag(experiment_id, key)
+        self.backend.delete_experiment_tag(experiment_id, key)
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -188,7 +235,7 @@ class MltopClient(RegistryMethods):
         all_tags: dict[str, object] = dict(system_tags()) if log_system_info else {}
         all_tags.update(tags or {})
         interval = heartbeat_interval_ms()
-        run = self.store.create_run(
+        run = self.backend.create_run(
             experiment_id,
             run_name,
             start_time=start_time,
@@ -206,16 +253,16 @@ class MltopClient(RegistryMethods):
         """Mark an existing run RUNNING again (attaching this process to it)."""
         interval = heartbeat_interval_ms()
         # Checked afresh (not from the cache): refuses a deleted run before changing it.
-        row = self._run_rows[run_id] = self.store.run_row_id(run_id)
-        self.store.update_run(run_id, status=RUNNING, heartbeat_interval_ms=interval)
+        row = self._run_rows[run_id] = self._writer.run_row(run_id)
+        self.backend.update_run(run_id, status=RUNNING, heartbeat_interval_ms=interval)
         self._writer.watch(row, interval)
-        return self.store.get_run(run_id)
+        return self.backend.get_run(run_id)
 
     def get_run(self, run_id: str) -> Run:
         """A run, with every metric point logged before the call (by any client of this
         process) counted: reads never miss what the script itself logged."""
         sync_all()
-        return self.store.get_run(run_id)
+        return self.backend.get_run(run_id)
 
     def list_runs(
         self,
@@ -224,8 +271,13 @@ class MltopClient(RegistryMethods):
         view: str = "active",
         max_results: int | None = None,
     ) -> list[Run]:
+        """Runs, newest first (all of them unless `max_results`)."""
         sync_all()
-        return self.store.list_runs(experiment_ids, view=view, max_results=max_results)
+        if max_results is not None:
+            return list(
+                self.backend.search_runs(experiment_ids, max_results=max_results, view=view)
+            )
+        return list(self.backend.iter_runs(experiment_ids, view=view, page_size=MAX_RESULTS_LIMIT))
 
     def search_runs(
         self,
@@ -245,7 +297,7 @@ class MltopClient(RegistryMethods):
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [experiment_ids]
         sync_all()  # a search sees every point logged before it
-        return self.store.search_runs(
+        return self.backend.search_runs(
             experiment_ids,
             filter_string,
             order_by,
@@ -266,7 +318,7 @@ class MltopClient(RegistryMethods):
         view: str | None = None,
     ) -> PagedList:
         """Experiments matching a filter, one page; MLflow's parameters, in its order."""
-        return self.store.search_experiments(
+        return self.backend.search_experiments(
             filter_string, order_by, max_results, page_token, view=view_of(view_type, view)
         )
 
@@ -275,7 +327,7 @@ class MltopClient(RegistryMethods):
             self.set_terminated(run_id, status)
             status = None
         if status is not None or name is not None:
-            self.store.update_run(run_id, status=status, run_name=name)
+            self.backend.update_run(run_id, status=status, run_name=name)
 
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
@@ -287,19 +339,19 @@ class MltopClient(RegistryMethods):
         row = self._run_rows.get(run_id)
         if row is not None:
             self._writer.unwatch(row)
-        self.store.update_run(run_id, status=status, end_time=end_time)
+        self.backend.update_run(run_id, status=status, end_time=end_time)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run softly; logging to it is refused until it is restored (its points
         queued before are committed first)."""
         self.flush()
-        self.store.delete_run(run_id)
+        self.backend.delete_run(run_id)
         row = self._run_rows.pop(run_id, None)  # looked up (and refused) afresh next time
         if row is not None:
             self._writer.unwatch(row)
 
     def restore_run(self, run_id: str) -> None:
-        self.store.restore_run(run_id)
+        self.backend.restore_run(run_id)
 
     # -- params and tags -----------------------------------------------------------------
 
@@ -308,33 +360,33 @@ class MltopClient(RegistryMethods):
     ) -> object:
         """Log a parameter (its value as a string); returns `value`. Always written
         through (`synchronous` is accepted for MLflow's signature)."""
-        self.store.log_params(run_id, {key: value})
+        self.backend.log_params(run_id, {key: value})
         return value
 
     def log_params(self, run_id: str, params: Mapping[str, object]) -> None:
-        self.store.log_params(run_id, params)
+        self.backend.log_params(run_id, params)
 
     def set_tag(
         self, run_id: str, key: str, value: object, synchronous: bool | None = None
     ) -> None:
-        self.store.set_tags(run_id, {key: value})
+        self.backend.set_tags(run_id, {key: value})
 
     def set_tags(self, run_id: str, tags: Mapping[str, object]) -> None:
-        self.store.set_tags(run_id, tags)
+        self.backend.set_tags(run_id, tags)
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self.store.delete_tag(run_id, key)
+        self.backend.delete_tag(run_id, key)
 
     # -- metrics -------------------------------------------------------------------------
 
     def _row(self, run_id: str) -> int:
         row = self._run_rows.get(run_id)
         if row is None:
-            row = self._run_rows[run_id] = self.store.run_row_id(run_id)
+            row = self._run_rows[run_id] = self._writer.run_row(run_id)
         return row
 
     def _key_id(self, key: str) -> int:
-        kid = self._key_ids[key] = self.store.metric_key_id(key)
+        kid = self._key_ids[key] = self._writer.key_id(key)
         return kid
 
     def log_metric(
@@ -379,8 +431,7 @@ class MltopClient(RegistryMethods):
         # In a forked child (a multiprocessing worker), nothing at exit runs (it leaves by
         # os._exit): a point waiting in a queue would be lost, so each is committed at once.
         if synchronous or (synchronous is None and (self.synchronous or self._writer.forked)):
-            self.flush()
-            self.store.write_points([point])
+            self._writer.write_now([point])
             return
         writer = self._writer
         if writer.error is not None:
@@ -460,9 +511,9 @@ class MltopClient(RegistryMethods):
         clean_tags = _pairs("tags", tags, keys.MAX_TAG_VALUE_LENGTH)
         self._row(run_id)  # an unknown or deleted run is refused before anything is written
         if clean_params:
-            self.store.log_params(run_id, clean_params)
+            self.backend.log_params(run_id, clean_params)
         if clean_tags:
-            self.store.set_tags(run_id, clean_tags)
+            self.backend.set_tags(run_id, clean_tags)
         for key, value, timestamp, step in points:
             self.log_metric(run_id, key, value, timestamp, step, synchronous)
         if synchronous:
@@ -472,15 +523,15 @@ class MltopClient(RegistryMethods):
         self, run_id: str, key: str, *, after: int = 0, limit: int | None = None
     ) -> list[Metric]:
         sync_all()
-        return self.store.get_metric_history(run_id, key, after=after, limit=limit)
+        return self.backend.get_metric_history(run_id, key, after=after, limit=limit)
 
     def get_parent_run(self, run_id: str) -> Run | None:
         """The run `run_id` is nested in, or None (MLflow's `MlflowClient.get_parent_run`)."""
-        parent = self.store.get_run(run_id, max_metrics=0).info.parent_run_id
+        parent = self.backend.get_run(run_id, max_metrics=0).info.parent_run_id
         return None if parent is None else self.get_run(parent)
 
     def get_artifact_uri(self, run_id: str, artifact_path: str | None = None) -> str:
-        uri = self.store.get_run(run_id, max_metrics=0).info.artifact_uri
+        uri = self.backend.get_run(run_id, max_metrics=0).info.artifact_uri
         rel = clean_relative(artifact_path)
         return f"{uri}/{rel}" if rel else uri
 
@@ -496,18 +547,18 @@ class MltopClient(RegistryMethods):
     def log_artifact(
         self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
-        return self.store.artifacts(run_id).log_file(local_path, artifact_path)
+        return self.backend.artifacts(run_id).log_file(local_path, artifact_path)
 
     def log_artifacts(
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> str:
-        return self.store.artifacts(run_id).log_dir(local_dir, artifact_path)
+        return self.backend.artifacts(run_id).log_dir(local_dir, artifact_path)
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> str:
-        return self.store.artifacts(run_id).write_text(text, artifact_file)
+        return self.backend.artifacts(run_id).write_text(text, artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> str:
-        return self.store.artifacts(run_id).write_json(dictionary, artifact_file)
+        return self.backend.artifacts(run_id).write_json(dictionary, artifact_file)
 
     def log_figure(
         self,
@@ -521,7 +572,7 @@ class MltopClient(RegistryMethods):
         extension; plotly: .html, or an image format through kaleido)."""
         clean_relative(artifact_file, "artifact file")
         data = media.figure_bytes(figure, artifact_file, save_kwargs)
-        return self.store.artifacts(run_id).write_bytes(data, artifact_file)
+        return self.backend.artifacts(run_id).write_bytes(data, artifact_file)
 
     def log_image(
         self,
@@ -555,14 +606,14 @@ class MltopClient(RegistryMethods):
                 raise InvalidValueError(
                     f"cannot save the image as {artifact_file!r}: {exc}"
                 ) from exc
-            return self.store.artifacts(run_id).write_bytes(data, artifact_file)
+            return self.backend.artifacts(run_id).write_bytes(data, artifact_file)
         assert key is not None
         media.check_image_key(key)
         step = 0 if not step else keys.integer("step", step)
         timestamp = now() if not timestamp else keys.integer("timestamp", timestamp)
         picture = media.to_pil(image)
         name = f"images/{key.replace('/', '~')}+step+{step}+timestamp+{timestamp}+{uuid.uuid4()}"
-        artifacts = self.store.artifacts(run_id)
+        artifacts = self.backend.artifacts(run_id)
         path = artifacts.write_bytes(media.image_bytes(picture), f"{name}.png")
         small = media.compressed(picture)
         artifacts.write_bytes(media.image_bytes(small, "WEBP"), f"{name}+compressed.webp")
@@ -576,7 +627,7 @@ class MltopClient(RegistryMethods):
         media.check_table_file(artifact_file)
         rel = clean_relative(artifact_file, "artifact file")
         table = media.table_of(data)
-        artifacts = self.store.artifacts(run_id)
+        artifacts = self.backend.artifacts(run_id)
         try:
             existing_path = artifacts.local_path(rel)
         except Exception:
@@ -592,7 +643,7 @@ class MltopClient(RegistryMethods):
                 ) from exc
             table = media.append_table(existing, table)
         path = artifacts.write_text(media.table_text(table), rel)
-        run = self.store.get_run(run_id, max_metrics=0)
+        run = self.backend.get_run(run_id, max_metrics=0)
         try:
             listed = json.loads(run.data.tags.get(LOGGED_ARTIFACTS_TAG, "[]"))
         except ValueError:
@@ -608,7 +659,7 @@ class MltopClient(RegistryMethods):
         temporary folder when None); the local path of the copy. Paths leaving the run's
         artifacts, and links leading out of them, are refused (ArtifactPathError)."""
         rel = clean_relative(path)
-        artifacts = self.store.artifacts(run_id)
+        artifacts = self.backend.artifacts(run_id)
         source = artifacts.local_path(rel) if rel else artifacts.root
         dest_root = Path(dst_path if dst_path is not None else media.new_temp_dir()).absolute()
         dest_root.mkdir(parents=True, exist_ok=True)
@@ -632,13 +683,13 @@ class MltopClient(RegistryMethods):
         return str(top)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        return self.store.artifacts(run_id).list(path)
+        return self.backend.artifacts(run_id).list(path)
 
     def open_artifact(self, run_id: str, path: str, mode: str = "rb") -> IO[Any]:
-        return self.store.artifacts(run_id).open(path, mode)
+        return self.backend.artifacts(run_id).open(path, mode)
 
     def artifact_local_path(self, run_id: str, path: str) -> Path:
-        return self.store.artifacts(run_id).local_path(path)
+        return self.backend.artifacts(run_id).local_path(path)
 
     # -- dataset inputs ------------------------------------------------------------------
 
@@ -657,10 +708,19 @@ class MltopClient(RegistryMethods):
                 "log_inputs(models=...): logged models as run inputs are not supported by "
                 "mltop yet; log the datasets alone"
             )
-        self.store.log_inputs(run_id, datasets)
+        self.backend.log_inputs(run_id, datasets)
 
 
 _METRIC_FIELDS = ("key", "value", "timestamp", "step")
+
+
+def chosen_server(store: object) -> str | None:
+    """The tracking server's URL a client is given (`store` a URL), or, given nothing,
+    chosen for it (`set_tracking_uri`, else `MLTOP_STORE`); None: a local store."""
+    if store is None:
+        # (location.py has no public reader of the choice yet: its module variable is read.)
+        store = location._chosen or os.environ.get("MLTOP_STORE")
+    return server_url(store)
 
 
 def now() -> int:

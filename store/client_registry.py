@@ -39,6 +39,8 @@ from mltop.store.registry import (
 )
 
 if TYPE_CHECKING:
+    from mltop.store.server.registry import ServerRegistry
+    from mltop.store.server.tracking import ServerStore
     from mltop.store.sqlite.registry import Registry
     from mltop.store.sqlite.tracking import Store
 
@@ -53,11 +55,11 @@ def _not_databricks(what: str, value: object) -> None:
 class RegistryMethods:
     """MlflowClient's model-registry methods (mixed into `MltopClient`)."""
 
-    store: Store
+    backend: Store | ServerStore
 
     @property
-    def _registry(self) -> Registry:
-        return self.store.registry
+    def _registry(self) -> Registry | ServerRegistry:
+        return self.backend.registry
 
     # -- registered models ---------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mltop.store.capture import CAPTURED_BY_ENV, ProcessCapture
-from mltop.store.client import MltopClient, artifact_location_tags, view_of
+from mltop.store.client import MltopClient, artifact_location_tags, chosen_server, view_of
 from mltop.store.entities import (
     DATASET_CONTEXT_TAG,
     DEFAULT_EXPERIMENT_ID,
@@ -31,7 +31,12 @@ from mltop.store.entities import (
     ViewType,
 )
 from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueError
-from mltop.store.location import choose_store, resolve_store_path, store_path_from_uri
+from mltop.store.location import (
+    choose_store,
+    resolve_store_path,
+    server_url,
+    store_path_from_uri,
+)
 from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
 from mltop.store.sqlite.writer import install_stop_handlers, sync_all
@@ -113,11 +118,13 @@ def set_store(path: str | os.PathLike[str] | None) -> None:
 
 def set_tracking_uri(uri: str | Path | None) -> None:
     """Use the store a tracking URI names from now on: a folder's path, `file:///abs`,
-    `file:relative`, or `sqlite:///<folder>/mltop.db` (None: find the store as usual:
-    `MLTOP_STORE`, else the nearest `.mltop/`). Servers (http, databricks) are refused:
-    mltop stores are local. Raises ActiveRunError while a run is active."""
+    `file:relative`, `sqlite:///<folder>/mltop.db`, or an MLflow tracking server's
+    `http(s)://host:port` (None: find the store as usual: `MLTOP_STORE`, else the nearest
+    `.mltop/`). Other servers (databricks) are refused. Raises ActiveRunError while a run
+    is active."""
     global _tracking_uri
-    path = None if uri is None else str(store_path_from_uri(uri))
+    url = server_url(uri)
+    path = url or (None if uri is None else str(store_path_from_uri(uri)))
     _use_store(path)
     _tracking_uri = None if uri is None else (uri if isinstance(uri, str) else Path(uri).as_uri())
 
@@ -127,13 +134,22 @@ def get_tracking_uri() -> str:
     store the fluent API writes to."""
     if _tracking_uri is not None:
         return _tracking_uri
-    return resolve_store_path(_store_path).as_uri()
+    url = chosen_server(_store_path)
+    return url if url is not None else resolve_store_path(_store_path).as_uri()
 
 
 def set_registry_uri(uri: str | Path | None) -> None:
     """MLflow's registry URI: an mltop store keeps its registry inside itself, so `uri` must
     name the store in use (or be None); another store is refused (InvalidValueError)."""
     if uri is None:
+        return
+    url = chosen_server(_store_path)
+    if url is not None:
+        if server_url(uri) != url:
+            raise InvalidValueError(
+                f"registry URI {uri!r}: mltop keeps the registry with the runs; this process "
+                f"uses the tracking server {url} (set_tracking_uri chooses it)"
+            )
         return
     path = store_path_from_uri(uri)
     if path != resolve_store_path(_store_path):
@@ -168,11 +184,12 @@ def get_client() -> MltopClient:
     global _client
     with _lock:
         if _client is None:
-            _client = MltopClient(Store(_store_path))
+            _client = MltopClient(_store_path)
         return _client
 
 
 def get_store() -> Store:
+    """The local store the fluent API writes to (InvalidStateError on a tracking server)."""
     return get_client().store
 
 
@@ -226,7 +243,7 @@ def create_experiment(
     """Create an experiment; its id. `trace_location` must be None; an `artifact_location`
     is kept as a tag, with a warning (a run's artifacts live in the store)."""
     _no_traces(trace_location)
-    return get_client().store.create_experiment(
+    return get_client().backend.create_experiment(
         name, artifact_location_tags(artifact_location, tags)
     )
 
@@ -355,7 +372,7 @@ def start_run(
             )
         active = ActiveRun(run)
         if capture_output and not os.environ.get(CAPTURED_BY_ENV):
-            active.capture = ProcessCapture(client.store.artifacts(active.run_id))
+            active.capture = ProcessCapture(client.backend.artifacts(active.run_id))
             active.capture.start()
         _stack.append(active)
         if sample and not system_metrics.sampled_elsewhere():

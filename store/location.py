@@ -44,6 +44,17 @@ def chosen_server(explicit: str | os.PathLike[str] | None = None) -> str | None:
     return server_url(chosen) if isinstance(chosen, str) else None
 
 
+def local_store_only(explicit: str | os.PathLike[str] | None, what: str) -> None:
+    """Refuse a tracking server for `what` (a command needing a local store's folder),
+    with a clear InvalidValueError instead of a failure further on."""
+    url = chosen_server(explicit)
+    if url is not None:
+        raise InvalidValueError(
+            f"{what} works on a local store (a folder holding {DB_NAME}), not on the "
+            f"tracking server {url}"
+        )
+
+
 def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Where the store is: `explicit`, else the one `set_tracking_uri` chose, else
     `MLTOP_STORE`, else the nearest `.mltop/` walking up from the working directory, else

@@ -149,6 +149,7 @@ class ServerStore(ServerSearch, ServerChanges):
         self._read_only = bool(read_only)
         self._path = Path(cache).absolute() if cache is not None else cache_folder(self.url)
         self._registry: ServerRegistry | None = None
+        self.history_page = HISTORY_PAGE  # points per metrics/get-history call
 
     def __repr__(self) -> str:
         return f"ServerStore({self.url!r})"
@@ -371,8 +372,9 @@ class ServerStore(ServerSearch, ServerChanges):
     ) -> list[Metric]:
         found: list[Metric] = []
         offset = max(0, after)
+        page = self.history_page
         while limit is None or len(found) < limit:
-            size = HISTORY_PAGE if limit is None else min(HISTORY_PAGE, limit - len(found))
+            size = page if limit is None else min(page, limit - len(found))
             points, more = self._history_page(run_id, key, offset, size)
             for position, point in enumerate(points, start=offset + 1):
                 found.append(point._replace(cursor=position))
@@ -390,9 +392,12 @@ class ServerStore(ServerSearch, ServerChanges):
         if limit is not None and limit <= 0:
             return []
         try:
-            return self._history(rid, key, after, limit)
+            points = self._history(rid, key, after, limit)
         except NotFoundError:
             raise NotFoundError(f"no run with id {run_id!r} on {self.url}") from None
+        if not points:
+            self._run_json(rid)  # the server answers [] for a run it does not have
+        return points
 
     def get_metric_blocks(
         self, run_id: str, key: str, *, points_up_to: int = 64 * 1024
@@ -509,6 +514,8 @@ class ServerStore(ServerSearch, ServerChanges):
     def _set_experiment_stage(self, experiment_id: str | int, stage: str) -> None:
         self._writable()
         exp = self.get_experiment(experiment_id)
+        if stage != ACTIVE and exp.experiment_id == DEFAULT_EXPERIMENT_ID:
+            raise InvalidStateError("the Default experiment cannot be deleted")
         if exp.lifecycle_stage == stage:
             raise InvalidStateError(f"experiment {exp.name!r} is already {stage}")
         if stage == ACTIVE:
@@ -620,7 +627,8 @@ class ServerStore(ServerSearch, ServerChanges):
         self._writable()
         if run_name is not None:
             keys.validate_name(run_name, "run name", keys.MAX_RUN_NAME_LENGTH)
-        rid = self._run_json(run_id)["info"].get("run_id", run_id)
+        info = self._run_json(run_id)["info"]
+        rid = info.get("run_id", run_id)
         body: dict[str, Any] = {"run_id": rid}
         if status is not None:
             status = _status(status)
@@ -631,8 +639,18 @@ class ServerStore(ServerSearch, ServerChanges):
                 )
         if run_name is not None:
             body["run_name"] = run_name
-        if len(body) > 1:
+        if len(body) == 1:
+            return
+        if info.get("lifecycle_stage", ACTIVE) == ACTIVE:
             self.rest.call("POST", "runs/update", body)
+            return
+        # The server changes only active runs; a script must still be able to end a run
+        # deleted from view meanwhile: restored for the update, then deleted again.
+        self.rest.call("POST", "runs/restore", {"run_id": rid})
+        try:
+            self.rest.call("POST", "runs/update", body)
+        finally:
+            self.rest.call("POST", "runs/delete", {"run_id": rid})
 
     def delete_run(self, run_id: str) -> None:
         self._set_run_stage(run_id, "deleted")

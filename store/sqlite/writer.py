@@ -32,7 +32,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from mltop.store.errors import MetricWriteError, StoreError
 
@@ -47,19 +47,21 @@ DEFAULT_BATCH_SIZE = 10_000
 # long): beyond this many, the newest are let go, and the error raised says how many.
 MAX_HELD = 1_000_000
 
-_writers: weakref.WeakSet[MetricWriter] = weakref.WeakSet()
+_writers: weakref.WeakSet[BufferedWriter[object]] = weakref.WeakSet()
 _in_forked_child = False
 
+# What a writer writes through: a SQLite connection here, nothing for a tracking server.
+Handle = TypeVar("Handle")
 
-class MetricWriter:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        interval: float = DEFAULT_INTERVAL_S,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        self.store = store
+
+class BufferedWriter(Generic[Handle]):
+    """The queue, the thread, flushing and failures, whatever the points go to: a backend
+    says how a batch is written (`_write`), through what (`_open`, `_caller_handle`), which
+    failures keep the points for a retry (`_keeps`), and how heartbeats are kept (`_beat`).
+    Every writer of the process is flushed at exit, synced before reads, and reset in a
+    forked child."""
+
+    def __init__(self, *, interval: float, batch_size: int) -> None:
         self.interval = interval
         self.batch_size = batch_size
         # In a forked child: points are committed as they are logged (it may leave by
@@ -67,7 +69,7 @@ class MetricWriter:
         self.forked = _in_forked_child
         self.max_held = MAX_HELD
         self._reset()
-        _writers.add(self)
+        _writers.add(self)  # type: ignore[arg-type]
 
     def _reset(self) -> None:
         self.queue: deque[Point] = deque()
@@ -89,7 +91,7 @@ class MetricWriter:
     def kick(self) -> None:
         """A full batch is waiting: commit it from the calling thread."""
         with self._commit_lock:
-            self._drain(self.store.thread_connection(), raise_errors=True)
+            self._drain(self._caller_handle(), raise_errors=True)
 
     def raise_error(self) -> None:
         error, self.error = self.error, None
@@ -101,14 +103,14 @@ class MetricWriter:
         (a reader in the same process calls this: it must see what was logged)."""
         with self._commit_lock:
             if self.queue:
-                self._drain(self.store.thread_connection(), raise_errors=False)
+                self._drain(self._caller_handle(), raise_errors=False)
 
     def flush(self) -> None:
         """Commit every point queued so far (waiting for a batch the thread is committing);
         raise a commit failure."""
         with self._commit_lock:
             if self.queue:
-                self._drain(self.store.thread_connection(), raise_errors=True)
+                self._drain(self._caller_handle(), raise_errors=True)
         self.raise_error()
 
     # -- heartbeats ----------------------------------------------------------------------
@@ -137,7 +139,7 @@ class MetricWriter:
             self._stopping = False
             install_stop_handlers()
             self.thread = threading.Thread(
-                target=self._run, name=f"mltop-writer:{self.store.path}", daemon=True
+                target=self._run, name=f"mltop-writer:{self.where()}", daemon=True
             )
             self.thread.start()
 
@@ -146,45 +148,49 @@ class MetricWriter:
         # worker waiting for its next task); taken by this thread, they would wait unseen.
         if STOP_SIGNALS and hasattr(signal, "pthread_sigmask"):
             signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        conn: sqlite3.Connection | None = None
+        conn: Handle | None = None
         try:
             while not self._stopping:
                 self._wake.wait(self.interval)
+                self._wake.clear()
                 # Every use of SQLite by this thread holds the commit lock, so that a fork
                 # never happens in the middle of one (see _before_fork).
                 with self._commit_lock:
                     if conn is None:  # (again, after a failure: the file may be another now)
                         try:
-                            conn = self.store.new_connection()
+                            conn = self._open()
                         except StoreError as exc:
                             self.error = MetricWriteError(f"metric points not committed yet: {exc}")
                             continue
                     if self.queue and not self._drain(conn, raise_errors=False):
-                        conn.close()
+                        self._close(conn)
                         conn = None
                         continue
                     self._beat(conn)
         finally:
             with self._commit_lock:
                 if conn is not None:
-                    conn.close()
+                    self._close(conn)
 
-    def _drain(self, conn: sqlite3.Connection, *, raise_errors: bool) -> bool:
+    def _drain(self, conn: Handle, *, raise_errors: bool) -> bool:
         """Commit what is queued; False (the error kept) when a commit failed."""
         queue = self.queue
         while queue:
-            n = min(len(queue), self.batch_size)
+            n = min(len(queue), self.write_size)
             rows = [queue.popleft() for _ in range(n)]
             try:
-                self.store.write_points(rows, conn)
+                self._write(rows, conn)
             except (KeyboardInterrupt, SystemExit):
                 # Ctrl-C or SIGTERM while committing (in the thread that logs): the batch
                 # goes back in the queue, for the flush at exit.
                 queue.extendleft(reversed(rows))
                 raise
-            except (StoreError, OverflowError) as exc:
+            except Exception as exc:
+                keep = self._keeps(exc)
+                if keep is None:
+                    raise
                 points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
-                if isinstance(exc, StoreError):
+                if keep:
                     # The store may work again (a lock released, space freed): keep the
                     # points, in order, for the next commit; as many as max_held.
                     queue.extendleft(reversed(rows))
@@ -200,22 +206,13 @@ class MetricWriter:
                     error = MetricWriteError(f"{points} not committed yet: {exc}{let_go}")
                 else:
                     error = MetricWriteError(
-                        f"{points} could not be committed to {self.store.db_path}: {exc}"
+                        f"{points} could not be committed to {self.where()}: {exc}"
                     )
                 if raise_errors:
                     raise error from exc
                 self.error = error
                 return False
         return True
-
-    def _beat(self, conn: sqlite3.Connection) -> None:
-        if not self._heartbeats or time.monotonic() < self._next_beat:
-            return
-        beats = dict(self._heartbeats)
-        # A missed heartbeat is retried on the next beat; readers allow three misses.
-        with contextlib.suppress(StoreError):
-            self.store.heartbeat(beats, conn)
-        self._next_beat = time.monotonic() + min(beats.values())
 
     def close(self) -> None:
         """Commit what is queued and stop the thread (it restarts when needed)."""
@@ -228,6 +225,97 @@ class MetricWriter:
         thread.join()
         self.thread = None
         self._wake.clear()
+
+    # -- what a backend says -------------------------------------------------------------
+
+    # Points written in one `_write` call (at most).
+    write_size = DEFAULT_BATCH_SIZE
+
+    def where(self) -> str:
+        """Where the points go, for messages."""
+        raise NotImplementedError
+
+    def _caller_handle(self) -> Handle:
+        """What the calling thread writes through."""
+        raise NotImplementedError
+
+    def _open(self) -> Handle:
+        """What the writer's thread writes through (a StoreError: tried again later)."""
+        raise NotImplementedError
+
+    def _close(self, handle: Handle) -> None:
+        """Done with what `_open` gave."""
+
+    def _write(self, rows: list[Point], handle: Handle) -> None:
+        """Write `rows`, all or nothing."""
+        raise NotImplementedError
+
+    def _keeps(self, exc: Exception) -> bool | None:
+        """After `exc` from `_write`: True when the points are kept for a retry (the store
+        may work again), False when they can never be written (they are let go, and the
+        error says so), None when `exc` is not a failure of the store (it propagates)."""
+        raise NotImplementedError
+
+    def _beat(self, handle: Handle) -> None:
+        """Refresh the heartbeats of the watched runs when they are due."""
+
+    def write_now(self, rows: list[Point]) -> None:
+        """Write `rows` from the calling thread, at once (after what is queued)."""
+        self.flush()
+        self._write(rows, self._caller_handle())
+
+
+class MetricWriter(BufferedWriter["sqlite3.Connection"]):
+    """The SQLite store's buffered writer (and heartbeats)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.store = store
+        super().__init__(interval=interval, batch_size=batch_size)
+        self.write_size = batch_size
+
+    def where(self) -> str:
+        return str(self.store.path)
+
+    def _caller_handle(self) -> sqlite3.Connection:
+        return self.store.thread_connection()
+
+    def _open(self) -> sqlite3.Connection:
+        return self.store.new_connection()
+
+    def _close(self, handle: sqlite3.Connection) -> None:
+        handle.close()
+
+    def _write(self, rows: list[Point], handle: sqlite3.Connection) -> None:
+        self.store.write_points(rows, handle)
+
+    def _keeps(self, exc: Exception) -> bool | None:
+        if isinstance(exc, StoreError):
+            return True
+        return False if isinstance(exc, OverflowError) else None
+
+    def _beat(self, conn: sqlite3.Connection) -> None:
+        if not self._heartbeats or time.monotonic() < self._next_beat:
+            return
+        beats = dict(self._heartbeats)
+        # A missed heartbeat is retried on the next beat; readers allow three misses.
+        with contextlib.suppress(StoreError):
+            self.store.heartbeat(beats, conn)
+        self._next_beat = time.monotonic() + min(beats.values())
+
+    def run_row(self, run_id: str) -> int:
+        """The run's integer row in the metric tables (refusing a run that cannot be
+        logged to)."""
+        return self.store.run_row_id(run_id)
+
+    def key_id(self, key: str) -> int:
+        """A (valid) metric key's integer in the metric tables."""
+        return self.store.metric_key_id(key)
 
 
 def flush_all() -> None:
@@ -313,13 +401,13 @@ def _commit_now() -> bool:
         conn = None
         try:
             if writer.queue:
-                conn = writer.store.new_connection()
+                conn = writer._open()
                 writer._drain(conn, raise_errors=False)
         except Exception as exc:  # ending: say what is lost, never raise from here
             print(f"mltop: {exc}", file=sys.stderr)
         finally:
             if conn is not None:
-                conn.close()
+                writer._close(conn)
             writer._commit_lock.release()
     return True
 

@@ -698,7 +698,11 @@ def launch(
 ) -> Outcome:
     """Everything `mltop run` does; returns how the command ended."""
     from mltop.store import open_store
+    from mltop.store.location import local_store_only
 
+    # The child is pointed at the store's folder (MLTOP_STORE, MLflow's tracking URI):
+    # a server's would be its cache folder, and the run would be logged there, unseen.
+    local_store_only(store_path, "mltop run")
     store = open_store(store_path, create=rerun_id is None)
     client = MltopClient(store)  # type: ignore[arg-type]
     rerun = None

@@ -1,0 +1,423 @@
+"""The logging API over a real MLflow tracking server: buffered points sent by
+runs/log-batch, in order, nothing lost when the server fails for a while, the typed error
+(and the points kept) when it stays down, and the process endings the SQLite writer handles.
+"""
+
+from __future__ import annotations
+
+import http.client
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from server_fixture import MlflowServer
+
+from mltop import store as mt
+from mltop.store import MltopClient
+from mltop.store.errors import InvalidStateError, MetricWriteError, NotFoundError
+from mltop.store.server.logging import MAX_METRICS_PER_CALL, ServerWriter
+from mltop.store.server.rest import RestClient
+from mltop.store.server.tracking import ServerStore
+
+
+class FaultyProxy:
+    """A proxy in front of the real server that answers runs/log-batch calls with 503
+    while `failures` is above 0 (counting down) or `down` is set; forwards everything else."""
+
+    def __init__(self, target: str) -> None:
+        self.failures = 0
+        self.down = False
+        self.refused = 0  # log-batch calls answered 503
+        self.batches: list[bytes] = []  # bodies of the log-batch calls forwarded
+        parts = urlsplit(target)
+        host, port = parts.hostname, parts.port
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if self.path.endswith("runs/log-batch"):
+                    if proxy.down or proxy.failures > 0:
+                        proxy.failures = max(0, proxy.failures - 1)
+                        proxy.refused += 1
+                        payload = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "busy"}'
+                        self.send_response(503)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(payload)))
+                        self.end_headers()
+                        self.wfile.write(payload)
+                        return
+                    proxy.batches.append(body)
+                conn = http.client.HTTPConnection(host, port, timeout=60)
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type",)}
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                answer = conn.getresponse()
+                payload = answer.read()
+                self.send_response(answer.status)
+                self.send_header(
+                    "Content-Type", answer.getheader("Content-Type") or "application/json"
+                )
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def proxy(mlflow_server: MlflowServer) -> Iterator[FaultyProxy]:
+    faulty = FaultyProxy(mlflow_server.url)
+    yield faulty
+    faulty.close()
+
+
+def quick_client(url: str, retries: int = 3) -> MltopClient:
+    """A client whose retries do not wait (a test has no minutes to spend on backoff)."""
+    rest = RestClient(url, max_retries=retries, backoff_factor=0)
+    return MltopClient(ServerStore(url, rest=rest))
+
+
+def new_run(client: MltopClient) -> str:
+    experiment_id = client.create_experiment(f"logging-{uuid.uuid4().hex}")
+    return client.create_run(experiment_id, run_name="r", log_system_info=False).info.run_id
+
+
+def history(url: str, run_id: str, key: str) -> list[tuple[int, int, float]]:
+    """(step, timestamp, value) of a key's points, as the server has them."""
+    reader = MltopClient(url)
+    return [(m.step, m.timestamp, m.value) for m in reader.get_metric_history(run_id, key)]
+
+
+# -- the fluent API, as a script uses it ------------------------------------------------
+
+
+SCRIPT = """
+import math, sys
+from mltop import store as mt
+mt.set_experiment(sys.argv[1])
+with mt.start_run(run_name="parent") as run:
+    mt.log_params({"lr": 0.1, "layers": 3})
+    mt.set_tags({"team": "[bold]vision[/]", "empty": ""})
+    for i in range(2500):
+        mt.log_metric("loss", 1.0 / (i + 1), step=i)
+    mt.log_metrics({"acc": 0.5, "nan": math.nan}, step=7)
+    mt.log_metric("inf", math.inf, step=2**62)
+    mt.log_metric("inf", -math.inf, step=-5, timestamp=0)
+    mt.log_dict({"a": [1, 2]}, "config/a.json")
+    mt.log_text("hello", "notes.txt")
+    with mt.start_run(run_name="child", nested=True) as child:
+        mt.log_metric("child_loss", 0.25)
+    print(run.info.run_id, child.info.run_id)
+"""
+
+
+def test_a_script_logs_to_the_server_named_by_mltop_store(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    name = f"script-{uuid.uuid4().hex}"
+    env = {**os.environ, "MLTOP_STORE": mlflow_server.url}
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, name],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    run_id, child_id = out.stdout.split()
+    assert not (tmp_path / "http:").exists() and not (tmp_path / ".mltop").exists()
+    client = MltopClient(mlflow_server.url)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.info.experiment_id
+    assert client.get_experiment(run.info.experiment_id).name == name
+    assert run.data.params == {"lr": "0.1", "layers": "3"}
+    assert run.data.tags["team"] == "[bold]vision[/]" and run.data.tags["empty"] == ""
+    loss = history(mlflow_server.url, run_id, "loss")
+    assert [(step, value) for step, _, value in loss] == [(i, 1.0 / (i + 1)) for i in range(2500)]
+    assert [(s, v) for s, _, v in history(mlflow_server.url, run_id, "acc")] == [(7, 0.5)]
+    (nan,) = history(mlflow_server.url, run_id, "nan")
+    assert nan[0] == 7 and math.isnan(nan[2])
+    assert sorted((s, v) for s, _, v in history(mlflow_server.url, run_id, "inf")) == [
+        (-5, -math.inf),
+        (2**62, math.inf),
+    ]
+    assert {f.path for f in client.list_artifacts(run_id)} == {"config", "notes.txt"}
+    child = client.get_run(child_id)
+    assert child.info.parent_run_id == run_id and child.info.status == "FINISHED"
+    assert history(mlflow_server.url, child_id, "child_loss")[0][2] == 0.25
+
+
+def test_set_tracking_uri_names_the_server(mlflow_server: MlflowServer) -> None:
+    mt.set_tracking_uri(mlflow_server.url)
+    try:
+        assert mt.get_tracking_uri() == mlflow_server.url
+        mt.set_registry_uri(mlflow_server.url)  # the same server: accepted
+        mt.set_experiment(f"uri-{uuid.uuid4().hex}")
+        with mt.start_run(log_system_info=False) as run:
+            mt.log_metric("x", 1.0)
+            mt.flush()
+            assert history(mlflow_server.url, run.info.run_id, "x")[0][2] == 1.0
+        with pytest.raises(InvalidStateError, match="tracking server"):
+            mt.get_store()  # what needs a local store says so
+    finally:
+        mt.set_tracking_uri(None)
+
+
+# -- batches and order ------------------------------------------------------------------
+
+
+def test_points_go_by_log_batch_at_most_1000_a_call_in_the_order_logged(
+    mlflow_server: MlflowServer, proxy: FaultyProxy
+) -> None:
+    import json
+
+    client = quick_client(proxy.url)
+    first, second = new_run(client), new_run(client)
+    for i in range(2600):  # two runs, two keys, interleaved, every timestamp the same
+        client.log_metric(first, "a", float(i), timestamp=1000, step=i)
+        client.log_metric(second if i % 3 else first, "b", float(-i), timestamp=1000, step=i)
+    client.flush()
+    sent: dict[tuple[str, str], list[int]] = {}
+    for body in proxy.batches:
+        batch = json.loads(body)
+        assert 0 < len(batch["metrics"]) <= MAX_METRICS_PER_CALL
+        for m in batch["metrics"]:
+            sent.setdefault((batch["run_id"], m["key"]), []).append(m["step"])
+    assert sent[(first, "a")] == list(range(2600))  # each key's points in the order logged
+    assert sent[(first, "b")] == [i for i in range(2600) if i % 3 == 0]
+    assert sent[(second, "b")] == [i for i in range(2600) if i % 3]
+    assert len(history(mlflow_server.url, first, "a")) == 2600
+    assert len(history(mlflow_server.url, second, "b")) == len(sent[(second, "b")])
+
+
+def test_after_flush_another_client_sees_every_point(mlflow_server: MlflowServer) -> None:
+    client = MltopClient(mlflow_server.url)
+    run_id = new_run(client)
+    for i in range(1500):
+        client.log_metric(run_id, "loss", float(i), step=i)
+    client.flush()
+    assert len(history(mlflow_server.url, run_id, "loss")) == 1500  # a client of its own
+    assert client.get_run(run_id).data.summaries["loss"].count == 1500
+
+
+# -- failures -------------------------------------------------------------------------
+
+
+def test_a_server_answering_503_for_a_while_loses_nothing(
+    mlflow_server: MlflowServer, proxy: FaultyProxy
+) -> None:
+    client = quick_client(proxy.url, retries=5)
+    run_id = new_run(client)
+    proxy.failures = 4  # four calls answered 503, each retried
+    for i in range(3000):
+        client.log_metric(run_id, "loss", float(i), step=i)
+    client.flush()
+    assert proxy.refused == 4
+    assert client.backend.rest.retries >= 4
+    steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
+    assert steps == list(range(3000))  # each point once: none lost, none doubled
+
+
+def test_a_server_that_stays_down_raises_at_flush_and_keeps_the_points(
+    mlflow_server: MlflowServer, proxy: FaultyProxy
+) -> None:
+    client = quick_client(proxy.url, retries=1)
+    run_id = new_run(client)
+    proxy.down = True
+    for i in range(1200):
+        client.log_metric(run_id, "loss", float(i), step=i)
+    with pytest.raises(MetricWriteError, match="not committed yet.*503"):
+        client.flush()
+    writer = client._writer
+    assert isinstance(writer, ServerWriter)
+    assert len(writer.queue) == 1200  # kept, in order, for the next try
+    assert [p[2] for p in writer.queue] == list(range(1200))
+    # The writer's thread tries again on its own; its failure is raised at the next call.
+    writer.start()
+    deadline = time.monotonic() + 30
+    while writer.error is None:
+        assert time.monotonic() < deadline, "the thread never tried again"
+        time.sleep(0.01)
+    with pytest.raises(MetricWriteError):
+        client.log_metric(run_id, "loss", 1200.0, step=1200)
+    proxy.down = False
+    client.log_metric(run_id, "loss", 1200.0, step=1200)
+    client.flush()
+    steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
+    assert steps == list(range(1201))
+
+
+def test_points_the_server_refuses_for_good_are_let_go_and_said(
+    mlflow_server: MlflowServer,
+) -> None:
+    client = quick_client(mlflow_server.url)
+    run_id = new_run(client)
+    client.log_metric(run_id, "loss", 1.0)
+    client.flush()
+    client._writer.interval = 3600  # the thread stays out of it
+    client.log_metric(run_id, "loss", 2.0, step=1)
+    RestClient(mlflow_server.url).call("POST", "runs/delete", {"run_id": run_id})
+    with pytest.raises(MetricWriteError, match="1 metric point could not be committed"):
+        client.flush()
+    assert not client._writer.queue
+    client.flush()  # said once; nothing is left to send
+    with pytest.raises(InvalidStateError, match="deleted"):
+        MltopClient(mlflow_server.url).log_metric(run_id, "loss", 3.0)
+    with pytest.raises(NotFoundError):
+        client.log_metric(uuid.uuid4().hex, "loss", 3.0)
+
+
+# -- several processes, forks, signals -----------------------------------------------
+
+
+WRITER = """
+import sys
+from mltop.store import MltopClient
+url, run_id, key = sys.argv[1:4]
+client = MltopClient(url)
+for i in range(3000):
+    client.log_metric(run_id, key, float(i), step=i)
+    client.log_metric(run_id, "shared", float(i), step=i, timestamp=1000 + i)
+client.flush()
+"""
+
+
+def test_two_processes_logging_to_one_run_lose_nothing(mlflow_server: MlflowServer) -> None:
+    run_id = new_run(MltopClient(mlflow_server.url))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, mlflow_server.url, run_id, key],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for key in ("one", "two")
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    for key in ("one", "two"):
+        assert [s for s, _, _ in history(mlflow_server.url, run_id, key)] == list(range(3000))
+    # Both logged the same points under "shared": the server keeps a point once.
+    assert [s for s, _, _ in history(mlflow_server.url, run_id, "shared")] == list(range(3000))
+
+
+POOL = """
+import multiprocessing, sys
+from mltop import store as mt
+
+def trial(i):
+    mt.log_metric("trial", float(i), step=i)  # a forked worker leaves by os._exit
+    return i
+
+if __name__ == "__main__":
+    mt.set_tracking_uri(sys.argv[1])
+    mt.set_experiment(sys.argv[2])
+    with mt.start_run(run_name="pool", log_system_info=False) as run:
+        for i in range(300):
+            mt.log_metric("parent", float(i), step=i)  # still queued when it forks
+        with multiprocessing.get_context("fork").Pool(3) as pool:
+            assert sorted(pool.map(trial, range(30))) == list(range(30))
+        print(run.info.run_id)
+"""
+
+
+def test_points_logged_in_forked_pool_workers_reach_the_server(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    script = tmp_path / "pool.py"
+    script.write_text(POOL)
+    out = subprocess.run(
+        [sys.executable, str(script), mlflow_server.url, f"pool-{uuid.uuid4().hex}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    run_id = out.stdout.split()[-1]
+    steps = sorted(s for s, _, _ in history(mlflow_server.url, run_id, "trial"))
+    assert steps == list(range(30))
+    assert len(history(mlflow_server.url, run_id, "parent")) == 300  # not doubled by the fork
+    assert MltopClient(mlflow_server.url).get_run(run_id).info.status == "FINISHED"
+
+
+TERMINATED = """
+import os, signal, sys, time
+from mltop import store as mt
+mt.set_tracking_uri(sys.argv[1])
+mt.set_experiment(sys.argv[2])
+with mt.start_run(run_name="told-to-stop", log_system_info=False) as run:
+    print(run.info.run_id, flush=True)
+    for i in range(3000):
+        mt.log_metric("loss", 1.0 / (i + 1), step=i)  # buffered: not sent yet
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+    print("still alive", flush=True)
+"""
+
+
+def test_sigterm_sends_every_point_ends_the_run_killed_and_kills(
+    mlflow_server: MlflowServer,
+) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", TERMINATED, mlflow_server.url, f"term-{uuid.uuid4().hex}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert child.returncode == -signal.SIGTERM, child.stderr
+    assert "still alive" not in child.stdout and "Traceback" not in child.stderr
+    run_id = child.stdout.split()[0]
+    assert MltopClient(mlflow_server.url).get_run(run_id).info.status == "KILLED"
+    assert len(history(mlflow_server.url, run_id, "loss")) == 3000
+
+
+def test_a_run_whose_process_died_stays_running_on_the_server(
+    mlflow_server: MlflowServer,
+) -> None:
+    """The documented difference: a server keeps no heartbeat, so a crashed run is not
+    shown as lost (the SQLite store's runs are)."""
+    code = (
+        "import os, sys\nfrom mltop.store import MltopClient\nc = MltopClient(sys.argv[1])\n"
+        "e = c.create_experiment(sys.argv[2])\n"
+        "r = c.create_run(e, log_system_info=False)\nc.log_metric(r.info.run_id, 'x', 1.0)\n"
+        "c.flush()\nprint(r.info.run_id, flush=True)\nos._exit(0)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, mlflow_server.url, f"dead-{uuid.uuid4().hex}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    run = MltopClient(mlflow_server.url).get_run(out.stdout.split()[0])
+    assert run.info.status == "RUNNING"
+    assert run.data.summaries["x"].count == 1

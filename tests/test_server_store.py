@@ -1,0 +1,235 @@
+"""ServerStore apart from the contract: an unreachable server, how a URL is opened, the
+JSON conversions (convert.py) on what a server may send, and the CLI over a server."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from server_fixture import MlflowServer, free_port
+
+from mltop.store import (
+    InvalidStateError,
+    InvalidValueError,
+    Metric,
+    StoreReadOnlyError,
+    open_store,
+    resolve_store_path,
+)
+from mltop.store.entities import MODEL_FAILED, MODEL_PENDING, MODEL_READY
+from mltop.store.server import convert
+from mltop.store.server.artifacts import proxied_root
+from mltop.store.server.rest import ServerError, ServerUnreachableError
+from mltop.store.server.tracking import ServerStore, cache_folder
+from mltop.tui.cli import main
+
+
+@pytest.fixture
+def nowhere(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A URL nothing listens at; one quick retry; the cache under tmp_path."""
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def test_an_unreachable_server_is_a_typed_error_and_makes_nothing_locally(
+    nowhere: str, tmp_path: Path
+) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    store = open_store(nowhere)
+    assert isinstance(store, ServerStore)
+    assert store.location == nowhere
+    with pytest.raises(ServerUnreachableError, match="cannot be reached"):
+        store.check()
+    with pytest.raises(ServerUnreachableError):
+        store.check(write=True)
+    with pytest.raises(ServerUnreachableError):
+        store.get_experiment("1")
+    with pytest.raises(ServerUnreachableError):
+        store.list_experiments()
+    with pytest.raises(ServerUnreachableError):
+        store.get_run("0123456789abcdef0123456789abcdef")
+    with pytest.raises(ServerUnreachableError):
+        store.create_experiment("x")
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no cache, no .mltop/
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_url_from_mltop_store_opens_a_server_and_is_no_folder(
+    nowhere: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLTOP_STORE", nowhere + "/")
+    store = open_store()
+    assert isinstance(store, ServerStore)
+    assert store.location == nowhere  # normalised: no trailing slash
+    assert store.path == cache_folder(nowhere)
+    assert store.path.is_relative_to(tmp_path / "cache" / "mltop" / "servers")
+    assert cache_folder(nowhere) != cache_folder(nowhere + "/prefix")
+    with pytest.raises(InvalidValueError, match="tracking server"):
+        resolve_store_path()  # what needs a folder still refuses a URL
+
+
+def test_read_only_refuses_writes_before_calling(nowhere: str) -> None:
+    store = open_store(nowhere, read_only=True)
+    assert store.read_only
+    with pytest.raises(StoreReadOnlyError):
+        store.create_experiment("x")
+    with pytest.raises(StoreReadOnlyError):
+        store.set_tags("0123456789abcdef0123456789abcdef", {"a": "b"})
+
+
+# -- conversions ------------------------------------------------------------------------
+
+
+def test_metric_values_as_mlflow_writes_them() -> None:
+    assert math.isnan(convert.value_from_json("NaN"))
+    assert convert.value_from_json("Infinity") == math.inf
+    assert convert.value_from_json("-Infinity") == -math.inf
+    assert convert.value_from_json(sys.float_info.max) == math.inf  # MLflow's SQL store's inf
+    assert convert.value_from_json(-sys.float_info.max) == -math.inf
+    assert convert.value_from_json(3) == 3.0 and convert.value_from_json("2.5") == 2.5
+    assert [convert.value_to_json(v) for v in (math.nan, math.inf, -math.inf, 1.5)] == [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        1.5,
+    ]
+    point = convert.metric_to_json(Metric("loss", math.nan, 5, 2))
+    assert json.loads(json.dumps(point, allow_nan=False)) == {
+        "key": "loss",
+        "value": "NaN",
+        "timestamp": 5,
+        "step": 2,
+    }
+    for bad in ("fast", None, True, [1], {"v": 1}):
+        with pytest.raises(ServerError, match="malformed"):
+            convert.value_from_json(bad)
+
+
+def test_a_run_falls_back_on_its_tags_and_keeps_only_the_latest_points() -> None:
+    run = convert.run_from_json(
+        {
+            "info": {
+                "run_uuid": "a" * 32,
+                "experiment_id": "4",
+                "status": "FINISHED",
+                "start_time": "1000",
+                "end_time": 2000,
+                "artifact_uri": "mlflow-artifacts:/4/aaa/artifacts",
+                "lifecycle_stage": "active",
+            },
+            "data": {
+                "metrics": [{"key": "m", "value": "-Infinity", "timestamp": "7", "step": "3"}],
+                "tags": [
+                    {"key": "mlflow.runName", "value": "named-by-tag"},
+                    {"key": "mlflow.user", "value": "ada"},
+                    {"key": "mlflow.parentRunId", "value": "b" * 32},
+                ],
+            },
+        }
+    )
+    info = run.info
+    assert (info.run_id, info.run_name, info.user_id, info.parent_run_id) == (
+        "a" * 32,
+        "named-by-tag",
+        "ada",
+        "b" * 32,
+    )
+    assert (info.start_time, info.end_time, info.heartbeat_time, info.lost) == (
+        1000,
+        2000,
+        None,
+        False,
+    )
+    summary = run.data.summaries["m"]
+    assert (summary.value, summary.step, summary.timestamp) == (-math.inf, 3, 7)
+    assert run.inputs.dataset_inputs == ()
+
+
+def test_malformed_answers_are_server_errors_not_crashes() -> None:
+    for bad in (None, [], "text", {"info": "x"}, {"info": {}}):
+        with pytest.raises(ServerError):
+            convert.run_from_json(bad)
+    with pytest.raises(ServerError):
+        convert.experiment_from_json({"experiment_id": "1", "tags": "not a list"})
+    with pytest.raises(ServerError):
+        convert.metric_from_json({"key": "m", "value": 1, "timestamp": "soon", "step": 0})
+    with pytest.raises(ServerError):
+        convert.logged_model_from_json({"info": {"model_id": "m-1", "status": "ODD"}})
+
+
+def test_logged_model_statuses_and_fields() -> None:
+    statuses = {
+        "LOGGED_MODEL_PENDING": MODEL_PENDING,
+        "LOGGED_MODEL_READY": MODEL_READY,
+        "LOGGED_MODEL_UPLOAD_FAILED": MODEL_FAILED,
+    }
+    for name, ours in statuses.items():
+        model = convert.logged_model_from_json(
+            {
+                "info": {
+                    "model_id": "m-abc",
+                    "experiment_id": "2",
+                    "name": "net",
+                    "creation_timestamp_ms": 10,
+                    "artifact_uri": "mlflow-artifacts:/2/models/m-abc/artifacts",
+                    "status": name,
+                    "tags": [{"key": "t", "value": "v"}],
+                },
+                "data": {
+                    "params": [{"key": "p", "value": "1"}],
+                    "metrics": [{"key": "acc", "value": "NaN", "timestamp": 1, "step": 0}],
+                },
+            }
+        )
+        assert model.status == ours
+        assert convert.model_status_to_json(ours) == name
+        assert (model.last_updated_timestamp, model.tags, model.params) == (
+            10,
+            {"t": "v"},
+            {"p": "1"},
+        )
+        assert math.isnan(model.metrics[0].value)
+
+
+def test_only_proxied_artifact_locations_are_reached() -> None:
+    assert proxied_root("mlflow-artifacts:/3/abc/artifacts") == "3/abc/artifacts"
+    assert proxied_root("mlflow-artifacts://host:5000/3/abc/artifacts") == "3/abc/artifacts"
+    for other in ("s3://bucket/3/abc/artifacts", "/srv/mlruns/3/abc", "mlflow-artifacts:/a/../b"):
+        with pytest.raises(InvalidStateError):
+            proxied_root(other)
+
+
+# -- the command line over a server ------------------------------------------------------
+
+
+def test_the_cli_lists_a_servers_experiments(
+    mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    name = f"cli-{tmp_path.name}"
+    store = ServerStore(mlflow_server.url)
+    exp = store.create_experiment(name, {"team": "cli"})
+    store.create_run(exp, "one")
+    result = CliRunner().invoke(
+        main, ["experiments", "list", "--json", "--store", mlflow_server.url]
+    )
+    assert result.exit_code == 0, result.output
+    found = [e for e in json.loads(result.output) if e["name"] == name]
+    assert len(found) == 1 and found[0]["experiment_id"] == exp
+
+
+def test_mltop_run_refuses_a_server_clearly(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    script = tmp_path / "train.py"
+    script.write_text("print('never run')\n")
+    result = CliRunner().invoke(main, ["--store", mlflow_server.url, "run", str(script)])
+    assert result.exit_code == 1
+    assert "works on a local store" in result.output
+    assert "never run" not in result.output
