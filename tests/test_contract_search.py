@@ -219,6 +219,26 @@ def test_counts_keys_rows_and_order_agree(both: Both) -> None:
     assert iterated["server"] == iterated["sqlite"]
 
 
+def test_server_ties_fall_to_the_run_id(both: Both) -> None:
+    """Runs started in the same millisecond: the run id decides, ascending, whether the
+    server sorted them (one query) or this side merged an OR's queries."""
+    server = both.server
+    exp = server.create_experiment(f"ties-{uuid.uuid4().hex}")
+    ids = []
+    for i in range(6):
+        run = server.create_run(exp, f"t{i}", start_time=T0, tags={"g": "ab"[i % 2]})
+        ids.append(run.info.run_id)
+    one = [r.info.run_id for r in server.search_runs([exp])]
+    merged = [r.info.run_id for r in server.search_runs([exp], "tags.g = 'a' or tags.g = 'b'")]
+    assert one == merged == sorted(ids)
+    keys = server.run_order([exp], "tags.g = 'b' or tags.g = 'a'", ["tags.g DESC"])
+    rows = server.run_rows_by_keys([*keys, 10**9])
+    assert rows[-1] is None
+    names = [r.info.run_name for r in rows[:-1] if r is not None]
+    by_id = dict(zip(ids, (f"t{i}" for i in range(6)), strict=True))
+    assert names == [by_id[i] for i in sorted(ids[1::2])] + [by_id[i] for i in sorted(ids[::2])]
+
+
 def test_filters_the_server_cannot_run_are_refused_there_only(both: Both) -> None:
     for text in ("duration > 5", "params.a = 'both '' and \"'"):
         assert isinstance(both.names("sqlite", text), list)
