@@ -29,7 +29,7 @@ from mltop.store.entities import (
     InputTag,
     Metric,
 )
-from mltop.store.errors import FilterError
+from mltop.store.errors import FilterError, PageTokenError, ValidationError
 from mltop.store.server import convert
 from mltop.store.server.tracking import ServerStore
 
@@ -187,6 +187,24 @@ def test_pages_join_up_across_boundaries(
     whole = both.names("sqlite", filter_string, order_by=order_by)
     for which in ("sqlite", "server"):
         assert _all_pages(both, which, filter_string, order_by, size) == whole
+
+
+@pytest.mark.parametrize("filter_string", [None, "params.opt = 'sgd' or tags.keep = 'y'"])
+def test_bad_tokens_views_and_sizes_are_the_same_errors(
+    both: Both, filter_string: str | None
+) -> None:
+    for which in ("sqlite", "server"):
+        store, exp = both.pick(which)
+        page = store.search_runs([exp], filter_string, ["params.lr"], 1)
+        assert page.token is not None
+        with pytest.raises(PageTokenError):  # the token of another search
+            store.search_runs([exp], "params.lr = '0.1'", ["params.lr"], 1, page.token)
+        with pytest.raises(PageTokenError):
+            store.search_runs([exp], filter_string, ["params.lr"], 1, page.token[:-3] + "xyz")
+        with pytest.raises(ValidationError, match="max_results"):
+            store.search_runs([exp], filter_string, max_results=0)
+        with pytest.raises(ValidationError, match="view must be one of"):
+            store.search_runs([exp], filter_string, view="gone")
 
 
 def test_counts_keys_rows_and_order_agree(both: Both) -> None:
