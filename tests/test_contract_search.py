@@ -314,6 +314,29 @@ def test_views_and_experiment_names_alike(both: Both) -> None:
         assert [r.info.run_name for r in named] == ["dead", "alive"]
 
 
+def test_system_tags_are_searched_alike(both: Both) -> None:
+    """SQLite's backend keeps a run's name, user and parent as columns, the server as the
+    tags mlflow.runName, mlflow.user and mlflow.parentRunId: searched alike."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        exp = store.create_experiment(f"system-tags-{uuid.uuid4().hex}")
+        parent = store.create_run(exp, "parent", start_time=T0 + 1).info.run_id
+        store.create_run(exp, "child", start_time=T0 + 2, parent_run_id=parent)
+        store.create_run(exp, "other", start_time=T0 + 3, user_id="alice")
+        for text, order in [
+            ("tags.mlflow.runName = 'child'", None),
+            ("tags.`mlflow.user` = 'alice' or run_name = 'parent'", None),
+            ("tags.mlflow.parentRunId IS NULL", ["tags.mlflow.runName ASC"]),
+            ("tags.mlflow.parentRunId IS NOT NULL or user_id = 'alice'", None),
+            (None, ["tags.mlflow.parentRunId DESC"]),
+        ]:
+            names = [r.info.run_name for r in store.search_runs([exp], text, order)]
+            found.setdefault(f"{text} {order}", {})[which] = names
+    for case, by in found.items():
+        assert by["sqlite"], case
+        assert by["server"] == by["sqlite"], case
+
+
 def test_dataset_filters_alike(both: Both) -> None:
     train = Dataset("train", "d1", "local", '{"uri": "/data/train"}')
     evals = Dataset("evals", "d2", "local", '{"uri": "/data/eval"}')
