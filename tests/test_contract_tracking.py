@@ -227,8 +227,9 @@ def test_tags_set_overwrite_delete(backend: Backend) -> None:
         store.delete_tag(run_id, "a")
     with pytest.raises(InvalidValueError):
         store.delete_tag(run_id, "mlflow.runName")
-    store.set_tags(run_id, {"mlflow.runName": "by-tag"})
-    assert store.get_run(run_id).info.run_name == "by-tag"
+    store.set_tags(run_id, {"mlflow.runName": "by-tag", "mlflow.user": "grace"})
+    info = store.get_run(run_id).info
+    assert (info.run_name, info.user_id) == ("by-tag", "grace")
 
 
 def test_dataset_inputs_round_trip(backend: Backend) -> None:
@@ -294,6 +295,24 @@ def test_a_long_history_pages_whole_and_reads_on_from_a_cursor(backend: Backend)
     backend.log_points(run_id, more)
     (new,) = store.get_metric_history(run_id, "loss", after=history[-1].cursor)
     assert (new.step, new.value) == (n, 9.0)
+
+
+def test_summaries_follow_points_logged_later(backend: Backend) -> None:
+    store = backend.store
+    run_id = store.create_run(backend.experiment()).info.run_id
+    backend.log_points(run_id, [Metric("acc", v, 100 + i, i) for i, v in enumerate([3, 1, 2])])
+    first = store.get_run(run_id).data.summaries["acc"]
+    assert (first.count, first.min, first.max, first.value) == (3, 1.0, 3.0, 2.0)
+    backend.log_points(run_id, [Metric("acc", -5.0, 200, 3), Metric("acc", math.nan, 201, 4)])
+    later = store.get_run(run_id).data.summaries["acc"]
+    assert (later.count, later.min, later.max, later.step) == (5, -5.0, 3.0, 4)
+    assert math.isnan(later.value)
+    # A point logged late with an old timestamp (it sorts first on a server): still counted.
+    backend.log_points(run_id, [Metric("acc", 9.0, 1, 10)])
+    found, _total = store.search_run_metrics(run_id, "acc")
+    summary = found["acc"]
+    assert (summary.count, summary.max, summary.step, summary.value) == (6, 9.0, 10, 9.0)
+    assert store.get_run(run_id).data.summaries["acc"] == summary
 
 
 def test_get_run_keeps_at_most_max_metrics(backend: Backend) -> None:

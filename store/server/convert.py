@@ -201,7 +201,8 @@ def run_info_from_json(info: object, tags: Mapping[str, str] | None = None) -> R
         run_id=run_id,
         run_name=text(info.get("run_name"), "run name") or tags.get(RUN_NAME_TAG, ""),
         experiment_id=text(info.get("experiment_id"), "run experiment id"),
-        user_id=text(info.get("user_id"), "run user") or tags.get(USER_TAG, ""),
+        # The tag wins, as mltop's store reads a run's user from it once set.
+        user_id=tags.get(USER_TAG) or text(info.get("user_id"), "run user"),
         status=text(info.get("status"), "run status", "RUNNING"),
         start_time=optional_integer(info.get("start_time"), "run start_time"),
         end_time=optional_integer(info.get("end_time"), "run end_time"),
@@ -221,23 +222,40 @@ def latest_summary(metric: Metric) -> MetricSummary:
     )
 
 
-def summary_from_points(key: str, points: Sequence[Metric]) -> MetricSummary | None:
-    """A key's summary from its whole history, as mltop's store keeps it: the latest point
-    (highest step, then timestamp), min and max ignoring NaN (NaN when all are), count."""
-    if not points:
+def summary_from_points(
+    key: str, points: Sequence[Metric], base: MetricSummary | None = None
+) -> MetricSummary | None:
+    """A key's summary from its history, as mltop's store keeps it: the latest point
+    (highest step, then timestamp; the later logged of equals), min and max ignoring NaN
+    (NaN when all are), count. `base`: the summary of the points before these."""
+    if base is None and not points:
         return None
-    latest = points[0]
-    low = high = math.nan
+    if base is not None:
+        value, step, stamp = base.value, base.step, base.timestamp
+        low, high, count = base.min, base.max, base.count
+    else:
+        value, step, stamp = points[0].value, points[0].step, points[0].timestamp
+        low = high = math.nan
+        count = 0
     for point in points:
-        if (point.step, point.timestamp) >= (latest.step, latest.timestamp):
-            latest = point
-        value = point.value
-        if not math.isnan(value):
-            if math.isnan(low) or value < low:
-                low = value
-            if math.isnan(high) or value > high:
-                high = value
-    return MetricSummary(key, latest.value, latest.step, latest.timestamp, low, high, len(points))
+        if (point.step, point.timestamp) >= (step, stamp):
+            value, step, stamp = point.value, point.step, point.timestamp
+        number = point.value
+        if not math.isnan(number):
+            if math.isnan(low) or number < low:
+                low = number
+            if math.isnan(high) or number > high:
+                high = number
+    return MetricSummary(key, value, step, stamp, low, high, count + len(points))
+
+
+def same_point(a: Metric, b: Metric) -> bool:
+    """The same logged point (NaN equal to NaN)."""
+    return (
+        a.step == b.step
+        and a.timestamp == b.timestamp
+        and (a.value == b.value or (math.isnan(a.value) and math.isnan(b.value)))
+    )
 
 
 def dataset_input_from_json(data: object) -> DatasetInput:

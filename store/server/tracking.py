@@ -12,29 +12,35 @@ Where the server cannot do what mltop's SQLite store does, this module decides:
   URL, what to show and to open the store again with.
 - Heartbeats: the server keeps none; a run read from it never shows LOST.
 - Metric summaries: a run's JSON holds only each key's latest point. `get_run`,
-  `iter_run_metrics` and `search_run_metrics` read the histories (in parallel) to give
-  the same min, max and count as the SQLite store; `get_run(max_metrics=n)` reads n.
+  `iter_run_metrics` and `search_run_metrics` read the histories (in parallel, a page
+  at a time) to give the same min, max and count as the SQLite store;
+  `get_run(max_metrics=n)` reads n. What was read is remembered per (run, key): the next
+  read goes on from the last point read, when that point is still where it was (a point
+  logged with an older timestamp moves it: the history is then read again whole).
 - Metric history cursors: the server orders a history by (timestamp, step, value) and
   pages it by offset; a point's `cursor` is its position (1-based) in that order, and
   `get_metric_history(after=n)` reads on from position n. A point logged later with an
   older timestamp than those already read lands before the cursor (the SQLite store's
   cursor is the logging order): a chart re-reads the history to see it.
 - `get_metric_blocks`: no block summaries on a server: every point, no blocks.
-- `resolve_run_id`: the server has no prefix search. A full id (32 hex digits) is
-  looked up; a shorter prefix is searched for among the runs of every experiment
-  (deleted ones included), which reads every run id on the server: fine for thousands.
+- `resolve_run_id`: a full id (32 hex digits) is looked up; a shorter prefix is
+  searched for with `attributes.run_id LIKE '<prefix>%'` over every experiment (deleted
+  runs included); a server refusing that filter has its runs read whole.
 - `logged_model_files`: the server records no checksums: `{}`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mltop.store import keys
 from mltop.store.blocks import MetricBlock
@@ -78,6 +84,7 @@ BATCH_PARAMS = 100  # MAX_PARAMS_TAGS_PER_BATCH
 BATCH_TAGS = 1000  # MAX_ENTITIES_PER_BATCH
 EXPERIMENT_IDS_PER_SEARCH = 100
 HISTORY_READERS = 8  # histories read at once for summaries
+SUMMARIES_KEPT = 20_000  # (run, key) summaries remembered to read on from
 
 _VIEW_TYPES = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -86,6 +93,14 @@ _DERIVED_TAGS = {
     convert.USER_TAG: "user",
     convert.PARENT_TAG: "parent run",
 }
+
+
+class _Seen(NamedTuple):
+    """What was read of one metric's history: its summary, how many points, the last."""
+
+    summary: MetricSummary
+    position: int
+    last: Metric
 
 
 def cache_folder(url: str) -> Path:
@@ -150,6 +165,9 @@ class ServerStore(ServerSearch, ServerChanges):
         self._path = Path(cache).absolute() if cache is not None else cache_folder(self.url)
         self._registry: ServerRegistry | None = None
         self.history_page = HISTORY_PAGE  # points per metrics/get-history call
+        # Per (run, key): the summary of the points read so far, read on from there.
+        self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
+        self._seen_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ServerStore({self.url!r})"
@@ -310,15 +328,52 @@ class ServerStore(ServerSearch, ServerChanges):
         if not names:
             return {}
         if len(names) == 1:
-            histories = [self._history(run_id, names[0])]
+            summaries = [self._summary(run_id, names[0])]
         else:
             with ThreadPoolExecutor(min(HISTORY_READERS, len(names))) as pool:
-                histories = list(pool.map(lambda k: self._history(run_id, k), names))
-        found: dict[str, MetricSummary] = {}
-        for key, points in zip(names, histories, strict=True):
-            summary = convert.summary_from_points(key, points)
-            found[key] = summary if summary is not None else latest[key]
-        return found
+                summaries = list(pool.map(lambda k: self._summary(run_id, k), names))
+        return {
+            key: summary if summary is not None else latest[key]
+            for key, summary in zip(names, summaries, strict=True)
+        }
+
+    def _summary(self, run_id: str, key: str) -> MetricSummary | None:
+        """A key's exact summary, read on from where the last read of it stopped (when the
+        point it stopped at is still there; else from the start), a page at a time."""
+        with self._seen_lock:
+            seen = self._seen.get((run_id, key))
+        if seen is not None:
+            pages = self._pages(run_id, key, seen.position - 1)
+            first = next(pages, [])
+            if first and convert.same_point(first[0], seen.last):
+                return self._fold(run_id, key, seen, itertools.chain([first[1:]], pages))
+        return self._fold(run_id, key, None, self._pages(run_id, key, 0))
+
+    def _pages(self, run_id: str, key: str, offset: int) -> Iterator[list[Metric]]:
+        while True:
+            points, more = self._history_page(run_id, key, offset, self.history_page)
+            if points:
+                yield points
+            offset += len(points)
+            if not more or not points:
+                return
+
+    def _fold(
+        self, run_id: str, key: str, seen: _Seen | None, pages: Iterable[list[Metric]]
+    ) -> MetricSummary | None:
+        summary, position, last = (None, 0, None) if seen is None else seen
+        for page in pages:
+            if page:
+                summary = convert.summary_from_points(key, page, summary)
+                position += len(page)
+                last = page[-1]
+        if summary is not None and last is not None:
+            with self._seen_lock:
+                self._seen[(run_id, key)] = _Seen(summary, position, last)
+                self._seen.move_to_end((run_id, key))
+                while len(self._seen) > SUMMARIES_KEPT:
+                    self._seen.popitem(last=False)
+        return summary
 
     def resolve_run_id(self, prefix: str) -> str:
         """A full run id from a unique prefix of at least 4 characters. A full id is looked
@@ -332,7 +387,13 @@ class ServerStore(ServerSearch, ServerChanges):
                 f"{prefix!r} is not a run id (32 hex characters, or a unique prefix of 4 or more)"
             )
         matches: list[str] = []
-        for run in self._search_json(None, None, "all"):
+        try:  # MLflow's stores take LIKE on run_id; one that does not is read whole
+            found = list(
+                self._search_json(None, f"attributes.run_id LIKE '{text}%'", "all", limit=2)
+            )
+        except InvalidValueError:
+            found = list(self._search_json(None, None, "all"))
+        for run in found:
             rid = str((run.get("info") or {}).get("run_id", ""))
             if rid.startswith(text) and rid not in matches:
                 matches.append(rid)
