@@ -187,6 +187,9 @@ def test_pages_join_up_across_boundaries(
     whole = both.names("sqlite", filter_string, order_by=order_by)
     for which in ("sqlite", "server"):
         assert _all_pages(both, which, filter_string, order_by, size) == whole
+        store, exp = both.pick(which)
+        iterated = store.iter_runs([exp], filter_string, order_by, page_size=size)
+        assert [r.info.run_name for r in iterated] == whole
 
 
 @pytest.mark.parametrize("filter_string", [None, "params.opt = 'sgd' or tags.keep = 'y'"])

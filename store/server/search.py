@@ -676,9 +676,9 @@ class ServerSearch:
         queries = self._queries(experiment_ids, filter_string, view)
         if len(queries) > 1:
             return iter(self._all_matches(queries, order_by))
-        return self._pages(experiment_ids, filter_string, order_by, page_size, view)
+        return self._run_pages(experiment_ids, filter_string, order_by, page_size, view)
 
-    def _pages(
+    def _run_pages(
         self,
         experiment_ids: Iterable[str | int] | None,
         filter_string: str | None,
