@@ -58,6 +58,7 @@ SPECS = [
          {"acc": [0.7], "loss": [0.5]}, "KILLED"),
     Spec("r6", T0 + 60, {}, {"team": "vision", "keep": "y"}, {}, "RUNNING"),
     Spec("r7", T0 + 70, {"opt": "adam%"}, {"keep": "n"}, {"acc": [0.9], "loss": [NAN]}),
+    Spec("r8", T0 + 80, {}, {}, {"acc": [math.inf], "gain": [-math.inf]}),
 ]  # fmt: skip
 
 
@@ -147,6 +148,9 @@ CASES: list[tuple[str | None, list[str] | None]] = [
     ("attributes.start_time >= 1700000000030 or run_name = 'r0'", ["end_time DESC"]),
     ("`Run name` LIKE 'r%' and status != 'RUNNING'", ["attributes.run_name DESC"]),
     (None, ["params.lr ASC", "tags.keep DESC"]),  # NULLs last both ways
+    ("metrics.acc = 1e999 or metrics.gain <= -1e999", ["metrics.acc DESC"]),  # infinities
+    ("metrics.acc > 0.95 or metrics.gain < 0", ["metrics.gain ASC"]),
+    ("metrics.acc < 1e999", ["metrics.acc DESC"]),
 ]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -129,9 +130,11 @@ def quote_key(key: str, text: str = "", pos: int = 0) -> str:
 
 
 def number_text(value: float) -> str:
-    """A number as MLflow's parser reads it (no `+` in the exponent; ±inf as ±1e999)."""
+    """A number as MLflow's parser reads it (no `+` in the exponent). ±inf is written as
+    the largest double, which is how MLflow's SQL store keeps a logged infinity: compared
+    with `metrics.x = 1e999` it matches, as it does in mltop's store."""
     if math.isinf(value):
-        return "1e999" if value > 0 else "-1e999"
+        value = math.copysign(sys.float_info.max, value)
     if value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return repr(value).replace("e+", "e")
