@@ -277,10 +277,14 @@ def test_filters_the_server_cannot_run_are_refused_there_only(both: Both) -> Non
 
 def test_experiments_search_alike(both: Both) -> None:
     prefix = f"contract-exp-{uuid.uuid4().hex[:8]}"
-    for store in (both.sqlite, both.server):
-        store.create_experiment(f"{prefix}-a", tags={"team": "vision"})
-        store.create_experiment(f"{prefix}-b", tags={"team": "nlp"})
+    by_id = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        a = store.create_experiment(f"{prefix}-a", tags={"team": "vision"})
+        b = store.create_experiment(f"{prefix}-b", tags={"team": "nlp"})
         store.create_experiment(f"{prefix}-c")
+        text = f"experiment_id = {a} or experiment_id IN ('{b}')"
+        by_id[which] = [e.name for e in store.search_experiments(text, ["name DESC"])]
+    assert by_id["sqlite"] == by_id["server"] == [f"{prefix}-b", f"{prefix}-a"]
     for text, order in [
         (f"name LIKE '{prefix}%'", None),
         (f"name = '{prefix}-c' or tags.team = 'nlp'", ["name ASC"]),

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlflow.utils.search_utils import SearchUtils
 
-from mltop.store.errors import FilterError
+from mltop.store.errors import FilterError, InvalidValueError
+from mltop.store.server.rest import RestClient
 from mltop.store.server.search import (
     MAX_QUERIES,
     SortKey,
@@ -26,6 +28,7 @@ from mltop.store.server.search import (
     translate_filter,
     translate_order,
 )
+from mltop.store.server.tracking import ServerStore
 
 
 def parsed(text: str) -> list[dict[str, object]]:
@@ -139,6 +142,37 @@ def test_experiment_filters_translate_or() -> None:
     ]
     with pytest.raises(FilterError, match="the tracking server cannot search experiments with IS"):
         translate_experiment_filter("tags.team IS NULL")
+
+
+class RefusingRest(RestClient):
+    """A server that knows one experiment and refuses every run search's filter."""
+
+    def call(self, method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict[str, Any]:
+        if endpoint == "experiments/search" and not (body or {}).get("filter"):
+            return {
+                "experiments": [{"experiment_id": "1", "name": "e", "lifecycle_stage": "active"}]
+            }
+        raise InvalidValueError(f"tracking server {self.url}: {endpoint}: Invalid clause")
+
+
+def test_a_server_refusing_what_it_was_sent_is_a_filter_error() -> None:
+    store = ServerStore("http://127.0.0.1:9", rest=RefusingRest("http://127.0.0.1:9"))
+    with pytest.raises(FilterError, match="the tracking server cannot run this search") as info:
+        store.search_runs(["1"], "params.a = 'x' or params.b = 'y'")
+    assert "params.`a` = 'x'" in str(info.value) and "Invalid clause" in str(info.value)
+    with pytest.raises(FilterError, match="refused the order_by"):
+        store.search_runs(["1"], None, ["params.a"])
+    with pytest.raises(FilterError, match="refused the filter"):
+        store.search_experiments("name = 'e' or name = 'f'")
+    with pytest.raises(InvalidValueError):  # no filter, no order: the error as it was
+        store.search_runs(["1"])
+
+
+def test_experiment_ids_are_sent_quoted() -> None:
+    assert translate_experiment_filter("experiment_id = 3 or experiment_id != '4'") == [
+        "experiment_id = '3'",
+        "experiment_id != '4'",
+    ]
 
 
 # -- round trips through MLflow's parser -----------------------------------------------------

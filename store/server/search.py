@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mltop.store.entities import Experiment, Run, RunRow
-from mltop.store.errors import FilterError, ValidationError
+from mltop.store.errors import FilterError, InvalidValueError, NotFoundError, ValidationError
 from mltop.store.query import paging
 from mltop.store.query.compiler import (
     ATTRIBUTES,
@@ -200,10 +200,11 @@ def _condition(node: Node, text: str, *, experiments: bool = False) -> str:
         )
         return f"{name} {'NOT IN' if node.negated else 'IN'} ({values})"
     value = node.value
-    if isinstance(value, float):
+    if experiments and node.ident.key == "experiment_id":  # MLflow takes ids quoted only
+        number = float(value)  # the compiler checked it is an integer
+        literal = quote_value(str(int(number)), text, node.value_pos)
+    elif isinstance(value, float):
         literal = number_text(value)
-    elif experiments and node.ident.key == "experiment_id":
-        literal = quote_value(value, text, node.value_pos)
     else:
         literal = quote_value(value, text, node.value_pos)
     return f"{name} {node.op} {literal}"
@@ -379,6 +380,25 @@ class _Query:
     filter: str
 
 
+def _refusing(
+    rest: RestClient, endpoint: str, body: dict[str, Any], text: str, order: Sequence[str]
+) -> dict[str, Any]:
+    """A search call; the server refusing the filter or order it was sent (a server of
+    another version than this translation was written for) is a FilterError saying so."""
+    try:
+        return rest.call("POST", endpoint, body)
+    except InvalidValueError as exc:
+        if not text and not order:
+            raise
+        sent = f"filter {text!r}" if text else f"order_by {list(order)!r}"
+        raise FilterError(
+            f"the tracking server cannot run this search: it refused the {sent} mltop sent "
+            f"it ({exc})",
+            text,
+            0,
+        ) from None
+
+
 def _listed(experiment_ids: Iterable[str | int] | None) -> list[str] | None:
     """Experiment ids as a list (an iterator is read once), None for every experiment."""
     return None if experiment_ids is None else [str(e) for e in experiment_ids]
@@ -425,8 +445,6 @@ class ServerSearch:
                 return stages
 
     def _experiment_ids_by_name(self, names: Iterable[str]) -> list[str]:
-        from mltop.store.errors import NotFoundError
-
         ids = []
         for name in names:
             try:
@@ -496,7 +514,7 @@ class ServerSearch:
             body["order_by"] = list(order_by)
         if token:
             body["page_token"] = token
-        answer = self.rest.call("POST", "runs/search", body)
+        answer = _refusing(self.rest, "runs/search", body, query.filter, order_by)
         runs = [convert.run_from_json(r) for r in answer.get("runs", [])]
         return runs, answer.get("next_page_token") or None
 
@@ -652,8 +670,6 @@ class ServerSearch:
             if run_id in known:
                 out[run_id] = known[run_id]
                 continue
-            from mltop.store.errors import InvalidValueError, NotFoundError
-
             try:
                 answer = self.rest.call("GET", "runs/get", {"run_id": run_id})
             except (NotFoundError, InvalidValueError):
@@ -756,7 +772,7 @@ class ServerSearch:
                 body["filter"] = text
             if token:
                 body["page_token"] = token
-            answer = self.rest.call("POST", "experiments/search", body)
+            answer = _refusing(self.rest, "experiments/search", body, text, server_order)
             found = [convert.experiment_from_json(e) for e in answer.get("experiments", [])]
             return found, answer.get("next_page_token") or None
 
