@@ -235,6 +235,12 @@ def test_counts_keys_rows_and_order_agree(both: Both) -> None:
         assert [by_id[r.info.run_id] for r in found if r is not None] == list(order)
         assert "0" * 32 not in by_id
     assert rows["server"] == rows["sqlite"]
+    with ServerStore(both.server.url, cache=both.sqlite.path.parent / "fresh") as fresh:
+        ids = [r.info.run_id for r in both.server.search_runs([both.server_exp], text)]
+        keys = fresh.run_keys([*ids, "f" * 32, "not an id"])  # none met before by `fresh`
+        assert list(keys) == ids
+        again = fresh.run_rows_by_keys([keys[i] for i in ids])
+        assert [r.info.run_id for r in again if r is not None] == ids
     iterated = {
         w: [
             r.info.run_name for r in both.pick(w)[0].iter_runs([both.pick(w)[1]], text, page_size=2)

@@ -663,20 +663,20 @@ class ServerSearch:
         return out
 
     def run_keys(self, run_ids: Iterable[str]) -> dict[str, int]:
-        """Run id -> key, for the runs that exist (each asked of the server once)."""
+        """Run id -> key, for the runs that exist: those not met before are looked up 100
+        a request (`run_id IN (...)` over every experiment), in the order asked."""
         known: dict[str, int] = self.__dict__.get("_run_key_ids", {})
-        out: dict[str, int] = {}
-        for run_id in dict.fromkeys(run_ids):
-            if run_id in known:
-                out[run_id] = known[run_id]
-                continue
-            try:
-                answer = self.rest.call("GET", "runs/get", {"run_id": run_id})
-            except (NotFoundError, InvalidValueError):
-                continue
-            info = answer["run"]["info"]
-            out[run_id] = self._key_of(run_id, str(info["experiment_id"]))
-        return out
+        asked = [r for r in dict.fromkeys(run_ids) if isinstance(r, str)]
+        unknown = [r for r in asked if r not in known and r.isalnum()]
+        if unknown:
+            experiments = tuple(self._experiment_stages())
+            for start in range(0, len(unknown), 100):
+                batch = ", ".join(f"'{r}'" for r in unknown[start : start + 100])
+                query = _Query(experiments, "ALL", f"attributes.run_id IN ({batch})")
+                for run in self._all_of(query, ()):
+                    self._key_of(run.info.run_id, run.info.experiment_id)
+            known = self.__dict__.get("_run_key_ids", {})
+        return {r: known[r] for r in asked if r in known}
 
     def iter_runs(
         self,
