@@ -60,6 +60,7 @@ from mltop.store.entities import (
     now_ms,
 )
 from mltop.store.errors import (
+    AlreadyExistsError,
     InvalidStateError,
     InvalidValueError,
     NotFoundError,
@@ -196,11 +197,13 @@ class ServerStore(ServerSearch, ServerChanges):
 
     def check(self, *, write: bool = False) -> bool:
         """Ask the server: ServerUnreachableError, ServerRefusedError... when it cannot be
-        used now; StoreReadOnlyError to write through a read-only handle."""
-        self.rest.call("GET", "experiments/search", {"max_results": 1})
+        used now; StoreReadOnlyError to write through a read-only handle. Returns whether
+        the store was replaced since the last look (the SQLite store's database file can
+        be): a server's never is, False."""
         if write:
             self._writable()
-        return True
+        self.rest.call("GET", "experiments/search", {"max_results": 1})
+        return False
 
     def close(self) -> None:
         self.rest.close()
@@ -549,6 +552,7 @@ class ServerStore(ServerSearch, ServerChanges):
         self._writable()
         keys.validate_name(name, "experiment name", keys.MAX_EXPERIMENT_NAME_LENGTH)
         clean = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        self._refuse_taken_name(name)
         answer = self.rest.call(
             "POST", "experiments/create", {"name": name, "tags": convert.pairs_to_json(clean)}
         )
@@ -560,11 +564,25 @@ class ServerStore(ServerSearch, ServerChanges):
         exp = self.get_experiment(experiment_id)
         if exp.name == new_name:
             return
+        self._refuse_taken_name(new_name)
         self.rest.call(
             "POST",
             "experiments/update",
             {"experiment_id": exp.experiment_id, "new_name": new_name},
         )
+
+    def _refuse_taken_name(self, name: str) -> None:
+        """AlreadyExistsError, as the SQLite store words it, for a name in use (the server
+        would refuse it too, a rename with a database error's text)."""
+        taken = self.get_experiment_by_name(name)
+        if taken is None:
+            return
+        if taken.lifecycle_stage != ACTIVE:
+            raise AlreadyExistsError(
+                f"experiment {name!r} exists in the deleted state (id {taken.experiment_id}); "
+                "restore it or choose another name"
+            )
+        raise AlreadyExistsError(f"experiment {name!r} already exists (id {taken.experiment_id})")
 
     def delete_experiment(self, experiment_id: str | int) -> None:
         self._set_experiment_stage(experiment_id, "deleted")
