@@ -95,6 +95,16 @@ def test_experiments_create_read_rename_tag_delete_restore(backend: Backend) -> 
         store.restore_experiment(exp)
 
 
+def test_the_store_says_where_it_is(backend: Backend) -> None:
+    store = backend.store
+    if backend.is_server:
+        assert store.location == backend.raw.url and store.location.startswith("http://")
+    else:
+        assert store.location == str(store.path)
+    assert store.read_only is False
+    assert store.check() is False  # not replaced since opened
+
+
 def test_the_default_experiment_cannot_be_deleted(backend: Backend) -> None:
     with pytest.raises(InvalidStateError):
         backend.store.delete_experiment("0")

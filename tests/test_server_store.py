@@ -7,6 +7,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -256,6 +257,42 @@ def test_the_cli_lists_a_servers_experiments(
     assert result.exit_code == 0, result.output
     found = [e for e in json.loads(result.output) if e["name"] == name]
     assert len(found) == 1 and found[0]["experiment_id"] == exp
+
+
+def test_the_live_follower_polls_a_server(
+    mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    from mltop.tui.live import StoreFollower
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    store = open_store(mlflow_server.url)
+    assert store.location == mlflow_server.url
+    heard: list[str] = []
+    errors: list[Exception] = []
+    got = threading.Event()
+
+    def on_changes(changes: Any) -> None:
+        heard.extend(changes.run_ids)
+        got.set()
+
+    follower = StoreFollower(store.location, on_changes, on_error=errors.append, poll=0.2)
+    assert follower.store_path is None  # no folder to watch: polled
+    follower.start()
+    try:
+        exp = store.create_experiment(f"live-{tmp_path.name}")
+        run_id = store.create_run(exp, "followed").info.run_id
+        deadline = time.monotonic() + 60
+        while run_id not in heard and time.monotonic() < deadline:
+            got.wait(0.5)
+            got.clear()
+    finally:
+        follower.stop()
+    assert run_id in heard
+    assert errors == []
+    assert not (tmp_path / "cache").exists()
 
 
 def test_mltop_run_refuses_a_server_clearly(mlflow_server: MlflowServer, tmp_path: Path) -> None:
