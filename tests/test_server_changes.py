@@ -159,6 +159,7 @@ def test_has_changed_sees_points_status_and_new_runs(store: ServerStore) -> None
 def test_has_changed_asks_at_most_once_a_poll_interval(store: ServerStore) -> None:
     rest = store.rest
     assert isinstance(rest, CountingRest)
+    assert ServerStore.poll_interval == 1.0  # the default: a look a second at most
     store.poll_interval = 3600.0
     store.has_changed()
     asked = len(rest.calls)
