@@ -281,6 +281,8 @@ def test_the_live_follower_polls_a_server(
     follower = StoreFollower(store.location, on_changes, on_error=errors.append, poll=0.2)
     assert follower.store_path is None  # no folder to watch: polled
     follower.start()
+    # Its store asks the server at most once a poll: this follower's 0.2 s, not the 1 s default.
+    assert getattr(follower._store, "poll_interval", None) == 0.2
     try:
         exp = store.create_experiment(f"live-{tmp_path.name}")
         run_id = store.create_run(exp, "followed").info.run_id
