@@ -261,7 +261,15 @@ class ArtifactAccess(Protocol):
 
 class StoreHandle(Protocol):
     @property
-    def path(self) -> Path: ...
+    def path(self) -> Path:
+        """The store's folder (a tracking server's: this machine's cache for it)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the store is, as `open_store` takes it again and as a user names it: a
+        folder's path, or a tracking server's URL."""
+        ...
 
     @property
     def read_only(self) -> bool: ...

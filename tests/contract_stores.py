@@ -55,6 +55,35 @@ class Backend:
     def experiment(self, label: str = "exp", tags: dict[str, object] | None = None) -> str:
         return self.store.create_experiment(self.name(label), tags)
 
+    def logged_model(
+        self,
+        experiment_id: str,
+        name: str,
+        source_run_id: str | None = None,
+        *,
+        tags: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        model_type: str | None = None,
+    ) -> str:
+        """A PENDING logged model (MLflow 3's), made as each backend makes one: its id."""
+        if self.rest is not None:
+            body: dict[str, Any] = {
+                "experiment_id": experiment_id,
+                "name": name,
+                "tags": convert.pairs_to_json(tags),
+                "params": convert.pairs_to_json(params),
+            }
+            if source_run_id is not None:
+                body["source_run_id"] = source_run_id
+            if model_type is not None:
+                body["model_type"] = model_type
+            answer = self.rest.call("POST", "logged-models", body)
+            return str(answer["model"]["info"]["model_id"])
+        model = cast(Store, self.raw).create_logged_model(
+            experiment_id, name, source_run_id, tags, params, model_type
+        )
+        return model.model_id
+
     def log_points(self, run_id: str, points: Sequence[Metric]) -> None:
         """Write metric points (NaN and infinities included) as the backend takes them."""
         if self.rest is not None:

@@ -57,6 +57,16 @@ def test_experiments_create_read_rename_tag_delete_restore(backend: Backend) -> 
     with pytest.raises(AlreadyExistsError):
         store.create_experiment(backend.name("a"))
 
+    other = backend.experiment("other")
+    with pytest.raises(AlreadyExistsError, match="already exists"):
+        store.rename_experiment(exp, backend.name("other"))
+    store.delete_experiment(other)
+    with pytest.raises(AlreadyExistsError, match="deleted state"):
+        store.rename_experiment(exp, backend.name("other"))
+    with pytest.raises(AlreadyExistsError, match="deleted state"):
+        store.create_experiment(backend.name("other"))
+    store.restore_experiment(other)
+    store.delete_experiment(other)  # (out of the lists below)
     store.rename_experiment(exp, backend.name("b"))
     assert store.get_experiment(exp).name == backend.name("b")
     assert store.get_experiment_by_name(backend.name("a")) is None
@@ -71,16 +81,28 @@ def test_experiments_create_read_rename_tag_delete_restore(backend: Backend) -> 
 
     store.delete_experiment(exp)
     assert _mine(backend) == {}
-    assert _mine(backend, "deleted") == {backend.name("b"): "deleted"}
-    assert _mine(backend, "all") == {backend.name("b"): "deleted"}
+    deleted = {backend.name("b"): "deleted", backend.name("other"): "deleted"}
+    assert _mine(backend, "deleted") == deleted
+    assert _mine(backend, "all") == deleted
     with pytest.raises(InvalidStateError):
         store.delete_experiment(exp)
     with pytest.raises(InvalidStateError):
         store.create_run(exp)  # no runs in a deleted experiment
     store.restore_experiment(exp)
     assert _mine(backend) == {backend.name("b"): "active"}
+    assert _mine(backend, "all") == {backend.name("b"): "active", backend.name("other"): "deleted"}
     with pytest.raises(InvalidStateError):
         store.restore_experiment(exp)
+
+
+def test_the_store_says_where_it_is(backend: Backend) -> None:
+    store = backend.store
+    if backend.is_server:
+        assert store.location == backend.raw.url and store.location.startswith("http://")
+    else:
+        assert store.location == str(store.path)
+    assert store.read_only is False
+    assert store.check() is False  # not replaced since opened
 
 
 def test_the_default_experiment_cannot_be_deleted(backend: Backend) -> None:
@@ -227,8 +249,9 @@ def test_tags_set_overwrite_delete(backend: Backend) -> None:
         store.delete_tag(run_id, "a")
     with pytest.raises(InvalidValueError):
         store.delete_tag(run_id, "mlflow.runName")
-    store.set_tags(run_id, {"mlflow.runName": "by-tag"})
-    assert store.get_run(run_id).info.run_name == "by-tag"
+    store.set_tags(run_id, {"mlflow.runName": "by-tag", "mlflow.user": "grace"})
+    info = store.get_run(run_id).info
+    assert (info.run_name, info.user_id) == ("by-tag", "grace")
 
 
 def test_dataset_inputs_round_trip(backend: Backend) -> None:
@@ -323,6 +346,35 @@ def test_get_run_keeps_at_most_max_metrics(backend: Backend) -> None:
     assert (len(found), total) == (2, 5)
 
 
+# -- logged models ------------------------------------------------------------------------
+
+
+def test_logged_models_of_a_run(backend: Backend) -> None:
+    store = backend.store
+    exp = backend.experiment()
+    run_id = store.create_run(exp).info.run_id
+    other = store.create_run(exp).info.run_id
+    first = backend.logged_model(
+        exp, "net", run_id, tags={"t": "v"}, params={"depth": "3"}, model_type="sk"
+    )
+    second = backend.logged_model(exp, "net-2", run_id)
+    backend.logged_model(exp, "elsewhere", other)
+    model = store.get_logged_model(first)
+    assert (model.model_id, model.name, model.experiment_id) == (first, "net", exp)
+    assert (model.source_run_id, model.model_type, model.status) == (run_id, "sk", "PENDING")
+    assert (model.tags, model.params) == ({"t": "v"}, {"depth": "3"})
+    assert model.model_uri == f"models:/{first}"
+    ids = [m.model_id for m in store.logged_models_of_run(run_id)]
+    assert sorted(ids) == sorted([first, second])
+    created = [store.get_logged_model(i).creation_timestamp for i in ids]
+    assert created == sorted(created, reverse=True)  # newest first
+    assert store.logged_models_of_run(store.create_run(exp).info.run_id) == []
+    assert store.logged_model_files(first) == {}  # nothing recorded while PENDING
+    for missing in ("m-" + "0" * 32, "not-a-model", "../m-1"):
+        with pytest.raises(NotFoundError):
+            store.get_logged_model(missing)
+
+
 # -- artifacts ----------------------------------------------------------------------------
 
 
@@ -360,6 +412,14 @@ def test_artifacts_upload_list_download(backend: Backend, tmp_path: Path) -> Non
     assert repo.local_path("data/sub/b.txt").read_text() == "bee"
     with pytest.raises(NotFoundError):
         repo.open("nothing/here.txt")
+    with pytest.raises(NotFoundError, match="directory"):
+        repo.open("data/sub")
+    assert [(f.path, f.is_dir, f.size) for f in repo.list("data/a.bin")] == [
+        ("data/a.bin", False, 8)
+    ]
+    assert repo.list("nothing") == []
+    local = repo.local_path("data")
+    assert (local / "sub" / "b.txt").read_text() == "bee"
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,12 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from server_fixture import MlflowServer, free_port
+from test_server_rest import Stub
 
 from mltop.store import (
     InvalidStateError,
@@ -23,7 +25,7 @@ from mltop.store import (
 from mltop.store.entities import MODEL_FAILED, MODEL_PENDING, MODEL_READY
 from mltop.store.server import convert
 from mltop.store.server.artifacts import proxied_root
-from mltop.store.server.rest import ServerError, ServerUnreachableError
+from mltop.store.server.rest import ServerError, ServerRefusedError, ServerUnreachableError
 from mltop.store.server.tracking import ServerStore, cache_folder
 from mltop.tui.cli import main
 
@@ -59,6 +61,34 @@ def test_an_unreachable_server_is_a_typed_error_and_makes_nothing_locally(
         store.create_experiment("x")
     store.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no cache, no .mltop/
+    assert not (tmp_path / "cache").exists()
+
+
+def test_refused_credentials_and_odd_answers_are_typed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    refusing = Stub([(401, {"Content-Type": "application/json"}, b'{"message": "no"}')])
+    odd = Stub(
+        [
+            (200, {"Content-Type": "application/json"}, b'{"run": "not a run"}'),
+            (200, {"Content-Type": "text/html"}, b"<html>a login page</html>"),
+        ]
+    )
+    try:
+        store = open_store(refusing.url)
+        with pytest.raises(ServerRefusedError, match="MLFLOW_TRACKING_TOKEN"):
+            store.check()
+        with pytest.raises(ServerRefusedError):
+            store.get_run("0123456789abcdef0123456789abcdef")
+        other = open_store(odd.url)
+        with pytest.raises(ServerError, match="malformed"):
+            other.get_run("0123456789abcdef0123456789abcdef")
+        with pytest.raises(ServerError, match="not JSON"):
+            other.get_run("0123456789abcdef0123456789abcdef")
+    finally:
+        refusing.close()
+        odd.close()
     assert not (tmp_path / "cache").exists()
 
 
@@ -216,6 +246,9 @@ def test_the_cli_lists_a_servers_experiments(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     name = f"cli-{tmp_path.name}"
     store = ServerStore(mlflow_server.url)
+    # check(): raises what stops the store; returns whether it was replaced (a SQLite
+    # store's file can be, and a live view then starts over): a server never is.
+    assert store.check() is False and store.check(write=True) is False
     exp = store.create_experiment(name, {"team": "cli"})
     store.create_run(exp, "one")
     result = CliRunner().invoke(
@@ -224,6 +257,42 @@ def test_the_cli_lists_a_servers_experiments(
     assert result.exit_code == 0, result.output
     found = [e for e in json.loads(result.output) if e["name"] == name]
     assert len(found) == 1 and found[0]["experiment_id"] == exp
+
+
+def test_the_live_follower_polls_a_server(
+    mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    from mltop.tui.live import StoreFollower
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    store = open_store(mlflow_server.url)
+    assert store.location == mlflow_server.url
+    heard: list[str] = []
+    errors: list[Exception] = []
+    got = threading.Event()
+
+    def on_changes(changes: Any) -> None:
+        heard.extend(changes.run_ids)
+        got.set()
+
+    follower = StoreFollower(store.location, on_changes, on_error=errors.append, poll=0.2)
+    assert follower.store_path is None  # no folder to watch: polled
+    follower.start()
+    try:
+        exp = store.create_experiment(f"live-{tmp_path.name}")
+        run_id = store.create_run(exp, "followed").info.run_id
+        deadline = time.monotonic() + 60
+        while run_id not in heard and time.monotonic() < deadline:
+            got.wait(0.5)
+            got.clear()
+    finally:
+        follower.stop()
+    assert run_id in heard
+    assert errors == []
+    assert not (tmp_path / "cache").exists()
 
 
 def test_mltop_run_refuses_a_server_clearly(mlflow_server: MlflowServer, tmp_path: Path) -> None:

@@ -197,7 +197,7 @@ class MltopApp(App):
         if not self.follow or self.follower is not None:
             return
         self.follower = StoreFollower(
-            self.store.path,
+            self.store.location,
             lambda changes: self.post_message(StoreChanged(changes)),
             on_error=lambda error: self.post_message(StoreFailed(error)),
             on_replaced=lambda: self.post_message(StoreReplaced()),
@@ -411,7 +411,7 @@ class MltopApp(App):
             return
         self.problem = None
         self._show_state()
-        self.notify(f"the store at {clean(self.store.path)} works again", markup=False)
+        self.notify(f"the store at {clean(self.store.location)} works again", markup=False)
         self._reload_screens()
 
     def on_store_replaced(self, message: StoreReplaced) -> None:
@@ -466,7 +466,7 @@ class MltopApp(App):
         else:
             state = "  ● live"
         read_only = "  (read-only)" if self.store.read_only else ""
-        self.sub_title = f"{clean(self.store.path)}{read_only}{state}"
+        self.sub_title = f"{clean(self.store.location)}{read_only}{state}"
 
     def format_title(self, title: str, sub_title: str) -> Content:
         """As Textual's, with a store problem in the error colour."""

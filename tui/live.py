@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mltop.store import ChangeCursor, Changes, TrackingStore, open_store
+from mltop.store.location import server_url
 
 # watchdog's event types that may mean a commit: a write to the WAL or the database, a file
 # made, removed or renamed. Opening, closing and permissions are left out: each reader
@@ -104,7 +105,9 @@ class StoreFollower:
         quiet: float = 1.0,
         cursor: ChangeCursor | None = None,
     ) -> None:
-        self.store_path = Path(store_path)
+        # A folder's events are watched; a tracking server's URL is polled.
+        self.location = str(store_path)
+        self.store_path = None if server_url(self.location) else Path(store_path)
         self.on_changes = on_changes
         self.on_error = on_error
         self.on_replaced = on_replaced
@@ -139,7 +142,7 @@ class StoreFollower:
             self._store = None
             if self.on_error is not None:
                 self.on_error(exc)
-        if self.poll is None:
+        if self.poll is None and self.store_path is not None:
             self._observer = _watch(self.store_path, self._wake)
             self._listens = self._observer is not None
         self._thread = threading.Thread(target=self._run, name="mltop-follower", daemon=True)
@@ -159,7 +162,7 @@ class StoreFollower:
             observer.join(timeout=5)
 
     def _open(self) -> TrackingStore:
-        store = open_store(self.store_path, create=False)
+        store = open_store(self.location, create=False)
         if self.cursor is None:
             self.cursor = store.cursor()
         return store
@@ -202,7 +205,11 @@ class StoreFollower:
                 elif store.has_changed():
                     quiet_since = time.monotonic()
                     self._read(store)
-                elif self.busy and time.monotonic() - quiet_since >= self.quiet:
+                elif (
+                    self.busy
+                    and self.store_path is not None
+                    and time.monotonic() - quiet_since >= self.quiet
+                ):
                     # Quiet again: listen, then look once more (a commit made while the
                     # observer started is read then, not at the next event).
                     self._observer = _watch(self.store_path, self._wake)

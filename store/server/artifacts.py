@@ -30,7 +30,7 @@ from mltop.store.errors import (
     NotFoundError,
 )
 from mltop.store.server import convert
-from mltop.store.server.rest import RestClient
+from mltop.store.server.rest import RestClient, ServerError
 
 PROXY_SCHEME = "mlflow-artifacts"
 
@@ -127,13 +127,21 @@ class ServerArtifactRepository(ArtifactRepository):
                 continue
             child = f"{rel}/{name}" if rel else name
             infos.append(FileInfo(child, found.is_dir, found.size))
+        if not infos and rel:  # a file's path lists the file, as the local repository's
+            folder, _, name = rel.rpartition("/")
+            return [info for info in self.list(folder or None) if info.path == rel]
         return sorted(infos, key=lambda info: info.path)
+
+    def _is_dir(self, rel: str) -> bool:
+        listing = self.list(rel)
+        return bool(listing) and not (
+            len(listing) == 1 and listing[0].path == rel and not listing[0].is_dir
+        )
 
     def local_path(self, path: str) -> Path:
         """The artifact at `path` downloaded into the cache (a folder: all its files)."""
         rel = clean_relative(path)
-        listing = self.list(rel)
-        if listing and not (len(listing) == 1 and listing[0].path == rel):
+        if self._is_dir(rel):
             for info in self.walk_from(rel):
                 if not info.is_dir:
                     self._download(info.path)
@@ -171,6 +179,10 @@ class ServerArtifactRepository(ArtifactRepository):
             raise NotFoundError(
                 f"no artifact {rel!r} in {self.artifact_uri} on {self.rest.url}"
             ) from None
+        except ServerError as error:
+            if error.status == 400 and self._is_dir(rel):
+                raise NotFoundError(f"artifact {rel!r} is a directory; list it instead") from None
+            raise
         return dest
 
     def open(self, path: str, mode: str = "rb") -> IO[Any]:

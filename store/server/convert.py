@@ -201,7 +201,8 @@ def run_info_from_json(info: object, tags: Mapping[str, str] | None = None) -> R
         run_id=run_id,
         run_name=text(info.get("run_name"), "run name") or tags.get(RUN_NAME_TAG, ""),
         experiment_id=text(info.get("experiment_id"), "run experiment id"),
-        user_id=text(info.get("user_id"), "run user") or tags.get(USER_TAG, ""),
+        # The tag wins, as mltop's store reads a run's user from it once set.
+        user_id=tags.get(USER_TAG) or text(info.get("user_id"), "run user"),
         status=text(info.get("status"), "run status", "RUNNING"),
         start_time=optional_integer(info.get("start_time"), "run start_time"),
         end_time=optional_integer(info.get("end_time"), "run end_time"),

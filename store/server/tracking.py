@@ -23,9 +23,9 @@ Where the server cannot do what mltop's SQLite store does, this module decides:
   older timestamp than those already read lands before the cursor (the SQLite store's
   cursor is the logging order): a chart re-reads the history to see it.
 - `get_metric_blocks`: no block summaries on a server: every point, no blocks.
-- `resolve_run_id`: the server has no prefix search. A full id (32 hex digits) is
-  looked up; a shorter prefix is searched for among the runs of every experiment
-  (deleted ones included), which reads every run id on the server: fine for thousands.
+- `resolve_run_id`: a full id (32 hex digits) is looked up; a shorter prefix is
+  searched for with `attributes.run_id LIKE '<prefix>%'` over every experiment (deleted
+  runs included); a server refusing that filter has its runs read whole.
 - `logged_model_files`: the server records no checksums: `{}`.
 """
 
@@ -60,6 +60,7 @@ from mltop.store.entities import (
     now_ms,
 )
 from mltop.store.errors import (
+    AlreadyExistsError,
     InvalidStateError,
     InvalidValueError,
     NotFoundError,
@@ -196,11 +197,13 @@ class ServerStore(ServerSearch, ServerChanges):
 
     def check(self, *, write: bool = False) -> bool:
         """Ask the server: ServerUnreachableError, ServerRefusedError... when it cannot be
-        used now; StoreReadOnlyError to write through a read-only handle."""
-        self.rest.call("GET", "experiments/search", {"max_results": 1})
+        used now; StoreReadOnlyError to write through a read-only handle. Returns whether
+        the store was replaced since the last look (the SQLite store's database file can
+        be): a server's never is, False."""
         if write:
             self._writable()
-        return True
+        self.rest.call("GET", "experiments/search", {"max_results": 1})
+        return False
 
     def close(self) -> None:
         self.rest.close()
@@ -387,7 +390,13 @@ class ServerStore(ServerSearch, ServerChanges):
                 f"{prefix!r} is not a run id (32 hex characters, or a unique prefix of 4 or more)"
             )
         matches: list[str] = []
-        for run in self._search_json(None, None, "all"):
+        try:  # MLflow's stores take LIKE on run_id; one that does not is read whole
+            found = list(
+                self._search_json(None, f"attributes.run_id LIKE '{text}%'", "all", limit=2)
+            )
+        except InvalidValueError:
+            found = list(self._search_json(None, None, "all"))
+        for run in found:
             rid = str((run.get("info") or {}).get("run_id", ""))
             if rid.startswith(text) and rid not in matches:
                 matches.append(rid)
@@ -543,6 +552,7 @@ class ServerStore(ServerSearch, ServerChanges):
         self._writable()
         keys.validate_name(name, "experiment name", keys.MAX_EXPERIMENT_NAME_LENGTH)
         clean = keys.clean_tags(tags or {}, keys.MAX_TAG_VALUE_LENGTH)
+        self._refuse_taken_name(name)
         answer = self.rest.call(
             "POST", "experiments/create", {"name": name, "tags": convert.pairs_to_json(clean)}
         )
@@ -554,11 +564,25 @@ class ServerStore(ServerSearch, ServerChanges):
         exp = self.get_experiment(experiment_id)
         if exp.name == new_name:
             return
+        self._refuse_taken_name(new_name)
         self.rest.call(
             "POST",
             "experiments/update",
             {"experiment_id": exp.experiment_id, "new_name": new_name},
         )
+
+    def _refuse_taken_name(self, name: str) -> None:
+        """AlreadyExistsError, as the SQLite store words it, for a name in use (the server
+        would refuse it too, a rename with a database error's text)."""
+        taken = self.get_experiment_by_name(name)
+        if taken is None:
+            return
+        if taken.lifecycle_stage != ACTIVE:
+            raise AlreadyExistsError(
+                f"experiment {name!r} exists in the deleted state (id {taken.experiment_id}); "
+                "restore it or choose another name"
+            )
+        raise AlreadyExistsError(f"experiment {name!r} already exists (id {taken.experiment_id})")
 
     def delete_experiment(self, experiment_id: str | int) -> None:
         self._set_experiment_stage(experiment_id, "deleted")

@@ -221,6 +221,11 @@ class Store:
         """A private connection (for a writer thread); the caller closes it."""
         return self.db.new_connection()
 
+    @property
+    def location(self) -> str:
+        """The store's folder, as text (`open_store` takes it again)."""
+        return str(self.path)
+
     def check(self, *, write: bool = False) -> bool:
         """`Database.check`: raise the typed error that stops this store from being used
         now; whether its database file was replaced."""

@@ -63,5 +63,5 @@ def experiments_list(ctx: click.Context, view: str, as_json: bool, store_path: s
             ]
         )
     console = out()
-    console.print(plain(f"Experiments in {store.path}", "italic"))
+    console.print(plain(f"Experiments in {store.location}", "italic"))
     print_table(console, columns, rows)

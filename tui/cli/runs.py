@@ -204,7 +204,7 @@ def runs_list(
         cells += [params.get(k, "") for k in param_keys]
         rows.append(cells)
     console = out()
-    console.print(plain(f"Runs in {store.path}", "italic"))
+    console.print(plain(f"Runs in {store.location}", "italic"))
     left_out = print_table(console, columns, rows)
     if not found:
         console.print("No runs match." if filter_string else "No runs.")

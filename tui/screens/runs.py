@@ -997,7 +997,7 @@ class RunsScreen(Screen):
             message = (
                 "No runs yet. Log one from Python:\n\n"
                 "    import mltop.store as mlflow\n"
-                f"    mlflow.set_tracking_uri({clean(str(self.store.path))!r})\n"
+                f"    mlflow.set_tracking_uri({clean(self.store.location)!r})\n"
                 "    with mlflow.start_run():\n"
                 '        mlflow.log_param("lr", 0.01)\n'
                 '        mlflow.log_metric("loss", 0.5, step=1)\n\n'
