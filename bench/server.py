@@ -1,7 +1,7 @@
 """Benchmark: mltop's client next to MLflow's own on one local MLflow tracking server.
 
     python bench/server.py [--points 10000] [--repeat 5] [--runs 1000] [--searches 5]
-                           [--import-runs 0] [--import-points 10000]
+                           [--import-runs 1000] [--import-points 10000]
 
 Starts `mlflow server` (SQLite backend, proxied artifacts, in a temporary folder; as the
 tests' fixture does: tests/server_fixture.py) and, in one run:
@@ -15,7 +15,7 @@ tests' fixture does: tests/server_fixture.py) and, in one run:
   own work per point dominates both.
 - search: `search_runs` of `--runs` runs (each with params and metrics), one page of up to
   1000, `--searches` times each client: the median time each, and their ratio.
-- import (when `--import-runs` > 0): `bench/import_mlflow.py`'s `import_rate` (helper I's),
+- import (1,000 runs unless `--import-runs 0`): `bench/import_mlflow.py`'s `import_rate` (helper I's),
   MLflow's file store and SQLite database into an mltop store, points/s.
 
 MLflow must be installed (the `mlflow` test extra): it runs the server and the baseline.
@@ -193,7 +193,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--runs", type=int, default=1000, help="runs searched (0: no search)")
     parser.add_argument("--searches", type=int, default=5)
-    parser.add_argument("--import-runs", type=int, default=0, help="0: no import benchmark")
+    parser.add_argument("--import-runs", type=int, default=1000, help="0: no import benchmark")
     parser.add_argument("--import-points", type=int, default=10_000)
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # MLflow's client chatters about every run it ends
