@@ -29,8 +29,10 @@ is gone reports every live run as changed, without points: readers read those ag
 `has_changed()` costs at most one request a call, and none until `poll_interval` seconds
 (1 s by default; settable) have passed since the last: it takes turns between the newest
 `LIVE_PAGE` RUNNING runs (their status and latest points), the newest `NEWEST_RUNS` runs
-(runs created in a terminal state) and the experiments (a new one holds runs to follow),
-comparing each answer with what the same request answered before.
+(runs created in a terminal state), the experiments (a new one holds runs to follow) and
+the registry's `REGISTRY_PAGE` most recently changed models (a change there is reported as
+an empty change: the registry's readers read again), comparing each answer with what the
+same request answered before.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ KEEP_SNAPSHOTS = 16
 # a run's start time is the logging machine's clock, not the server's.
 CLOCK_SLACK_MS = 5 * 60_000
 LIVE_PAGE = 1000
+REGISTRY_PAGE = 100  # the registry's most recently changed models looked at a turn
 
 LatestPoint = tuple[int, int, float] | None  # (timestamp, step, value); None: read again
 
@@ -326,13 +329,25 @@ class ServerChanges:
         ids: list[str] | None = self.__dict__.get("_feed_experiments")
         turn = state["turn"]
         state["turn"] = turn + 1
-        if ids is None or turn % 3 == 2:
+        listed: list[Any]
+        if ids is not None and turn % 4 == 3:
+            # The registry: its newest changed models, whole (a move, a new version, an
+            # alias or tag, mltop's trail records: each changes a model's answer). An
+            # empty change is reported: readers of the registry read it again.
+            kind = "registry"
+            answer = self.rest.call(
+                "GET",
+                "registered-models/search",
+                {"max_results": REGISTRY_PAGE, "order_by": ["last_updated_timestamp DESC"]},
+            )
+            listed = answer.get("registered_models") or []
+        elif ids is None or turn % 4 == 2:
             kind = "experiments"
             experiments = self._experiment_states()
             self.__dict__["_feed_experiments"] = list(experiments)
-            listed: list[Any] = sorted(experiments.items())
+            listed = sorted(experiments.items())
         else:
-            if turn % 3 == 0:
+            if turn % 4 == 0:
                 kind = "running"
                 found = self._runs_json(  # one page: the newest RUNNING runs
                     ids,
