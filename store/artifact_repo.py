@@ -32,6 +32,33 @@ def clean_relative(path: str | os.PathLike[str] | None, what: str = "artifact pa
     return "/".join(parts)
 
 
+def files_to_log(
+    local_dir: str | os.PathLike[str], artifact_path: str | None
+) -> tuple[str, list[tuple[Path, str | None]]]:
+    """What `log_artifacts(local_dir, artifact_path)` logs: the cleaned base path, and each
+    file with the artifact folder it goes to, every one checked before any is logged (a
+    symbolic link leading out of `local_dir` is refused)."""
+    source = Path(local_dir)
+    if not source.is_dir():
+        raise NotFoundError(f"cannot log artifacts from {str(source)!r}: no such directory")
+    base = clean_relative(artifact_path)
+    real_source = os.path.realpath(source)
+    files: list[tuple[Path, str | None]] = []
+    for folder, _dirs, names in os.walk(source):
+        for name in names:
+            file_path = Path(folder) / name
+            real = os.path.realpath(file_path)
+            if not real.startswith(real_source + os.sep):
+                raise ArtifactPathError(
+                    f"{str(file_path)!r} is a symbolic link to {real!r}, outside "
+                    f"{str(source)!r}; refused"
+                )
+            rel_dir = Path(folder).relative_to(source).as_posix()
+            parts = [p for p in (base, "" if rel_dir == "." else rel_dir) if p]
+            files.append((file_path, "/".join(parts) or None))
+    return base, sorted(files)
+
+
 class ArtifactRepository:
     """The artifact folder of one run. Every path is checked to stay inside it."""
 
@@ -110,23 +137,9 @@ class ArtifactRepository:
         return dest.relative_to(self.root).as_posix()
 
     def log_dir(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise NotFoundError(f"cannot log artifacts from {str(source)!r}: no such directory")
-        base = clean_relative(artifact_path)
-        real_source = os.path.realpath(source)
-        for folder, _dirs, files in os.walk(source):
-            for name in files:
-                file_path = Path(folder) / name
-                real = os.path.realpath(file_path)
-                if not real.startswith(real_source + os.sep):
-                    raise ArtifactPathError(
-                        f"{str(file_path)!r} is a symbolic link to {real!r}, outside "
-                        f"{str(source)!r}; refused"
-                    )
-                rel_dir = Path(folder).relative_to(source).as_posix()
-                parts = [p for p in (base, "" if rel_dir == "." else rel_dir) if p]
-                self.log_file(file_path, "/".join(parts) or None)
+        base, files = files_to_log(local_dir, artifact_path)
+        for file_path, folder in files:
+            self.log_file(file_path, folder)
         return base
 
     def write_bytes(self, data: bytes, artifact_file: str) -> str:

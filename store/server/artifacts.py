@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from mltop.store.artifact_repo import ArtifactRepository, clean_relative
+from mltop.store.artifact_repo import ArtifactRepository, clean_relative, files_to_log
 from mltop.store.entities import FileInfo
 from mltop.store.errors import (
     ArtifactPathError,
@@ -80,26 +80,9 @@ class ServerArtifactRepository(ArtifactRepository):
         return rel
 
     def log_dir(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> str:
-        source = Path(local_dir)
-        if not source.is_dir():
-            raise NotFoundError(f"cannot log artifacts from {str(source)!r}: no such directory")
-        base = clean_relative(artifact_path)
-        real_source = os.path.realpath(source)
-        files: list[tuple[Path, str | None]] = []
-        for folder, _dirs, names in os.walk(source):
-            for name in names:
-                file_path = Path(folder) / name
-                real = os.path.realpath(file_path)
-                if not real.startswith(real_source + os.sep):
-                    raise ArtifactPathError(
-                        f"{str(file_path)!r} is a symbolic link to {real!r}, outside "
-                        f"{str(source)!r}; refused"
-                    )
-                rel_dir = Path(folder).relative_to(source).as_posix()
-                parts = [p for p in (base, "" if rel_dir == "." else rel_dir) if p]
-                files.append((file_path, "/".join(parts) or None))
-        for file_path, folder_rel in sorted(files):  # every path checked before any upload
-            self.log_file(file_path, folder_rel)
+        base, files = files_to_log(local_dir, artifact_path)
+        for file_path, folder in files:  # every path checked before any upload
+            self.log_file(file_path, folder)
         return base
 
     def write_bytes(self, data: bytes, artifact_file: str) -> str:
