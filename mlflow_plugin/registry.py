@@ -63,6 +63,7 @@ class _Registry(RegistryMethods):
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.backend = store  # the store RegistryMethods work on
 
 
 def _unsupported(what: str) -> NoReturn:
