@@ -15,7 +15,7 @@ tests' fixture does: tests/server_fixture.py) and, in one run:
   own work per point dominates both.
 - search: `search_runs` of `--runs` runs (each with params and metrics), one page of up to
   1000, `--searches` times each client: the median time each, and their ratio.
-- import (1,000 runs unless `--import-runs 0`): `bench/import_mlflow.py`'s `import_rate` (helper I's),
+- import (1,000 runs unless `--import-runs 0`): `bench/import_mlflow.py`'s `import_rate`:
   MLflow's file store and SQLite database into an mltop store, points/s.
 
 MLflow must be installed (the `mlflow` test extra): it runs the server and the baseline.
