@@ -170,7 +170,7 @@ def test_the_registry_is_idempotent_too(filled: Filled, tmp_path: Path) -> None:
         assert len(moves) == 2
 
 
-def test_mltops_trail_on_the_server_is_not_imported_as_user_tags(
+def test_mltops_trail_on_the_server_becomes_the_history_not_user_tags(
     filled: Filled, tmp_path: Path
 ) -> None:
     import mlflow
@@ -178,19 +178,47 @@ def test_mltops_trail_on_the_server_is_not_imported_as_user_tags(
     name = f"imp-trail-{uuid.uuid4().hex[:10]}"
     client = mlflow.MlflowClient(tracking_uri=filled.url, registry_uri=filled.url)
     client.create_registered_model(name)
-    client.create_model_version(name, f"runs:/{filled.runs['train']}/model",
-                                run_id=filled.runs["train"])  # fmt: skip
+    for _ in range(2):
+        client.create_model_version(name, f"runs:/{filled.runs['train']}/model",
+                                    run_id=filled.runs["train"])  # fmt: skip
     rest = RestClient(filled.url, max_retries=0)
     try:
-        ServerRegistry(rest).transition(name, 1, "Staging", "by mltop", user="ana")
+        reg = ServerRegistry(rest)
+        reg.transition(name, 1, "Staging", "by mltop [b]x[/b]", user="ana")
+        reg.set_alias(name, "best", 1, user="bo")
     finally:
         rest.close()
     assert any(k.startswith(TRAIL_PREFIX) for k in client.get_model_version(name, "1").tags)
-    import_mlflow(filled.url, tmp_path / "store")
+    first = import_mlflow(filled.url, tmp_path / "store")
     with Store(tmp_path / "store") as store:
         version = store.registry.get_model_version(name, 1)
         assert version.current_stage == "Staging"
         assert not any(k.startswith("mltop.") for k in version.tags)
+        history = store.registry.history(name)
+        mine = [(h.version, h.kind, h.from_stage, h.to_stage, h.alias, h.user_id, h.comment)
+                for h in history]  # fmt: skip
+        # Version 1's moves are mltop's records as they were (no made-up 'imported' one);
+        # version 2, of which the trail says nothing, has the one imported transition.
+        assert mine == [
+            (2, "transition", "None", "None", None, store.registry.get_model_version(
+                name, 2).user_id, f"imported from MLflow ({filled.url})"),
+            (1, "transition", "None", "Staging", None, "ana", "by mltop [b]x[/b]"),
+            (1, "alias_set", None, None, "best", "bo", ""),
+        ]  # fmt: skip
+    assert first.added["registry history"] >= 2
+    # Again: nothing new. Then a move made by MLflow's own client: one imported move.
+    again = import_mlflow(filled.url, tmp_path / "store")
+    assert again.added["registry history"] == 0 and again.total_added == 0
+    client.transition_model_version_stage(name, "1", "Production")
+    import_mlflow(filled.url, tmp_path / "store")
+    with Store(tmp_path / "store") as store:
+        moves = [h for h in store.registry.history(name, 1) if h.kind == "transition"]
+        assert [(h.from_stage, h.to_stage) for h in moves] == [
+            ("None", "Staging"),
+            ("Staging", "Production"),
+        ]
+        assert "imported from MLflow" in moves[-1].comment
+        assert store.registry.get_model_version(name, 1).current_stage == "Production"
 
 
 def test_dry_run_writes_nothing_and_counts_what_would_come(filled: Filled, tmp_path: Path) -> None:

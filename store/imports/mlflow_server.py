@@ -18,9 +18,15 @@ that cannot be reached at all is an `ImportSourceError` before anything is writt
 that fails in the middle of the import (after the client's retries) stops it with the
 store's error, what was imported so far kept (importing again goes on from there).
 
-mltop's own bookkeeping on a server (`store/server/registry.py`): the trail of registry
-changes kept as `mltop.transition.*` tags, `mltop.former_name.*` and `mltop.policy` are
-not user tags and are not imported as such (see `ServerReader.trails`).
+mltop's own bookkeeping on a server (`store/server/registry.py`) is not imported as user
+tags. The trail of registry changes mltop made there (`mltop.transition.*` tags, one JSON
+record each: who, when, from, to, comment, policy result) becomes the imported model's
+history, as it was (`ServerReader.trails`, written by the importer): for a version it
+names, no "imported" transition is made up; a stage the version reached after its last
+record (moved by MLflow's own client or UI) is one more transition, marked as imported.
+A version with no record gets the one imported transition into its stage, as from the
+other sources. `mltop.former_name.*` and `mltop.policy` are left out (the policy is not
+brought over: set it again with `mltop models policy`).
 """
 
 from __future__ import annotations
@@ -378,6 +384,11 @@ class ServerReader:
         """`tags` without mltop's bookkeeping; the trail records among them kept in
         `trails` (oldest first)."""
         records = read_records(tags)
+        for key, record in records.items():
+            if record is None:
+                self.problem(f"{self.label} model {name!r} version {version} tag {key}",
+                             "mltop's record cannot be read (damaged or incomplete): "
+                             "not imported")  # fmt: skip
         if records:
             found = sorted(
                 (r for r in records.values() if r is not None), key=lambda r: r.get("time") or 0

@@ -5,6 +5,7 @@ by name (MLflow's id kept as a tag)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import Counter
@@ -55,8 +56,9 @@ MODEL_LINKS = "run-model links"
 MODELS = "registered models"
 VERSIONS = "model versions"
 ALIASES = "aliases"
+HISTORY = "registry history"  # records of mltop's trail on a tracking server
 KINDS = (EXPERIMENTS, RUNS, PARAMS, TAGS, POINTS, DATASETS, ARTIFACTS, LOGGED_MODELS,
-         MODEL_LINKS, MODELS, VERSIONS, ALIASES)  # fmt: skip
+         MODEL_LINKS, MODELS, VERSIONS, ALIASES, HISTORY)  # fmt: skip
 
 # The phases progress is reported for.
 PHASE_EXPERIMENTS = "experiments"
@@ -90,6 +92,13 @@ class ImportSummary:
     @property
     def total_updated(self) -> int:
         return sum(self.updated.values())
+
+
+def _int_or(value: object, default: int = 0) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
 
 
 def _clean(values: Mapping[str, str], limit: int, what: str, where: str, out: list[Problem]):
@@ -569,6 +578,8 @@ class Importer:
                 self._count(MODELS, existing=1)
             versions, aliases = state.versions, state.aliases
         held = set(versions)
+        trail = getattr(self.reader, "trails", {}).get(model.name, {})
+        rows, known = self._trail_rows(model.name, trail)
         for version in model.versions:
             vtags = _clean(version.tags, keys.MAX_TAG_VALUE_LENGTH, "tag", version.where,
                            self.problems)  # fmt: skip
@@ -602,6 +613,7 @@ class Importer:
                     run_link=version.run_link,
                     storage=storage,
                     comment=self.comment,
+                    log_move=version.version not in known,
                 )
                 continue
             run_id, source, our_stage, description, our_tags = versions[version.version]
@@ -623,6 +635,7 @@ class Importer:
                         model_id, model.name, version.version, stage=move,
                         description=new_description, tags=changed, user_id=user,
                         time=version.last_update_time, comment=self.comment,
+                        log_move=version.version not in known,
                     )  # fmt: skip
             else:
                 self._count(VERSIONS, existing=1)
@@ -644,4 +657,63 @@ class Importer:
             self._count(ALIASES, added=1)
             if not self.dry_run:
                 self.target.set_alias(model_id, model.name, alias, number, aliases.get(alias),
-                                      "unknown", model.last_update_time, self.comment)  # fmt: skip
+                                      "unknown", model.last_update_time, self.comment,
+                                      log=not any(r[5] == alias for r in rows))  # fmt: skip
+        if not trail:
+            return
+        for version in model.versions:
+            was = known.get(version.version)
+            if was is not None and was != version.stage:  # moved since the last record
+                rows.append((model.name, version.version, "transition", was, version.stage,
+                             None, None, version.user_id or "unknown",
+                             version.last_update_time, self.comment, "[]", None, 0))  # fmt: skip
+        if model_id < 0:
+            self._count(HISTORY, added=len(rows))
+            return
+        added, there = self.target.add_records(model_id, rows, dry_run=self.dry_run)
+        self._count(HISTORY, added=added, existing=there)
+
+    def _trail_rows(
+        self, name: str, trail: Mapping[int, list[dict]]
+    ) -> tuple[list[tuple], dict[int, str]]:
+        """mltop's records of a model kept on a tracking server (by version; 0: the
+        model's own), oldest first, as rows of our log; and the stage the records leave
+        each version they name in (those versions' moves come from the records, not one
+        'imported' transition)."""
+        records = sorted(
+            (r for found in trail.values() for r in found), key=lambda r: _int_or(r.get("time"))
+        )
+        rows: list[tuple] = []
+        known: dict[int, str] = {}
+        for record in records:
+            try:
+                kind = str(record.get("kind") or "transition")
+                number = int(record.get("version") or 0)
+                archived = [int(v) for v in record.get("archived") or []]
+                policy = record.get("policy")
+                from_version = record.get("from_version")
+                row = (
+                    str(record.get("name") or name), number, kind,
+                    None if record.get("from") is None else str(record["from"]),
+                    None if record.get("to") is None else str(record["to"]),
+                    None if record.get("alias") is None else str(record["alias"]),
+                    None if from_version is None else int(from_version),
+                    str(record.get("user") or ""), int(record.get("time") or 0),
+                    str(record.get("comment") or ""), json.dumps(archived),
+                    json.dumps(policy) if isinstance(policy, dict) else None,
+                    int(bool(record.get("forced"))),
+                )  # fmt: skip
+            except (TypeError, ValueError):
+                self.problems.append(
+                    Problem(name, f"an mltop record of model {name!r} cannot be read: "
+                                  f"{str(record)[:80]!r}: not imported")
+                )  # fmt: skip
+                continue
+            rows.append(row)
+            if kind in ("transition", "rollback") and row[4] is not None:
+                known[number] = row[4]
+                for other in archived:
+                    known[other] = "Archived"
+            elif kind == "delete_version":
+                known.pop(number, None)
+        return rows, known
