@@ -129,16 +129,37 @@ def test_a_server_imports_with_its_runs_points_artifacts_and_registry(
     assert len(far) == 1 and "not served by the tracking server" in far[0].reason
 
 
+def count_fetches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The artifact downloads made from now on (their paths)."""
+    fetched: list[str] = []
+    real = RestClient.artifact_get
+
+    def counting(self: RestClient, path: str):  # type: ignore[no-untyped-def]
+        fetched.append(path)
+        return real(self, path)
+
+    monkeypatch.setattr(RestClient, "artifact_get", counting)
+    return fetched
+
+
 def test_a_second_import_adds_nothing_and_a_newer_server_adds_what_is_new(
-    filled: Filled, tmp_path: Path
+    filled: Filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import mlflow
 
     first = import_mlflow(filled.url, tmp_path / "store", experiments=[filled.exp])
     assert first.added["metric points"] == 7 and first.added["runs"] == 3
+    fetched = count_fetches(monkeypatch)
     again = import_mlflow(filled.url, tmp_path / "store", experiments=[filled.exp])
     assert (again.total_added, again.total_updated) == (0, 0)
     assert again.existing["metric points"] == 7 and again.existing["artifact files"] == 2
+    assert fetched == []  # the files there already are not downloaded again
+    # A file changed in the store (another size) is fetched again, and only it.
+    copy = tmp_path / "store" / "artifacts" / filled.runs["train"] / "config.json"
+    copy.write_text("{}")
+    fixed = import_mlflow(filled.url, tmp_path / "store", experiments=[filled.exp])
+    assert fixed.added["artifact files"] == 1 and len(fetched) == 1
+    assert json.loads(copy.read_text()) == {"depth": 4}
     # A server that moves on (an experiment of this test's own): a new point of a run
     # that was RUNNING, its end, a new tag, a new run.
     client = mlflow.MlflowClient(tracking_uri=filled.url)
@@ -221,12 +242,16 @@ def test_mltops_trail_on_the_server_becomes_the_history_not_user_tags(
         assert store.registry.get_model_version(name, 1).current_stage == "Production"
 
 
-def test_dry_run_writes_nothing_and_counts_what_would_come(filled: Filled, tmp_path: Path) -> None:
+def test_dry_run_writes_nothing_and_counts_what_would_come(
+    filled: Filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetched = count_fetches(monkeypatch)
     summary = import_mlflow(filled.url, tmp_path / "store", dry_run=True,
                             experiments=[filled.exp])  # fmt: skip
     assert summary.dry_run and summary.added["runs"] == 3
     assert summary.added["metric points"] == 7 and summary.added["artifact files"] == 2
     assert not (tmp_path / "store").exists()
+    assert fetched == []  # counted from the listing: nothing downloaded
 
 
 def test_an_unreachable_server_is_a_clear_error_and_nothing_is_written(

@@ -32,13 +32,14 @@ brought over: set it again with `mltop models policy`).
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mltop.store.errors import InvalidStateError, MltopError, NotFoundError, ServerError
+from mltop.store.errors import InvalidStateError, NotFoundError, ServerError
 from mltop.store.imports.lines import Columns
 from mltop.store.imports.records import (
     NO_FILES,
@@ -268,25 +269,71 @@ class ServerReader:
             return locate(uri, [], None)
         return None
 
-    def _download(self, uri: str, where: str, what: str) -> Path | None:
-        """The files under a proxied location, fetched into a scratch folder (the one
-        fetched before is removed: the import copied it already); NO_FILES when none."""
-        try:
-            root = proxied_root(uri)
-        except InvalidStateError as exc:
-            local = self._local(uri)
-            if local is not None:
-                return local
-            self.problem(where, f"{exc}: {what} not copied")
-            return NO_FILES
+    def _download(self, uri: str, where: str) -> Path | None:
+        """The files under a location, fetched into a scratch folder (the one fetched
+        before is removed: the import copied it already); NO_FILES when there are none.
+        (The importer uses `copy_remote`, which fetches straight into the store.)"""
         if self._fetched is not None:
             shutil.rmtree(self._fetched, ignore_errors=True)
             self._fetched = None
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="mltop-import-server-"))
-        dest = Path(tempfile.mkdtemp(dir=self._scratch))
-        self._fetched = dest
-        count = 0
+        dest = self._fetched = Path(tempfile.mkdtemp(dir=self._scratch))
+        copied, _ = self.copy_remote(uri, where, dest, False, self.problems)
+        if copied:
+            return dest
+        local = None if uri.startswith("mlflow-artifacts:") else self._local(uri)
+        return local or NO_FILES
+
+    def copy_remote(
+        self, uri: str, where: str, dest: Path, dry_run: bool, problems: list[Problem]
+    ) -> tuple[int, int]:
+        """The files under a location the server proxies, fetched straight into `dest`
+        (never out of it): one there already with the server's size is kept, not fetched
+        again; a dry run fetches nothing. A location the server does not proxy is read in
+        place when it is a folder on this machine, else reported. (copied, already there)"""
+        if not uri:
+            return 0, 0
+        try:
+            root = proxied_root(uri)
+        except InvalidStateError as exc:
+            local = self._local(uri)
+            if local is None:
+                problems.append(Problem(where, f"{exc}: files not copied"))
+                return 0, 0
+            from mltop.store.imports.writer import copy_files
+
+            return copy_files(local, dest, dry_run, problems)
+        copied = kept = 0
+        for relative, size in self._walk(root, where, problems):
+            target = dest.joinpath(*relative.split("/"))
+            try:
+                if size is not None and target.is_file() and target.stat().st_size == size:
+                    kept += 1
+                    continue
+                copied += 1
+                if dry_run:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(f".{target.name}.import-{os.getpid()}")
+                try:
+                    with open(partial, "wb") as out:
+                        for chunk in self.rest.artifact_get(f"{root}/{relative}"):
+                            out.write(chunk)
+                    os.replace(partial, target)
+                finally:
+                    partial.unlink(missing_ok=True)
+            except (OSError, NotFoundError, ServerError) as exc:
+                copied -= 1
+                problems.append(Problem(f"{where} {relative}", f"cannot be fetched ({exc}): "
+                                        "not copied"))  # fmt: skip
+        return copied, kept
+
+    def _walk(
+        self, root: str, where: str, problems: list[Problem]
+    ) -> Iterator[tuple[str, int | None]]:
+        """(path under `root`, size) of every file the server lists under `root`; a name
+        that could leave the folder (empty, '.', '..', a backslash) is reported, skipped."""
         pending = [""]
         while pending:
             relative = pending.pop()
@@ -294,36 +341,26 @@ class ServerReader:
                 listing = self.rest.artifact_list(f"{root}/{relative}".rstrip("/"))
             except NotFoundError:
                 continue
-            for entry in listing:
+            for entry in sorted(listing, key=lambda e: _text(e.get("path"))):
                 name = _text(entry.get("path")).strip("/").rsplit("/", 1)[-1]
-                if name in ("", ".", "..") or "\\" in name:
-                    self.problem(where, f"artifact name {name!r:.60} refused: not copied")
+                if name in ("", ".", "..") or "\\" in name or "\x00" in name:
+                    problems.append(Problem(where, f"artifact name {name!r:.60} refused: "
+                                            "not copied"))  # fmt: skip
                     continue
                 child = f"{relative}/{name}".strip("/")
                 if entry.get("is_dir"):
                     pending.append(child)
                     continue
-                target = dest.joinpath(*child.split("/"))
                 try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with open(target, "wb") as out:
-                        for chunk in self.rest.artifact_get(f"{root}/{child}"):
-                            out.write(chunk)
-                except (OSError, MltopError) as exc:
-                    target.unlink(missing_ok=True)
-                    if isinstance(exc, MltopError) and not isinstance(
-                        exc, (NotFoundError, ServerError)
-                    ):
-                        raise
-                    self.problem(f"{where} {child}", f"cannot be fetched ({exc}): not copied")
-                    continue
-                count += 1
-        return dest if count else NO_FILES
+                    size = convert.optional_integer(entry.get("file_size"), "artifact size")
+                except ServerError:
+                    size = None
+                yield child, size
 
     def artifact_dir(self, run: SourceRun) -> Path | None:
         if not run.artifact_uri:
             return NO_FILES
-        return self._download(run.artifact_uri, run.where, "artifacts")
+        return self._download(run.artifact_uri, run.where)
 
     # -- logged models -------------------------------------------------------------------
 
@@ -376,7 +413,7 @@ class ServerReader:
     def model_artifact_dir(self, model: SourceLoggedModel) -> Path | None:
         if not model.artifact_location:
             return NO_FILES
-        return self._download(model.artifact_location, model.where, "files")
+        return self._download(model.artifact_location, model.where)
 
     # -- the registry --------------------------------------------------------------------
 

@@ -442,7 +442,21 @@ class Importer:
         # One series a batch: the store summarises it without grouping points.
         self.target.add_points(list(zip(repeat(row, n), repeat(key, n), *new, strict=True)))
 
+    def _remote_copy(self, location: str, where: str, dest: Path) -> bool:
+        """Files of a source that holds them elsewhere (a tracking server) copied by its
+        reader, straight into `dest` (those there already, of the same size, not fetched
+        again; a dry run fetches nothing); False when the reader does not do that."""
+        copy = getattr(self.reader, "copy_remote", None)
+        if copy is None:
+            return False
+        copied, kept = copy(location, where, dest, self.dry_run, self.problems)
+        self._count(ARTIFACTS, added=copied, existing=kept)
+        return True
+
     def _artifacts(self, run: SourceRun) -> None:
+        dest = self.store.path / ARTIFACTS_DIR / run.run_id
+        if self._remote_copy(run.artifact_uri, run.where, dest):
+            return
         found = self.reader.artifact_dir(run)
         if found is None:
             if run.artifact_uri:
@@ -453,7 +467,6 @@ class Importer:
             return
         if found == NO_FILES:
             return
-        dest = self.store.path / ARTIFACTS_DIR / run.run_id
         copied, kept = copy_files(found, dest, self.dry_run, self.problems)
         self._count(ARTIFACTS, added=copied, existing=kept)
 
@@ -486,8 +499,9 @@ class Importer:
                 self.problems.append(Problem(model.where, f"{exc}: metric skipped"))
                 continue
             metrics.append(metric)
-        source = self.reader.model_artifact_dir(model)
         dest = self.store.path / MODELS_DIR / model.model_id / "artifacts"
+        remote = self._remote_copy(model.artifact_location, model.where, dest)
+        source = NO_FILES if remote else self.reader.model_artifact_dir(model)
         if source == NO_FILES:
             pass
         elif source is not None:
