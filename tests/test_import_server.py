@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from server_fixture import free_port
 
 from mltop.store import Store
+from mltop.store.entities import RunModel
 from mltop.store.imports import ImportSourceError, import_mlflow
 from mltop.store.server.registry import TRAIL_PREFIX, ServerRegistry
 from mltop.store.server.rest import RestClient
@@ -278,3 +279,46 @@ def test_the_cli_imports_a_server_and_prints_the_summary(filled: Filled, tmp_pat
     data = json.loads(result.output)
     assert data["kind"] == "tracking server" and data["added"] == {}
     assert data["existing"]["runs"] == 3
+
+
+def test_datasets_and_logged_models_come_over_from_a_server(filled: Filled, tmp_path: Path) -> None:
+    import mlflow
+    from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelOutput
+
+    from mltop.store.server.artifacts import proxied_root
+
+    client = mlflow.MlflowClient(tracking_uri=filled.url)
+    name = f"imp-lm-{uuid.uuid4().hex[:10]}"
+    exp = client.create_experiment(name)
+    run_id = client.create_run(exp, run_name="fit").info.run_id
+    dataset = Dataset("train-df", "a27a57c9", "local", '{"uri": "/data/train.csv"}')
+    client.log_inputs(run_id, [DatasetInput(dataset, [InputTag("mlflow.data.context",
+                                                               "training")])])  # fmt: skip
+    model = client.create_logged_model(exp, name="lm", source_run_id=run_id,
+                                       params={"p": "1"}, tags={"k": "v"})  # fmt: skip
+    rest = RestClient(filled.url, max_retries=0)
+    try:
+        root = proxied_root(model.artifact_location)
+        rest.artifact_put(f"{root}/MLmodel", b"flavors: {}\n")
+    finally:
+        rest.close()
+    client.finalize_logged_model(model.model_id, "READY")
+    client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=3)])
+    client.log_metric(run_id, "acc", 0.5, model_id=model.model_id)
+    summary = import_mlflow(filled.url, tmp_path / "store", experiments=[name])
+    assert summary.added["dataset inputs"] == 1 and summary.added["logged models"] == 1
+    with Store(tmp_path / "store") as store:
+        (used,) = store.get_run(run_id).inputs.dataset_inputs
+        assert (used.dataset.name, used.dataset.digest, used.context) == (
+            "train-df",
+            "a27a57c9",
+            "training",
+        )
+        logged = store.get_logged_model(model.model_id)
+        assert (logged.name, logged.status, logged.source_run_id) == ("lm", "READY", run_id)
+        assert logged.params == {"p": "1"} and logged.tags == {"k": "v"}
+        assert [(m.key, m.value, m.run_id) for m in logged.metrics] == [("acc", 0.5, run_id)]
+        assert set(store.logged_model_files(model.model_id)) == {"MLmodel"}
+        assert RunModel(model.model_id, "output", 3) in store.logged_models.run_links(run_id)
+    again = import_mlflow(filled.url, tmp_path / "store", experiments=[name])
+    assert again.total_added == 0 and again.existing["logged models"] == 1
