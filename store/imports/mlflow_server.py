@@ -36,6 +36,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ HISTORY_PAGE = 25_000  # metrics/get-history's largest page
 MODEL_PAGE = 100  # logged-models/search's largest page
 REGISTRY_PAGE = 1000  # registered-models/search and model-versions/search
 _VIEW_ALL = "ALL"
+PREFETCH_RUNS = 4  # runs whose points are being read ahead of the one being written
+FETCH_THREADS = 4  # calls to the server at once
 CHECK_RETRY_S = 10.0  # the first call's retries: how long a server that is not there takes
 
 
@@ -107,6 +110,10 @@ class ServerReader:
         self._scratch: Path | None = None
         self._fetched: Path | None = None
         self._keys: dict[str, list[str]] = {}  # run id -> its metrics' keys, until read
+        self._order: list[str] = []  # the runs' ids, in the order the import reads them
+        self._position: dict[str, int] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: dict[tuple[str, str], Future[tuple[Columns, list[Problem]]]] = {}
 
     def check(self) -> None:
         """One cheap call: the server answers (else ServerUnreachableError or
@@ -114,6 +121,10 @@ class ServerReader:
         self.rest.call("POST", "experiments/search", {"max_results": 1, "view_type": _VIEW_ALL})
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        self._ahead.clear()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -169,7 +180,17 @@ class ServerReader:
 
     def run_refs(self, exp: SourceExperiment) -> list[dict[str, Any]]:
         body = {"experiment_ids": [exp.mlflow_id], "run_view_type": _VIEW_ALL}
-        return list(self._pages("POST", "runs/search", body, "runs", RUN_PAGE))
+        refs = list(self._pages("POST", "runs/search", body, "runs", RUN_PAGE))
+        for ref in refs:
+            run_id = _text(_dict(ref.get("info")).get("run_id"))
+            # The metrics' keys (each with its latest point): `series` reads their points.
+            metrics = _dict(ref.get("data")).get("metrics") or []
+            self._keys[run_id] = sorted(
+                {_text(m.get("key")) for m in metrics if isinstance(m, dict)}
+            )
+            self._position[run_id] = len(self._order)
+            self._order.append(run_id)
+        return refs
 
     def run(self, exp: SourceExperiment, ref: object) -> SourceRun | None:
         data = _dict(ref)
@@ -199,11 +220,6 @@ class ServerReader:
         if run.status not in ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"):
             self.problem(where, f"unknown run status {run.status!r:.40}: run skipped")
             return None
-        # The metrics' keys (each with its latest point): their histories are read by series.
-        run_keys = sorted(
-            {_text(m.get("key")) for m in body.get("metrics") or [] if isinstance(m, dict)}
-        )
-        self._keys[run_id] = run_keys
         inputs = _dict(data.get("inputs"))
         for item in inputs.get("dataset_inputs") or []:
             try:
@@ -229,35 +245,61 @@ class ServerReader:
                 run.model_links.append((_text(item["model_id"]), "output", step))
         return run
 
+    def _history(self, run_id: str, key: str, where: str) -> tuple[Columns, list[Problem]]:
+        """Every point of one metric, in the server's order, paged; the points that
+        cannot be read (reported, skipped). Runs on the reader's threads."""
+        columns = Columns([], [], [])
+        problems: list[Problem] = []
+        offset = 0
+        while True:
+            body: dict[str, Any] = {"run_id": run_id, "metric_key": key,
+                                    "max_results": HISTORY_PAGE}  # fmt: skip
+            if offset:
+                body["page_token"] = convert.offset_token(offset)
+            answer = self.rest.call("GET", "metrics/get-history", body)
+            points = answer.get("metrics") or []
+            for point in points:
+                try:
+                    value = convert.value_from_json(point.get("value"))
+                    stamp = convert.integer(point.get("timestamp", 0), "metric timestamp")
+                    step = convert.integer(point.get("step", 0), "metric step")
+                except (ServerError, AttributeError) as exc:
+                    problems.append(Problem(where, f"{exc}: point skipped"))
+                    continue
+                columns.steps.append(step)
+                columns.timestamps.append(stamp)
+                columns.values.append(None if math.isnan(value) else value)
+            offset += len(points)
+            if not points or not answer.get("next_page_token"):
+                return columns, problems
+
+    def _prefetch(self, run_id: str) -> None:
+        """The histories of `run_id` and of the PREFETCH_RUNS runs after it asked for on
+        the reader's threads (the server answers several calls at once while the store
+        writes); those of runs before it (skipped by the import) dropped."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="mltop-import")
+        at = self._position.get(run_id)
+        if at is None:
+            return
+        for stale in [k for k in self._ahead if self._position.get(k[0], at) < at]:
+            self._ahead.pop(stale).cancel()
+        for rid in self._order[at : at + 1 + PREFETCH_RUNS]:
+            for key in self._keys.get(rid, []):
+                if (rid, key) not in self._ahead:
+                    where = f"{self.label} run {rid} metric {key!r}"
+                    self._ahead[rid, key] = self._pool.submit(self._history, rid, key, where)
+
     def series(self, run: SourceRun) -> Iterator[SourceSeries]:
+        self._prefetch(run.run_id)
         for key in self._keys.pop(run.run_id, []):
             where = f"{run.where} metric {key!r}"
-            columns = Columns([], [], [])
-            offset = 0
-            while True:
-                body: dict[str, Any] = {
-                    "run_id": run.run_id,
-                    "metric_key": key,
-                    "max_results": HISTORY_PAGE,
-                }
-                if offset:
-                    body["page_token"] = convert.offset_token(offset)
-                answer = self.rest.call("GET", "metrics/get-history", body)
-                points = answer.get("metrics") or []
-                for point in points:
-                    try:
-                        value = convert.value_from_json(point.get("value"))
-                        stamp = convert.integer(point.get("timestamp", 0), "metric timestamp")
-                        step = convert.integer(point.get("step", 0), "metric step")
-                    except (ServerError, AttributeError) as exc:
-                        self.problem(where, f"{exc}: point skipped")
-                        continue
-                    columns.steps.append(step)
-                    columns.timestamps.append(stamp)
-                    columns.values.append(None if math.isnan(value) else value)
-                offset += len(points)
-                if not points or not answer.get("next_page_token"):
-                    break
+            ahead = self._ahead.pop((run.run_id, key), None)
+            if ahead is not None:
+                columns, problems = ahead.result()
+            else:
+                columns, problems = self._history(run.run_id, key, where)
+            self.problems += problems
             yield SourceSeries(key, columns, where)
 
     # -- artifacts -----------------------------------------------------------------------
