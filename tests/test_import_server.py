@@ -151,10 +151,22 @@ def test_a_second_import_adds_nothing_and_a_newer_server_adds_what_is_new(
     first = import_mlflow(filled.url, tmp_path / "store", experiments=[filled.exp])
     assert first.added["metric points"] == 7 and first.added["runs"] == 3
     fetched = count_fetches(monkeypatch)
+    histories: list[dict] = []
+    real_call = RestClient.call
+
+    def call(self: RestClient, method: str, endpoint: str, body=None, **kw):  # type: ignore[no-untyped-def]
+        answer = real_call(self, method, endpoint, body, **kw)
+        if endpoint == "metrics/get-history":
+            histories.append(answer)
+        return answer
+
+    monkeypatch.setattr(RestClient, "call", call)
     again = import_mlflow(filled.url, tmp_path / "store", experiments=[filled.exp])
     assert (again.total_added, again.total_updated) == (0, 0)
     assert again.existing["metric points"] == 7 and again.existing["artifact files"] == 2
     assert fetched == []  # the files there already are not downloaded again
+    # Each metric is read on from where the store's copy ends: no point read again.
+    assert histories and not any(h.get("metrics") for h in histories)
     # A file changed in the store (another size) is fetched again, and only it.
     copy = tmp_path / "store" / "artifacts" / filled.runs["train"] / "config.json"
     copy.write_text("{}")

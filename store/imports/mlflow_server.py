@@ -245,12 +245,15 @@ class ServerReader:
                 run.model_links.append((_text(item["model_id"]), "output", step))
         return run
 
-    def _history(self, run_id: str, key: str, where: str) -> tuple[Columns, list[Problem]]:
-        """Every point of one metric, in the server's order, paged; the points that
-        cannot be read (reported, skipped). Runs on the reader's threads."""
+    def _history(
+        self, run_id: str, key: str, where: str, start: int = 0
+    ) -> tuple[Columns, list[Problem]]:
+        """The points of one metric after the first `start`, in the server's order,
+        paged; the points that cannot be read (reported, skipped). Runs on the reader's
+        threads."""
         columns = Columns([], [], [])
         problems: list[Problem] = []
-        offset = 0
+        offset = start
         while True:
             body: dict[str, Any] = {"run_id": run_id, "metric_key": key,
                                     "max_results": HISTORY_PAGE}  # fmt: skip
@@ -291,16 +294,32 @@ class ServerReader:
                     self._ahead[rid, key] = self._pool.submit(self._history, rid, key, where)
 
     def series(self, run: SourceRun) -> Iterator[SourceSeries]:
-        self._prefetch(run.run_id)
+        return self.series_after(run, None)
+
+    def series_after(
+        self, run: SourceRun, held: Mapping[str, int] | None
+    ) -> Iterator[SourceSeries]:
+        """The run's metrics, each read from after the points the store holds already
+        (`held`: their counts by key, None for a run new to the store; the server keeps
+        a metric's points in a fixed order, by time then step). A new run reads the next
+        runs' points ahead, on the reader's threads; a run imported before reads only
+        what is new."""
+        if held is None:
+            self._prefetch(run.run_id)
+        else:
+            for stale in [k for k in self._ahead if k[0] == run.run_id]:
+                self._ahead.pop(stale).cancel()
         for key in self._keys.pop(run.run_id, []):
             where = f"{run.where} metric {key!r}"
+            start = (held or {}).get(key, 0)
             ahead = self._ahead.pop((run.run_id, key), None)
             if ahead is not None:
                 columns, problems = ahead.result()
+                start = 0
             else:
-                columns, problems = self._history(run.run_id, key, where)
+                columns, problems = self._history(run.run_id, key, where, start)
             self.problems += problems
-            yield SourceSeries(key, columns, where)
+            yield SourceSeries(key, columns, where, skipped=start)
 
     # -- artifacts -----------------------------------------------------------------------
 

@@ -389,7 +389,9 @@ class Importer:
 
     def _run_data(self, run: SourceRun, row: int, exp: int, state: RunState | None) -> None:
         reader = self.reader
-        for series in reader.series(run):
+        after = getattr(reader, "series_after", None)  # reads on from the store's counts
+        found = reader.series(run) if after is None else after(run, state and state.counts)
+        for series in found:
             self._series(series, row, state)
         inputs = []
         for item in run.inputs:
@@ -433,8 +435,8 @@ class Importer:
             self.problems.append(Problem(series.where, f"{exc}: metric skipped"))
             return
         held = 0 if state is None else state.counts.get(series.key, 0)
-        new = series.points.after(held)
-        self._count(POINTS, added=len(new), existing=min(held, len(series.points)))
+        new = series.points.after(max(0, held - series.skipped))
+        self._count(POINTS, added=len(new), existing=min(held, series.skipped + len(series.points)))
         if not new or self.dry_run:
             return
         key = self.target.key_id(series.key)
