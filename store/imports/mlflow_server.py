@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -89,9 +90,13 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _quote(value: str) -> str:
-    """A value in MLflow's filter grammar: single quotes, or double when it holds one."""
-    return f'"{value}"' if "'" in value else f"'{value}'"
+def _name_filter(name: str) -> str:
+    """A model-versions/search filter finding the versions of the model called `name`
+    (and maybe others: the caller keeps exact matches). MLflow's grammar cannot quote a
+    name holding both quote characters or a backslash: those become LIKE's '_'."""
+    if "\\" in name or ("'" in name and '"' in name):
+        return "name LIKE '{}'".format(re.sub(r"['\"\\\\%]", "_", name))
+    return f'name = "{name}"' if "'" in name else f"name = '{name}'"
 
 
 class ServerReader:
@@ -527,7 +532,7 @@ class ServerReader:
             except ServerError as exc:
                 self.problem(where, f"{exc}: registered model skipped")
                 continue
-            body = {"filter": f"name = {_quote(name)}"}
+            body = {"filter": _name_filter(name)}
             for item in self._pages("GET", "model-versions/search", body, "model_versions",
                                     REGISTRY_PAGE):  # fmt: skip
                 if item.get("name") != name:
