@@ -22,8 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mltop.store import MltopClient, Store
-from mltop.store.entities import Metric
-from mltop.store.errors import FilterError
+from mltop.store.entities import (
+    DATASET_CONTEXT_TAG,
+    Dataset,
+    DatasetInput,
+    InputTag,
+    Metric,
+)
+from mltop.store.errors import FilterError, PageTokenError, ValidationError
 from mltop.store.server import convert
 from mltop.store.server.tracking import ServerStore
 
@@ -52,6 +58,7 @@ SPECS = [
          {"acc": [0.7], "loss": [0.5]}, "KILLED"),
     Spec("r6", T0 + 60, {}, {"team": "vision", "keep": "y"}, {}, "RUNNING"),
     Spec("r7", T0 + 70, {"opt": "adam%"}, {"keep": "n"}, {"acc": [0.9], "loss": [NAN]}),
+    Spec("r8", T0 + 80, {}, {}, {"acc": [math.inf], "gain": [-math.inf]}),
 ]  # fmt: skip
 
 
@@ -141,6 +148,9 @@ CASES: list[tuple[str | None, list[str] | None]] = [
     ("attributes.start_time >= 1700000000030 or run_name = 'r0'", ["end_time DESC"]),
     ("`Run name` LIKE 'r%' and status != 'RUNNING'", ["attributes.run_name DESC"]),
     (None, ["params.lr ASC", "tags.keep DESC"]),  # NULLs last both ways
+    ("metrics.acc = 1e999 or metrics.gain <= -1e999", ["metrics.acc DESC"]),  # infinities
+    ("metrics.acc > 0.95 or metrics.gain < 0", ["metrics.gain ASC"]),
+    ("metrics.acc < 1e999", ["metrics.acc DESC"]),
 ]
 
 
@@ -181,6 +191,27 @@ def test_pages_join_up_across_boundaries(
     whole = both.names("sqlite", filter_string, order_by=order_by)
     for which in ("sqlite", "server"):
         assert _all_pages(both, which, filter_string, order_by, size) == whole
+        store, exp = both.pick(which)
+        iterated = store.iter_runs([exp], filter_string, order_by, page_size=size)
+        assert [r.info.run_name for r in iterated] == whole
+
+
+@pytest.mark.parametrize("filter_string", [None, "params.opt = 'sgd' or tags.keep = 'y'"])
+def test_bad_tokens_views_and_sizes_are_the_same_errors(
+    both: Both, filter_string: str | None
+) -> None:
+    for which in ("sqlite", "server"):
+        store, exp = both.pick(which)
+        page = store.search_runs([exp], filter_string, ["params.lr"], 1)
+        assert page.token is not None
+        with pytest.raises(PageTokenError):  # the token of another search
+            store.search_runs([exp], "params.lr = '0.1'", ["params.lr"], 1, page.token)
+        with pytest.raises(PageTokenError):
+            store.search_runs([exp], filter_string, ["params.lr"], 1, page.token[:-3] + "xyz")
+        with pytest.raises(ValidationError, match="max_results"):
+            store.search_runs([exp], filter_string, max_results=0)
+        with pytest.raises(ValidationError, match="view must be one of"):
+            store.search_runs([exp], filter_string, view="gone")
 
 
 def test_counts_keys_rows_and_order_agree(both: Both) -> None:
@@ -204,6 +235,12 @@ def test_counts_keys_rows_and_order_agree(both: Both) -> None:
         assert [by_id[r.info.run_id] for r in found if r is not None] == list(order)
         assert "0" * 32 not in by_id
     assert rows["server"] == rows["sqlite"]
+    with ServerStore(both.server.url, cache=both.sqlite.path.parent / "fresh") as fresh:
+        ids = [r.info.run_id for r in both.server.search_runs([both.server_exp], text)]
+        keys = fresh.run_keys([*ids, "f" * 32, "not an id"])  # none met before by `fresh`
+        assert list(keys) == ids
+        again = fresh.run_rows_by_keys([keys[i] for i in ids])
+        assert [r.info.run_id for r in again if r is not None] == ids
     iterated = {
         w: [
             r.info.run_name for r in both.pick(w)[0].iter_runs([both.pick(w)[1]], text, page_size=2)
@@ -211,6 +248,26 @@ def test_counts_keys_rows_and_order_agree(both: Both) -> None:
         for w in ("sqlite", "server")
     }
     assert iterated["server"] == iterated["sqlite"]
+
+
+def test_server_ties_fall_to_the_run_id(both: Both) -> None:
+    """Runs started in the same millisecond: the run id decides, ascending, whether the
+    server sorted them (one query) or this side merged an OR's queries."""
+    server = both.server
+    exp = server.create_experiment(f"ties-{uuid.uuid4().hex}")
+    ids = []
+    for i in range(6):
+        run = server.create_run(exp, f"t{i}", start_time=T0, tags={"g": "ab"[i % 2]})
+        ids.append(run.info.run_id)
+    one = [r.info.run_id for r in server.search_runs([exp])]
+    merged = [r.info.run_id for r in server.search_runs([exp], "tags.g = 'a' or tags.g = 'b'")]
+    assert one == merged == sorted(ids)
+    keys = server.run_order([exp], "tags.g = 'b' or tags.g = 'a'", ["tags.g DESC"])
+    rows = server.run_rows_by_keys([*keys, 10**9])
+    assert rows[-1] is None
+    names = [r.info.run_name for r in rows[:-1] if r is not None]
+    by_id = dict(zip(ids, (f"t{i}" for i in range(6)), strict=True))
+    assert names == [by_id[i] for i in sorted(ids[1::2])] + [by_id[i] for i in sorted(ids[::2])]
 
 
 def test_filters_the_server_cannot_run_are_refused_there_only(both: Both) -> None:
@@ -226,18 +283,103 @@ def test_filters_the_server_cannot_run_are_refused_there_only(both: Both) -> Non
 
 def test_experiments_search_alike(both: Both) -> None:
     prefix = f"contract-exp-{uuid.uuid4().hex[:8]}"
-    for store in (both.sqlite, both.server):
-        store.create_experiment(f"{prefix}-a", tags={"team": "vision"})
-        store.create_experiment(f"{prefix}-b", tags={"team": "nlp"})
+    by_id = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        a = store.create_experiment(f"{prefix}-a", tags={"team": "vision"})
+        b = store.create_experiment(f"{prefix}-b", tags={"team": "nlp"})
         store.create_experiment(f"{prefix}-c")
+        text = f"experiment_id = {a} or experiment_id IN ('{b}')"
+        by_id[which] = [e.name for e in store.search_experiments(text, ["name DESC"])]
+    assert by_id["sqlite"] == by_id["server"] == [f"{prefix}-b", f"{prefix}-a"]
     for text, order in [
         (f"name LIKE '{prefix}%'", None),
         (f"name = '{prefix}-c' or tags.team = 'nlp'", ["name ASC"]),
         (f"name LIKE '{prefix}%' and (tags.team = 'vision' or tags.team = 'nlp')", ["name DESC"]),
+        (f"name LIKE '{prefix}%' and tags.team != 'nlp'", ["creation_time ASC"]),
+        (f"name LIKE '{prefix}%' and (tags.team LIKE 'vis%' or creation_time < 0)", None),
     ]:
         found = {}
         for which, store in (("sqlite", both.sqlite), ("server", both.server)):
             found[which] = [e.name for e in store.search_experiments(text, order)]
+        assert found["sqlite"], text
+        assert found["server"] == found["sqlite"], text
+
+
+def test_views_and_experiment_names_alike(both: Both) -> None:
+    tag = uuid.uuid4().hex[:8]
+    made: dict[str, tuple[str, str]] = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        kept = store.create_experiment(f"views-{tag}-kept")
+        gone = store.create_experiment(f"views-{tag}-gone")
+        store.create_run(kept, "alive", start_time=T0 + 1)
+        dead = store.create_run(kept, "dead", start_time=T0 + 2).info.run_id
+        store.delete_run(dead)
+        store.create_run(gone, "orphan", start_time=T0 + 3)
+        store.delete_experiment(gone)
+        made[which] = (kept, gone)
+    for view, expected in [
+        ("active", ["alive"]),
+        ("deleted", ["orphan", "dead"]),
+        ("all", ["orphan", "dead", "alive"]),
+    ]:
+        for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+            found = store.search_runs(list(made[which]), view=view)
+            assert [r.info.run_name for r in found] == expected, (which, view)
+            assert store.count_runs(list(made[which]), view=view) == len(expected)
+    for store in (both.sqlite, both.server):
+        named = store.search_runs(experiment_names=[f"views-{tag}-kept"], view="all")
+        assert [r.info.run_name for r in named] == ["dead", "alive"]
+
+
+def test_system_tags_are_searched_alike(both: Both) -> None:
+    """SQLite's backend keeps a run's name, user and parent as columns, the server as the
+    tags mlflow.runName, mlflow.user and mlflow.parentRunId: searched alike."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        exp = store.create_experiment(f"system-tags-{uuid.uuid4().hex}")
+        parent = store.create_run(exp, "parent", start_time=T0 + 1).info.run_id
+        store.create_run(exp, "child", start_time=T0 + 2, parent_run_id=parent)
+        store.create_run(exp, "other", start_time=T0 + 3, user_id="alice")
+        for text, order in [
+            ("tags.mlflow.runName = 'child'", None),
+            ("tags.`mlflow.user` = 'alice' or run_name = 'parent'", None),
+            ("tags.mlflow.parentRunId IS NULL", ["tags.mlflow.runName ASC"]),
+            ("tags.mlflow.parentRunId IS NOT NULL or user_id = 'alice'", None),
+            (None, ["tags.mlflow.parentRunId DESC"]),
+        ]:
+            names = [r.info.run_name for r in store.search_runs([exp], text, order)]
+            found.setdefault(f"{text} {order}", {})[which] = names
+    for case, by in found.items():
+        assert by["sqlite"], case
+        assert by["server"] == by["sqlite"], case
+
+
+def test_dataset_filters_alike(both: Both) -> None:
+    train = Dataset("train", "d1", "local", '{"uri": "/data/train"}')
+    evals = Dataset("evals", "d2", "local", '{"uri": "/data/eval"}')
+    exps = {}
+    for which, store in (("sqlite", both.sqlite), ("server", both.server)):
+        exp = store.create_experiment(f"datasets-{uuid.uuid4().hex}")
+        exps[which] = exp
+        for name, start, inputs in [
+            ("t", T0 + 1, [DatasetInput(train, [InputTag(DATASET_CONTEXT_TAG, "training")])]),
+            ("e", T0 + 2, [DatasetInput(evals, [InputTag(DATASET_CONTEXT_TAG, "eval")])]),
+            ("none", T0 + 3, []),
+        ]:
+            run_id = store.create_run(exp, name, start_time=start).info.run_id
+            if inputs:
+                store.log_inputs(run_id, inputs)
+    for text in [
+        "dataset.name = 'train'",
+        "dataset.name = 'train' or dataset.context = 'eval'",
+        "dataset.digest IN ('d1', 'd2') and dataset.context != 'eval'",
+        "datasets.name LIKE '%s' or params.x = 'y'",
+    ]:
+        found = {
+            which: [r.info.run_name for r in store.search_runs([exps[which]], text)]
+            for which, store in (("sqlite", both.sqlite), ("server", both.server))
+        }
+        assert found["sqlite"], text
         assert found["server"] == found["sqlite"], text
 
 

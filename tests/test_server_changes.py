@@ -132,13 +132,13 @@ def _settle(store: ServerStore) -> None:
     quiet = 0
     for _ in range(30):
         quiet = 0 if store.has_changed() else quiet + 1
-        if quiet >= 3:
+        if quiet >= 4:
             return
     raise AssertionError("has_changed never settled")
 
 
 def _seen_within_a_round(store: ServerStore) -> bool:
-    return any(store.has_changed() for _ in range(3))
+    return any(store.has_changed() for _ in range(4))
 
 
 def test_has_changed_sees_points_status_and_new_runs(store: ServerStore) -> None:
@@ -159,6 +159,7 @@ def test_has_changed_sees_points_status_and_new_runs(store: ServerStore) -> None
 def test_has_changed_asks_at_most_once_a_poll_interval(store: ServerStore) -> None:
     rest = store.rest
     assert isinstance(rest, CountingRest)
+    assert ServerStore.poll_interval == 1.0  # the default: a look a second at most
     store.poll_interval = 3600.0
     store.has_changed()
     asked = len(rest.calls)
@@ -182,3 +183,28 @@ def test_activity_and_tails_for_the_live_views(store: ServerStore) -> None:
     assert list(tails) == [run_id]
     later = store.metric_tails([run_id], "system/gpu_", T0 + 10_000)
     assert later == {run_id: {"system/gpu_0_utilization_percentage": []}}
+
+
+def test_has_changed_sees_the_registry_change(store: ServerStore) -> None:
+    """A move, an alias, a new version: the registry's readers must read again."""
+    name = f"feed-{uuid.uuid4().hex}"
+    run = store.create_run(new_experiment(store), "source")
+    registry = store.registry
+    registry.create_registered_model(name)
+    registry.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    _settle(store)
+    registry.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    assert _seen_within_a_round(store)
+    _settle(store)
+    registry.set_alias(name, "champion", 2)
+    assert _seen_within_a_round(store)
+    _settle(store)
+    registry.transition(name, 1, "Staging", "tried")
+    assert _seen_within_a_round(store)
+    _settle(store)
+    assert not _seen_within_a_round(store)
+    # What the feed reports for it: no run, no point; the readers read again.
+    cursor = store.cursor()
+    registry.delete_alias(name, "champion")
+    changes = store.changes_since(cursor)
+    assert not changes.run_ids and not changes.metrics

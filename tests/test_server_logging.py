@@ -211,6 +211,8 @@ def test_set_tracking_uri_names_the_server(mlflow_server: MlflowServer) -> None:
             assert history(mlflow_server.url, run.info.run_id, "x")[0][2] == 1.0
         with pytest.raises(InvalidStateError, match="tracking server"):
             mt.get_store()  # what needs a local store says so
+        other = mt.MlflowClient(tracking_uri=mlflow_server.url)  # MLflow's spelling
+        assert other.get_run(run.info.run_id).data.summaries["x"].count == 1
     finally:
         mt.set_tracking_uri(None)
 

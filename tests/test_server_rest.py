@@ -288,3 +288,24 @@ def test_retry_for_bounds_the_time_one_call_spends_retrying(stub_factory: Any) -
     client = RestClient(stub.url, retry_for=3.0, sleep=sleep)
     assert client.call("GET", "experiments/search") == {"experiments": []}
     assert slept == [3.0]  # waited what the budget allowed, then tried once more
+
+
+def test_a_forked_child_does_not_share_its_parents_connections(stub_factory: Any) -> None:
+    """Two processes on one pooled connection would read each other's answers."""
+    import os
+
+    stub = stub_factory(OK)
+    client = RestClient(stub.url)
+    client.call("GET", "experiments/search")
+    parent_session = client._session()
+    pid = os.fork()
+    if pid == 0:  # the child: a session of its own, and it works
+        try:
+            fresh = getattr(client._local, "session", None) is None
+            client.call("GET", "experiments/search")
+            os._exit(0 if fresh and client._session() is not parent_session else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert client._session() is parent_session  # the parent's is kept

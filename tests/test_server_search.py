@@ -7,13 +7,16 @@ against MLflow's own parser, which is what the server runs on every filter it is
 from __future__ import annotations
 
 import math
+import sys
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlflow.utils.search_utils import SearchUtils
 
-from mltop.store.errors import FilterError
+from mltop.store.errors import FilterError, InvalidValueError
+from mltop.store.server.rest import RestClient
 from mltop.store.server.search import (
     MAX_QUERIES,
     SortKey,
@@ -25,6 +28,7 @@ from mltop.store.server.search import (
     translate_filter,
     translate_order,
 )
+from mltop.store.server.tracking import ServerStore
 
 
 def parsed(text: str) -> list[dict[str, object]]:
@@ -127,8 +131,8 @@ def test_numbers_are_written_as_mlflow_reads_them() -> None:
     assert number_text(3.0) == "3"
     assert number_text(-0.5) == "-0.5"
     assert number_text(1e20) == "1e20"
-    assert number_text(math.inf) == "1e999"
-    assert float(parsed(f"metrics.x > {number_text(-math.inf)}")[0]["value"]) == -math.inf  # type: ignore[arg-type]
+    assert number_text(math.inf) == "1.7976931348623157e308"  # a logged inf, as MLflow keeps it
+    assert float(parsed(f"metrics.x > {number_text(-math.inf)}")[0]["value"]) == -sys.float_info.max  # type: ignore[arg-type]
 
 
 def test_experiment_filters_translate_or() -> None:
@@ -138,6 +142,37 @@ def test_experiment_filters_translate_or() -> None:
     ]
     with pytest.raises(FilterError, match="the tracking server cannot search experiments with IS"):
         translate_experiment_filter("tags.team IS NULL")
+
+
+class RefusingRest(RestClient):
+    """A server that knows one experiment and refuses every run search's filter."""
+
+    def call(self, method: str, endpoint: str, body: Any = None, **kwargs: Any) -> dict[str, Any]:
+        if endpoint == "experiments/search" and not (body or {}).get("filter"):
+            return {
+                "experiments": [{"experiment_id": "1", "name": "e", "lifecycle_stage": "active"}]
+            }
+        raise InvalidValueError(f"tracking server {self.url}: {endpoint}: Invalid clause")
+
+
+def test_a_server_refusing_what_it_was_sent_is_a_filter_error() -> None:
+    store = ServerStore("http://127.0.0.1:9", rest=RefusingRest("http://127.0.0.1:9"))
+    with pytest.raises(FilterError, match="the tracking server cannot run this search") as info:
+        store.search_runs(["1"], "params.a = 'x' or params.b = 'y'")
+    assert "params.`a` = 'x'" in str(info.value) and "Invalid clause" in str(info.value)
+    with pytest.raises(FilterError, match="refused the order_by"):
+        store.search_runs(["1"], None, ["params.a"])
+    with pytest.raises(FilterError, match="refused the filter"):
+        store.search_experiments("name = 'e' or name = 'f'")
+    with pytest.raises(InvalidValueError):  # no filter, no order: the error as it was
+        store.search_runs(["1"])
+
+
+def test_experiment_ids_are_sent_quoted() -> None:
+    assert translate_experiment_filter("experiment_id = 3 or experiment_id != '4'") == [
+        "experiment_id = '3'",
+        "experiment_id != '4'",
+    ]
 
 
 # -- round trips through MLflow's parser -----------------------------------------------------
@@ -176,4 +211,5 @@ def test_quoted_values_and_keys_read_back_unchanged(value: str, key: str) -> Non
 )
 def test_numbers_read_back_unchanged(value: float) -> None:
     [found] = parsed(f"metrics.`m` >= {number_text(value)}")
-    assert float(found["value"]) == value  # type: ignore[arg-type]
+    expected = value if math.isfinite(value) else math.copysign(sys.float_info.max, value)
+    assert float(found["value"]) == expected  # type: ignore[arg-type]

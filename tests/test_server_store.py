@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +282,8 @@ def test_the_live_follower_polls_a_server(
     follower = StoreFollower(store.location, on_changes, on_error=errors.append, poll=0.2)
     assert follower.store_path is None  # no folder to watch: polled
     follower.start()
+    # Its store asks the server at most once a poll: this follower's 0.2 s, not the 1 s default.
+    assert getattr(follower._store, "poll_interval", None) == 0.2
     try:
         exp = store.create_experiment(f"live-{tmp_path.name}")
         run_id = store.create_run(exp, "followed").info.run_id
@@ -312,3 +315,15 @@ def test_a_read_only_server_store_refuses_registry_changes_too() -> None:
         store.registry.create_registered_model("anything")
     with pytest.raises(StoreReadOnlyError):
         store.registry.set_alias("anything", "champion", 1)
+
+
+def test_more_tags_than_one_log_batch_takes(mlflow_server: MlflowServer) -> None:
+    """MLflow takes at most 100 tags a call: 250 go in three."""
+    from mltop.store import open_store
+
+    store = open_store(mlflow_server.url)
+    run = store.create_run(store.create_experiment(f"tags-{uuid.uuid4().hex}"), "many tags")
+    tags = {f"t{i:03d}": str(i) for i in range(250)}
+    store.set_tags(run.info.run_id, tags)
+    got = store.get_run(run.info.run_id).data.tags
+    assert {k: got[k] for k in tags} == tags

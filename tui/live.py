@@ -173,6 +173,9 @@ class StoreFollower:
     def _open(self) -> TrackingStore:
         if self.server_url is not None:  # a server gone down is said within seconds
             store = open_store(self.server_url, busy_timeout=SERVER_RETRY_FOR)
+            # A server's has_changed asks it at most once an interval: this follower's.
+            if self.poll is not None and hasattr(store, "poll_interval"):
+                store.poll_interval = self.poll
         else:
             store = open_store(self.store_location, create=False)
         if self.cursor is None:

@@ -130,13 +130,19 @@ NO_FILES = Path("/dev/null/no-files")  # the place was found, and nothing was lo
 def resolve_artifact_dir(uri: str, roots: list[Path], run_id: str | None) -> Path | None:
     """`locate` for an artifact location, or for its parent folder: when the folder that
     holds it is found and it is not, nothing was logged there (MLflow makes the folder
-    with the first file): NO_FILES."""
+    with the first file): NO_FILES. So too when the run's own folder is missing from an
+    experiment's folder that is found (an artifact store makes a run's folder only when
+    the run logs its first file)."""
     found = locate(uri, roots, run_id)
     if found is not None:
         return found
     parent = uri.rstrip("/").rsplit("/", 1)[0] if "/" in uri.rstrip("/") else ""
     if parent and run_id is not None and run_id in parent and locate(parent, roots, run_id):
         return NO_FILES
+    if run_id is not None and f"/{run_id}" in uri:
+        experiment_folder = uri[: uri.index(f"/{run_id}")]
+        if locate(experiment_folder, roots, None) is not None:
+            return NO_FILES
     return None
 
 

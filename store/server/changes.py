@@ -17,18 +17,22 @@ params and tags, and the latest point of each metric key (timestamp, step, value
   read position, and is missed by the feed (a chart that re-reads its history sees it).
 
 Changes to runs that are neither RUNNING nor new (a tag set on a run finished last week)
-are not seen by the feed: a reader sees them when it reads again.
+are not seen by the feed: a reader sees them when it reads again. A snapshot reads every
+RUNNING run: on a server where killed runs were never ended, thousands may be RUNNING for
+good, and each look reads them all (2,000 such runs: about 2 s on a local server).
 
 A cursor is `ChangeCursor(seq, 0)`: `seq` names a snapshot kept in this process (the last
 `KEEP_SNAPSHOTS` per server, shared by every `ServerStore` of the same URL, since a
 dashboard takes its cursor on one store and follows on another). A cursor whose snapshot
 is gone reports every live run as changed, without points: readers read those again.
 
-`has_changed()` costs at most one small request a call, and none until `poll_interval`
-seconds (1 s by default; settable) have passed since the last: it takes turns between the
-RUNNING runs (their status and latest points), the newest `NEWEST_RUNS` runs (runs created
-in a terminal state) and the experiments (a new one holds runs to follow), comparing each
-answer with what the same request answered before.
+`has_changed()` costs at most one request a call, and none until `poll_interval` seconds
+(1 s by default; settable) have passed since the last: it takes turns between the newest
+`LIVE_PAGE` RUNNING runs (their status and latest points), the newest `NEWEST_RUNS` runs
+(runs created in a terminal state), the experiments (a new one holds runs to follow) and
+the registry's `REGISTRY_PAGE` most recently changed models (a change there is reported as
+an empty change: the registry's readers read again), comparing each answer with what the
+same request answered before.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ KEEP_SNAPSHOTS = 16
 # a run's start time is the logging machine's clock, not the server's.
 CLOCK_SLACK_MS = 5 * 60_000
 LIVE_PAGE = 1000
+REGISTRY_PAGE = 100  # the registry's most recently changed models looked at a turn
 
 LatestPoint = tuple[int, int, float] | None  # (timestamp, step, value); None: read again
 
@@ -316,21 +321,40 @@ class ServerChanges:
         at most one small request, and none within `poll_interval` of the last."""
         state: dict[str, Any] = self.__dict__.setdefault("_feed_look", {"at": None, "turn": 0})
         now = time.monotonic()
-        if state["at"] is not None and now - state["at"] < self.poll_interval:
+        # (a tenth of the interval spared: a follower waking every `poll_interval` seconds
+        # may come a hair early, and must not lose every other look to that)
+        if state["at"] is not None and now - state["at"] < 0.9 * self.poll_interval:
             return False
         state["at"] = now
         ids: list[str] | None = self.__dict__.get("_feed_experiments")
         turn = state["turn"]
         state["turn"] = turn + 1
-        if ids is None or turn % 3 == 2:
+        listed: list[Any]
+        if ids is not None and turn % 4 == 3:
+            # The registry: its newest changed models, whole (a move, a new version, an
+            # alias or tag, mltop's trail records: each changes a model's answer). An
+            # empty change is reported: readers of the registry read it again.
+            kind = "registry"
+            answer = self.rest.call(
+                "GET",
+                "registered-models/search",
+                {"max_results": REGISTRY_PAGE, "order_by": ["last_updated_timestamp DESC"]},
+            )
+            listed = answer.get("registered_models") or []
+        elif ids is None or turn % 4 == 2:
             kind = "experiments"
             experiments = self._experiment_states()
             self.__dict__["_feed_experiments"] = list(experiments)
-            listed: list[Any] = sorted(experiments.items())
+            listed = sorted(experiments.items())
         else:
-            if turn % 3 == 0:
+            if turn % 4 == 0:
                 kind = "running"
-                found = self._runs_json(ids, "attributes.status = 'RUNNING'")
+                found = self._runs_json(  # one page: the newest RUNNING runs
+                    ids,
+                    "attributes.status = 'RUNNING'",
+                    order_by=["attributes.start_time DESC"],
+                    limit=LIVE_PAGE,
+                )
             else:
                 kind = "newest"
                 found = self._runs_json(

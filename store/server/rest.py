@@ -20,6 +20,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,20 @@ class Credentials:
         )
 
 
+# Every client, so that a forked child drops the sessions it inherited: a pooled connection
+# shared by two processes mixes their requests and answers.
+_clients: weakref.WeakSet[RestClient] = weakref.WeakSet()
+
+
+def _forget_sessions_after_fork() -> None:
+    for client in list(_clients):
+        client._local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_sessions_after_fork)
+
+
 class RestClient:
     """One tracking server's REST API. Thread-safe: each thread has its own session (a
     `requests.Session` is not safe to share while calls are in flight)."""
@@ -192,6 +207,7 @@ class RestClient:
         self.retry_for = retry_for
         self._sleep = sleep
         self._local = threading.local()
+        _clients.add(self)
         self.retries = 0  # retried attempts so far (all threads): a benchmark reads it
 
     @classmethod

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mltop.store.entities import Experiment, Run, RunRow
-from mltop.store.errors import FilterError, ValidationError
+from mltop.store.errors import FilterError, InvalidValueError, NotFoundError, ValidationError
 from mltop.store.query import paging
 from mltop.store.query.compiler import (
     ATTRIBUTES,
@@ -129,9 +130,11 @@ def quote_key(key: str, text: str = "", pos: int = 0) -> str:
 
 
 def number_text(value: float) -> str:
-    """A number as MLflow's parser reads it (no `+` in the exponent; ±inf as ±1e999)."""
+    """A number as MLflow's parser reads it (no `+` in the exponent). ±inf is written as
+    the largest double, which is how MLflow's SQL store keeps a logged infinity: compared
+    with `metrics.x = 1e999` it matches, as it does in mltop's store."""
     if math.isinf(value):
-        return "1e999" if value > 0 else "-1e999"
+        value = math.copysign(sys.float_info.max, value)
     if value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return repr(value).replace("e+", "e")
@@ -197,10 +200,11 @@ def _condition(node: Node, text: str, *, experiments: bool = False) -> str:
         )
         return f"{name} {'NOT IN' if node.negated else 'IN'} ({values})"
     value = node.value
-    if isinstance(value, float):
+    if experiments and node.ident.key == "experiment_id":  # MLflow takes ids quoted only
+        number = float(value)  # the compiler checked it is an integer
+        literal = quote_value(str(int(number)), text, node.value_pos)
+    elif isinstance(value, float):
         literal = number_text(value)
-    elif experiments and node.ident.key == "experiment_id":
-        literal = quote_value(value, text, node.value_pos)
     else:
         literal = quote_value(value, text, node.value_pos)
     return f"{name} {node.op} {literal}"
@@ -376,6 +380,30 @@ class _Query:
     filter: str
 
 
+def _refusing(
+    rest: RestClient, endpoint: str, body: dict[str, Any], text: str, order: Sequence[str]
+) -> dict[str, Any]:
+    """A search call; the server refusing the filter or order it was sent (a server of
+    another version than this translation was written for) is a FilterError saying so."""
+    try:
+        return rest.call("POST", endpoint, body)
+    except InvalidValueError as exc:
+        if not text and not order:
+            raise
+        sent = f"filter {text!r}" if text else f"order_by {list(order)!r}"
+        raise FilterError(
+            f"the tracking server cannot run this search: it refused the {sent} mltop sent "
+            f"it ({exc})",
+            text,
+            0,
+        ) from None
+
+
+def _listed(experiment_ids: Iterable[str | int] | None) -> list[str] | None:
+    """Experiment ids as a list (an iterator is read once), None for every experiment."""
+    return None if experiment_ids is None else [str(e) for e in experiment_ids]
+
+
 def row_of(run: Run) -> RunRow:
     """A run as a table's row."""
     return RunRow(run.info, dict(run.data.params), dict(run.data.metrics))
@@ -417,8 +445,6 @@ class ServerSearch:
                 return stages
 
     def _experiment_ids_by_name(self, names: Iterable[str]) -> list[str]:
-        from mltop.store.errors import NotFoundError
-
         ids = []
         for name in names:
             try:
@@ -488,7 +514,7 @@ class ServerSearch:
             body["order_by"] = list(order_by)
         if token:
             body["page_token"] = token
-        answer = self.rest.call("POST", "runs/search", body)
+        answer = _refusing(self.rest, "runs/search", body, query.filter, order_by)
         runs = [convert.run_from_json(r) for r in answer.get("runs", [])]
         return runs, answer.get("next_page_token") or None
 
@@ -518,6 +544,8 @@ class ServerSearch:
         experiment_names: Iterable[str] | None = None,
     ) -> PagedList:
         limit = check_max_results(max_results)
+        experiment_ids = _listed(experiment_ids)
+        experiment_names = None if experiment_names is None else list(experiment_names)
         server_order, keys = translate_order(order_by)
         queries = self._queries(experiment_ids, filter_string, view, experiment_names)
         fingerprint = paging.fingerprint(
@@ -635,22 +663,20 @@ class ServerSearch:
         return out
 
     def run_keys(self, run_ids: Iterable[str]) -> dict[str, int]:
-        """Run id -> key, for the runs that exist (each asked of the server once)."""
+        """Run id -> key, for the runs that exist: those not met before are looked up 100
+        a request (`run_id IN (...)` over every experiment), in the order asked."""
         known: dict[str, int] = self.__dict__.get("_run_key_ids", {})
-        out: dict[str, int] = {}
-        for run_id in dict.fromkeys(run_ids):
-            if run_id in known:
-                out[run_id] = known[run_id]
-                continue
-            from mltop.store.errors import InvalidValueError, NotFoundError
-
-            try:
-                answer = self.rest.call("GET", "runs/get", {"run_id": run_id})
-            except (NotFoundError, InvalidValueError):
-                continue
-            info = answer["run"]["info"]
-            out[run_id] = self._key_of(run_id, str(info["experiment_id"]))
-        return out
+        asked = [r for r in dict.fromkeys(run_ids) if isinstance(r, str)]
+        unknown = [r for r in asked if r not in known and r.isalnum()]
+        if unknown:
+            experiments = tuple(self._experiment_stages())
+            for start in range(0, len(unknown), 100):
+                batch = ", ".join(f"'{r}'" for r in unknown[start : start + 100])
+                query = _Query(experiments, "ALL", f"attributes.run_id IN ({batch})")
+                for run in self._all_of(query, ()):
+                    self._key_of(run.info.run_id, run.info.experiment_id)
+            known = self.__dict__.get("_run_key_ids", {})
+        return {r: known[r] for r in asked if r in known}
 
     def iter_runs(
         self,
@@ -661,7 +687,24 @@ class ServerSearch:
         view: str = "active",
         page_size: int = 1000,
     ) -> Iterator[Run]:
-        """Every matching run, read a page at a time (one query) or all at once (an OR)."""
+        """Every matching run: a page at a time (one query), or every match read once and
+        merged (an OR). A bad filter or order is raised here, not at the first run."""
+        check_max_results(page_size)
+        translate_order(order_by)
+        experiment_ids = _listed(experiment_ids)
+        queries = self._queries(experiment_ids, filter_string, view)
+        if len(queries) > 1:
+            return iter(self._all_matches(queries, order_by))
+        return self._run_pages(experiment_ids, filter_string, order_by, page_size, view)
+
+    def _run_pages(
+        self,
+        experiment_ids: Iterable[str | int] | None,
+        filter_string: str | None,
+        order_by: Sequence[str] | None,
+        page_size: int,
+        view: str,
+    ) -> Iterator[Run]:
         token = None
         while True:
             page = self._search(experiment_ids, filter_string, order_by, page_size, token, view)
@@ -729,7 +772,7 @@ class ServerSearch:
                 body["filter"] = text
             if token:
                 body["page_token"] = token
-            answer = self.rest.call("POST", "experiments/search", body)
+            answer = _refusing(self.rest, "experiments/search", body, text, server_order)
             found = [convert.experiment_from_json(e) for e in answer.get("experiments", [])]
             return found, answer.get("next_page_token") or None
 

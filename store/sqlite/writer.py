@@ -18,6 +18,9 @@ session) raise `Terminated` in the main thread instead of killing the process on
 the stack unwinds as for Ctrl-C, the queues are committed at exit, and the process then
 dies by the signal, as it would have. A handler the program installed itself, or an
 ignored signal (`nohup`), is left alone.
+
+All of this is `BufferedWriter`'s, whatever the points go to; `MetricWriter` is the SQLite
+store's, and `mltop.store.server.logging.ServerWriter` a tracking server's (runs/log-batch).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from mltop.store.errors import MetricWriteError, StoreError
 
@@ -47,7 +50,7 @@ DEFAULT_BATCH_SIZE = 10_000
 # long): beyond this many, the newest are let go, and the error raised says how many.
 MAX_HELD = 1_000_000
 
-_writers: weakref.WeakSet[BufferedWriter[object]] = weakref.WeakSet()
+_writers: weakref.WeakSet[BufferedWriter[Any]] = weakref.WeakSet()
 _in_forked_child = False
 
 # What a writer writes through: a SQLite connection here, nothing for a tracking server.
@@ -69,7 +72,7 @@ class BufferedWriter(Generic[Handle]):
         self.forked = _in_forked_child
         self.max_held = MAX_HELD
         self._reset()
-        _writers.add(self)  # type: ignore[arg-type]
+        _writers.add(self)
 
     def _reset(self) -> None:
         self.queue: deque[Point] = deque()

@@ -562,10 +562,11 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             f"   {label} {value}" for label, value in (("user", info.user_id), ("host", host(tags)))
             if value
         )  # fmt: skip
-        unsure = info.display_status == "RUNNING" and not self.store.capabilities.heartbeats
+        status = info.display_status
+        if status == "RUNNING" and not self.store.capabilities.heartbeats:
+            status += " (no heartbeat)"  # a server's: it may have died (said on opening it)
         lines = [
-            f"{info.run_name}   {info.display_status}   {info.run_id}"
-            + ("   (no heartbeat on a server: it may have died)" if unsure else ""),
+            f"{info.run_name}   {status}   {info.run_id}",
             f"started {timestamp(info.start_time)}, ran {ran}{where}",
             f"git {git_label(tags, short=True) or '-'}   parent {self.parent_label}"
             + (f"   data {datasets}" if (datasets := dataset_summary(run)) else "")
