@@ -334,3 +334,33 @@ def test_datasets_and_logged_models_come_over_from_a_server(filled: Filled, tmp_
         assert RunModel(model.model_id, "output", 3) in store.logged_models.run_links(run_id)
     again = import_mlflow(filled.url, tmp_path / "store", experiments=[name])
     assert again.total_added == 0 and again.existing["logged models"] == 1
+
+
+def test_a_server_gone_midway_stops_with_its_error_and_a_new_import_goes_on(
+    filled: Filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltop.store.errors import ServerUnreachableError
+
+    real_call = RestClient.call
+    histories = 0
+
+    def failing(self: RestClient, method: str, endpoint: str, body=None, **kw):  # type: ignore[no-untyped-def]
+        nonlocal histories
+        if endpoint == "metrics/get-history":
+            histories += 1
+            if histories > 1:
+                raise ServerUnreachableError(f"tracking server {self.url} cannot be reached")
+        return real_call(self, method, endpoint, body, **kw)
+
+    monkeypatch.setattr(RestClient, "call", failing)
+    args = ["import", "mlflow", filled.url, "--store", str(tmp_path / "store"),
+            "--experiment", filled.exp]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "cannot be reached" in result.output and "Traceback" not in result.output
+    monkeypatch.setattr(RestClient, "call", real_call)
+    summary = import_mlflow(filled.url, tmp_path / "store", experiments=[filled.exp])
+    with Store(tmp_path / "store") as store:
+        history = store.get_metric_history(filled.runs["train"], "loss")
+        assert [p.step for p in history] == [0, 1, 2]
+    assert summary.added["metric points"] + summary.existing["metric points"] == 7
