@@ -364,3 +364,20 @@ def test_a_server_gone_midway_stops_with_its_error_and_a_new_import_goes_on(
         history = store.get_metric_history(filled.runs["train"], "loss")
         assert [p.step for p in history] == [0, 1, 2]
     assert summary.added["metric points"] + summary.existing["metric points"] == 7
+
+
+def test_the_reader_takes_mlflows_credentials_and_tls_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mltop.store.imports.mlflow_server import ServerReader
+
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ana")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "s3cret")
+    monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+    reader = ServerReader("https://user:pw@mlflow.example:5000/")
+    try:
+        creds = reader.rest.credentials
+        assert (creds.username, creds.password, creds.verify) == ("ana", "s3cret", False)
+        assert reader.label == "https://mlflow.example:5000"  # no secret in what is shown
+    finally:
+        reader.close()
