@@ -244,6 +244,10 @@ def test_mltops_trail_on_the_server_becomes_the_history_not_user_tags(
     again = import_mlflow(filled.url, tmp_path / "store")
     assert again.added["registry history"] == 0 and again.total_added == 0
     client.transition_model_version_stage(name, "1", "Production")
+    dry = import_mlflow(filled.url, tmp_path / "store", dry_run=True)
+    assert dry.added["registry history"] == 1  # counted, not written:
+    with Store(tmp_path / "store") as store:
+        assert len(store.registry.history(name)) == 3
     import_mlflow(filled.url, tmp_path / "store")
     with Store(tmp_path / "store") as store:
         moves = [h for h in store.registry.history(name, 1) if h.kind == "transition"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -566,7 +567,9 @@ class ImportTarget:
                    "user_id, time, comment, archived, policy, forced")  # fmt: skip
         match = " AND ".join(f"{c.strip()} IS ?" for c in columns.split(","))
         added = held = 0
-        with self.db.write() as conn:
+        # A dry run only reads (a store open read-only can be asked what would come).
+        opened = nullcontext(self.db.connection()) if dry_run else self.db.write()
+        with opened as conn:
             for row in rows:
                 if conn.execute(
                     f"SELECT 1 FROM model_transitions WHERE model = ? AND {match}",
