@@ -281,8 +281,8 @@ def test_artifact_links_out_of_the_source_are_not_followed(fx: Path, tmp_path: P
 def test_missing_source_and_server_url_are_clear_errors(fx: Path, tmp_path: Path) -> None:
     with pytest.raises(ImportSourceError, match="does not exist"):
         import_mlflow(tmp_path / "nowhere", tmp_path / "store")
-    with pytest.raises(UnsupportedSourceError, match="not supported yet"):
-        import_mlflow("http://127.0.0.1:5000", tmp_path / "store")
+    with pytest.raises(UnsupportedSourceError, match="not a folder, file or URL"):
+        import_mlflow("ftp://127.0.0.1:5000/mlruns", tmp_path / "store")
     not_mlflow = tmp_path / "other.db"
     sqlite3.connect(not_mlflow).execute("CREATE TABLE t (x)").connection.commit()
     with pytest.raises(ImportSourceError, match="not MLflow's"):
@@ -311,9 +311,14 @@ def test_cli_dry_run_then_import_then_again(fx: Path, tmp_path: Path) -> None:
     data = json.loads(again.output)
     assert data["added"] == {} and data["updated"] == {}
     assert data["existing"]["runs"] == total
-    url = CliRunner().invoke(main, ["import", "mlflow", "https://mlflow.example:5000"])
+    url = CliRunner().invoke(
+        main,
+        ["import", "mlflow", "https://mlflow.example:5000", "--store", str(tmp_path / "s")],
+        env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"},
+    )
     assert url.exit_code == 1
-    assert "not supported yet" in url.output
+    assert "cannot import from https://mlflow.example:5000" in url.output
+    assert "cannot be reached" in url.output and not (tmp_path / "s").exists()
 
 
 def test_cli_lists_skipped_files_literally(fx: Path, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""`mltop import mlflow SOURCE`: an MLflow file store (`mlruns/`) or SQLite database
-(`mlflow.db`, `sqlite:///...`) brought into an mltop store, read without MLflow.
+"""`mltop import mlflow SOURCE`: an MLflow file store (`mlruns/`), SQLite database
+(`mlflow.db`, `sqlite:///...`) or tracking server (`http(s)://...`, over its REST API)
+brought into an mltop store, read without MLflow.
 
 Experiments, runs (their ids, names, status, times, user, parent, params, tags, every
 metric point, dataset inputs, artifacts), MLflow 3's logged models, and the registry
@@ -72,10 +73,7 @@ def source_kind(source: str | os.PathLike[str]) -> tuple[str, Path | str]:
 def _reader(source: str | os.PathLike[str]) -> tuple[SourceReader, str]:
     kind, where = source_kind(source)
     if kind == "server":
-        raise UnsupportedSourceError(
-            f"importing from a tracking server ({where}) is not supported yet: import its "
-            "backend store (an mlruns/ folder or mlflow.db) instead"
-        )
+        return _server_reader(str(where))
     path = Path(where)
     if not path.exists():
         raise ImportSourceError(f"{path} does not exist: nothing to import")
@@ -92,6 +90,23 @@ def _reader(source: str | os.PathLike[str]) -> tuple[SourceReader, str]:
     from mltop.store.imports.mlflow_files import FileStoreReader
 
     return FileStoreReader(path), str(path)
+
+
+def _server_reader(url: str) -> tuple[SourceReader, str]:
+    """A tracking server's reader, once the server has answered: one that cannot be
+    reached or refuses the credentials is an ImportSourceError, nothing written."""
+    from mltop.store.errors import ServerRefusedError, ServerUnreachableError
+    from mltop.store.imports.mlflow_server import open_reader
+    from mltop.store.server.rest import normalize_url, redact
+
+    try:
+        normalize_url(url)
+        reader = open_reader(url)
+    except (ServerUnreachableError, ServerRefusedError) as exc:
+        raise ImportSourceError(f"cannot import from {redact(url)}: {exc}") from exc
+    except MltopError as exc:
+        raise ImportSourceError(f"cannot import from {redact(url)}: {exc}") from exc
+    return reader, reader.label
 
 
 def _check_file_store(path: Path) -> None:
@@ -121,10 +136,11 @@ def import_mlflow(
     progress: Progress | None = None,
     experiments: list[str] | None = None,
 ) -> ImportSummary:
-    """Import an MLflow file store or SQLite database into `store` (a path, or an open
-    SQLite `Store`; the default store when None). `dry_run`: write nothing (not even a new
-    store), and count what would be added. `experiments`: only those named (the registry
-    is then left out). Raises ImportSourceError when the source cannot be read at all."""
+    """Import an MLflow file store, SQLite database or tracking server into `store` (a
+    path, or an open SQLite `Store`; the default store when None). `dry_run`: write
+    nothing (not even a new store), and count what would be added. `experiments`: only
+    those named (the registry is then left out). Raises ImportSourceError when the source
+    cannot be read at all (a server that cannot be reached: before anything is written)."""
     from mltop.store.sqlite.tracking import Store
 
     reader, label = _reader(source)

@@ -71,6 +71,9 @@ class SourceSeries:
     key: str
     points: Columns
     where: str
+    # Points before these that were not read (a reader that can start where the store's
+    # copy ends, told by `series_after`): the store holds them already.
+    skipped: int = 0
 
 
 @dataclass

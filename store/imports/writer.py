@@ -5,6 +5,7 @@ by name (MLflow's id kept as a tag)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import Counter
@@ -55,8 +56,9 @@ MODEL_LINKS = "run-model links"
 MODELS = "registered models"
 VERSIONS = "model versions"
 ALIASES = "aliases"
+HISTORY = "registry history"  # records of mltop's trail on a tracking server
 KINDS = (EXPERIMENTS, RUNS, PARAMS, TAGS, POINTS, DATASETS, ARTIFACTS, LOGGED_MODELS,
-         MODEL_LINKS, MODELS, VERSIONS, ALIASES)  # fmt: skip
+         MODEL_LINKS, MODELS, VERSIONS, ALIASES, HISTORY)  # fmt: skip
 
 # The phases progress is reported for.
 PHASE_EXPERIMENTS = "experiments"
@@ -90,6 +92,13 @@ class ImportSummary:
     @property
     def total_updated(self) -> int:
         return sum(self.updated.values())
+
+
+def _int_or(value: object, default: int = 0) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
 
 
 def _clean(values: Mapping[str, str], limit: int, what: str, where: str, out: list[Problem]):
@@ -380,7 +389,9 @@ class Importer:
 
     def _run_data(self, run: SourceRun, row: int, exp: int, state: RunState | None) -> None:
         reader = self.reader
-        for series in reader.series(run):
+        after = getattr(reader, "series_after", None)  # reads on from the store's counts
+        found = reader.series(run) if after is None else after(run, state and state.counts)
+        for series in found:
             self._series(series, row, state)
         inputs = []
         for item in run.inputs:
@@ -424,8 +435,8 @@ class Importer:
             self.problems.append(Problem(series.where, f"{exc}: metric skipped"))
             return
         held = 0 if state is None else state.counts.get(series.key, 0)
-        new = series.points.after(held)
-        self._count(POINTS, added=len(new), existing=min(held, len(series.points)))
+        new = series.points.after(max(0, held - series.skipped))
+        self._count(POINTS, added=len(new), existing=min(held, series.skipped + len(series.points)))
         if not new or self.dry_run:
             return
         key = self.target.key_id(series.key)
@@ -433,7 +444,21 @@ class Importer:
         # One series a batch: the store summarises it without grouping points.
         self.target.add_points(list(zip(repeat(row, n), repeat(key, n), *new, strict=True)))
 
+    def _remote_copy(self, location: str, where: str, dest: Path) -> bool:
+        """Files of a source that holds them elsewhere (a tracking server) copied by its
+        reader, straight into `dest` (those there already, of the same size, not fetched
+        again; a dry run fetches nothing); False when the reader does not do that."""
+        copy = getattr(self.reader, "copy_remote", None)
+        if copy is None:
+            return False
+        copied, kept = copy(location, where, dest, self.dry_run, self.problems)
+        self._count(ARTIFACTS, added=copied, existing=kept)
+        return True
+
     def _artifacts(self, run: SourceRun) -> None:
+        dest = self.store.path / ARTIFACTS_DIR / run.run_id
+        if self._remote_copy(run.artifact_uri, run.where, dest):
+            return
         found = self.reader.artifact_dir(run)
         if found is None:
             if run.artifact_uri:
@@ -444,7 +469,6 @@ class Importer:
             return
         if found == NO_FILES:
             return
-        dest = self.store.path / ARTIFACTS_DIR / run.run_id
         copied, kept = copy_files(found, dest, self.dry_run, self.problems)
         self._count(ARTIFACTS, added=copied, existing=kept)
 
@@ -477,8 +501,9 @@ class Importer:
                 self.problems.append(Problem(model.where, f"{exc}: metric skipped"))
                 continue
             metrics.append(metric)
-        source = self.reader.model_artifact_dir(model)
         dest = self.store.path / MODELS_DIR / model.model_id / "artifacts"
+        remote = self._remote_copy(model.artifact_location, model.where, dest)
+        source = NO_FILES if remote else self.reader.model_artifact_dir(model)
         if source == NO_FILES:
             pass
         elif source is not None:
@@ -569,6 +594,8 @@ class Importer:
                 self._count(MODELS, existing=1)
             versions, aliases = state.versions, state.aliases
         held = set(versions)
+        trail = getattr(self.reader, "trails", {}).get(model.name, {})
+        rows, known = self._trail_rows(model.name, trail)
         for version in model.versions:
             vtags = _clean(version.tags, keys.MAX_TAG_VALUE_LENGTH, "tag", version.where,
                            self.problems)  # fmt: skip
@@ -602,6 +629,7 @@ class Importer:
                     run_link=version.run_link,
                     storage=storage,
                     comment=self.comment,
+                    log_move=version.version not in known,
                 )
                 continue
             run_id, source, our_stage, description, our_tags = versions[version.version]
@@ -623,6 +651,7 @@ class Importer:
                         model_id, model.name, version.version, stage=move,
                         description=new_description, tags=changed, user_id=user,
                         time=version.last_update_time, comment=self.comment,
+                        log_move=version.version not in known,
                     )  # fmt: skip
             else:
                 self._count(VERSIONS, existing=1)
@@ -644,4 +673,63 @@ class Importer:
             self._count(ALIASES, added=1)
             if not self.dry_run:
                 self.target.set_alias(model_id, model.name, alias, number, aliases.get(alias),
-                                      "unknown", model.last_update_time, self.comment)  # fmt: skip
+                                      "unknown", model.last_update_time, self.comment,
+                                      log=not any(r[5] == alias for r in rows))  # fmt: skip
+        if not trail:
+            return
+        for version in model.versions:
+            was = known.get(version.version)
+            if was is not None and was != version.stage:  # moved since the last record
+                rows.append((model.name, version.version, "transition", was, version.stage,
+                             None, None, version.user_id or "unknown",
+                             version.last_update_time, self.comment, "[]", None, 0))  # fmt: skip
+        if model_id < 0:
+            self._count(HISTORY, added=len(rows))
+            return
+        added, there = self.target.add_records(model_id, rows, dry_run=self.dry_run)
+        self._count(HISTORY, added=added, existing=there)
+
+    def _trail_rows(
+        self, name: str, trail: Mapping[int, list[dict]]
+    ) -> tuple[list[tuple], dict[int, str]]:
+        """mltop's records of a model kept on a tracking server (by version; 0: the
+        model's own), oldest first, as rows of our log; and the stage the records leave
+        each version they name in (those versions' moves come from the records, not one
+        'imported' transition)."""
+        records = sorted(
+            (r for found in trail.values() for r in found), key=lambda r: _int_or(r.get("time"))
+        )
+        rows: list[tuple] = []
+        known: dict[int, str] = {}
+        for record in records:
+            try:
+                kind = str(record.get("kind") or "transition")
+                number = int(record.get("version") or 0)
+                archived = [int(v) for v in record.get("archived") or []]
+                policy = record.get("policy")
+                from_version = record.get("from_version")
+                row = (
+                    str(record.get("name") or name), number, kind,
+                    None if record.get("from") is None else str(record["from"]),
+                    None if record.get("to") is None else str(record["to"]),
+                    None if record.get("alias") is None else str(record["alias"]),
+                    None if from_version is None else int(from_version),
+                    str(record.get("user") or ""), int(record.get("time") or 0),
+                    str(record.get("comment") or ""), json.dumps(archived),
+                    json.dumps(policy) if isinstance(policy, dict) else None,
+                    int(bool(record.get("forced"))),
+                )  # fmt: skip
+            except (TypeError, ValueError):
+                self.problems.append(
+                    Problem(name, f"an mltop record of model {name!r} cannot be read: "
+                                  f"{str(record)[:80]!r}: not imported")
+                )  # fmt: skip
+                continue
+            rows.append(row)
+            if kind in ("transition", "rollback") and row[4] is not None:
+                known[number] = row[4]
+                for other in archived:
+                    known[other] = "Archived"
+            elif kind == "delete_version":
+                known.pop(number, None)
+        return rows, known

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -456,9 +457,11 @@ class ImportTarget:
         run_link: str | None,
         storage: str | None,
         comment: str,
+        log_move: bool = True,
     ) -> None:
         """A version with its number, and one transition into its stage, logged as
-        imported (who and when: the version's own)."""
+        imported (who and when: the version's own); not when `log_move` is False (its
+        history comes from the source: `add_records`)."""
         all_tags = dict(tags)
         if run_link:
             all_tags[RUN_LINK_TAG] = run_link
@@ -481,8 +484,9 @@ class ImportTarget:
                 [(model, version, k, v) for k, v in all_tags.items()],
             )
             when = creation_time if stage == "None" else last_update_time
-            self._log(conn, model, name, version, "transition", user_id, when, comment,
-                      from_stage="None", to_stage=stage)  # fmt: skip
+            if log_move:
+                self._log(conn, model, name, version, "transition", user_id, when, comment,
+                          from_stage="None", to_stage=stage)  # fmt: skip
             conn.execute(
                 "UPDATE registered_models SET seq = ? WHERE id = ?", (self.db.next_seq(conn), model)
             )
@@ -499,9 +503,10 @@ class ImportTarget:
         user_id: str,
         time: int,
         comment: str,
+        log_move: bool = True,
     ) -> None:
         """A version's stage moved (from, to), description or tags changed in the source:
-        set here, a stage move logged as imported."""
+        set here, a stage move logged as imported (unless not `log_move`)."""
         with self.db.write() as conn:
             if stage is not None:
                 conn.execute(
@@ -509,8 +514,9 @@ class ImportTarget:
                     "WHERE model = ? AND version = ?",
                     (stage[1], time, model, version),
                 )
-                self._log(conn, model, name, version, "transition", user_id, time, comment,
-                          from_stage=stage[0], to_stage=stage[1])  # fmt: skip
+                if log_move:
+                    self._log(conn, model, name, version, "transition", user_id, time,
+                              comment, from_stage=stage[0], to_stage=stage[1])  # fmt: skip
             if description is not None:
                 conn.execute(
                     "UPDATE model_versions SET description = ? WHERE model = ? AND version = ?",
@@ -535,6 +541,7 @@ class ImportTarget:
         user_id: str,
         time: int,
         comment: str,
+        log: bool = True,
     ) -> None:
         with self.db.write() as conn:
             conn.execute(
@@ -542,8 +549,39 @@ class ImportTarget:
                 "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version",
                 (model, alias, version),
             )
-            self._log(conn, model, name, version, "alias_set", user_id, time, comment,
-                      alias=alias, from_version=old)  # fmt: skip
+            if log:
+                self._log(conn, model, name, version, "alias_set", user_id, time, comment,
+                          alias=alias, from_version=old)  # fmt: skip
             conn.execute(
                 "UPDATE registered_models SET seq = ? WHERE id = ?", (self.db.next_seq(conn), model)
             )
+
+    def add_records(
+        self, model: int, rows: Sequence[tuple], *, dry_run: bool = False
+    ) -> tuple[int, int]:
+        """Rows of a model's log brought from the source as they were (model_name,
+        version, kind, from_stage, to_stage, alias, from_version, user_id, time, comment,
+        archived JSON, policy JSON or None, forced), in order; one the log holds already
+        (the same in every column) is not added again. Returns (added, already there)."""
+        columns = ("model_name, version, kind, from_stage, to_stage, alias, from_version, "
+                   "user_id, time, comment, archived, policy, forced")  # fmt: skip
+        match = " AND ".join(f"{c.strip()} IS ?" for c in columns.split(","))
+        added = held = 0
+        # A dry run only reads (a store open read-only can be asked what would come).
+        opened = nullcontext(self.db.connection()) if dry_run else self.db.write()
+        with opened as conn:
+            for row in rows:
+                if conn.execute(
+                    f"SELECT 1 FROM model_transitions WHERE model = ? AND {match}",
+                    (model, *row),
+                ).fetchone():
+                    held += 1
+                    continue
+                added += 1
+                if not dry_run:
+                    conn.execute(
+                        f"INSERT INTO model_transitions (model, {columns}) "
+                        f"VALUES ({', '.join('?' * 14)})",
+                        (model, *row),
+                    )
+        return added, held

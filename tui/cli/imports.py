@@ -1,6 +1,7 @@
-"""`mltop import mlflow SOURCE`: MLflow's history brought into the store, with a progress
-bar per phase (on a terminal) and a summary of what was added, what was there already,
-what was updated, and what was skipped (where, and why)."""
+"""`mltop import mlflow SOURCE`: MLflow's history (a file store, a database, a tracking
+server) brought into the store, with a progress bar per phase (on a terminal) and a
+summary of what was added, what was there already, what was updated, and what was
+skipped (where, and why)."""
 
 from __future__ import annotations
 
@@ -134,8 +135,11 @@ def import_mlflow_command(
     as_json: bool,
     store_path: str | None,
 ) -> None:
-    """Import MLflow's history: SOURCE is an mlruns/ folder (its models/ is the registry)
-    or an mlflow.db (a path or sqlite:///PATH). MLflow need not be installed.
+    """Import MLflow's history: SOURCE is an mlruns/ folder (its models/ is the registry),
+    an mlflow.db (a path or sqlite:///PATH), or a tracking server's http(s):// URL (read
+    over its REST API; credentials and TLS from MLFLOW_TRACKING_TOKEN,
+    MLFLOW_TRACKING_USERNAME/PASSWORD, MLFLOW_TRACKING_INSECURE_TLS, ..._SERVER_CERT_PATH,
+    ..._CLIENT_CERT_PATH). MLflow need not be installed.
 
     Run ids, times, params, tags, every metric point, artifacts, datasets, logged models
     and registered models (versions, stages, aliases) come over; importing again adds only
