@@ -147,8 +147,9 @@ class ActiveRunError(MltopError):
     """The fluent API was used with no active run, or a run was started while one is active."""
 
 
-class ServerError(MltopError):
-    """The tracking server answered a call with an error mltop has no closer type for."""
+class ServerError(StoreError):
+    """The tracking server answered a call with an error mltop has no closer type for (a
+    store problem: the dashboard says it and looks again)."""
 
     def __init__(self, message: str, *, status: int | None = None, error_code: str = "") -> None:
         super().__init__(message)
@@ -163,3 +164,8 @@ class ServerUnreachableError(StoreError):
 
 class ServerRefusedError(StoreError):
     """The tracking server refused the credentials (401) or the permission (403)."""
+
+
+class NotAnMlflowServerError(ServerError):
+    """The URL answers, but not as an MLflow tracking server does (a web page, another API,
+    a wrong path prefix)."""

@@ -21,7 +21,7 @@ from mltop.store.entities import RunModel
 from mltop.store.imports import ImportSourceError, UnsupportedSourceError, import_mlflow
 from mltop.tui.cli import main
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "mlflow-3.17-seed1"
+FIXTURE = Path(__file__).resolve().parent / "data" / "mlflow-3.17-seed1"  # MLflow-made
 SOURCES = {"file_store": "mlruns", "sqlite": "mlflow.db"}
 
 

@@ -309,3 +309,22 @@ def test_a_forked_child_does_not_share_its_parents_connections(stub_factory: Any
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert client._session() is parent_session  # the parent's is kept
+
+
+def test_a_url_that_is_not_an_mlflow_server_says_so_in_a_line(stub_factory: Any) -> None:
+    """A web server, or the right host with a wrong path prefix: no HTML page in the error."""
+    from mltop.store.errors import NotAnMlflowServerError, StoreError
+
+    page = b"<!DOCTYPE HTML><html><head><title>404 Not Found</title></head><body>" + b"x" * 5000
+    for status in (404, 405, 501):
+        stub = stub_factory((status, {"Content-Type": "text/html"}, page))
+        with pytest.raises(NotAnMlflowServerError) as raised:
+            RestClient(stub.url).call("POST", "experiments/search", {})
+        text = str(raised.value)
+        assert "does not answer as an MLflow tracking server" in text
+        assert "404 Not Found" in text and "<" not in text and len(text) < 400
+        assert isinstance(raised.value, StoreError)  # a store problem, said by the dashboard
+    # MLflow's own not-found (JSON with a code) is still a NotFoundError.
+    stub = stub_factory((404, {}, b'{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"}'))
+    with pytest.raises(NotFoundError):
+        RestClient(stub.url).call("GET", "runs/get", {"run_id": "x"})

@@ -123,3 +123,30 @@ def test_a_running_run_on_a_server_is_not_claimed_alive(
     local_id = local.create_run(run_name="still going", log_system_info=False).info.run_id
     local.close()
     assert "no heartbeat" not in summary_of(str(tmp_path / "store"), local_id)
+
+
+@sync
+async def test_a_url_that_is_not_an_mlflow_server_is_said_not_a_crash(tmp_path: Path) -> None:
+    """`mltop --store http://host:port` of some other web server once ended the dashboard
+    with a traceback."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = MltopApp(f"http://127.0.0.1:{server.server_address[1]}", clock=lambda: NOW)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(
+                pilot, lambda: any(n.title == "not an MLflow server" for n in app._notifications)
+            )
+            assert app.is_running and app.sub_title.endswith("⚠ not an MLflow server")
+            await pilot.press("q")
+    finally:
+        server.shutdown()
+        server.server_close()

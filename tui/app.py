@@ -28,8 +28,10 @@ from textual.worker import Worker
 
 from mltop.store import (
     Changes,
+    NotAnMlflowServerError,
     NotAStoreError,
     SchemaTooNewError,
+    ServerError,
     ServerRefusedError,
     ServerUnreachableError,
     StoreBusyError,
@@ -64,6 +66,8 @@ PROBLEMS: dict[type[StoreError], str] = {
     StoreNotFoundError: "store gone",
     ServerUnreachableError: "server unreachable",
     ServerRefusedError: "server refused access",
+    NotAnMlflowServerError: "not an MLflow server",
+    ServerError: "server error",
 }
 
 

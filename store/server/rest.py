@@ -32,6 +32,7 @@ from mltop.store.errors import (
     InvalidStateError,
     InvalidValueError,
     MltopError,
+    NotAnMlflowServerError,
     NotFoundError,
     ServerError,
     ServerRefusedError,
@@ -339,11 +340,13 @@ class RestClient:
                     response.close()
                     continue
             if response.status_code >= 400:
-                raise self._error(response, what, attempt - 1)
+                raise self._error(response, what, attempt - 1, api=path.startswith(API_PREFIX))
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _error(self, response: requests.Response, what: str, retried: int) -> MltopError:
+    def _error(
+        self, response: requests.Response, what: str, retried: int, *, api: bool = True
+    ) -> MltopError:
         status = response.status_code
         code, message = "", ""
         try:
@@ -354,7 +357,7 @@ class RestClient:
             code = str(payload.get("error_code") or "")
             message = str(payload.get("message") or "")
         if not message:
-            message = (response.text or response.reason or "").strip()[:500]
+            message = _page_text(response.text) or (response.reason or "").strip()
         where = f"tracking server {self.url}: {what}"
         if status in (401, 403):
             kind = "refused the credentials" if status == 401 else "refused the permission"
@@ -366,6 +369,13 @@ class RestClient:
             )
             return ServerRefusedError(
                 f"{where}: the server {kind} (HTTP {status}){hint}: {message}"
+            )
+        if api and not code and status in (404, 405, 501):
+            # MLflow answers its API's errors in JSON with a code: this is something else.
+            return NotAnMlflowServerError(
+                f"{self.url} does not answer as an MLflow tracking server ({what}: HTTP "
+                f"{status}{f' {message}' if message else ''}); is the URL right, with the "
+                "path prefix the server is mounted under, if any?"
             )
         error_type = _ERROR_TYPES.get(code)
         if error_type is None and status == 404 and not code:
@@ -418,9 +428,10 @@ class RestClient:
         try:
             answer = response.json()
         except ValueError:
-            raise ServerError(
-                f"tracking server {self.url}: {endpoint} answered with something that is not "
-                f"JSON (is {self.url} an MLflow tracking server?): {response.text[:200]!r}",
+            raise NotAnMlflowServerError(
+                f"{self.url} does not answer as an MLflow tracking server ({endpoint} answered "
+                f"with something that is not JSON: {_page_text(response.text)!r}); is the URL "
+                "right?",
                 status=response.status_code,
             ) from None
         if not isinstance(answer, dict):
@@ -469,6 +480,20 @@ class RestClient:
 
     def artifact_delete(self, path: str) -> None:
         self.request("DELETE", self.artifact_path(path), what=f"artifact delete {path!r}")
+
+
+def _page_text(text: str | None) -> str:
+    """A short line from an error page: its <title> when it is HTML, else its first 300
+    characters on one line."""
+    if not text:
+        return ""
+    found = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    if found:
+        text = found.group(1)
+    elif text.lstrip().startswith("<"):
+        text = re.sub(r"<[^>]+>", " ", text)
+    line = " ".join(text.split())
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 def _reason(exc: BaseException) -> str:
