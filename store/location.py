@@ -8,6 +8,7 @@ from the working directory, else `.mltop/` in the working directory.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from mltop.store.errors import InvalidValueError
@@ -55,6 +56,12 @@ def local_store_only(explicit: str | os.PathLike[str] | None, what: str) -> None
         )
 
 
+def _url_scheme(text: str) -> str | None:
+    """The scheme of `scheme://...` (lower case), else None."""
+    found = re.match(r"\s*([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    return found.group(1).lower() if found else None
+
+
 def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """Where the store is: `explicit`, else the one `set_tracking_uri` chose, else
     `MLTOP_STORE`, else the nearest `.mltop/` walking up from the working directory, else
@@ -69,6 +76,14 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
             raise InvalidValueError(
                 f"store {url!r} is a tracking server's URL, not a folder: this command "
                 "works on a local store (a folder holding mltop.db)"
+            )
+        scheme = _url_scheme(chosen) if isinstance(chosen, str) else None
+        if scheme in ("file", "sqlite", "mltop"):  # a URI naming a local store
+            return store_path_from_uri(chosen)
+        if scheme is not None:
+            raise InvalidValueError(
+                f"store {chosen!r}: a store is a folder, or an MLflow tracking server's "
+                f"http:// or https:// URL; not a {scheme}:// URL"
             )
         path = Path(chosen).expanduser().absolute()
         if path.name == DB_NAME and path.is_file():

@@ -328,3 +328,33 @@ def test_a_url_that_is_not_an_mlflow_server_says_so_in_a_line(stub_factory: Any)
     stub = stub_factory((404, {}, b'{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"}'))
     with pytest.raises(NotFoundError):
         RestClient(stub.url).call("GET", "runs/get", {"run_id": "x"})
+
+
+def test_the_command_line_gives_up_on_a_dead_server_within_seconds_of_retries() -> None:
+    """It once retried silently for minutes (MLflow's 7 retries with backoff) before saying
+    the server could not be reached; a command bounds its retries to about ten seconds."""
+    import re
+
+    from click.testing import CliRunner
+
+    from mltop.tui.cli import main
+
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(main, ["runs", "list", "--store", url])
+    assert result.exit_code == 1
+    found = re.search(r"cannot be reached \(experiments/search, (\d+) attempts\)", result.output)
+    assert found is not None, result.output
+    assert 2 <= int(found.group(1)) <= 5  # (jittered backoff: 1-2 s, 2-4 s, then the budget)
+
+
+def test_commands_that_build_a_local_store_refuse_a_url(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mltop.tui.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "--no-ui", "--store", "http://127.0.0.1:1"])
+    assert result.exit_code == 2 and "tracking server" in result.output
+    assert not Path("http:").exists()
+    with pytest.raises(InvalidValueError, match="not a ftp:// URL"):
+        resolve_store_path("ftp://x")
+    assert resolve_store_path((tmp_path / "s").as_uri()) == tmp_path / "s"

@@ -13,6 +13,8 @@ from mltop.store.location import chosen_server
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+CLI_RETRY_FOR = 10.0  # seconds one call to a tracking server may spend retrying
+
 
 def opened(chosen: str | None) -> TrackingStore:
     """The store, said first when opening it upgrades it (it may take a while, and the
@@ -23,6 +25,10 @@ def opened(chosen: str | None) -> TrackingStore:
             "(once; a large store takes a while)...",
             err=True,
         )
+    if chosen_server(chosen) is not None:
+        # A command a user waits on: a server that does not answer is said within
+        # CLI_RETRY_FOR seconds of retrying, not after minutes of backoff.
+        return open_store(chosen, create=False, busy_timeout=CLI_RETRY_FOR)
     return open_store(chosen, create=False)
 
 
