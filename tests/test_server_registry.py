@@ -406,6 +406,21 @@ def test_reconcile_adds_what_no_record_accounts_for_and_nothing_else():
     assert reconcile("m", twice, [_version(1, "Staging")]) == twice
 
 
+def test_a_move_outside_mltop_between_two_of_its_records_stays_in_the_history():
+    """Found by a tester: mltop moved v1 to Production, MLflow's client moved it back to
+    Staging, mltop moved it to Production again: the move back vanished from the history
+    (taken for the same move made twice at once)."""
+    minute = 60_000
+    recorded = [_move(1, "None", "Production", 0), _move(1, "Staging", "Production", 5 * minute)]
+    found = reconcile("m", recorded, [_version(1, "Production")])
+    rows = [(r.from_stage, r.to_stage, r.comment == OUTSIDE_COMMENT) for r in found]
+    assert rows == [
+        ("None", "Production", False),
+        ("Production", "Staging", True),
+        ("Staging", "Production", False),
+    ]
+
+
 def test_a_record_is_cut_into_pieces_and_joined_back_whatever_its_text():
     record = {"kind": "transition", "comment": "[b]\n" + "é✓" * 7000, "policy": None}
     pieces = record_pieces(f"{TRAIL_PREFIX}{5:013d}.0123abcd", record)

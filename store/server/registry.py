@@ -40,9 +40,10 @@ server's time, then the higher number) stays; the mover archives older ones (in 
 record's `archived`) or, if it lost, its own version (a record of its own, saying why).
 Both moves are in the trail. A plan (`expected=`) is checked against the server's state
 just before the move, not atomically with it. Two clients making the same move at once
-leave two records of it; the history takes the second for what it is, not for a move
-made outside mltop in between (so a version moved back outside mltop and then moved
-again the same way by mltop shows without the move back).
+leave two records of it; the history takes the second for what it is (when it comes
+within SAME_MOVE_MS of the first), not for a move made outside mltop in between; a
+record of the same move coming later means the version was moved back outside mltop,
+and that move is shown.
 
 The policy is the registered model's tag `mltop.policy`. Searches take mltop's filter
 grammar: the server's is AND only, so an OR (with parentheses) runs as one server search
@@ -133,6 +134,8 @@ POLICY_TAG = "mltop.policy"
 FORMER_NAME_PREFIX = "mltop.former_name."
 TAG_VALUE_LIMIT = 5000  # MLflow's SQL stores: registered_model_tags.value is String(5000)
 OUTSIDE_COMMENT = "moved outside mltop: the server holds no mltop record of this change"
+# Two records of the same move this close together are two clients' moves made at once.
+SAME_MOVE_MS = 10_000
 _TRAIL_KEY = re.compile(r"^mltop\.transition\.(\d{13})\.([0-9a-f]{8})$")
 _TRAIL_PIECE = re.compile(r"^(mltop\.transition\.\d{13}\.[0-9a-f]{8})\.(\d+)$")
 _PAGE = 1000  # versions read per call when listing a model's
@@ -322,14 +325,21 @@ def reconcile(
     and at the end for a version not in the stage the trail last put it in (or gone
     without a record of its deletion)."""
     known: dict[int, str] = {}
+    moved_at: dict[int, int] = {}  # version -> when the trail last moved it
     out: list[TransitionRecord] = []
     for record in records:
         if record.kind in ("transition", "rollback") and record.version != MODEL_ROW:
             was = known.get(record.version, "None")
-            # (A record moving a version to where the trail has it already is another
-            # client's move made at the same time: nothing happened in between.)
-            if record.from_stage and was not in (record.from_stage, record.to_stage):
+            # A record moving a version to where the trail has it already, within moments
+            # of the move that put it there, is another client's move made at the same
+            # time: nothing happened in between. Later, it was moved away outside mltop.
+            same_move = (
+                was == record.to_stage
+                and record.time - moved_at.get(record.version, record.time) <= SAME_MOVE_MS
+            )
+            if record.from_stage and was != record.from_stage and not same_move:
                 out.append(_outside(name, record.version, was, record.from_stage, record.time))
+            moved_at[record.version] = record.time
             for other in record.archived:  # archived from the stage entered (or already)
                 was = known.get(other, "None")
                 if was not in (record.to_stage, ARCHIVED):
