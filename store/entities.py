@@ -247,7 +247,9 @@ class Capabilities:
         if not self.heartbeats:
             said.append("no heartbeats: a run whose process died stays RUNNING until it is ended")
         if not self.file_events:
-            said.append("changes are looked for every few seconds (--poll), not heard at once")
+            said.append(
+                "changes are looked for by polling (mltop ui --poll SECONDS), not heard at once"
+            )
         if not self.transition_log:
             said.append(
                 "registry history is what mltop recorded as tags: moves made by other "
