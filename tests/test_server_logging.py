@@ -11,6 +11,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -304,13 +305,55 @@ def test_a_server_that_stays_down_raises_at_flush_and_keeps_the_points(
     while writer.error is None:
         assert time.monotonic() < deadline, "the thread never tried again"
         time.sleep(0.01)
-    with pytest.raises(MetricWriteError):
+    # The point of the call that raised is held with the others (the count says so).
+    with pytest.raises(MetricWriteError, match="^1201 metric points not committed yet"):
         client.log_metric(run_id, "loss", 1200.0, step=1200)
     proxy.down = False
-    client.log_metric(run_id, "loss", 1200.0, step=1200)
     client.flush()
     steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
     assert steps == list(range(1201))
+
+
+def test_a_loop_going_on_through_errors_while_the_server_is_down_loses_nothing(
+    mlflow_server: MlflowServer,
+) -> None:
+    """The tester's script: catch each error and go on while the server is down (here: a
+    port with nothing listening), then the server is back. Every error's count is of all
+    the points held, and every point reaches the server."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        good = quick_client(mlflow_server.url)
+        run_id = new_run(good)
+        rest = RestClient(dead_url, max_retries=1, backoff_factor=0)
+        client = MltopClient(ServerStore(dead_url, rest=rest))
+        writer = client._writer
+        assert isinstance(writer, ServerWriter)
+        # The run was looked up while the server was up (runs/get); then it went down.
+        writer.rest = RestClient(mlflow_server.url)
+        client._run_rows[run_id] = writer.run_row(run_id)
+        writer.rest = rest
+        counts: list[int] = []
+        logged = 0
+        deadline = time.monotonic() + 60
+        while len(counts) < 5:
+            assert time.monotonic() < deadline, "the thread never failed"
+            try:
+                client.log_metric(run_id, "loss", float(logged), step=logged)
+            except MetricWriteError as exc:
+                counts.append(int(str(exc).split()[0]))
+                assert "not committed yet" in str(exc)
+                assert counts[-1] == logged + 1  # every point so far, this one included
+            logged += 1
+        with pytest.raises(MetricWriteError) as raised:
+            client.flush()
+        assert str(raised.value).startswith(f"{logged} metric points not committed yet")
+        assert writer.held() == logged
+    # The server is back (the client is pointed at it, as a restarted server would be).
+    writer.rest = RestClient(mlflow_server.url, max_retries=1, backoff_factor=0)
+    client.flush()
+    steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
+    assert steps == list(range(logged))
 
 
 def test_a_loop_logging_while_the_server_is_down_is_not_stalled_by_retries(

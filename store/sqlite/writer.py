@@ -83,6 +83,8 @@ class BufferedWriter(Generic[Handle]):
         self.thread: threading.Thread | None = None
         self._stopping = False
         self._heartbeats: dict[int, float] = {}  # run row -> interval in seconds
+        self._in_flight = 0  # points taken off the queue for the write under way
+        self._kept_reason: str | None = None  # `error` is of points kept: why (its cause)
         self._next_beat = 0.0
 
     # -- producer side -------------------------------------------------------------------
@@ -96,10 +98,20 @@ class BufferedWriter(Generic[Handle]):
         with self._commit_lock:
             self._drain(self._caller_handle(), raise_errors=True)
 
+    def held(self) -> int:
+        """Points logged and not committed yet: those queued and the batch being written."""
+        return len(self.queue) + self._in_flight
+
     def raise_error(self) -> None:
         error, self.error = self.error, None
-        if error is not None:
-            raise error
+        if error is None:
+            return
+        reason, self._kept_reason = self._kept_reason, None
+        if reason is not None:
+            # Points kept for a retry: say how many are held now (more were logged since
+            # the failure), not only the batch that failed.
+            raise MetricWriteError(f"{_points(self.held())} not committed yet: {reason}")
+        raise error
 
     def sync(self) -> None:
         """Commit every point queued so far, keeping a failure for the writer's own caller
@@ -181,6 +193,7 @@ class BufferedWriter(Generic[Handle]):
         while queue:
             n = min(len(queue), self.write_size)
             rows = [queue.popleft() for _ in range(n)]
+            self._in_flight = n
             try:
                 self._write(rows, conn)
             except (KeyboardInterrupt, SystemExit):
@@ -191,8 +204,8 @@ class BufferedWriter(Generic[Handle]):
             except Exception as exc:
                 keep = self._keeps(exc)
                 if keep is None:
+                    queue.extendleft(reversed(rows))  # not the store's failure: kept, raised
                     raise
-                points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
                 if keep:
                     # The store may work again (a lock released, space freed): keep the
                     # points, in order, for the next commit; as many as max_held.
@@ -206,15 +219,21 @@ class BufferedWriter(Generic[Handle]):
                         if excess > 0
                         else ""
                     )
-                    error = MetricWriteError(f"{points} not committed yet: {exc}{let_go}")
+                    # The count is of every point held, not only this batch's.
+                    reason = f"{exc}{let_go}"
+                    error = MetricWriteError(f"{_points(len(queue))} not committed yet: {reason}")
                 else:
+                    reason = None
                     error = MetricWriteError(
-                        f"{points} could not be committed to {self.where()}: {exc}"
+                        f"{_points(len(rows))} could not be committed to {self.where()}: {exc}"
                     )
                 if raise_errors:
+                    self.error = self._kept_reason = None  # this one says it all
                     raise error from exc
-                self.error = error
+                self.error, self._kept_reason = error, reason
                 return False
+            finally:
+                self._in_flight = 0
         return True
 
     def close(self) -> None:
@@ -266,6 +285,10 @@ class BufferedWriter(Generic[Handle]):
         """Write `rows` from the calling thread, at once (after what is queued)."""
         self.flush()
         self._write(rows, self._caller_handle())
+
+
+def _points(n: int) -> str:
+    return "1 metric point" if n == 1 else f"{n} metric points"
 
 
 class MetricWriter(BufferedWriter["sqlite3.Connection"]):
