@@ -530,3 +530,57 @@ def test_a_run_whose_process_died_stays_running_on_the_server(
     run = MltopClient(mlflow_server.url).get_run(out.stdout.split()[0])
     assert run.info.status == "RUNNING"
     assert run.data.summaries["x"].count == 1
+
+
+STOPPED_WHILE_DOWN = """
+import sys, time
+from mltop import store as mt
+from mltop.store.sqlite import writer
+
+writer.EXIT_BUDGET_S = 3.0  # (30 s by default) the retries at exit stop after this
+dead = sys.argv[1]
+with mt.start_run(run_name="stopped", log_system_info=False):
+    client = mt.get_client()
+    client._writer.rest.url = dead  # the server goes down (nothing listens there)
+    for i in range(2500):
+        mt.log_metric("loss", float(i), step=i)
+    print("ready", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stopped_while_the_server_is_down_says_the_count_and_ends_in_bounded_time(
+    mlflow_server: MlflowServer, signum: int
+) -> None:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        # MLflow's default retries (7, backoff from 2 s): minutes, without the exit bound.
+        env = {**os.environ, "MLTOP_STORE": mlflow_server.url}
+        for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"):
+            env.pop(name, None)
+        child = subprocess.Popen(
+            [sys.executable, "-c", STOPPED_WHILE_DOWN, dead_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "ready\n"
+            started = time.monotonic()
+            child.send_signal(signum)
+            _, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    elapsed = time.monotonic() - started
+    assert child.returncode == -signum, err
+    assert elapsed < 20, (elapsed, err)
+    lines = [line for line in err.splitlines() if line.startswith("mltop: ")]
+    assert lines[0].startswith(f"mltop: sending 2500 metric points buffered to {dead_url}"), err
+    assert lines[-1].startswith(
+        f"mltop: 2500 metric points were not sent to the tracking server {dead_url}"
+    ), err

@@ -50,6 +50,11 @@ DEFAULT_BATCH_SIZE = 10_000
 # long): beyond this many, the newest are let go, and the error raised says how many.
 MAX_HELD = 1_000_000
 
+# Seconds the process may spend, at exit, retrying to write what it holds (a tracking
+# server that is down): then it says how many points were not written, and ends.
+EXIT_BUDGET_S = 30.0
+_exit_deadline: float | None = None
+
 _writers: weakref.WeakSet[BufferedWriter[Any]] = weakref.WeakSet()
 _in_forked_child = False
 
@@ -109,8 +114,11 @@ class BufferedWriter(Generic[Handle]):
         reason, self._kept_reason = self._kept_reason, None
         if reason is not None:
             # Points kept for a retry: say how many are held now (more were logged since
-            # the failure), not only the batch that failed.
-            raise MetricWriteError(f"{_points(self.held())} not committed yet: {reason}")
+            # the failure), not only the batch that failed; none (a later write took them
+            # all): nothing to say.
+            if not self.held():
+                return
+            raise MetricWriteError(f"{points_text(self.held())} not committed yet: {reason}")
         raise error
 
     def sync(self) -> None:
@@ -221,11 +229,12 @@ class BufferedWriter(Generic[Handle]):
                     )
                     # The count is of every point held, not only this batch's.
                     reason = f"{exc}{let_go}"
-                    error = MetricWriteError(f"{_points(len(queue))} not committed yet: {reason}")
+                    held = points_text(len(queue))
+                    error = MetricWriteError(f"{held} not committed yet: {reason}")
                 else:
                     reason = None
                     error = MetricWriteError(
-                        f"{_points(len(rows))} could not be committed to {self.where()}: {exc}"
+                        f"{points_text(len(rows))} could not be committed to {self.where()}: {exc}"
                     )
                 if raise_errors:
                     self.error = self._kept_reason = None  # this one says it all
@@ -287,7 +296,7 @@ class BufferedWriter(Generic[Handle]):
         self._write(rows, self._caller_handle())
 
 
-def _points(n: int) -> str:
+def points_text(n: int) -> str:
     return "1 metric point" if n == 1 else f"{n} metric points"
 
 
@@ -342,6 +351,19 @@ class MetricWriter(BufferedWriter["sqlite3.Connection"]):
     def key_id(self, key: str) -> int:
         """A (valid) metric key's integer in the metric tables."""
         return self.store.metric_key_id(key)
+
+
+def begin_exit() -> None:
+    """The process is ending (its exit hooks run): from now on, writing what is held is
+    bounded by `EXIT_BUDGET_S` in all (see `exit_deadline`)."""
+    global _exit_deadline
+    if _exit_deadline is None:
+        _exit_deadline = time.monotonic() + EXIT_BUDGET_S
+
+
+def exit_deadline() -> float | None:
+    """When the exit hooks give up writing (a `time.monotonic()`), once they run."""
+    return _exit_deadline
 
 
 def flush_all() -> None:
@@ -477,6 +499,7 @@ def install_stop_handlers() -> None:
 def _at_exit() -> None:
     global _exiting
     _exiting = True
+    begin_exit()
     flush_all()
     if _ended_by is not None:
         with contextlib.suppress(ValueError, OSError):
