@@ -427,12 +427,14 @@ class MltopClient(RegistryMethods):
             self._writer.write_now([point])
             return
         writer = self._writer
-        if writer.error is not None:
-            writer.raise_error()
         if writer.thread is None:
             writer.start()
         queue = writer.queue
         queue.append(point)
+        if writer.error is not None:
+            # An earlier write failed: said here, and this point is queued with those held
+            # (the error's count includes it), so a loop that goes on loses nothing.
+            writer.raise_error()
         if len(queue) >= writer.batch_size:
             writer.kick()
 

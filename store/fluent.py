@@ -30,7 +30,12 @@ from mltop.store.entities import (
     RunInfo,
     ViewType,
 )
-from mltop.store.errors import ActiveRunError, InvalidStateError, InvalidValueError
+from mltop.store.errors import (
+    ActiveRunError,
+    InvalidStateError,
+    InvalidValueError,
+    MetricWriteError,
+)
 from mltop.store.location import (
     choose_store,
     chosen_server,
@@ -40,7 +45,7 @@ from mltop.store.location import (
 )
 from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
-from mltop.store.sqlite.writer import install_stop_handlers, sync_all
+from mltop.store.sqlite.writer import begin_exit, install_stop_handlers, sync_all
 
 if TYPE_CHECKING:
     from mltop.store.system_metrics import SystemMetricsSampler
@@ -93,6 +98,9 @@ class ActiveRun:
             status = FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
             status = KILLED
+            # Ctrl-C, SIGTERM, SIGHUP: the program is being stopped; sending what is held
+            # (a tracking server that is down) is bounded as at exit, not minutes of retries.
+            begin_exit()
         else:
             status = FAILED
         if exc_type is not None and self.capture is not None and exc_type is not SystemExit:
@@ -101,7 +109,15 @@ class ActiveRun:
             self.capture = None
         with _lock:
             if self in _stack:
-                _end_through(self, status)
+                if status != KILLED:
+                    _end_through(self, status)
+                    return
+                try:
+                    _end_through(self, status)
+                except MetricWriteError as error:
+                    # Being stopped: say what was not written, and let the stop go on
+                    # (the process ends by it, as it would have).
+                    print(f"mltop: {error}", file=sys.stderr)
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.info.run_id} {self.info.run_name!r}>"
@@ -801,6 +817,7 @@ def _install_hooks() -> None:
 
 
 def _at_exit() -> None:
+    begin_exit()  # ending the runs flushes their points: bounded from now on
     status = FINISHED
     if _uncaught is not None:
         status = KILLED if issubclass(_uncaught, KeyboardInterrupt) else FAILED

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -304,13 +305,55 @@ def test_a_server_that_stays_down_raises_at_flush_and_keeps_the_points(
     while writer.error is None:
         assert time.monotonic() < deadline, "the thread never tried again"
         time.sleep(0.01)
-    with pytest.raises(MetricWriteError):
+    # The point of the call that raised is held with the others (the count says so).
+    with pytest.raises(MetricWriteError, match="^1201 metric points not committed yet"):
         client.log_metric(run_id, "loss", 1200.0, step=1200)
     proxy.down = False
-    client.log_metric(run_id, "loss", 1200.0, step=1200)
     client.flush()
     steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
     assert steps == list(range(1201))
+
+
+def test_a_loop_going_on_through_errors_while_the_server_is_down_loses_nothing(
+    mlflow_server: MlflowServer,
+) -> None:
+    """The tester's script: catch each error and go on while the server is down (here: a
+    port with nothing listening), then the server is back. Every error's count is of all
+    the points held, and every point reaches the server."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        good = quick_client(mlflow_server.url)
+        run_id = new_run(good)
+        rest = RestClient(dead_url, max_retries=1, backoff_factor=0)
+        client = MltopClient(ServerStore(dead_url, rest=rest))
+        writer = client._writer
+        assert isinstance(writer, ServerWriter)
+        # The run was looked up while the server was up (runs/get); then it went down.
+        writer.rest = RestClient(mlflow_server.url)
+        client._run_rows[run_id] = writer.run_row(run_id)
+        writer.rest = rest
+        counts: list[int] = []
+        logged = 0
+        deadline = time.monotonic() + 60
+        while len(counts) < 5:
+            assert time.monotonic() < deadline, "the thread never failed"
+            try:
+                client.log_metric(run_id, "loss", float(logged), step=logged)
+            except MetricWriteError as exc:
+                counts.append(int(str(exc).split()[0]))
+                assert "not committed yet" in str(exc)
+                assert counts[-1] == logged + 1  # every point so far, this one included
+            logged += 1
+        with pytest.raises(MetricWriteError) as raised:
+            client.flush()
+        assert str(raised.value).startswith(f"{logged} metric points not committed yet")
+        assert writer.held() == logged
+    # The server is back (the client is pointed at it, as a restarted server would be).
+    writer.rest = RestClient(mlflow_server.url, max_retries=1, backoff_factor=0)
+    client.flush()
+    steps = [step for step, _, _ in history(mlflow_server.url, run_id, "loss")]
+    assert steps == list(range(logged))
 
 
 def test_a_loop_logging_while_the_server_is_down_is_not_stalled_by_retries(
@@ -487,3 +530,57 @@ def test_a_run_whose_process_died_stays_running_on_the_server(
     run = MltopClient(mlflow_server.url).get_run(out.stdout.split()[0])
     assert run.info.status == "RUNNING"
     assert run.data.summaries["x"].count == 1
+
+
+STOPPED_WHILE_DOWN = """
+import sys, time
+from mltop import store as mt
+from mltop.store.sqlite import writer
+
+writer.EXIT_BUDGET_S = 3.0  # (30 s by default) the retries at exit stop after this
+dead = sys.argv[1]
+with mt.start_run(run_name="stopped", log_system_info=False):
+    client = mt.get_client()
+    client._writer.rest.url = dead  # the server goes down (nothing listens there)
+    for i in range(2500):
+        mt.log_metric("loss", float(i), step=i)
+    print("ready", flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stopped_while_the_server_is_down_says_the_count_and_ends_in_bounded_time(
+    mlflow_server: MlflowServer, signum: int
+) -> None:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        # MLflow's default retries (7, backoff from 2 s): minutes, without the exit bound.
+        env = {**os.environ, "MLTOP_STORE": mlflow_server.url}
+        for name in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"):
+            env.pop(name, None)
+        child = subprocess.Popen(
+            [sys.executable, "-c", STOPPED_WHILE_DOWN, dead_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "ready\n"
+            started = time.monotonic()
+            child.send_signal(signum)
+            _, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    elapsed = time.monotonic() - started
+    assert child.returncode == -signum, err
+    assert elapsed < 20, (elapsed, err)
+    lines = [line for line in err.splitlines() if line.startswith("mltop: ")]
+    assert lines[0].startswith(f"mltop: sending 2500 metric points buffered to {dead_url}"), err
+    assert lines[-1].startswith(
+        f"mltop: 2500 metric points were not sent to the tracking server {dead_url}"
+    ), err

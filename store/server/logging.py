@@ -37,14 +37,22 @@ promises holds:
 from __future__ import annotations
 
 import os
+import sys
+import time
 from typing import Any
 
 from mltop.store import keys
 from mltop.store.entities import ACTIVE
-from mltop.store.errors import InvalidStateError, MltopError, StoreError
+from mltop.store.errors import InvalidStateError, MetricWriteError, MltopError, StoreError
 from mltop.store.server.convert import value_to_json
 from mltop.store.server.rest import RestClient, ServerError
-from mltop.store.sqlite.writer import DEFAULT_INTERVAL_S, BufferedWriter, Point
+from mltop.store.sqlite.writer import (
+    DEFAULT_INTERVAL_S,
+    BufferedWriter,
+    Point,
+    exit_deadline,
+    points_text,
+)
 
 # MLflow's limit on the metrics of one runs/log-batch call (MAX_METRICS_PER_BATCH).
 MAX_METRICS_PER_CALL = 1000
@@ -72,6 +80,7 @@ class ServerWriter(BufferedWriter[None]):
         self.hold_size = hold_size
         self.down = False  # the last send failed and its points are held: no back-pressure
         self._pid = os.getpid()
+        self._announced = False  # the line saying what is sent at exit was printed
         # The queue holds small integers for runs and keys (as the SQLite writer's does);
         # these lists turn them back into a run id and a key when sending.
         self._run_ids: list[str] = []
@@ -86,6 +95,43 @@ class ServerWriter(BufferedWriter[None]):
             # A forked child: the parent's HTTP connections are the parent's; share none.
             self.rest = fresh_client(self.rest)
             self._pid = os.getpid()
+
+    def flush(self) -> None:
+        """As `BufferedWriter.flush`; at exit, bounded: a line on stderr says how many
+        points are being sent where, the retries (of this and every call of the store's
+        client) stop at the exit deadline, and the error then says how many were not sent."""
+        deadline = exit_deadline()
+        if deadline is None:
+            super().flush()
+            return
+        if not self._announced and self.held():
+            self._announced = True
+            left = max(0.0, deadline - time.monotonic())
+            print(
+                f"mltop: sending {points_text(self.held())} buffered to {self.rest.url} "
+                f"(retrying for at most {left:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        self.rest.retry_for = max(0.0, deadline - time.monotonic())
+        # The writer's thread may be waiting between retries with a batch: wait for it
+        # only until the deadline (its next retry sees the budget spent and gives up).
+        if not self._commit_lock.acquire(timeout=self.rest.retry_for + 1.0):
+            raise MetricWriteError(
+                f"{points_text(self.held())} were not sent to {self.where()}: it was still "
+                "being retried when the time given at exit ran out"
+            )
+        try:
+            if self.queue:
+                self._drain(None, raise_errors=True)
+            self.raise_error()
+        except MetricWriteError as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            raise MetricWriteError(
+                f"{points_text(self.held())} were not sent to {self.where()}: {reason}"
+            ) from None
+        finally:
+            self._commit_lock.release()
 
     # -- ids for the queue -------------------------------------------------------------
 

@@ -50,6 +50,11 @@ DEFAULT_BATCH_SIZE = 10_000
 # long): beyond this many, the newest are let go, and the error raised says how many.
 MAX_HELD = 1_000_000
 
+# Seconds the process may spend, at exit, retrying to write what it holds (a tracking
+# server that is down): then it says how many points were not written, and ends.
+EXIT_BUDGET_S = 30.0
+_exit_deadline: float | None = None
+
 _writers: weakref.WeakSet[BufferedWriter[Any]] = weakref.WeakSet()
 _in_forked_child = False
 
@@ -83,6 +88,8 @@ class BufferedWriter(Generic[Handle]):
         self.thread: threading.Thread | None = None
         self._stopping = False
         self._heartbeats: dict[int, float] = {}  # run row -> interval in seconds
+        self._in_flight = 0  # points taken off the queue for the write under way
+        self._kept_reason: str | None = None  # `error` is of points kept: why (its cause)
         self._next_beat = 0.0
 
     # -- producer side -------------------------------------------------------------------
@@ -96,10 +103,23 @@ class BufferedWriter(Generic[Handle]):
         with self._commit_lock:
             self._drain(self._caller_handle(), raise_errors=True)
 
+    def held(self) -> int:
+        """Points logged and not committed yet: those queued and the batch being written."""
+        return len(self.queue) + self._in_flight
+
     def raise_error(self) -> None:
         error, self.error = self.error, None
-        if error is not None:
-            raise error
+        if error is None:
+            return
+        reason, self._kept_reason = self._kept_reason, None
+        if reason is not None:
+            # Points kept for a retry: say how many are held now (more were logged since
+            # the failure), not only the batch that failed; none (a later write took them
+            # all): nothing to say.
+            if not self.held():
+                return
+            raise MetricWriteError(f"{points_text(self.held())} not committed yet: {reason}")
+        raise error
 
     def sync(self) -> None:
         """Commit every point queued so far, keeping a failure for the writer's own caller
@@ -181,6 +201,7 @@ class BufferedWriter(Generic[Handle]):
         while queue:
             n = min(len(queue), self.write_size)
             rows = [queue.popleft() for _ in range(n)]
+            self._in_flight = n
             try:
                 self._write(rows, conn)
             except (KeyboardInterrupt, SystemExit):
@@ -191,8 +212,8 @@ class BufferedWriter(Generic[Handle]):
             except Exception as exc:
                 keep = self._keeps(exc)
                 if keep is None:
+                    queue.extendleft(reversed(rows))  # not the store's failure: kept, raised
                     raise
-                points = "1 metric point" if len(rows) == 1 else f"{len(rows)} metric points"
                 if keep:
                     # The store may work again (a lock released, space freed): keep the
                     # points, in order, for the next commit; as many as max_held.
@@ -206,15 +227,22 @@ class BufferedWriter(Generic[Handle]):
                         if excess > 0
                         else ""
                     )
-                    error = MetricWriteError(f"{points} not committed yet: {exc}{let_go}")
+                    # The count is of every point held, not only this batch's.
+                    reason = f"{exc}{let_go}"
+                    held = points_text(len(queue))
+                    error = MetricWriteError(f"{held} not committed yet: {reason}")
                 else:
+                    reason = None
                     error = MetricWriteError(
-                        f"{points} could not be committed to {self.where()}: {exc}"
+                        f"{points_text(len(rows))} could not be committed to {self.where()}: {exc}"
                     )
                 if raise_errors:
+                    self.error = self._kept_reason = None  # this one says it all
                     raise error from exc
-                self.error = error
+                self.error, self._kept_reason = error, reason
                 return False
+            finally:
+                self._in_flight = 0
         return True
 
     def close(self) -> None:
@@ -268,6 +296,10 @@ class BufferedWriter(Generic[Handle]):
         self._write(rows, self._caller_handle())
 
 
+def points_text(n: int) -> str:
+    return "1 metric point" if n == 1 else f"{n} metric points"
+
+
 class MetricWriter(BufferedWriter["sqlite3.Connection"]):
     """The SQLite store's buffered writer (and heartbeats)."""
 
@@ -319,6 +351,19 @@ class MetricWriter(BufferedWriter["sqlite3.Connection"]):
     def key_id(self, key: str) -> int:
         """A (valid) metric key's integer in the metric tables."""
         return self.store.metric_key_id(key)
+
+
+def begin_exit() -> None:
+    """The process is ending (its exit hooks run): from now on, writing what is held is
+    bounded by `EXIT_BUDGET_S` in all (see `exit_deadline`)."""
+    global _exit_deadline
+    if _exit_deadline is None:
+        _exit_deadline = time.monotonic() + EXIT_BUDGET_S
+
+
+def exit_deadline() -> float | None:
+    """When the exit hooks give up writing (a `time.monotonic()`), once they run."""
+    return _exit_deadline
 
 
 def flush_all() -> None:
@@ -454,6 +499,7 @@ def install_stop_handlers() -> None:
 def _at_exit() -> None:
     global _exiting
     _exiting = True
+    begin_exit()
     flush_all()
     if _ended_by is not None:
         with contextlib.suppress(ValueError, OSError):
