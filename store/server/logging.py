@@ -122,6 +122,7 @@ class ServerWriter(BufferedWriter[None]):
                 "being retried when the time given at exit ran out"
             )
         try:
+            self.rest.retry_for = max(0.0, deadline - time.monotonic())  # what is left now
             if self.queue:
                 self._drain(None, raise_errors=True)
             self.raise_error()
