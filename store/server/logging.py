@@ -29,9 +29,9 @@ promises holds:
   them) does `log_metric` send them itself, which bounds memory; not while the server is
   down (the last send failed): then the loop goes on, and the points are held, as many as
   `MAX_HELD` (beyond, the newest are let go and the error raised says how many).
-- Exiting while the server is down waits for the retries (MLflow's defaults: 7, backoff
-  from 2 s, so minutes); `MLFLOW_HTTP_REQUEST_MAX_RETRIES` and
-  `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` shorten them.
+- Exiting (a normal exit, Ctrl-C, SIGTERM, SIGHUP) while the server is down says how many
+  points it is sending, retries for at most the exit budget (`writer.EXIT_BUDGET_S`, 30 s),
+  then says exactly how many were not sent, and the process ends as it would have.
 """
 
 from __future__ import annotations
