@@ -45,7 +45,7 @@ from mltop.store.location import (
 )
 from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
-from mltop.store.sqlite.writer import begin_exit, install_stop_handlers, sync_all
+from mltop.store.sqlite.writer import begin_exit, end_exit, install_stop_handlers, sync_all
 
 if TYPE_CHECKING:
     from mltop.store.system_metrics import SystemMetricsSampler
@@ -94,13 +94,15 @@ class ActiveRun:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        bounded = False  # whether this stop set the exit's bound on writing
         if exc_type is None:
             status = FINISHED
         elif issubclass(exc_type, KeyboardInterrupt):
             status = KILLED
             # Ctrl-C, SIGTERM, SIGHUP: the program is being stopped; sending what is held
             # (a tracking server that is down) is bounded as at exit, not minutes of retries.
-            begin_exit()
+            # (If the program catches the stop and goes on, the bound is lifted after.)
+            bounded = begin_exit()
         else:
             status = FAILED
         if exc_type is not None and self.capture is not None and exc_type is not SystemExit:
@@ -118,6 +120,9 @@ class ActiveRun:
                     # Being stopped: say what was not written, and let the stop go on
                     # (the process ends by it, as it would have).
                     print(f"mltop: {error}", file=sys.stderr)
+                finally:
+                    if bounded:
+                        end_exit()
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.info.run_id} {self.info.run_name!r}>"

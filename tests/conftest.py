@@ -46,6 +46,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
     ):
         monkeypatch.delenv(name, raising=False)
+    # A stop or exit hook run in-process by an earlier test bounds writes "as at exit"
+    # (process-wide): each test starts with no such bound.
+    from mltop.store.sqlite import writer
+
+    monkeypatch.setattr(writer, "_exit_deadline", None)
     # MLflow's usage telemetry would try the network from every test and its subprocesses.
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MLTOP_USER", "tester")

@@ -353,12 +353,20 @@ class MetricWriter(BufferedWriter["sqlite3.Connection"]):
         return self.store.metric_key_id(key)
 
 
-def begin_exit() -> None:
+def begin_exit() -> bool:
     """The process is ending (its exit hooks run): from now on, writing what is held is
-    bounded by `EXIT_BUDGET_S` in all (see `exit_deadline`)."""
+    bounded by `EXIT_BUDGET_S` in all (see `exit_deadline`). Whether this call set it."""
     global _exit_deadline
     if _exit_deadline is None:
         _exit_deadline = time.monotonic() + EXIT_BUDGET_S
+        return True
+    return False
+
+
+def end_exit() -> None:
+    """The stop was caught and the program goes on: writes are no longer bounded."""
+    global _exit_deadline
+    _exit_deadline = None
 
 
 def exit_deadline() -> float | None:
