@@ -579,3 +579,49 @@ async def test_the_history_shows_each_moves_verdict_at_120_columns_however_long_
     shown = html.unescape(" ".join(re.findall(r">([^<]*)</text>", svg))).replace("\xa0", " ")
     assert "FAIL (forced)" in shown and "Staging → Production" in shown
     assert "canary clean for 48 hours" in shown
+
+
+@sync
+async def test_a_move_that_cannot_be_checked_says_why_and_checks_again_on_enter(
+    models, store_path, monkeypatch
+):
+    """The store not answering while a move is planned (a server down): the dialog stays,
+    says why with the comment kept, the header marks the problem; enter checks again."""
+    from mltop.store.errors import ServerUnreachableError
+    from mltop.store.sqlite.registry import Registry
+
+    plan = Registry.plan_transition
+    down = [True]
+
+    def flaky_plan(self, *args, **kwargs):
+        if down[0]:
+            raise ServerUnreachableError("http://127.0.0.1:9 [Errno 111] Connection refused")
+        return plan(self, *args, **kwargs)
+
+    monkeypatch.setattr(Registry, "plan_transition", flaky_plan)
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_registry(pilot, app)
+        await choose(pilot, screen, 2)
+        await pilot.press("N", *"retry")
+        dialog = app.screen
+        assert isinstance(dialog, TransitionDialog)
+        problem = dialog.query_one("#problem")
+        await settle(pilot, lambda: "not checked" in str(problem.render()))
+        assert "Connection refused" in str(problem.render())
+        assert "enter checks again" in str(problem.render())
+        assert "cannot check" in str(dialog.query_one("#plan").render())
+        assert app.problem == "server unreachable"
+        assert dialog.plan is None and dialog.query_one("#comment", Input).value == "retry"
+        await pilot.press("enter")  # still down: said again, nothing moved
+        await settle(pilot, lambda: "not checked" in str(problem.render()))
+        assert app.screen is dialog and stage(store_path, 2) == "Staging"
+        down[0] = False
+        await pilot.press("enter")  # up again: the plan shows, and enter then makes the move
+        await settle(pilot, planned(app))
+        assert "resnet v2: Staging → None" in str(dialog.query_one("#plan").render())
+        assert "not checked" not in str(problem.render())
+        await pilot.press("enter")
+        await settle(pilot, lambda: stage(store_path, 2) == "None")
+        assert history(store_path)[-1].comment == "retry"
+        await settle(pilot, lambda: app.screen is screen)

@@ -63,7 +63,9 @@ class TransitionDialog(TextFirst[None]):
     """Asks before a move. It opens at once, reading the plan meanwhile (what is typed
     before the plan shows is the comment already), and stays open until the move is made
     or refused: `on_confirm(comment, force)` starts the move, which ends with `dismiss()`
-    (done) or `failed(why)` (not done: said here, the comment kept to try again)."""
+    (done) or `failed(why)` (not done: said here, the comment kept to try again). When the
+    plan cannot be read (the store is unreachable), `unchecked(why)` says so and the dialog
+    stays: enter checks again (`on_recheck`), escape closes it."""
 
     AUTO_FOCUS = "#comment"  # from the first key on, what is typed is the comment
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -73,10 +75,17 @@ class TransitionDialog(TextFirst[None]):
     ]
     CSS_PATH = "dialogs.tcss"
 
-    def __init__(self, what: str, on_confirm: Callable[[str, bool], object]) -> None:
+    def __init__(
+        self,
+        what: str,
+        on_confirm: Callable[[str, bool], object],
+        on_recheck: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__()
         self.what = what  # the move asked for, until its plan is read
         self.on_confirm = on_confirm
+        self.on_recheck = on_recheck
+        self.unchecked_why: str | None = None  # why the plan could not be read, if it could not
         self.plan: TransitionPlan | None = None
         self.impossible = False  # the move cannot be made as the registry is now
         self.force = False
@@ -102,6 +111,8 @@ class TransitionDialog(TextFirst[None]):
         if not self.is_attached:  # cancelled meanwhile
             return
         self.plan = plan
+        self.unchecked_why = None
+        self.query_one("#problem", Static).update("")
         self.impossible = False
         self.force = plan.blocked and not plan.rollback
         self.query_one("#plan", Static).update(plan_text(plan))
@@ -119,6 +130,18 @@ class TransitionDialog(TextFirst[None]):
             )
         hint = "required" if comment_required(plan, force=self.force) else "optional"
         self.query_one("#comment", Input).placeholder = f"comment ({hint}): why this move"
+
+    def unchecked(self, why: str) -> None:
+        """The plan could not be read (the store did not answer): said, and the dialog
+        stays, its comment kept; enter checks again, escape closes it."""
+        if not self.is_attached:
+            return
+        self.unchecked_why = why
+        self.query_one("#plan", Static).update(
+            Text(f"{clean(self.what)}: cannot check what the move would do", style="bold")
+        )
+        again = "enter checks again" if self.on_recheck is not None else "nothing was done"
+        self.query_one("#problem", Static).update(Text(f"not checked: {clean(why)} ({again})"))
 
     def no_move(self) -> None:
         """The registry as it is now allows no such move (the version is there already,
@@ -146,6 +169,14 @@ class TransitionDialog(TextFirst[None]):
         if self.moving:
             return
         if self.plan is None:
+            if self.unchecked_why is not None and self.on_recheck is not None:
+                self.unchecked_why = None
+                self.query_one("#plan", Static).update(
+                    Text(f"{clean(self.what)}: checking again…", style="bold")
+                )
+                problem.update("")
+                self.on_recheck()
+                return
             problem.update("still checking what the move would do: confirm again in a moment")
             return
         comment = self.query_one("#comment", Input)

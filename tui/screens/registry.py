@@ -752,7 +752,10 @@ class RegistryScreen(Screen):
             assert dialog.plan is not None
             self._apply(self.store, ask, dialog.plan, stage, comment, force)
 
-        dialog = TransitionDialog(what, confirmed)
+        def recheck() -> None:
+            self._plan(self.store, ask, name, version, stage)
+
+        dialog = TransitionDialog(what, confirmed, recheck)
         self._dialog = dialog
         self.app.push_screen(dialog)
         self._plan(self.store, ask, name, version, stage)
@@ -782,10 +785,14 @@ class RegistryScreen(Screen):
             dialog.show_plan(message.plan)
 
     def on_move_not_planned(self, message: MoveNotPlanned) -> None:
-        """Nothing to ask about: said, and the dialog closed."""
+        """Nothing to ask about: said, and the dialog closed. The store not answering is
+        no answer: the dialog says so and stays, to check again or be cancelled."""
         dialog = self._dialog_for(message.ask)
         if dialog is not None:
-            self._close(dialog)
+            if isinstance(message.error, StoreError):
+                dialog.unchecked(str(message.error))
+            else:
+                self._close(dialog)
         report(self.app, message.error)
 
     def _close(self, dialog: TransitionDialog) -> None:
