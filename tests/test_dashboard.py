@@ -147,7 +147,11 @@ async def test_filter_applies_and_a_bad_one_keeps_the_results(filled, store_path
         error = app.screen.query_one("#filter-error")
         await settle(pilot, lambda: "shown" in error.classes)
         assert "invalid filter at character 15" in str(error.render())
-        assert len(names(app)) == 2  # the previous results stay
+        assert len(names(app)) == 2  # the previous results stay, and the error says so
+        assert "not applied: the runs below are still those of the filter " in str(
+            error.render()
+        ).replace("\n", " ")
+        assert "params.opt = 'adam'" in str(error.render()).replace("\n", " ")
         await pilot.press("up")  # history: the filters typed, newest first
         assert app.screen.query_one("#filter").value == "metrics.acc > high"
         await pilot.press("up")

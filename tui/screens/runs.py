@@ -728,7 +728,12 @@ class RunsScreen(Screen):
         error = self.query_one("#filter-error", Static)
         # No-break spaces: the caret's indentation must survive the widget's wrapping.
         pointer = "\u00a0" * failure.position + "^"
-        error.update(f"{failure}\n{clean(failure.text)}\n{pointer}")
+        # The runs below (and their count) are still those of the filter applied before.
+        before = f"the filter {clean(self.filter_text)!r}" if self.filter_string else "no filter"
+        error.update(
+            f"{failure}\n{clean(failure.text)}\n{pointer}\nnot applied: the runs below are "
+            f"still those of {before}"
+        )
         error.add_class("shown")
 
     # -- actions -------------------------------------------------------------------------
