@@ -250,6 +250,14 @@ def test_bad_urls_are_refused(url: str) -> None:
         normalize_url(url)
 
 
+@pytest.mark.parametrize("port", ["99999", "0", "port", "-1"])
+def test_a_bad_port_is_named_with_its_range_and_no_password(port: str) -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        normalize_url(f"http://ana:secret@h:{port}/p")
+    assert "the port must be a number from 1 to 65535" in str(caught.value)
+    assert "secret" not in str(caught.value) and "ana:***@h" in str(caught.value)
+
+
 def test_redact_hides_a_password() -> None:
     assert redact("http://u:secret@h:1/p") == "http://u:***@h:1/p"
     assert redact("http://h:1") == "http://h:1"

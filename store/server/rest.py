@@ -82,22 +82,28 @@ def _env_number(name: str, default: float) -> float:
 
 
 def normalize_url(url: str) -> str:
-    """`http(s)://host[:port][/prefix]` without a trailing slash; anything else refused."""
+    """`http(s)://host[:port][/prefix]` without a trailing slash; anything else refused
+    (the message names the URL without the password it may carry)."""
     if not isinstance(url, str):
         raise InvalidValueError(f"a tracking server URL is a string, not {type(url).__name__}")
     parts = urlsplit(url.strip())
+    shown = redact(url.strip())
     if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidValueError(f"tracking server URL {url!r}: the scheme must be http or https")
+        raise InvalidValueError(f"tracking server URL {shown!r}: the scheme must be http or https")
     if not parts.hostname:
-        raise InvalidValueError(f"tracking server URL {url!r} names no host")
+        raise InvalidValueError(f"tracking server URL {shown!r} names no host")
     if parts.query or parts.fragment:
         raise InvalidValueError(
-            f"tracking server URL {url!r}: a server URL takes no query or fragment"
+            f"tracking server URL {shown!r}: a server URL takes no query or fragment"
         )
     try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        port = parts.port  # raises ValueError on a port that is no number, or out of range
     except ValueError:
-        raise InvalidValueError(f"tracking server URL {url!r}: the port is not a number") from None
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise InvalidValueError(
+            f"tracking server URL {shown!r}: the port must be a number from 1 to 65535"
+        )
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
