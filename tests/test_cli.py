@@ -289,3 +289,37 @@ def test_runs_list_shows_system_metrics_only_when_asked_about(store_path):
     # Every key is still in --json.
     data = json.loads(invoke("runs", "list", "--store", str(store_path), "--json").output)
     assert data[0]["metrics"]["system/cpu_utilization_percentage"]["value"] == 40.0
+
+
+def _commands(group, prefix=()):
+    import click
+
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, path)
+        else:
+            yield path, command
+
+
+def test_every_store_option_says_whether_it_takes_a_server_url():
+    """`--store` takes a tracking server's URL wherever the command can work on one; the
+    commands that need a local folder (`run`, `demo`) say PATH, and refuse a URL."""
+    local_only = {("run",), ("demo",)}
+    seen = []
+    for path, command in _commands(main):
+        for option in command.params:
+            if "--store" in getattr(option, "opts", ()):
+                seen.append(path)
+                assert option.metavar == ("PATH" if path in local_only else "PATH|URL"), path
+    assert len(seen) >= 15 and local_only <= set(seen)
+
+
+@pytest.mark.parametrize("command", [["run", "script.py"], ["demo", "--no-ui"]])
+def test_commands_needing_a_folder_refuse_a_server_url(tmp_path, command, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "script.py").write_text("print('hi')\n")
+    result = CliRunner().invoke(main, [*command, "--store", "http://127.0.0.1:9"])
+    assert result.exit_code != 0
+    assert "tracking server" in result.output
+    assert list(tmp_path.iterdir()) == [tmp_path / "script.py"]  # no folder named "http:"

@@ -59,7 +59,7 @@ from mltop.store.system import (
     current_user,
     git_facts,
 )
-from mltop.tui.cli.opening import chosen_store, store_option
+from mltop.tui.cli.opening import chosen_store, local_store_option
 from mltop.tui.text import clean
 
 GRACE_S = 10.0  # after the first stop signal, before SIGTERM (and again before SIGKILL)
@@ -825,7 +825,7 @@ def _exit_words(outcome: Outcome) -> str:
     help="After Ctrl-C (or SIGTERM), how long the command has to end before SIGTERM, "
     "then as long before SIGKILL.",
 )
-@store_option
+@local_store_option
 @click.pass_context
 def run_command(
     ctx: click.Context,

@@ -21,7 +21,7 @@ from mltop.store import CommentRequiredError, FilterError, PlanChangedError
 from mltop.store.protocols import ModelRegistry, TrackingStore
 from mltop.store.registry import TransitionPlan, require_comment, version_number
 from mltop.tui.cli.export import dumps
-from mltop.tui.cli.opening import store_from
+from mltop.tui.cli.opening import store_from, store_option
 from mltop.tui.cli.output import bad_filter
 from mltop.tui.present import (
     HISTORY_COLUMNS,
@@ -45,7 +45,6 @@ def _echo_json(data: object) -> None:
     click.echo(dumps(data, indent=2, default=str))
 
 
-store_option = click.option("--store", "store_path", metavar="PATH", help="Store directory.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 

@@ -43,6 +43,17 @@ def store_option(command: F) -> F:
     )(command)
 
 
+def local_store_option(command: F) -> F:
+    """`--store` on a command that needs a local store (`mltop run`): a folder, never a URL."""
+    return click.option(
+        "--store",
+        "store_path",
+        metavar="PATH",
+        help="Store directory; a local store, not a tracking server (default: $MLTOP_STORE, "
+        "else the nearest .mltop/ upwards).",
+    )(command)
+
+
 def chosen_store(ctx: click.Context, store_path: str | None) -> str | None:
     """The command's `--store`, else the one given before the command name."""
     return store_path or ctx.find_root().params.get("store_path")
