@@ -444,12 +444,32 @@ def test_datasets_and_logged_models_come_over(tmp_path: Path) -> None:
 
 
 def test_only_the_experiments_named(fx: Path, tmp_path: Path) -> None:
-    summary = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=["exp-1-0", "nope"])
+    summary = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=["exp-1-0"])
     assert summary.added["runs"] == expected()["file_store"]["experiments"]["exp-1-0"]
-    assert [p.reason for p in summary.skipped] == ["no experiment named 'nope'"]
+    assert summary.skipped == []
     assert summary.added["registered models"] == 0
     with Store(tmp_path / "store") as store:
         assert store.get_experiment_by_name("exp-1-1") is None
+
+
+@pytest.mark.parametrize("kind", ["mlruns", "mlflow.db"])
+def test_an_experiment_not_in_the_source_refuses_the_import_and_makes_no_store(
+    fx: Path, tmp_path: Path, kind: str
+) -> None:
+    """A name mistyped imports nothing, not even the experiments named right, and makes no
+    target store: the error names the ones missing and those there are."""
+    with pytest.raises(ImportSourceError) as caught:
+        import_mlflow(fx / kind, tmp_path / "store", experiments=["exp-1-0", "nope"])
+    assert "no experiment named 'nope'" in str(caught.value)
+    assert "'Default', 'exp-1-0', 'exp-1-1'" in str(caught.value)
+    assert not (tmp_path / "store").exists()
+    result = CliRunner().invoke(
+        main, ["import", "mlflow", str(fx / kind), "--store", str(tmp_path / "store"),
+               "--experiment", "[red]nope"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "no experiment named '[red]nope'" in result.output
+    assert not (tmp_path / "store").exists()
 
 
 def test_deleted_experiments_and_folders_without_meta(fx: Path, tmp_path: Path) -> None:

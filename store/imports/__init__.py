@@ -128,6 +128,25 @@ def _check_file_store(path: Path) -> None:
     )
 
 
+def _check_named(reader: SourceReader, label: str, names: list[str]) -> None:
+    """Every experiment asked for is in the source, or nothing is done (a name mistyped
+    would otherwise import nothing, and make the target store for it)."""
+    try:
+        there = sorted({experiment.name for experiment in reader.experiments()})
+    except BaseException:
+        reader.close()
+        raise
+    missing = [name for name in dict.fromkeys(names) if name not in there]
+    if missing:
+        reader.close()
+        shown = ", ".join(repr(name) for name in there[:20]) or "none"
+        more = f" and {len(there) - 20} more" if len(there) > 20 else ""
+        raise ImportSourceError(
+            f"{label}: no experiment named {', '.join(repr(m) for m in missing)} "
+            f"(its experiments: {shown}{more}); nothing was imported"
+        )
+
+
 def import_mlflow(
     source: str | os.PathLike[str],
     store: str | os.PathLike[str] | Store | None = None,
@@ -144,6 +163,8 @@ def import_mlflow(
     from mltop.store.sqlite.tracking import Store
 
     reader, label = _reader(source)
+    if experiments:
+        _check_named(reader, label, experiments)
     opened: Store | None = None
     store_path = None if isinstance(store, Store) else store
     scratch: str | None = None
