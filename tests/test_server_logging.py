@@ -584,3 +584,37 @@ def test_stopped_while_the_server_is_down_says_the_count_and_ends_in_bounded_tim
     assert lines[-1].startswith(
         f"mltop: 2500 metric points were not sent to the tracking server {dead_url}"
     ), err
+    assert sum("were not sent" in line for line in lines) == 1, err  # said once
+
+
+ENDED_WHILE_DOWN = """
+import sys
+from mltop import store as mt
+from mltop.store.sqlite import writer
+
+writer.EXIT_BUDGET_S = 3.0
+mt.start_run(run_name="left open", log_system_info=False)  # ended by the exit hook
+mt.get_client()._writer.rest.url = sys.argv[1]  # the server goes down
+for i in range(40):
+    mt.log_metric("loss", float(i), step=i)
+print("done", flush=True)
+"""
+
+
+def test_a_normal_exit_while_the_server_is_down_says_the_loss_once(
+    mlflow_server: MlflowServer,
+) -> None:
+    """The active run is ended at exit, which sends its points (and fails, the server being
+    down), then the writer's own exit hook tries again: the loss is said once, not twice."""
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening
+        env = {**os.environ, "MLTOP_STORE": mlflow_server.url}
+        out = subprocess.run(
+            [sys.executable, "-c", ENDED_WHILE_DOWN, dead_url],
+            capture_output=True, text=True, env=env, timeout=60,
+        )  # fmt: skip
+    assert out.returncode == 0 and out.stdout == "done\n", out.stderr
+    lost = [line for line in out.stderr.splitlines() if "were not sent" in line]
+    assert len(lost) == 1, out.stderr
+    assert f"40 metric points were not sent to the tracking server {dead_url}" in lost[0]

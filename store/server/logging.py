@@ -49,6 +49,7 @@ from mltop.store.server.rest import RestClient, ServerError
 from mltop.store.sqlite.writer import (
     DEFAULT_INTERVAL_S,
     BufferedWriter,
+    LossSaidError,
     Point,
     exit_deadline,
     points_text,
@@ -81,6 +82,7 @@ class ServerWriter(BufferedWriter[None]):
         self.down = False  # the last send failed and its points are held: no back-pressure
         self._pid = os.getpid()
         self._announced = False  # the line saying what is sent at exit was printed
+        self._lost_said: int | None = None  # the points said at exit not to have been sent
         # The queue holds small integers for runs and keys (as the SQLite writer's does);
         # these lists turn them back into a run id and a key when sending.
         self._run_ids: list[str] = []
@@ -102,6 +104,7 @@ class ServerWriter(BufferedWriter[None]):
         client) stop at the exit deadline, and the error then says how many were not sent."""
         deadline = exit_deadline()
         if deadline is None:
+            self._lost_said = None  # not exiting (any more): a loss is said again
             super().flush()
             return
         if not self._announced and self.held():
@@ -117,22 +120,25 @@ class ServerWriter(BufferedWriter[None]):
         # The writer's thread may be waiting between retries with a batch: wait for it
         # only until the deadline (its next retry sees the budget spent and gives up).
         if not self._commit_lock.acquire(timeout=self.rest.retry_for + 1.0):
-            raise MetricWriteError(
-                f"{points_text(self.held())} were not sent to {self.where()}: it was still "
-                "being retried when the time given at exit ran out"
-            )
+            raise self._lost("it was still being retried when the time given at exit ran out")
         try:
             self.rest.retry_for = max(0.0, deadline - time.monotonic())  # what is left now
             if self.queue:
                 self._drain(None, raise_errors=True)
             self.raise_error()
         except MetricWriteError as exc:
-            reason = str(exc).split(": ", 1)[-1]
-            raise MetricWriteError(
-                f"{points_text(self.held())} were not sent to {self.where()}: {reason}"
-            ) from None
+            raise self._lost(str(exc).split(": ", 1)[-1]) from None
         finally:
             self._commit_lock.release()
+
+    def _lost(self, reason: str) -> MetricWriteError:
+        """The error saying how many points were not sent at exit, and why; a LossSaidError
+        when those are the points it said a moment before (the exit hooks try in turn)."""
+        held = self.held()
+        text = f"{points_text(held)} were not sent to {self.where()}: {reason}"
+        repeated = self._lost_said == held
+        self._lost_said = held
+        return LossSaidError(text) if repeated else MetricWriteError(text)
 
     # -- ids for the queue -------------------------------------------------------------
 

@@ -374,11 +374,18 @@ def exit_deadline() -> float | None:
     return _exit_deadline
 
 
+class LossSaidError(MetricWriteError):
+    """The points a writer could not write at exit, the same as it said it could not write
+    a moment before (an exit hook tries again, within the time left): not said twice."""
+
+
 def flush_all() -> None:
     """Commit what every writer of this process holds (run at interpreter exit)."""
     for writer in list(_writers):
         try:
             writer.flush()
+        except LossSaidError:
+            pass
         except Exception as exc:  # the process is ending: say what was lost, never raise
             print(f"mltop: {exc}", file=sys.stderr)
 
