@@ -25,6 +25,7 @@ from mlflow.store.tracking.abstract_store import AbstractStore
 
 from mltop.mlflow_plugin import convert
 from mltop.mlflow_plugin.errors import refuse_unsupported, translate_errors
+from mltop.store.buffered import ending_status, install_stop_handlers
 from mltop.store.client import MltopClient, artifact_location_tags
 from mltop.store.entities import (
     FINISHED,
@@ -37,7 +38,6 @@ from mltop.store.entities import (
 from mltop.store.location import store_path_from_uri
 from mltop.store.query import paging
 from mltop.store.sqlite.tracking import Store
-from mltop.store.sqlite.writer import ending_status, install_stop_handlers
 
 # Where MLflow 2's clients kept a run's models (a JSON list of MLmodel dicts), as its own
 # stores keep it: `record_logged_model`.

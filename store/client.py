@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from mltop.store import keys, media
 from mltop.store.artifact_repo import clean_relative
+from mltop.store.buffered import sync_all
 from mltop.store.client_registry import RegistryMethods
 from mltop.store.entities import (
     FINISHED,
@@ -32,7 +33,7 @@ from mltop.store.errors import InvalidStateError, InvalidValueError
 from mltop.store.location import chosen_server, server_url, store_path_from_uri
 from mltop.store.query.paging import MAX_RESULTS_LIMIT, PagedList
 from mltop.store.sqlite.tracking import DEFAULT_HEARTBEAT_INTERVAL_MS, Store
-from mltop.store.sqlite.writer import MetricWriter, sync_all
+from mltop.store.sqlite.writer import MetricWriter
 from mltop.store.system import current_user, system_tags
 
 if TYPE_CHECKING:

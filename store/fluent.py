@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from mltop.store.buffered import begin_exit, end_exit, install_stop_handlers, sync_all
 from mltop.store.capture import CAPTURED_BY_ENV, ProcessCapture
 from mltop.store.client import MltopClient, artifact_location_tags, view_of
 from mltop.store.entities import (
@@ -45,7 +46,6 @@ from mltop.store.location import (
 )
 from mltop.store.query.paging import MAX_RESULTS_LIMIT
 from mltop.store.sqlite.tracking import Store
-from mltop.store.sqlite.writer import begin_exit, end_exit, install_stop_handlers, sync_all
 
 if TYPE_CHECKING:
     from mltop.store.system_metrics import SystemMetricsSampler

@@ -48,7 +48,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     # A stop or exit hook run in-process by an earlier test bounds writes "as at exit"
     # (process-wide): each test starts with no such bound.
-    from mltop.store.sqlite import writer
+    from mltop.store import buffered as writer
 
     monkeypatch.setattr(writer, "_exit_deadline", None)
     # MLflow's usage telemetry would try the network from every test and its subprocesses.

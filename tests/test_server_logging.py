@@ -535,7 +535,7 @@ def test_a_run_whose_process_died_stays_running_on_the_server(
 STOPPED_WHILE_DOWN = """
 import sys, time
 from mltop import store as mt
-from mltop.store.sqlite import writer
+from mltop.store import buffered as writer
 
 writer.EXIT_BUDGET_S = 3.0  # (30 s by default) the retries at exit stop after this
 dead = sys.argv[1]
@@ -590,7 +590,7 @@ def test_stopped_while_the_server_is_down_says_the_count_and_ends_in_bounded_tim
 ENDED_WHILE_DOWN = """
 import sys
 from mltop import store as mt
-from mltop.store.sqlite import writer
+from mltop.store import buffered as writer
 
 writer.EXIT_BUDGET_S = 3.0
 mt.start_run(run_name="left open", log_system_info=False)  # ended by the exit hook

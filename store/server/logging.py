@@ -1,6 +1,6 @@
 """The logging API over a tracking server: metric points buffered into `runs/log-batch`.
 
-`ServerWriter` is the SQLite store's buffered writer (`sqlite/writer.py`) with another
+`ServerWriter` is the buffered writer (`mltop.store.buffered`) with a tracking server at its
 end: `log_metric` appends a point to the same in-memory queue, and the writer's thread
 sends what gathered every 0.1 s, as `runs/log-batch` calls of at most 1000 points of one
 run each (MLflow's limit), in the order they were logged. Everything the SQLite writer
@@ -42,11 +42,7 @@ import time
 from typing import Any
 
 from mltop.store import keys
-from mltop.store.entities import ACTIVE
-from mltop.store.errors import InvalidStateError, MetricWriteError, MltopError, StoreError
-from mltop.store.server.convert import value_to_json
-from mltop.store.server.rest import RestClient, ServerError
-from mltop.store.sqlite.writer import (
+from mltop.store.buffered import (
     DEFAULT_INTERVAL_S,
     BufferedWriter,
     LossSaidError,
@@ -54,6 +50,10 @@ from mltop.store.sqlite.writer import (
     exit_deadline,
     points_text,
 )
+from mltop.store.entities import ACTIVE
+from mltop.store.errors import InvalidStateError, MetricWriteError, MltopError, StoreError
+from mltop.store.server.convert import value_to_json
+from mltop.store.server.rest import RestClient, ServerError
 
 # MLflow's limit on the metrics of one runs/log-batch call (MAX_METRICS_PER_BATCH).
 MAX_METRICS_PER_CALL = 1000

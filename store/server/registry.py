@@ -66,6 +66,7 @@ from dataclasses import replace
 from typing import Any
 
 from mltop.store import keys
+from mltop.store.buffered import sync_all  # every buffered writer of the process
 from mltop.store.entities import (
     STAGES,
     ModelVersion,
@@ -126,7 +127,6 @@ from mltop.store.registry import (
 )
 from mltop.store.server import convert
 from mltop.store.server.rest import RestClient
-from mltop.store.sqlite.writer import sync_all  # every buffered writer of the process
 from mltop.store.system import current_user
 
 TRAIL_PREFIX = "mltop.transition."

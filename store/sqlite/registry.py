@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from mltop.store import keys
+from mltop.store.buffered import sync_all
 from mltop.store.entities import (
     STAGES,
     ModelVersion,
@@ -67,7 +68,6 @@ from mltop.store.registry import (
 )
 from mltop.store.sqlite.errors import translated
 from mltop.store.sqlite.models import MODELS_DIR
-from mltop.store.sqlite.writer import sync_all
 from mltop.store.system import current_user
 
 if TYPE_CHECKING:
