@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -281,6 +282,30 @@ def test_a_server_url_is_never_taken_for_a_folder(
         mt.log_param("lr", 0.1)
     assert list(tmp_path.iterdir()) == []
     assert json.dumps(server_url("HTTP://x")) == '"HTTP://x"'
+
+
+def test_a_script_waiting_on_a_server_says_why_and_a_bounded_reader_does_not(
+    stub_factory: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call nobody bounded (a training script's) says each wait of a second or more, with
+    the cause; the dashboard's and the command line's calls (bounded) say nothing: their
+    error is shown when the bound is reached."""
+    stub = stub_factory((503, {}, b""), (429, {"Retry-After": "0.2"}, b""), (503, {}, b""), OK)
+    slept, sleep = sleeps()
+    client = RestClient(stub.url, max_retries=5, backoff_factor=2.0, sleep=sleep)
+    with caplog.at_level(logging.WARNING, logger="mltop.store.server.rest"):
+        assert client.call("POST", "runs/create", {}) == {"experiments": []}
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said  # the 0.2 s wait is not said
+    assert said[0].startswith(f"mltop: tracking server {stub.url}: runs/create: HTTP 503")
+    assert "trying again in" in said[0] and said[0].endswith("(retry 1 of 5)")
+    assert said[1].endswith("(retry 3 of 5)") and slept[1] == 0.2
+    caplog.clear()
+    stub = stub_factory((503, {}, b""), OK)
+    client = RestClient(stub.url, backoff_factor=2.0, retry_for=3.0, sleep=sleeps()[1])
+    with caplog.at_level(logging.WARNING, logger="mltop.store.server.rest"):
+        client.call("GET", "experiments/search")
+    assert caplog.records == []
 
 
 def test_retry_for_bounds_the_time_one_call_spends_retrying(stub_factory: Any) -> None:

@@ -15,6 +15,7 @@ through the proxied artifact service, `/api/2.0/mlflow-artifacts/artifacts/<path
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import re
@@ -46,6 +47,12 @@ API_PREFIX = "/api/2.0/mlflow/"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/artifacts/"
 
 DEFAULT_TIMEOUT_S = 120.0  # MLflow's MLFLOW_HTTP_REQUEST_TIMEOUT
+log = logging.getLogger(__name__)
+# A wait before a retry at least this long is said (as a warning on this module's logger:
+# on stderr unless logging is configured), when nobody bounded the call's retries: a script
+# whose server went down says why it waits, instead of hanging for minutes in silence.
+SAID_WAIT_S = 1.0
+
 DEFAULT_MAX_RETRIES = 7  # MLflow's MLFLOW_HTTP_REQUEST_MAX_RETRIES
 DEFAULT_BACKOFF_FACTOR = 2.0  # MLflow's MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR (seconds)
 MAX_BACKOFF_S = 60.0
@@ -296,13 +303,18 @@ class RestClient:
         last: str = ""
         waited = 0.0  # seconds slept between attempts so far
 
-        def wait(delay: float) -> bool:
+        def wait(delay: float, why: str) -> bool:
             """Sleep `delay` before the next attempt, if the budget allows it."""
             nonlocal waited
             if self.retry_for is not None and waited + delay > self.retry_for:
                 delay = self.retry_for - waited
                 if delay <= 0:
                     return False
+            elif self.retry_for is None and delay >= SAID_WAIT_S:
+                log.warning(
+                    "mltop: tracking server %s: %s: %s; trying again in %.0f s (retry %d of %d)",
+                    self.url, what, why, delay, attempt, attempts - 1,
+                )  # fmt: skip
             waited += delay
             self.retries += 1
             self._sleep(delay)
@@ -332,7 +344,7 @@ class RestClient:
                 ) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 last = _reason(exc)
-                if attempt < attempts and wait(self._backoff(attempt, None)):
+                if attempt < attempts and wait(self._backoff(attempt, None), last):
                     continue
                 raise ServerUnreachableError(
                     f"tracking server {self.url} cannot be reached ({what}, {attempt} "
@@ -342,7 +354,7 @@ class RestClient:
                 raise ServerError(f"tracking server {self.url}: {what} failed: {exc}") from None
             if response.status_code in RETRY_STATUSES and attempt < attempts:
                 delay = self._backoff(attempt, response.headers.get("Retry-After"))
-                if wait(delay):
+                if wait(delay, f"HTTP {response.status_code} {response.reason or ''}".strip()):
                     response.close()
                     continue
             if response.status_code >= 400:
