@@ -99,3 +99,50 @@ def test_compare_long_keys(snap_compare, long_keys, size):
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(long_keys), terminal_size=size, run_before=run_before)
+
+
+@sync
+async def test_the_charts_say_they_are_being_read_then_show_or_say_why_none(long_keys, monkeypatch):
+    """A long history takes a while to read: the charts tab says so meanwhile (not a blank
+    pane), and the note goes when the charts are drawn."""
+    import threading
+
+    from mltop.tui.screens import compare
+    from mltop.tui.screens.compare import CompareChart
+
+    release = threading.Event()
+    read = compare.chart_data
+
+    def slow(*args, **kwargs):
+        release.wait(10)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(compare, "chart_data", slow)
+    app = MltopApp(long_keys, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_compare(pilot, app)
+        await pilot.press("2")
+        note = screen.query_one("#charts-note", Static)
+        await settle(pilot, lambda: "reading" in str(note.render()))
+        assert str(note.render()) == "reading the metric histories of 2 runs…"
+        assert note.display and note.region.height == 1
+        assert not list(screen.query(CompareChart))
+        release.set()
+        await settle(pilot, lambda: len(screen.query(CompareChart)) > 0)
+        await settle(pilot, lambda: not note.display)
+
+
+@sync
+async def test_runs_with_no_metrics_say_there_is_nothing_to_chart(store_path):
+    client = MltopClient(Store(store_path))
+    for name in ("a", "b"):
+        run = client.create_run(run_name=name, status="FINISHED", log_system_info=False)
+        client.log_param(run.info.run_id, "lr", "0.1")
+    client.close()
+    app = MltopApp(store_path, follow=False, clock=lambda: NOW)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_compare(pilot, app)
+        await pilot.press("2")
+        note = screen.query_one("#charts-note", Static)
+        await settle(pilot, lambda: "nothing to chart" in str(note.render()))
+        assert note.display and str(note.render()).startswith("no metrics logged by these runs")

@@ -298,6 +298,8 @@ class CompareScreen(ChartKeys, OpaqueScreen):
                     yield ListTable(id="compare", cursor_type="row", zebra_stripes=True)
                     yield Static("", id="compare-key", markup=False)
                 with TabPane("Charts", id="compare-charts"):
+                    # What the charts wait for (a long history takes a while), or why none.
+                    yield Static("", id="charts-note", markup=False)
                     yield ChartGrid(id="compare-grid")
         yield KeysFooter(compact=True)
 
@@ -497,6 +499,11 @@ class CompareScreen(ChartKeys, OpaqueScreen):
         self.refresh_bindings()
         if event.pane.id == "compare-charts" and not self.charts_loaded:
             self.charts_loaded = True
+            count = len(self.run_ids)
+            self.query_one("#charts-note", Static).update(
+                Text(f"reading the metric histories of {count} run{'s' * (count != 1)}…",
+                     style="dim")
+            )  # fmt: skip
             self.load()
 
     def charts(self) -> list[Plot]:
@@ -530,3 +537,6 @@ class CompareScreen(ChartKeys, OpaqueScreen):
                 ]
             )
         grid.fit(len(metrics))
+        note = self.query_one("#charts-note", Static)
+        note.display = not metrics
+        note.update(Text("no metrics logged by these runs: nothing to chart", style="dim"))
