@@ -381,3 +381,37 @@ def test_live_charts_redraw_at_once_within_their_share_of_a_core_and_wait_beyond
     # A build dearer than the whole share: once the last build has left the window.
     dear = 2 * BUILD_SHARE * BUILD_WINDOW
     assert grid.budget_wait(now, dear) == pytest.approx(BUILD_WINDOW - 0.1)
+
+
+@sync
+async def test_the_charts_tab_says_it_is_reading_until_the_first_read_ends(
+    fixed_store, monkeypatch
+):
+    """A long history on a server takes seconds to read: the tab says so meanwhile, not a
+    blank pane, and the note goes once the charts are there."""
+    import threading
+
+    from mltop.tui.screens import run_detail
+
+    release = threading.Event()
+    read = run_detail.chart_data
+
+    def slow(*args, **kwargs):
+        release.wait(10)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(run_detail, "chart_data", slow)
+    app = make_app(fixed_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, lambda: app.screen.query("RunsTable") and app.screen.query_one(
+            "RunsTable").runs)  # fmt: skip
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        screen = app.screen
+        note = screen.query_one("#no-charts")
+        await pilot.pause(0.2)
+        assert note.display and "reading the run and its metric histories" in str(note.render())
+        assert not list(screen.query(MetricChart))
+        release.set()
+        await settle(pilot, lambda: len(screen.query(MetricChart)) > 0)
+        await settle(pilot, lambda: not note.display)

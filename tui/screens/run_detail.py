@@ -395,7 +395,9 @@ class RunDetailScreen(ChartKeys, OpaqueScreen):
             yield Static(id="alerts", markup=False)
             with TabbedContent(initial="charts-tab"):
                 with TabPane("Charts", id="charts-tab"):
-                    yield Static("", id="no-charts", markup=False)
+                    # Until the first read ends (long histories on a server take a while).
+                    yield Static("reading the run and its metric histories…", id="no-charts",
+                                 markup=False)  # fmt: skip
                     yield ChartGrid(id="charts")
                 with TabPane("Params", id="params-tab"):
                     yield ListTable(id="params", cursor_type="row")
