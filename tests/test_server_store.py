@@ -327,3 +327,129 @@ def test_more_tags_than_one_log_batch_takes(mlflow_server: MlflowServer) -> None
     store.set_tags(run.info.run_id, tags)
     got = store.get_run(run.info.run_id).data.tags
     assert {k: got[k] for k in tags} == tags
+
+
+def _counting_history_calls(store: ServerStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The offsets of every metrics/get-history page read from here on."""
+    offsets: list[int] = []
+    page = ServerStore._history_page
+
+    def counted(self, run_id, key, offset, size):  # type: ignore[no-untyped-def]
+        offsets.append(offset)
+        return page(self, run_id, key, offset, size)
+
+    monkeypatch.setattr(ServerStore, "_history_page", counted)
+    return offsets
+
+
+def _points(n: int, start: int = 0, stamp: int = 1_000) -> list[Any]:
+    from mltop.store import Metric
+
+    return [Metric("loss", float(i), stamp + i, i) for i in range(start, start + n)]
+
+
+def _log(store: ServerStore, run_id: str, points: list[Any]) -> None:
+    """Points written straight to the server (as another process's client would)."""
+    for start in range(0, len(points), 1000):
+        store.rest.call(
+            "POST",
+            "runs/log-batch",
+            {
+                "run_id": run_id,
+                "metrics": [convert.metric_to_json(m) for m in points[start : start + 1000]],
+            },
+        )
+
+
+def test_a_history_is_read_once_then_read_on(
+    mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's summaries read the history; the chart's read of it then costs one page (read
+    on from the last point, to see what is new), not the whole again; new points come from
+    the read-on, in order, with their cursors."""
+    store = ServerStore(mlflow_server.url)
+    store.history_page = 1_000
+    run_id = store.create_run(
+        store.create_experiment(f"kept-{uuid.uuid4().hex}"), "kept"
+    ).info.run_id
+    _log(store, run_id, _points(3_500))
+    offsets = _counting_history_calls(store, monkeypatch)
+    assert store.get_run(run_id).data.summaries["loss"].count == 3_500
+    assert offsets == [0, 1_000, 2_000, 3_000]  # the whole history, once
+    offsets.clear()
+    history = store.get_metric_history(run_id, "loss")
+    assert [p.step for p in history] == list(range(3_500)) and offsets == [3_499]
+    assert [p.cursor for p in history[:2]] == [1, 2] and history[0].run_id == run_id
+    _log(store, run_id, _points(10, start=3_500))
+    offsets.clear()
+    assert [p.step for p in store.get_metric_history(run_id, "loss", after=3_500)] == list(
+        range(3_500, 3_510)
+    )
+    assert offsets == [3_499]
+    assert store.get_run(run_id).data.summaries["loss"].count == 3_510
+    assert store.get_metric_blocks(run_id, "loss")[1][-1].step == 3_509
+
+
+def test_a_history_changed_under_the_reader_is_read_again_whole(
+    mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A point logged later with an older time lands before those read (the server orders a
+    history by time): the read-on sees the last point moved, and reads it whole again."""
+    store = ServerStore(mlflow_server.url)
+    run_id = store.create_run(
+        store.create_experiment(f"moved-{uuid.uuid4().hex}"), "moved"
+    ).info.run_id
+    _log(store, run_id, _points(5, stamp=1_000))
+    assert [p.step for p in store.get_metric_history(run_id, "loss")] == [0, 1, 2, 3, 4]
+    _log(store, run_id, _points(1, start=99, stamp=10))  # older than all
+    offsets = _counting_history_calls(store, monkeypatch)
+    assert [p.step for p in store.get_metric_history(run_id, "loss")] == [99, 0, 1, 2, 3, 4]
+    assert offsets == [4, 0]
+    assert store.get_run(run_id).data.summaries["loss"].count == 6
+
+
+def test_kept_points_are_bounded_and_what_was_let_go_is_read_again(
+    mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltop.store.server import tracking
+
+    monkeypatch.setattr(tracking, "POINTS_KEPT", 150)
+    store = ServerStore(mlflow_server.url)
+    exp = store.create_experiment(f"bounded-{uuid.uuid4().hex}")
+    runs = [store.create_run(exp, f"r{i}").info.run_id for i in range(3)]
+    for run_id in runs:
+        _log(store, run_id, _points(100))
+    first, second, third = (store.get_metric_history(r, "loss") for r in runs)
+    kept = [s for s in store._seen.values() if s.points is not None]
+    assert sum(len(s.points) for s in kept) <= 150 and len(kept) == 1  # the newest only
+    offsets = _counting_history_calls(store, monkeypatch)
+    assert store.get_metric_history(runs[0], "loss") == first  # let go: read whole again
+    assert offsets == [0]
+    offsets.clear()
+    assert store.get_run(runs[1]).data.summaries["loss"].count == 100  # a summary kept
+    assert offsets == [99]  # read on from its last point, though its points were let go
+    assert third == store.get_metric_history(runs[2], "loss") and second[-1].step == 99
+
+
+def test_two_threads_reading_one_history_double_no_point(mlflow_server: MlflowServer) -> None:
+    import threading
+
+    store = ServerStore(mlflow_server.url)
+    store.history_page = 500
+    run_id = store.create_run(store.create_experiment(f"twice-{uuid.uuid4().hex}"), "t").info.run_id
+    _log(store, run_id, _points(2_000))
+    store.get_run(run_id)
+    _log(store, run_id, _points(1_000, start=2_000))
+    got: list[list[int]] = []
+    threads = [
+        threading.Thread(
+            target=lambda: got.append([p.step for p in store.get_metric_history(run_id, "loss")])
+        )
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == [list(range(3_000))] * 4
+    assert store.get_run(run_id).data.summaries["loss"].count == 3_000

@@ -16,7 +16,10 @@ Where the server cannot do what mltop's SQLite store does, this module decides:
   at a time) to give the same min, max and count as the SQLite store;
   `get_run(max_metrics=n)` reads n. What was read is remembered per (run, key): the next
   read goes on from the last point read, when that point is still where it was (a point
-  logged with an older timestamp moves it: the history is then read again whole).
+  logged with an older timestamp moves it: the history is then read again whole). The
+  points read are kept too (compactly, `POINTS_KEPT` in all, the least recently read let
+  go first), so a history travels once: the summaries' read serves the chart's, and a
+  chart opened again reads only what is new.
 - Metric history cursors: the server orders a history by (timestamp, step, value) and
   pages it by offset; a point's `cursor` is its position (1-based) in that order, and
   `get_metric_history(after=n)` reads on from position n. A point logged later with an
@@ -32,15 +35,16 @@ Where the server cannot do what mltop's SQLite store does, this module decides:
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import re
 import threading
+from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from mltop.store import keys
 from mltop.store.blocks import MetricBlock
@@ -87,6 +91,10 @@ BATCH_TAGS = 100  # MAX_PARAMS_TAGS_PER_BATCH: the server refuses more tags a ca
 EXPERIMENT_IDS_PER_SEARCH = 100
 HISTORY_READERS = 8  # histories read at once for summaries
 SUMMARIES_KEPT = 20_000  # (run, key) summaries remembered to read on from
+# Points of the histories read, kept (24 bytes a point: about 50 MB) so that a history is
+# read once, then read on: the summaries' read serves the chart's, and a chart opened
+# again reads only the points new since. Past this, the least recently read are let go.
+POINTS_KEPT = 2_000_000
 
 _VIEW_TYPES = {"active": "ACTIVE_ONLY", "deleted": "DELETED_ONLY", "all": "ALL"}
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -97,12 +105,64 @@ _DERIVED_TAGS = {
 }
 
 
-class _Seen(NamedTuple):
-    """What was read of one metric's history: its summary, how many points, the last."""
+class _Points:
+    """A metric's history as read so far, in the server's order, compactly (24 bytes a
+    point instead of a Metric's ~200)."""
 
-    summary: MetricSummary
-    position: int
-    last: Metric
+    __slots__ = ("stamps", "steps", "values")
+
+    def __init__(self) -> None:
+        self.steps = array("q")
+        self.stamps = array("q")
+        self.values = array("d")
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def add(self, points: Sequence[Metric]) -> None:
+        """Append `points` (OverflowError for a step or time past 64 bits: not kept)."""
+        self.steps.extend([p.step for p in points])
+        self.stamps.extend([p.timestamp for p in points])
+        self.values.extend([p.value for p in points])
+
+    def metrics(self, key: str, run_id: str, start: int) -> list[Metric]:
+        """The points from position `start` on (0-based), each with its cursor; as many as
+        were whole when called (`add` extends the values last)."""
+        stop = len(self.values)
+        return [
+            Metric(key, value, stamp, step, run_id, position)
+            for position, step, stamp, value in zip(
+                range(start + 1, stop + 1),
+                self.steps[start:stop],
+                self.stamps[start:stop],
+                self.values[start:stop],
+                strict=True,
+            )
+        ]
+
+
+@dataclass
+class _Seen:
+    """What was read of one metric's history: its summary, how many points, the last, and
+    the points themselves while they are kept (None: let go, or too many to keep)."""
+
+    summary: MetricSummary | None = None
+    position: int = 0
+    last: Metric | None = None
+    points: _Points | None = None
+
+    def take(self, key: str, page: Sequence[Metric]) -> None:
+        """Fold a page read on into what is known (its points kept, if they are)."""
+        if not page:
+            return
+        self.summary = convert.summary_from_points(key, page, self.summary)
+        self.position += len(page)
+        self.last = page[-1]
+        if self.points is not None:
+            try:
+                self.points.add(page)
+            except OverflowError:  # a step or time past 64 bits: served by reading
+                self.points = None
 
 
 def cache_folder(url: str) -> Path:
@@ -170,6 +230,7 @@ class ServerStore(ServerSearch, ServerChanges):
         # Per (run, key): the summary of the points read so far, read on from there.
         self._seen: OrderedDict[tuple[str, str], _Seen] = OrderedDict()
         self._seen_lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}  # one reader a history
 
     def __repr__(self) -> str:
         return f"ServerStore({self.url!r})"
@@ -350,16 +411,36 @@ class ServerStore(ServerSearch, ServerChanges):
         }
 
     def _summary(self, run_id: str, key: str) -> MetricSummary | None:
-        """A key's exact summary, read on from where the last read of it stopped (when the
-        point it stopped at is still there; else from the start), a page at a time."""
+        """A key's exact summary, read on from where the last read of it stopped."""
+        seen = self._read_on(run_id, key, want_points=False)
+        return None if seen is None else seen.summary
+
+    def _read_on(self, run_id: str, key: str, *, want_points: bool) -> _Seen | None:
+        """What is known of a key's history, brought up to date: read on from where the last
+        read stopped, when the point it stopped at is still there (else, or when the points
+        are wanted and were let go, read whole), a page at a time. None: no points."""
         with self._seen_lock:
-            seen = self._seen.get((run_id, key))
-        if seen is not None:
-            pages = self._pages(run_id, key, seen.position - 1)
-            first = next(pages, [])
-            if first and convert.same_point(first[0], seen.last):
-                return self._fold(run_id, key, seen, itertools.chain([first[1:]], pages))
-        return self._fold(run_id, key, None, self._pages(run_id, key, 0))
+            lock = self._key_locks.setdefault((run_id, key), threading.Lock())
+        with lock:  # one reader of a history at a time: two would append the same points
+            with self._seen_lock:
+                seen = self._seen.get((run_id, key))
+            usable = seen is not None and (seen.points is not None or not want_points)
+            if seen is not None and seen.last is not None and usable:
+                pages = self._pages(run_id, key, seen.position - 1)
+                first: list[Metric] = next(pages, [])
+                if first and convert.same_point(first[0], seen.last):
+                    seen.take(key, first[1:])
+                    for page in pages:
+                        seen.take(key, page)
+                    return self._keep(run_id, key, seen)
+            seen = _Seen(points=_Points())
+            for page in self._pages(run_id, key, 0):
+                seen.take(key, page)
+                if seen.points is not None and len(seen.points) > POINTS_KEPT:
+                    seen.points = None  # too long to keep: its summary only
+            if seen.last is None:
+                return None
+            return self._keep(run_id, key, seen)
 
     def _pages(self, run_id: str, key: str, offset: int) -> Iterator[list[Metric]]:
         while True:
@@ -370,22 +451,23 @@ class ServerStore(ServerSearch, ServerChanges):
             if not more or not points:
                 return
 
-    def _fold(
-        self, run_id: str, key: str, seen: _Seen | None, pages: Iterable[list[Metric]]
-    ) -> MetricSummary | None:
-        summary, position, last = (None, 0, None) if seen is None else seen
-        for page in pages:
-            if page:
-                summary = convert.summary_from_points(key, page, summary)
-                position += len(page)
-                last = page[-1]
-        if summary is not None and last is not None:
-            with self._seen_lock:
-                self._seen[(run_id, key)] = _Seen(summary, position, last)
-                self._seen.move_to_end((run_id, key))
-                while len(self._seen) > SUMMARIES_KEPT:
-                    self._seen.popitem(last=False)
-        return summary
+    def _keep(self, run_id: str, key: str, seen: _Seen) -> _Seen:
+        """Remember `seen` (most recently read last); past POINTS_KEPT points in all, the
+        points of the least recently read histories are let go (their summaries stay)."""
+        with self._seen_lock:
+            self._seen.pop((run_id, key), None)
+            self._seen[(run_id, key)] = seen
+            kept = sum(len(s.points) for s in self._seen.values() if s.points is not None)
+            for other in self._seen.values():
+                if kept <= POINTS_KEPT:
+                    break
+                if other is not seen and other.points is not None:
+                    kept -= len(other.points)
+                    other.points = None
+            while len(self._seen) > SUMMARIES_KEPT:
+                (old_run, old_key), _ = self._seen.popitem(last=False)
+                self._key_locks.pop((old_run, old_key), None)
+        return seen
 
     def resolve_run_id(self, prefix: str) -> str:
         """A full run id from a unique prefix of at least 4 characters. A full id is looked
@@ -443,6 +525,12 @@ class ServerStore(ServerSearch, ServerChanges):
     def _history(
         self, run_id: str, key: str, after: int = 0, limit: int | None = None
     ) -> list[Metric]:
+        if limit is None:  # the rest of the history: from what is kept, read on
+            seen = self._read_on(run_id, key, want_points=True)
+            if seen is None:
+                return []
+            if seen.points is not None:
+                return seen.points.metrics(key, run_id, max(0, after))
         found: list[Metric] = []
         offset = max(0, after)
         page = self.history_page
