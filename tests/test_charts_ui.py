@@ -11,7 +11,7 @@ import time
 
 import pytest
 from rich.console import Console
-from test_dashboard import settle, sync
+from test_dashboard import held, settle, sync
 from test_snapshots import NOW, fixed_store, make_app, open_compare, open_run
 
 from mltop.store import MltopClient, Store
@@ -389,18 +389,9 @@ async def test_the_charts_tab_says_it_is_reading_until_the_first_read_ends(
 ):
     """A long history on a server takes seconds to read: the tab says so meanwhile, not a
     blank pane, and the note goes once the charts are there."""
-    import threading
-
     from mltop.tui.screens import run_detail
 
-    release = threading.Event()
-    read = run_detail.chart_data
-
-    def slow(*args, **kwargs):
-        release.wait(10)
-        return read(*args, **kwargs)
-
-    monkeypatch.setattr(run_detail, "chart_data", slow)
+    release = held(monkeypatch, run_detail, "chart_data")
     app = make_app(fixed_store)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot, lambda: app.screen.query("RunsTable") and app.screen.query_one(

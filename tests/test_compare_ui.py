@@ -5,7 +5,7 @@ only the keys that act on the tab shown; snapshot at 80×24."""
 from __future__ import annotations
 
 import pytest
-from test_dashboard import NOW, settle, sync
+from test_dashboard import NOW, held, settle, sync
 from test_snapshots import fixed_store, make_app, wait_loaded  # noqa: F401
 from textual.widgets import DataTable, Static
 
@@ -105,19 +105,10 @@ def test_compare_long_keys(snap_compare, long_keys, size):
 async def test_the_charts_say_they_are_being_read_then_show_or_say_why_none(long_keys, monkeypatch):
     """A long history takes a while to read: the charts tab says so meanwhile (not a blank
     pane), and the note goes when the charts are drawn."""
-    import threading
-
     from mltop.tui.screens import compare
     from mltop.tui.screens.compare import CompareChart
 
-    release = threading.Event()
-    read = compare.chart_data
-
-    def slow(*args, **kwargs):
-        release.wait(10)
-        return read(*args, **kwargs)
-
-    monkeypatch.setattr(compare, "chart_data", slow)
+    release = held(monkeypatch, compare, "chart_data")
     app = MltopApp(long_keys, follow=False, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_compare(pilot, app)

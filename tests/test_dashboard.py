@@ -67,6 +67,22 @@ def sync(coroutine_function):
     return run
 
 
+def held(monkeypatch, owner, name: str):
+    """Make `owner.name` (a function, or a method of a class) wait until the Event returned
+    is set (10 s at most): a read that takes long, on purpose, to see what shows meanwhile."""
+    import threading
+
+    release = threading.Event()
+    function = getattr(owner, name)
+
+    def waiting(*args, **kwargs):
+        release.wait(10)
+        return function(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, waiting)
+    return release
+
+
 def app_for(store_path, **kwargs) -> MltopApp:
     return MltopApp(store_path, follow=False, clock=lambda: NOW, **kwargs)
 

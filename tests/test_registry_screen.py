@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_dashboard import NOW, settle, sync
+from test_dashboard import NOW, held, settle, sync
 from textual.widgets import DataTable, Input
 
 from mltop.store import MltopClient, Store
@@ -359,18 +359,9 @@ async def test_keys_typed_while_a_move_is_planned_are_its_comment(models, store_
     """The dialog opens at once and the move is planned meanwhile (a read of the store):
     what is typed before the plan shows, fast as over SSH, is the comment already, never a
     key of the screen beneath, nor `q`, `?`, enter or escape of the app's."""
-    import threading
-
     from mltop.store.sqlite.registry import Registry
 
-    release = threading.Event()
-    plan = Registry.plan_transition
-
-    def slow_plan(self, *args, **kwargs):
-        release.wait(10)
-        return plan(self, *args, **kwargs)
-
-    monkeypatch.setattr(Registry, "plan_transition", slow_plan)
+    release = held(monkeypatch, Registry, "plan_transition")
     app = MltopApp(store_path, follow=False, clock=lambda: NOW)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_registry(pilot, app)

@@ -32,14 +32,16 @@ def opened(chosen: str | None) -> TrackingStore:
     return open_store(chosen, create=False)
 
 
+_STORE_DEFAULT = "(default: $MLTOP_STORE, else the nearest .mltop/ upwards)."
+
+
 def store_option(command: F) -> F:
     """`--store` on every command (it may also be given before the command name)."""
     return click.option(
         "--store",
         "store_path",
         metavar="PATH|URL",
-        help="Store directory, or a tracking server's http(s):// URL (default: $MLTOP_STORE, "
-        "else the nearest .mltop/ upwards).",
+        help=f"Store directory, or a tracking server's http(s):// URL {_STORE_DEFAULT}",
     )(command)
 
 
@@ -49,8 +51,7 @@ def local_store_option(command: F) -> F:
         "--store",
         "store_path",
         metavar="PATH",
-        help="Store directory; a local store, not a tracking server (default: $MLTOP_STORE, "
-        "else the nearest .mltop/ upwards).",
+        help=f"Store directory; a local store, not a tracking server {_STORE_DEFAULT}",
     )(command)
 
 
