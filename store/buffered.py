@@ -52,6 +52,10 @@ MAX_HELD = 1_000_000
 # server that is down): then it says how many points were not written, and ends.
 EXIT_BUDGET_S = 30.0
 _exit_deadline: float | None = None
+# A stop's bound lifted as its run's block was left: (the deadline, when lifted). An exit
+# this soon after is that stop's, and keeps its deadline.
+_lifted: tuple[float, float] | None = None
+RESUMED_S = 5.0
 
 _writers: weakref.WeakSet[BufferedWriter[Any]] = weakref.WeakSet()
 _in_forked_child = False
@@ -89,6 +93,7 @@ class BufferedWriter(Generic[Handle]):
         self._in_flight = 0  # points taken off the queue for the write under way
         self._kept_reason: str | None = None  # `error` is of points kept: why (its cause)
         self._next_beat = 0.0
+        self._failures = 0  # writes the thread tried and failed, so far
 
     # -- producer side -------------------------------------------------------------------
 
@@ -128,9 +133,13 @@ class BufferedWriter(Generic[Handle]):
 
     def flush(self) -> None:
         """Commit every point queued so far (waiting for a batch the thread is committing);
-        raise a commit failure."""
+        raise a commit failure. When the thread's write failed while this waited for it (it
+        spent its retries: a server down, a lock held), that failure is raised at once, the
+        points kept: trying again here would wait as long again for the same answer."""
+        failures = self._failures
         with self._commit_lock:
-            if self.queue:
+            failed_meanwhile = self._failures != failures and self.error is not None
+            if self.queue and not failed_meanwhile:
                 self._drain(self._caller_handle(), raise_errors=True)
         self.raise_error()
 
@@ -238,6 +247,7 @@ class BufferedWriter(Generic[Handle]):
                     self.error = self._kept_reason = None  # this one says it all
                     raise error from exc
                 self.error, self._kept_reason = error, reason
+                self._failures += 1
                 return False
             finally:
                 self._in_flight = 0
@@ -300,17 +310,28 @@ def points_text(n: int) -> str:
 
 def begin_exit() -> bool:
     """The process is ending (its exit hooks run): from now on, writing what is held is
-    bounded by `EXIT_BUDGET_S` in all (see `exit_deadline`). Whether this call set it."""
+    bounded by `EXIT_BUDGET_S` in all (see `exit_deadline`). Whether this call set it.
+
+    A stop (Ctrl-C, SIGTERM) unwinding through an active run sets the bound, and lifts it
+    as the run's block is left (`end_exit`: the program may catch the stop and go on). When
+    the program ends right after (within `RESUMED_S`), it is the same stop ending it: the
+    exit hooks keep what is left of that bound, not a new one."""
     global _exit_deadline
     if _exit_deadline is None:
-        _exit_deadline = time.monotonic() + EXIT_BUDGET_S
+        now = time.monotonic()
+        if _lifted is not None and now - _lifted[1] < RESUMED_S:
+            _exit_deadline = max(now, _lifted[0])
+        else:
+            _exit_deadline = now + EXIT_BUDGET_S
         return True
     return False
 
 
 def end_exit() -> None:
     """The stop was caught and the program goes on: writes are no longer bounded."""
-    global _exit_deadline
+    global _exit_deadline, _lifted
+    if _exit_deadline is not None:
+        _lifted = (_exit_deadline, time.monotonic())
     _exit_deadline = None
 
 

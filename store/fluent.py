@@ -40,6 +40,7 @@ from mltop.store.errors import (
 from mltop.store.location import (
     choose_store,
     chosen_server,
+    redact,
     resolve_store_path,
     server_url,
     store_path_from_uri,
@@ -170,7 +171,7 @@ def set_registry_uri(uri: str | Path | None) -> None:
         if server_url(uri) != url:
             raise InvalidValueError(
                 f"registry URI {uri!r}: mltop keeps the registry with the runs; this process "
-                f"uses the tracking server {url} (set_tracking_uri chooses it)"
+                f"uses the tracking server {redact(url)} (set_tracking_uri chooses it)"
             )
         return
     path = store_path_from_uri(uri)

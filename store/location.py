@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from mltop.store.errors import InvalidValueError
 
@@ -36,6 +37,18 @@ def server_url(location: object) -> str | None:
     return location.strip() if sep and scheme.lower() in ("http", "https") else None
 
 
+def redact(url: str) -> str:
+    """`url` without the secret it may carry: `http://user:secret@host` as
+    `http://user:***@host`, and a name alone (often a token: `https://TOKEN@host`) as
+    `https://***@host`. (A URL's query and fragment are left out.)"""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    shown = f"{parts.username or ''}:***" if parts.password is not None else "***"
+    return urlunsplit((parts.scheme, f"{shown}@{netloc}", parts.path, "", ""))
+
+
 def chosen_server(explicit: str | os.PathLike[str] | None = None) -> str | None:
     """The tracking server's URL when the store chosen (`explicit`, else the one
     `set_tracking_uri` chose, else `MLTOP_STORE`) is one, else None (a local store)."""
@@ -52,7 +65,7 @@ def local_store_only(explicit: str | os.PathLike[str] | None, what: str) -> None
     if url is not None:
         raise InvalidValueError(
             f"{what} works on a local store (a folder holding {DB_NAME}), not on the "
-            f"tracking server {url}"
+            f"tracking server {redact(url)}"
         )
 
 
@@ -74,7 +87,7 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         url = server_url(chosen) if isinstance(chosen, str) else None
         if url is not None:
             raise InvalidValueError(
-                f"store {url!r} is a tracking server's URL, not a folder: this command "
+                f"store {redact(url)!r} is a tracking server's URL, not a folder: this command "
                 "works on a local store (a folder holding mltop.db)"
             )
         scheme = _url_scheme(chosen) if isinstance(chosen, str) else None
@@ -82,7 +95,7 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
             return store_path_from_uri(chosen)
         if scheme is not None:
             raise InvalidValueError(
-                f"store {chosen!r}: a store is a folder, or an MLflow tracking server's "
+                f"store {redact(chosen)!r}: a store is a folder, or an MLflow tracking server's "
                 f"http:// or https:// URL; not a {scheme}:// URL"
             )
         path = Path(chosen).expanduser().absolute()

@@ -51,6 +51,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from mltop.store import buffered as writer
 
     monkeypatch.setattr(writer, "_exit_deadline", None)
+    monkeypatch.setattr(writer, "_lifted", None)
     # MLflow's usage telemetry would try the network from every test and its subprocesses.
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MLTOP_USER", "tester")

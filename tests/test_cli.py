@@ -319,7 +319,10 @@ def test_every_store_option_says_whether_it_takes_a_server_url():
 def test_commands_needing_a_folder_refuse_a_server_url(tmp_path, command, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "script.py").write_text("print('hi')\n")
-    result = CliRunner().invoke(main, [*command, "--store", "http://127.0.0.1:9"])
+    result = CliRunner().invoke(main, [*command, "--store", "http://ana:secret@127.0.0.1:9"])
     assert result.exit_code != 0
-    assert "tracking server" in result.output
+    assert "tracking server http://ana:***@127.0.0.1:9" in result.output.replace("\n", " ") or (
+        "http://ana:***@127.0.0.1:9 is a tracking server" in result.output
+    )
+    assert "secret" not in result.output
     assert list(tmp_path.iterdir()) == [tmp_path / "script.py"]  # no folder named "http:"

@@ -257,11 +257,16 @@ def test_a_bad_port_is_named_with_its_range_and_no_password(port: str) -> None:
         normalize_url(f"http://ana:secret@h:{port}/p")
     assert "the port must be a number from 1 to 65535" in str(caught.value)
     assert "secret" not in str(caught.value) and "ana:***@h" in str(caught.value)
+    with pytest.raises(InvalidValueError) as caught:
+        normalize_url(f"https://TOKEN@h:{port}/p")
+    assert "TOKEN" not in str(caught.value) and "https://***@h" in str(caught.value)
 
 
 def test_redact_hides_a_password() -> None:
     assert redact("http://u:secret@h:1/p") == "http://u:***@h:1/p"
     assert redact("http://h:1") == "http://h:1"
+    assert redact("https://ghp_TOKEN@h/p") == "https://***@h/p"  # a token as the name
+    assert redact("http://u:@h") == "http://u:***@h"
 
 
 def test_a_server_url_is_never_taken_for_a_folder(

@@ -83,6 +83,10 @@ class ServerWriter(BufferedWriter[None]):
         self._pid = os.getpid()
         self._announced = False  # the line saying what is sent at exit was printed
         self._lost_said: int | None = None  # the points said at exit not to have been sent
+        # The client's retries bounded by the exit deadline, and their bound before: a stop
+        # the program caught lifts the deadline, and the next write puts the bound back.
+        self._bounded = False
+        self._retry_for_before: float | None = None
         # The queue holds small integers for runs and keys (as the SQLite writer's does);
         # these lists turn them back into a run id and a key when sending.
         self._run_ids: list[str] = []
@@ -104,9 +108,11 @@ class ServerWriter(BufferedWriter[None]):
         client) stop at the exit deadline, and the error then says how many were not sent."""
         deadline = exit_deadline()
         if deadline is None:
-            self._lost_said = None  # not exiting (any more): a loss is said again
+            self._unbound()
             super().flush()
             return
+        if not self._bounded:
+            self._bounded, self._retry_for_before = True, self.rest.retry_for
         if not self._announced and self.held():
             self._announced = True
             left = max(0.0, deadline - time.monotonic())
@@ -131,11 +137,21 @@ class ServerWriter(BufferedWriter[None]):
         finally:
             self._commit_lock.release()
 
+    def _unbound(self) -> None:
+        """Not exiting (any more: a stop was caught, and the program goes on): the client
+        retries as before the exit bound, and what is lost is said again."""
+        if self._bounded:
+            self._bounded = False
+            self.rest.retry_for = self._retry_for_before
+        self._announced = False
+        self._lost_said = None
+
     def _lost(self, reason: str) -> MetricWriteError:
         """The error saying how many points were not sent at exit, and why; a LossSaidError
         when those are the points it said a moment before (the exit hooks try in turn)."""
         held = self.held()
-        text = f"{points_text(held)} were not sent to {self.where()}: {reason}"
+        verb = "was" if held == 1 else "were"
+        text = f"{points_text(held)} {verb} not sent to {self.where()}: {reason}"
         repeated = self._lost_said == held
         self._lost_said = held
         return LossSaidError(text) if repeated else MetricWriteError(text)
@@ -192,6 +208,8 @@ class ServerWriter(BufferedWriter[None]):
 
     def _write(self, rows: list[Point], handle: None) -> None:
         """One runs/log-batch call per run among `rows` (at most 1000 points), in order."""
+        if self._bounded and exit_deadline() is None:
+            self._unbound()
         names = self._keys
         by_run: dict[int, list[dict[str, Any]]] = {}
         for row, kid, step, timestamp, value in rows:

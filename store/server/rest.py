@@ -39,6 +39,7 @@ from mltop.store.errors import (
     ServerRefusedError,
     ServerUnreachableError,
 )
+from mltop.store.location import redact
 
 if TYPE_CHECKING:
     import requests
@@ -112,16 +113,6 @@ def normalize_url(url: str) -> str:
             f"tracking server URL {shown!r}: the port must be a number from 1 to 65535"
         )
     return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path.rstrip("/"), "", ""))
-
-
-def redact(url: str) -> str:
-    """`url` without the password it may carry (`http://user:secret@host`)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, "", ""))
 
 
 @dataclass(frozen=True)

@@ -81,13 +81,13 @@ def _interactive() -> bool:
 def demo_command(store_path: str | None, no_ui: bool, live: int, bell: bool) -> None:
     """Build a demo store of realistic experiments and models, start training jobs that
     log into it live, and open the dashboard on it (the jobs stop when it ends)."""
-    from mltop.store.location import server_url
+    from mltop.store.location import redact, server_url
     from mltop.tui.demo import store as demo
 
     if store_path and server_url(store_path):
         raise click.UsageError(
-            f"{store_path} is a tracking server: the demo builds a new local store (a folder; "
-            "give a new or empty directory, or no --store)"
+            f"{redact(store_path)} is a tracking server: the demo builds a new local store "
+            "(a folder; give a new or empty directory, or no --store)"
         )
     path = (
         Path(store_path).expanduser().absolute() if store_path else demo.fresh_directory(Path.cwd())
