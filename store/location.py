@@ -95,8 +95,8 @@ def resolve_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
             return store_path_from_uri(chosen)
         if scheme is not None:
             raise InvalidValueError(
-                f"store {redact(chosen)!r}: a store is a folder, or an MLflow tracking server's "
-                f"http:// or https:// URL; not a {scheme}:// URL"
+                f"store {redact(os.fspath(chosen))!r}: a store is a folder, or an MLflow "
+                f"tracking server's http:// or https:// URL; not a {scheme}:// URL"
             )
         path = Path(chosen).expanduser().absolute()
         if path.name == DB_NAME and path.is_file():
