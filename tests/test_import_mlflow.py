@@ -447,9 +447,14 @@ def test_only_the_experiments_named(fx: Path, tmp_path: Path) -> None:
     summary = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=["exp-1-0"])
     assert summary.added["runs"] == expected()["file_store"]["experiments"]["exp-1-0"]
     assert summary.skipped == []
+    # An experiment given by its MLflow id, as `mltop runs list -e` takes one.
+    meta = next(p for p in (fx / "mlruns").glob("*/meta.yaml") if "exp-1-1" in p.read_text())
+    by_id = import_mlflow(fx / "mlruns", tmp_path / "store", experiments=[meta.parent.name])
+    assert by_id.added["runs"] == expected()["file_store"]["experiments"]["exp-1-1"]
     assert summary.added["registered models"] == 0
     with Store(tmp_path / "store") as store:
-        assert store.get_experiment_by_name("exp-1-1") is None
+        assert store.get_experiment_by_name("exp-1-0") is not None
+        assert store.get_experiment_by_name("exp-1-1") is not None
 
 
 @pytest.mark.parametrize("kind", ["mlruns", "mlflow.db"])

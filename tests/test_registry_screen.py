@@ -602,6 +602,7 @@ async def test_a_move_that_cannot_be_checked_says_why_and_checks_again_on_enter(
         assert "Connection refused" in str(problem.render())
         assert "enter checks again" in str(problem.render())
         assert "cannot check" in str(dialog.query_one("#plan").render())
+        assert str(dialog.query_one("#hint").render()).startswith("enter checks the move again")
         assert app.problem == "server unreachable"
         assert dialog.plan is None and dialog.query_one("#comment", Input).value == "retry"
         await pilot.press("enter")  # still down: said again, nothing moved
@@ -612,6 +613,7 @@ async def test_a_move_that_cannot_be_checked_says_why_and_checks_again_on_enter(
         await settle(pilot, planned(app))
         assert "resnet v2: Staging → None" in str(dialog.query_one("#plan").render())
         assert "not checked" not in str(problem.render())
+        assert str(dialog.query_one("#hint").render()).startswith("enter confirms")
         await pilot.press("enter")
         await settle(pilot, lambda: stage(store_path, 2) == "None")
         assert history(store_path)[-1].comment == "retry"

@@ -129,14 +129,17 @@ def _check_file_store(path: Path) -> None:
 
 
 def _check_named(reader: SourceReader, label: str, names: list[str]) -> None:
-    """Every experiment asked for is in the source, or nothing is done (a name mistyped
-    would otherwise import nothing, and make the target store for it)."""
+    """Every experiment asked for (by name, or by its MLflow id) is in the source, or
+    nothing is done (a name mistyped would otherwise import nothing, and make the target
+    store for it)."""
     try:
-        there = sorted({experiment.name for experiment in reader.experiments()})
+        found = reader.experiments()
     except BaseException:
         reader.close()
         raise
-    missing = [name for name in dict.fromkeys(names) if name not in there]
+    there = sorted({experiment.name for experiment in found})
+    ids = {experiment.mlflow_id for experiment in found}
+    missing = [name for name in dict.fromkeys(names) if name not in there and name not in ids]
     if missing:
         reader.close()
         shown = ", ".join(repr(name) for name in there[:20]) or "none"

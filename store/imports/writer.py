@@ -181,10 +181,11 @@ class Importer:
     def run(self) -> ImportSummary:
         reader = self.reader
         exps = reader.experiments()
-        if self.only is not None:
-            for name in sorted(self.only - {e.name for e in exps}):
+        if self.only is not None:  # experiments named, or given by their MLflow ids
+            known = {e.name for e in exps} | {e.mlflow_id for e in exps}
+            for name in sorted(self.only - known):
                 self.problems.append(Problem(self.summary.source, f"no experiment named {name!r}"))
-            exps = [e for e in exps if e.name in self.only]
+            exps = [e for e in exps if e.name in self.only or e.mlflow_id in self.only]
         self.progress(PHASE_EXPERIMENTS, 0, len(exps))
         for done, exp in enumerate(exps, start=1):
             self.experiment(exp)

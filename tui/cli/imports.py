@@ -121,8 +121,9 @@ def print_summary(console: Console, summary: ImportSummary) -> None:
     "--experiment",
     "experiments",
     multiple=True,
-    metavar="NAME",
-    help="Import only this experiment (repeat for more); the registry is then left out.",
+    metavar="NAME|ID",
+    help="Import only this experiment, by name or MLflow id (repeat for more); the registry "
+    "is then left out.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @store_option

@@ -59,6 +59,10 @@ class TextFirst(ModalScreen[R]):
             box.focus()
 
 
+CONFIRM_HINT = "enter confirms; escape cancels and changes nothing"
+RECHECK_HINT = "enter checks the move again; escape cancels and changes nothing"
+
+
 class TransitionDialog(TextFirst[None]):
     """Asks before a move. It opens at once, reading the plan meanwhile (what is typed
     before the plan shows is the comment already), and stays open until the move is made
@@ -104,7 +108,7 @@ class TransitionDialog(TextFirst[None]):
                 restrict=TYPABLE,
             )
             yield Static("", id="problem", classes="problem", markup=False)
-            yield Static("enter confirms; escape cancels and changes nothing", markup=False)
+            yield Static(CONFIRM_HINT, id="hint", markup=False)
 
     def show_plan(self, plan: TransitionPlan) -> None:
         """What the move will do (read off the UI thread), and whether it needs a comment."""
@@ -113,6 +117,7 @@ class TransitionDialog(TextFirst[None]):
         self.plan = plan
         self.unchecked_why = None
         self.query_one("#problem", Static).update("")
+        self.query_one("#hint", Static).update(CONFIRM_HINT)
         self.impossible = False
         self.force = plan.blocked and not plan.rollback
         self.query_one("#plan", Static).update(plan_text(plan))
@@ -142,6 +147,8 @@ class TransitionDialog(TextFirst[None]):
         )
         again = "enter checks again" if self.on_recheck is not None else "nothing was done"
         self.query_one("#problem", Static).update(Text(f"not checked: {clean(why)} ({again})"))
+        if self.on_recheck is not None:
+            self.query_one("#hint", Static).update(RECHECK_HINT)
 
     def no_move(self) -> None:
         """The registry as it is now allows no such move (the version is there already,
